@@ -1,0 +1,26 @@
+//! Corral's domain: typed ids, projects and their workflow settings, tasks and the task graph,
+//! runs and the run state machine, and validation. Nothing in this crate does IO.
+
+pub mod graph;
+pub mod ids;
+pub mod project;
+pub mod run;
+pub mod run_event;
+pub mod runtime;
+pub mod settings_keys;
+pub mod task;
+pub mod time;
+pub mod validate;
+
+pub use graph::{GraphError, NodeProgress, TaskGraph};
+pub use ids::{IdParseError, ProjectId, RunId, TaskId};
+pub use project::{
+    ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention, Workflow,
+};
+pub use run::{FailReason, Run, RunState, Transition, TransitionError};
+pub use run_event::{OutputStream, RunEventBody, StepName};
+pub use runtime::Runtime;
+pub use settings_keys::{SETTING_KEYS, SettingError};
+pub use task::{CreatedBy, Task, TaskKind, TaskStatus};
+pub use time::Timestamp;
+pub use validate::ValidationError;

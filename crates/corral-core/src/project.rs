@@ -1,0 +1,206 @@
+//! A project: a git repository plus the workflow settings every run of its tasks uses.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::ProjectId;
+use crate::runtime::Runtime;
+use crate::time::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub source: RepoSource,
+    /// The branch runs start from. For a URL project this is learned when it is first cloned.
+    pub default_branch: Option<String>,
+    pub workflow: Workflow,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Where a project's repository lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RepoSource {
+    /// The user's own repository on this machine. Corral never touches its working tree or index.
+    Local { path: PathBuf },
+    /// A remote repository, mirrored into the data dir before runs.
+    Remote { url: String },
+}
+
+impl RepoSource {
+    /// The last path component without `.git`: the default project name.
+    pub fn default_name(&self) -> String {
+        let raw = match self {
+            RepoSource::Local { path } => {
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            }
+            RepoSource::Remote { url } => url
+                .trim_end_matches('/')
+                .rsplit(['/', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        };
+        raw.strip_suffix(".git").unwrap_or(&raw).to_string()
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            RepoSource::Local { path } => path.display().to_string(),
+            RepoSource::Remote { url } => url.clone(),
+        }
+    }
+}
+
+/// Does `s` look like a git URL rather than a local path? Accepts scheme URLs and scp-like
+/// `user@host:path`.
+pub fn looks_like_git_url(s: &str) -> bool {
+    const SCHEMES: [&str; 6] = ["https://", "http://", "ssh://", "git://", "file://", "git+ssh://"];
+    if SCHEMES.iter().any(|scheme| s.starts_with(scheme)) {
+        return true;
+    }
+    // scp-like: user@host:path, with no slash before the colon.
+    match (s.find('@'), s.find(':')) {
+        (Some(at), Some(colon)) => at < colon && !s[..colon].contains('/') && colon + 1 < s.len(),
+        _ => false,
+    }
+}
+
+/// What the project's runs use as their container image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ImageChoice {
+    /// Corral's agent image built on its default base.
+    #[default]
+    Default,
+    /// Corral builds its agent image `FROM` this base image.
+    Base { image: String },
+    /// A ready image used as is (the agent CLIs must already be in it).
+    Agent { image: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkPolicy {
+    /// No network at all (the default: sandboxed).
+    #[default]
+    None,
+    /// The host's network namespace.
+    Host,
+    /// Docker's default bridge network.
+    Bridge,
+}
+
+impl NetworkPolicy {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NetworkPolicy::None => "none",
+            NetworkPolicy::Host => "host",
+            NetworkPolicy::Bridge => "bridge",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceLimits {
+    pub memory_mib: u64,
+    /// Thousandths of a CPU: 1500 is one and a half CPUs.
+    pub cpu_millis: u32,
+    pub pids: u32,
+}
+
+impl Default for ResourceLimits {
+    fn default() -> Self {
+        Self { memory_mib: 4096, cpu_millis: 2000, pids: 1024 }
+    }
+}
+
+/// How many finished runs' checkouts a project keeps: the newest `keep_runs`, and anything
+/// younger than `keep_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub keep_runs: u32,
+    pub keep_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self { keep_runs: 20, keep_days: 7 }
+    }
+}
+
+/// Everything about how a project's tasks are run. New fields get a serde default so rows
+/// written by older versions still load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Workflow {
+    pub image: ImageChoice,
+    pub setup_command: Option<String>,
+    pub verify_command: Option<String>,
+    pub runtime: Runtime,
+    pub model: Option<String>,
+    pub env: BTreeMap<String, String>,
+    /// Names of secrets (values live in the OS keychain, never here).
+    pub secret_names: Vec<String>,
+    pub limits: ResourceLimits,
+    pub network: NetworkPolicy,
+    pub max_concurrent_runs: u32,
+    pub retention: Retention,
+}
+
+impl Default for Workflow {
+    fn default() -> Self {
+        Self {
+            image: ImageChoice::Default,
+            setup_command: None,
+            verify_command: None,
+            runtime: Runtime::ClaudeCode,
+            model: None,
+            env: BTreeMap::new(),
+            secret_names: Vec::new(),
+            limits: ResourceLimits::default(),
+            network: NetworkPolicy::None,
+            max_concurrent_runs: 4,
+            retention: Retention::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_come_from_the_last_component() {
+        let local = RepoSource::Local { path: PathBuf::from("/home/me/my repo") };
+        assert_eq!(local.default_name(), "my repo");
+        let https = RepoSource::Remote { url: "https://example.com/org/thing.git/".into() };
+        assert_eq!(https.default_name(), "thing");
+        let scp = RepoSource::Remote { url: "git@example.com:thing.git".into() };
+        assert_eq!(scp.default_name(), "thing");
+    }
+
+    #[test]
+    fn git_urls_are_told_from_paths() {
+        for url in ["https://x.org/a.git", "ssh://git@x/a", "git@x.org:a/b.git", "file:///srv/a"] {
+            assert!(looks_like_git_url(url), "{url}");
+        }
+        for path in ["/tmp/repo", "./repo", "C:/x", "repo", "/tmp/a@b:c/d", "me@host:"] {
+            assert!(!looks_like_git_url(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn workflow_rows_missing_new_fields_still_load() {
+        let old = r#"{"runtime":"codex","network":"host"}"#;
+        let wf: Workflow = serde_json::from_str(old).expect("loads");
+        assert_eq!(wf.runtime, Runtime::Codex);
+        assert_eq!(wf.network, NetworkPolicy::Host);
+        assert_eq!(wf.limits, ResourceLimits::default());
+        assert_eq!(wf.retention.keep_runs, 20);
+    }
+}

@@ -1,0 +1,330 @@
+//! A run is one attempt at a task. Its state changes only through `RunState::apply`, the single
+//! transition function; anything else is a typed error.
+//!
+//! ```text
+//! queued -> preparing -> running -> (waiting_input <-> running) -> verifying -> succeeded | failed
+//!                                    verifying -> running  (retry with the failure as follow-up)
+//! any live state -> failed | cancelled | interrupted
+//! ```
+
+use std::fmt;
+
+use crate::ids::{ProjectId, RunId, TaskId};
+use crate::time::Timestamp;
+
+/// Why a run failed, in words a user can act on ("verify command exited with 2").
+pub type FailReason = String;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunState {
+    Queued,
+    Preparing,
+    Running,
+    WaitingInput,
+    Verifying,
+    Succeeded,
+    Failed { reason: FailReason },
+    Cancelled,
+    /// The app died or Docker lost the container while the run was live.
+    Interrupted,
+}
+
+/// What happened to a run; the input of the state machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// Start making the checkout and container.
+    Prepare,
+    /// The agent (or task command) starts.
+    Start,
+    /// The agent asked a human something.
+    AskInput,
+    /// A human answered.
+    Answer,
+    /// The agent finished; the verify command starts.
+    Verify,
+    /// Verification failed with attempts left: the agent goes again with the failure.
+    RetryAgent,
+    Succeed,
+    Fail { reason: FailReason },
+    Cancel,
+    Interrupt,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a run cannot go from {from} on {transition}")]
+pub struct TransitionError {
+    pub from: String,
+    pub transition: &'static str,
+}
+
+impl Transition {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transition::Prepare => "prepare",
+            Transition::Start => "start",
+            Transition::AskInput => "ask_input",
+            Transition::Answer => "answer",
+            Transition::Verify => "verify",
+            Transition::RetryAgent => "retry_agent",
+            Transition::Succeed => "succeed",
+            Transition::Fail { .. } => "fail",
+            Transition::Cancel => "cancel",
+            Transition::Interrupt => "interrupt",
+        }
+    }
+}
+
+impl RunState {
+    /// The one transition function.
+    pub fn apply(&self, transition: &Transition) -> Result<RunState, TransitionError> {
+        use RunState as S;
+        use Transition as T;
+        let next = match (self, transition) {
+            // Any live state can fail, be cancelled or be interrupted.
+            (s, T::Fail { reason }) if s.is_live() => S::Failed { reason: reason.clone() },
+            (s, T::Cancel) if s.is_live() => S::Cancelled,
+            (s, T::Interrupt) if s.is_live() => S::Interrupted,
+            (S::Queued, T::Prepare) => S::Preparing,
+            (S::Preparing, T::Start) => S::Running,
+            (S::Running, T::AskInput) => S::WaitingInput,
+            (S::WaitingInput, T::Answer) => S::Running,
+            (S::Running, T::Verify) => S::Verifying,
+            // A run without a verify command succeeds straight from running.
+            (S::Running, T::Succeed) | (S::Verifying, T::Succeed) => S::Succeeded,
+            (S::Verifying, T::RetryAgent) => S::Running,
+            _ => {
+                return Err(TransitionError {
+                    from: self.to_string(),
+                    transition: transition.name(),
+                });
+            }
+        };
+        Ok(next)
+    }
+
+    /// Not finished: the run still owns a checkout and maybe a container.
+    pub fn is_live(&self) -> bool {
+        !self.is_terminal()
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            RunState::Succeeded
+                | RunState::Failed { .. }
+                | RunState::Cancelled
+                | RunState::Interrupted
+        )
+    }
+
+    /// The state's name as stored and shown (`waiting_input`); the failure reason is separate.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Preparing => "preparing",
+            RunState::Running => "running",
+            RunState::WaitingInput => "waiting_input",
+            RunState::Verifying => "verifying",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed { .. } => "failed",
+            RunState::Cancelled => "cancelled",
+            RunState::Interrupted => "interrupted",
+        }
+    }
+
+    /// Rebuilds a state from its stored name and failure reason.
+    pub fn from_parts(name: &str, reason: Option<&str>) -> Option<RunState> {
+        Some(match name {
+            "queued" => RunState::Queued,
+            "preparing" => RunState::Preparing,
+            "running" => RunState::Running,
+            "waiting_input" => RunState::WaitingInput,
+            "verifying" => RunState::Verifying,
+            "succeeded" => RunState::Succeeded,
+            "failed" => RunState::Failed { reason: reason.unwrap_or("unknown").to_string() },
+            "cancelled" => RunState::Cancelled,
+            "interrupted" => RunState::Interrupted,
+            _ => return None,
+        })
+    }
+
+    /// Names of the states that are live, for queries.
+    pub const LIVE_NAMES: [&'static str; 5] =
+        ["queued", "preparing", "running", "waiting_input", "verifying"];
+}
+
+impl fmt::Display for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunState::Failed { reason } => write!(f, "failed ({reason})"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+/// One attempt at a task, with everything needed to find its checkout, container and session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub id: RunId,
+    pub task_id: TaskId,
+    pub project_id: ProjectId,
+    pub attempt: u32,
+    pub state: RunState,
+    pub container_id: Option<String>,
+    pub checkout_path: Option<String>,
+    pub branch: Option<String>,
+    pub base_commit: Option<String>,
+    pub result_commit: Option<String>,
+    pub exit_code: Option<i64>,
+    pub agent_session_id: Option<String>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_states() -> Vec<RunState> {
+        vec![
+            RunState::Queued,
+            RunState::Preparing,
+            RunState::Running,
+            RunState::WaitingInput,
+            RunState::Verifying,
+            RunState::Succeeded,
+            RunState::Failed { reason: "x".into() },
+            RunState::Cancelled,
+            RunState::Interrupted,
+        ]
+    }
+
+    fn all_transitions() -> Vec<Transition> {
+        vec![
+            Transition::Prepare,
+            Transition::Start,
+            Transition::AskInput,
+            Transition::Answer,
+            Transition::Verify,
+            Transition::RetryAgent,
+            Transition::Succeed,
+            Transition::Fail { reason: "boom".into() },
+            Transition::Cancel,
+            Transition::Interrupt,
+        ]
+    }
+
+    /// The whole table written out independently of `apply`, so a change to one is caught by
+    /// the other. `None` means the transition is illegal.
+    fn expected(state: &RunState, t: &Transition) -> Option<RunState> {
+        use RunState as S;
+        use Transition as T;
+        let failed = || S::Failed { reason: "boom".into() };
+        match state {
+            S::Queued => match t {
+                T::Prepare => Some(S::Preparing),
+                T::Fail { .. } => Some(failed()),
+                T::Cancel => Some(S::Cancelled),
+                T::Interrupt => Some(S::Interrupted),
+                T::Start | T::AskInput | T::Answer | T::Verify | T::RetryAgent | T::Succeed => None,
+            },
+            S::Preparing => match t {
+                T::Start => Some(S::Running),
+                T::Fail { .. } => Some(failed()),
+                T::Cancel => Some(S::Cancelled),
+                T::Interrupt => Some(S::Interrupted),
+                T::Prepare | T::AskInput | T::Answer | T::Verify | T::RetryAgent | T::Succeed => {
+                    None
+                }
+            },
+            S::Running => match t {
+                T::AskInput => Some(S::WaitingInput),
+                T::Verify => Some(S::Verifying),
+                T::Succeed => Some(S::Succeeded),
+                T::Fail { .. } => Some(failed()),
+                T::Cancel => Some(S::Cancelled),
+                T::Interrupt => Some(S::Interrupted),
+                T::Prepare | T::Start | T::Answer | T::RetryAgent => None,
+            },
+            S::WaitingInput => match t {
+                T::Answer => Some(S::Running),
+                T::Fail { .. } => Some(failed()),
+                T::Cancel => Some(S::Cancelled),
+                T::Interrupt => Some(S::Interrupted),
+                T::Prepare | T::Start | T::AskInput | T::Verify | T::RetryAgent | T::Succeed => {
+                    None
+                }
+            },
+            S::Verifying => match t {
+                T::Succeed => Some(S::Succeeded),
+                T::RetryAgent => Some(S::Running),
+                T::Fail { .. } => Some(failed()),
+                T::Cancel => Some(S::Cancelled),
+                T::Interrupt => Some(S::Interrupted),
+                T::Prepare | T::Start | T::AskInput | T::Answer | T::Verify => None,
+            },
+            S::Succeeded | S::Failed { .. } | S::Cancelled | S::Interrupted => None,
+        }
+    }
+
+    #[test]
+    fn every_state_and_transition_pair_matches_the_table() {
+        let mut checked = 0;
+        for state in all_states() {
+            for t in all_transitions() {
+                let got = state.apply(&t);
+                match expected(&state, &t) {
+                    Some(next) => assert_eq!(got, Ok(next), "{state} on {}", t.name()),
+                    None => {
+                        let err = got.expect_err("illegal transition must be refused");
+                        assert_eq!(err.from, state.to_string());
+                        assert_eq!(err.transition, t.name());
+                    }
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 90);
+    }
+
+    #[test]
+    fn the_happy_path_with_a_question_and_a_retry() {
+        let mut s = RunState::Queued;
+        for t in [
+            Transition::Prepare,
+            Transition::Start,
+            Transition::AskInput,
+            Transition::Answer,
+            Transition::Verify,
+            Transition::RetryAgent,
+            Transition::Verify,
+            Transition::Succeed,
+        ] {
+            s = s.apply(&t).expect("legal");
+        }
+        assert_eq!(s, RunState::Succeeded);
+        assert!(s.is_terminal());
+    }
+
+    #[test]
+    fn names_round_trip_and_live_names_are_the_live_states() {
+        for state in all_states() {
+            let reason = match &state {
+                RunState::Failed { reason } => Some(reason.as_str()),
+                _ => None,
+            };
+            assert_eq!(RunState::from_parts(state.name(), reason), Some(state.clone()));
+            assert_eq!(RunState::LIVE_NAMES.contains(&state.name()), state.is_live());
+        }
+        assert_eq!(RunState::from_parts("exploded", None), None);
+    }
+
+    #[test]
+    fn error_message_names_state_and_transition() {
+        let err = RunState::Succeeded.apply(&Transition::Start).expect_err("illegal");
+        assert_eq!(err.to_string(), "a run cannot go from succeeded on start");
+    }
+}

@@ -1,0 +1,67 @@
+//! The body of one entry in a run's ordered log. Stored as a kind name plus a JSON payload.
+
+use serde::{Deserialize, Serialize};
+
+/// Which step of a run produced output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepName {
+    Prepare,
+    Setup,
+    Agent,
+    Verify,
+    Finish,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunEventBody {
+    /// One line a step printed (without its newline).
+    Output { step: StepName, stream: OutputStream, line: String },
+    /// The run moved between states.
+    StateChanged { from: String, to: String, reason: Option<String> },
+    /// Something Corral itself wants on the record ("pulling image ...").
+    Note { text: String },
+}
+
+impl RunEventBody {
+    /// The kind name stored beside the payload, for filtering without parsing JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RunEventBody::Output { .. } => "output",
+            RunEventBody::StateChanged { .. } => "state_changed",
+            RunEventBody::Note { .. } => "note",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_matches_the_serde_tag() {
+        let bodies = [
+            RunEventBody::Output {
+                step: StepName::Agent,
+                stream: OutputStream::Stderr,
+                line: "x".into(),
+            },
+            RunEventBody::StateChanged { from: "queued".into(), to: "preparing".into(), reason: None },
+            RunEventBody::Note { text: "hi".into() },
+        ];
+        for body in bodies {
+            let json: serde_json::Value = serde_json::to_value(&body).expect("serialises");
+            assert_eq!(json["kind"], body.kind());
+            let back: RunEventBody = serde_json::from_value(json).expect("deserialises");
+            assert_eq!(back, body);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! A task: a prompt (or command line) to run, with dependencies on other tasks of its project.
+//! Its status is never stored; it is derived from its latest run and its place in the graph.
+
+use serde::{Deserialize, Serialize};
+
+use crate::graph::{NodeProgress, Readiness};
+use crate::ids::{ProjectId, RunId, TaskId};
+use crate::run::RunState;
+use crate::runtime::Runtime;
+use crate::time::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub id: TaskId,
+    pub project_id: ProjectId,
+    pub title: String,
+    pub prompt: String,
+    /// Overrides the project's default runtime when set.
+    pub runtime: Option<Runtime>,
+    /// Overrides the project's default model when set.
+    pub model: Option<String>,
+    /// The argument vector for the `custom` runtime.
+    pub command: Option<Vec<String>>,
+    pub kind: TaskKind,
+    /// The orchestrating task this is a subtask of.
+    pub parent: Option<TaskId>,
+    pub created_by: CreatedBy,
+    pub max_attempts: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    #[default]
+    Work,
+    /// An agent that splits its goal into subtasks and waits for them.
+    Orchestrate,
+}
+
+impl TaskKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TaskKind::Work => "work",
+            TaskKind::Orchestrate => "orchestrate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TaskKind> {
+        match s {
+            "work" => Some(TaskKind::Work),
+            "orchestrate" => Some(TaskKind::Orchestrate),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreatedBy {
+    Human,
+    /// Created by an agent through Corral's MCP server during this run.
+    Run(RunId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Not started; waiting for dependencies to finish.
+    Backlog,
+    /// Not started; every dependency succeeded.
+    Ready,
+    /// Not started; an upstream task failed or was cancelled.
+    Blocked,
+    Running,
+    NeedsInput,
+    /// The latest run succeeded; its result awaits review and merge.
+    Review,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 9] = [
+        TaskStatus::Backlog,
+        TaskStatus::Ready,
+        TaskStatus::Blocked,
+        TaskStatus::Running,
+        TaskStatus::NeedsInput,
+        TaskStatus::Review,
+        TaskStatus::Done,
+        TaskStatus::Failed,
+        TaskStatus::Cancelled,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TaskStatus::Backlog => "backlog",
+            TaskStatus::Ready => "ready",
+            TaskStatus::Blocked => "blocked",
+            TaskStatus::Running => "running",
+            TaskStatus::NeedsInput => "needs_input",
+            TaskStatus::Review => "review",
+            TaskStatus::Done => "done",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// A task's status from its latest run, or (never run) from its readiness in the graph.
+    pub fn derive(latest_run: Option<&RunState>, readiness: Option<Readiness>) -> TaskStatus {
+        match latest_run {
+            Some(RunState::Queued | RunState::Preparing | RunState::Running)
+            | Some(RunState::Verifying) => TaskStatus::Running,
+            Some(RunState::WaitingInput) => TaskStatus::NeedsInput,
+            Some(RunState::Succeeded) => TaskStatus::Review,
+            Some(RunState::Failed { .. } | RunState::Interrupted) => TaskStatus::Failed,
+            Some(RunState::Cancelled) => TaskStatus::Cancelled,
+            None => match readiness {
+                Some(Readiness::Ready) | None => TaskStatus::Ready,
+                Some(Readiness::Waiting) => TaskStatus::Backlog,
+                Some(Readiness::Blocked) => TaskStatus::Blocked,
+            },
+        }
+    }
+}
+
+/// What the graph needs to know of a task's latest run.
+pub fn node_progress(latest_run: Option<&RunState>) -> NodeProgress {
+    match latest_run {
+        None => NodeProgress::Open,
+        Some(RunState::Succeeded) => NodeProgress::Succeeded,
+        Some(RunState::Failed { .. } | RunState::Interrupted) => NodeProgress::Failed,
+        Some(RunState::Cancelled) => NodeProgress::Cancelled,
+        Some(_) => NodeProgress::Active,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_from_runs_and_readiness() {
+        assert_eq!(TaskStatus::derive(None, Some(Readiness::Ready)), TaskStatus::Ready);
+        assert_eq!(TaskStatus::derive(None, Some(Readiness::Waiting)), TaskStatus::Backlog);
+        assert_eq!(TaskStatus::derive(None, Some(Readiness::Blocked)), TaskStatus::Blocked);
+        assert_eq!(TaskStatus::derive(Some(&RunState::Verifying), None), TaskStatus::Running);
+        assert_eq!(TaskStatus::derive(Some(&RunState::WaitingInput), None), TaskStatus::NeedsInput);
+        assert_eq!(TaskStatus::derive(Some(&RunState::Succeeded), None), TaskStatus::Review);
+        assert_eq!(TaskStatus::derive(Some(&RunState::Interrupted), None), TaskStatus::Failed);
+        assert_eq!(TaskStatus::derive(Some(&RunState::Cancelled), None), TaskStatus::Cancelled);
+    }
+
+    #[test]
+    fn progress_matches_status() {
+        assert_eq!(node_progress(None), NodeProgress::Open);
+        assert_eq!(node_progress(Some(&RunState::Running)), NodeProgress::Active);
+        assert_eq!(node_progress(Some(&RunState::Succeeded)), NodeProgress::Succeeded);
+        assert_eq!(
+            node_progress(Some(&RunState::Failed { reason: "x".into() })),
+            NodeProgress::Failed
+        );
+    }
+}
