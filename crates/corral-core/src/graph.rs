@@ -127,7 +127,9 @@ impl TaskGraph {
 
     /// Every edge as (task, after).
     pub fn edges(&self) -> impl Iterator<Item = (TaskId, TaskId)> + '_ {
-        self.deps.iter().flat_map(|(t, ds)| ds.iter().map(move |d| (*t, *d)))
+        self.deps
+            .iter()
+            .flat_map(|(t, ds)| ds.iter().map(move |d| (*t, *d)))
     }
 
     /// Shortest path from `from` to `to` following "runs before" edges, both ends included.
@@ -159,8 +161,11 @@ impl TaskGraph {
     pub fn topological_order(&self) -> Vec<TaskId> {
         let mut remaining: HashMap<TaskId, usize> =
             self.deps.iter().map(|(t, ds)| (*t, ds.len())).collect();
-        let mut ready: BTreeSet<TaskId> =
-            remaining.iter().filter(|(_, n)| **n == 0).map(|(t, _)| *t).collect();
+        let mut ready: BTreeSet<TaskId> = remaining
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(t, _)| *t)
+            .collect();
         let mut order = Vec::with_capacity(self.deps.len());
         while let Some(task) = ready.pop_first() {
             order.push(task);
@@ -257,9 +262,20 @@ mod tests {
         let (a, b, c) = (t[0], t[1], t[2]);
         g.add_dependency(b, a).expect("b after a");
         g.add_dependency(c, b).expect("c after b");
-        let err = g.add_dependency(a, c).expect_err("a after c closes a -> b -> c -> a");
-        assert_eq!(err, GraphError::Cycle { cycle: vec![a, b, c, a] });
-        assert_eq!(g.dependencies(a).count(), 0, "the refused edge was not added");
+        let err = g
+            .add_dependency(a, c)
+            .expect_err("a after c closes a -> b -> c -> a");
+        assert_eq!(
+            err,
+            GraphError::Cycle {
+                cycle: vec![a, b, c, a]
+            }
+        );
+        assert_eq!(
+            g.dependencies(a).count(),
+            0,
+            "the refused edge was not added"
+        );
     }
 
     #[test]
@@ -287,14 +303,36 @@ mod tests {
         let open = |_| NodeProgress::Open;
         assert_eq!(g.ready_set(open), BTreeSet::from([a, d]));
 
-        let a_done = |id| if id == a { NodeProgress::Succeeded } else { NodeProgress::Open };
+        let a_done = |id| {
+            if id == a {
+                NodeProgress::Succeeded
+            } else {
+                NodeProgress::Open
+            }
+        };
         assert_eq!(g.ready_set(a_done), BTreeSet::from([b, d]));
 
-        let a_failed = |id| if id == a { NodeProgress::Failed } else { NodeProgress::Open };
-        assert_eq!(g.blocked_set(a_failed), BTreeSet::from([b, c]), "failure propagates");
+        let a_failed = |id| {
+            if id == a {
+                NodeProgress::Failed
+            } else {
+                NodeProgress::Open
+            }
+        };
+        assert_eq!(
+            g.blocked_set(a_failed),
+            BTreeSet::from([b, c]),
+            "failure propagates"
+        );
         assert_eq!(g.ready_set(a_failed), BTreeSet::from([d]));
 
-        let a_running = |id| if id == a { NodeProgress::Active } else { NodeProgress::Open };
+        let a_running = |id| {
+            if id == a {
+                NodeProgress::Active
+            } else {
+                NodeProgress::Open
+            }
+        };
         let r = g.readiness(a_running);
         assert_eq!(r.get(&b), Some(&Readiness::Waiting));
         assert_eq!(r.get(&a), None, "non-open tasks are left out");
@@ -314,7 +352,11 @@ mod tests {
     fn dag() -> impl Strategy<Value = (usize, Vec<(usize, usize)>)> {
         (2usize..40).prop_flat_map(|n| {
             let edges = prop::collection::vec((0..n, 0..n), 0..n * 3).prop_map(|pairs| {
-                pairs.into_iter().filter(|(a, b)| a != b).map(|(a, b)| (a.max(b), a.min(b))).collect()
+                pairs
+                    .into_iter()
+                    .filter(|(a, b)| a != b)
+                    .map(|(a, b)| (a.max(b), a.min(b)))
+                    .collect()
             });
             (Just(n), edges)
         })

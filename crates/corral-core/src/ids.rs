@@ -66,10 +66,12 @@ macro_rules! typed_id {
             type Err = IdParseError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s.trim()).map(Self).map_err(|_| IdParseError {
-                    what: $what,
-                    input: s.to_string(),
-                })
+                Uuid::parse_str(s.trim())
+                    .map(Self)
+                    .map_err(|_| IdParseError {
+                        what: $what,
+                        input: s.to_string(),
+                    })
             }
         }
     };

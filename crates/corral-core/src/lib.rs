@@ -18,7 +18,7 @@ pub use project::{
     ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention, Workflow,
 };
 pub use run::{FailReason, Run, RunState, Transition, TransitionError};
-pub use run_event::{OutputStream, RunEventBody, StepName};
+pub use run_event::{OutputStream, RunEvent, RunEventBody, StepName};
 pub use runtime::Runtime;
 pub use settings_keys::{SETTING_KEYS, SettingError};
 pub use task::{CreatedBy, Task, TaskKind, TaskStatus};

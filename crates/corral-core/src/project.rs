@@ -35,9 +35,10 @@ impl RepoSource {
     /// The last path component without `.git`: the default project name.
     pub fn default_name(&self) -> String {
         let raw = match self {
-            RepoSource::Local { path } => {
-                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-            }
+            RepoSource::Local { path } => path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             RepoSource::Remote { url } => url
                 .trim_end_matches('/')
                 .rsplit(['/', ':'])
@@ -59,7 +60,14 @@ impl RepoSource {
 /// Does `s` look like a git URL rather than a local path? Accepts scheme URLs and scp-like
 /// `user@host:path`.
 pub fn looks_like_git_url(s: &str) -> bool {
-    const SCHEMES: [&str; 6] = ["https://", "http://", "ssh://", "git://", "file://", "git+ssh://"];
+    const SCHEMES: [&str; 6] = [
+        "https://",
+        "http://",
+        "ssh://",
+        "git://",
+        "file://",
+        "git+ssh://",
+    ];
     if SCHEMES.iter().any(|scheme| s.starts_with(scheme)) {
         return true;
     }
@@ -115,7 +123,11 @@ pub struct ResourceLimits {
 
 impl Default for ResourceLimits {
     fn default() -> Self {
-        Self { memory_mib: 4096, cpu_millis: 2000, pids: 1024 }
+        Self {
+            memory_mib: 4096,
+            cpu_millis: 2000,
+            pids: 1024,
+        }
     }
 }
 
@@ -129,7 +141,10 @@ pub struct Retention {
 
 impl Default for Retention {
     fn default() -> Self {
-        Self { keep_runs: 20, keep_days: 7 }
+        Self {
+            keep_runs: 20,
+            keep_days: 7,
+        }
     }
 }
 
@@ -176,20 +191,38 @@ mod tests {
 
     #[test]
     fn default_names_come_from_the_last_component() {
-        let local = RepoSource::Local { path: PathBuf::from("/home/me/my repo") };
+        let local = RepoSource::Local {
+            path: PathBuf::from("/home/me/my repo"),
+        };
         assert_eq!(local.default_name(), "my repo");
-        let https = RepoSource::Remote { url: "https://example.com/org/thing.git/".into() };
+        let https = RepoSource::Remote {
+            url: "https://example.com/org/thing.git/".into(),
+        };
         assert_eq!(https.default_name(), "thing");
-        let scp = RepoSource::Remote { url: "git@example.com:thing.git".into() };
+        let scp = RepoSource::Remote {
+            url: "git@example.com:thing.git".into(),
+        };
         assert_eq!(scp.default_name(), "thing");
     }
 
     #[test]
     fn git_urls_are_told_from_paths() {
-        for url in ["https://x.org/a.git", "ssh://git@x/a", "git@x.org:a/b.git", "file:///srv/a"] {
+        for url in [
+            "https://x.org/a.git",
+            "ssh://git@x/a",
+            "git@x.org:a/b.git",
+            "file:///srv/a",
+        ] {
             assert!(looks_like_git_url(url), "{url}");
         }
-        for path in ["/tmp/repo", "./repo", "C:/x", "repo", "/tmp/a@b:c/d", "me@host:"] {
+        for path in [
+            "/tmp/repo",
+            "./repo",
+            "C:/x",
+            "repo",
+            "/tmp/a@b:c/d",
+            "me@host:",
+        ] {
             assert!(!looks_like_git_url(path), "{path}");
         }
     }

@@ -23,7 +23,9 @@ pub enum RunState {
     WaitingInput,
     Verifying,
     Succeeded,
-    Failed { reason: FailReason },
+    Failed {
+        reason: FailReason,
+    },
     Cancelled,
     /// The app died or Docker lost the container while the run was live.
     Interrupted,
@@ -45,7 +47,9 @@ pub enum Transition {
     /// Verification failed with attempts left: the agent goes again with the failure.
     RetryAgent,
     Succeed,
-    Fail { reason: FailReason },
+    Fail {
+        reason: FailReason,
+    },
     Cancel,
     Interrupt,
 }
@@ -81,7 +85,9 @@ impl RunState {
         use Transition as T;
         let next = match (self, transition) {
             // Any live state can fail, be cancelled or be interrupted.
-            (s, T::Fail { reason }) if s.is_live() => S::Failed { reason: reason.clone() },
+            (s, T::Fail { reason }) if s.is_live() => S::Failed {
+                reason: reason.clone(),
+            },
             (s, T::Cancel) if s.is_live() => S::Cancelled,
             (s, T::Interrupt) if s.is_live() => S::Interrupted,
             (S::Queued, T::Prepare) => S::Preparing,
@@ -141,7 +147,9 @@ impl RunState {
             "waiting_input" => RunState::WaitingInput,
             "verifying" => RunState::Verifying,
             "succeeded" => RunState::Succeeded,
-            "failed" => RunState::Failed { reason: reason.unwrap_or("unknown").to_string() },
+            "failed" => RunState::Failed {
+                reason: reason.unwrap_or("unknown").to_string(),
+            },
             "cancelled" => RunState::Cancelled,
             "interrupted" => RunState::Interrupted,
             _ => return None,
@@ -149,8 +157,13 @@ impl RunState {
     }
 
     /// Names of the states that are live, for queries.
-    pub const LIVE_NAMES: [&'static str; 5] =
-        ["queued", "preparing", "running", "waiting_input", "verifying"];
+    pub const LIVE_NAMES: [&'static str; 5] = [
+        "queued",
+        "preparing",
+        "running",
+        "waiting_input",
+        "verifying",
+    ];
 }
 
 impl fmt::Display for RunState {
@@ -211,7 +224,9 @@ mod tests {
             Transition::Verify,
             Transition::RetryAgent,
             Transition::Succeed,
-            Transition::Fail { reason: "boom".into() },
+            Transition::Fail {
+                reason: "boom".into(),
+            },
             Transition::Cancel,
             Transition::Interrupt,
         ]
@@ -222,7 +237,9 @@ mod tests {
     fn expected(state: &RunState, t: &Transition) -> Option<RunState> {
         use RunState as S;
         use Transition as T;
-        let failed = || S::Failed { reason: "boom".into() };
+        let failed = || S::Failed {
+            reason: "boom".into(),
+        };
         match state {
             S::Queued => match t {
                 T::Prepare => Some(S::Preparing),
@@ -316,15 +333,23 @@ mod tests {
                 RunState::Failed { reason } => Some(reason.as_str()),
                 _ => None,
             };
-            assert_eq!(RunState::from_parts(state.name(), reason), Some(state.clone()));
-            assert_eq!(RunState::LIVE_NAMES.contains(&state.name()), state.is_live());
+            assert_eq!(
+                RunState::from_parts(state.name(), reason),
+                Some(state.clone())
+            );
+            assert_eq!(
+                RunState::LIVE_NAMES.contains(&state.name()),
+                state.is_live()
+            );
         }
         assert_eq!(RunState::from_parts("exploded", None), None);
     }
 
     #[test]
     fn error_message_names_state_and_transition() {
-        let err = RunState::Succeeded.apply(&Transition::Start).expect_err("illegal");
+        let err = RunState::Succeeded
+            .apply(&Transition::Start)
+            .expect_err("illegal");
         assert_eq!(err.to_string(), "a run cannot go from succeeded on start");
     }
 }

@@ -24,9 +24,17 @@ pub enum OutputStream {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RunEventBody {
     /// One line a step printed (without its newline).
-    Output { step: StepName, stream: OutputStream, line: String },
+    Output {
+        step: StepName,
+        stream: OutputStream,
+        line: String,
+    },
     /// The run moved between states.
-    StateChanged { from: String, to: String, reason: Option<String> },
+    StateChanged {
+        from: String,
+        to: String,
+        reason: Option<String>,
+    },
     /// Something Corral itself wants on the record ("pulling image ...").
     Note { text: String },
 }
@@ -54,7 +62,11 @@ mod tests {
                 stream: OutputStream::Stderr,
                 line: "x".into(),
             },
-            RunEventBody::StateChanged { from: "queued".into(), to: "preparing".into(), reason: None },
+            RunEventBody::StateChanged {
+                from: "queued".into(),
+                to: "preparing".into(),
+                reason: None,
+            },
             RunEventBody::Note { text: "hi".into() },
         ];
         for body in bodies {
@@ -64,4 +76,13 @@ mod tests {
             assert_eq!(back, body);
         }
     }
+}
+
+/// One stored entry of a run's log. `seq` is gap-free per run, starting at 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEvent {
+    pub run_id: crate::ids::RunId,
+    pub seq: i64,
+    pub at: crate::time::Timestamp,
+    pub body: RunEventBody,
 }

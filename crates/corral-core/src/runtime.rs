@@ -64,7 +64,11 @@ impl FromStr for Runtime {
             .find(|r| r.as_str() == wanted)
             .ok_or_else(|| ValidationError::UnknownRuntime {
                 given: s.to_string(),
-                valid: Runtime::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+                valid: Runtime::ALL
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 }

@@ -2,15 +2,20 @@
 //! other text front end. An empty value clears an optional setting.
 
 use crate::project::{ImageChoice, NetworkPolicy, Workflow};
-use crate::runtime::Runtime;
 use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
 pub const SETTING_KEYS: [(&str, &str); 15] = [
-    ("base-image", "image Corral builds its agent image from (empty: default)"),
+    (
+        "base-image",
+        "image Corral builds its agent image from (empty: default)",
+    ),
     ("agent-image", "ready image used as is (empty: default)"),
-    ("setup", "command run once in each new run's container (empty: none)"),
+    (
+        "setup",
+        "command run once in each new run's container (empty: none)",
+    ),
     ("verify", "command that checks a run's result (empty: none)"),
     ("runtime", "default agent runtime"),
     ("model", "default model (empty: the runtime's default)"),
@@ -20,9 +25,18 @@ pub const SETTING_KEYS: [(&str, &str); 15] = [
     ("pids", "process limit"),
     ("max-runs", "runs of this project at once"),
     ("retention-runs", "finished checkouts to keep"),
-    ("retention-days", "keep checkouts younger than this many days"),
-    ("secrets", "comma-separated secret names (values live in the OS keychain)"),
-    ("env.<NAME>", "environment variable for runs (empty: remove)"),
+    (
+        "retention-days",
+        "keep checkouts younger than this many days",
+    ),
+    (
+        "secrets",
+        "comma-separated secret names (values live in the OS keychain)",
+    ),
+    (
+        "env.<NAME>",
+        "environment variable for runs (empty: remove)",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +52,11 @@ pub enum SettingError {
 }
 
 fn valid_keys() -> String {
-    SETTING_KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+    SETTING_KEYS
+        .iter()
+        .map(|(k, _)| *k)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn optional(value: &str) -> Option<String> {
@@ -84,11 +102,14 @@ fn parse_cpu_millis(value: &str) -> Result<u32, ValidationError> {
 }
 
 fn parse_u32(field: &'static str, value: &str, range: (u32, u32)) -> Result<u32, ValidationError> {
-    let n: u32 = value.trim().parse().map_err(|_| ValidationError::BadValue {
-        field,
-        given: value.to_string(),
-        expected: "a whole number",
-    })?;
+    let n: u32 = value
+        .trim()
+        .parse()
+        .map_err(|_| ValidationError::BadValue {
+            field,
+            given: value.to_string(),
+            expected: "a whole number",
+        })?;
     validate::in_range(field, n, range)
 }
 
@@ -108,7 +129,10 @@ fn parse_network(value: &str) -> Result<NetworkPolicy, ValidationError> {
 impl Workflow {
     /// Applies one `key=value` setting. On error the workflow is unchanged.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), SettingError> {
-        let invalid = |source| SettingError::Invalid { key: key.to_string(), source };
+        let invalid = |source| SettingError::Invalid {
+            key: key.to_string(),
+            source,
+        };
         if let Some(name) = key.strip_prefix("env.") {
             validate::env_name(name).map_err(invalid)?;
             if value.is_empty() {
@@ -135,7 +159,8 @@ impl Workflow {
             "memory" => self.limits.memory_mib = parse_memory_mib(value).map_err(invalid)?,
             "cpus" => self.limits.cpu_millis = parse_cpu_millis(value).map_err(invalid)?,
             "pids" => {
-                self.limits.pids = parse_u32("pids", value, validate::PIDS_RANGE).map_err(invalid)?
+                self.limits.pids =
+                    parse_u32("pids", value, validate::PIDS_RANGE).map_err(invalid)?
             }
             "max-runs" => {
                 self.max_concurrent_runs =
@@ -164,7 +189,10 @@ impl Workflow {
                 self.secret_names = names;
             }
             _ => {
-                return Err(SettingError::UnknownKey { key: key.to_string(), valid: valid_keys() });
+                return Err(SettingError::UnknownKey {
+                    key: key.to_string(),
+                    valid: valid_keys(),
+                });
             }
         }
         Ok(())
@@ -184,10 +212,22 @@ impl Workflow {
         for name in self.env.keys().chain(self.secret_names.iter()) {
             validate::env_name(name)?;
         }
-        validate::in_range("memory (MiB)", self.limits.memory_mib, validate::MEMORY_MIB_RANGE)?;
-        validate::in_range("cpus (thousandths)", self.limits.cpu_millis, validate::CPU_MILLIS_RANGE)?;
+        validate::in_range(
+            "memory (MiB)",
+            self.limits.memory_mib,
+            validate::MEMORY_MIB_RANGE,
+        )?;
+        validate::in_range(
+            "cpus (thousandths)",
+            self.limits.cpu_millis,
+            validate::CPU_MILLIS_RANGE,
+        )?;
         validate::in_range("pids", self.limits.pids, validate::PIDS_RANGE)?;
-        validate::in_range("max-runs", self.max_concurrent_runs, validate::MAX_RUNS_RANGE)?;
+        validate::in_range(
+            "max-runs",
+            self.max_concurrent_runs,
+            validate::MAX_RUNS_RANGE,
+        )?;
         validate::in_range(
             "retention-runs",
             self.retention.keep_runs,
@@ -205,6 +245,7 @@ impl Workflow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::Runtime;
 
     #[test]
     fn sets_every_documented_key() {
@@ -228,7 +269,12 @@ mod tests {
         for (k, v) in pairs {
             wf.set(k, v).unwrap_or_else(|e| panic!("{k}: {e}"));
         }
-        assert_eq!(wf.image, ImageChoice::Base { image: "debian:bookworm-slim".into() });
+        assert_eq!(
+            wf.image,
+            ImageChoice::Base {
+                image: "debian:bookworm-slim".into()
+            }
+        );
         assert_eq!(wf.setup_command.as_deref(), Some("npm ci"));
         assert_eq!(wf.verify_command.as_deref(), Some("npm test"));
         assert_eq!(wf.runtime, Runtime::Codex);
@@ -245,7 +291,12 @@ mod tests {
         assert!(wf.validate().is_ok());
 
         wf.set("agent-image", "me/agent:1").expect("agent image");
-        assert_eq!(wf.image, ImageChoice::Agent { image: "me/agent:1".into() });
+        assert_eq!(
+            wf.image,
+            ImageChoice::Agent {
+                image: "me/agent:1".into()
+            }
+        );
         wf.set("agent-image", "").expect("clear");
         assert_eq!(wf.image, ImageChoice::Default);
         wf.set("env.RUST_LOG", "").expect("remove env");
@@ -271,7 +322,10 @@ mod tests {
         let err = wf.set("colour", "blue").expect_err("unknown");
         let msg = err.to_string();
         assert!(msg.contains("unknown setting `colour`"), "{msg}");
-        assert!(msg.contains("base-image") && msg.contains("env.<NAME>"), "{msg}");
+        assert!(
+            msg.contains("base-image") && msg.contains("env.<NAME>"),
+            "{msg}"
+        );
         assert_eq!(wf, Workflow::default());
     }
 

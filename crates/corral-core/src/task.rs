@@ -143,21 +143,51 @@ mod tests {
 
     #[test]
     fn status_from_runs_and_readiness() {
-        assert_eq!(TaskStatus::derive(None, Some(Readiness::Ready)), TaskStatus::Ready);
-        assert_eq!(TaskStatus::derive(None, Some(Readiness::Waiting)), TaskStatus::Backlog);
-        assert_eq!(TaskStatus::derive(None, Some(Readiness::Blocked)), TaskStatus::Blocked);
-        assert_eq!(TaskStatus::derive(Some(&RunState::Verifying), None), TaskStatus::Running);
-        assert_eq!(TaskStatus::derive(Some(&RunState::WaitingInput), None), TaskStatus::NeedsInput);
-        assert_eq!(TaskStatus::derive(Some(&RunState::Succeeded), None), TaskStatus::Review);
-        assert_eq!(TaskStatus::derive(Some(&RunState::Interrupted), None), TaskStatus::Failed);
-        assert_eq!(TaskStatus::derive(Some(&RunState::Cancelled), None), TaskStatus::Cancelled);
+        assert_eq!(
+            TaskStatus::derive(None, Some(Readiness::Ready)),
+            TaskStatus::Ready
+        );
+        assert_eq!(
+            TaskStatus::derive(None, Some(Readiness::Waiting)),
+            TaskStatus::Backlog
+        );
+        assert_eq!(
+            TaskStatus::derive(None, Some(Readiness::Blocked)),
+            TaskStatus::Blocked
+        );
+        assert_eq!(
+            TaskStatus::derive(Some(&RunState::Verifying), None),
+            TaskStatus::Running
+        );
+        assert_eq!(
+            TaskStatus::derive(Some(&RunState::WaitingInput), None),
+            TaskStatus::NeedsInput
+        );
+        assert_eq!(
+            TaskStatus::derive(Some(&RunState::Succeeded), None),
+            TaskStatus::Review
+        );
+        assert_eq!(
+            TaskStatus::derive(Some(&RunState::Interrupted), None),
+            TaskStatus::Failed
+        );
+        assert_eq!(
+            TaskStatus::derive(Some(&RunState::Cancelled), None),
+            TaskStatus::Cancelled
+        );
     }
 
     #[test]
     fn progress_matches_status() {
         assert_eq!(node_progress(None), NodeProgress::Open);
-        assert_eq!(node_progress(Some(&RunState::Running)), NodeProgress::Active);
-        assert_eq!(node_progress(Some(&RunState::Succeeded)), NodeProgress::Succeeded);
+        assert_eq!(
+            node_progress(Some(&RunState::Running)),
+            NodeProgress::Active
+        );
+        assert_eq!(
+            node_progress(Some(&RunState::Succeeded)),
+            NodeProgress::Succeeded
+        );
         assert_eq!(
             node_progress(Some(&RunState::Failed { reason: "x".into() })),
             NodeProgress::Failed

@@ -16,17 +16,32 @@ pub enum ValidationError {
     #[error("{field} must not be empty")]
     Empty { field: &'static str },
     #[error("{field} is {chars} characters long; the limit is {max}")]
-    TooLong { field: &'static str, chars: usize, max: usize },
+    TooLong {
+        field: &'static str,
+        chars: usize,
+        max: usize,
+    },
     #[error("the prompt is {bytes} bytes; the limit is {max} bytes (1 MiB)")]
     PromptTooLarge { bytes: usize, max: usize },
     #[error("{field} is {value}; it must be between {min} and {max}")]
-    OutOfRange { field: &'static str, value: String, min: String, max: String },
-    #[error("`{name}` is not a valid environment variable name (letters, digits and _, not starting with a digit)")]
+    OutOfRange {
+        field: &'static str,
+        value: String,
+        min: String,
+        max: String,
+    },
+    #[error(
+        "`{name}` is not a valid environment variable name (letters, digits and _, not starting with a digit)"
+    )]
     BadEnvName { name: String },
     #[error("unknown runtime `{given}`; valid runtimes: {valid}")]
     UnknownRuntime { given: String, valid: String },
     #[error("`{given}` is not a valid {field}: {expected}")]
-    BadValue { field: &'static str, given: String, expected: &'static str },
+    BadValue {
+        field: &'static str,
+        given: String,
+        expected: &'static str,
+    },
     #[error("the custom command line is empty; give the program and its arguments")]
     EmptyCommand,
 }
@@ -39,7 +54,11 @@ pub fn name(field: &'static str, value: &str) -> Result<String, ValidationError>
     }
     let chars = trimmed.chars().count();
     if chars > NAME_MAX_CHARS {
-        return Err(ValidationError::TooLong { field, chars, max: NAME_MAX_CHARS });
+        return Err(ValidationError::TooLong {
+            field,
+            chars,
+            max: NAME_MAX_CHARS,
+        });
     }
     if trimmed.chars().any(char::is_control) {
         return Err(ValidationError::BadValue {
@@ -54,7 +73,10 @@ pub fn name(field: &'static str, value: &str) -> Result<String, ValidationError>
 /// A task prompt: at most 1 MiB. An empty prompt is allowed (a custom command needs none).
 pub fn prompt(value: &str) -> Result<(), ValidationError> {
     if value.len() > PROMPT_MAX_BYTES {
-        return Err(ValidationError::PromptTooLarge { bytes: value.len(), max: PROMPT_MAX_BYTES });
+        return Err(ValidationError::PromptTooLarge {
+            bytes: value.len(),
+            max: PROMPT_MAX_BYTES,
+        });
     }
     Ok(())
 }
@@ -84,7 +106,13 @@ pub fn env_name(name: &str) -> Result<(), ValidationError> {
         }
         _ => false,
     };
-    if ok { Ok(()) } else { Err(ValidationError::BadEnvName { name: name.to_string() }) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::BadEnvName {
+            name: name.to_string(),
+        })
+    }
 }
 
 pub fn in_range<T: PartialOrd + ToString>(
@@ -109,12 +137,27 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(name("title", "  Fix the build ").expect("valid"), "Fix the build");
-        assert_eq!(name("title", "   "), Err(ValidationError::Empty { field: "title" }));
+        assert_eq!(
+            name("title", "  Fix the build ").expect("valid"),
+            "Fix the build"
+        );
+        assert_eq!(
+            name("title", "   "),
+            Err(ValidationError::Empty { field: "title" })
+        );
         let long = "é".repeat(201);
-        assert!(matches!(name("title", &long), Err(ValidationError::TooLong { chars: 201, .. })));
-        assert!(name("title", &"é".repeat(200)).is_ok(), "200 multi-byte chars are fine");
-        assert!(matches!(name("title", "a\nb"), Err(ValidationError::BadValue { .. })));
+        assert!(matches!(
+            name("title", &long),
+            Err(ValidationError::TooLong { chars: 201, .. })
+        ));
+        assert!(
+            name("title", &"é".repeat(200)).is_ok(),
+            "200 multi-byte chars are fine"
+        );
+        assert!(matches!(
+            name("title", "a\nb"),
+            Err(ValidationError::BadValue { .. })
+        ));
     }
 
     #[test]
@@ -129,7 +172,10 @@ mod tests {
     #[test]
     fn commands_and_argv_must_hold_something() {
         assert!(command("verify command", " \t").is_err());
-        assert_eq!(command("verify command", " make test ").expect("ok"), "make test");
+        assert_eq!(
+            command("verify command", " make test ").expect("ok"),
+            "make test"
+        );
         assert_eq!(argv(&[]), Err(ValidationError::EmptyCommand));
         assert_eq!(argv(&[" ".into()]), Err(ValidationError::EmptyCommand));
         assert!(argv(&["sh".into(), "-c".into(), "true".into()]).is_ok());
@@ -148,6 +194,9 @@ mod tests {
     #[test]
     fn ranges_name_the_bounds() {
         let err = in_range("pids", 5u32, PIDS_RANGE).expect_err("too small");
-        assert_eq!(err.to_string(), "pids is 5; it must be between 16 and 1000000");
+        assert_eq!(
+            err.to_string(),
+            "pids is 5; it must be between 16 and 1000000"
+        );
     }
 }

@@ -1,0 +1,32 @@
+//! The `runs` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "runs")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub task_id: String,
+    pub project_id: String,
+    pub attempt: i32,
+    pub state: String,
+    pub fail_reason: Option<String>,
+    pub container_id: Option<String>,
+    pub checkout_path: Option<String>,
+    pub branch: Option<String>,
+    pub base_commit: Option<String>,
+    pub result_commit: Option<String>,
+    pub exit_code: Option<i64>,
+    pub agent_session_id: Option<String>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

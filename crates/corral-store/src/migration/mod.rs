@@ -1,0 +1,16 @@
+//! Forward-only schema migrations, one per file (`DeriveMigrationName` takes the file name).
+//! A migration is never edited once released: user data must survive every upgrade.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_tables;
+
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_create_tables::Migration)]
+    }
+}

@@ -1,0 +1,15 @@
+//! Repository functions per table, split into queries (read) and mutations (write) the way
+//! SeaORM's examples do. Every function takes any connection or transaction, so the engine can
+//! group writes.
+
+pub mod projects;
+pub mod run_events;
+pub mod runs;
+pub mod settings;
+pub mod tasks;
+
+pub use projects::{ProjectMutation, ProjectQuery};
+pub use run_events::RunEventQuery;
+pub use runs::{RunMutation, RunQuery};
+pub use settings::{SettingMutation, SettingQuery};
+pub use tasks::{TaskMutation, TaskQuery};

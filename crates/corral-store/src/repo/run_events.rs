@@ -1,0 +1,61 @@
+//! Reading the `run_events` table. Writing goes through `EventWriter` only.
+
+use corral_core::{RunEvent, RunEventBody, RunId, Timestamp};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::convert::id;
+use crate::entity::run_events;
+use crate::error::{StoreError, StoreResult};
+
+#[derive(Debug)]
+pub struct RunEventQuery;
+
+impl RunEventQuery {
+    /// Up to `limit` events of a run with `seq > after`, in order.
+    pub async fn page(
+        db: &impl ConnectionTrait,
+        run: RunId,
+        after: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<RunEvent>> {
+        run_events::Entity::find()
+            .filter(run_events::Column::RunId.eq(run.to_string()))
+            .filter(run_events::Column::Seq.gt(after))
+            .order_by_asc(run_events::Column::Seq)
+            .limit(limit)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(RunEvent {
+                    run_id: id("run event run id", &row.run_id)?,
+                    seq: row.seq,
+                    at: Timestamp(row.at),
+                    body: serde_json::from_str::<RunEventBody>(&row.payload)
+                        .map_err(|e| StoreError::corrupt("run event", e))?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn count(db: &impl ConnectionTrait, run: RunId) -> StoreResult<u64> {
+        Ok(run_events::Entity::find()
+            .filter(run_events::Column::RunId.eq(run.to_string()))
+            .count(db)
+            .await?)
+    }
+
+    /// The highest stored seq of a run, 0 when it has none.
+    pub async fn max_seq(db: &impl ConnectionTrait, run: RunId) -> StoreResult<i64> {
+        let max: Option<Option<i64>> = run_events::Entity::find()
+            .select_only()
+            .column_as(run_events::Column::Seq.max(), "max_seq")
+            .filter(run_events::Column::RunId.eq(run.to_string()))
+            .into_tuple()
+            .one(db)
+            .await?;
+        Ok(max.flatten().unwrap_or(0))
+    }
+}

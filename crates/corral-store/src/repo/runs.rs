@@ -1,0 +1,103 @@
+//! The `runs` table.
+
+use std::collections::HashMap;
+
+use corral_core::{ProjectId, Run, RunId, RunState, TaskId};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::convert::{id, run_from_row, run_state, run_to_row};
+use crate::entity::runs;
+use crate::error::StoreResult;
+
+#[derive(Debug)]
+pub struct RunQuery;
+
+impl RunQuery {
+    pub async fn by_id(db: &impl ConnectionTrait, id: RunId) -> StoreResult<Option<Run>> {
+        runs::Entity::find_by_id(id.to_string())
+            .one(db)
+            .await?
+            .map(run_from_row)
+            .transpose()
+    }
+
+    /// Runs of one task, oldest first.
+    pub async fn for_task(db: &impl ConnectionTrait, task: TaskId) -> StoreResult<Vec<Run>> {
+        runs::Entity::find()
+            .filter(runs::Column::TaskId.eq(task.to_string()))
+            .order_by_asc(runs::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(run_from_row)
+            .collect()
+    }
+
+    /// The state of each task's latest run (run ids are time-ordered, so the last one wins).
+    pub async fn latest_states(
+        db: &impl ConnectionTrait,
+        project: Option<ProjectId>,
+    ) -> StoreResult<HashMap<TaskId, RunState>> {
+        let mut query = runs::Entity::find()
+            .select_only()
+            .columns([
+                runs::Column::TaskId,
+                runs::Column::State,
+                runs::Column::FailReason,
+            ])
+            .order_by_asc(runs::Column::Id);
+        if let Some(project) = project {
+            query = query.filter(runs::Column::ProjectId.eq(project.to_string()));
+        }
+        let rows: Vec<(String, String, Option<String>)> = query.into_tuple().all(db).await?;
+        let mut latest = HashMap::with_capacity(rows.len());
+        for (task, state, reason) in rows {
+            latest.insert(
+                id("run task id", &task)?,
+                run_state(&state, reason.as_deref())?,
+            );
+        }
+        Ok(latest)
+    }
+
+    /// How many runs of a project (or of one task) are not finished.
+    pub async fn count_live(
+        db: &impl ConnectionTrait,
+        project: Option<ProjectId>,
+        task: Option<TaskId>,
+    ) -> StoreResult<u64> {
+        let mut query =
+            runs::Entity::find().filter(runs::Column::State.is_in(RunState::LIVE_NAMES));
+        if let Some(project) = project {
+            query = query.filter(runs::Column::ProjectId.eq(project.to_string()));
+        }
+        if let Some(task) = task {
+            query = query.filter(runs::Column::TaskId.eq(task.to_string()));
+        }
+        Ok(query.count(db).await?)
+    }
+}
+
+#[derive(Debug)]
+pub struct RunMutation;
+
+impl RunMutation {
+    pub async fn insert(db: &impl ConnectionTrait, run: &Run) -> StoreResult<()> {
+        runs::Entity::insert(run_to_row(run)?.into_active_model().reset_all())
+            .exec_without_returning(db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update(db: &impl ConnectionTrait, run: &Run) -> StoreResult<()> {
+        run_to_row(run)?
+            .into_active_model()
+            .reset_all()
+            .update(db)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+use corral_store::migration::Migrator;
+use corral_store::{Store, StoreError};
+use sea_orm::ConnectionTrait;
+use sea_orm_migration::MigratorTrait;
+
+use crate::temp_store;
+
+#[tokio::test]
+async fn migrations_run_up_down_and_up_again_on_a_temp_file() {
+    let (_dir, store) = temp_store().await;
+    assert!(store.pending_migrations().await.expect("status").is_empty());
+    let tables = |store: Store| async move {
+        store
+            .db()
+            .query_all_raw(sea_orm::Statement::from_string(
+                store.db().get_database_backend(),
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'seaql%' AND name NOT LIKE 'sqlite%' ORDER BY name",
+            ))
+            .await
+            .expect("lists tables")
+            .iter()
+            .map(|row| row.try_get::<String>("", "name").expect("name"))
+            .collect::<Vec<_>>()
+    };
+    let expected = [
+        "file_changes",
+        "input_requests",
+        "projects",
+        "run_events",
+        "runs",
+        "settings",
+        "task_edges",
+        "tasks",
+    ];
+    assert_eq!(tables(store.clone()).await, expected);
+    Migrator::down(store.db(), None).await.expect("down");
+    assert!(tables(store.clone()).await.is_empty());
+    Migrator::up(store.db(), None).await.expect("up again");
+    assert_eq!(tables(store.clone()).await, expected);
+}
+
+#[tokio::test]
+async fn wal_mode_and_foreign_keys_are_on() {
+    let (_dir, store) = temp_store().await;
+    let db = store.db();
+    let one = |sql: &'static str| async move {
+        db.query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .expect("query")
+        .expect("a row")
+    };
+    let mode: String = one("PRAGMA journal_mode")
+        .await
+        .try_get_by_index(0)
+        .expect("mode");
+    assert_eq!(mode, "wal");
+    let fk: i32 = one("PRAGMA foreign_keys")
+        .await
+        .try_get_by_index(0)
+        .expect("fk");
+    assert_eq!(fk, 1);
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_applies_nothing_twice() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("db with spaces é.db");
+    let store = Store::open(&path).await.expect("first open");
+    let p = crate::project("kept");
+    corral_store::ProjectMutation::insert(store.db(), &p)
+        .await
+        .expect("insert");
+    store.close().await.expect("close");
+    let store = Store::open(&path).await.expect("second open");
+    let back = corral_store::ProjectQuery::by_id(store.db(), p.id)
+        .await
+        .expect("query");
+    assert_eq!(back, Some(p));
+}
+
+#[tokio::test]
+async fn a_corrupt_file_is_refused_and_left_byte_for_byte_untouched() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("corral.db");
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &garbage).expect("write garbage");
+    let err = Store::open(&path).await.expect_err("must refuse");
+    assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
+    assert!(err.to_string().contains("left untouched"), "{err}");
+    assert_eq!(std::fs::read(&path).expect("read back"), garbage);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "no -wal or -shm files created: {names:?}");
+}
+
+#[tokio::test]
+async fn a_truncated_sqlite_file_is_refused_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("corral.db");
+    let (_d, store) = temp_store().await;
+    let good = std::fs::read(store.path()).expect("read a real db");
+    store.close().await.expect("close");
+    // Keep the header but cut the file mid-page: SQLite sees a malformed database.
+    let mut bad = good[..100.min(good.len())].to_vec();
+    bad.extend(std::iter::repeat_n(0xAB, 3000));
+    std::fs::write(&path, &bad).expect("write");
+    let err = Store::open(&path).await.expect_err("must refuse");
+    assert!(
+        matches!(err, StoreError::NotADatabase { .. } | StoreError::Db(_)),
+        "clear error expected, got {err:?}"
+    );
+    assert_eq!(
+        std::fs::read(&path).expect("read back"),
+        bad,
+        "left untouched"
+    );
+}
