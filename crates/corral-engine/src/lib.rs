@@ -1,1 +1,20 @@
-//! placeholder
+//! Corral's engine: everything the app does, without any UI. Front ends (the desktop shell and
+//! the `corral` CLI) call its operations and subscribe to its `EngineEvent` bus.
+
+mod config;
+mod doctor;
+mod engine;
+mod error;
+mod events;
+pub mod logging;
+mod projects;
+mod resolve;
+mod tasks;
+
+pub use config::Config;
+pub use doctor::{Check, CheckStatus, LOW_DISK_BYTES};
+pub use engine::Engine;
+pub use error::{EngineError, EngineResult};
+pub use events::EngineEvent;
+pub use projects::ProjectUpdate;
+pub use tasks::{NewTask, TaskUpdate, TaskView};

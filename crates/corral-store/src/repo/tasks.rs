@@ -3,8 +3,8 @@
 use corral_core::{ProjectId, Task, TaskId};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use crate::convert::{id, task_from_row, task_to_row};
@@ -106,6 +106,21 @@ impl TaskMutation {
         tasks::Entity::insert(task_to_row(task)?.into_active_model().reset_all())
             .exec_without_returning(db)
             .await?;
+        Ok(())
+    }
+
+    /// Inserts a task and the tasks it runs after in one transaction.
+    pub async fn insert_with_edges(
+        db: &DatabaseConnection,
+        task: &Task,
+        after: &[TaskId],
+    ) -> StoreResult<()> {
+        let txn = db.begin().await?;
+        Self::insert(&txn, task).await?;
+        for dep in after {
+            Self::add_edge(&txn, task.id, *dep).await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 

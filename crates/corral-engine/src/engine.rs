@@ -1,0 +1,97 @@
+//! `Engine`: one open data dir. Owns the store, the run-event writer and the event bus; the
+//! operations live in `projects`, `tasks` and `doctor`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use corral_core::Timestamp;
+use corral_store::{EventWriter, Store, WriterConfig};
+use tokio::sync::broadcast;
+
+use crate::config::Config;
+use crate::error::{EngineError, EngineResult};
+use crate::events::EngineEvent;
+
+/// Events kept for a slow subscriber before it sees `Lagged` (it then re-reads state).
+const BUS_CAPACITY: usize = 1024;
+
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) config: Config,
+    pub(crate) store: Store,
+    pub(crate) events: EventWriter,
+    pub(crate) bus: broadcast::Sender<EngineEvent>,
+}
+
+/// Creates the data dir if needed and proves it is writable by writing a file into it.
+pub(crate) fn ensure_writable_dir(path: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(path).map_err(|e| e.to_string())?;
+    if !path.is_dir() {
+        return Err("it is not a folder".into());
+    }
+    let probe = path.join(format!(".corral-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"ok").map_err(|e| e.to_string())?;
+    std::fs::remove_file(&probe).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+impl Engine {
+    /// Opens (creating if needed) the data dir and its database. Does not touch Docker, so
+    /// everything but runs works without it.
+    #[tracing::instrument(skip_all, fields(data_dir = %config.data_dir.display()))]
+    pub async fn open(config: Config) -> EngineResult<Engine> {
+        let data_dir = config.data_dir.clone();
+        let db_path = config.database_path()?;
+        tokio::task::spawn_blocking(move || ensure_writable_dir(&data_dir))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?
+            .map_err(|reason| EngineError::DataDirNotWritable {
+                path: config.data_dir.clone(),
+                reason,
+            })?;
+        let store = Store::open(&db_path).await?;
+        let events = EventWriter::spawn(store.db().clone(), WriterConfig::default());
+        let (bus, _) = broadcast::channel(BUS_CAPACITY);
+        tracing::info!(db = %db_path.display(), "engine open");
+        Ok(Engine {
+            config,
+            store,
+            events,
+            bus,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Every change from now on. A subscriber that falls more than `BUS_CAPACITY` events behind
+    /// gets `Lagged` and should re-read what it shows.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.bus.subscribe()
+    }
+
+    /// The run-event writer (the only writer of run logs).
+    pub fn event_writer(&self) -> &EventWriter {
+        &self.events
+    }
+
+    pub(crate) fn publish(&self, event: EngineEvent) {
+        // Nobody listening is fine.
+        let _ = self.bus.send(event);
+    }
+
+    pub(crate) fn now() -> Timestamp {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        Timestamp(i64::try_from(ms).unwrap_or(i64::MAX))
+    }
+
+    /// Flushes pending run events and closes the database.
+    pub async fn close(self) -> EngineResult<()> {
+        self.events.flush().await?;
+        self.store.close().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,39 @@
+//! `EngineEvent`: everything that changes, broadcast to every front end (window, CLI, tray).
+
+use corral_core::{Project, ProjectId, TaskId};
+
+use crate::tasks::TaskView;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineEvent {
+    ProjectAdded {
+        project: Project,
+    },
+    ProjectUpdated {
+        project: Project,
+    },
+    ProjectRemoved {
+        id: ProjectId,
+    },
+    TaskCreated {
+        task: TaskView,
+    },
+    TaskUpdated {
+        task: TaskView,
+    },
+    TaskDeleted {
+        id: TaskId,
+        project_id: ProjectId,
+    },
+    /// `task` now runs after `after`. Other tasks' statuses may have changed with it.
+    DependencyAdded {
+        project_id: ProjectId,
+        task: TaskId,
+        after: TaskId,
+    },
+    DependencyRemoved {
+        project_id: ProjectId,
+        task: TaskId,
+        after: TaskId,
+    },
+}

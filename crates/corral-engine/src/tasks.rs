@@ -1,0 +1,321 @@
+//! Task operations: create, edit, delete, dependencies, and listing with derived status.
+
+use std::collections::HashMap;
+
+use corral_core::graph::Readiness;
+use corral_core::task::node_progress;
+use corral_core::{
+    CreatedBy, GraphError, ProjectId, RunState, Runtime, Task, TaskGraph, TaskId, TaskKind,
+    TaskStatus, ValidationError, validate,
+};
+use corral_store::{RunQuery, TaskMutation, TaskQuery};
+
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::events::EngineEvent;
+
+/// A task with what is derived from the graph and its runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskView {
+    pub task: Task,
+    pub status: TaskStatus,
+    /// Tasks this one runs after.
+    pub depends_on: Vec<TaskId>,
+    /// Tasks that run after this one.
+    pub dependents: Vec<TaskId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewTask {
+    pub project_id: ProjectId,
+    pub title: String,
+    pub prompt: String,
+    pub runtime: Option<Runtime>,
+    pub model: Option<String>,
+    /// Argument vector for the `custom` runtime; giving one implies `custom`.
+    pub command: Option<Vec<String>>,
+    /// Tasks the new task runs after (same project).
+    pub after: Vec<TaskId>,
+    pub kind: TaskKind,
+    pub max_attempts: Option<u32>,
+}
+
+/// A change to a task. `None` leaves a field as it is; for optional fields `Some(None)` clears.
+#[derive(Debug, Clone, Default)]
+pub struct TaskUpdate {
+    pub title: Option<String>,
+    pub prompt: Option<String>,
+    pub runtime: Option<Option<Runtime>>,
+    pub model: Option<Option<String>>,
+    pub command: Option<Option<Vec<String>>>,
+    pub max_attempts: Option<u32>,
+}
+
+/// The graph, titles and latest run states of one project (or all), loaded together.
+struct Snapshot {
+    tasks: Vec<Task>,
+    graph: TaskGraph,
+    latest: HashMap<TaskId, RunState>,
+}
+
+impl Snapshot {
+    fn views(self) -> Vec<TaskView> {
+        let progress = |t: TaskId| node_progress(self.latest.get(&t));
+        let readiness: HashMap<TaskId, Readiness> =
+            self.graph.readiness(progress).into_iter().collect();
+        self.tasks
+            .into_iter()
+            .map(|task| {
+                let id = task.id;
+                TaskView {
+                    status: TaskStatus::derive(self.latest.get(&id), readiness.get(&id).copied()),
+                    depends_on: self.graph.dependencies(id).collect(),
+                    dependents: self.graph.dependents(id).collect(),
+                    task,
+                }
+            })
+            .collect()
+    }
+
+    fn title(&self, id: TaskId) -> String {
+        self.tasks
+            .iter()
+            .find(|t| t.id == id)
+            .map_or_else(|| id.to_string(), |t| t.title.clone())
+    }
+}
+
+/// Keeps the runtime and command of a task consistent: a command means `custom`, and `custom`
+/// needs a command.
+fn check_runtime(
+    runtime: Option<Runtime>,
+    command: Option<&Vec<String>>,
+) -> EngineResult<Option<Runtime>> {
+    match (runtime, command) {
+        (None, Some(argv)) | (Some(Runtime::Custom), Some(argv)) => {
+            validate::argv(argv)?;
+            Ok(Some(Runtime::Custom))
+        }
+        (Some(Runtime::Custom), None) => Err(ValidationError::EmptyCommand.into()),
+        (Some(other), Some(_)) => Err(ValidationError::BadValue {
+            field: "runtime",
+            given: other.to_string(),
+            expected: "custom when a command line is given",
+        }
+        .into()),
+        (runtime, None) => Ok(runtime),
+    }
+}
+
+impl Engine {
+    async fn snapshot(&self, project: Option<ProjectId>) -> EngineResult<Snapshot> {
+        let db = self.store.db();
+        let tasks = TaskQuery::list(db, project).await?;
+        let edges = TaskQuery::edges(db, project).await?;
+        let latest = RunQuery::latest_states(db, project).await?;
+        let mut graph = TaskGraph::new();
+        for t in &tasks {
+            graph.add_task(t.id);
+        }
+        for (task, after) in edges {
+            // Stored edges were checked on the way in; a failure here means a hand-edited
+            // database, and the edge is left out rather than failing every listing.
+            if let Err(err) = graph.add_dependency(task, after) {
+                tracing::warn!(task = %task, after = %after, error = %err, "stored dependency ignored");
+            }
+        }
+        Ok(Snapshot {
+            tasks,
+            graph,
+            latest,
+        })
+    }
+
+    /// Tasks of one project (or all), in creation order, with their derived status.
+    pub async fn list_tasks(&self, project: Option<ProjectId>) -> EngineResult<Vec<TaskView>> {
+        Ok(self.snapshot(project).await?.views())
+    }
+
+    pub async fn task(&self, id: TaskId) -> EngineResult<TaskView> {
+        let task = self.task_record(id).await?;
+        self.snapshot(Some(task.project_id))
+            .await?
+            .views()
+            .into_iter()
+            .find(|v| v.task.id == id)
+            .ok_or_else(|| EngineError::TaskNotFound {
+                reference: id.to_string(),
+                scope: None,
+            })
+    }
+
+    pub(crate) async fn task_record(&self, id: TaskId) -> EngineResult<Task> {
+        TaskQuery::by_id(self.store.db(), id)
+            .await?
+            .ok_or_else(|| EngineError::TaskNotFound {
+                reference: id.to_string(),
+                scope: None,
+            })
+    }
+
+    #[tracing::instrument(skip_all, fields(project = %new.project_id))]
+    pub async fn create_task(&self, new: NewTask) -> EngineResult<TaskView> {
+        let project = self.project(new.project_id).await?;
+        let title = validate::name("title", &new.title)?;
+        validate::prompt(&new.prompt)?;
+        let runtime = check_runtime(new.runtime, new.command.as_ref())?;
+        let max_attempts = validate::in_range(
+            "max attempts",
+            new.max_attempts.unwrap_or(1),
+            validate::MAX_ATTEMPTS_RANGE,
+        )?;
+        for after in &new.after {
+            let dep = self.task_record(*after).await?;
+            if dep.project_id != project.id {
+                let dep_project = self.project(dep.project_id).await?;
+                return Err(EngineError::CrossProjectDependency {
+                    task: title,
+                    task_project: project.name,
+                    after: dep.title,
+                    after_project: dep_project.name,
+                });
+            }
+        }
+        let now = Engine::now();
+        let task = Task {
+            id: TaskId::new(),
+            project_id: project.id,
+            title,
+            prompt: new.prompt,
+            runtime,
+            model: new.model.filter(|m| !m.trim().is_empty()),
+            command: new.command,
+            kind: new.kind,
+            parent: None,
+            created_by: CreatedBy::Human,
+            max_attempts,
+            created_at: now,
+            updated_at: now,
+        };
+        TaskMutation::insert_with_edges(self.store.db(), &task, &new.after).await?;
+        tracing::info!(task = %task.id, title = %task.title, "task created");
+        let view = self.task(task.id).await?;
+        self.publish(EngineEvent::TaskCreated { task: view.clone() });
+        Ok(view)
+    }
+
+    #[tracing::instrument(skip(self, update), fields(task = %id))]
+    pub async fn update_task(&self, id: TaskId, update: TaskUpdate) -> EngineResult<TaskView> {
+        let mut task = self.task_record(id).await?;
+        if let Some(title) = update.title {
+            task.title = validate::name("title", &title)?;
+        }
+        if let Some(prompt) = update.prompt {
+            validate::prompt(&prompt)?;
+            task.prompt = prompt;
+        }
+        if let Some(model) = update.model {
+            task.model = model.filter(|m| !m.trim().is_empty());
+        }
+        if let Some(command) = update.command {
+            task.command = command;
+        }
+        let runtime = update.runtime.unwrap_or(task.runtime);
+        task.runtime = check_runtime(runtime, task.command.as_ref())?;
+        if let Some(n) = update.max_attempts {
+            task.max_attempts =
+                validate::in_range("max attempts", n, validate::MAX_ATTEMPTS_RANGE)?;
+        }
+        task.updated_at = Engine::now();
+        TaskMutation::update(self.store.db(), &task).await?;
+        let view = self.task(id).await?;
+        self.publish(EngineEvent::TaskUpdated { task: view.clone() });
+        Ok(view)
+    }
+
+    /// Deletes a task with its dependency edges and run records. Refused while it has a live
+    /// run. Tasks that ran after it no longer wait for it.
+    #[tracing::instrument(skip(self), fields(task = %id))]
+    pub async fn delete_task(&self, id: TaskId) -> EngineResult<Task> {
+        let task = self.task_record(id).await?;
+        if RunQuery::count_live(self.store.db(), None, Some(id)).await? > 0 {
+            return Err(EngineError::TaskBusy { title: task.title });
+        }
+        TaskMutation::delete(self.store.db(), id).await?;
+        self.publish(EngineEvent::TaskDeleted {
+            id,
+            project_id: task.project_id,
+        });
+        Ok(task)
+    }
+
+    /// Makes `task` run after `after`. Both must be in one project; a cycle is refused with the
+    /// tasks that would form it, in run order.
+    #[tracing::instrument(skip(self), fields(task = %task_id, after = %after_id))]
+    pub async fn add_dependency(
+        &self,
+        task_id: TaskId,
+        after_id: TaskId,
+    ) -> EngineResult<TaskView> {
+        let task = self.task_record(task_id).await?;
+        let after = self.task_record(after_id).await?;
+        if task.project_id != after.project_id {
+            let task_project = self.project(task.project_id).await?.name;
+            let after_project = self.project(after.project_id).await?.name;
+            return Err(EngineError::CrossProjectDependency {
+                task: task.title,
+                task_project,
+                after: after.title,
+                after_project,
+            });
+        }
+        let mut snapshot = self.snapshot(Some(task.project_id)).await?;
+        match snapshot.graph.add_dependency(task_id, after_id) {
+            Ok(()) => {}
+            Err(GraphError::SelfDependency { .. }) => {
+                return Err(EngineError::SelfDependency { task: task.title });
+            }
+            Err(GraphError::Cycle { cycle }) => {
+                let names: Vec<String> = cycle.iter().map(|t| snapshot.title(*t)).collect();
+                return Err(EngineError::DependencyCycle {
+                    cycle: names.join(" -> "),
+                });
+            }
+            Err(GraphError::UnknownTask { task }) => {
+                return Err(EngineError::TaskNotFound {
+                    reference: task.to_string(),
+                    scope: None,
+                });
+            }
+        }
+        TaskMutation::add_edge(self.store.db(), task_id, after_id).await?;
+        self.publish(EngineEvent::DependencyAdded {
+            project_id: task.project_id,
+            task: task_id,
+            after: after_id,
+        });
+        self.task(task_id).await
+    }
+
+    #[tracing::instrument(skip(self), fields(task = %task_id, after = %after_id))]
+    pub async fn remove_dependency(
+        &self,
+        task_id: TaskId,
+        after_id: TaskId,
+    ) -> EngineResult<TaskView> {
+        let task = self.task_record(task_id).await?;
+        let after = self.task_record(after_id).await?;
+        if !TaskMutation::remove_edge(self.store.db(), task_id, after_id).await? {
+            return Err(EngineError::DependencyNotFound {
+                task: task.title,
+                after: after.title,
+            });
+        }
+        self.publish(EngineEvent::DependencyRemoved {
+            project_id: task.project_id,
+            task: task_id,
+            after: after_id,
+        });
+        self.task(task_id).await
+    }
+}
