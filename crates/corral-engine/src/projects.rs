@@ -44,9 +44,6 @@ impl Engine {
         let name = validate::name("project name", name.unwrap_or(&source.default_name()))?;
 
         let db = self.store.db();
-        if ProjectQuery::by_name(db, &name).await?.is_some() {
-            return Err(EngineError::DuplicateProjectName { name });
-        }
         if let Some(existing) = ProjectQuery::all(db)
             .await?
             .into_iter()
@@ -56,6 +53,9 @@ impl Engine {
                 source_desc: source.describe(),
                 name: existing.name,
             });
+        }
+        if ProjectQuery::by_name(db, &name).await?.is_some() {
+            return Err(EngineError::DuplicateProjectName { name });
         }
         let now = Engine::now();
         let project = Project {

@@ -1,0 +1,177 @@
+//! The command line, declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "corral",
+    version,
+    about = "Run AI coding agents in sandboxed containers, as a graph of tasks",
+    after_help = "Data lives in the platform data dir (~/.local/share/corral on Linux) unless \
+                  --data-dir or CORRAL_DATA_DIR says otherwise. Logs: <data dir>/logs."
+)]
+pub struct Cli {
+    /// Where Corral keeps its database, logs and checkouts.
+    #[arg(long, global = true, env = "CORRAL_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that this machine can run Corral (Docker, git, disk, database).
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add, list, show, configure and remove projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Add, list, show, edit and remove tasks, and their dependencies.
+    #[command(subcommand)]
+    Task(TaskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Add a git repository (a local path, or a URL cloned before the first run).
+    Add {
+        /// Path to the repository's folder, or a git URL.
+        source: String,
+        /// Name (default: the folder or repository name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List projects.
+    #[command(alias = "ls")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one project with its workflow settings.
+    Show {
+        /// Name or id.
+        project: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change workflow settings: KEY=VALUE pairs, applied together or not at all.
+    #[command(after_help = crate::commands::project::SETTINGS_HELP.as_str())]
+    Set {
+        /// Name or id.
+        project: String,
+        /// For example `verify="cargo test"` `network=none` `memory=4g` `env.RUST_LOG=debug`.
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
+    /// Remove a project and its tasks from Corral (the repository itself is not touched).
+    #[command(alias = "remove")]
+    Rm { project: String },
+}
+
+#[derive(Debug, Args)]
+pub struct PromptArgs {
+    /// The prompt text.
+    #[arg(long, conflicts_with = "prompt_file")]
+    pub prompt: Option<String>,
+    /// Read the prompt from a file (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Add a task. Everything after `--` is a command line for the `custom` runtime.
+    Add {
+        #[arg(long, short)]
+        project: String,
+        #[arg(long, short)]
+        title: String,
+        #[command(flatten)]
+        prompt: PromptArgs,
+        /// Agent runtime (default: the project's).
+        #[arg(long)]
+        runtime: Option<String>,
+        /// Model (default: the project's).
+        #[arg(long)]
+        model: Option<String>,
+        /// A task this one runs after (id or title); repeatable.
+        #[arg(long, value_name = "TASK")]
+        after: Vec<String>,
+        /// How many runs may be tried.
+        #[arg(long)]
+        max_attempts: Option<u32>,
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// List tasks with their status.
+    #[command(alias = "ls")]
+    List {
+        #[arg(long, short)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one task.
+    Show {
+        task: String,
+        #[arg(long, short)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Edit a task. Options not given stay as they are; an empty --runtime or --model clears it.
+    Edit {
+        task: String,
+        #[arg(long, short)]
+        project: Option<String>,
+        #[arg(long, short)]
+        title: Option<String>,
+        #[command(flatten)]
+        prompt: PromptArgs,
+        #[arg(long)]
+        runtime: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long)]
+        max_attempts: Option<u32>,
+        /// A new command line for the `custom` runtime.
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Add or remove a dependency.
+    #[command(subcommand)]
+    Dep(DepCommand),
+    /// Remove a task (tasks that ran after it no longer wait for it).
+    #[command(alias = "remove")]
+    Rm {
+        task: String,
+        #[arg(long, short)]
+        project: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DepCommand {
+    /// Make TASK run after another task.
+    Add {
+        task: String,
+        #[arg(long, value_name = "TASK")]
+        after: String,
+        #[arg(long, short)]
+        project: Option<String>,
+    },
+    /// Stop TASK from waiting for another task.
+    #[command(alias = "remove")]
+    Rm {
+        task: String,
+        #[arg(long, value_name = "TASK")]
+        after: String,
+        #[arg(long, short)]
+        project: Option<String>,
+    },
+}

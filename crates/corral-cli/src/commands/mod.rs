@@ -1,0 +1,6 @@
+//! One module per command group. Each function resolves names to ids, calls the engine, and
+//! prints to the given writer.
+
+pub mod doctor;
+pub mod project;
+pub mod task;

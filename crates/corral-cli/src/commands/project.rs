@@ -1,0 +1,183 @@
+//! `corral project ...`.
+
+use std::io::Write;
+use std::sync::LazyLock;
+
+use corral_core::{ImageChoice, Project, SETTING_KEYS};
+use corral_engine::Engine;
+
+use crate::cli::ProjectCommand;
+use crate::output::{self, ProjectJson};
+use crate::usage_error;
+
+pub static SETTINGS_HELP: LazyLock<String> = LazyLock::new(|| {
+    let mut help = String::from("Settings:\n");
+    for (key, what) in SETTING_KEYS {
+        help.push_str(&format!("  {key:<16} {what}\n"));
+    }
+    help
+});
+
+fn parse_pairs(pairs: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+            _ => Err(usage_error(format!(
+                "expected KEY=VALUE, got `{pair}`; see `corral project set --help` for the keys"
+            ))),
+        })
+        .collect()
+}
+
+fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::Result<()> {
+    let wf = &project.workflow;
+    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+    let image = match &wf.image {
+        ImageChoice::Default => "Corral's default agent image".to_string(),
+        ImageChoice::Base { image } => format!("agent image built from {image}"),
+        ImageChoice::Agent { image } => format!("{image} (used as is)"),
+    };
+    let env = if wf.env.is_empty() {
+        "(none)".to_string()
+    } else {
+        wf.env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let secrets = if wf.secret_names.is_empty() {
+        "(none)".to_string()
+    } else {
+        wf.secret_names.join(", ")
+    };
+    let rows = [
+        ("id", project.id.to_string()),
+        ("name", project.name.clone()),
+        ("source", project.source.describe()),
+        (
+            "branch",
+            project
+                .default_branch
+                .clone()
+                .unwrap_or_else(|| "(remote HEAD)".into()),
+        ),
+        ("tasks", tasks.to_string()),
+        ("image", image),
+        ("setup", or_none(&wf.setup_command)),
+        ("verify", or_none(&wf.verify_command)),
+        ("runtime", wf.runtime.to_string()),
+        (
+            "model",
+            wf.model
+                .clone()
+                .unwrap_or_else(|| "(runtime default)".into()),
+        ),
+        ("network", wf.network.as_str().to_string()),
+        (
+            "limits",
+            format!(
+                "memory {} MiB, cpus {}, pids {}",
+                wf.limits.memory_mib,
+                f64::from(wf.limits.cpu_millis) / 1000.0,
+                wf.limits.pids
+            ),
+        ),
+        ("max runs", wf.max_concurrent_runs.to_string()),
+        (
+            "retention",
+            format!(
+                "keep {} newest checkouts and any younger than {} days",
+                wf.retention.keep_runs, wf.retention.keep_days
+            ),
+        ),
+        ("env", env),
+        ("secrets", secrets),
+    ];
+    for (k, v) in rows {
+        writeln!(out, "{k:<10} {v}")?;
+    }
+    Ok(())
+}
+
+pub async fn run(
+    engine: &Engine,
+    command: ProjectCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match command {
+        ProjectCommand::Add { source, name } => {
+            let p = engine.add_project(&source, name.as_deref()).await?;
+            writeln!(
+                out,
+                "added project `{}` ({}) from {}",
+                p.name,
+                p.id,
+                p.source.describe()
+            )?;
+            writeln!(
+                out,
+                "next: corral task add --project '{}' --title '...' --prompt '...'",
+                p.name
+            )?;
+        }
+        ProjectCommand::List { json } => {
+            let projects = engine.list_projects().await?;
+            let tasks = engine.list_tasks(None).await?;
+            let count = |p: &Project| tasks.iter().filter(|t| t.task.project_id == p.id).count();
+            if json {
+                let items: Vec<_> = projects
+                    .iter()
+                    .map(|p| ProjectJson::new(p, Some(count(p))))
+                    .collect();
+                output::json(out, &items)?;
+            } else if projects.is_empty() {
+                writeln!(
+                    out,
+                    "no projects yet; add one with `corral project add <path>`"
+                )?;
+            } else {
+                let rows: Vec<Vec<String>> = projects
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.name.clone(),
+                            count(p).to_string(),
+                            p.default_branch.clone().unwrap_or_else(|| "-".into()),
+                            p.id.to_string(),
+                            p.source.describe(),
+                        ]
+                    })
+                    .collect();
+                output::table(out, &["NAME", "TASKS", "BRANCH", "ID", "SOURCE"], &rows)?;
+            }
+        }
+        ProjectCommand::Show { project, json } => {
+            let p = engine.find_project(&project).await?;
+            let tasks = engine.list_tasks(Some(p.id)).await?.len();
+            if json {
+                output::json(out, &ProjectJson::new(&p, Some(tasks)))?;
+            } else {
+                describe(&p, tasks, out)?;
+            }
+        }
+        ProjectCommand::Set { project, settings } => {
+            let pairs = parse_pairs(&settings)?;
+            let p = engine.find_project(&project).await?;
+            let p = engine.set_project_settings(p.id, &pairs).await?;
+            writeln!(out, "updated project `{}`", p.name)?;
+        }
+        ProjectCommand::Rm { project } => {
+            let p = engine.find_project(&project).await?;
+            let p = engine.remove_project(p.id).await?;
+            writeln!(
+                out,
+                "removed project `{}` and its tasks from Corral ({} was not touched)",
+                p.name,
+                p.source.describe()
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,458 @@
+//! Drives the real `corral` binary against temp data dirs and real git repositories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Env {
+    dir: tempfile::TempDir,
+    data: PathBuf,
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data dir ☃");
+        Env { dir, data }
+    }
+
+    fn corral_with(&self, args: &[&str], envs: &[(&str, &str)]) -> Ran {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_corral"));
+        cmd.args(args)
+            .env("CORRAL_DATA_DIR", &self.data)
+            .env_remove("CORRAL_LOG");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = cmd.output().expect("corral runs");
+        let ran = Ran {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        };
+        assert!(
+            !ran.stderr.contains("panicked"),
+            "no panics: {}",
+            ran.stderr
+        );
+        assert!(
+            !ran.stderr.contains("backtrace"),
+            "no backtraces: {}",
+            ran.stderr
+        );
+        ran
+    }
+
+    fn corral(&self, args: &[&str]) -> Ran {
+        self.corral_with(args, &[])
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let ran = self.corral(args);
+        assert_eq!(ran.code, 0, "corral {args:?} failed: {}", ran.stderr);
+        ran.stdout
+    }
+
+    /// Runs a command that must fail with exactly one line on stderr; returns that line.
+    fn fails(&self, args: &[&str]) -> String {
+        let ran = self.corral(args);
+        assert_eq!(
+            ran.code, 1,
+            "corral {args:?} should fail: {}{}",
+            ran.stdout, ran.stderr
+        );
+        let lines: Vec<&str> = ran.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr: {:?}", ran.stderr);
+        assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+        lines[0].to_string()
+    }
+
+    fn repo(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(&path).expect("mkdir");
+        git(&path, &["init", "-q", "-b", "main"]);
+        std::fs::write(path.join("README"), "hi").expect("write");
+        git(&path, &["add", "."]);
+        git(&path, &["commit", "-qm", "first"]);
+        path
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}");
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8")
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("invalid JSON ({e}): {text}"))
+}
+
+#[test]
+fn a_whole_session_projects_tasks_dependencies() {
+    let env = Env::new();
+    let repo = env.repo("my project ünï");
+    let out = env.ok(&["project", "add", s(&repo)]);
+    assert!(out.contains("added project `my project ünï`"), "{out}");
+
+    let projects = json(&env.ok(&["project", "list", "--json"]));
+    assert_eq!(projects[0]["name"], "my project ünï");
+    assert_eq!(projects[0]["default_branch"], "main");
+    assert_eq!(projects[0]["source"]["kind"], "local");
+
+    let p = "my project ünï";
+    env.ok(&[
+        "task",
+        "add",
+        "--project",
+        p,
+        "--title",
+        "A",
+        "--prompt",
+        "first \"quoted\"\nline",
+    ]);
+    let prompt_file = env.dir.path().join("prompt b.md");
+    std::fs::write(&prompt_file, "# B\nfrom a file").expect("write");
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        p,
+        "-t",
+        "B",
+        "--prompt-file",
+        s(&prompt_file),
+        "--after",
+        "A",
+    ]);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        p,
+        "-t",
+        "C",
+        "--runtime",
+        "custom",
+        "--after",
+        "B",
+        "--",
+        "sh",
+        "-c",
+        "make fmt && git status",
+    ]);
+
+    let tasks = json(&env.ok(&["task", "list", "--project", p, "--json"]));
+    let tasks = tasks.as_array().expect("array");
+    assert_eq!(tasks.len(), 3);
+    assert_eq!(tasks[0]["status"], "ready");
+    assert_eq!(tasks[0]["prompt"], "first \"quoted\"\nline");
+    assert_eq!(tasks[1]["status"], "backlog");
+    assert_eq!(tasks[1]["prompt"], "# B\nfrom a file");
+    assert_eq!(tasks[1]["depends_on"][0], tasks[0]["id"]);
+    assert_eq!(tasks[2]["runtime"], "custom");
+    assert_eq!(
+        tasks[2]["command"],
+        serde_json::json!(["sh", "-c", "make fmt && git status"])
+    );
+
+    let table = env.ok(&["task", "list"]);
+    assert!(
+        table.lines().next().expect("header").starts_with("ID"),
+        "{table}"
+    );
+    assert_eq!(table.lines().count(), 4, "{table}");
+
+    let line = env.fails(&["task", "dep", "add", "A", "--after", "C"]);
+    assert_eq!(
+        line,
+        "error: that dependency would create a cycle: A -> B -> C -> A; fix: remove one of those dependencies first"
+    );
+
+    env.ok(&["task", "dep", "rm", "B", "--after", "A"]);
+    let b = json(&env.ok(&["task", "show", "B", "--json"]));
+    assert_eq!(b["status"], "ready");
+    env.ok(&["task", "edit", "B", "--title", "B2", "--model", "opus"]);
+    let b = json(&env.ok(&["task", "show", "B2", "-p", p, "--json"]));
+    assert_eq!(b["model"], "opus");
+    let shown = env.ok(&["task", "show", "C"]);
+    assert!(shown.contains("after      B2"), "{shown}");
+
+    env.ok(&[
+        "project",
+        "set",
+        p,
+        "network=host",
+        "verify=cargo test",
+        "memory=2g",
+        "env.RUST_LOG=debug",
+    ]);
+    let shown = json(&env.ok(&["project", "show", p, "--json"]));
+    assert_eq!(shown["workflow"]["network"], "host");
+    assert_eq!(shown["workflow"]["verify_command"], "cargo test");
+    assert_eq!(shown["workflow"]["limits"]["memory_mib"], 2048);
+    assert_eq!(shown["workflow"]["env"]["RUST_LOG"], "debug");
+    assert_eq!(shown["tasks"], 3);
+
+    env.ok(&["task", "rm", "A"]);
+    env.ok(&["project", "rm", p]);
+    assert_eq!(
+        json(&env.ok(&["project", "list", "--json"])),
+        serde_json::json!([])
+    );
+    assert!(repo.join("README").exists(), "the repository is untouched");
+}
+
+#[test]
+fn every_bad_input_gets_one_clear_line_and_changes_nothing() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    env.ok(&["task", "add", "-p", "r", "-t", "A"]);
+    let other = env.repo("other");
+    env.ok(&["project", "add", s(&other)]);
+    env.ok(&["task", "add", "-p", "other", "-t", "X"]);
+    let file = env.dir.path().join("file.txt");
+    std::fs::write(&file, "x").expect("write");
+    let plain = env.dir.path().join("plain");
+    std::fs::create_dir(&plain).expect("mkdir");
+    let empty = env.dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    git(&empty, &["init", "-q"]);
+    let big = env.dir.path().join("big.txt");
+    std::fs::write(&big, vec![b'x'; 1024 * 1024 + 1]).expect("write");
+    let missing = env.dir.path().join("missing");
+
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["project", "add", s(&missing)], "does not exist"),
+        (vec!["project", "add", s(&file)], "is a file, not a folder"),
+        (vec!["project", "add", s(&plain)], "is not a git repository"),
+        (vec!["project", "add", s(&empty)], "has no commits"),
+        (
+            vec!["project", "add", s(&other), "--name", "r"],
+            "already the project `other`",
+        ),
+        (
+            vec!["project", "add", s(&plain), "--name", "r"],
+            "is not a git repository",
+        ),
+        (
+            vec!["project", "show", "ghost"],
+            "no project `ghost`; fix: known projects: other, r",
+        ),
+        (
+            vec!["project", "set", "r", "colour=blue"],
+            "unknown setting `colour`",
+        ),
+        (
+            vec!["project", "set", "r", "memory=lots"],
+            "bad value for `memory`",
+        ),
+        (vec!["project", "set", "r", "novalue"], "expected KEY=VALUE"),
+        (vec!["task", "show", "nope"], "no task `nope`"),
+        (
+            vec!["task", "show", "01a210cd-0000-7000-8000-000000000000"],
+            "no task",
+        ),
+        (
+            vec!["task", "add", "-p", "r", "-t", "  "],
+            "title must not be empty",
+        ),
+        (
+            vec![
+                "task",
+                "add",
+                "-p",
+                "r",
+                "-t",
+                "Big",
+                "--prompt-file",
+                s(&big),
+            ],
+            "limit is 1048576 bytes",
+        ),
+        (
+            vec!["task", "add", "-p", "r", "-t", "Bad", "--runtime", "gpt"],
+            "unknown runtime `gpt`",
+        ),
+        (
+            vec!["task", "add", "-p", "ghost", "-t", "T"],
+            "no project `ghost`",
+        ),
+        (
+            vec!["task", "add", "-p", "r", "-t", "T", "--after", "Nope"],
+            "no task `Nope`",
+        ),
+        (
+            vec!["task", "dep", "add", "A", "--after", "A"],
+            "cannot depend on itself",
+        ),
+        (
+            vec!["task", "dep", "add", "A", "--after", "X"],
+            "different projects",
+        ),
+        (
+            vec!["task", "dep", "rm", "A", "--after", "X"],
+            "does not run after",
+        ),
+        (vec!["task", "edit", "A"], "nothing to change"),
+    ];
+    for (args, expected) in cases {
+        let line = env.fails(&args);
+        assert!(
+            line.contains(expected),
+            "corral {args:?}: expected `{expected}` in `{line}`"
+        );
+    }
+    let projects = json(&env.ok(&["project", "list", "--json"]));
+    assert_eq!(
+        projects.as_array().expect("array").len(),
+        2,
+        "nothing added"
+    );
+    let tasks = json(&env.ok(&["task", "list", "--json"]));
+    assert_eq!(tasks.as_array().expect("array").len(), 2, "nothing added");
+    assert!(
+        tasks
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|t| t["depends_on"] == serde_json::json!([]))
+    );
+}
+
+#[test]
+fn an_ambiguous_title_lists_the_candidates() {
+    let env = Env::new();
+    for name in ["p", "q"] {
+        let repo = env.repo(name);
+        env.ok(&["project", "add", s(&repo)]);
+        env.ok(&["task", "add", "-p", name, "-t", "Same"]);
+    }
+    let line = env.fails(&["task", "show", "Same"]);
+    assert!(
+        line.contains("matches 2 tasks")
+            && line.contains("project `p`")
+            && line.contains("project `q`"),
+        "{line}"
+    );
+    assert!(line.contains("--project"), "{line}");
+    env.ok(&["task", "show", "Same", "--project", "q"]);
+}
+
+#[test]
+fn an_unwritable_data_dir_is_a_clear_error() {
+    let env = Env::new();
+    let file = env.dir.path().join("a file");
+    std::fs::write(&file, "x").expect("write");
+    let ran = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["--data-dir", s(&file.join("data")), "project", "list"])
+        .output()
+        .expect("runs");
+    assert_eq!(ran.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert!(
+        stderr.starts_with("error: cannot use ") && stderr.contains("--data-dir"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_corrupt_database_is_a_clear_error_and_left_untouched() {
+    let env = Env::new();
+    std::fs::create_dir_all(&env.data).expect("mkdir");
+    let db = env.data.join("corral.db");
+    let junk: Vec<u8> = (0..4096u32).map(|i| (i % 256) as u8).collect();
+    std::fs::write(&db, &junk).expect("write");
+    let line = env.fails(&["task", "list"]);
+    assert!(
+        line.contains("is not a SQLite database") && line.contains("left untouched"),
+        "{line}"
+    );
+    assert!(line.contains("move"), "a fix is given: {line}");
+    assert_eq!(std::fs::read(&db).expect("read"), junk);
+}
+
+#[test]
+fn docker_unreachable_fails_doctor_but_everything_else_works() {
+    let env = Env::new();
+    let sock = format!("unix://{}/nothing-here.sock", env.dir.path().display());
+    let ran = env.corral_with(&["doctor"], &[("DOCKER_HOST", &sock)]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    let docker_line = ran
+        .stdout
+        .lines()
+        .find(|l| l.contains("docker"))
+        .expect("docker line");
+    assert!(docker_line.starts_with("FAIL"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("fix: start the Docker daemon"),
+        "{}",
+        ran.stdout
+    );
+
+    let ran = env.corral_with(&["doctor", "--json"], &[("DOCKER_HOST", &sock)]);
+    let checks = json(&ran.stdout);
+    assert_eq!(checks[0]["name"], "docker");
+    assert_eq!(checks[0]["status"], "fail");
+    assert!(
+        checks[0]["fix"]
+            .as_str()
+            .expect("fix")
+            .contains("DOCKER_HOST")
+    );
+
+    let repo = env.repo("r");
+    let ran = env.corral_with(&["project", "add", s(&repo)], &[("DOCKER_HOST", &sock)]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let ran = env.corral_with(
+        &["task", "add", "-p", "r", "-t", "T"],
+        &[("DOCKER_HOST", &sock)],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
+#[test]
+fn doctor_passes_on_this_machine() {
+    let env = Env::new();
+    let checks = json(&env.ok(&["doctor", "--json"]));
+    for check in checks.as_array().expect("array") {
+        assert_ne!(check["status"], "fail", "{check}");
+    }
+}
+
+#[test]
+fn usage_mistakes_exit_2_with_clap_help() {
+    let env = Env::new();
+    let ran = env.corral(&["task", "add"]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("--project"), "{}", ran.stderr);
+    let ran = env.corral(&["project", "set", "--help"]);
+    assert_eq!(ran.code, 0);
+    assert!(
+        ran.stdout.contains("retention-days"),
+        "settings listed in help: {}",
+        ran.stdout
+    );
+}
