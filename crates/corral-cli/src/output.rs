@@ -46,6 +46,9 @@ pub fn json(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()>
 
 /// One line for a cell: newlines shown as ⏎, cut at `max` characters.
 pub fn cell(text: &str, max: usize) -> String {
+    if text.len() <= max && !text.contains('\n') {
+        return text.to_string();
+    }
     let flat: String = text
         .chars()
         .map(|c| if c == '\n' { '⏎' } else { c })

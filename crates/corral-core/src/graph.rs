@@ -108,6 +108,43 @@ impl TaskGraph {
         Ok(())
     }
 
+    /// Builds a graph from stored tasks and edges in O(V + E). Edges were checked when they were
+    /// added; if the set is cyclic anyway (a hand-edited database) it is rebuilt edge by edge
+    /// and the edges that would close a cycle are returned instead of added.
+    pub fn from_edges(
+        tasks: impl IntoIterator<Item = TaskId>,
+        edges: &[(TaskId, TaskId)],
+    ) -> (TaskGraph, Vec<(TaskId, TaskId)>) {
+        let tasks: Vec<TaskId> = tasks.into_iter().collect();
+        let mut graph = TaskGraph::new();
+        for &t in &tasks {
+            graph.add_task(t);
+        }
+        let mut rejected = Vec::new();
+        for &(task, after) in edges {
+            if task == after || !graph.contains(task) || !graph.contains(after) {
+                rejected.push((task, after));
+                continue;
+            }
+            graph.deps.entry(task).or_default().insert(after);
+            graph.dependents.entry(after).or_default().insert(task);
+        }
+        if graph.topological_order().len() == graph.len() {
+            return (graph, rejected);
+        }
+        let mut graph = TaskGraph::new();
+        for &t in &tasks {
+            graph.add_task(t);
+        }
+        rejected.clear();
+        for &(task, after) in edges {
+            if graph.add_dependency(task, after).is_err() {
+                rejected.push((task, after));
+            }
+        }
+        (graph, rejected)
+    }
+
     /// Returns whether the edge existed.
     pub fn remove_dependency(&mut self, task: TaskId, after: TaskId) -> bool {
         let existed = self.deps.get_mut(&task).is_some_and(|s| s.remove(&after));
@@ -336,6 +373,27 @@ mod tests {
         let r = g.readiness(a_running);
         assert_eq!(r.get(&b), Some(&Readiness::Waiting));
         assert_eq!(r.get(&a), None, "non-open tasks are left out");
+    }
+
+    #[test]
+    fn from_edges_rejects_what_add_dependency_would() {
+        let (_, t) = graph(3);
+        let (g, rejected) = TaskGraph::from_edges(t.clone(), &[(t[1], t[0]), (t[2], t[1])]);
+        assert!(rejected.is_empty());
+        assert_eq!(g.edges().count(), 2);
+        let stranger = TaskId::new();
+        let cyclic = [
+            (t[1], t[0]),
+            (t[2], t[1]),
+            (t[0], t[2]),
+            (t[0], t[0]),
+            (t[0], stranger),
+        ];
+        let (g, rejected) = TaskGraph::from_edges(t.clone(), &cyclic);
+        assert_eq!(g.topological_order().len(), 3, "acyclic after the rebuild");
+        assert_eq!(g.edges().count(), 2);
+        assert!(rejected.contains(&(t[0], t[2])) && rejected.contains(&(t[0], t[0])));
+        assert!(rejected.contains(&(t[0], stranger)));
     }
 
     #[test]

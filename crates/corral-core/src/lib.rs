@@ -21,6 +21,6 @@ pub use run::{FailReason, Run, RunState, Transition, TransitionError};
 pub use run_event::{OutputStream, RunEvent, RunEventBody, StepName};
 pub use runtime::Runtime;
 pub use settings_keys::{SETTING_KEYS, SettingError};
-pub use task::{CreatedBy, Task, TaskKind, TaskStatus};
+pub use task::{CreatedBy, Task, TaskKind, TaskStatus, TaskSummary};
 pub use time::Timestamp;
 pub use validate::ValidationError;

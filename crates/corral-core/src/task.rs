@@ -30,6 +30,35 @@ pub struct Task {
     pub updated_at: Timestamp,
 }
 
+/// What lists show of a task: everything but the prompt and command line, which can be large
+/// (up to 1 MiB each) and are loaded only for the task being looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSummary {
+    pub id: TaskId,
+    pub project_id: ProjectId,
+    pub title: String,
+    pub runtime: Option<Runtime>,
+    pub model: Option<String>,
+    pub kind: TaskKind,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Task> for TaskSummary {
+    fn from(t: &Task) -> Self {
+        TaskSummary {
+            id: t.id,
+            project_id: t.project_id,
+            title: t.title.clone(),
+            runtime: t.runtime,
+            model: t.model.clone(),
+            kind: t.kind,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {

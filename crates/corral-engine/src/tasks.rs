@@ -6,7 +6,7 @@ use corral_core::graph::Readiness;
 use corral_core::task::node_progress;
 use corral_core::{
     CreatedBy, GraphError, ProjectId, RunState, Runtime, Task, TaskGraph, TaskId, TaskKind,
-    TaskStatus, ValidationError, validate,
+    TaskStatus, TaskSummary, ValidationError, validate,
 };
 use corral_store::{RunQuery, TaskMutation, TaskQuery};
 
@@ -14,10 +14,10 @@ use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
 
-/// A task with what is derived from the graph and its runs.
+/// A task (in full, or a `TaskSummary` in lists) with what is derived from the graph and its runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskView {
-    pub task: Task,
+pub struct TaskView<T = Task> {
+    pub task: T,
     pub status: TaskStatus,
     /// Tasks this one runs after.
     pub depends_on: Vec<TaskId>,
@@ -51,37 +51,21 @@ pub struct TaskUpdate {
     pub max_attempts: Option<u32>,
 }
 
-/// The graph, titles and latest run states of one project (or all), loaded together.
-struct Snapshot {
-    tasks: Vec<Task>,
+/// The graph and latest run states of one project (or all), and the readiness they imply.
+struct Statuses {
     graph: TaskGraph,
     latest: HashMap<TaskId, RunState>,
+    readiness: HashMap<TaskId, Readiness>,
 }
 
-impl Snapshot {
-    fn views(self) -> Vec<TaskView> {
-        let progress = |t: TaskId| node_progress(self.latest.get(&t));
-        let readiness: HashMap<TaskId, Readiness> =
-            self.graph.readiness(progress).into_iter().collect();
-        self.tasks
-            .into_iter()
-            .map(|task| {
-                let id = task.id;
-                TaskView {
-                    status: TaskStatus::derive(self.latest.get(&id), readiness.get(&id).copied()),
-                    depends_on: self.graph.dependencies(id).collect(),
-                    dependents: self.graph.dependents(id).collect(),
-                    task,
-                }
-            })
-            .collect()
-    }
-
-    fn title(&self, id: TaskId) -> String {
-        self.tasks
-            .iter()
-            .find(|t| t.id == id)
-            .map_or_else(|| id.to_string(), |t| t.title.clone())
+impl Statuses {
+    fn view<T>(&self, id: TaskId, task: T) -> TaskView<T> {
+        TaskView {
+            task,
+            status: TaskStatus::derive(self.latest.get(&id), self.readiness.get(&id).copied()),
+            depends_on: self.graph.dependencies(id).collect(),
+            dependents: self.graph.dependents(id).collect(),
+        }
     }
 }
 
@@ -108,45 +92,55 @@ fn check_runtime(
 }
 
 impl Engine {
-    async fn snapshot(&self, project: Option<ProjectId>) -> EngineResult<Snapshot> {
+    async fn statuses(
+        &self,
+        project: Option<ProjectId>,
+        tasks: impl IntoIterator<Item = TaskId>,
+    ) -> EngineResult<Statuses> {
         let db = self.store.db();
-        let tasks = TaskQuery::list(db, project).await?;
         let edges = TaskQuery::edges(db, project).await?;
         let latest = RunQuery::latest_states(db, project).await?;
-        let mut graph = TaskGraph::new();
-        for t in &tasks {
-            graph.add_task(t.id);
+        let (graph, rejected) = TaskGraph::from_edges(tasks, &edges);
+        for (task, after) in rejected {
+            // Only a hand-edited database gets here; listing goes on without the bad edge.
+            tracing::warn!(task = %task, after = %after, "stored dependency ignored: it would close a cycle");
         }
-        for (task, after) in edges {
-            // Stored edges were checked on the way in; a failure here means a hand-edited
-            // database, and the edge is left out rather than failing every listing.
-            if let Err(err) = graph.add_dependency(task, after) {
-                tracing::warn!(task = %task, after = %after, error = %err, "stored dependency ignored");
-            }
-        }
-        Ok(Snapshot {
-            tasks,
+        let readiness = graph
+            .readiness(|t| node_progress(latest.get(&t)))
+            .into_iter()
+            .collect();
+        Ok(Statuses {
             graph,
             latest,
+            readiness,
         })
     }
 
-    /// Tasks of one project (or all), in creation order, with their derived status.
+    /// Tasks of one project (or all) in full, in creation order, with their derived status.
     pub async fn list_tasks(&self, project: Option<ProjectId>) -> EngineResult<Vec<TaskView>> {
-        Ok(self.snapshot(project).await?.views())
+        let tasks = TaskQuery::list(self.store.db(), project).await?;
+        let statuses = self.statuses(project, tasks.iter().map(|t| t.id)).await?;
+        Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
+    }
+
+    /// What lists and boards show: tasks without prompts, with their derived status.
+    pub async fn list_task_summaries(
+        &self,
+        project: Option<ProjectId>,
+    ) -> EngineResult<Vec<TaskView<TaskSummary>>> {
+        let tasks = TaskQuery::summaries(self.store.db(), project).await?;
+        let statuses = self.statuses(project, tasks.iter().map(|t| t.id)).await?;
+        Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
     }
 
     pub async fn task(&self, id: TaskId) -> EngineResult<TaskView> {
         let task = self.task_record(id).await?;
-        self.snapshot(Some(task.project_id))
+        let project = task.project_id;
+        let ids = TaskQuery::summaries(self.store.db(), Some(project))
             .await?
-            .views()
             .into_iter()
-            .find(|v| v.task.id == id)
-            .ok_or_else(|| EngineError::TaskNotFound {
-                reference: id.to_string(),
-                scope: None,
-            })
+            .map(|t| t.id);
+        Ok(self.statuses(Some(project), ids).await?.view(id, task))
     }
 
     pub(crate) async fn task_record(&self, id: TaskId) -> EngineResult<Task> {
@@ -269,14 +263,23 @@ impl Engine {
                 after_project,
             });
         }
-        let mut snapshot = self.snapshot(Some(task.project_id)).await?;
-        match snapshot.graph.add_dependency(task_id, after_id) {
+        let summaries = TaskQuery::summaries(self.store.db(), Some(task.project_id)).await?;
+        let mut statuses = self
+            .statuses(Some(task.project_id), summaries.iter().map(|t| t.id))
+            .await?;
+        match statuses.graph.add_dependency(task_id, after_id) {
             Ok(()) => {}
             Err(GraphError::SelfDependency { .. }) => {
                 return Err(EngineError::SelfDependency { task: task.title });
             }
             Err(GraphError::Cycle { cycle }) => {
-                let names: Vec<String> = cycle.iter().map(|t| snapshot.title(*t)).collect();
+                let title = |id: &TaskId| {
+                    summaries
+                        .iter()
+                        .find(|t| t.id == *id)
+                        .map_or_else(|| id.to_string(), |t| t.title.clone())
+                };
+                let names: Vec<String> = cycle.iter().map(title).collect();
                 return Err(EngineError::DependencyCycle {
                     cycle: names.join(" -> "),
                 });

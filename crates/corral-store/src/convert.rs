@@ -3,7 +3,7 @@
 
 use corral_core::{
     CreatedBy, Project, ProjectId, RepoSource, Run, RunId, RunState, Runtime, Task, TaskId,
-    TaskKind, Timestamp, Workflow,
+    TaskKind, TaskSummary, Timestamp, Workflow,
 };
 
 use crate::entity::{projects, runs, tasks};
@@ -86,6 +86,37 @@ pub(crate) fn task_from_row(row: tasks::Model) -> StoreResult<Task> {
             .map_err(|e| StoreError::corrupt("task max attempts", e))?,
         created_at: Timestamp(row.created_at),
         updated_at: Timestamp(row.updated_at),
+    })
+}
+
+pub(crate) type SummaryRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    i64,
+);
+
+pub(crate) fn summary_from_row(row: SummaryRow) -> StoreResult<TaskSummary> {
+    let (task_id, project_id, title, runtime, model, kind, created_at, updated_at) = row;
+    Ok(TaskSummary {
+        id: id::<TaskId>("task id", &task_id)?,
+        project_id: id::<ProjectId>("task project id", &project_id)?,
+        title,
+        runtime: runtime
+            .as_deref()
+            .map(|r| {
+                r.parse::<Runtime>()
+                    .map_err(|e| StoreError::corrupt("task runtime", e))
+            })
+            .transpose()?,
+        model,
+        kind: TaskKind::parse(&kind).ok_or_else(|| StoreError::corrupt("task kind", &kind))?,
+        created_at: Timestamp(created_at),
+        updated_at: Timestamp(updated_at),
     })
 }
 

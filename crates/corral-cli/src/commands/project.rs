@@ -124,7 +124,7 @@ pub async fn run(
         }
         ProjectCommand::List { json } => {
             let projects = engine.list_projects().await?;
-            let tasks = engine.list_tasks(None).await?;
+            let tasks = engine.list_task_summaries(None).await?;
             let count = |p: &Project| tasks.iter().filter(|t| t.task.project_id == p.id).count();
             if json {
                 let items: Vec<_> = projects
@@ -155,7 +155,7 @@ pub async fn run(
         }
         ProjectCommand::Show { project, json } => {
             let p = engine.find_project(&project).await?;
-            let tasks = engine.list_tasks(Some(p.id)).await?.len();
+            let tasks = engine.list_task_summaries(Some(p.id)).await?.len();
             if json {
                 output::json(out, &ProjectJson::new(&p, Some(tasks)))?;
             } else {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use corral_core::validate::PROMPT_MAX_BYTES;
-use corral_core::{Project, ProjectId, Runtime, TaskId, ValidationError};
+use corral_core::{Project, ProjectId, Runtime, TaskId, TaskSummary, ValidationError};
 use corral_engine::{Engine, NewTask, TaskUpdate, TaskView};
 
 use crate::cli::{DepCommand, PromptArgs, TaskCommand};
@@ -104,7 +104,7 @@ fn project_names(projects: &[Project]) -> HashMap<ProjectId, &str> {
 }
 
 fn print_list(
-    views: &[TaskView],
+    views: &[TaskView<TaskSummary>],
     names: &HashMap<ProjectId, &str>,
     with_project: bool,
     out: &mut impl Write,
@@ -245,19 +245,23 @@ pub async fn run(
         }
         TaskCommand::List { project, json } => {
             let scope = scope(engine, project.as_deref()).await?;
-            let views = engine.list_tasks(scope.as_ref().map(|p| p.id)).await?;
             let projects = match &scope {
                 Some(p) => vec![p.clone()],
                 None => engine.list_projects().await?,
             };
             let names = project_names(&projects);
+            let project_id = scope.as_ref().map(|p| p.id);
             if json {
+                let views = engine.list_tasks(project_id).await?;
                 let items: Vec<_> = views
                     .iter()
                     .map(|v| TaskJson::new(v, names.get(&v.task.project_id).copied().unwrap_or("")))
                     .collect();
                 output::json(out, &items)?;
-            } else if views.is_empty() {
+                return Ok(());
+            }
+            let views = engine.list_task_summaries(project_id).await?;
+            if views.is_empty() {
                 writeln!(
                     out,
                     "no tasks yet; add one with `corral task add --project P --title T --prompt TEXT`"
@@ -279,7 +283,7 @@ pub async fn run(
                 output::json(out, &TaskJson::new(&view, &project.name))?;
             } else {
                 let titles = engine
-                    .list_tasks(Some(project.id))
+                    .list_task_summaries(Some(project.id))
                     .await?
                     .into_iter()
                     .map(|v| (v.task.id, v.task.title))

@@ -214,6 +214,19 @@ fn a_whole_session_projects_tasks_dependencies() {
     assert_eq!(shown["workflow"]["env"]["RUST_LOG"], "debug");
     assert_eq!(shown["tasks"], 3);
 
+    // The log file in the data dir has the operations, with their ids in the span fields.
+    let logs: Vec<_> = std::fs::read_dir(env.data.join("logs"))
+        .expect("logs folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(logs.len(), 1, "one daily log: {logs:?}");
+    let log = std::fs::read_to_string(&logs[0]).expect("read log");
+    assert!(log.contains("project added"), "{log}");
+    assert!(
+        log.contains("task created") && log.contains("project="),
+        "{log}"
+    );
+
     env.ok(&["task", "rm", "A"]);
     env.ok(&["project", "rm", p]);
     assert_eq!(

@@ -1,15 +1,14 @@
 //! The `tasks` and `task_edges` tables.
 
-use corral_core::{ProjectId, Task, TaskId};
-use sea_orm::sea_query::Query;
+use corral_core::{ProjectId, Task, TaskId, TaskSummary};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Statement, TransactionTrait,
 };
 
-use crate::convert::{id, task_from_row, task_to_row};
+use crate::convert::{SummaryRow, id, summary_from_row, task_from_row, task_to_row};
 use crate::entity::{task_edges, tasks};
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 
 #[derive(Debug)]
 pub struct TaskQuery;
@@ -30,6 +29,22 @@ impl TaskQuery {
             .into_iter()
             .map(task_from_row)
             .collect()
+    }
+
+    /// Tasks without their prompts and command lines, in creation order: what lists need.
+    pub async fn summaries(
+        db: &impl ConnectionTrait,
+        project: Option<ProjectId>,
+    ) -> StoreResult<Vec<TaskSummary>> {
+        let rows: Vec<SummaryRow> = bulk_json(
+            db,
+            "SELECT json_group_array(json_array(id, project_id, title, runtime, model, kind, \
+             created_at, updated_at) ORDER BY id) FROM tasks WHERE ?1 IS NULL OR project_id = ?1",
+            project,
+            "task summaries",
+        )
+        .await?;
+        rows.into_iter().map(summary_from_row).collect()
     }
 
     pub async fn by_id(db: &impl ConnectionTrait, id: TaskId) -> StoreResult<Option<Task>> {
@@ -72,30 +87,44 @@ impl TaskQuery {
         db: &impl ConnectionTrait,
         project: Option<ProjectId>,
     ) -> StoreResult<Vec<(TaskId, TaskId)>> {
-        let mut query = task_edges::Entity::find();
-        if let Some(project) = project {
-            query = query.filter(
-                task_edges::Column::TaskId.in_subquery(
-                    Query::select()
-                        .column(tasks::Column::Id)
-                        .from(tasks::Entity)
-                        .and_where(tasks::Column::ProjectId.eq(project.to_string()))
-                        .to_owned(),
-                ),
-            );
-        }
-        query
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|e| {
+        let rows: Vec<(String, String)> = bulk_json(
+            db,
+            "SELECT json_group_array(json_array(e.task_id, e.depends_on_id)) FROM task_edges e \
+             JOIN tasks t ON t.id = e.task_id WHERE ?1 IS NULL OR t.project_id = ?1",
+            project,
+            "task edges",
+        )
+        .await?;
+        rows.into_iter()
+            .map(|(task, after)| {
                 Ok((
-                    id("edge task id", &e.task_id)?,
-                    id("edge dependency id", &e.depends_on_id)?,
+                    id("edge task id", &task)?,
+                    id("edge dependency id", &after)?,
                 ))
             })
             .collect()
     }
+}
+
+/// Runs a query that aggregates its rows into one JSON array and parses it. For lists of
+/// thousands of rows this is several times faster than fetching row by row, where the driver
+/// pays per row and per value. `?1` is the optional project id.
+async fn bulk_json<T: serde::de::DeserializeOwned>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    project: Option<ProjectId>,
+    what: &'static str,
+) -> StoreResult<Vec<T>> {
+    let stmt = Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        [project.map(|p| p.to_string()).into()],
+    );
+    let Some(row) = db.query_one_raw(stmt).await? else {
+        return Ok(Vec::new());
+    };
+    let json: String = row.try_get_by_index(0)?;
+    serde_json::from_str(&json).map_err(|e| StoreError::corrupt(what, e))
 }
 
 #[derive(Debug)]

@@ -14,7 +14,7 @@ fn line(run_id: RunId, i: u64) -> NewRunEvent {
         at: Timestamp(i as i64),
         body: RunEventBody::Output {
             step: StepName::Agent,
-            stream: if i % 2 == 0 {
+            stream: if i.is_multiple_of(2) {
                 OutputStream::Stdout
             } else {
                 OutputStream::Stderr

@@ -1,4 +1,4 @@
-use corral_core::{CreatedBy, ImageChoice, RunState, Runtime, TaskKind};
+use corral_core::{CreatedBy, ImageChoice, RunState, Runtime, TaskKind, TaskSummary};
 use corral_store::{
     ProjectMutation, ProjectQuery, RunMutation, RunQuery, SettingMutation, SettingQuery,
     TaskMutation, TaskQuery,
@@ -90,6 +90,14 @@ async fn tasks_and_edges_round_trip_and_cascade() {
         vec![a.clone()]
     );
     assert_eq!(TaskQuery::count(db, p.id).await.expect("count"), 2);
+    let summaries = TaskQuery::summaries(db, Some(p.id))
+        .await
+        .expect("summaries");
+    assert_eq!(
+        summaries,
+        vec![TaskSummary::from(&a), TaskSummary::from(&b)]
+    );
+    assert_eq!(TaskQuery::summaries(db, None).await.expect("all").len(), 3);
 
     TaskMutation::add_edge(db, b.id, a.id).await.expect("edge");
     TaskMutation::add_edge(db, b.id, a.id)
