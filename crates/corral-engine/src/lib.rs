@@ -9,6 +9,7 @@ mod events;
 pub mod logging;
 mod projects;
 mod resolve;
+mod settings;
 mod tasks;
 
 pub use config::Config;
@@ -17,4 +18,5 @@ pub use engine::Engine;
 pub use error::{EngineError, EngineResult};
 pub use events::EngineEvent;
 pub use projects::ProjectUpdate;
+pub use settings::APP_SETTINGS;
 pub use tasks::{NewTask, TaskUpdate, TaskView};

@@ -219,3 +219,43 @@ async fn removing_a_project_removes_its_tasks_not_the_repository() {
     let err = f.engine.remove_project(p.id).await.expect_err("gone");
     assert_eq!(err.kind(), "project_not_found");
 }
+
+#[tokio::test]
+async fn app_settings_have_defaults_and_refuse_unknown_keys_and_values() {
+    let f = Fixture::new().await;
+    assert_eq!(
+        f.engine
+            .settings()
+            .await
+            .expect("settings")
+            .get("theme")
+            .map(String::as_str),
+        Some("system")
+    );
+    f.engine.set_setting("theme", "dark").await.expect("set");
+    assert_eq!(
+        f.engine
+            .settings()
+            .await
+            .expect("settings")
+            .get("theme")
+            .map(String::as_str),
+        Some("dark")
+    );
+    assert_eq!(
+        f.engine
+            .set_setting("theme", "neon")
+            .await
+            .expect_err("bad value")
+            .kind(),
+        "invalid_input"
+    );
+    assert_eq!(
+        f.engine
+            .set_setting("colour", "x")
+            .await
+            .expect_err("bad key")
+            .kind(),
+        "invalid_input"
+    );
+}

@@ -1,0 +1,404 @@
+//! The types that cross the IPC boundary, with their conversions from and to domain types.
+//! They are deliberately separate from the domain: they change only when the UI contract does.
+//! Times are milliseconds since the epoch as `f64` (exact below 2^53; a JS number).
+
+use corral_core::{
+    ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention, Runtime, Task,
+    TaskStatus, TaskSummary, Workflow,
+};
+use corral_engine::{Check, CheckStatus, TaskView};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuntimeDto {
+    ClaudeCode,
+    Codex,
+    Gemini,
+    Opencode,
+    Aider,
+    Cursor,
+    Acp,
+    Custom,
+}
+
+impl From<Runtime> for RuntimeDto {
+    fn from(r: Runtime) -> Self {
+        match r {
+            Runtime::ClaudeCode => RuntimeDto::ClaudeCode,
+            Runtime::Codex => RuntimeDto::Codex,
+            Runtime::Gemini => RuntimeDto::Gemini,
+            Runtime::Opencode => RuntimeDto::Opencode,
+            Runtime::Aider => RuntimeDto::Aider,
+            Runtime::Cursor => RuntimeDto::Cursor,
+            Runtime::Acp => RuntimeDto::Acp,
+            Runtime::Custom => RuntimeDto::Custom,
+        }
+    }
+}
+
+impl From<RuntimeDto> for Runtime {
+    fn from(r: RuntimeDto) -> Self {
+        match r {
+            RuntimeDto::ClaudeCode => Runtime::ClaudeCode,
+            RuntimeDto::Codex => Runtime::Codex,
+            RuntimeDto::Gemini => Runtime::Gemini,
+            RuntimeDto::Opencode => Runtime::Opencode,
+            RuntimeDto::Aider => Runtime::Aider,
+            RuntimeDto::Cursor => Runtime::Cursor,
+            RuntimeDto::Acp => Runtime::Acp,
+            RuntimeDto::Custom => Runtime::Custom,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RepoSourceDto {
+    Local { path: String },
+    Remote { url: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ImageDto {
+    Default,
+    Base { image: String },
+    Agent { image: String },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkDto {
+    None,
+    Host,
+    Bridge,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct EnvVarDto {
+    pub name: String,
+    pub value: String,
+}
+
+/// Every workflow setting of a project, as the settings form edits it.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct WorkflowDto {
+    pub image: ImageDto,
+    pub setup_command: Option<String>,
+    pub verify_command: Option<String>,
+    pub runtime: RuntimeDto,
+    pub model: Option<String>,
+    pub env: Vec<EnvVarDto>,
+    pub secret_names: Vec<String>,
+    pub memory_mib: u32,
+    pub cpus: f64,
+    pub pids: u32,
+    pub network: NetworkDto,
+    pub max_concurrent_runs: u32,
+    pub retention_runs: u32,
+    pub retention_days: u32,
+}
+
+fn blank_to_none(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+impl From<&Workflow> for WorkflowDto {
+    fn from(w: &Workflow) -> Self {
+        WorkflowDto {
+            image: match &w.image {
+                ImageChoice::Default => ImageDto::Default,
+                ImageChoice::Base { image } => ImageDto::Base {
+                    image: image.clone(),
+                },
+                ImageChoice::Agent { image } => ImageDto::Agent {
+                    image: image.clone(),
+                },
+            },
+            setup_command: w.setup_command.clone(),
+            verify_command: w.verify_command.clone(),
+            runtime: w.runtime.into(),
+            model: w.model.clone(),
+            env: w
+                .env
+                .iter()
+                .map(|(k, v)| EnvVarDto {
+                    name: k.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
+            secret_names: w.secret_names.clone(),
+            memory_mib: u32::try_from(w.limits.memory_mib).unwrap_or(u32::MAX),
+            cpus: f64::from(w.limits.cpu_millis) / 1000.0,
+            pids: w.limits.pids,
+            network: match w.network {
+                NetworkPolicy::None => NetworkDto::None,
+                NetworkPolicy::Host => NetworkDto::Host,
+                NetworkPolicy::Bridge => NetworkDto::Bridge,
+            },
+            max_concurrent_runs: w.max_concurrent_runs,
+            retention_runs: w.retention.keep_runs,
+            retention_days: w.retention.keep_days,
+        }
+    }
+}
+
+impl WorkflowDto {
+    /// The domain workflow; the engine validates it.
+    pub fn into_workflow(self) -> Workflow {
+        Workflow {
+            image: match self.image {
+                ImageDto::Default => ImageChoice::Default,
+                ImageDto::Base { image } => ImageChoice::Base {
+                    image: image.trim().to_string(),
+                },
+                ImageDto::Agent { image } => ImageChoice::Agent {
+                    image: image.trim().to_string(),
+                },
+            },
+            setup_command: blank_to_none(self.setup_command),
+            verify_command: blank_to_none(self.verify_command),
+            runtime: self.runtime.into(),
+            model: blank_to_none(self.model),
+            env: self
+                .env
+                .into_iter()
+                .map(|e| (e.name.trim().to_string(), e.value))
+                .collect(),
+            secret_names: self
+                .secret_names
+                .into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            limits: ResourceLimits {
+                memory_mib: u64::from(self.memory_mib),
+                cpu_millis: (self.cpus.max(0.0) * 1000.0).round() as u32,
+                pids: self.pids,
+            },
+            network: match self.network {
+                NetworkDto::None => NetworkPolicy::None,
+                NetworkDto::Host => NetworkPolicy::Host,
+                NetworkDto::Bridge => NetworkPolicy::Bridge,
+            },
+            max_concurrent_runs: self.max_concurrent_runs,
+            retention: Retention {
+                keep_runs: self.retention_runs,
+                keep_days: self.retention_days,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct ProjectDto {
+    pub id: String,
+    pub name: String,
+    pub source: RepoSourceDto,
+    pub default_branch: Option<String>,
+    pub workflow: WorkflowDto,
+    pub created_at: f64,
+}
+
+impl From<&Project> for ProjectDto {
+    fn from(p: &Project) -> Self {
+        ProjectDto {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            source: match &p.source {
+                RepoSource::Local { path } => RepoSourceDto::Local {
+                    path: path.display().to_string(),
+                },
+                RepoSource::Remote { url } => RepoSourceDto::Remote { url: url.clone() },
+            },
+            default_branch: p.default_branch.clone(),
+            workflow: (&p.workflow).into(),
+            created_at: p.created_at.0 as f64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatusDto {
+    Backlog,
+    Ready,
+    Blocked,
+    Running,
+    NeedsInput,
+    Review,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl From<TaskStatus> for TaskStatusDto {
+    fn from(s: TaskStatus) -> Self {
+        match s {
+            TaskStatus::Backlog => TaskStatusDto::Backlog,
+            TaskStatus::Ready => TaskStatusDto::Ready,
+            TaskStatus::Blocked => TaskStatusDto::Blocked,
+            TaskStatus::Running => TaskStatusDto::Running,
+            TaskStatus::NeedsInput => TaskStatusDto::NeedsInput,
+            TaskStatus::Review => TaskStatusDto::Review,
+            TaskStatus::Done => TaskStatusDto::Done,
+            TaskStatus::Failed => TaskStatusDto::Failed,
+            TaskStatus::Cancelled => TaskStatusDto::Cancelled,
+        }
+    }
+}
+
+/// A task as the board shows it: no prompt.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct TaskCardDto {
+    pub id: String,
+    pub project_id: String,
+    pub title: String,
+    pub runtime: Option<RuntimeDto>,
+    pub model: Option<String>,
+    pub status: TaskStatusDto,
+    pub depends_on: Vec<String>,
+    pub dependents: Vec<String>,
+}
+
+impl From<&TaskView<TaskSummary>> for TaskCardDto {
+    fn from(v: &TaskView<TaskSummary>) -> Self {
+        TaskCardDto {
+            id: v.task.id.to_string(),
+            project_id: v.task.project_id.to_string(),
+            title: v.task.title.clone(),
+            runtime: v.task.runtime.map(Into::into),
+            model: v.task.model.clone(),
+            status: v.status.into(),
+            depends_on: v.depends_on.iter().map(ToString::to_string).collect(),
+            dependents: v.dependents.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// A task in full, for its detail view and edit form.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct TaskDto {
+    pub id: String,
+    pub project_id: String,
+    pub title: String,
+    pub prompt: String,
+    pub runtime: Option<RuntimeDto>,
+    pub model: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub max_attempts: u32,
+    pub status: TaskStatusDto,
+    pub depends_on: Vec<String>,
+    pub dependents: Vec<String>,
+    pub created_at: f64,
+    pub updated_at: f64,
+}
+
+impl From<&TaskView<Task>> for TaskDto {
+    fn from(v: &TaskView<Task>) -> Self {
+        let t = &v.task;
+        TaskDto {
+            id: t.id.to_string(),
+            project_id: t.project_id.to_string(),
+            title: t.title.clone(),
+            prompt: t.prompt.clone(),
+            runtime: t.runtime.map(Into::into),
+            model: t.model.clone(),
+            command: t.command.clone(),
+            max_attempts: t.max_attempts,
+            status: v.status.into(),
+            depends_on: v.depends_on.iter().map(ToString::to_string).collect(),
+            dependents: v.dependents.iter().map(ToString::to_string).collect(),
+            created_at: t.created_at.0 as f64,
+            updated_at: t.updated_at.0 as f64,
+        }
+    }
+}
+
+/// What the create-task dialog sends.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct NewTaskDto {
+    pub project_id: String,
+    pub title: String,
+    pub prompt: String,
+    pub runtime: Option<RuntimeDto>,
+    pub model: Option<String>,
+    /// Ids of tasks the new task runs after.
+    pub after: Vec<String>,
+}
+
+/// What the edit dialog sends: every editable field, always (no optional-by-accident fields).
+/// `runtime` and `model` are `null` for "the project's default".
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct TaskEditDto {
+    pub title: String,
+    pub prompt: String,
+    pub runtime: Option<RuntimeDto>,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatusDto {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct CheckDto {
+    pub name: String,
+    pub status: CheckStatusDto,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+impl From<&Check> for CheckDto {
+    fn from(c: &Check) -> Self {
+        CheckDto {
+            name: c.name.to_string(),
+            status: match c.status {
+                CheckStatus::Ok => CheckStatusDto::Ok,
+                CheckStatus::Warn => CheckStatusDto::Warn,
+                CheckStatus::Fail => CheckStatusDto::Fail,
+            },
+            detail: c.detail.clone(),
+            fix: c.fix.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ThemeDto {
+    System,
+    Light,
+    Dark,
+}
+
+impl ThemeDto {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ThemeDto::System => "system",
+            ThemeDto::Light => "light",
+            ThemeDto::Dark => "dark",
+        }
+    }
+
+    pub fn parse(s: &str) -> ThemeDto {
+        match s {
+            "light" => ThemeDto::Light,
+            "dark" => ThemeDto::Dark,
+            _ => ThemeDto::System,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct SettingsDto {
+    pub theme: ThemeDto,
+    /// Where Corral keeps its data (shown, not editable here).
+    pub data_dir: String,
+}

@@ -1,0 +1,88 @@
+//! Engine events forwarded to the window as one typed tauri-specta event.
+
+use std::sync::Arc;
+
+use corral_engine::{Engine, EngineEvent};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tauri::AppHandle;
+use tauri_specta::Event;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::dto::{ProjectDto, TaskDto};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
+#[serde(tag = "type")]
+pub enum CorralEvent {
+    ProjectAdded {
+        project: ProjectDto,
+    },
+    ProjectUpdated {
+        project: ProjectDto,
+    },
+    ProjectRemoved {
+        id: String,
+    },
+    TaskCreated {
+        task: TaskDto,
+    },
+    TaskUpdated {
+        task: TaskDto,
+    },
+    TaskDeleted {
+        id: String,
+        project_id: String,
+    },
+    /// Dependencies changed: statuses of other tasks of the project may have changed too.
+    DependenciesChanged {
+        project_id: String,
+    },
+    /// Events were missed (the window was too slow); re-read everything.
+    Resync,
+}
+
+fn convert(event: EngineEvent) -> CorralEvent {
+    match event {
+        EngineEvent::ProjectAdded { project } => CorralEvent::ProjectAdded {
+            project: (&project).into(),
+        },
+        EngineEvent::ProjectUpdated { project } => CorralEvent::ProjectUpdated {
+            project: (&project).into(),
+        },
+        EngineEvent::ProjectRemoved { id } => CorralEvent::ProjectRemoved { id: id.to_string() },
+        EngineEvent::TaskCreated { task } => CorralEvent::TaskCreated {
+            task: (&task).into(),
+        },
+        EngineEvent::TaskUpdated { task } => CorralEvent::TaskUpdated {
+            task: (&task).into(),
+        },
+        EngineEvent::TaskDeleted { id, project_id } => CorralEvent::TaskDeleted {
+            id: id.to_string(),
+            project_id: project_id.to_string(),
+        },
+        EngineEvent::DependencyAdded { project_id, .. }
+        | EngineEvent::DependencyRemoved { project_id, .. } => CorralEvent::DependenciesChanged {
+            project_id: project_id.to_string(),
+        },
+    }
+}
+
+/// Forwards every engine event to the window until the engine's bus closes.
+pub fn forward(app: AppHandle, engine: &Arc<Engine>) {
+    let mut events = engine.subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let event = match events.recv().await {
+                Ok(event) => convert(event),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "window missed engine events; asking it to resync");
+                    CorralEvent::Resync
+                }
+                Err(RecvError::Closed) => return,
+            };
+            if let Err(err) = event.emit(&app) {
+                tracing::warn!(error = %err, "could not emit an event to the window");
+            }
+        }
+    });
+}

@@ -1,0 +1,124 @@
+// The first-run scenario from the desktop-app issue, step by step, each with a screenshot.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { browser, $, $$, expect } from "@wdio/globals";
+import { screenshotDir } from "../wdio.conf.js";
+
+const work = process.env.CORRAL_E2E_WORKDIR;
+
+function gitRepo(name) {
+  const dir = path.join(work, name);
+  fs.mkdirSync(dir, { recursive: true });
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: "E2E",
+    GIT_AUTHOR_EMAIL: "e2e@example.com",
+    GIT_COMMITTER_NAME: "E2E",
+    GIT_COMMITTER_EMAIL: "e2e@example.com",
+  };
+  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: dir, env });
+  fs.writeFileSync(path.join(dir, "README.md"), "# demo\n");
+  execFileSync("git", ["add", "."], { cwd: dir, env });
+  execFileSync("git", ["commit", "-qm", "first"], { cwd: dir, env });
+  return dir;
+}
+
+async function shot(name) {
+  await browser.pause(250); // let transitions settle
+  await browser.saveScreenshot(path.join(screenshotDir, `${name}.png`));
+}
+
+async function addProject(source) {
+  const input = await $("#project-path");
+  await input.waitForDisplayed();
+  await input.setValue(source);
+  await $('[data-testid="add-project-submit"]').click();
+}
+
+async function createTask(title, prompt, after = []) {
+  await $('[data-testid="new-task"]').click();
+  const dialog = await $('[data-testid="create-task-dialog"]');
+  await dialog.waitForDisplayed();
+  await $("#task-title").setValue(title);
+  await $("#task-prompt").setValue(prompt);
+  for (const dep of after) {
+    await $(`input[type="checkbox"][data-title="${dep}"]`).click();
+  }
+  await $('[data-testid="create-task-submit"]').click();
+  await dialog.waitForDisplayed({ reverse: true });
+}
+
+function card(title) {
+  return $(`[data-testid="task-card"][data-title="${title}"]`);
+}
+
+describe("Corral's first run", () => {
+  it("starts empty on the projects screen", async () => {
+    await $("h1=Projects").waitForDisplayed({ timeout: 30000 });
+    await expect($$('[data-testid="project-item"]')).toBeElementsArrayOfSize(0);
+    await shot("01-empty");
+  });
+
+  it("adds a project through the path field and opens its board", async () => {
+    const repo = gitRepo("demo shop");
+    await addProject(repo);
+    await $("h1=demo shop").waitForDisplayed();
+    await expect($('[data-testid="board"]')).toBeDisplayed();
+    await shot("02-project-added");
+  });
+
+  it("creates A and B (B after A) and shows them in the right columns", async () => {
+    await createTask("A", "Write the **first** part.");
+    await createTask("B", "Then the second part.", ["A"]);
+    await card("A").waitForDisplayed();
+    await card("B").waitForDisplayed();
+    await expect($('[data-testid="column-ready"]').$('[data-testid="task-card"][data-title="A"]')).toBeDisplayed();
+    await expect($('[data-testid="column-backlog"]').$('[data-testid="task-card"][data-title="B"]')).toBeDisplayed();
+    await shot("03-board");
+  });
+
+  it("refuses A after B and shows the cycle inline", async () => {
+    await card("A").click();
+    await $("h1=A").waitForDisplayed();
+    await expect($(".markdown strong")).toHaveText("first");
+    const select = await $('[data-testid="dependency-select"]');
+    await select.selectByVisibleText("B");
+    await $('[data-testid="add-dependency"]').click();
+    const error = await $('[data-testid="dependency-error"]');
+    await error.waitForDisplayed();
+    await expect(error).toHaveText(expect.stringContaining("cycle: A -> B -> A"));
+    await shot("04-cycle-refused");
+  });
+
+  it("shows a toast with the clear message for a folder that is not a git repository", async () => {
+    await $('[data-testid="nav-projects"]').click();
+    const plain = path.join(work, "not a repo");
+    fs.mkdirSync(plain, { recursive: true });
+    await addProject(plain);
+    const toast = await $("[data-sonner-toast]");
+    await toast.waitForDisplayed();
+    await expect(toast).toHaveText(expect.stringContaining("is not a git repository"));
+    await shot("05-not-a-repo-toast");
+  });
+
+  it("opens the command palette and navigates with it", async () => {
+    await browser.keys(["Control", "k"]);
+    const palette = await $('[data-testid="command-palette"]');
+    await palette.waitForDisplayed();
+    await $('[data-testid="palette-input"]').setValue("Health");
+    await shot("06-palette");
+    await browser.keys(["Enter"]);
+    await palette.waitForDisplayed({ reverse: true });
+    await $("h1=Health").waitForDisplayed();
+  });
+
+  it("shows Docker's status on the health screen", async () => {
+    const docker = await $('[data-check="docker"]');
+    await docker.waitForDisplayed();
+    // CI runs a real Docker daemon, so the check passes there.
+    await expect(docker.$(".badge")).toHaveText("ok");
+    await expect(docker).toHaveText(expect.stringContaining("Docker"));
+    await shot("07-health");
+  });
+});

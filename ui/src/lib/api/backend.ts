@@ -1,0 +1,68 @@
+// What the UI needs from the host. Components and controllers depend on this interface only,
+// so they run under vitest (or in a browser) against a fake; `tauri.ts` is the real thing.
+import type {
+  ApiError,
+  CheckDto,
+  CorralEvent,
+  NewTaskDto,
+  ProjectDto,
+  SettingsDto,
+  TaskCardDto,
+  TaskDto,
+  TaskEditDto,
+  ThemeDto,
+  WorkflowDto,
+} from "../bindings";
+
+export type {
+  ApiError,
+  CheckDto,
+  CorralEvent,
+  NewTaskDto,
+  ProjectDto,
+  SettingsDto,
+  TaskCardDto,
+  TaskDto,
+  TaskEditDto,
+  ThemeDto,
+  WorkflowDto,
+};
+export type { ErrorKind, RuntimeDto, TaskStatusDto } from "../bindings";
+
+/** A command failed with a typed error from the engine. */
+export class ApiFailure extends Error {
+  constructor(readonly error: ApiError) {
+    super(error.message);
+  }
+
+  get kind() {
+    return this.error.kind;
+  }
+
+  /** The message with its fix, for a toast or an inline error. */
+  get text() {
+    return this.error.fix ? `${this.error.message}. Fix: ${this.error.fix}` : this.error.message;
+  }
+}
+
+export interface Backend {
+  doctor(): Promise<CheckDto[]>;
+  listProjects(): Promise<ProjectDto[]>;
+  addProject(source: string, name: string | null): Promise<ProjectDto>;
+  updateProject(id: string, name: string, workflow: WorkflowDto): Promise<ProjectDto>;
+  removeProject(id: string): Promise<void>;
+  listTasks(projectId: string): Promise<TaskCardDto[]>;
+  getTask(id: string): Promise<TaskDto>;
+  createTask(task: NewTaskDto): Promise<TaskDto>;
+  updateTask(id: string, edit: TaskEditDto): Promise<TaskDto>;
+  deleteTask(id: string): Promise<void>;
+  addDependency(taskId: string, afterId: string): Promise<TaskDto>;
+  removeDependency(taskId: string, afterId: string): Promise<TaskDto>;
+  getSettings(): Promise<SettingsDto>;
+  setTheme(theme: ThemeDto): Promise<void>;
+  sendTestNotification(): Promise<boolean>;
+  /** Native folder picker; null when cancelled. */
+  pickFolder(): Promise<string | null>;
+  /** Engine events; returns the unsubscribe function. */
+  onEvent(handler: (event: CorralEvent) => void): Promise<() => void>;
+}

@@ -1,0 +1,49 @@
+// The only module that talks to the Tauri host: generated bindings, events and the dialog
+// plugin. Every failure becomes an `ApiFailure` carrying the engine's typed error.
+import { open } from "@tauri-apps/plugin-dialog";
+import { commands, events } from "../bindings";
+import type { ApiError } from "../bindings";
+import { ApiFailure, type Backend } from "./backend";
+
+type Result<T> = { status: "ok"; data: T } | { status: "error"; error: ApiError };
+
+async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
+  let result: Result<T>;
+  try {
+    result = await call;
+  } catch (e) {
+    // Framework-level failures (unknown command, bad argument) reject with a string.
+    throw new ApiFailure({ kind: "internal", message: String(e), fix: null });
+  }
+  if (result.status === "error") throw new ApiFailure(result.error);
+  return result.data;
+}
+
+export const tauriBackend: Backend = {
+  doctor: () => unwrap(commands.doctor()),
+  listProjects: () => unwrap(commands.listProjects()),
+  addProject: (source, name) => unwrap(commands.addProject(source, name)),
+  updateProject: (id, name, workflow) => unwrap(commands.updateProject(id, name, workflow)),
+  removeProject: async (id) => {
+    await unwrap(commands.removeProject(id));
+  },
+  listTasks: (projectId) => unwrap(commands.listTasks(projectId)),
+  getTask: (id) => unwrap(commands.getTask(id)),
+  createTask: (task) => unwrap(commands.createTask(task)),
+  updateTask: (id, edit) => unwrap(commands.updateTask(id, edit)),
+  deleteTask: async (id) => {
+    await unwrap(commands.deleteTask(id));
+  },
+  addDependency: (taskId, afterId) => unwrap(commands.addDependency(taskId, afterId)),
+  removeDependency: (taskId, afterId) => unwrap(commands.removeDependency(taskId, afterId)),
+  getSettings: () => unwrap(commands.getSettings()),
+  setTheme: async (theme) => {
+    await unwrap(commands.setTheme(theme));
+  },
+  sendTestNotification: () => unwrap(commands.sendTestNotification()),
+  pickFolder: async () => {
+    const picked = await open({ directory: true, multiple: false, title: "Choose a git repository" });
+    return typeof picked === "string" ? picked : null;
+  },
+  onEvent: async (handler) => events.corralEvent.listen((e) => handler(e.payload)),
+};

@@ -1,0 +1,284 @@
+// The app's state and actions, as a rune controller provided through context. Components read
+// its fields and call its methods; all host access goes through the `Backend` it was given.
+import { getContext } from "svelte";
+import {
+  ApiFailure,
+  type Backend,
+  type CheckDto,
+  type CorralEvent,
+  type NewTaskDto,
+  type ProjectDto,
+  type TaskCardDto,
+  type TaskDto,
+  type TaskEditDto,
+  type ThemeDto,
+  type WorkflowDto,
+} from "../api/backend";
+import { groupByStatus } from "./board";
+
+export type Screen =
+  | { name: "projects" }
+  | { name: "project-settings"; projectId: string }
+  | { name: "board" }
+  | { name: "task"; taskId: string }
+  | { name: "health" }
+  | { name: "settings" };
+
+/** Shows a failed action to the user (a toast in the app, a recorder in tests). */
+export type ErrorReporter = (action: string, failure: ApiFailure) => void;
+
+const KEY = Symbol("app");
+
+function asFailure(e: unknown): ApiFailure {
+  return e instanceof ApiFailure ? e : new ApiFailure({ kind: "internal", message: String(e), fix: null });
+}
+
+export class AppController {
+  screen = $state<Screen>({ name: "projects" });
+  projects = $state<ProjectDto[]>([]);
+  currentProjectId = $state<string | null>(null);
+  tasks = $state<TaskCardDto[]>([]);
+  openTask = $state<TaskDto | null>(null);
+  checks = $state<CheckDto[]>([]);
+  checking = $state(false);
+  theme = $state<ThemeDto>("system");
+  dataDir = $state("");
+  paletteOpen = $state(false);
+  createTaskOpen = $state(false);
+  boardLoadedAt = $state<number | null>(null);
+
+  currentProject = $derived(this.projects.find((p) => p.id === this.currentProjectId) ?? null);
+  columns = $derived(groupByStatus(this.tasks));
+  failingChecks = $derived(this.checks.filter((c) => c.status === "fail"));
+
+  #unlisten: (() => void) | null = null;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly report: ErrorReporter,
+  ) {}
+
+  /** Runs an action; a failure is reported and returned as null. */
+  async #attempt<T>(action: string, body: () => Promise<T>): Promise<T | null> {
+    try {
+      return await body();
+    } catch (e) {
+      this.report(action, asFailure(e));
+      return null;
+    }
+  }
+
+  async start() {
+    this.#unlisten = await this.backend.onEvent((e) => void this.#onEvent(e));
+    const settings = await this.#attempt("Loading settings", () => this.backend.getSettings());
+    if (settings) {
+      this.theme = settings.theme;
+      this.dataDir = settings.data_dir;
+    }
+    await this.loadProjects();
+    if (this.projects.length > 0) await this.openBoard(this.projects[0].id);
+    await this.runDoctor();
+  }
+
+  stop() {
+    this.#unlisten?.();
+  }
+
+  async #onEvent(event: CorralEvent) {
+    switch (event.type) {
+      case "ProjectAdded":
+      case "ProjectUpdated":
+      case "ProjectRemoved":
+        await this.loadProjects();
+        if (event.type === "ProjectRemoved" && event.id === this.currentProjectId) {
+          this.currentProjectId = null;
+          this.tasks = [];
+        }
+        break;
+      case "TaskCreated":
+      case "TaskUpdated":
+        if (event.task.project_id === this.currentProjectId) await this.loadTasks();
+        if (this.openTask?.id === event.task.id) this.openTask = event.task;
+        break;
+      case "TaskDeleted":
+      case "DependenciesChanged":
+        if (event.project_id === this.currentProjectId) await this.loadTasks();
+        if (this.openTask) await this.refreshOpenTask();
+        break;
+      case "Resync":
+        await this.loadProjects();
+        await this.loadTasks();
+        break;
+    }
+  }
+
+  go(screen: Screen) {
+    this.screen = screen;
+  }
+
+  async loadProjects() {
+    const projects = await this.#attempt("Loading projects", () => this.backend.listProjects());
+    if (projects) this.projects = projects;
+  }
+
+  async loadTasks() {
+    const id = this.currentProjectId;
+    if (!id) return;
+    const tasks = await this.#attempt("Loading tasks", () => this.backend.listTasks(id));
+    if (tasks && id === this.currentProjectId) {
+      this.tasks = tasks;
+      this.boardLoadedAt = performance.now();
+    }
+  }
+
+  async openBoard(projectId: string) {
+    if (projectId !== this.currentProjectId) {
+      this.currentProjectId = projectId;
+      this.tasks = [];
+    }
+    this.screen = { name: "board" };
+    await this.loadTasks();
+  }
+
+  /** Adds a project; returns it, or null after reporting why not. */
+  async addProject(source: string, name: string) {
+    const trimmed = source.trim();
+    const project = await this.#attempt("Adding the project", () =>
+      this.backend.addProject(trimmed, name.trim() || null),
+    );
+    if (project) await this.loadProjects();
+    return project;
+  }
+
+  async pickFolder() {
+    return this.#attempt("Choosing a folder", () => this.backend.pickFolder());
+  }
+
+  async saveProject(id: string, name: string, workflow: WorkflowDto) {
+    const saved = await this.#attempt("Saving the project", () =>
+      this.backend.updateProject(id, name, workflow),
+    );
+    if (saved) await this.loadProjects();
+    return saved;
+  }
+
+  async removeProject(id: string) {
+    const done = await this.#attempt("Removing the project", async () => {
+      await this.backend.removeProject(id);
+      return true;
+    });
+    if (done) {
+      if (this.currentProjectId === id) {
+        this.currentProjectId = null;
+        this.tasks = [];
+      }
+      await this.loadProjects();
+      this.screen = { name: "projects" };
+    }
+    return done ?? false;
+  }
+
+  async createTask(task: NewTaskDto) {
+    const created = await this.#attempt("Creating the task", () => this.backend.createTask(task));
+    if (created) await this.loadTasks();
+    return created;
+  }
+
+  async openTaskDetail(id: string) {
+    const task = await this.#attempt("Opening the task", () => this.backend.getTask(id));
+    if (task) {
+      this.openTask = task;
+      this.screen = { name: "task", taskId: id };
+    }
+  }
+
+  async refreshOpenTask() {
+    const id = this.openTask?.id;
+    if (!id) return;
+    try {
+      this.openTask = await this.backend.getTask(id);
+    } catch {
+      // Deleted meanwhile: go back to the board.
+      this.openTask = null;
+      if (this.screen.name === "task") this.screen = { name: "board" };
+    }
+  }
+
+  async updateTask(id: string, edit: TaskEditDto) {
+    const task = await this.#attempt("Saving the task", () => this.backend.updateTask(id, edit));
+    if (task) {
+      this.openTask = task;
+      await this.loadTasks();
+    }
+    return task;
+  }
+
+  async deleteTask(id: string) {
+    const done = await this.#attempt("Deleting the task", async () => {
+      await this.backend.deleteTask(id);
+      return true;
+    });
+    if (done) {
+      this.openTask = null;
+      this.screen = { name: "board" };
+      await this.loadTasks();
+    }
+  }
+
+  /** Adds a dependency. A refusal (cycle, self) is returned for inline display, not toasted. */
+  async addDependency(taskId: string, afterId: string): Promise<ApiFailure | null> {
+    try {
+      this.openTask = await this.backend.addDependency(taskId, afterId);
+      await this.loadTasks();
+      return null;
+    } catch (e) {
+      return asFailure(e);
+    }
+  }
+
+  async removeDependency(taskId: string, afterId: string) {
+    const task = await this.#attempt("Removing the dependency", () =>
+      this.backend.removeDependency(taskId, afterId),
+    );
+    if (task) {
+      this.openTask = task;
+      await this.loadTasks();
+    }
+  }
+
+  async runDoctor() {
+    this.checking = true;
+    const checks = await this.#attempt("Running the health checks", () => this.backend.doctor());
+    if (checks) this.checks = checks;
+    this.checking = false;
+  }
+
+  async setTheme(theme: ThemeDto) {
+    this.theme = theme;
+    await this.#attempt("Saving the theme", () => this.backend.setTheme(theme));
+  }
+
+  toggleTheme() {
+    const dark =
+      this.theme === "dark" ||
+      (this.theme === "system" && globalThis.matchMedia?.("(prefers-color-scheme: dark)").matches);
+    return this.setTheme(dark ? "light" : "dark");
+  }
+
+  async sendTestNotification() {
+    return this.#attempt("Sending a test notification", () => this.backend.sendTestNotification());
+  }
+
+  titleOf(taskId: string) {
+    return this.tasks.find((t) => t.id === taskId)?.title ?? taskId;
+  }
+}
+
+/** The context map `mount` takes, so the app (or a test) provides the controller. */
+export function appContext(app: AppController) {
+  return new Map<symbol, unknown>([[KEY, app]]);
+}
+
+export function useApp(): AppController {
+  return getContext<AppController>(KEY);
+}
