@@ -8,9 +8,13 @@ corral_sudo() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Debian packages to build Corral (git2's vendored libgit2 and openssl-sys), run git, and run
-# containers.
-CORRAL_APT_PACKAGES=(build-essential pkg-config libssl-dev git curl ca-certificates docker.io)
+# Debian packages to build Corral (git2's vendored libgit2 and openssl-sys; the desktop app's
+# WebKitGTK, tray and input libraries), run git, and run containers.
+CORRAL_APT_PACKAGES=(build-essential pkg-config libssl-dev git curl ca-certificates file docker.io
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev)
+# What the end-to-end tests of the real window add: a virtual X server, WebKit's WebDriver, a
+# session bus.
+CORRAL_E2E_PACKAGES=(xvfb xauth webkit2gtk-driver dbus dbus-x11)
 
 corral_install_apt() {
   local missing=()
@@ -54,8 +58,24 @@ corral_start_docker() {
   return 1
 }
 
+# Node 20+ (Vite 8 and the Tauri CLI need it) and the project's npm packages, from the lock file.
+corral_install_npm() {
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [ "$major" -lt 20 ]; then
+    echo "corral setup: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))." >&2
+    echo "corral setup: install it from https://nodejs.org or your distribution's backports, then run this again." >&2
+    return 1
+  fi
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "corral setup: installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
 corral_setup() {
   corral_install_apt "$@"
   corral_install_rust
+  corral_install_npm
   corral_start_docker
 }

@@ -42,3 +42,32 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_command_body_becomes_an_internal_error() {
+        let result: ApiResult<u32> = tauri::async_runtime::block_on(guarded(async {
+            let values: Vec<u32> = Vec::new();
+            // Index out of bounds: the kind of bug that must not take the app down.
+            Ok(values[3])
+        }));
+        let err = result.expect_err("the panic is caught");
+        assert_eq!(err.kind, ErrorKind::Internal);
+        assert!(err.message.starts_with("internal error"), "{}", err.message);
+        let ok: ApiResult<u32> = tauri::async_runtime::block_on(guarded(async { Ok(7) }));
+        assert_eq!(ok.expect("fine"), 7);
+    }
+
+    #[test]
+    fn without_an_engine_every_command_gets_the_startup_error() {
+        let state = AppState::new(Err(ApiError::new(
+            ErrorKind::DatabaseCorrupt,
+            "corral.db is corrupt",
+        )));
+        let err = state.engine().expect_err("no engine");
+        assert_eq!(err.kind, ErrorKind::DatabaseCorrupt);
+    }
+}

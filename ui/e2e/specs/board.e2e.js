@@ -121,4 +121,18 @@ describe("Corral's first run", () => {
     await expect(docker).toHaveText(expect.stringContaining("Docker"));
     await shot("07-health");
   });
+
+  it("survives a test notification with no notification service", async () => {
+    await browser.keys(["Control", ","]);
+    await $("h1=Settings").waitForDisplayed();
+    await $('[data-testid="test-notification"]').click();
+    await browser.waitUntil(async () => {
+      const texts = await $$("[data-sonner-toast]").map((t) => t.getText());
+      return texts.some((t) => t.includes("No notification service answered"));
+    });
+    await shot("08-notification-without-daemon");
+    // The app still answers.
+    await $('[data-testid="nav-projects"]').click();
+    await $("h1=Projects").waitForDisplayed();
+  });
 });

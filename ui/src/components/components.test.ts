@@ -1,0 +1,88 @@
+import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
+import { tick } from "svelte";
+import { afterEach, describe, expect, it } from "vitest";
+import { AppController, appContext } from "../lib/state/app.svelte";
+import { FakeBackend } from "../lib/testing/fake-backend";
+import HealthBanner from "./HealthBanner.svelte";
+import HealthScreen from "./HealthScreen.svelte";
+import ProjectsScreen from "./ProjectsScreen.svelte";
+import TaskCard from "./TaskCard.svelte";
+
+afterEach(cleanup);
+
+function app(backend = new FakeBackend()) {
+  const reported: string[] = [];
+  const controller = new AppController(backend, (action, f) => reported.push(`${action}: ${f.text}`));
+  return { controller, backend, reported };
+}
+
+describe("HealthBanner", () => {
+  it("is absent while every check passes and names failing checks otherwise", async () => {
+    const { controller } = app();
+    const { container } = render(HealthBanner, { context: appContext(controller) });
+    expect(container.querySelector('[role="alert"]')).toBeNull();
+    controller.checks = [{ name: "docker", status: "fail", detail: "cannot reach the Docker daemon", fix: "start it" }];
+    await tick();
+    expect(screen.getByRole("alert").textContent).toContain("docker: cannot reach the Docker daemon");
+  });
+});
+
+describe("HealthScreen", () => {
+  it("lists each check with its status and fix", async () => {
+    const { controller, backend } = app();
+    backend.checks = [
+      { name: "docker", status: "fail", detail: "unreachable", fix: "start Docker" },
+      { name: "git", status: "ok", detail: "git 2.47", fix: null },
+    ];
+    await controller.runDoctor();
+    const { container } = render(HealthScreen, { context: appContext(controller) });
+    const docker = container.querySelector('[data-check="docker"]');
+    expect(docker?.textContent).toContain("fail");
+    expect(docker?.textContent).toContain("Fix: start Docker");
+    expect(container.querySelector('[data-check="git"]')?.textContent).toContain("ok");
+  });
+});
+
+describe("ProjectsScreen", () => {
+  it("adds a project from the path field and opens its board", async () => {
+    const { controller, backend } = app();
+    render(ProjectsScreen, { context: appContext(controller) });
+    const input = screen.getByPlaceholderText(/home\/me\/code/) as HTMLInputElement;
+    await fireEvent.input(input, { target: { value: "/repos/shop" } });
+    await fireEvent.submit(screen.getByTestId("add-project"));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(backend.calls).toContain("addProject /repos/shop");
+    expect(controller.screen).toEqual({ name: "board" });
+    expect(controller.currentProject?.name).toBe("shop");
+  });
+
+  it("reports a folder that is not a repository and keeps the path for correction", async () => {
+    const { controller, reported } = app();
+    render(ProjectsScreen, { context: appContext(controller) });
+    const input = screen.getByPlaceholderText(/home\/me\/code/) as HTMLInputElement;
+    await fireEvent.input(input, { target: { value: "/tmp/plain" } });
+    await fireEvent.submit(screen.getByTestId("add-project"));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reported).toEqual(["Adding the project: /tmp/plain is not a git repository. Fix: run `git init` there"]);
+    expect(input.value).toBe("/tmp/plain");
+  });
+});
+
+describe("TaskCard", () => {
+  it("shows the title, runtime and what it runs after, and opens the task", async () => {
+    const { controller, backend } = app();
+    const project = await backend.addProject("/repos/shop", null);
+    const a = await backend.createTask({ project_id: project.id, title: "Write docs", prompt: "", runtime: null, model: null, after: [] });
+    const b = await backend.createTask({ project_id: project.id, title: "Ship", prompt: "", runtime: "codex", model: null, after: [a.id] });
+    await controller.openBoard(project.id);
+    const card = controller.tasks.find((t) => t.id === b.id)!;
+    render(TaskCard, { props: { task: card }, context: appContext(controller) });
+    const button = screen.getByTestId("task-card");
+    expect(button.textContent).toContain("Ship");
+    expect(button.textContent).toContain("Codex CLI");
+    expect(button.textContent).toContain("after Write docs");
+    await fireEvent.click(button);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(controller.screen).toEqual({ name: "task", taskId: b.id });
+  });
+});

@@ -1,0 +1,76 @@
+import { flushSync } from "svelte";
+import { describe, expect, it } from "vitest";
+import type { ApiFailure } from "../api/backend";
+import { FakeBackend } from "../testing/fake-backend";
+import { AppController } from "./app.svelte";
+
+function setup() {
+  const backend = new FakeBackend();
+  const reported: { action: string; failure: ApiFailure }[] = [];
+  const app = new AppController(backend, (action, failure) => reported.push({ action, failure }));
+  return { backend, app, reported };
+}
+
+describe("AppController", () => {
+  it("starts on the projects screen when there are none, and runs the doctor", async () => {
+    const { app, backend } = setup();
+    await app.start();
+    expect(app.screen).toEqual({ name: "projects" });
+    expect(app.checks).toHaveLength(1);
+    expect(backend.calls).toContain("doctor");
+  });
+
+  it("opens the first project's board at start", async () => {
+    const { app, backend } = setup();
+    await backend.addProject("/repos/shop", null);
+    await app.start();
+    expect(app.screen).toEqual({ name: "board" });
+    expect(app.currentProject?.name).toBe("shop");
+  });
+
+  it("reports a failed add with the engine's kind and fix, and changes nothing", async () => {
+    const { app, reported } = setup();
+    await app.start();
+    const result = await app.addProject("/tmp/plain", "");
+    expect(result).toBeNull();
+    expect(reported).toHaveLength(1);
+    expect(reported[0].action).toBe("Adding the project");
+    expect(reported[0].failure.kind).toBe("not_a_git_repo");
+    expect(reported[0].failure.text).toBe("/tmp/plain is not a git repository. Fix: run `git init` there");
+    expect(app.projects).toEqual([]);
+  });
+
+  it("creates tasks, groups them by status, and returns a cycle refusal for inline display", async () => {
+    const { app, reported } = setup();
+    await app.start();
+    const project = await app.addProject("/repos/shop", "Shop");
+    await app.openBoard(project!.id);
+    const a = await app.createTask({ project_id: project!.id, title: "A", prompt: "", runtime: null, model: null, after: [] });
+    const b = await app.createTask({ project_id: project!.id, title: "B", prompt: "", runtime: null, model: null, after: [a!.id] });
+    flushSync();
+    expect(app.columns.find((c) => c.status === "ready")?.tasks.map((t) => t.title)).toEqual(["A"]);
+    expect(app.columns.find((c) => c.status === "backlog")?.tasks.map((t) => t.title)).toEqual(["B"]);
+
+    const refusal = await app.addDependency(a!.id, b!.id);
+    expect(refusal?.kind).toBe("dependency_cycle");
+    expect(refusal?.text).toContain("A -> B -> A");
+    expect(reported).toEqual([]); // inline, not a toast
+  });
+
+  it("reloads the board when the engine says a task of this project changed", async () => {
+    const { app, backend } = setup();
+    const project = await backend.addProject("/repos/shop", null);
+    await app.start();
+    const created = await backend.createTask({ project_id: project.id, title: "From the CLI", prompt: "", runtime: null, model: null, after: [] });
+    backend.emit({ type: "TaskCreated", task: created });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(app.tasks.map((t) => t.title)).toEqual(["From the CLI"]);
+  });
+
+  it("toggles the theme between light and dark", async () => {
+    const { app } = setup();
+    await app.setTheme("dark");
+    await app.toggleTheme();
+    expect(app.theme).toBe("light");
+  });
+});

@@ -1,0 +1,159 @@
+// An in-memory Backend for unit tests: real enough to exercise the controller and components
+// (projects, tasks, dependencies with cycle refusal, events), with a call log.
+import {
+  ApiFailure,
+  type Backend,
+  type CheckDto,
+  type CorralEvent,
+  type NewTaskDto,
+  type ProjectDto,
+  type TaskDto,
+  type WorkflowDto,
+} from "../api/backend";
+
+export const defaultWorkflow: WorkflowDto = {
+  image: { kind: "default" },
+  setup_command: null,
+  verify_command: null,
+  runtime: "claude-code",
+  model: null,
+  env: [],
+  secret_names: [],
+  memory_mib: 4096,
+  cpus: 2,
+  pids: 1024,
+  network: "none",
+  max_concurrent_runs: 4,
+  retention_runs: 20,
+  retention_days: 7,
+};
+
+export class FakeBackend implements Backend {
+  projects: ProjectDto[] = [];
+  tasks: TaskDto[] = [];
+  checks: CheckDto[] = [{ name: "docker", status: "ok", detail: "Docker 20.10", fix: null }];
+  calls: string[] = [];
+  #listeners: ((e: CorralEvent) => void)[] = [];
+  #next = 1;
+
+  emit(event: CorralEvent) {
+    for (const l of this.#listeners) l(event);
+  }
+
+  #fail(kind: ApiFailure["error"]["kind"], message: string, fix: string | null = null): never {
+    throw new ApiFailure({ kind, message, fix });
+  }
+
+  #withStatus(task: TaskDto): TaskDto {
+    const deps = task.depends_on.map((d) => this.tasks.find((t) => t.id === d));
+    const status = deps.length === 0 ? "ready" : "backlog";
+    const dependents = this.tasks.filter((t) => t.depends_on.includes(task.id)).map((t) => t.id);
+    return { ...task, status, dependents };
+  }
+
+  async doctor() {
+    this.calls.push("doctor");
+    return this.checks;
+  }
+  async listProjects() {
+    this.calls.push("listProjects");
+    return this.projects;
+  }
+  async addProject(source: string, name: string | null) {
+    this.calls.push(`addProject ${source}`);
+    if (!source.startsWith("/repos/")) {
+      this.#fail("not_a_git_repo", `${source} is not a git repository`, "run `git init` there");
+    }
+    const project: ProjectDto = {
+      id: `p${this.#next++}`,
+      name: name ?? source.split("/").pop() ?? source,
+      source: { kind: "local", path: source },
+      default_branch: "main",
+      workflow: defaultWorkflow,
+      created_at: 0,
+    };
+    this.projects.push(project);
+    return project;
+  }
+  async updateProject(id: string, name: string, workflow: WorkflowDto) {
+    this.calls.push(`updateProject ${id}`);
+    const p = this.projects.find((x) => x.id === id) ?? this.#fail("project_not_found", "no project");
+    Object.assign(p, { name, workflow });
+    return p;
+  }
+  async removeProject(id: string) {
+    this.calls.push(`removeProject ${id}`);
+    this.projects = this.projects.filter((p) => p.id !== id);
+  }
+  async listTasks(projectId: string) {
+    this.calls.push(`listTasks ${projectId}`);
+    return this.tasks.filter((t) => t.project_id === projectId).map((t) => this.#withStatus(t));
+  }
+  async getTask(id: string) {
+    const t = this.tasks.find((x) => x.id === id) ?? this.#fail("task_not_found", `no task ${id}`);
+    return this.#withStatus(t);
+  }
+  async createTask(input: NewTaskDto) {
+    this.calls.push(`createTask ${input.title}`);
+    if (!input.title.trim()) this.#fail("invalid_input", "title must not be empty");
+    const task: TaskDto = {
+      id: `t${this.#next++}`,
+      project_id: input.project_id,
+      title: input.title,
+      prompt: input.prompt,
+      runtime: input.runtime,
+      model: input.model,
+      command: null,
+      max_attempts: 1,
+      status: "ready",
+      depends_on: input.after,
+      dependents: [],
+      created_at: 0,
+      updated_at: 0,
+    };
+    this.tasks.push(task);
+    return this.#withStatus(task);
+  }
+  async updateTask(id: string, edit: { title: string; prompt: string }) {
+    const t = this.tasks.find((x) => x.id === id) ?? this.#fail("task_not_found", "no task");
+    Object.assign(t, edit);
+    return this.#withStatus(t);
+  }
+  async deleteTask(id: string) {
+    this.tasks = this.tasks.filter((t) => t.id !== id);
+  }
+  async addDependency(taskId: string, afterId: string) {
+    const task = this.tasks.find((x) => x.id === taskId) ?? this.#fail("task_not_found", "no task");
+    const after = this.tasks.find((x) => x.id === afterId) ?? this.#fail("task_not_found", "no task");
+    if (after.depends_on.includes(taskId)) {
+      this.#fail(
+        "dependency_cycle",
+        `that dependency would create a cycle: ${task.title} -> ${after.title} -> ${task.title}`,
+        "remove one of those dependencies first",
+      );
+    }
+    task.depends_on = [...task.depends_on, afterId];
+    return this.#withStatus(task);
+  }
+  async removeDependency(taskId: string, afterId: string) {
+    const task = this.tasks.find((x) => x.id === taskId) ?? this.#fail("task_not_found", "no task");
+    task.depends_on = task.depends_on.filter((d) => d !== afterId);
+    return this.#withStatus(task);
+  }
+  async getSettings() {
+    return { theme: "system" as const, data_dir: "/data" };
+  }
+  async setTheme() {}
+  async sendTestNotification() {
+    return false;
+  }
+  async pickFolder() {
+    return "/repos/picked";
+  }
+  async onEvent(handler: (e: CorralEvent) => void) {
+    this.#listeners.push(handler);
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== handler);
+    };
+  }
+}
