@@ -29,6 +29,15 @@ export type ErrorReporter = (action: string, failure: ApiFailure) => void;
 
 const KEY = Symbol("app");
 
+/** Errors that mean the engine did not start: shown in place of the app, not as a toast. */
+const FATAL_KINDS = new Set<string>([
+  "engine_unavailable",
+  "database_corrupt",
+  "database_too_new",
+  "data_dir_not_writable",
+  "unsupported_database",
+]);
+
 function asFailure(e: unknown): ApiFailure {
   return e instanceof ApiFailure ? e : new ApiFailure({ kind: "internal", message: String(e), fix: null });
 }
@@ -46,6 +55,8 @@ export class AppController {
   paletteOpen = $state(false);
   createTaskOpen = $state(false);
   boardLoadedAt = $state<number | null>(null);
+  /** Set when the engine could not start (corrupt database, unwritable data dir): nothing works. */
+  fatal = $state<ApiFailure | null>(null);
 
   currentProject = $derived(this.projects.find((p) => p.id === this.currentProjectId) ?? null);
   columns = $derived(groupByStatus(this.tasks));
@@ -70,12 +81,21 @@ export class AppController {
 
   async start() {
     this.#unlisten = await this.backend.onEvent((e) => void this.#onEvent(e));
+    try {
+      this.projects = await this.backend.listProjects();
+    } catch (e) {
+      const failure = asFailure(e);
+      if (FATAL_KINDS.has(failure.kind)) {
+        this.fatal = failure;
+        return;
+      }
+      this.report("Loading projects", failure);
+    }
     const settings = await this.#attempt("Loading settings", () => this.backend.getSettings());
     if (settings) {
       this.theme = settings.theme;
       this.dataDir = settings.data_dir;
     }
-    await this.loadProjects();
     if (this.projects.length > 0) await this.openBoard(this.projects[0].id);
     await this.runDoctor();
   }

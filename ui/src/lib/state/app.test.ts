@@ -1,6 +1,6 @@
 import { flushSync } from "svelte";
 import { describe, expect, it } from "vitest";
-import type { ApiFailure } from "../api/backend";
+import { ApiFailure as ApiFailureImpl, type ApiFailure } from "../api/backend";
 import { FakeBackend } from "../testing/fake-backend";
 import { AppController } from "./app.svelte";
 
@@ -72,5 +72,18 @@ describe("AppController", () => {
     await app.setTheme("dark");
     await app.toggleTheme();
     expect(app.theme).toBe("light");
+  });
+});
+
+describe("AppController when the engine did not start", () => {
+  it("shows the start-up error in place of the app instead of an empty screen", async () => {
+    const { app, backend, reported } = setup();
+    backend.listProjects = async () => {
+      throw new ApiFailureImpl({ kind: "database_corrupt", message: "corral.db is not a SQLite database", fix: "move it aside" });
+    };
+    await app.start();
+    expect(app.fatal?.kind).toBe("database_corrupt");
+    expect(app.fatal?.text).toBe("corral.db is not a SQLite database. Fix: move it aside");
+    expect(reported).toEqual([]);
   });
 });
