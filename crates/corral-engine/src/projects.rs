@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use corral_core::project::looks_like_git_url;
 use corral_core::{Project, ProjectId, RepoSource, Workflow, validate};
-use corral_store::{ProjectMutation, ProjectQuery, RunQuery};
+use corral_store::{ProjectMutation, ProjectQuery, RunQuery, StoreError};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
@@ -15,6 +15,17 @@ use crate::events::EngineEvent;
 pub struct ProjectUpdate {
     pub name: Option<String>,
     pub workflow: Option<Workflow>,
+}
+
+/// A unique-constraint failure on write means another project took the name meanwhile.
+fn name_taken(err: StoreError, name: &str) -> EngineError {
+    if err.is_unique_violation() {
+        EngineError::DuplicateProjectName {
+            name: name.to_string(),
+        }
+    } else {
+        err.into()
+    }
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -67,15 +78,9 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        ProjectMutation::insert(db, &project).await.map_err(|e| {
-            if e.is_unique_violation() {
-                EngineError::DuplicateProjectName {
-                    name: project.name.clone(),
-                }
-            } else {
-                e.into()
-            }
-        })?;
+        ProjectMutation::insert(db, &project)
+            .await
+            .map_err(|e| name_taken(e, &project.name))?;
         tracing::info!(project = %project.id, name = %project.name, "project added");
         self.publish(EngineEvent::ProjectAdded {
             project: project.clone(),
@@ -122,15 +127,7 @@ impl Engine {
         project.updated_at = Engine::now();
         ProjectMutation::update(self.store.db(), &project)
             .await
-            .map_err(|e| {
-                if e.is_unique_violation() {
-                    EngineError::DuplicateProjectName {
-                        name: project.name.clone(),
-                    }
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(|e| name_taken(e, &project.name))?;
         self.publish(EngineEvent::ProjectUpdated {
             project: project.clone(),
         });

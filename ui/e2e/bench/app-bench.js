@@ -77,7 +77,12 @@ function treeRss(rootPid) {
       const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
       const name = /Name:\s+(.*)/.exec(status)?.[1] ?? "?";
       const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      parts.push({ pid, name, rss });
+      // PSS splits shared pages (the WebKit libraries all three processes map) between them.
+      let pss = 0;
+      try {
+        pss = Number(/Pss:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+      } catch {}
+      parts.push({ pid, name, rss, pss });
     } catch {}
   }
   return parts;
@@ -120,12 +125,14 @@ try {
   await browser.pause(5000); // idle
   const parts = treeRss(appPid());
   const totalMiB = parts.reduce((s, p) => s + p.rss, 0) / 1024;
+  const totalPssMiB = parts.reduce((s, p) => s + p.pss, 0) / 1024;
 
   console.log(`app_bench: profile ${profile}, ${TASKS} tasks (seeded through the CLI in ${(seedMs / 1000).toFixed(1)} s)`);
   console.log(`app_bench: start to first painted board (WebDriver session start to a card displayed): ${firstBoardMs.toFixed(0)} ms`);
   console.log(`app_bench: in-page: board painted ${inPage.painted.toFixed(0)} ms after navigation start (DOMContentLoaded ${inPage.domContentLoaded?.toFixed(0)} ms)`);
   console.log(`app_bench: ready column holds ${readyCount} tasks; cards in the DOM: ${cards} at start, ${cardsAfterScroll} after scrolling to the end (last task shown: ${lastVisible})`);
   console.log(`app_bench: idle memory, summed RSS: ${totalMiB.toFixed(1)} MiB = ${parts.map((p) => `${p.name} ${(p.rss / 1024).toFixed(1)}`).join(" + ")}`);
+  console.log(`app_bench: idle memory, summed PSS (shared pages counted once): ${totalPssMiB.toFixed(1)} MiB = ${parts.map((p) => `${p.name} ${(p.pss / 1024).toFixed(1)}`).join(" + ")}`);
   await browser.deleteSession();
 } finally {
   driver.kill();
