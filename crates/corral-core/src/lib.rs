@@ -1,6 +1,7 @@
 //! Corral's domain: typed ids, projects and their workflow settings, tasks and the task graph,
 //! runs and the run state machine, and validation. Nothing in this crate does IO.
 
+pub mod branch;
 pub mod graph;
 pub mod ids;
 pub mod project;

@@ -97,6 +97,10 @@ impl From<GitError> for EngineError {
             GitError::NotADirectory { path } => EngineError::ProjectPathNotDir { path },
             GitError::NotARepo { path, enclosing } => EngineError::NotAGitRepo { path, enclosing },
             GitError::NoCommits { path } => EngineError::RepoHasNoCommits { path },
+            GitError::BranchExists { branch } => EngineError::Git {
+                path: branch,
+                message: "the branch exists already".into(),
+            },
             GitError::Other { path, message } => EngineError::Git { path, message },
         }
     }

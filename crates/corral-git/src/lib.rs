@@ -1,9 +1,18 @@
 //! Corral's git boundary. Everything here is blocking (libgit2); async callers run it through
-//! `spawn_blocking`. For now: inspecting a repository a user wants to add as a project.
+//! `spawn_blocking`. Inspecting a repository a user adds; per-run checkouts, their commits,
+//! publishing run branches to the user's repository, and diffs.
 
+mod checkout;
+mod commit;
+mod diff;
 mod inspect;
+mod publish;
 
+pub use checkout::{Checkout, branch_exists, create_checkout};
+pub use commit::commit_all;
+pub use diff::{FileDiff, FileStatus, diff};
 pub use inspect::{RepoInfo, inspect, libgit2_version};
+pub use publish::publish_branch;
 
 /// Why a path cannot be used as a project repository.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +29,8 @@ pub enum GitError {
     },
     #[error("the repository at {path} has no commits yet")]
     NoCommits { path: String },
+    #[error("a branch named `{branch}` exists already")]
+    BranchExists { branch: String },
     #[error("git error at {path}: {message}")]
     Other { path: String, message: String },
 }

@@ -1,0 +1,127 @@
+//! What a run changed: files with their status and line counts, and per-file patches with a
+//! size cap, between the run's base commit and its result (or the live checkout).
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use git2::{Delta, DiffOptions, Oid, Patch, Repository};
+
+use crate::GitError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileStatus {
+    Added,
+    Modified,
+    Deleted,
+    Renamed,
+    TypeChanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDiff {
+    pub path: String,
+    pub old_path: Option<String>,
+    pub status: FileStatus,
+    pub added: usize,
+    pub removed: usize,
+    pub binary: bool,
+    /// The unified patch, or `None` for binary files.
+    pub patch: Option<String>,
+    /// True when `patch` was cut at the size cap.
+    pub truncated: bool,
+}
+
+fn err(path: &Path, e: git2::Error) -> GitError {
+    GitError::Other {
+        path: path.display().to_string(),
+        message: e.message().to_string(),
+    }
+}
+
+/// Changes from `base` to `target` (a commit), or to the working tree when `target` is `None`
+/// (a live run; untracked files included). Patches longer than `patch_cap` bytes are cut.
+pub fn diff(
+    repo_path: &Path,
+    base: &str,
+    target: Option<&str>,
+    patch_cap: usize,
+) -> Result<Vec<FileDiff>, GitError> {
+    let repo = Repository::open(repo_path).map_err(|e| err(repo_path, e))?;
+    let tree_of = |rev: &str| {
+        Oid::from_str(rev)
+            .and_then(|oid| repo.find_commit(oid))
+            .and_then(|c| c.tree())
+            .map_err(|e| err(repo_path, e))
+    };
+    let base_tree = tree_of(base)?;
+    let mut opts = DiffOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .show_untracked_content(true);
+    let mut diff = match target {
+        Some(t) => repo.diff_tree_to_tree(Some(&base_tree), Some(&tree_of(t)?), Some(&mut opts)),
+        None => repo.diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut opts)),
+    }
+    .map_err(|e| err(repo_path, e))?;
+    diff.find_similar(None).map_err(|e| err(repo_path, e))?;
+
+    let mut files = Vec::new();
+    for idx in 0..diff.deltas().len() {
+        let Some(delta) = diff.get_delta(idx) else {
+            continue;
+        };
+        let status = match delta.status() {
+            Delta::Added | Delta::Untracked | Delta::Copied => FileStatus::Added,
+            Delta::Deleted => FileStatus::Deleted,
+            Delta::Renamed => FileStatus::Renamed,
+            Delta::Typechange => FileStatus::TypeChanged,
+            _ => FileStatus::Modified,
+        };
+        let path = |f: git2::DiffFile<'_>| f.path().map(|p| p.to_string_lossy().into_owned());
+        let new_path = path(delta.new_file())
+            .or_else(|| path(delta.old_file()))
+            .unwrap_or_default();
+        let old_path = (status == FileStatus::Renamed)
+            .then(|| path(delta.old_file()))
+            .flatten();
+        let mut file = FileDiff {
+            path: new_path,
+            old_path,
+            status,
+            added: 0,
+            removed: 0,
+            binary: delta.flags().is_binary(),
+            patch: None,
+            truncated: false,
+        };
+        if let Some(mut patch) = Patch::from_diff(&diff, idx).map_err(|e| err(repo_path, e))? {
+            if !file.binary && !patch.delta().flags().is_binary() {
+                let (_, added, removed) = patch.line_stats().map_err(|e| err(repo_path, e))?;
+                file.added = added;
+                file.removed = removed;
+                let text = RefCell::new(String::new());
+                let truncated = RefCell::new(false);
+                patch
+                    .print(&mut |_, _, line| {
+                        let mut text = text.borrow_mut();
+                        if text.len() >= patch_cap {
+                            *truncated.borrow_mut() = true;
+                            return true;
+                        }
+                        if matches!(line.origin(), '+' | '-' | ' ') {
+                            text.push(line.origin());
+                        }
+                        text.push_str(&String::from_utf8_lossy(line.content()));
+                        true
+                    })
+                    .map_err(|e| err(repo_path, e))?;
+                file.patch = Some(text.into_inner());
+                file.truncated = truncated.into_inner();
+            } else {
+                file.binary = true;
+            }
+        }
+        files.push(file);
+    }
+    Ok(files)
+}

@@ -1,0 +1,219 @@
+//! Checkouts, commits, publishing and diffs against real repositories made in temp dirs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use corral_git::{FileStatus, GitError, commit_all, create_checkout, diff, publish_branch};
+
+const AUTHOR: (&str, &str) = ("Corral", "corral@localhost");
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "User")
+        .env("GIT_AUTHOR_EMAIL", "user@example.com")
+        .env("GIT_COMMITTER_NAME", "User")
+        .env("GIT_COMMITTER_EMAIL", "user@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A user's repository with a few files, a .gitignore, and one commit on `main`.
+fn user_repo(dir: &Path) -> PathBuf {
+    let repo = dir.join("user repo é");
+    std::fs::create_dir_all(repo.join("src")).expect("mkdir");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("README.md"), "hello\n").expect("write");
+    std::fs::write(repo.join("src/lib.rs"), "fn a() {}\nfn b() {}\n").expect("write");
+    std::fs::write(repo.join("old.txt"), "to be deleted\n").expect("write");
+    std::fs::write(repo.join(".gitignore"), "target/\n*.log\n").expect("write");
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "first"]);
+    repo
+}
+
+#[test]
+fn a_checkout_is_a_separate_clone_on_its_own_branch_and_leaves_the_user_repo_alone() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    // The user has work in progress: it must stay exactly as it is.
+    std::fs::write(user.join("README.md"), "hello\nmy uncommitted edit\n").expect("write");
+    let head_before = git(&user, &["rev-parse", "HEAD"]);
+    let status_before = git(&user, &["status", "--porcelain"]);
+
+    let dest = dir.path().join("checkouts/run one");
+    let checkout =
+        create_checkout(&user, "main", "corral/fix-it-1234abcd", &dest).expect("checkout");
+    assert_eq!(checkout.base_commit, head_before);
+    assert_eq!(
+        git(&dest, &["rev-parse", "--abbrev-ref", "HEAD"]),
+        "corral/fix-it-1234abcd"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dest.join("README.md")).expect("read"),
+        "hello\n"
+    );
+    assert!(
+        dest.join(".git").is_dir(),
+        "a self-contained .git, usable inside a container"
+    );
+
+    assert_eq!(git(&user, &["rev-parse", "HEAD"]), head_before);
+    assert_eq!(git(&user, &["status", "--porcelain"]), status_before);
+    assert_eq!(
+        git(&user, &["branch", "--list", "corral/*"]),
+        "",
+        "nothing published yet"
+    );
+}
+
+#[test]
+fn commit_all_records_adds_edits_and_deletes_but_not_ignored_files() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let dest = dir.path().join("co");
+    let checkout = create_checkout(&user, "main", "corral/t-1", &dest).expect("checkout");
+    assert_eq!(
+        commit_all(&dest, AUTHOR, "nothing").expect("commit"),
+        None,
+        "no changes, no commit"
+    );
+
+    std::fs::write(
+        dest.join("src/lib.rs"),
+        "fn a() {}\nfn b2() {}\nfn c() {}\n",
+    )
+    .expect("write");
+    std::fs::write(dest.join("new file.md"), "new\n").expect("write");
+    std::fs::remove_file(dest.join("old.txt")).expect("rm");
+    std::fs::create_dir_all(dest.join("target")).expect("mkdir");
+    std::fs::write(dest.join("target/build.bin"), [0u8, 1, 2]).expect("write");
+    std::fs::write(dest.join("run.log"), "noise").expect("write");
+    let result = commit_all(&dest, AUTHOR, "Run result")
+        .expect("commit")
+        .expect("a commit");
+
+    assert_eq!(
+        git(&dest, &["log", "-1", "--format=%an <%ae>|%s", &result]),
+        "Corral <corral@localhost>|Run result"
+    );
+    let files = git(&dest, &["show", "--name-status", "--format=", &result]);
+    let mut lines: Vec<&str> = files.lines().collect();
+    lines.sort();
+    assert_eq!(lines, vec!["A\tnew file.md", "D\told.txt", "M\tsrc/lib.rs"]);
+    assert_eq!(git(&dest, &["rev-parse", "HEAD~1"]), checkout.base_commit);
+}
+
+#[test]
+fn publishing_makes_the_branch_visible_without_touching_the_users_work() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    std::fs::write(user.join("README.md"), "hello\nwip\n").expect("write");
+    let status_before = git(&user, &["status", "--porcelain"]);
+    let dest = dir.path().join("co");
+    create_checkout(&user, "main", "corral/t-2", &dest).expect("checkout");
+    std::fs::write(dest.join("agent.txt"), "made by the agent\n").expect("write");
+    let result = commit_all(&dest, AUTHOR, "agent work")
+        .expect("commit")
+        .expect("commit id");
+
+    publish_branch(&user, &dest, "corral/t-2").expect("publish");
+    assert_eq!(git(&user, &["rev-parse", "corral/t-2"]), result);
+    assert_eq!(git(&user, &["rev-parse", "--abbrev-ref", "HEAD"]), "main");
+    assert_eq!(git(&user, &["status", "--porcelain"]), status_before);
+    assert!(!user.join("agent.txt").exists());
+
+    // Publishing again after more work moves the branch forward.
+    std::fs::write(dest.join("agent.txt"), "more\n").expect("write");
+    let second = commit_all(&dest, AUTHOR, "more")
+        .expect("commit")
+        .expect("commit id");
+    publish_branch(&user, &dest, "corral/t-2").expect("publish again");
+    assert_eq!(git(&user, &["rev-parse", "corral/t-2"]), second);
+
+    // A branch the user has checked out is never overwritten.
+    git(&user, &["stash", "-q"]);
+    git(&user, &["checkout", "-q", "corral/t-2"]);
+    let err = publish_branch(&user, &dest, "corral/t-2").expect_err("checked out");
+    assert!(err.to_string().contains("checked out"), "{err}");
+}
+
+#[test]
+fn diffs_list_status_counts_binaries_and_cap_patches() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let dest = dir.path().join("co");
+    let checkout = create_checkout(&user, "main", "corral/t-3", &dest).expect("checkout");
+    std::fs::write(
+        dest.join("src/lib.rs"),
+        "fn a() {}\nfn b2() {}\nfn c() {}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dest.join("image.png"),
+        [0x89u8, b'P', b'N', b'G', 0, 0, 1, 2],
+    )
+    .expect("write");
+    std::fs::remove_file(dest.join("old.txt")).expect("rm");
+    let big: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+    std::fs::write(dest.join("big.txt"), &big).expect("write");
+
+    // Live: the working tree against the base, untracked files included.
+    let live = diff(&dest, &checkout.base_commit, None, 1024).expect("live diff");
+    let find =
+        |files: &[corral_git::FileDiff], p: &str| files.iter().find(|f| f.path == p).cloned();
+    let lib = find(&live, "src/lib.rs").expect("lib.rs");
+    assert_eq!(
+        (lib.status, lib.added, lib.removed),
+        (FileStatus::Modified, 2, 1)
+    );
+    assert!(lib.patch.as_deref().expect("patch").contains("+fn c() {}"));
+    let png = find(&live, "image.png").expect("png");
+    assert!(png.binary && png.patch.is_none());
+    assert_eq!(
+        find(&live, "old.txt").expect("old").status,
+        FileStatus::Deleted
+    );
+    let big_diff = find(&live, "big.txt").expect("big");
+    assert_eq!(big_diff.added, 5000);
+    assert!(big_diff.truncated && big_diff.patch.as_deref().expect("patch").len() < 1200);
+
+    // After the commit: the same picture between two commits.
+    let result = commit_all(&dest, AUTHOR, "r").expect("commit").expect("id");
+    let committed = diff(&dest, &checkout.base_commit, Some(&result), 1 << 20).expect("diff");
+    assert_eq!(committed.len(), 4);
+    assert!(!find(&committed, "big.txt").expect("big").truncated);
+}
+
+#[test]
+fn bad_inputs_fail_cleanly_and_leave_nothing_behind() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let dest = dir.path().join("co");
+    let err = create_checkout(&user, "no-such-branch", "corral/t-4", &dest).expect_err("bad base");
+    assert!(
+        err.to_string().contains("neither a branch nor a commit"),
+        "{err}"
+    );
+    assert!(!dest.exists(), "no half-made checkout");
+
+    create_checkout(&user, "main", "corral/t-4", &dest).expect("checkout");
+    let again = create_checkout(&user, "main", "corral/t-4", &dest).expect_err("dest exists");
+    assert!(again.to_string().contains("exists already"), "{again}");
+
+    // Starting from a commit id works too, and the branch name must be new in the clone.
+    let head = git(&user, &["rev-parse", "HEAD"]);
+    let by_commit = dir.path().join("co2");
+    create_checkout(&user, &head, "corral/t-5", &by_commit).expect("from a commit");
+    let collide = dir.path().join("co3");
+    let err = create_checkout(&user, "main", "main", &collide).expect_err("branch collision");
+    assert!(matches!(err, GitError::BranchExists { .. }), "{err:?}");
+    assert!(!collide.exists());
+}
