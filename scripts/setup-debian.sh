@@ -10,7 +10,7 @@ corral_sudo() {
 
 # Debian packages to build Corral (git2's vendored libgit2 and openssl-sys; the desktop app's
 # WebKitGTK, tray and input libraries), run git, and run containers.
-CORRAL_APT_PACKAGES=(build-essential pkg-config libssl-dev git curl ca-certificates file docker.io
+CORRAL_APT_PACKAGES=(build-essential pkg-config libssl-dev git curl ca-certificates file docker.io busybox-static
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev)
 # What the end-to-end tests of the real window add: a virtual X server, WebKit's WebDriver, a
 # session bus.

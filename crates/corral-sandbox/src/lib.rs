@@ -1,8 +1,13 @@
-//! Corral's container boundary (bollard). For now: reaching the Docker daemon and reading its
-//! version, for the doctor. Containers, images and execs come with runs.
+//! Corral's container boundary (bollard): reaching the daemon, images, and one hardened,
+//! labelled, long-lived container per run in which steps run as execs.
 
+mod container;
+mod exec;
+mod image;
 mod probe;
 
+pub use container::{ContainerSpec, DockerSandbox, LabelledContainer, NetworkMode, labels};
+pub use exec::ExecOutput;
 pub use probe::{DockerVersion, probe};
 
 #[derive(Debug, thiserror::Error)]
@@ -11,4 +16,16 @@ pub enum SandboxError {
     DockerUnreachable { host: String, message: String },
     #[error("the Docker daemon at {host} did not answer within {seconds} s")]
     DockerTimeout { host: String, seconds: u64 },
+    #[error("image `{image}` is not here and could not be pulled: {reason}")]
+    ImageUnavailable { image: String, reason: String },
+    #[error("container {container}: {message}")]
+    Container { container: String, message: String },
+    #[error("Docker error: {0}")]
+    Docker(String),
+}
+
+impl From<bollard::errors::Error> for SandboxError {
+    fn from(e: bollard::errors::Error) -> Self {
+        SandboxError::Docker(e.to_string())
+    }
 }

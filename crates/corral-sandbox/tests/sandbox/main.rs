@@ -1,8 +1,82 @@
-//! Against the real Docker daemon this machine runs (CI starts one).
+//! Against the real Docker daemon this machine runs (CI starts one), with a small image built
+//! locally from busybox-static (no registry is reachable here).
 
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use corral_sandbox::{SandboxError, probe};
+use corral_sandbox::{ContainerSpec, DockerSandbox, NetworkMode, SandboxError, probe};
+
+const IMAGE: &str = "corral-test/busybox:1";
+
+/// Builds the test image once per test binary.
+fn test_image() -> &'static str {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/build-test-image.sh");
+        let status = std::process::Command::new("bash")
+            .arg(script)
+            .arg(IMAGE)
+            .status()
+            .expect("runs");
+        assert!(status.success(), "building the test image failed");
+    });
+    IMAGE
+}
+
+fn spec(workspace: &Path) -> ContainerSpec {
+    ContainerSpec {
+        run_id: corral_core_free_id(),
+        task_id: "task-1".into(),
+        project_id: "project-1".into(),
+        image: test_image().into(),
+        workspace: workspace.to_path_buf(),
+        user: Some("1234:1234".into()),
+        memory_mib: 256,
+        cpu_millis: 500,
+        pids: 64,
+        network: NetworkMode::None,
+        read_only_mounts: Vec::new(),
+    }
+}
+
+/// A unique id per test container (the crate does not depend on corral-core).
+fn corral_core_free_id() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn workspace() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp");
+    let ws = dir.path().join("checkout");
+    std::fs::create_dir(&ws).expect("mkdir");
+    // The container user (1234) must be able to write here, as it would as the host user.
+    std::process::Command::new("chown")
+        .args(["1234:1234", ws.to_str().expect("utf-8")])
+        .status()
+        .expect("chown");
+    (dir, ws)
+}
+
+async fn sh(sandbox: &DockerSandbox, container: &str, script: &str) -> String {
+    let out = sandbox
+        .exec(container, &["sh".into(), "-c".into(), script.into()], &[])
+        .await
+        .expect("exec");
+    assert_eq!(
+        out.exit_code,
+        0,
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
 
 #[tokio::test]
 async fn probes_the_running_daemon() {
@@ -28,4 +102,173 @@ async fn an_absent_socket_is_unreachable_not_a_panic() {
         "{err:?}"
     );
     assert!(err.to_string().contains("no.sock"), "{err}");
+}
+
+#[tokio::test]
+async fn a_run_container_is_hardened_labelled_and_writes_as_the_host_user() {
+    let sandbox = DockerSandbox::connect(None).await.expect("connect");
+    let (_dir, ws) = workspace();
+    let spec = spec(&ws);
+    let id = sandbox.create(&spec).await.expect("create");
+
+    assert_eq!(sh(&sandbox, &id, "id -u; id -g").await, "1234\n1234");
+    let status = sh(
+        &sandbox,
+        &id,
+        "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status",
+    )
+    .await;
+    assert!(status.contains("CapEff:\t0000000000000000"), "{status}");
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+    assert_eq!(
+        sh(&sandbox, &id, "ls /sys/class/net").await,
+        "lo",
+        "network none: loopback only"
+    );
+    assert_eq!(sh(&sandbox, &id, "pwd").await, "/workspace");
+
+    sh(&sandbox, &id, "echo from-the-container > made.txt").await;
+    let made = ws.join("made.txt");
+    assert_eq!(
+        std::fs::read_to_string(&made).expect("visible on the host"),
+        "from-the-container\n"
+    );
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&made).expect("meta").uid(),
+        1234,
+        "owned by the mapped user"
+    );
+
+    let listed = sandbox.list_labelled().await.expect("list");
+    let ours = listed.iter().find(|c| c.id == id).expect("found by label");
+    assert_eq!(ours.run_id, spec.run_id);
+    assert_eq!(ours.state, "running");
+
+    sandbox
+        .stop(&id, Duration::from_secs(1))
+        .await
+        .expect("stop");
+    sandbox
+        .stop(&id, Duration::from_secs(1))
+        .await
+        .expect("stopping twice is fine");
+    sandbox.remove(&id).await.expect("remove");
+    sandbox.remove(&id).await.expect("removing twice is fine");
+    assert!(
+        !sandbox
+            .list_labelled()
+            .await
+            .expect("list")
+            .iter()
+            .any(|c| c.id == id)
+    );
+}
+
+#[tokio::test]
+async fn exec_passes_arguments_intact_and_reports_exit_codes_and_streams() {
+    let sandbox = DockerSandbox::connect(None).await.expect("connect");
+    let (_dir, ws) = workspace();
+    let id = sandbox.create(&spec(&ws)).await.expect("create");
+    let tricky = "it's \"quoted\"; $(not run) `nor this` ünïcode\nsecond line";
+    let out = sandbox
+        .exec(
+            &id,
+            &["printf".into(), "%s".into(), tricky.into()],
+            &["X=1".into()],
+        )
+        .await
+        .expect("exec");
+    assert_eq!(out.exit_code, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), tricky);
+
+    let out = sandbox
+        .exec(
+            &id,
+            &[
+                "sh".into(),
+                "-c".into(),
+                "echo out; echo err >&2; echo $X; exit 3".into(),
+            ],
+            &["X=from-env".into()],
+        )
+        .await
+        .expect("exec");
+    assert_eq!(out.exit_code, 3);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\nfrom-env\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+
+    let missing = sandbox
+        .exec(&id, &["no-such-program".into()], &[])
+        .await
+        .expect("exec runs");
+    assert_ne!(
+        missing.exit_code, 0,
+        "a missing binary is a failed step, not a crash"
+    );
+    sandbox.remove(&id).await.expect("remove");
+}
+
+#[tokio::test]
+async fn a_missing_image_that_cannot_be_pulled_is_a_clear_error() {
+    let sandbox = DockerSandbox::connect(None).await.expect("connect");
+    // A registry address on loopback where nothing listens: the pull fails at once, offline.
+    let image = "127.0.0.1:9/corral/missing:1";
+    let mut progress = Vec::new();
+    let err = sandbox
+        .ensure_image(image, |line| progress.push(line))
+        .await
+        .expect_err("no image");
+    assert!(
+        matches!(err, SandboxError::ImageUnavailable { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(image), "{err}");
+    assert_eq!(
+        progress.first().map(String::as_str),
+        Some("pulling 127.0.0.1:9/corral/missing:1")
+    );
+    sandbox
+        .ensure_image(test_image(), |_| {})
+        .await
+        .expect("present images need no pull");
+}
+
+#[tokio::test]
+async fn a_step_over_the_memory_limit_is_oom_killed_and_reported() {
+    let sandbox = DockerSandbox::connect(None).await.expect("connect");
+    let (_dir, ws) = workspace();
+    let mut spec = spec(&ws);
+    spec.memory_mib = 64;
+    let id = sandbox.create(&spec).await.expect("create");
+    assert!(
+        !sandbox.oom_killed(&id).await.expect("inspect"),
+        "nothing killed yet"
+    );
+    // dd allocates its 200 MB block in one go.
+    let out = sandbox
+        .exec(
+            &id,
+            &[
+                "dd".into(),
+                "if=/dev/zero".into(),
+                "of=/dev/null".into(),
+                "bs=200M".into(),
+                "count=1".into(),
+            ],
+            &[],
+        )
+        .await
+        .expect("exec");
+    assert_eq!(
+        out.exit_code,
+        137,
+        "killed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        sandbox.oom_killed(&id).await.expect("inspect"),
+        "Docker saw the OOM kill"
+    );
+    sandbox.remove(&id).await.expect("remove");
 }
