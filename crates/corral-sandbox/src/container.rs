@@ -54,9 +54,14 @@ pub struct ContainerSpec {
     pub cpu_millis: u32,
     pub pids: u32,
     pub network: NetworkMode,
+    /// The run's folder on the host (step output and exit files), mounted at `/corral/run`.
+    pub run_dir: PathBuf,
     /// Extra read-only mounts: (host path, container path).
     pub read_only_mounts: Vec<(PathBuf, String)>,
 }
+
+/// Where the run folder appears inside the container.
+pub const RUN_DIR_IN_CONTAINER: &str = "/corral/run";
 
 /// A container found by its Corral labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +112,17 @@ impl DockerSandbox {
                 container: spec.run_id.clone(),
                 message: "the checkout path is not valid UTF-8".into(),
             })?;
-        let mut binds = vec![format!("{workspace}:/workspace")];
+        let run_dir = spec
+            .run_dir
+            .to_str()
+            .ok_or_else(|| SandboxError::Container {
+                container: spec.run_id.clone(),
+                message: "the run folder path is not valid UTF-8".into(),
+            })?;
+        let mut binds = vec![
+            format!("{workspace}:/workspace"),
+            format!("{run_dir}:{RUN_DIR_IN_CONTAINER}"),
+        ];
         for (host, inside) in &spec.read_only_mounts {
             binds.push(format!("{}:{inside}:ro", host.display()));
         }

@@ -5,6 +5,8 @@ use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
 use futures::StreamExt;
 
+use crate::container::RUN_DIR_IN_CONTAINER;
+use crate::step::StepFiles;
 use crate::{DockerSandbox, SandboxError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,5 +64,39 @@ impl DockerSandbox {
         let inspect = self.docker.inspect_exec(&exec.id).await?;
         out.exit_code = inspect.exit_code.unwrap_or(-1);
         Ok(out)
+    }
+}
+
+impl DockerSandbox {
+    /// Starts `argv` as the durable step `step` and returns at once: its output and exit status
+    /// land in the run folder (`StepFiles::new(run_dir, step)` on the host), whether or not
+    /// Corral is still running to watch.
+    pub async fn start_step(
+        &self,
+        container: &str,
+        step: &str,
+        argv: &[String],
+        env: &[String],
+    ) -> Result<(), SandboxError> {
+        if argv.is_empty() {
+            return Err(SandboxError::Container {
+                container: container.to_string(),
+                message: "an empty command line".into(),
+            });
+        }
+        let files = StepFiles::new(std::path::Path::new(RUN_DIR_IN_CONTAINER), step);
+        let config = ExecConfig {
+            cmd: Some(files.wrapped(RUN_DIR_IN_CONTAINER, step, argv)),
+            env: Some(env.to_vec()),
+            working_dir: Some("/workspace".to_string()),
+            ..Default::default()
+        };
+        let exec = self.docker.create_exec(container, config).await?;
+        let start = StartExecOptions {
+            detach: true,
+            ..Default::default()
+        };
+        self.docker.start_exec(&exec.id, Some(start)).await?;
+        Ok(())
     }
 }

@@ -5,10 +5,14 @@ mod container;
 mod exec;
 mod image;
 mod probe;
+mod step;
 
-pub use container::{ContainerSpec, DockerSandbox, LabelledContainer, NetworkMode, labels};
+pub use container::{
+    ContainerSpec, DockerSandbox, LabelledContainer, NetworkMode, RUN_DIR_IN_CONTAINER, labels,
+};
 pub use exec::ExecOutput;
 pub use probe::{DockerVersion, probe};
+pub use step::{Line, LineReader, STEP_WRAPPER, StepFiles};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {

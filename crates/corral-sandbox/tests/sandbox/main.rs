@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use corral_sandbox::{ContainerSpec, DockerSandbox, NetworkMode, SandboxError, probe};
+use corral_sandbox::{
+    ContainerSpec, DockerSandbox, LineReader, NetworkMode, SandboxError, StepFiles, probe,
+};
 
 const IMAGE: &str = "corral-test/busybox:1";
 
@@ -26,7 +28,14 @@ fn test_image() -> &'static str {
 }
 
 fn spec(workspace: &Path) -> ContainerSpec {
+    let run_dir = workspace.parent().expect("parent").join("run");
+    std::fs::create_dir_all(&run_dir).expect("mkdir run dir");
+    std::process::Command::new("chown")
+        .args(["1234:1234", run_dir.to_str().expect("utf-8")])
+        .status()
+        .expect("chown");
     ContainerSpec {
+        run_dir,
         run_id: corral_core_free_id(),
         task_id: "task-1".into(),
         project_id: "project-1".into(),
@@ -269,6 +278,80 @@ async fn a_step_over_the_memory_limit_is_oom_killed_and_reported() {
     assert!(
         sandbox.oom_killed(&id).await.expect("inspect"),
         "Docker saw the OOM kill"
+    );
+    sandbox.remove(&id).await.expect("remove");
+}
+
+/// Follows a step's stdout until its exit file appears (or `stop_after` lines were kept);
+/// returns the kept lines, the offset after the last kept line (what the engine stores), and
+/// the exit code.
+async fn follow(
+    files: &StepFiles,
+    reader: &mut LineReader,
+    stop_after: Option<usize>,
+) -> (Vec<String>, u64, Option<i64>) {
+    let mut lines = Vec::new();
+    let mut kept_offset = reader.offset();
+    for _ in 0..600 {
+        let done = files.exit_code().expect("exit file");
+        for l in reader.read_lines(usize::MAX).expect("read") {
+            lines.push(l.text);
+            kept_offset = l.end_offset;
+            if stop_after.is_some_and(|n| lines.len() >= n) {
+                return (lines, kept_offset, None);
+            }
+        }
+        if let Some(code) = done {
+            for l in reader.read_lines(usize::MAX).expect("read") {
+                lines.push(l.text);
+                kept_offset = l.end_offset;
+            }
+            return (lines, kept_offset, Some(code));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the step did not finish in 30 s");
+}
+
+#[tokio::test]
+async fn a_durable_step_keeps_going_while_nobody_follows_and_resumes_without_duplicates() {
+    let sandbox = DockerSandbox::connect(None).await.expect("connect");
+    let (_dir, ws) = workspace();
+    let spec = spec(&ws);
+    let id = sandbox.create(&spec).await.expect("create");
+    let script =
+        "i=0; while [ $i -lt 20000 ]; do echo \"line $i\"; i=$((i+1)); done; echo bye >&2; exit 7";
+    sandbox
+        .start_step(
+            &id,
+            "agent",
+            &["sh".into(), "-c".into(), script.into()],
+            &[],
+        )
+        .await
+        .expect("start");
+    let files = StepFiles::new(&spec.run_dir, "agent");
+
+    // Follow a little, then "crash": the reader is dropped, only its offset survives.
+    let mut first = LineReader::new(&files.stdout, 0, 1 << 20);
+    let (head, stored_offset, _) = follow(&files, &mut first, Some(100)).await;
+    drop(first);
+
+    // A new follower starting from the stored offset gets the rest, in order, once.
+    let mut second = LineReader::new(&files.stdout, stored_offset, 1 << 20);
+    let (tail, _, code) = follow(&files, &mut second, None).await;
+    let all: Vec<String> = head.into_iter().chain(tail).collect();
+    assert_eq!(all.len(), 20000);
+    assert!(
+        all.iter()
+            .enumerate()
+            .all(|(i, l)| *l == format!("line {i}")),
+        "in order, no gaps or duplicates"
+    );
+    assert_eq!(code, Some(7));
+    assert_eq!(
+        std::fs::read_to_string(&files.stderr).expect("stderr"),
+        "bye\n"
     );
     sandbox.remove(&id).await.expect("remove");
 }
