@@ -30,6 +30,9 @@ pub enum ErrorKind {
     ProjectBusy,
     TaskBusy,
     Git,
+    RunNotFound,
+    NotRunnable,
+    Sandbox,
     Database,
     /// The engine could not start; the message says why.
     EngineUnavailable,
@@ -81,6 +84,9 @@ fn kind_of(err: &EngineError) -> ErrorKind {
         EngineError::ProjectBusy { .. } => ErrorKind::ProjectBusy,
         EngineError::TaskBusy { .. } => ErrorKind::TaskBusy,
         EngineError::Git { .. } => ErrorKind::Git,
+        EngineError::RunNotFound { .. } => ErrorKind::RunNotFound,
+        EngineError::NotRunnable { .. } => ErrorKind::NotRunnable,
+        EngineError::Sandbox(_) => ErrorKind::Sandbox,
         EngineError::Store(_) => ErrorKind::Database,
         EngineError::Internal(_) => ErrorKind::Internal,
     }

@@ -37,6 +37,13 @@ pub enum CorralEvent {
     DependenciesChanged {
         project_id: String,
     },
+    /// A run of this task changed; its status on the board may have changed with it.
+    RunChanged {
+        project_id: String,
+        task_id: String,
+        run_id: String,
+        state: String,
+    },
     /// Events were missed (the window was too slow); re-read everything.
     Resync,
 }
@@ -59,6 +66,12 @@ fn convert(event: EngineEvent) -> CorralEvent {
         EngineEvent::TaskDeleted { id, project_id } => CorralEvent::TaskDeleted {
             id: id.to_string(),
             project_id: project_id.to_string(),
+        },
+        EngineEvent::RunUpdated { run } => CorralEvent::RunChanged {
+            project_id: run.project_id.to_string(),
+            task_id: run.task_id.to_string(),
+            run_id: run.id.to_string(),
+            state: run.state.name().to_string(),
         },
         EngineEvent::DependencyAdded { project_id, .. }
         | EngineEvent::DependencyRemoved { project_id, .. } => CorralEvent::DependenciesChanged {

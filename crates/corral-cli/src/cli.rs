@@ -34,6 +34,65 @@ pub enum Command {
     /// Add, list, show, edit and remove tasks, and their dependencies.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Run a task and wait for the result (exit code 0 only when it succeeded); or show or
+    /// cancel a run.
+    Run(RunArgs),
+    /// List runs, newest first.
+    Runs {
+        /// Only the runs of this task (id or title).
+        #[arg(long)]
+        task: Option<String>,
+        #[arg(long, short)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a run's log; with --follow, keep printing until the run ends.
+    Logs {
+        run: String,
+        #[arg(long, short)]
+        follow: bool,
+        /// JSON lines with timestamps.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What a run changed: patches, or with --stat one line per file.
+    Diff {
+        run: String,
+        #[arg(long)]
+        stat: bool,
+        /// Only this file.
+        path: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunArgs {
+    #[command(subcommand)]
+    pub command: Option<RunCommand>,
+    /// The task to run (id or title).
+    pub task: Option<String>,
+    #[arg(long, short)]
+    pub project: Option<String>,
+    /// Print the run's log while it goes.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// With --follow: JSON lines; at the end: the run as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunCommand {
+    /// Show one run.
+    Show {
+        run: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a run: its current step stops, its logs stay.
+    Cancel { run: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -71,6 +71,23 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             commands::task::run(&engine, command, &mut out).await?;
             ExitCode::SUCCESS
         }
+        Command::Run(args) => commands::run::run(&engine, args, &mut out).await?,
+        Command::Runs {
+            task,
+            project,
+            json,
+        } => {
+            commands::run::runs(&engine, task, project, json, &mut out).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Logs { run, follow, json } => {
+            commands::run::logs(&engine, run, follow, json, &mut out).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Diff { run, stat, path } => {
+            commands::run::diff(&engine, run, stat, path, &mut out).await?;
+            ExitCode::SUCCESS
+        }
     };
     out.flush()?;
     engine.close().await?;

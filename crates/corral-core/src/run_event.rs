@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which step of a run produced output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepName {
     Prepare,
@@ -11,6 +11,18 @@ pub enum StepName {
     Agent,
     Verify,
     Finish,
+}
+
+impl StepName {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StepName::Prepare => "prepare",
+            StepName::Setup => "setup",
+            StepName::Agent => "agent",
+            StepName::Verify => "verify",
+            StepName::Finish => "finish",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,12 +35,19 @@ pub enum OutputStream {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RunEventBody {
-    /// One line a step printed (without its newline).
+    /// One line a step printed (without its newline). `offset` is the byte position after it
+    /// in the step's output file: where following resumes after a restart.
     Output {
         step: StepName,
         stream: OutputStream,
         line: String,
+        #[serde(default)]
+        offset: Option<u64>,
     },
+    /// A step started with this command line.
+    StepStarted { step: StepName, argv: Vec<String> },
+    /// A step ended with this exit code.
+    StepExited { step: StepName, exit_code: i64 },
     /// The run moved between states.
     StateChanged {
         from: String,
@@ -44,6 +63,8 @@ impl RunEventBody {
     pub fn kind(&self) -> &'static str {
         match self {
             RunEventBody::Output { .. } => "output",
+            RunEventBody::StepStarted { .. } => "step_started",
+            RunEventBody::StepExited { .. } => "step_exited",
             RunEventBody::StateChanged { .. } => "state_changed",
             RunEventBody::Note { .. } => "note",
         }
@@ -61,6 +82,15 @@ mod tests {
                 step: StepName::Agent,
                 stream: OutputStream::Stderr,
                 line: "x".into(),
+                offset: Some(2),
+            },
+            RunEventBody::StepStarted {
+                step: StepName::Verify,
+                argv: vec!["make".into()],
+            },
+            RunEventBody::StepExited {
+                step: StepName::Verify,
+                exit_code: 2,
             },
             RunEventBody::StateChanged {
                 from: "queued".into(),

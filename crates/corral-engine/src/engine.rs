@@ -1,6 +1,7 @@
 //! `Engine`: one open data dir. Owns the store, the run-event writer and the event bus; the
 //! operations live in `projects`, `tasks` and `doctor`.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use corral_core::Timestamp;
@@ -10,6 +11,7 @@ use tokio::sync::broadcast;
 use crate::config::Config;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
+use crate::runs::RunRegistry;
 
 /// Events kept for a slow subscriber before it sees `Lagged` (it then re-reads state).
 const BUS_CAPACITY: usize = 1024;
@@ -20,6 +22,7 @@ pub struct Engine {
     pub(crate) store: Store,
     pub(crate) events: EventWriter,
     pub(crate) bus: broadcast::Sender<EngineEvent>,
+    pub(crate) runs: Arc<RunRegistry>,
 }
 
 /// Creates the data dir if needed and proves it is writable by writing a file into it.
@@ -57,6 +60,7 @@ impl Engine {
             store,
             events,
             bus,
+            runs: Arc::default(),
         })
     }
 

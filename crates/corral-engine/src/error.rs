@@ -74,6 +74,12 @@ pub enum EngineError {
     TaskBusy { title: String },
     #[error("git error at {path}: {message}")]
     Git { path: String, message: String },
+    #[error("no run `{reference}`")]
+    RunNotFound { reference: String },
+    #[error("this task cannot run: {reason}")]
+    NotRunnable { reason: String },
+    #[error("{0}")]
+    Sandbox(String),
     #[error("database error: {0}")]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -87,6 +93,12 @@ impl From<StoreError> for EngineError {
             StoreError::NewerSchema { path, .. } => EngineError::DatabaseTooNew { path },
             other => EngineError::Store(other),
         }
+    }
+}
+
+impl From<corral_sandbox::SandboxError> for EngineError {
+    fn from(err: corral_sandbox::SandboxError) -> Self {
+        EngineError::Sandbox(err.to_string())
     }
 }
 
@@ -132,6 +144,9 @@ impl EngineError {
             EngineError::ProjectBusy { .. } => "project_busy",
             EngineError::TaskBusy { .. } => "task_busy",
             EngineError::Git { .. } => "git",
+            EngineError::RunNotFound { .. } => "run_not_found",
+            EngineError::NotRunnable { .. } => "not_runnable",
+            EngineError::Sandbox(_) => "sandbox",
             EngineError::Store(_) => "database",
             EngineError::Internal(_) => "internal",
         }
@@ -176,6 +191,8 @@ impl EngineError {
                 format!("known projects: {}", known.join(", "))
             }
             EngineError::TaskNotFound { .. } => "list tasks with `corral task list`".into(),
+            EngineError::RunNotFound { .. } => "list runs with `corral runs`".into(),
+            EngineError::Sandbox(_) => "check Docker with `corral doctor`".into(),
             EngineError::AmbiguousTask { .. } => {
                 "name the task by its id, or narrow with --project".into()
             }

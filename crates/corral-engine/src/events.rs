@@ -1,6 +1,6 @@
 //! `EngineEvent`: everything that changes, broadcast to every front end (window, CLI, tray).
 
-use corral_core::{Project, ProjectId, TaskId};
+use corral_core::{Project, ProjectId, Run, TaskId};
 
 use crate::tasks::TaskView;
 
@@ -35,5 +35,9 @@ pub enum EngineEvent {
         project_id: ProjectId,
         task: TaskId,
         after: TaskId,
+    },
+    /// A run was created or changed (state, container, branch, result).
+    RunUpdated {
+        run: Run,
     },
 }

@@ -9,6 +9,7 @@ mod events;
 pub mod logging;
 mod projects;
 mod resolve;
+mod runs;
 mod settings;
 mod tasks;
 

@@ -21,6 +21,8 @@ pub mod labels {
     pub const RUN: &str = "corral.run";
     pub const TASK: &str = "corral.task";
     pub const PROJECT: &str = "corral.project";
+    /// The data dir the container belongs to: one Corral never touches another's containers.
+    pub const INSTANCE: &str = "corral.instance";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub struct ContainerSpec {
     pub run_id: String,
     pub task_id: String,
     pub project_id: String,
+    /// Which Corral (data dir) owns the container.
+    pub instance: String,
     pub image: String,
     /// The run's checkout, mounted read-write at `/workspace`.
     pub workspace: PathBuf,
@@ -130,6 +134,7 @@ impl DockerSandbox {
             (labels::RUN.to_string(), spec.run_id.clone()),
             (labels::TASK.to_string(), spec.task_id.clone()),
             (labels::PROJECT.to_string(), spec.project_id.clone()),
+            (labels::INSTANCE.to_string(), spec.instance.clone()),
         ]);
         let memory = i64::try_from(spec.memory_mib.saturating_mul(1024 * 1024)).unwrap_or(i64::MAX);
         let host_config = HostConfig {
@@ -197,9 +202,13 @@ impl DockerSandbox {
         }
     }
 
-    /// Every container (running or not) carrying a `corral.run` label.
-    pub async fn list_labelled(&self) -> Result<Vec<LabelledContainer>, SandboxError> {
-        let filters = HashMap::from([("label", vec![labels::RUN])]);
+    /// Every container (running or not) of this Corral instance carrying a `corral.run` label.
+    pub async fn list_labelled(
+        &self,
+        instance: &str,
+    ) -> Result<Vec<LabelledContainer>, SandboxError> {
+        let instance_filter = format!("{}={instance}", labels::INSTANCE);
+        let filters = HashMap::from([("label", vec![labels::RUN.to_string(), instance_filter])]);
         let options = ListContainersOptionsBuilder::new()
             .all(true)
             .filters(&filters)
@@ -216,6 +225,17 @@ impl DockerSandbox {
                 })
             })
             .collect())
+    }
+
+    /// Whether the container exists and is running.
+    pub async fn is_running(&self, container: &str) -> Result<bool, SandboxError> {
+        match self.docker.inspect_container(container, None).await {
+            Ok(inspect) => Ok(inspect.state.and_then(|s| s.running).unwrap_or(false)),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Whether the kernel killed a process in the container for exceeding its memory limit.

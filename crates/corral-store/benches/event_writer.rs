@@ -104,6 +104,7 @@ async fn scenario(label: &str, producers: usize) -> anyhow::Result<()> {
                         step: StepName::Agent,
                         stream: OutputStream::Stdout,
                         line: format!("compiling crate number {i} of the build"),
+                        offset: None,
                     },
                 };
                 writer.append(event).await?;

@@ -56,6 +56,8 @@ export type CheckStatusDto = "ok" | "warn" | "fail";
 export type CorralEvent = { type: "ProjectAdded"; project: ProjectDto } | { type: "ProjectUpdated"; project: ProjectDto } | { type: "ProjectRemoved"; id: string } | { type: "TaskCreated"; task: TaskDto } | { type: "TaskUpdated"; task: TaskDto } | { type: "TaskDeleted"; id: string; project_id: string } | 
 /**  Dependencies changed: statuses of other tasks of the project may have changed too. */
 { type: "DependenciesChanged"; project_id: string } | 
+/**  A run of this task changed; its status on the board may have changed with it. */
+{ type: "RunChanged"; project_id: string; task_id: string; run_id: string; state: string } | 
 /**  Events were missed (the window was too slow); re-read everything. */
 { type: "Resync" };
 
@@ -64,7 +66,7 @@ export type EnvVarDto = {
 	value: string,
 };
 
-export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "database" | 
+export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "not_runnable" | "sandbox" | "database" | 
 /**  The engine could not start; the message says why. */
 "engine_unavailable" | 
 /**  An id from the UI did not parse. */

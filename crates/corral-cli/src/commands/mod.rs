@@ -3,4 +3,5 @@
 
 pub mod doctor;
 pub mod project;
+pub mod run;
 pub mod task;

@@ -469,3 +469,132 @@ fn usage_mistakes_exit_2_with_clap_help() {
         ran.stdout
     );
 }
+
+fn test_image() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/build-test-image.sh");
+        let ok = Command::new("bash")
+            .arg(script)
+            .arg("corral-test/busybox:1")
+            .status()
+            .expect("runs")
+            .success();
+        assert!(ok, "building the test image failed");
+    });
+}
+
+#[test]
+fn kill_9_mid_run_loses_nothing_and_the_next_corral_finishes_the_run() {
+    test_image();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    env.ok(&["project", "set", "r", "agent-image=corral-test/busybox:1"]);
+    env.ok(&["task", "add", "-p", "r", "-t", "Counter", "--", "sh", "-c",
+        "i=0; while [ $i -lt 60 ]; do echo \"tick $i\"; i=$((i+1)); sleep 0.05; done; echo made > made.txt"]);
+
+    let mut first = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["run", "Counter", "--follow"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("corral runs");
+    // Wait until the step is printing, then kill Corral without warning.
+    let started = std::time::Instant::now();
+    let run_id = loop {
+        let runs = json(&env.ok(&["runs", "--json"]));
+        if let Some(run) = runs.as_array().and_then(|a| a.first())
+            && run["state"] == "running"
+        {
+            break run["id"].as_str().expect("id").to_string();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    let show = json(&env.ok(&["run", "show", &run_id, "--json"]));
+    assert_eq!(show["state"], "running", "nobody recorded an end: {show}");
+    // The step keeps printing while no Corral is running.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+
+    // A new Corral picks the run up, follows the rest and finishes it.
+    let ran = env.corral(&["logs", &run_id, "--follow", "--json"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let ticks: Vec<String> = ran
+        .stdout
+        .lines()
+        .map(json)
+        .filter(|e| e["kind"] == "output" && e["step"] == "agent")
+        .map(|e| e["line"].as_str().expect("line").to_string())
+        .collect();
+    let expected: Vec<String> = (0..60).map(|i| format!("tick {i}")).collect();
+    assert_eq!(
+        ticks, expected,
+        "every line once, in order, including those printed while Corral was dead"
+    );
+    for line in ran.stdout.lines().map(json) {
+        assert!(
+            line["at"].as_i64().is_some() && line["seq"].as_i64().is_some(),
+            "{line}"
+        );
+    }
+    let show = json(&env.ok(&["run", "show", &run_id, "--json"]));
+    assert_eq!(show["state"], "succeeded", "{show}");
+    let branch = show["branch"].as_str().expect("branch");
+    let shown = Command::new("git")
+        .args(["show", &format!("{branch}:made.txt")])
+        .current_dir(&repo)
+        .output()
+        .expect("git");
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "made\n");
+    let stat = env.ok(&["diff", &run_id, "--stat"]);
+    assert_eq!(stat.trim(), "A made.txt  +1 -0");
+}
+
+#[test]
+fn a_run_that_fails_exits_non_zero_and_cancel_and_bad_references_are_clear() {
+    test_image();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "agent-image=corral-test/busybox:1",
+        "verify=exit 4",
+    ]);
+    env.ok(&["task", "add", "-p", "r", "-t", "T", "--", "true"]);
+    let ran = env.corral(&["run", "T"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("failed (the verify command exited with 4)"),
+        "{}",
+        ran.stderr
+    );
+    let runs = json(&env.ok(&["runs", "--json"]));
+    assert_eq!(runs[0]["reason"], "the verify command exited with 4");
+    let line = env.fails(&["run", "show", "nope"]);
+    assert!(line.contains("no run `nope`"), "{line}");
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Agent",
+        "--runtime",
+        "codex",
+    ]);
+    let line = env.fails(&["run", "Agent"]);
+    assert!(line.contains("cannot run"), "{line}");
+}

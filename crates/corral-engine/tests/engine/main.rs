@@ -4,6 +4,7 @@
 mod doctor;
 mod open;
 mod projects;
+mod runs;
 mod tasks;
 
 use std::path::{Path, PathBuf};

@@ -39,6 +39,7 @@ fn spec(workspace: &Path) -> ContainerSpec {
         run_id: corral_core_free_id(),
         task_id: "task-1".into(),
         project_id: "project-1".into(),
+        instance: "corral-sandbox-tests".into(),
         image: test_image().into(),
         workspace: workspace.to_path_buf(),
         user: Some("1234:1234".into()),
@@ -149,10 +150,22 @@ async fn a_run_container_is_hardened_labelled_and_writes_as_the_host_user() {
         "owned by the mapped user"
     );
 
-    let listed = sandbox.list_labelled().await.expect("list");
+    let listed = sandbox
+        .list_labelled("corral-sandbox-tests")
+        .await
+        .expect("list");
     let ours = listed.iter().find(|c| c.id == id).expect("found by label");
     assert_eq!(ours.run_id, spec.run_id);
     assert_eq!(ours.state, "running");
+    assert!(
+        sandbox
+            .list_labelled("another-data-dir")
+            .await
+            .expect("list")
+            .iter()
+            .all(|c| c.id != id)
+    );
+    assert!(sandbox.is_running(&id).await.expect("inspect"));
 
     sandbox
         .stop(&id, Duration::from_secs(1))
@@ -165,8 +178,12 @@ async fn a_run_container_is_hardened_labelled_and_writes_as_the_host_user() {
     sandbox.remove(&id).await.expect("remove");
     sandbox.remove(&id).await.expect("removing twice is fine");
     assert!(
+        !sandbox.is_running(&id).await.expect("inspect"),
+        "gone is not running"
+    );
+    assert!(
         !sandbox
-            .list_labelled()
+            .list_labelled("corral-sandbox-tests")
             .await
             .expect("list")
             .iter()

@@ -1,6 +1,6 @@
 //! Reading the `run_events` table. Writing goes through `EventWriter` only.
 
-use corral_core::{RunEvent, RunEventBody, RunId, Timestamp};
+use corral_core::{OutputStream, RunEvent, RunEventBody, RunId, StepName, Timestamp};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -38,6 +38,44 @@ impl RunEventQuery {
                 })
             })
             .collect()
+    }
+
+    /// Where following a step's stream resumes: the offset stored with its last persisted line.
+    pub async fn last_offset(
+        db: &impl ConnectionTrait,
+        run: RunId,
+        step: StepName,
+        stream: OutputStream,
+    ) -> StoreResult<u64> {
+        // Newest first; output of one step is contiguous near the end of the log.
+        let mut before = i64::MAX;
+        loop {
+            let rows = run_events::Entity::find()
+                .filter(run_events::Column::RunId.eq(run.to_string()))
+                .filter(run_events::Column::Kind.eq("output"))
+                .filter(run_events::Column::Seq.lt(before))
+                .order_by_desc(run_events::Column::Seq)
+                .limit(1000)
+                .all(db)
+                .await?;
+            let Some(last) = rows.last() else {
+                return Ok(0);
+            };
+            before = last.seq;
+            for row in &rows {
+                if let Ok(RunEventBody::Output {
+                    step: s,
+                    stream: o,
+                    offset: Some(offset),
+                    ..
+                }) = serde_json::from_str::<RunEventBody>(&row.payload)
+                    && s == step
+                    && o == stream
+                {
+                    return Ok(offset);
+                }
+            }
+        }
     }
 
     pub async fn count(db: &impl ConnectionTrait, run: RunId) -> StoreResult<u64> {

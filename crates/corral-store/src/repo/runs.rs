@@ -24,6 +24,27 @@ impl RunQuery {
             .transpose()
     }
 
+    /// Runs of one task (or all), newest first.
+    pub async fn list(db: &impl ConnectionTrait, task: Option<TaskId>) -> StoreResult<Vec<Run>> {
+        let mut query = runs::Entity::find().order_by_desc(runs::Column::Id);
+        if let Some(task) = task {
+            query = query.filter(runs::Column::TaskId.eq(task.to_string()));
+        }
+        query.all(db).await?.into_iter().map(run_from_row).collect()
+    }
+
+    /// Runs that are not finished, oldest first.
+    pub async fn live(db: &impl ConnectionTrait) -> StoreResult<Vec<Run>> {
+        runs::Entity::find()
+            .filter(runs::Column::State.is_in(RunState::LIVE_NAMES))
+            .order_by_asc(runs::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(run_from_row)
+            .collect()
+    }
+
     /// Runs of one task, oldest first.
     pub async fn for_task(db: &impl ConnectionTrait, task: TaskId) -> StoreResult<Vec<Run>> {
         runs::Entity::find()

@@ -20,6 +20,7 @@ fn line(run_id: RunId, i: u64) -> NewRunEvent {
                 OutputStream::Stderr
             },
             line: format!("line {i}"),
+            offset: None,
         },
     }
 }

@@ -122,6 +122,7 @@ export class AppController {
         break;
       case "TaskDeleted":
       case "DependenciesChanged":
+      case "RunChanged":
         if (event.project_id === this.currentProjectId) await this.loadTasks();
         if (this.openTask) await this.refreshOpenTask();
         break;

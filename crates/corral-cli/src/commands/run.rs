@@ -1,0 +1,372 @@
+//! `corral run`, `runs`, `logs`, `diff`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use corral_core::{OutputStream, Run, RunEvent, RunEventBody, RunState};
+use corral_engine::{Engine, EngineError};
+use serde::Serialize;
+
+use crate::cli::{RunArgs, RunCommand};
+use crate::output;
+use crate::usage_error;
+
+#[derive(Debug, Serialize)]
+struct RunJson {
+    id: String,
+    task_id: String,
+    project_id: String,
+    attempt: u32,
+    state: &'static str,
+    reason: Option<String>,
+    branch: Option<String>,
+    base_commit: Option<String>,
+    result_commit: Option<String>,
+    exit_code: Option<i64>,
+    checkout_path: Option<String>,
+    container_id: Option<String>,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+impl RunJson {
+    fn new(r: &Run) -> Self {
+        RunJson {
+            id: r.id.to_string(),
+            task_id: r.task_id.to_string(),
+            project_id: r.project_id.to_string(),
+            attempt: r.attempt,
+            state: r.state.name(),
+            reason: match &r.state {
+                RunState::Failed { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            branch: r.branch.clone(),
+            base_commit: r.base_commit.clone(),
+            result_commit: r.result_commit.clone(),
+            exit_code: r.exit_code,
+            checkout_path: r.checkout_path.clone(),
+            container_id: r.container_id.clone(),
+            created_at: r.created_at.0,
+            started_at: r.started_at.map(|t| t.0),
+            finished_at: r.finished_at.map(|t| t.0),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct EventJson<'a> {
+    run_id: String,
+    seq: i64,
+    at: i64,
+    #[serde(flatten)]
+    body: &'a RunEventBody,
+}
+
+fn print_event(out: &mut impl Write, event: &RunEvent, json: bool) -> std::io::Result<()> {
+    if json {
+        let line = EventJson {
+            run_id: event.run_id.to_string(),
+            seq: event.seq,
+            at: event.at.0,
+            body: &event.body,
+        };
+        serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::other)?;
+        return writeln!(out);
+    }
+    match &event.body {
+        RunEventBody::Output {
+            step, stream, line, ..
+        } => {
+            let mark = if *stream == OutputStream::Stderr {
+                '!'
+            } else {
+                '|'
+            };
+            writeln!(out, "{:>6} {mark} {line}", step.as_str())
+        }
+        RunEventBody::StepStarted { step, argv } => {
+            writeln!(out, "{:>6} $ {}", step.as_str(), argv.join(" "))
+        }
+        RunEventBody::StepExited { step, exit_code } => {
+            writeln!(out, "{:>6} - exited with {exit_code}", step.as_str())
+        }
+        RunEventBody::StateChanged { from, to, reason } => match reason {
+            Some(reason) => writeln!(out, "   run = {from} -> {to}: {reason}"),
+            None => writeln!(out, "   run = {from} -> {to}"),
+        },
+        RunEventBody::Note { text } => writeln!(out, "   run - {text}"),
+    }
+}
+
+/// Prints stored events from `after` on; with `follow`, keeps polling until the run is over
+/// and everything is printed. Returns the run as it ended (or is).
+async fn print_log(
+    engine: &Engine,
+    run_id: corral_core::RunId,
+    follow: bool,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<Run> {
+    let mut after = 0;
+    loop {
+        let run = engine.run(run_id).await?;
+        let events = engine.run_events(run_id, after, 2000).await?;
+        for event in &events {
+            print_event(out, event, json)?;
+            after = event.seq;
+        }
+        out.flush()?;
+        if events.len() == 2000 {
+            continue;
+        }
+        if !follow || run.state.is_terminal() {
+            // One more read: events committed just before the final state.
+            let tail = engine.run_events(run_id, after, u64::MAX >> 1).await?;
+            for event in &tail {
+                print_event(out, event, json)?;
+            }
+            out.flush()?;
+            return Ok(engine.run(run_id).await?);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn outcome_code(run: &Run) -> std::process::ExitCode {
+    match run.state {
+        RunState::Succeeded => std::process::ExitCode::SUCCESS,
+        _ => std::process::ExitCode::FAILURE,
+    }
+}
+
+fn summary(run: &Run) -> String {
+    let branch = run
+        .branch
+        .as_deref()
+        .map(|b| format!(" on branch {b}"))
+        .unwrap_or_default();
+    format!("run {} {}{branch}", run.id, run.state)
+}
+
+pub async fn run(
+    engine: &Engine,
+    args: RunArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<std::process::ExitCode> {
+    match args.command {
+        Some(RunCommand::Show { run, json }) => {
+            let run = engine.find_run(&run).await?;
+            if json {
+                output::json(out, &RunJson::new(&run))?;
+            } else {
+                let task = engine
+                    .task(run.task_id)
+                    .await
+                    .map(|t| t.task.title)
+                    .unwrap_or_default();
+                writeln!(out, "id         {}", run.id)?;
+                writeln!(out, "task       {task} ({})", run.task_id)?;
+                writeln!(out, "attempt    {}", run.attempt)?;
+                writeln!(out, "state      {}", run.state)?;
+                writeln!(out, "branch     {}", run.branch.as_deref().unwrap_or("-"))?;
+                writeln!(
+                    out,
+                    "base       {}",
+                    run.base_commit.as_deref().unwrap_or("-")
+                )?;
+                writeln!(
+                    out,
+                    "result     {}",
+                    run.result_commit.as_deref().unwrap_or("-")
+                )?;
+                writeln!(
+                    out,
+                    "exit code  {}",
+                    run.exit_code.map_or("-".into(), |c| c.to_string())
+                )?;
+                writeln!(
+                    out,
+                    "checkout   {}",
+                    run.checkout_path.as_deref().unwrap_or("-")
+                )?;
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Some(RunCommand::Cancel { run }) => {
+            let run = engine.find_run(&run).await?;
+            engine.resume_runs().await?;
+            engine.cancel_run(run.id).await?;
+            // Wait for the supervisor (here or in another process) to record it.
+            for _ in 0..100 {
+                let now = engine.run(run.id).await?;
+                if now.state.is_terminal() {
+                    writeln!(out, "{}", summary(&now))?;
+                    return Ok(std::process::ExitCode::SUCCESS);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            writeln!(out, "cancel requested for run {}", run.id)?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        None => {
+            let Some(task) = args.task else {
+                return Err(usage_error(
+                    "name the task to run: corral run <task>".into(),
+                ));
+            };
+            let scope = match &args.project {
+                Some(p) => Some(engine.find_project(p).await?),
+                None => None,
+            };
+            let task = engine.find_task(&task, scope.as_ref()).await?;
+            let started = engine.start_run(task.id).await?;
+            eprintln!("run {} of `{}` started", started.id, task.title);
+            let run = if args.follow {
+                print_log(engine, started.id, true, args.json, out).await?
+            } else {
+                loop {
+                    let run = engine.run(started.id).await?;
+                    if run.state.is_terminal() {
+                        break run;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            };
+            if args.json && !args.follow {
+                output::json(out, &RunJson::new(&run))?;
+            }
+            out.flush()?;
+            eprintln!("{}", summary(&run));
+            Ok(outcome_code(&run))
+        }
+    }
+}
+
+pub async fn runs(
+    engine: &Engine,
+    task: Option<String>,
+    project: Option<String>,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let scope = match &project {
+        Some(p) => Some(engine.find_project(p).await?),
+        None => None,
+    };
+    let task_id = match &task {
+        Some(t) => Some(engine.find_task(t, scope.as_ref()).await?.id),
+        None => None,
+    };
+    let mut runs = engine.list_runs(task_id).await?;
+    if let Some(p) = &scope {
+        runs.retain(|r| r.project_id == p.id);
+    }
+    if json {
+        return Ok(output::json(
+            out,
+            &runs.iter().map(RunJson::new).collect::<Vec<_>>(),
+        )?);
+    }
+    if runs.is_empty() {
+        writeln!(out, "no runs yet; start one with `corral run <task>`")?;
+        return Ok(());
+    }
+    let titles: std::collections::HashMap<_, _> = engine
+        .list_task_summaries(None)
+        .await?
+        .into_iter()
+        .map(|v| (v.task.id, v.task.title))
+        .collect();
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.state.to_string(),
+                r.attempt.to_string(),
+                r.branch.clone().unwrap_or_else(|| "-".into()),
+                output::cell(
+                    titles.get(&r.task_id).map(String::as_str).unwrap_or("?"),
+                    50,
+                ),
+            ]
+        })
+        .collect();
+    Ok(output::table(
+        out,
+        &["ID", "STATE", "ATTEMPT", "BRANCH", "TASK"],
+        &rows,
+    )?)
+}
+
+pub async fn logs(
+    engine: &Engine,
+    run: String,
+    follow: bool,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let run = engine.find_run(&run).await?;
+    if follow {
+        // This process may have to drive the run: after a crash nobody else does.
+        engine.resume_runs().await?;
+    }
+    print_log(engine, run.id, follow, json, out).await?;
+    Ok(())
+}
+
+pub async fn diff(
+    engine: &Engine,
+    run: String,
+    stat: bool,
+    path: Option<String>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let run = engine.find_run(&run).await?;
+    let mut files = engine.run_diff(run.id, 1024 * 1024).await?;
+    if let Some(path) = &path {
+        files.retain(|f| &f.path == path);
+        if files.is_empty() {
+            return Err(EngineError::Git {
+                path: path.clone(),
+                message: "not changed by this run".into(),
+            }
+            .into());
+        }
+    }
+    if files.is_empty() {
+        writeln!(out, "no changes")?;
+        return Ok(());
+    }
+    for f in &files {
+        let status = match f.status {
+            corral_git::FileStatus::Added => "A",
+            corral_git::FileStatus::Modified => "M",
+            corral_git::FileStatus::Deleted => "D",
+            corral_git::FileStatus::Renamed => "R",
+            corral_git::FileStatus::TypeChanged => "T",
+        };
+        if stat {
+            let counts = if f.binary {
+                "binary".to_string()
+            } else {
+                format!("+{} -{}", f.added, f.removed)
+            };
+            writeln!(out, "{status} {}  {counts}", f.path)?;
+        } else {
+            writeln!(out, "{status} {}", f.path)?;
+            match &f.patch {
+                Some(patch) => {
+                    write!(out, "{patch}")?;
+                    if f.truncated {
+                        writeln!(out, "... (patch cut at 1 MiB)")?;
+                    }
+                }
+                None => writeln!(out, "(binary file)")?,
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Following a durable step: its output files become `Output` events (with the offset to resume
+//! from), in order per stream, until its exit file appears. Bounded: at most `BATCH` lines are
+//! read per stream per round, and the EventWriter's channel applies back-pressure.
+
+use std::time::{Duration, Instant};
+
+use corral_core::{OutputStream, RunEventBody, RunId, StepName};
+use corral_sandbox::{DockerSandbox, LineReader, StepFiles};
+use tokio::sync::watch;
+
+use super::RunContext;
+use crate::error::{EngineError, EngineResult};
+
+const BATCH: usize = 2000;
+/// Longer lines are cut into pieces of this size.
+pub const MAX_LINE: usize = 1024 * 1024;
+const IDLE: Duration = Duration::from_millis(25);
+const ALIVE_CHECK: Duration = Duration::from_secs(2);
+
+/// Why following a step stopped without an exit code.
+#[derive(Debug)]
+pub(crate) enum StepStop {
+    Cancelled,
+    Failed(String),
+    Engine(EngineError),
+}
+
+impl From<EngineError> for StepStop {
+    fn from(e: EngineError) -> Self {
+        StepStop::Engine(e)
+    }
+}
+
+/// Reads what is new in one stream and appends it. Returns how many lines it appended.
+async fn pump(
+    ctx: &RunContext,
+    run: RunId,
+    step: StepName,
+    stream: OutputStream,
+    reader: LineReader,
+    finish: bool,
+) -> EngineResult<(LineReader, usize)> {
+    let (mut reader, lines) = tokio::task::spawn_blocking(move || {
+        let mut reader = reader;
+        let lines = reader.read_lines(BATCH);
+        (reader, lines)
+    })
+    .await
+    .map_err(|e| EngineError::Internal(e.to_string()))?;
+    let mut lines =
+        lines.map_err(|e| EngineError::Internal(format!("reading step output: {e}")))?;
+    if finish && lines.len() < BATCH {
+        lines.extend(reader.finish());
+    }
+    let n = lines.len();
+    for line in lines {
+        ctx.append(
+            run,
+            RunEventBody::Output {
+                step,
+                stream,
+                line: line.text,
+                offset: Some(line.end_offset),
+            },
+        )
+        .await?;
+    }
+    Ok((reader, n))
+}
+
+/// Follows the step from the given offsets until it exits; returns its exit code.
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
+pub(crate) async fn follow(
+    ctx: &RunContext,
+    sandbox: &DockerSandbox,
+    container: &str,
+    run: RunId,
+    step: StepName,
+    files: &StepFiles,
+    offsets: (u64, u64),
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<i64, StepStop> {
+    let mut out = LineReader::new(&files.stdout, offsets.0, MAX_LINE);
+    let mut err = LineReader::new(&files.stderr, offsets.1, MAX_LINE);
+    let mut last_check = Instant::now();
+    loop {
+        let exit = files
+            .exit_code()
+            .map_err(|e| StepStop::Failed(format!("cannot read the step's exit status: {e}")))?;
+        let done = exit.is_some();
+        let (o, n_out) = pump(ctx, run, step, OutputStream::Stdout, out, done).await?;
+        let (e, n_err) = pump(ctx, run, step, OutputStream::Stderr, err, done).await?;
+        out = o;
+        err = e;
+        if let Some(code) = exit
+            && n_out < BATCH
+            && n_err < BATCH
+        {
+            return Ok(code);
+        }
+        if *cancel.borrow() {
+            return Err(StepStop::Cancelled);
+        }
+        if n_out + n_err == 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(IDLE) => {}
+                _ = cancel.changed() => {}
+            }
+        }
+        if last_check.elapsed() >= ALIVE_CHECK {
+            last_check = Instant::now();
+            let running = sandbox
+                .is_running(container)
+                .await
+                .map_err(EngineError::from)?;
+            if !running && files.exit_code().ok().flatten().is_none() {
+                return Err(StepStop::Failed(
+                    "the container stopped before the step finished".into(),
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! Runs: starting one, driving it through its states in a supervisor task, cancelling it, and
+//! picking live runs up again after Corral was killed. The state machine is core's; this module
+//! does the IO around it (checkout, container, steps, commit).
+
+mod follow;
+mod reconcile;
+mod supervisor;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use corral_core::{
+    Project, ProjectId, RepoSource, Run, RunEvent, RunId, RunState, Runtime, Task, TaskId,
+    Transition,
+};
+use corral_sandbox::DockerSandbox;
+use corral_store::{EventWriter, NewRunEvent, RunEventQuery, RunMutation, RunQuery, Store};
+use tokio::sync::{OnceCell, Semaphore, broadcast, watch};
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::events::EngineEvent;
+
+/// What supervisors share; cheap to clone into each.
+#[derive(Debug, Clone)]
+pub(crate) struct RunContext {
+    pub store: Store,
+    pub events: EventWriter,
+    pub bus: broadcast::Sender<EngineEvent>,
+    pub config: Config,
+    pub registry: Arc<RunRegistry>,
+}
+
+/// Live supervisors of this process and the per-project run slots.
+#[derive(Debug, Default)]
+pub(crate) struct RunRegistry {
+    cancels: Mutex<HashMap<RunId, watch::Sender<bool>>>,
+    slots: Mutex<HashMap<ProjectId, Arc<Semaphore>>>,
+    sandbox: OnceCell<DockerSandbox>,
+}
+
+impl RunContext {
+    pub fn run_dir(&self, run: RunId) -> PathBuf {
+        self.config.data_dir.join("runs").join(run.to_string())
+    }
+
+    pub fn checkout_dir(&self, run: RunId) -> PathBuf {
+        self.config.data_dir.join("checkouts").join(run.to_string())
+    }
+
+    pub async fn sandbox(&self) -> EngineResult<&DockerSandbox> {
+        self.registry
+            .sandbox
+            .get_or_try_init(|| DockerSandbox::connect(self.config.docker_host.as_deref()))
+            .await
+            .map_err(EngineError::from)
+    }
+
+    /// The slot a run of this project must hold while it is past `queued`.
+    pub fn slots(&self, project: &Project) -> Arc<Semaphore> {
+        let mut slots = self
+            .registry
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        slots
+            .entry(project.id)
+            .or_insert_with(|| {
+                Arc::new(Semaphore::new(
+                    project.workflow.max_concurrent_runs as usize,
+                ))
+            })
+            .clone()
+    }
+
+    pub async fn note(&self, run: RunId, text: impl Into<String>) -> EngineResult<()> {
+        self.append(run, corral_core::RunEventBody::Note { text: text.into() })
+            .await
+    }
+
+    pub async fn append(&self, run: RunId, body: corral_core::RunEventBody) -> EngineResult<()> {
+        self.events
+            .append(NewRunEvent {
+                run_id: run,
+                at: Engine::now(),
+                body,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Applies a transition: persisted, logged as an event, announced on the bus.
+    pub async fn transition(&self, run: &mut Run, transition: Transition) -> EngineResult<()> {
+        let from = run.state.clone();
+        let to = from
+            .apply(&transition)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let now = Engine::now();
+        if matches!(to, RunState::Preparing) && run.started_at.is_none() {
+            run.started_at = Some(now);
+        }
+        if to.is_terminal() {
+            run.finished_at = Some(now);
+        }
+        run.state = to.clone();
+        let reason = match &to {
+            RunState::Failed { reason } => Some(reason.clone()),
+            _ => None,
+        };
+        self.append(
+            run.id,
+            corral_core::RunEventBody::StateChanged {
+                from: from.name().into(),
+                to: to.name().into(),
+                reason,
+            },
+        )
+        .await?;
+        if to.is_terminal() {
+            // Whoever sees the final state must find every event before it already stored. An
+            // event that could not be written is reported but must not leave the run hanging.
+            if let Err(err) = self.events.flush().await {
+                tracing::error!(run = %run.id, error = %err, "run events were lost");
+            }
+        }
+        RunMutation::update(self.store.db(), run).await?;
+        tracing::info!(run = %run.id, task = %run.task_id, from = from.name(), to = to.name(), "run state");
+        let _ = self.bus.send(EngineEvent::RunUpdated { run: run.clone() });
+        Ok(())
+    }
+
+    pub async fn save(&self, run: &Run) -> EngineResult<()> {
+        RunMutation::update(self.store.db(), run).await?;
+        let _ = self.bus.send(EngineEvent::RunUpdated { run: run.clone() });
+        Ok(())
+    }
+
+    pub fn register(&self, run: RunId) -> watch::Receiver<bool> {
+        let (tx, rx) = watch::channel(false);
+        self.registry
+            .cancels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(run, tx);
+        rx
+    }
+
+    pub fn unregister(&self, run: RunId) {
+        self.registry
+            .cancels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&run);
+    }
+}
+
+impl Engine {
+    pub(crate) fn run_context(&self) -> RunContext {
+        RunContext {
+            store: self.store.clone(),
+            events: self.events.clone(),
+            bus: self.bus.clone(),
+            config: self.config.clone(),
+            registry: self.runs.clone(),
+        }
+    }
+
+    /// Starts a run of `task`: the run is created `queued` and a supervisor drives it. Returns
+    /// at once; follow it with `subscribe` or `wait_for_run`.
+    #[tracing::instrument(skip(self), fields(task = %task_id))]
+    pub async fn start_run(&self, task_id: TaskId) -> EngineResult<Run> {
+        let task = self.task_record(task_id).await?;
+        let project = self.project(task.project_id).await?;
+        check_runnable(&task, &project)?;
+        let attempt = RunQuery::for_task(self.store.db(), task_id).await?.len() as u32 + 1;
+        let run = Run {
+            id: RunId::new(),
+            task_id,
+            project_id: project.id,
+            attempt,
+            state: RunState::Queued,
+            container_id: None,
+            checkout_path: None,
+            branch: None,
+            base_commit: None,
+            result_commit: None,
+            exit_code: None,
+            agent_session_id: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            created_at: Engine::now(),
+            started_at: None,
+            finished_at: None,
+        };
+        RunMutation::insert(self.store.db(), &run).await?;
+        let ctx = self.run_context();
+        ctx.note(
+            run.id,
+            format!("run {} of `{}` queued", run.attempt, task.title),
+        )
+        .await?;
+        let _ = self.bus.send(EngineEvent::RunUpdated { run: run.clone() });
+        supervisor::spawn(ctx, run.clone(), task, project);
+        Ok(run)
+    }
+
+    /// Asks the run's supervisor to stop it. The current step is stopped promptly; the logs stay.
+    pub async fn cancel_run(&self, run_id: RunId) -> EngineResult<Run> {
+        let run = self.run(run_id).await?;
+        if run.state.is_terminal() {
+            return Ok(run);
+        }
+        let sent = {
+            let cancels = self.runs.cancels.lock().unwrap_or_else(|p| p.into_inner());
+            cancels
+                .get(&run_id)
+                .map(|tx| tx.send(true).is_ok())
+                .unwrap_or(false)
+        };
+        if !sent {
+            // No supervisor here (another process drives it, or none does): stop it directly.
+            let ctx = self.run_context();
+            let mut run = run;
+            if let Some(container) = &run.container_id
+                && let Ok(sandbox) = ctx.sandbox().await
+            {
+                let _ = sandbox.remove(container).await;
+            }
+            ctx.transition(&mut run, Transition::Cancel).await?;
+            return Ok(run);
+        }
+        Ok(run)
+    }
+
+    pub async fn run(&self, run_id: RunId) -> EngineResult<Run> {
+        RunQuery::by_id(self.store.db(), run_id)
+            .await?
+            .ok_or_else(|| EngineError::RunNotFound {
+                reference: run_id.to_string(),
+            })
+    }
+
+    /// Runs of one task (or all), newest first.
+    pub async fn list_runs(&self, task: Option<TaskId>) -> EngineResult<Vec<Run>> {
+        Ok(RunQuery::list(self.store.db(), task).await?)
+    }
+
+    /// Up to `limit` stored events of a run after `after`.
+    pub async fn run_events(
+        &self,
+        run: RunId,
+        after: i64,
+        limit: u64,
+    ) -> EngineResult<Vec<RunEvent>> {
+        Ok(RunEventQuery::page(self.store.db(), run, after, limit).await?)
+    }
+
+    /// What a run changed against its base commit: the result commit when it has one, the
+    /// live checkout otherwise. Patches are cut at `patch_cap` bytes.
+    pub async fn run_diff(
+        &self,
+        run_id: RunId,
+        patch_cap: usize,
+    ) -> EngineResult<Vec<corral_git::FileDiff>> {
+        let run = self.run(run_id).await?;
+        let (Some(checkout), Some(base)) = (run.checkout_path.clone(), run.base_commit.clone())
+        else {
+            return Ok(Vec::new());
+        };
+        let target = run.result_commit.clone();
+        tokio::task::spawn_blocking(move || {
+            corral_git::diff(
+                std::path::Path::new(&checkout),
+                &base,
+                target.as_deref(),
+                patch_cap,
+            )
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)
+    }
+
+    /// Resolves a run from its id or the unique prefix of its id.
+    pub async fn find_run(&self, reference: &str) -> EngineResult<Run> {
+        let reference = reference.trim();
+        if let Ok(id) = reference.parse::<RunId>() {
+            return self.run(id).await;
+        }
+        let matches: Vec<Run> = self
+            .list_runs(None)
+            .await?
+            .into_iter()
+            .filter(|r| r.id.to_string().starts_with(reference) || r.id.short() == reference)
+            .collect();
+        match matches.len() {
+            1 => Ok(matches.into_iter().next().expect("one match")),
+            _ => Err(EngineError::RunNotFound {
+                reference: reference.to_string(),
+            }),
+        }
+    }
+
+    /// Picks up live runs after a restart (see `reconcile`). Call it from front ends that stay
+    /// up while runs go on (the app, `corral run`, `corral logs --follow`).
+    pub async fn resume_runs(&self) -> EngineResult<()> {
+        reconcile::reconcile(self.run_context()).await
+    }
+}
+
+/// Only what this build can run: a `custom` command line in a local project, in the project's
+/// image.
+fn check_runnable(task: &Task, project: &Project) -> EngineResult<()> {
+    let runtime = task.runtime.unwrap_or(project.workflow.runtime);
+    if runtime != Runtime::Custom || task.command.is_none() {
+        return Err(EngineError::NotRunnable {
+            reason: format!(
+                "runtime `{runtime}` cannot run yet; give the task a command line (`--runtime custom -- CMD ...`)"
+            ),
+        });
+    }
+    if let RepoSource::Remote { .. } = project.source {
+        return Err(EngineError::NotRunnable {
+            reason: "runs of projects added by URL are not supported yet; add a local clone".into(),
+        });
+    }
+    Ok(())
+}

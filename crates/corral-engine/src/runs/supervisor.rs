@@ -1,0 +1,391 @@
+//! The supervisor of one run: queued -> preparing (checkout, image, container, setup) ->
+//! running (the task's command) -> verifying -> succeeded, or failed with a reason, cancelled,
+//! interrupted. It holds the run folder's lock while it drives, so two Corral processes never
+//! drive the same run. It can start from any live state: after a restart it picks up where the
+//! files say the run is.
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+
+use corral_core::branch::run_branch;
+use corral_core::{
+    ImageChoice, OutputStream, Project, RepoSource, Run, RunEventBody, RunState, StepName, Task,
+    Transition,
+};
+use corral_sandbox::{ContainerSpec, DockerSandbox, NetworkMode, StepFiles};
+use corral_store::RunEventQuery;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use super::RunContext;
+use super::follow::{StepStop, follow};
+use crate::error::{EngineError, EngineResult};
+
+/// The image a project's runs use until agent images are built (a later issue).
+const DEFAULT_IMAGE: &str = "debian:bookworm-slim";
+const AUTHOR: (&str, &str) = ("Corral", "corral@localhost");
+
+pub(crate) fn spawn(ctx: RunContext, run: Run, task: Task, project: Project) {
+    let span =
+        tracing::info_span!("run", run = %run.id, task = %run.task_id, project = %run.project_id);
+    tokio::spawn(
+        async move {
+            let cancel = ctx.register(run.id);
+            if let Err(err) = drive(&ctx, run.clone(), &task, &project, cancel).await {
+                tracing::error!(error = %err, "run supervisor failed");
+            }
+            ctx.unregister(run.id);
+        }
+        .instrument(span),
+    );
+}
+
+/// Takes the run folder's lock; `None` when another process holds it.
+pub(crate) fn lock_run(ctx: &RunContext, run: &Run) -> EngineResult<Option<File>> {
+    let dir = ctx.run_dir(run.id);
+    std::fs::create_dir_all(&dir).map_err(|e| EngineError::Internal(format!("run folder: {e}")))?;
+    let file = File::create(dir.join("lock"))
+        .map_err(|e| EngineError::Internal(format!("run lock: {e}")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(EngineError::Internal(format!("run lock: {e}")))
+        }
+    }
+}
+
+async fn drive(
+    ctx: &RunContext,
+    mut run: Run,
+    task: &Task,
+    project: &Project,
+    mut cancel: watch::Receiver<bool>,
+) -> EngineResult<()> {
+    let Some(_lock) = lock_run(ctx, &run)? else {
+        tracing::info!("another Corral process drives this run");
+        return Ok(());
+    };
+    let slots = ctx.slots(project);
+    let _slot = tokio::select! {
+        permit = slots.acquire_owned() => permit.map_err(|e| EngineError::Internal(e.to_string()))?,
+        // The guard `wait_for` returns must not live across the awaits below.
+        _ = async { cancel.wait_for(|c| *c).await.map(|_| ()) } => {
+            ctx.transition(&mut run, Transition::Cancel).await?;
+            return Ok(());
+        }
+    };
+    let outcome = steps(ctx, &mut run, task, project, &mut cancel).await;
+    let sandbox = ctx.sandbox().await.ok();
+    match outcome {
+        Ok(()) => {}
+        Err(StepStop::Cancelled) => {
+            ctx.note(run.id, "cancelled").await?;
+            ctx.transition(&mut run, Transition::Cancel).await?;
+        }
+        Err(StepStop::Failed(reason)) => {
+            ctx.transition(&mut run, Transition::Fail { reason })
+                .await?;
+        }
+        Err(StepStop::Engine(err)) => {
+            let reason = err.to_string();
+            ctx.transition(&mut run, Transition::Fail { reason })
+                .await?;
+        }
+    }
+    if let (Some(sandbox), Some(container)) = (sandbox, &run.container_id)
+        && let Err(e) = sandbox.remove(container).await
+    {
+        tracing::warn!(error = %e, "could not remove the run's container");
+    }
+    ctx.events.flush().await?;
+    Ok(())
+}
+
+fn image_of(project: &Project) -> String {
+    match &project.workflow.image {
+        ImageChoice::Agent { image } | ImageChoice::Base { image } => image.clone(),
+        ImageChoice::Default => DEFAULT_IMAGE.to_string(),
+    }
+}
+
+fn source_path(project: &Project) -> Result<std::path::PathBuf, StepStop> {
+    match &project.source {
+        RepoSource::Local { path } => Ok(path.clone()),
+        RepoSource::Remote { .. } => Err(StepStop::Failed("URL projects cannot run yet".into())),
+    }
+}
+
+async fn steps(
+    ctx: &RunContext,
+    run: &mut Run,
+    task: &Task,
+    project: &Project,
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<(), StepStop> {
+    if run.state == RunState::Queued {
+        ctx.transition(run, Transition::Prepare).await?;
+    }
+    let sandbox = ctx.sandbox().await?;
+    if run.state == RunState::Preparing {
+        prepare(ctx, sandbox, run, task, project).await?;
+        if let Some(setup) = &project.workflow.setup_command {
+            let argv = vec!["sh".to_string(), "-c".to_string(), setup.clone()];
+            let code = step(ctx, sandbox, run, project, StepName::Setup, &argv, cancel).await?;
+            if code != 0 {
+                return Err(StepStop::Failed(format!(
+                    "the setup command exited with {code}"
+                )));
+            }
+        }
+        ctx.transition(run, Transition::Start).await?;
+    }
+    let container = run
+        .container_id
+        .clone()
+        .ok_or_else(|| StepStop::Failed("no container".into()))?;
+    if run.state == RunState::Running {
+        let argv = task.command.clone().unwrap_or_default();
+        let code = step(ctx, sandbox, run, project, StepName::Agent, &argv, cancel).await?;
+        run.exit_code = Some(code);
+        ctx.save(run).await?;
+        if code != 0 {
+            if sandbox
+                .oom_killed(&container)
+                .await
+                .map_err(EngineError::from)?
+            {
+                return Err(StepStop::Failed("out of memory".into()));
+            }
+            return Err(StepStop::Failed(format!(
+                "the task's command exited with {code}"
+            )));
+        }
+        if project.workflow.verify_command.is_some() {
+            ctx.transition(run, Transition::Verify).await?;
+        }
+    }
+    if run.state == RunState::Verifying
+        && let Some(verify) = &project.workflow.verify_command
+    {
+        let argv = vec!["sh".to_string(), "-c".to_string(), verify.clone()];
+        let code = step(ctx, sandbox, run, project, StepName::Verify, &argv, cancel).await?;
+        if code != 0 {
+            return Err(StepStop::Failed(format!(
+                "the verify command exited with {code}"
+            )));
+        }
+    }
+    finish(ctx, run, task, project).await?;
+    ctx.transition(run, Transition::Succeed).await?;
+    Ok(())
+}
+
+/// Checkout, image and container; each skipped when a previous process already made it.
+async fn prepare(
+    ctx: &RunContext,
+    sandbox: &DockerSandbox,
+    run: &mut Run,
+    task: &Task,
+    project: &Project,
+) -> Result<(), StepStop> {
+    let source = source_path(project)?;
+    let dest = ctx.checkout_dir(run.id);
+    if run.checkout_path.is_none() {
+        let branch = run_branch(&task.title, run.id);
+        let base = project
+            .default_branch
+            .clone()
+            .unwrap_or_else(|| "HEAD".to_string());
+        if dest.exists() {
+            // Half-made by a process that died before recording it: ours to remake.
+            let _ = std::fs::remove_dir_all(&dest);
+        }
+        ctx.note(
+            run.id,
+            format!("checkout of {} on branch {branch}", source.display()),
+        )
+        .await?;
+        let (src, dst, br) = (source.clone(), dest.clone(), branch.clone());
+        let checkout = tokio::task::spawn_blocking(move || {
+            corral_git::create_checkout(&src, &base, &br, &dst)
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(|e| StepStop::Failed(format!("checkout failed: {e}")))?;
+        run.checkout_path = Some(checkout.path.display().to_string());
+        run.branch = Some(checkout.branch);
+        run.base_commit = Some(checkout.base_commit);
+        ctx.save(run).await?;
+    }
+    if run.container_id.is_none() {
+        let image = image_of(project);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let notes = {
+            let ctx = ctx.clone();
+            let run_id = run.id;
+            tokio::spawn(async move {
+                while let Some(line) = rx.recv().await {
+                    let _ = ctx.note(run_id, line).await;
+                }
+            })
+        };
+        let ensured = sandbox.ensure_image(&image, |line| {
+            let _ = tx.send(line);
+        });
+        let ensured = ensured.await;
+        drop(tx);
+        let _ = notes.await;
+        ensured.map_err(|e| StepStop::Failed(e.to_string()))?;
+        // Run as the owner of the checkout (the host user), so files stay theirs.
+        let meta =
+            std::fs::metadata(&dest).map_err(|e| StepStop::Failed(format!("checkout: {e}")))?;
+        let limits = project.workflow.limits;
+        let spec = ContainerSpec {
+            run_id: run.id.to_string(),
+            task_id: run.task_id.to_string(),
+            project_id: run.project_id.to_string(),
+            instance: ctx.config.data_dir.display().to_string(),
+            image: image.clone(),
+            workspace: dest.clone(),
+            run_dir: ctx.run_dir(run.id),
+            user: Some(format!("{}:{}", meta.uid(), meta.gid())),
+            memory_mib: limits.memory_mib,
+            cpu_millis: limits.cpu_millis,
+            pids: limits.pids,
+            network: match project.workflow.network {
+                corral_core::NetworkPolicy::None => NetworkMode::None,
+                corral_core::NetworkPolicy::Host => NetworkMode::Host,
+                corral_core::NetworkPolicy::Bridge => NetworkMode::Bridge,
+            },
+            read_only_mounts: Vec::new(),
+        };
+        let id = sandbox
+            .create(&spec)
+            .await
+            .map_err(|e| StepStop::Failed(e.to_string()))?;
+        ctx.note(
+            run.id,
+            format!("container {} from {image}", &id[..12.min(id.len())]),
+        )
+        .await?;
+        run.container_id = Some(id);
+        ctx.save(run).await?;
+    }
+    Ok(())
+}
+
+/// Runs (or, after a restart, keeps following) one durable step; returns its exit code.
+async fn step(
+    ctx: &RunContext,
+    sandbox: &DockerSandbox,
+    run: &Run,
+    project: &Project,
+    name: StepName,
+    argv: &[String],
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<i64, StepStop> {
+    let container = run
+        .container_id
+        .clone()
+        .ok_or_else(|| StepStop::Failed("no container".into()))?;
+    let files = StepFiles::new(&ctx.run_dir(run.id), name.as_str());
+    let started = files.stdout.exists()
+        || files.stderr.exists()
+        || files.exit_code().ok().flatten().is_some();
+    if !started {
+        ctx.append(
+            run.id,
+            RunEventBody::StepStarted {
+                step: name,
+                argv: argv.to_vec(),
+            },
+        )
+        .await?;
+        let env: Vec<String> = project
+            .workflow
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        sandbox
+            .start_step(&container, name.as_str(), argv, &env)
+            .await
+            .map_err(|e| StepStop::Failed(format!("{} step did not start: {e}", name.as_str())))?;
+    }
+    let db = ctx.store.db();
+    let offsets = (
+        RunEventQuery::last_offset(db, run.id, name, OutputStream::Stdout)
+            .await
+            .map_err(EngineError::from)?,
+        RunEventQuery::last_offset(db, run.id, name, OutputStream::Stderr)
+            .await
+            .map_err(EngineError::from)?,
+    );
+    let result = follow(
+        ctx, sandbox, &container, run.id, name, &files, offsets, cancel,
+    )
+    .await;
+    if let Err(StepStop::Cancelled) = &result {
+        // Stop the step's processes now; the logs so far are kept.
+        let _ = sandbox
+            .stop(&container, std::time::Duration::from_secs(2))
+            .await;
+    }
+    let code = result?;
+    ctx.append(
+        run.id,
+        RunEventBody::StepExited {
+            step: name,
+            exit_code: code,
+        },
+    )
+    .await?;
+    Ok(code)
+}
+
+/// Commits the checkout on the run branch and makes the branch visible in the user's repo.
+async fn finish(
+    ctx: &RunContext,
+    run: &mut Run,
+    task: &Task,
+    project: &Project,
+) -> Result<(), StepStop> {
+    let checkout = run
+        .checkout_path
+        .clone()
+        .ok_or_else(|| StepStop::Failed("no checkout".into()))?;
+    let branch = run
+        .branch
+        .clone()
+        .ok_or_else(|| StepStop::Failed("no branch".into()))?;
+    let source = source_path(project)?;
+    let message = format!(
+        "{}\n\nCorral run {} of task {}",
+        task.title, run.id, task.id
+    );
+    let result = tokio::task::spawn_blocking(move || {
+        let path = std::path::Path::new(&checkout);
+        let commit = corral_git::commit_all(path, AUTHOR, &message)?;
+        corral_git::publish_branch(&source, path, &branch)?;
+        Ok::<_, corral_git::GitError>(commit)
+    })
+    .await
+    .map_err(|e| EngineError::Internal(e.to_string()))?
+    .map_err(|e| StepStop::Failed(format!("recording the result failed: {e}")))?;
+    run.result_commit = result.or_else(|| run.base_commit.clone());
+    ctx.save(run).await?;
+    ctx.note(
+        run.id,
+        match &run.result_commit {
+            Some(c) if Some(c) != run.base_commit.as_ref() => format!(
+                "committed {} on {}",
+                &c[..12.min(c.len())],
+                run.branch.as_deref().unwrap_or("")
+            ),
+            _ => "no changes to commit".to_string(),
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! Runs against the real Docker daemon with the locally built busybox image.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use corral_core::{OutputStream, Project, RunEventBody, RunId, RunState, Runtime, StepName};
+use corral_engine::NewTask;
+
+use crate::{Fixture, git, s};
+
+const IMAGE: &str = "corral-test/busybox:1";
+
+fn test_image() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/build-test-image.sh");
+        let ok = std::process::Command::new("bash")
+            .arg(script)
+            .arg(IMAGE)
+            .status()
+            .expect("runs")
+            .success();
+        assert!(ok, "building the test image failed");
+    });
+}
+
+async fn project(f: &Fixture, settings: &[(&str, &str)]) -> Project {
+    test_image();
+    let repo = f.repo("proj");
+    let p = f.engine.add_project(s(&repo), None).await.expect("project");
+    let mut pairs = vec![("agent-image".to_string(), IMAGE.to_string())];
+    pairs.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    f.engine
+        .set_project_settings(p.id, &pairs)
+        .await
+        .expect("settings")
+}
+
+async fn task(f: &Fixture, p: &Project, title: &str, script: &str) -> corral_core::TaskId {
+    let new = NewTask {
+        project_id: p.id,
+        title: title.into(),
+        command: Some(vec!["sh".into(), "-c".into(), script.into()]),
+        ..Default::default()
+    };
+    f.engine.create_task(new).await.expect("task").task.id
+}
+
+async fn wait(f: &Fixture, run: RunId, limit: Duration) -> corral_core::Run {
+    let start = Instant::now();
+    loop {
+        let r = f.engine.run(run).await.expect("run");
+        if r.state.is_terminal() {
+            return r;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "run still {} after {limit:?}",
+            r.state
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn outputs(f: &Fixture, run: RunId, step: StepName) -> Vec<(OutputStream, String)> {
+    f.engine
+        .run_events(run, 0, 1_000_000)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e.body {
+            RunEventBody::Output {
+                step: s,
+                stream,
+                line,
+                ..
+            } if s == step => Some((stream, line)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_commits_its_work_on_its_branch_and_records_every_line() {
+    let f = Fixture::new().await;
+    let p = project(
+        &f,
+        &[
+            ("setup", "echo preparing"),
+            ("verify", "test -f out/result.txt"),
+        ],
+    )
+    .await;
+    let t = task(&f, &p, "Write a result", "mkdir -p out; i=0; while [ $i -lt 500 ]; do echo line $i; i=$((i+1)); done; echo warn >&2; echo done > out/result.txt").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(60)).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:?}");
+    assert_eq!(run.exit_code, Some(0));
+
+    let agent = outputs(&f, run.id, StepName::Agent).await;
+    let stdout: Vec<&str> = agent
+        .iter()
+        .filter(|(s, _)| *s == OutputStream::Stdout)
+        .map(|(_, l)| l.as_str())
+        .collect();
+    assert_eq!(stdout.len(), 500);
+    assert!(
+        stdout
+            .iter()
+            .enumerate()
+            .all(|(i, l)| *l == format!("line {i}")),
+        "every line, in order"
+    );
+    assert_eq!(
+        agent
+            .iter()
+            .filter(|(s, _)| *s == OutputStream::Stderr)
+            .count(),
+        1
+    );
+    assert_eq!(
+        outputs(&f, run.id, StepName::Setup).await,
+        vec![(OutputStream::Stdout, "preparing".to_string())]
+    );
+
+    // The branch is in the user's repository with the file; their own branch is untouched.
+    let repo = f.dir.path().join("proj");
+    let branch = run.branch.clone().expect("branch");
+    assert!(branch.starts_with("corral/write-a-result-"), "{branch}");
+    let shown = std::process::Command::new("git")
+        .args(["show", &format!("{branch}:out/result.txt")])
+        .current_dir(&repo)
+        .output()
+        .expect("git");
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "done\n");
+    assert!(
+        !repo.join("out").exists(),
+        "the user's working tree is untouched"
+    );
+    git(&repo, &["diff", "--quiet", "HEAD"]);
+
+    let diff = f.engine.run_diff(run.id, 1 << 20).await.expect("diff");
+    assert_eq!(
+        diff.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(),
+        ["out/result.txt"]
+    );
+    // The container is gone; the task shows the result for review.
+    let container = run.container_id.clone().expect("container id");
+    let sandbox = corral_sandbox::DockerSandbox::connect(None)
+        .await
+        .expect("docker");
+    assert!(!sandbox.is_running(&container).await.expect("inspect"));
+    assert_eq!(
+        f.engine.task(t).await.expect("task").status,
+        corral_core::TaskStatus::Review
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_setup_command_and_verify_each_fail_the_run_with_their_reason() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[("setup", "exit 3")]).await;
+    let t = task(&f, &p, "A", "true").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(60)).await;
+    assert_eq!(
+        run.state,
+        RunState::Failed {
+            reason: "the setup command exited with 3".into()
+        }
+    );
+
+    let p = f
+        .engine
+        .set_project_settings(
+            p.id,
+            &[
+                ("setup".into(), "".into()),
+                ("verify".into(), "echo checking; exit 2".into()),
+            ],
+        )
+        .await
+        .expect("settings");
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(60)).await;
+    assert_eq!(
+        run.state,
+        RunState::Failed {
+            reason: "the verify command exited with 2".into()
+        }
+    );
+    assert_eq!(
+        outputs(&f, run.id, StepName::Verify).await,
+        vec![(OutputStream::Stdout, "checking".to_string())]
+    );
+    assert_eq!(run.attempt, 2);
+
+    let t2 = task(&f, &p, "B", "echo bad input >&2; exit 5").await;
+    let run = f.engine.start_run(t2).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(60)).await;
+    assert_eq!(
+        run.state,
+        RunState::Failed {
+            reason: "the task's command exited with 5".into()
+        }
+    );
+    assert_eq!(run.exit_code, Some(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_the_step_promptly_and_keeps_the_logs() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[]).await;
+    let t = task(&f, &p, "Slow", "echo started; sleep 60; echo never").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let start = Instant::now();
+    loop {
+        if outputs(&f, run.id, StepName::Agent)
+            .await
+            .iter()
+            .any(|(_, l)| l == "started")
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the step never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let asked = Instant::now();
+    f.engine.cancel_run(run.id).await.expect("cancel");
+    let run = wait(&f, run.id, Duration::from_secs(20)).await;
+    assert_eq!(run.state, RunState::Cancelled);
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "prompt: {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(
+        outputs(&f, run.id, StepName::Agent).await,
+        vec![(OutputStream::Stdout, "started".to_string())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_runs_wait_in_queued_for_the_projects_limit() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[("max-runs", "1")]).await;
+    let a = task(&f, &p, "A", "sleep 1; echo a").await;
+    let b = task(&f, &p, "B", "echo b").await;
+    let run_a = f.engine.start_run(a).await.expect("start a");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let run_b = f.engine.start_run(b).await.expect("start b");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        f.engine.run(run_b.id).await.expect("b").state,
+        RunState::Queued,
+        "b waits for a's slot"
+    );
+    let run_a = wait(&f, run_a.id, Duration::from_secs(60)).await;
+    let run_b = wait(&f, run_b.id, Duration::from_secs(60)).await;
+    assert_eq!(
+        (run_a.state.clone(), run_b.state.clone()),
+        (RunState::Succeeded, RunState::Succeeded)
+    );
+    assert!(run_b.started_at.expect("b started") >= run_a.finished_at.expect("a finished"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_output_is_recorded_not_fatal_and_only_custom_tasks_can_run_yet() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[]).await;
+    // Invalid UTF-8, a 3 MB line, and a last line without a newline.
+    let t = task(&f, &p, "Odd", "printf 'bad \\377 byte\\n'; head -c 3145728 /dev/zero | tr '\\0' x; echo; printf 'no newline'").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(60)).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:?}");
+    let lines = outputs(&f, run.id, StepName::Agent).await;
+    assert!(
+        lines[0].1.starts_with("bad ") && lines[0].1.contains('\u{FFFD}'),
+        "{:?}",
+        lines[0]
+    );
+    assert_eq!(
+        lines.iter().filter(|(_, l)| l.starts_with("xxx")).count(),
+        3,
+        "3 MB in 1 MiB pieces"
+    );
+    assert_eq!(lines.last().map(|(_, l)| l.as_str()), Some("no newline"));
+
+    let agent_task = f
+        .engine
+        .create_task(NewTask {
+            project_id: p.id,
+            title: "Agent".into(),
+            runtime: Some(Runtime::ClaudeCode),
+            ..Default::default()
+        })
+        .await
+        .expect("task");
+    let err = f
+        .engine
+        .start_run(agent_task.task.id)
+        .await
+        .expect_err("not yet");
+    assert_eq!(err.kind(), "not_runnable");
+}
