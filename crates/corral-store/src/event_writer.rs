@@ -46,7 +46,9 @@ impl Default for WriterConfig {
             max_batch: 2000,
             max_delay: Duration::from_millis(50),
             channel_capacity: 16 * 1024,
-            broadcast_capacity: 256,
+            // The ring holds committed batches even with no subscriber, so keep it small: a
+            // subscriber that lags re-reads from the database.
+            broadcast_capacity: 16,
         }
     }
 }
