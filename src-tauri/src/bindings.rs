@@ -4,7 +4,7 @@
 use specta_typescript::Typescript;
 use tauri::Wry;
 
-use crate::commands::{health, projects, settings, tasks};
+use crate::commands::{health, projects, runs, settings, tasks};
 use crate::events::CorralEvent;
 
 pub fn builder() -> tauri_specta::Builder<Wry> {
@@ -22,6 +22,12 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             tasks::delete_task,
             tasks::add_dependency,
             tasks::remove_dependency,
+            runs::start_run,
+            runs::list_runs,
+            runs::get_run,
+            runs::cancel_run,
+            runs::run_log,
+            runs::run_diff,
             settings::get_settings,
             settings::set_theme,
             settings::send_test_notification,

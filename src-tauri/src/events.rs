@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use corral_core::RunState;
 use corral_engine::{Engine, EngineEvent};
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -10,6 +11,7 @@ use tauri_specta::Event;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::dto::{ProjectDto, TaskDto};
+use crate::notify;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
 #[serde(tag = "type")]
@@ -80,13 +82,30 @@ fn convert(event: EngineEvent) -> CorralEvent {
     }
 }
 
+/// A system notification when a run ends: succeeded, failed (with the reason), interrupted.
+async fn notify_run_end(app: &AppHandle, event: &EngineEvent) {
+    let EngineEvent::RunUpdated { run } = event else {
+        return;
+    };
+    let body = match &run.state {
+        RunState::Succeeded => format!("Run {} succeeded", run.attempt),
+        RunState::Failed { reason } => format!("Run {} failed: {reason}", run.attempt),
+        RunState::Interrupted => format!("Run {} was interrupted", run.attempt),
+        _ => return,
+    };
+    notify::send(app, "Corral", &body).await;
+}
+
 /// Forwards every engine event to the window until the engine's bus closes.
 pub fn forward(app: AppHandle, engine: &Arc<Engine>) {
     let mut events = engine.subscribe();
     tauri::async_runtime::spawn(async move {
         loop {
             let event = match events.recv().await {
-                Ok(event) => convert(event),
+                Ok(event) => {
+                    notify_run_end(&app, &event).await;
+                    convert(event)
+                }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "window missed engine events; asking it to resync");
                     CorralEvent::Resync

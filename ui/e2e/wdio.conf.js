@@ -10,6 +10,8 @@ const root = path.resolve(import.meta.dirname, "../..");
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, "target");
 const application = path.join(targetDir, "debug", "corral-app");
 export const screenshotDir = path.join(root, "target", "e2e-screenshots");
+/** The command-line binary, for steps the window does not offer yet. */
+export const corralCli = path.join(targetDir, "debug", "corral");
 
 // Every session starts from an empty data dir; the app inherits it through tauri-driver.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-e2e-"));

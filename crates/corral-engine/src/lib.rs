@@ -14,6 +14,7 @@ mod settings;
 mod tasks;
 
 pub use config::Config;
+pub use corral_git::{FileDiff, FileStatus};
 pub use doctor::{Check, CheckStatus, LOW_DISK_BYTES};
 pub use engine::Engine;
 pub use error::{EngineError, EngineResult};

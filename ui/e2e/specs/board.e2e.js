@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { browser, $, $$, expect } from "@wdio/globals";
-import { screenshotDir } from "../wdio.conf.js";
+import { corralCli, screenshotDir } from "../wdio.conf.js";
 
 const work = process.env.CORRAL_E2E_WORKDIR;
 
@@ -134,5 +134,30 @@ describe("Corral's first run", () => {
     // The app still answers.
     await $('[data-testid="nav-projects"]').click();
     await $("h1=Projects").waitForDisplayed();
+  });
+
+  it("runs a task in its container and shows the live log and the diff", async () => {
+    // The project uses the locally built test image (no registry here), set through the form.
+    await $('[data-testid="nav-projects"]').click();
+    await $('[data-testid="project-item"]').$("button=Settings").click();
+    await $('[data-testid="project-settings"]').waitForDisplayed();
+    await $('input[type="radio"][value="agent"]').click();
+    await $('input[placeholder="me/agent-image:1"]').setValue("corral-test/busybox:1");
+    await $('[data-testid="project-settings"]').$("button=Save").click();
+    await $("h1=Projects").waitForDisplayed();
+    // A task with a command line (the window has no command editor yet), made with the CLI.
+    execFileSync(corralCli, ["task", "add", "-p", "demo shop", "-t", "Hello", "--", "sh", "-c",
+      "echo hello from the window; echo hi > hello.txt"], { env: process.env });
+    await $('[data-testid="project-item"]').$("button=Board").click();
+    await card("Hello").waitForDisplayed();
+    await card("Hello").click();
+    await $('[data-testid="run-task"]').click();
+    await browser.waitUntil(async () => (await $('[data-testid="run-state"]').getText()) === "succeeded", {
+      timeout: 60000,
+      timeoutMsg: "the run did not succeed",
+    });
+    await expect($('[data-testid="run-log"]')).toHaveText(expect.stringContaining("hello from the window"));
+    await expect($('[data-testid="run-diff"]')).toHaveText(expect.stringContaining("hello.txt"));
+    await shot("09-run");
   });
 });

@@ -23,6 +23,14 @@ export const commands = {
 	/**  Makes `task_id` run after `after_id`; a cycle is refused with the tasks that would form it. */
 	addDependency: (taskId: string, afterId: string) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("add_dependency", { taskId, afterId })),
 	removeDependency: (taskId: string, afterId: string) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("remove_dependency", { taskId, afterId })),
+	startRun: (taskId: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("start_run", { taskId })),
+	/**  Runs of a task, newest first. */
+	listRuns: (taskId: string) => typedError<RunDto[], ApiError>(__TAURI_INVOKE("list_runs", { taskId })),
+	getRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("get_run", { id })),
+	cancelRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("cancel_run", { id })),
+	/**  Up to `limit` log entries after `after` (a seq); the view pages through and keeps up. */
+	runLog: (id: string, after: number, limit: number) => typedError<RunEventDto[], ApiError>(__TAURI_INVOKE("run_log", { id, after, limit })),
+	runDiff: (id: string) => typedError<FileDiffDto[], ApiError>(__TAURI_INVOKE("run_diff", { id })),
 	getSettings: () => typedError<SettingsDto, ApiError>(__TAURI_INVOKE("get_settings")),
 	setTheme: (theme: ThemeDto) => typedError<null, ApiError>(__TAURI_INVOKE("set_theme", { theme })),
 	/**
@@ -74,6 +82,17 @@ export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database
 /**  A bug: a command panicked. The app keeps running. */
 "internal";
 
+export type FileDiffDto = {
+	path: string,
+	/**  added, modified, deleted, renamed, type_changed */
+	status: string,
+	added: number,
+	removed: number,
+	binary: boolean,
+	patch: string | null,
+	truncated: boolean,
+};
+
 export type ImageDto = { kind: "default" } | { kind: "base"; image: string } | { kind: "agent"; image: string };
 
 export type NetworkDto = "none" | "host" | "bridge";
@@ -99,6 +118,26 @@ export type ProjectDto = {
 };
 
 export type RepoSourceDto = { kind: "local"; path: string } | { kind: "remote"; url: string };
+
+export type RunDto = {
+	id: string,
+	task_id: string,
+	project_id: string,
+	attempt: number,
+	/**  queued, preparing, running, waiting_input, verifying, succeeded, failed, cancelled, interrupted */
+	state: string,
+	reason: string | null,
+	branch: string | null,
+	base_commit: string | null,
+	result_commit: string | null,
+	exit_code: number | null,
+	created_at: number | null,
+	started_at: number | null,
+	finished_at: number | null,
+};
+
+/**  One entry of a run's log. */
+export type RunEventDto = { kind: "output"; seq: number; at: number | null; step: string; stderr: boolean; line: string } | { kind: "step_started"; seq: number; at: number | null; step: string; argv: string[] } | { kind: "step_exited"; seq: number; at: number | null; step: string; exit_code: number } | { kind: "state_changed"; seq: number; at: number | null; from: string; to: string; reason: string | null } | { kind: "note"; seq: number; at: number | null; text: string };
 
 export type RuntimeDto = "claude-code" | "codex" | "gemini" | "opencode" | "aider" | "cursor" | "acp" | "custom";
 

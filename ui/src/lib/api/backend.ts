@@ -4,8 +4,11 @@ import type {
   ApiError,
   CheckDto,
   CorralEvent,
+  FileDiffDto,
   NewTaskDto,
   ProjectDto,
+  RunDto,
+  RunEventDto,
   SettingsDto,
   TaskCardDto,
   TaskDto,
@@ -18,8 +21,11 @@ export type {
   ApiError,
   CheckDto,
   CorralEvent,
+  FileDiffDto,
   NewTaskDto,
   ProjectDto,
+  RunDto,
+  RunEventDto,
   SettingsDto,
   TaskCardDto,
   TaskDto,
@@ -58,6 +64,13 @@ export interface Backend {
   deleteTask(id: string): Promise<void>;
   addDependency(taskId: string, afterId: string): Promise<TaskDto>;
   removeDependency(taskId: string, afterId: string): Promise<TaskDto>;
+  startRun(taskId: string): Promise<RunDto>;
+  listRuns(taskId: string): Promise<RunDto[]>;
+  getRun(id: string): Promise<RunDto>;
+  cancelRun(id: string): Promise<RunDto>;
+  /** Log entries after `after` (a seq), at most `limit`. */
+  runLog(id: string, after: number, limit: number): Promise<RunEventDto[]>;
+  runDiff(id: string): Promise<FileDiffDto[]>;
   getSettings(): Promise<SettingsDto>;
   setTheme(theme: ThemeDto): Promise<void>;
   sendTestNotification(): Promise<boolean>;

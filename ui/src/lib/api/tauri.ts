@@ -36,6 +36,12 @@ export const tauriBackend: Backend = {
   },
   addDependency: (taskId, afterId) => unwrap(commands.addDependency(taskId, afterId)),
   removeDependency: (taskId, afterId) => unwrap(commands.removeDependency(taskId, afterId)),
+  startRun: (taskId) => unwrap(commands.startRun(taskId)),
+  listRuns: (taskId) => unwrap(commands.listRuns(taskId)),
+  getRun: (id) => unwrap(commands.getRun(id)),
+  cancelRun: (id) => unwrap(commands.cancelRun(id)),
+  runLog: (id, after, limit) => unwrap(commands.runLog(id, after, limit)),
+  runDiff: (id) => unwrap(commands.runDiff(id)),
   getSettings: () => unwrap(commands.getSettings()),
   setTheme: async (theme) => {
     await unwrap(commands.setTheme(theme));

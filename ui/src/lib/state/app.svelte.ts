@@ -6,8 +6,11 @@ import {
   type Backend,
   type CheckDto,
   type CorralEvent,
+  type FileDiffDto,
   type NewTaskDto,
   type ProjectDto,
+  type RunDto,
+  type RunEventDto,
   type TaskCardDto,
   type TaskDto,
   type TaskEditDto,
@@ -21,6 +24,7 @@ export type Screen =
   | { name: "project-settings"; projectId: string }
   | { name: "board" }
   | { name: "task"; taskId: string }
+  | { name: "run"; runId: string }
   | { name: "health" }
   | { name: "settings" };
 
@@ -28,6 +32,10 @@ export type Screen =
 export type ErrorReporter = (action: string, failure: ApiFailure) => void;
 
 const KEY = Symbol("app");
+
+/** Log entries a run view keeps in memory; older ones stay in the database (`corral logs`). */
+export const RUN_LOG_LIMIT = 20_000;
+const FINISHED = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
 
 /** Errors that mean the engine did not start: shown in place of the app, not as a toast. */
 const FATAL_KINDS = new Set<string>([
@@ -55,6 +63,13 @@ export class AppController {
   paletteOpen = $state(false);
   createTaskOpen = $state(false);
   boardLoadedAt = $state<number | null>(null);
+  taskRuns = $state<RunDto[]>([]);
+  openRun = $state<RunDto | null>(null);
+  runLog = $state<RunEventDto[]>([]);
+  /** Entries dropped from the front of `runLog` to stay within `RUN_LOG_LIMIT`. */
+  runLogDropped = $state(0);
+  runDiff = $state<FileDiffDto[] | null>(null);
+  #following: string | null = null;
   /** Set when the engine could not start (corrupt database, unwritable data dir): nothing works. */
   fatal = $state<ApiFailure | null>(null);
 
@@ -125,8 +140,12 @@ export class AppController {
       case "RunChanged":
         if (event.project_id === this.currentProjectId) await this.loadTasks();
         if (this.openTask) await this.refreshOpenTask();
+        if (event.type === "RunChanged" && this.openTask?.id === event.task_id) {
+          await this.loadTaskRuns(event.task_id);
+        }
         break;
       case "Resync":
+        if (this.openRun) await this.#refreshRun();
         await this.loadProjects();
         await this.loadTasks();
         break;
@@ -210,7 +229,77 @@ export class AppController {
     if (task) {
       this.openTask = task;
       this.screen = { name: "task", taskId: id };
+      await this.loadTaskRuns(id);
     }
+  }
+
+  async loadTaskRuns(taskId: string) {
+    const runs = await this.#attempt("Loading runs", () => this.backend.listRuns(taskId));
+    if (runs && this.openTask?.id === taskId) this.taskRuns = runs;
+  }
+
+  /** Starts a run of the task and opens its view. */
+  async startRun(taskId: string) {
+    const run = await this.#attempt("Starting the run", () => this.backend.startRun(taskId));
+    if (run) await this.openRunView(run.id);
+    return run;
+  }
+
+  async openRunView(id: string) {
+    const run = await this.#attempt("Opening the run", () => this.backend.getRun(id));
+    if (!run) return;
+    this.openRun = run;
+    this.runLog = [];
+    this.runLogDropped = 0;
+    this.runDiff = null;
+    this.screen = { name: "run", runId: id };
+    void this.#follow(id);
+  }
+
+  async #refreshRun() {
+    const id = this.openRun?.id;
+    if (!id) return;
+    try {
+      this.openRun = await this.backend.getRun(id);
+    } catch {
+      // Gone (its task was deleted): leave the view as it is.
+    }
+  }
+
+  /** Keeps the open run's log current until the run is over and everything is shown. */
+  async #follow(id: string) {
+    if (this.#following === id) return;
+    this.#following = id;
+    try {
+      while (this.screen.name === "run" && this.screen.runId === id) {
+        const after = this.runLog.at(-1)?.seq ?? 0;
+        const page = await this.backend.runLog(id, after, 2000);
+        if (page.length > 0) {
+          const all = this.runLog.concat(page);
+          const excess = all.length - RUN_LOG_LIMIT;
+          this.runLog = excess > 0 ? all.slice(excess) : all;
+          if (excess > 0) this.runLogDropped += excess;
+        }
+        await this.#refreshRun();
+        const finished = this.openRun && FINISHED.has(this.openRun.state);
+        if (finished && page.length < 2000) {
+          const tail = await this.backend.runLog(id, this.runLog.at(-1)?.seq ?? 0, 5000);
+          if (tail.length > 0) this.runLog = this.runLog.concat(tail);
+          this.runDiff = await this.backend.runDiff(id);
+          break;
+        }
+        if (page.length < 2000) await new Promise((r) => setTimeout(r, 300));
+      }
+    } catch (e) {
+      this.report("Following the run", asFailure(e));
+    } finally {
+      this.#following = null;
+    }
+  }
+
+  async cancelRun(id: string) {
+    const run = await this.#attempt("Cancelling the run", () => this.backend.cancelRun(id));
+    if (run) this.openRun = run;
   }
 
   async refreshOpenTask() {

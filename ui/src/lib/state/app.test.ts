@@ -2,7 +2,7 @@ import { flushSync } from "svelte";
 import { describe, expect, it } from "vitest";
 import { ApiFailure as ApiFailureImpl, type ApiFailure } from "../api/backend";
 import { FakeBackend } from "../testing/fake-backend";
-import { AppController } from "./app.svelte";
+import { AppController, RUN_LOG_LIMIT } from "./app.svelte";
 
 function setup() {
   const backend = new FakeBackend();
@@ -85,5 +85,61 @@ describe("AppController when the engine did not start", () => {
     expect(app.fatal?.kind).toBe("database_corrupt");
     expect(app.fatal?.text).toBe("corral.db is not a SQLite database. Fix: move it aside");
     expect(reported).toEqual([]);
+  });
+});
+
+describe("AppController runs", () => {
+  async function withTask() {
+    const ctx = setup();
+    const project = await ctx.backend.addProject("/repos/shop", null);
+    const task = await ctx.backend.createTask({ project_id: project.id, title: "Hello", prompt: "", runtime: "custom", model: null, after: [] });
+    await ctx.app.openBoard(project.id);
+    await ctx.app.openTaskDetail(task.id);
+    // Runs of the fake finish at once.
+    const start = ctx.backend.startRun.bind(ctx.backend);
+    ctx.backend.startRun = async (id: string) => {
+      const run = await start(id);
+      run.state = "succeeded";
+      return run;
+    };
+    return { ...ctx, task };
+  }
+
+  async function until(check: () => boolean) {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(check()).toBe(true);
+  }
+
+  it("starts a run from a task, follows its log to the end and loads the diff", async () => {
+    const { app, backend, task } = await withTask();
+    backend.log = [
+      { kind: "note", seq: 1, at: 0, text: "queued" },
+      { kind: "output", seq: 2, at: 0, step: "agent", stderr: false, line: "hello" },
+    ];
+    backend.diffs = [{ path: "hello.txt", status: "added", added: 1, removed: 0, binary: false, patch: "+hi\n", truncated: false }];
+    const run = await app.startRun(task.id);
+    expect(app.screen).toEqual({ name: "run", runId: run!.id });
+    await until(() => app.runDiff !== null);
+    expect(app.runLog.map((e) => e.seq)).toEqual([1, 2]);
+    expect(app.runDiff?.map((f) => f.path)).toEqual(["hello.txt"]);
+    await app.openTaskDetail(task.id);
+    expect(app.taskRuns.map((r) => r.attempt)).toEqual([1]);
+  });
+
+  it("keeps at most RUN_LOG_LIMIT log entries in memory", async () => {
+    const { app, backend, task } = await withTask();
+    backend.log = Array.from({ length: RUN_LOG_LIMIT + 5000 }, (_, i) => ({
+      kind: "output" as const,
+      seq: i + 1,
+      at: 0,
+      step: "agent",
+      stderr: false,
+      line: `line ${i}`,
+    }));
+    await app.startRun(task.id);
+    await until(() => app.runDiff !== null);
+    expect(app.runLog).toHaveLength(RUN_LOG_LIMIT);
+    expect(app.runLogDropped).toBe(5000);
+    expect(app.runLog.at(-1)?.seq).toBe(RUN_LOG_LIMIT + 5000);
   });
 });

@@ -5,8 +5,11 @@ import {
   type Backend,
   type CheckDto,
   type CorralEvent,
+  type FileDiffDto,
   type NewTaskDto,
   type ProjectDto,
+  type RunDto,
+  type RunEventDto,
   type TaskDto,
   type WorkflowDto,
 } from "../api/backend";
@@ -139,6 +142,47 @@ export class FakeBackend implements Backend {
     const task = this.tasks.find((x) => x.id === taskId) ?? this.#fail("task_not_found", "no task");
     task.depends_on = task.depends_on.filter((d) => d !== afterId);
     return this.#withStatus(task);
+  }
+  runs: RunDto[] = [];
+  log: RunEventDto[] = [];
+  diffs: FileDiffDto[] = [];
+  async startRun(taskId: string) {
+    this.calls.push(`startRun ${taskId}`);
+    const task = this.tasks.find((t) => t.id === taskId) ?? this.#fail("task_not_found", "no task");
+    const run: RunDto = {
+      id: `r${this.#next++}`,
+      task_id: task.id,
+      project_id: task.project_id,
+      attempt: this.runs.filter((r) => r.task_id === taskId).length + 1,
+      state: "queued",
+      reason: null,
+      branch: null,
+      base_commit: null,
+      result_commit: null,
+      exit_code: null,
+      created_at: 0,
+      started_at: null,
+      finished_at: null,
+    };
+    this.runs.unshift(run);
+    return run;
+  }
+  async listRuns(taskId: string) {
+    return this.runs.filter((r) => r.task_id === taskId);
+  }
+  async getRun(id: string) {
+    return this.runs.find((r) => r.id === id) ?? this.#fail("run_not_found", `no run ${id}`);
+  }
+  async cancelRun(id: string) {
+    const run = await this.getRun(id);
+    run.state = "cancelled";
+    return run;
+  }
+  async runLog(_id: string, after: number, limit: number) {
+    return this.log.filter((e) => e.seq > after).slice(0, limit);
+  }
+  async runDiff() {
+    return this.diffs;
   }
   async getSettings() {
     return { theme: "system" as const, data_dir: "/data" };

@@ -1,0 +1,229 @@
+//! Run commands: start, list, show, cancel, the log (paged from the database), the diff.
+
+use corral_core::{OutputStream, Run, RunEvent, RunEventBody, RunId, RunState, TaskId};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tauri::State;
+
+use super::parse_id;
+use crate::error::ApiResult;
+use crate::state::{AppState, guarded};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct RunDto {
+    pub id: String,
+    pub task_id: String,
+    pub project_id: String,
+    pub attempt: u32,
+    /// queued, preparing, running, waiting_input, verifying, succeeded, failed, cancelled, interrupted
+    pub state: String,
+    pub reason: Option<String>,
+    pub branch: Option<String>,
+    pub base_commit: Option<String>,
+    pub result_commit: Option<String>,
+    pub exit_code: Option<i32>,
+    pub created_at: f64,
+    pub started_at: Option<f64>,
+    pub finished_at: Option<f64>,
+}
+
+impl From<&Run> for RunDto {
+    fn from(r: &Run) -> Self {
+        RunDto {
+            id: r.id.to_string(),
+            task_id: r.task_id.to_string(),
+            project_id: r.project_id.to_string(),
+            attempt: r.attempt,
+            state: r.state.name().to_string(),
+            reason: match &r.state {
+                RunState::Failed { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            branch: r.branch.clone(),
+            base_commit: r.base_commit.clone(),
+            result_commit: r.result_commit.clone(),
+            exit_code: r.exit_code.and_then(|c| i32::try_from(c).ok()),
+            created_at: r.created_at.0 as f64,
+            started_at: r.started_at.map(|t| t.0 as f64),
+            finished_at: r.finished_at.map(|t| t.0 as f64),
+        }
+    }
+}
+
+/// One entry of a run's log.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunEventDto {
+    Output {
+        seq: u32,
+        at: f64,
+        step: String,
+        stderr: bool,
+        line: String,
+    },
+    StepStarted {
+        seq: u32,
+        at: f64,
+        step: String,
+        argv: Vec<String>,
+    },
+    StepExited {
+        seq: u32,
+        at: f64,
+        step: String,
+        exit_code: i32,
+    },
+    StateChanged {
+        seq: u32,
+        at: f64,
+        from: String,
+        to: String,
+        reason: Option<String>,
+    },
+    Note {
+        seq: u32,
+        at: f64,
+        text: String,
+    },
+}
+
+impl From<RunEvent> for RunEventDto {
+    fn from(e: RunEvent) -> Self {
+        // Per run; four billion lines is far beyond any run.
+        let (seq, at) = (u32::try_from(e.seq).unwrap_or(u32::MAX), e.at.0 as f64);
+        match e.body {
+            RunEventBody::Output {
+                step, stream, line, ..
+            } => RunEventDto::Output {
+                seq,
+                at,
+                step: step.as_str().to_string(),
+                stderr: stream == OutputStream::Stderr,
+                line,
+            },
+            RunEventBody::StepStarted { step, argv } => RunEventDto::StepStarted {
+                seq,
+                at,
+                step: step.as_str().to_string(),
+                argv,
+            },
+            RunEventBody::StepExited { step, exit_code } => RunEventDto::StepExited {
+                seq,
+                at,
+                step: step.as_str().to_string(),
+                exit_code: i32::try_from(exit_code).unwrap_or(i32::MIN),
+            },
+            RunEventBody::StateChanged { from, to, reason } => RunEventDto::StateChanged {
+                seq,
+                at,
+                from,
+                to,
+                reason,
+            },
+            RunEventBody::Note { text } => RunEventDto::Note { seq, at, text },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct FileDiffDto {
+    pub path: String,
+    /// added, modified, deleted, renamed, type_changed
+    pub status: String,
+    pub added: u32,
+    pub removed: u32,
+    pub binary: bool,
+    pub patch: Option<String>,
+    pub truncated: bool,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn start_run(state: State<'_, AppState>, task_id: String) -> ApiResult<RunDto> {
+    let engine = state.engine()?;
+    let task: TaskId = parse_id("task", &task_id)?;
+    guarded(async move { Ok(RunDto::from(&engine.start_run(task).await?)) }).await
+}
+
+/// Runs of a task, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_runs(state: State<'_, AppState>, task_id: String) -> ApiResult<Vec<RunDto>> {
+    let engine = state.engine()?;
+    let task: TaskId = parse_id("task", &task_id)?;
+    guarded(async move {
+        Ok(engine
+            .list_runs(Some(task))
+            .await?
+            .iter()
+            .map(RunDto::from)
+            .collect())
+    })
+    .await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_run(state: State<'_, AppState>, id: String) -> ApiResult<RunDto> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    guarded(async move { Ok(RunDto::from(&engine.run(id).await?)) }).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_run(state: State<'_, AppState>, id: String) -> ApiResult<RunDto> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    guarded(async move { Ok(RunDto::from(&engine.cancel_run(id).await?)) }).await
+}
+
+/// Up to `limit` log entries after `after` (a seq); the view pages through and keeps up.
+#[tauri::command]
+#[specta::specta]
+pub async fn run_log(
+    state: State<'_, AppState>,
+    id: String,
+    after: u32,
+    limit: u32,
+) -> ApiResult<Vec<RunEventDto>> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    guarded(async move {
+        let events = engine
+            .run_events(id, i64::from(after), u64::from(limit.min(5000)))
+            .await?;
+        Ok(events.into_iter().map(RunEventDto::from).collect())
+    })
+    .await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn run_diff(state: State<'_, AppState>, id: String) -> ApiResult<Vec<FileDiffDto>> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    guarded(async move {
+        let files = engine.run_diff(id, 256 * 1024).await?;
+        Ok(files
+            .into_iter()
+            .map(|f| FileDiffDto {
+                status: match f.status {
+                    corral_engine::FileStatus::Added => "added",
+                    corral_engine::FileStatus::Modified => "modified",
+                    corral_engine::FileStatus::Deleted => "deleted",
+                    corral_engine::FileStatus::Renamed => "renamed",
+                    corral_engine::FileStatus::TypeChanged => "type_changed",
+                }
+                .to_string(),
+                path: f.path,
+                added: u32::try_from(f.added).unwrap_or(u32::MAX),
+                removed: u32::try_from(f.removed).unwrap_or(u32::MAX),
+                binary: f.binary,
+                patch: f.patch,
+                truncated: f.truncated,
+            })
+            .collect())
+    })
+    .await
+}
