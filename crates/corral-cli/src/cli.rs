@@ -56,6 +56,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Merge a succeeded run's branch into the project branch (when that is safe).
+    Merge { run: String },
     /// What a run changed: patches, or with --stat one line per file.
     Diff {
         run: String,

@@ -84,6 +84,17 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             commands::run::logs(&engine, run, follow, json, &mut out).await?;
             ExitCode::SUCCESS
         }
+        Command::Merge { run } => {
+            let run = engine.find_run(&run).await?;
+            let merged = engine.merge_run(run.id).await?;
+            writeln!(
+                out,
+                "merged {} into the project branch as {}",
+                merged.branch.as_deref().unwrap_or("the run"),
+                merged.merged_commit.as_deref().unwrap_or("?")
+            )?;
+            ExitCode::SUCCESS
+        }
         Command::Diff { run, stat, path } => {
             commands::run::diff(&engine, run, stat, path, &mut out).await?;
             ExitCode::SUCCESS

@@ -195,6 +195,8 @@ pub struct Run {
     pub created_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// The commit the result was merged into the project branch as.
+    pub merged_commit: Option<String>,
 }
 
 #[cfg(test)]

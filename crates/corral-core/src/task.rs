@@ -137,9 +137,15 @@ impl TaskStatus {
         }
     }
 
-    /// A task's status from its latest run, or (never run) from its readiness in the graph.
-    pub fn derive(latest_run: Option<&RunState>, readiness: Option<Readiness>) -> TaskStatus {
+    /// A task's status from its latest run (and whether its result was merged), or (never run)
+    /// from its readiness in the graph.
+    pub fn derive(
+        latest_run: Option<&RunState>,
+        merged: bool,
+        readiness: Option<Readiness>,
+    ) -> TaskStatus {
         match latest_run {
+            Some(RunState::Succeeded) if merged => TaskStatus::Done,
             Some(RunState::Queued | RunState::Preparing | RunState::Running)
             | Some(RunState::Verifying) => TaskStatus::Running,
             Some(RunState::WaitingInput) => TaskStatus::NeedsInput,
@@ -173,35 +179,35 @@ mod tests {
     #[test]
     fn status_from_runs_and_readiness() {
         assert_eq!(
-            TaskStatus::derive(None, Some(Readiness::Ready)),
+            TaskStatus::derive(None, false, Some(Readiness::Ready)),
             TaskStatus::Ready
         );
         assert_eq!(
-            TaskStatus::derive(None, Some(Readiness::Waiting)),
+            TaskStatus::derive(None, false, Some(Readiness::Waiting)),
             TaskStatus::Backlog
         );
         assert_eq!(
-            TaskStatus::derive(None, Some(Readiness::Blocked)),
+            TaskStatus::derive(None, false, Some(Readiness::Blocked)),
             TaskStatus::Blocked
         );
         assert_eq!(
-            TaskStatus::derive(Some(&RunState::Verifying), None),
+            TaskStatus::derive(Some(&RunState::Verifying), false, None),
             TaskStatus::Running
         );
         assert_eq!(
-            TaskStatus::derive(Some(&RunState::WaitingInput), None),
+            TaskStatus::derive(Some(&RunState::WaitingInput), false, None),
             TaskStatus::NeedsInput
         );
         assert_eq!(
-            TaskStatus::derive(Some(&RunState::Succeeded), None),
+            TaskStatus::derive(Some(&RunState::Succeeded), false, None),
             TaskStatus::Review
         );
         assert_eq!(
-            TaskStatus::derive(Some(&RunState::Interrupted), None),
+            TaskStatus::derive(Some(&RunState::Interrupted), false, None),
             TaskStatus::Failed
         );
         assert_eq!(
-            TaskStatus::derive(Some(&RunState::Cancelled), None),
+            TaskStatus::derive(Some(&RunState::Cancelled), false, None),
             TaskStatus::Cancelled
         );
     }

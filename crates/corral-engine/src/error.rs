@@ -74,6 +74,20 @@ pub enum EngineError {
     TaskBusy { title: String },
     #[error("git error at {path}: {message}")]
     Git { path: String, message: String },
+    #[error("`{branch}` is checked out in {path}, so Corral will not change it")]
+    MergeTargetCheckedOut {
+        branch: String,
+        path: String,
+        run_branch: String,
+    },
+    #[error("merging into `{branch}` conflicts in: {}", paths.join(", "))]
+    MergeConflict {
+        branch: String,
+        paths: Vec<String>,
+        run_branch: String,
+    },
+    #[error("this run cannot be merged: {reason}")]
+    NotMergeable { reason: String },
     #[error("no run `{reference}`")]
     RunNotFound { reference: String },
     #[error("this task cannot run: {reason}")]
@@ -109,6 +123,20 @@ impl From<GitError> for EngineError {
             GitError::NotADirectory { path } => EngineError::ProjectPathNotDir { path },
             GitError::NotARepo { path, enclosing } => EngineError::NotAGitRepo { path, enclosing },
             GitError::NoCommits { path } => EngineError::RepoHasNoCommits { path },
+            GitError::TargetCheckedOut {
+                branch,
+                path,
+                run_branch,
+            } => EngineError::MergeTargetCheckedOut {
+                branch,
+                path,
+                run_branch,
+            },
+            GitError::MergeConflict { branch, paths } => EngineError::MergeConflict {
+                branch,
+                paths,
+                run_branch: String::new(),
+            },
             GitError::BranchExists { branch } => EngineError::Git {
                 path: branch,
                 message: "the branch exists already".into(),
@@ -145,6 +173,9 @@ impl EngineError {
             EngineError::TaskBusy { .. } => "task_busy",
             EngineError::Git { .. } => "git",
             EngineError::RunNotFound { .. } => "run_not_found",
+            EngineError::MergeTargetCheckedOut { .. } => "merge_target_checked_out",
+            EngineError::MergeConflict { .. } => "merge_conflict",
+            EngineError::NotMergeable { .. } => "not_mergeable",
             EngineError::NotRunnable { .. } => "not_runnable",
             EngineError::Sandbox(_) => "sandbox",
             EngineError::Store(_) => "database",
@@ -192,6 +223,14 @@ impl EngineError {
             }
             EngineError::TaskNotFound { .. } => "list tasks with `corral task list`".into(),
             EngineError::RunNotFound { .. } => "list runs with `corral runs`".into(),
+            EngineError::MergeTargetCheckedOut {
+                path, run_branch, ..
+            } => format!(
+                "merge it there yourself (`git -C '{path}' merge {run_branch}`), or switch that repository to another branch"
+            ),
+            EngineError::MergeConflict { run_branch, .. } => {
+                format!("merge by hand: `git merge {run_branch}`, resolve, commit")
+            }
             EngineError::Sandbox(_) => "check Docker with `corral doctor`".into(),
             EngineError::AmbiguousTask { .. } => {
                 "name the task by its id, or narrow with --project".into()

@@ -54,7 +54,7 @@ pub struct TaskUpdate {
 /// The graph and latest run states of one project (or all), and the readiness they imply.
 struct Statuses {
     graph: TaskGraph,
-    latest: HashMap<TaskId, RunState>,
+    latest: HashMap<TaskId, (RunState, bool)>,
     readiness: HashMap<TaskId, Readiness>,
 }
 
@@ -62,7 +62,14 @@ impl Statuses {
     fn view<T>(&self, id: TaskId, task: T) -> TaskView<T> {
         TaskView {
             task,
-            status: TaskStatus::derive(self.latest.get(&id), self.readiness.get(&id).copied()),
+            status: {
+                let latest = self.latest.get(&id);
+                TaskStatus::derive(
+                    latest.map(|(s, _)| s),
+                    latest.is_some_and(|(_, merged)| *merged),
+                    self.readiness.get(&id).copied(),
+                )
+            },
             depends_on: self.graph.dependencies(id).collect(),
             dependents: self.graph.dependents(id).collect(),
         }
@@ -106,7 +113,7 @@ impl Engine {
             tracing::warn!(task = %task, after = %after, "stored dependency ignored: it would close a cycle");
         }
         let readiness = graph
-            .readiness(|t| node_progress(latest.get(&t)))
+            .readiness(|t| node_progress(latest.get(&t).map(|(s, _)| s)))
             .into_iter()
             .collect();
         Ok(Statuses {

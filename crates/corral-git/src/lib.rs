@@ -6,12 +6,14 @@ mod checkout;
 mod commit;
 mod diff;
 mod inspect;
+mod merge;
 mod publish;
 
 pub use checkout::{Checkout, branch_exists, create_checkout};
 pub use commit::commit_all;
 pub use diff::{FileDiff, FileStatus, diff};
 pub use inspect::{RepoInfo, inspect, libgit2_version};
+pub use merge::{MergeOutcome, merge_run};
 pub use publish::publish_branch;
 
 /// Why a path cannot be used as a project repository.
@@ -31,6 +33,14 @@ pub enum GitError {
     NoCommits { path: String },
     #[error("a branch named `{branch}` exists already")]
     BranchExists { branch: String },
+    #[error("`{branch}` is checked out in {path}, so Corral will not change it")]
+    TargetCheckedOut {
+        branch: String,
+        path: String,
+        run_branch: String,
+    },
+    #[error("merging into `{branch}` conflicts in: {}", paths.join(", "))]
+    MergeConflict { branch: String, paths: Vec<String> },
     #[error("git error at {path}: {message}")]
     Other { path: String, message: String },
 }

@@ -76,6 +76,7 @@ async fn seed(store: &Store, runs: usize) -> anyhow::Result<Vec<RunId>> {
             created_at: Timestamp(0),
             started_at: None,
             finished_at: None,
+            merged_commit: None,
         };
         RunMutation::insert(store.db(), &run).await?;
         ids.push(run.id);

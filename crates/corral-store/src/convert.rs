@@ -169,6 +169,7 @@ pub(crate) fn run_from_row(row: runs::Model) -> StoreResult<Run> {
         created_at: Timestamp(row.created_at),
         started_at: row.started_at.map(Timestamp),
         finished_at: row.finished_at.map(Timestamp),
+        merged_commit: row.merged_commit,
     })
 }
 
@@ -195,5 +196,6 @@ pub(crate) fn run_to_row(r: &Run) -> StoreResult<runs::Model> {
         created_at: r.created_at.0,
         started_at: r.started_at.map(|t| t.0),
         finished_at: r.finished_at.map(|t| t.0),
+        merged_commit: r.merged_commit.clone(),
     })
 }

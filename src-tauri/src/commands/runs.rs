@@ -22,6 +22,8 @@ pub struct RunDto {
     pub base_commit: Option<String>,
     pub result_commit: Option<String>,
     pub exit_code: Option<i32>,
+    /// Set once the result was merged into the project branch.
+    pub merged_commit: Option<String>,
     pub created_at: f64,
     pub started_at: Option<f64>,
     pub finished_at: Option<f64>,
@@ -43,6 +45,7 @@ impl From<&Run> for RunDto {
             base_commit: r.base_commit.clone(),
             result_commit: r.result_commit.clone(),
             exit_code: r.exit_code.and_then(|c| i32::try_from(c).ok()),
+            merged_commit: r.merged_commit.clone(),
             created_at: r.created_at.0 as f64,
             started_at: r.started_at.map(|t| t.0 as f64),
             finished_at: r.finished_at.map(|t| t.0 as f64),
@@ -168,6 +171,15 @@ pub async fn get_run(state: State<'_, AppState>, id: String) -> ApiResult<RunDto
     let engine = state.engine()?;
     let id: RunId = parse_id("run", &id)?;
     guarded(async move { Ok(RunDto::from(&engine.run(id).await?)) }).await
+}
+
+/// Merges a succeeded run's branch into the project branch, when that is safe.
+#[tauri::command]
+#[specta::specta]
+pub async fn merge_run(state: State<'_, AppState>, id: String) -> ApiResult<RunDto> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    guarded(async move { Ok(RunDto::from(&engine.merge_run(id).await?)) }).await
 }
 
 #[tauri::command]

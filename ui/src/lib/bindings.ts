@@ -28,6 +28,8 @@ export const commands = {
 	listRuns: (taskId: string) => typedError<RunDto[], ApiError>(__TAURI_INVOKE("list_runs", { taskId })),
 	getRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("get_run", { id })),
 	cancelRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("cancel_run", { id })),
+	/**  Merges a succeeded run's branch into the project branch, when that is safe. */
+	mergeRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("merge_run", { id })),
 	/**  Up to `limit` log entries after `after` (a seq); the view pages through and keeps up. */
 	runLog: (id: string, after: number, limit: number) => typedError<RunEventDto[], ApiError>(__TAURI_INVOKE("run_log", { id, after, limit })),
 	runDiff: (id: string) => typedError<FileDiffDto[], ApiError>(__TAURI_INVOKE("run_diff", { id })),
@@ -74,7 +76,7 @@ export type EnvVarDto = {
 	value: string,
 };
 
-export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "not_runnable" | "sandbox" | "database" | 
+export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "sandbox" | "database" | 
 /**  The engine could not start; the message says why. */
 "engine_unavailable" | 
 /**  An id from the UI did not parse. */
@@ -131,6 +133,8 @@ export type RunDto = {
 	base_commit: string | null,
 	result_commit: string | null,
 	exit_code: number | null,
+	/**  Set once the result was merged into the project branch. */
+	merged_commit: string | null,
 	created_at: number | null,
 	started_at: number | null,
 	finished_at: number | null,

@@ -193,6 +193,7 @@ impl Engine {
             created_at: Engine::now(),
             started_at: None,
             finished_at: None,
+            merged_commit: None,
         };
         RunMutation::insert(self.store.db(), &run).await?;
         let ctx = self.run_context();
@@ -281,6 +282,73 @@ impl Engine {
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?
         .map_err(EngineError::from)
+    }
+
+    /// Merges a succeeded run's branch into the project branch, when that is safe (see
+    /// `corral_git::merge_run`); the task then shows as done.
+    #[tracing::instrument(skip(self), fields(run = %run_id))]
+    pub async fn merge_run(&self, run_id: RunId) -> EngineResult<Run> {
+        let mut run = self.run(run_id).await?;
+        if run.merged_commit.is_some() {
+            return Ok(run);
+        }
+        if run.state != RunState::Succeeded {
+            return Err(EngineError::NotMergeable {
+                reason: format!(
+                    "only a succeeded run can be merged; this one is {}",
+                    run.state
+                ),
+            });
+        }
+        let project = self.project(run.project_id).await?;
+        let RepoSource::Local { path: repo } = project.source.clone() else {
+            return Err(EngineError::NotMergeable {
+                reason: "the project has no local repository".into(),
+            });
+        };
+        let target = project
+            .default_branch
+            .clone()
+            .ok_or_else(|| EngineError::NotMergeable {
+                reason: "the project has no default branch".into(),
+            })?;
+        let (Some(checkout), Some(branch)) = (run.checkout_path.clone(), run.branch.clone()) else {
+            return Err(EngineError::NotMergeable {
+                reason: "the run has no checkout".into(),
+            });
+        };
+        let run_branch = branch.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            corral_git::merge_run(
+                &repo,
+                std::path::Path::new(&checkout),
+                &branch,
+                &target,
+                ("Corral", "corral@localhost"),
+            )
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(|e| match EngineError::from(e) {
+            EngineError::MergeConflict { branch, paths, .. } => EngineError::MergeConflict {
+                branch,
+                paths,
+                run_branch: run_branch.clone(),
+            },
+            other => other,
+        })?;
+        run.merged_commit = Some(outcome.commit().to_string());
+        let ctx = self.run_context();
+        ctx.note(
+            run.id,
+            format!(
+                "merged into the project branch as {}",
+                &outcome.commit()[..12]
+            ),
+        )
+        .await?;
+        ctx.save(&run).await?;
+        Ok(run)
     }
 
     /// Resolves a run from its id or the unique prefix of its id.

@@ -308,3 +308,59 @@ async fn odd_output_is_recorded_not_fatal_and_only_custom_tasks_can_run_yet() {
         .expect_err("not yet");
     assert_eq!(err.kind(), "not_runnable");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merging_a_succeeded_run_makes_its_task_done_and_is_refused_when_unsafe() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[]).await;
+    let t = task(&f, &p, "Add a file", "echo merged > merged.txt").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(60)).await;
+    assert_eq!(run.state, RunState::Succeeded);
+
+    // The user has main checked out: refused, with what to do instead.
+    let repo = f.dir.path().join("proj");
+    let err = f
+        .engine
+        .merge_run(run.id)
+        .await
+        .expect_err("main is checked out");
+    assert_eq!(err.kind(), "merge_target_checked_out");
+    assert!(
+        err.fix()
+            .expect("fix")
+            .contains(&format!("merge {}", run.branch.clone().expect("branch"))),
+        "{:?}",
+        err.fix()
+    );
+    assert!(!repo.join("merged.txt").exists());
+
+    git(&repo, &["checkout", "-q", "-b", "side"]);
+    let merged = f.engine.merge_run(run.id).await.expect("merge");
+    assert_eq!(
+        merged.merged_commit, run.result_commit,
+        "a fast-forward to the run's result"
+    );
+    assert_eq!(
+        f.engine.task(t).await.expect("task").status,
+        corral_core::TaskStatus::Done
+    );
+    let shown = std::process::Command::new("git")
+        .args(["show", "main:merged.txt"])
+        .current_dir(&repo)
+        .output()
+        .expect("git");
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "merged\n");
+
+    let bad = task(&f, &p, "Fails", "exit 1").await;
+    let failed = f.engine.start_run(bad).await.expect("start");
+    let failed = wait(&f, failed.id, Duration::from_secs(60)).await;
+    assert_eq!(
+        f.engine
+            .merge_run(failed.id)
+            .await
+            .expect_err("failed run")
+            .kind(),
+        "not_mergeable"
+    );
+}

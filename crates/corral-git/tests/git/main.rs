@@ -217,3 +217,106 @@ fn bad_inputs_fail_cleanly_and_leave_nothing_behind() {
     assert!(matches!(err, GitError::BranchExists { .. }), "{err:?}");
     assert!(!collide.exists());
 }
+
+/// A run that changed `src/lib.rs`'s second line and added a file, committed on its branch.
+fn finished_run(dir: &Path, user: &Path, branch: &str) -> (PathBuf, String) {
+    let name = branch.replace('/', "-");
+    let dest = dir.join(format!("co-{name}"));
+    create_checkout(user, "main", branch, &dest).expect("checkout");
+    std::fs::write(
+        dest.join("src/lib.rs"),
+        format!("fn a() {{}}\nfn b_{}() {{}}\n", name.replace('-', "_")),
+    )
+    .expect("write");
+    std::fs::write(dest.join(format!("{name}.txt")), "run\n").expect("write");
+    let result = commit_all(&dest, AUTHOR, "run")
+        .expect("commit")
+        .expect("id");
+    (dest, result)
+}
+
+#[test]
+fn merge_fast_forwards_when_the_target_did_not_move_and_refuses_a_checked_out_target() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let (co, result) = finished_run(dir.path(), &user, "corral/m-1");
+
+    // The user has `main` checked out: Corral must not touch it.
+    let err =
+        corral_git::merge_run(&user, &co, "corral/m-1", "main", AUTHOR).expect_err("checked out");
+    assert!(matches!(err, GitError::TargetCheckedOut { .. }), "{err:?}");
+    let before = git(&user, &["rev-parse", "main"]);
+
+    // On another branch, with uncommitted work: main moves forward, the work stays.
+    git(&user, &["checkout", "-q", "-b", "side"]);
+    std::fs::write(user.join("README.md"), "hello\nwip\n").expect("write");
+    let outcome = corral_git::merge_run(&user, &co, "corral/m-1", "main", AUTHOR).expect("merge");
+    assert_eq!(
+        outcome,
+        corral_git::MergeOutcome::FastForward {
+            commit: result.clone()
+        }
+    );
+    assert_eq!(git(&user, &["rev-parse", "main"]), result);
+    assert_eq!(
+        git(&user, &["merge-base", "--is-ancestor", &before, "main"]),
+        ""
+    );
+    assert_eq!(git(&user, &["status", "--porcelain"]), "M README.md");
+    assert!(
+        !user.join("corral-m-1.txt").exists(),
+        "the user's working tree is untouched"
+    );
+
+    let again = corral_git::merge_run(&user, &co, "corral/m-1", "main", AUTHOR).expect("again");
+    assert!(
+        matches!(again, corral_git::MergeOutcome::AlreadyMerged { .. }),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn merge_joins_a_moved_target_and_reports_conflicts_without_changing_anything() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let (co, result) = finished_run(dir.path(), &user, "corral/m-2");
+    // The user moves main on with an unrelated change, then works elsewhere.
+    std::fs::write(user.join("user.txt"), "user\n").expect("write");
+    git(&user, &["add", "."]);
+    git(&user, &["commit", "-qm", "user work"]);
+    let user_main = git(&user, &["rev-parse", "main"]);
+    git(&user, &["checkout", "-q", "-b", "side"]);
+
+    let outcome = corral_git::merge_run(&user, &co, "corral/m-2", "main", AUTHOR).expect("merge");
+    let corral_git::MergeOutcome::Merged { commit } = outcome else {
+        panic!("expected a merge commit, got {outcome:?}")
+    };
+    assert_eq!(git(&user, &["rev-parse", "main"]), commit);
+    let parents = git(&user, &["log", "-1", "--format=%P", "main"]);
+    assert_eq!(parents, format!("{user_main} {result}"));
+    let files = git(&user, &["ls-tree", "--name-only", "main"]);
+    assert!(
+        files.contains("corral-m-2.txt") && files.contains("user.txt"),
+        "{files}"
+    );
+
+    // A second run that edits the same line as a new user commit conflicts.
+    let (co3, _) = finished_run(dir.path(), &user, "corral/m-3");
+    git(&user, &["checkout", "-q", "main"]);
+    std::fs::write(user.join("src/lib.rs"), "fn a() {}\nfn b_from_user() {}\n").expect("write");
+    git(&user, &["commit", "-qam", "user edit"]);
+    git(&user, &["checkout", "-q", "side"]);
+    let before = git(&user, &["rev-parse", "main"]);
+    let err =
+        corral_git::merge_run(&user, &co3, "corral/m-3", "main", AUTHOR).expect_err("conflict");
+    match &err {
+        GitError::MergeConflict { paths, .. } => assert_eq!(paths, &vec!["src/lib.rs".to_string()]),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert!(err.to_string().contains("src/lib.rs"), "{err}");
+    assert_eq!(
+        git(&user, &["rev-parse", "main"]),
+        before,
+        "nothing changed"
+    );
+}

@@ -57,29 +57,30 @@ impl RunQuery {
             .collect()
     }
 
-    /// The state of each task's latest run (run ids are time-ordered, so the last one wins).
+    /// The state of each task's latest run and whether it was merged (run ids are
+    /// time-ordered, so the last one wins).
     pub async fn latest_states(
         db: &impl ConnectionTrait,
         project: Option<ProjectId>,
-    ) -> StoreResult<HashMap<TaskId, RunState>> {
+    ) -> StoreResult<HashMap<TaskId, (RunState, bool)>> {
         let mut query = runs::Entity::find()
             .select_only()
             .columns([
                 runs::Column::TaskId,
                 runs::Column::State,
                 runs::Column::FailReason,
+                runs::Column::MergedCommit,
             ])
             .order_by_asc(runs::Column::Id);
         if let Some(project) = project {
             query = query.filter(runs::Column::ProjectId.eq(project.to_string()));
         }
-        let rows: Vec<(String, String, Option<String>)> = query.into_tuple().all(db).await?;
+        let rows: Vec<(String, String, Option<String>, Option<String>)> =
+            query.into_tuple().all(db).await?;
         let mut latest = HashMap::with_capacity(rows.len());
-        for (task, state, reason) in rows {
-            latest.insert(
-                id("run task id", &task)?,
-                run_state(&state, reason.as_deref())?,
-            );
+        for (task, state, reason, merged) in rows {
+            let state = run_state(&state, reason.as_deref())?;
+            latest.insert(id("run task id", &task)?, (state, merged.is_some()));
         }
         Ok(latest)
     }

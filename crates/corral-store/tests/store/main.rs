@@ -69,5 +69,6 @@ pub fn run(task: &Task) -> Run {
         created_at: Timestamp(3),
         started_at: None,
         finished_at: None,
+        merged_commit: None,
     }
 }

@@ -177,7 +177,7 @@ async fn runs_round_trip_and_latest_state_wins() {
     let latest = RunQuery::latest_states(db, Some(p.id))
         .await
         .expect("latest");
-    assert_eq!(latest.get(&t.id), Some(&RunState::Queued));
+    assert_eq!(latest.get(&t.id), Some(&(RunState::Queued, false)));
 
     second.state = RunState::Succeeded;
     second.input_tokens = 1200;

@@ -68,6 +68,7 @@ export interface Backend {
   listRuns(taskId: string): Promise<RunDto[]>;
   getRun(id: string): Promise<RunDto>;
   cancelRun(id: string): Promise<RunDto>;
+  mergeRun(id: string): Promise<RunDto>;
   /** Log entries after `after` (a seq), at most `limit`. */
   runLog(id: string, after: number, limit: number): Promise<RunEventDto[]>;
   runDiff(id: string): Promise<FileDiffDto[]>;

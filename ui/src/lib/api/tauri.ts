@@ -40,6 +40,7 @@ export const tauriBackend: Backend = {
   listRuns: (taskId) => unwrap(commands.listRuns(taskId)),
   getRun: (id) => unwrap(commands.getRun(id)),
   cancelRun: (id) => unwrap(commands.cancelRun(id)),
+  mergeRun: (id) => unwrap(commands.mergeRun(id)),
   runLog: (id, after, limit) => unwrap(commands.runLog(id, after, limit)),
   runDiff: (id) => unwrap(commands.runDiff(id)),
   getSettings: () => unwrap(commands.getSettings()),

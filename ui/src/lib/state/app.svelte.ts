@@ -297,6 +297,15 @@ export class AppController {
     }
   }
 
+  async mergeRun(id: string) {
+    const run = await this.#attempt("Merging the run", () => this.backend.mergeRun(id));
+    if (run) {
+      this.openRun = run;
+      await this.loadTasks();
+    }
+    return run;
+  }
+
   async cancelRun(id: string) {
     const run = await this.#attempt("Cancelling the run", () => this.backend.cancelRun(id));
     if (run) this.openRun = run;

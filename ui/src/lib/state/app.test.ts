@@ -122,6 +122,9 @@ describe("AppController runs", () => {
     await until(() => app.runDiff !== null);
     expect(app.runLog.map((e) => e.seq)).toEqual([1, 2]);
     expect(app.runDiff?.map((f) => f.path)).toEqual(["hello.txt"]);
+    const merged = await app.mergeRun(run!.id);
+    expect(merged?.merged_commit).toBe("abc123");
+    expect(app.openRun?.merged_commit).toBe("abc123");
     await app.openTaskDetail(task.id);
     expect(app.taskRuns.map((r) => r.attempt)).toEqual([1]);
   });

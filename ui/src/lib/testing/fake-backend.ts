@@ -160,6 +160,7 @@ export class FakeBackend implements Backend {
       base_commit: null,
       result_commit: null,
       exit_code: null,
+      merged_commit: null,
       created_at: 0,
       started_at: null,
       finished_at: null,
@@ -176,6 +177,12 @@ export class FakeBackend implements Backend {
   async cancelRun(id: string) {
     const run = await this.getRun(id);
     run.state = "cancelled";
+    return run;
+  }
+  async mergeRun(id: string) {
+    const run = await this.getRun(id);
+    if (run.state !== "succeeded") this.#fail("not_mergeable", "only a succeeded run can be merged");
+    run.merged_commit = "abc123";
     return run;
   }
   async runLog(_id: string, after: number, limit: number) {

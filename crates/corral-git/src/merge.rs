@@ -1,0 +1,169 @@
+//! Merging a run's branch into the project branch of the user's repository, only when that
+//! is safe: the target branch must not be checked out there (its working tree is the user's),
+//! and the user's branch only ever moves forward, atomically (compare-and-swap on the ref).
+//! The merge itself happens in the run's checkout.
+
+use std::path::Path;
+
+use git2::{BranchType, MergeOptions, Oid, Repository, Signature};
+
+use crate::GitError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeOutcome {
+    /// The target had not moved: it now points at the run's result.
+    FastForward { commit: String },
+    /// The target had moved on: a merge commit joins both.
+    Merged { commit: String },
+    /// The run's result is already in the target.
+    AlreadyMerged { commit: String },
+}
+
+impl MergeOutcome {
+    pub fn commit(&self) -> &str {
+        match self {
+            MergeOutcome::FastForward { commit }
+            | MergeOutcome::Merged { commit }
+            | MergeOutcome::AlreadyMerged { commit } => commit,
+        }
+    }
+}
+
+fn err(path: &Path, e: git2::Error) -> GitError {
+    GitError::Other {
+        path: path.display().to_string(),
+        message: e.message().to_string(),
+    }
+}
+
+/// Merges `run_branch` of the checkout at `checkout` into `target` of the repository at `user`.
+pub fn merge_run(
+    user: &Path,
+    checkout: &Path,
+    run_branch: &str,
+    target: &str,
+    author: (&str, &str),
+) -> Result<MergeOutcome, GitError> {
+    let user_repo = Repository::open(user).map_err(|e| err(user, e))?;
+    if let Ok(head) = user_repo.head()
+        && head.is_branch()
+        && head.shorthand().ok() == Some(target)
+        && !user_repo.is_bare()
+    {
+        return Err(GitError::TargetCheckedOut {
+            branch: target.to_string(),
+            path: user.display().to_string(),
+            run_branch: run_branch.to_string(),
+        });
+    }
+    let target_ref = format!("refs/heads/{target}");
+    let target_before = user_repo
+        .find_branch(target, BranchType::Local)
+        .and_then(|b| b.get().peel_to_commit())
+        .map_err(|e| err(user, e))?
+        .id();
+
+    let co = Repository::open(checkout).map_err(|e| err(checkout, e))?;
+    let user_url = user.to_str().ok_or_else(|| GitError::Other {
+        path: user.display().to_string(),
+        message: "the repository path is not valid UTF-8".into(),
+    })?;
+    co.remote_anonymous(user_url)
+        .and_then(|mut r| {
+            r.fetch(
+                &[format!("+{target_ref}:refs/corral/target").as_str()],
+                None,
+                None,
+            )
+        })
+        .map_err(|e| err(checkout, e))?;
+    let target_commit = co
+        .find_commit(target_before)
+        .map_err(|e| err(checkout, e))?;
+    let run_commit = co
+        .find_branch(run_branch, BranchType::Local)
+        .and_then(|b| b.get().peel_to_commit())
+        .map_err(|e| err(checkout, e))?;
+
+    let (new, outcome): (Oid, fn(String) -> MergeOutcome) = if run_commit.id() == target_commit.id()
+        || co
+            .graph_descendant_of(target_commit.id(), run_commit.id())
+            .map_err(|e| err(checkout, e))?
+    {
+        let id = target_commit.id();
+        (id, |commit| MergeOutcome::AlreadyMerged { commit })
+    } else if co
+        .graph_descendant_of(run_commit.id(), target_commit.id())
+        .map_err(|e| err(checkout, e))?
+    {
+        (run_commit.id(), |commit| MergeOutcome::FastForward {
+            commit,
+        })
+    } else {
+        let mut index = co
+            .merge_commits(&target_commit, &run_commit, Some(&MergeOptions::new()))
+            .map_err(|e| err(checkout, e))?;
+        if index.has_conflicts() {
+            let mut paths: Vec<String> = index
+                .conflicts()
+                .map_err(|e| err(checkout, e))?
+                .filter_map(|c| c.ok())
+                .filter_map(|c| c.our.or(c.their).or(c.ancestor))
+                .map(|entry| String::from_utf8_lossy(&entry.path).into_owned())
+                .collect();
+            paths.sort();
+            paths.dedup();
+            return Err(GitError::MergeConflict {
+                branch: target.to_string(),
+                paths,
+            });
+        }
+        let tree = index
+            .write_tree_to(&co)
+            .and_then(|id| co.find_tree(id))
+            .map_err(|e| err(checkout, e))?;
+        let sig = Signature::now(author.0, author.1).map_err(|e| err(checkout, e))?;
+        let message = format!("Merge {run_branch} into {target}");
+        let id = co
+            .commit(
+                None,
+                &sig,
+                &sig,
+                &message,
+                &tree,
+                &[&target_commit, &run_commit],
+            )
+            .map_err(|e| err(checkout, e))?;
+        (id, |commit| MergeOutcome::Merged { commit })
+    };
+
+    if new != target_before {
+        // Bring the objects over under a scratch ref, then move the user's branch from exactly
+        // the commit we merged onto: if they moved it meanwhile, nothing changes.
+        co.reference("refs/corral/merged", new, true, "corral merge")
+            .map_err(|e| err(checkout, e))?;
+        let url = checkout.to_str().ok_or_else(|| GitError::Other {
+            path: checkout.display().to_string(),
+            message: "the checkout path is not valid UTF-8".into(),
+        })?;
+        user_repo
+            .remote_anonymous(url)
+            .and_then(|mut r| r.fetch(&["+refs/corral/merged:refs/corral/merged"], None, None))
+            .map_err(|e| err(user, e))?;
+        let moved = user_repo.reference_matching(
+            &target_ref,
+            new,
+            true,
+            target_before,
+            &format!("corral: merge {run_branch}"),
+        );
+        if let Ok(mut scratch) = user_repo.find_reference("refs/corral/merged") {
+            let _ = scratch.delete();
+        }
+        moved.map_err(|_| GitError::Other {
+            path: user.display().to_string(),
+            message: format!("`{target}` moved while merging; merge again"),
+        })?;
+    }
+    Ok(outcome(new.to_string()))
+}
