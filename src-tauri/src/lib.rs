@@ -32,6 +32,21 @@ fn data_dir() -> Option<PathBuf> {
         .or_else(Config::default_data_dir)
 }
 
+/// Picks up runs left live by a previous start, then cleans up now and every hour.
+fn background(engine: Arc<Engine>) {
+    tauri::async_runtime::spawn(async move {
+        if let Err(err) = engine.resume_runs().await {
+            tracing::warn!(error = %err, "could not pick up live runs");
+        }
+        loop {
+            if let Err(err) = engine.gc(false).await {
+                tracing::warn!(error = %err, "cleanup failed");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(60 * 60)).await;
+        }
+    });
+}
+
 /// Starts the app; returns when it quits.
 pub fn run() -> Result<(), String> {
     let data_dir = data_dir().ok_or("no data dir: HOME is not set; set CORRAL_DATA_DIR")?;
@@ -48,7 +63,10 @@ pub fn run() -> Result<(), String> {
                 .map(Arc::new)
                 .map_err(ApiError::from);
             match &engine {
-                Ok(engine) => events::forward(handle.clone(), engine),
+                Ok(engine) => {
+                    events::forward(handle.clone(), engine);
+                    background(engine.clone());
+                }
                 Err(err) => tracing::error!(error = %err.message, "engine did not start"),
             }
             app.manage(AppState::new(engine));

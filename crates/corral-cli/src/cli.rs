@@ -56,6 +56,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Clean up by policy: old checkouts, merged run branches, leftover containers, stuck runs.
+    Gc {
+        /// Only report what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Merge a succeeded run's branch into the project branch (when that is safe).
     Merge { run: String },
     /// What a run changed: patches, or with --stat one line per file.

@@ -84,6 +84,21 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             commands::run::logs(&engine, run, follow, json, &mut out).await?;
             ExitCode::SUCCESS
         }
+        Command::Gc { dry_run } => {
+            engine.resume_runs().await?;
+            let r = engine.gc(dry_run).await?;
+            let verb = if dry_run { "would remove" } else { "removed" };
+            writeln!(
+                out,
+                "{verb} {} checkouts ({:.1} MiB), {} merged branches, {} containers; {} stuck runs failed",
+                r.checkouts_removed.len(),
+                r.bytes_reclaimed as f64 / 1_048_576.0,
+                r.branches_removed.len(),
+                r.containers_removed.len(),
+                r.stuck_runs_failed.len()
+            )?;
+            ExitCode::SUCCESS
+        }
         Command::Merge { run } => {
             let run = engine.find_run(&run).await?;
             let merged = engine.merge_run(run.id).await?;

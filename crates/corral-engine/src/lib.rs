@@ -20,5 +20,6 @@ pub use engine::Engine;
 pub use error::{EngineError, EngineResult};
 pub use events::EngineEvent;
 pub use projects::ProjectUpdate;
+pub use runs::gc::GcReport;
 pub use settings::APP_SETTINGS;
 pub use tasks::{NewTask, TaskUpdate, TaskView};

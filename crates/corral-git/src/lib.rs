@@ -14,7 +14,7 @@ pub use commit::commit_all;
 pub use diff::{FileDiff, FileStatus, diff};
 pub use inspect::{RepoInfo, inspect, libgit2_version};
 pub use merge::{MergeOutcome, merge_run};
-pub use publish::publish_branch;
+pub use publish::{delete_branch, publish_branch};
 
 /// Why a path cannot be used as a project repository.
 #[derive(Debug, thiserror::Error)]

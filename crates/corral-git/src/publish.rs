@@ -15,6 +15,20 @@ fn err(path: &Path, e: git2::Error) -> GitError {
     }
 }
 
+/// Deletes a run branch from the user's repository; never the branch they have checked out.
+/// Returns whether it was deleted.
+pub fn delete_branch(repo: &Path, branch: &str) -> Result<bool, GitError> {
+    let repo_handle = Repository::open(repo).map_err(|e| err(repo, e))?;
+    let Ok(mut b) = repo_handle.find_branch(branch, git2::BranchType::Local) else {
+        return Ok(false);
+    };
+    if b.is_head() {
+        return Ok(false);
+    }
+    b.delete().map_err(|e| err(repo, e))?;
+    Ok(true)
+}
+
 /// Fetches `branch` from the checkout at `checkout` into the repository at `target`.
 pub fn publish_branch(target: &Path, checkout: &Path, branch: &str) -> Result<(), GitError> {
     let repo = Repository::open(target).map_err(|e| err(target, e))?;

@@ -3,6 +3,7 @@
 //! does the IO around it (checkout, container, steps, commit).
 
 mod follow;
+pub(crate) mod gc;
 mod reconcile;
 mod supervisor;
 
@@ -369,6 +370,20 @@ impl Engine {
                 reference: reference.to_string(),
             }),
         }
+    }
+
+    /// Cleans up by policy (see `gc`); with `dry_run` only reports what it would do.
+    pub async fn gc(&self, dry_run: bool) -> EngineResult<gc::GcReport> {
+        gc::gc(&self.run_context(), dry_run, gc::STUCK_AFTER).await
+    }
+
+    /// `gc` with another limit for stuck runs (tests).
+    pub async fn gc_with_stuck_limit(
+        &self,
+        dry_run: bool,
+        stuck_after: std::time::Duration,
+    ) -> EngineResult<gc::GcReport> {
+        gc::gc(&self.run_context(), dry_run, stuck_after).await
     }
 
     /// Picks up live runs after a restart (see `reconcile`). Call it from front ends that stay

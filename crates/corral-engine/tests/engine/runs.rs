@@ -364,3 +364,88 @@ async fn merging_a_succeeded_run_makes_its_task_done_and_is_refused_when_unsafe(
         "not_mergeable"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_follows_retention_fails_closed_and_never_touches_live_runs() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[("retention-runs", "1"), ("retention-days", "0")]).await;
+    let t = task(&f, &p, "Small", "echo x > x.txt").await;
+    let mut done = Vec::new();
+    for _ in 0..3 {
+        let r = f.engine.start_run(t).await.expect("start");
+        done.push(wait(&f, r.id, Duration::from_secs(60)).await);
+    }
+    let repo = f.dir.path().join("proj");
+    git(&repo, &["checkout", "-q", "-b", "side"]);
+    f.engine
+        .merge_run(done[0].id)
+        .await
+        .expect("merge the oldest");
+    let slow = task(&f, &p, "Slow", "sleep 30").await;
+    let live = f.engine.start_run(slow).await.expect("start");
+    let start = Instant::now();
+    while f.engine.run(live.id).await.expect("run").state != RunState::Running {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the live run never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let checkout =
+        |r: &corral_core::Run| std::path::PathBuf::from(r.checkout_path.clone().expect("checkout"));
+
+    let dry = f
+        .engine
+        .gc_with_stuck_limit(true, Duration::ZERO)
+        .await
+        .expect("dry run");
+    assert_eq!(
+        dry.checkouts_removed,
+        vec![done[1].id, done[0].id],
+        "all but the newest finished run"
+    );
+    assert!(dry.bytes_reclaimed > 0);
+    assert!(
+        dry.stuck_runs_failed.is_empty(),
+        "a run driven here is never stuck"
+    );
+    assert!(
+        checkout(&done[0]).exists() && checkout(&done[1]).exists(),
+        "a dry run removes nothing"
+    );
+
+    let real = f
+        .engine
+        .gc_with_stuck_limit(false, Duration::ZERO)
+        .await
+        .expect("gc");
+    assert_eq!(real.checkouts_removed, dry.checkouts_removed);
+    assert!(!checkout(&done[0]).exists() && !checkout(&done[1]).exists());
+    assert!(
+        checkout(&done[2]).exists(),
+        "the newest finished run is kept"
+    );
+    let live_now = f.engine.run(live.id).await.expect("run");
+    assert!(
+        checkout(&live_now).exists() && live_now.state == RunState::Running,
+        "live runs are untouched"
+    );
+    // Only the merged run's branch goes; the unmerged one stays for review.
+    assert_eq!(
+        real.branches_removed,
+        vec![done[0].branch.clone().expect("branch")]
+    );
+    let branches = std::process::Command::new("git")
+        .args(["branch", "--list", "corral/*"])
+        .current_dir(&repo)
+        .output()
+        .expect("git");
+    let branches = String::from_utf8_lossy(&branches.stdout);
+    assert!(
+        !branches.contains(done[0].branch.as_deref().expect("b"))
+            && branches.contains(done[1].branch.as_deref().expect("b")),
+        "{branches}"
+    );
+    f.engine.cancel_run(live.id).await.expect("cancel");
+    wait(&f, live.id, Duration::from_secs(20)).await;
+}
