@@ -595,7 +595,10 @@ fn a_run_that_fails_exits_non_zero_and_cancel_and_bad_references_are_clear() {
     let runs = json(&env.ok(&["runs", "--json"]));
     assert_eq!(runs[0]["reason"], "the verify command exited with 4");
     let gc = env.ok(&["gc", "--dry-run"]);
-    assert!(gc.starts_with("would remove 0 checkouts"), "retention keeps the only run: {gc}");
+    assert!(
+        gc.starts_with("would remove 0 checkouts"),
+        "retention keeps the only run: {gc}"
+    );
     let line = env.fails(&["run", "show", "nope"]);
     assert!(line.contains("no run `nope`"), "{line}");
     env.ok(&[
