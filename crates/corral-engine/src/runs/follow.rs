@@ -109,6 +109,15 @@ pub(crate) async fn follow(
         }
         if last_check.elapsed() >= ALIVE_CHECK {
             last_check = Instant::now();
+            // The step writes into this folder; without it nothing more can arrive.
+            if let Some(dir) = files.exit.parent()
+                && !dir.is_dir()
+            {
+                return Err(StepStop::Failed(format!(
+                    "the run folder {} was removed while the step ran",
+                    dir.display()
+                )));
+            }
             let running = sandbox
                 .is_running(container)
                 .await

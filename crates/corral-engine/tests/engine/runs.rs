@@ -449,3 +449,54 @@ async fn gc_follows_retention_fails_closed_and_never_touches_live_runs() {
     f.engine.cancel_run(live.id).await.expect("cancel");
     wait(&f, live.id, Duration::from_secs(20)).await;
 }
+
+async fn until_running(f: &Fixture, run: RunId) {
+    let start = Instant::now();
+    while f.engine.run(run).await.expect("run").state != RunState::Running {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the run never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_or_project_with_a_live_run_cannot_be_deleted() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[]).await;
+    let t = task(&f, &p, "Slow", "sleep 30").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    until_running(&f, run.id).await;
+    let err = f.engine.delete_task(t).await.expect_err("live run");
+    assert_eq!(err.kind(), "task_busy");
+    let err = f.engine.remove_project(p.id).await.expect_err("live run");
+    assert_eq!(err.kind(), "project_busy");
+    assert!(err.to_string().contains("1 live run"), "{err}");
+    f.engine.cancel_run(run.id).await.expect("cancel");
+    wait(&f, run.id, Duration::from_secs(20)).await;
+    f.engine
+        .delete_task(t)
+        .await
+        .expect("deletable once finished");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_folder_removed_by_hand_fails_the_run_cleanly() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[]).await;
+    let t = task(&f, &p, "Slow", "echo begun; sleep 30").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    until_running(&f, run.id).await;
+    let run_dir = f.dir.path().join("data/runs").join(run.id.to_string());
+    assert!(run_dir.is_dir(), "{}", run_dir.display());
+    std::fs::remove_dir_all(&run_dir).expect("remove by hand");
+    let done = wait(&f, run.id, Duration::from_secs(20)).await;
+    match done.state {
+        RunState::Failed { reason } => assert!(
+            reason.contains("was removed while the step ran"),
+            "{reason}"
+        ),
+        other => panic!("expected a failed run, got {other}"),
+    }
+}
