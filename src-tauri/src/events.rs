@@ -99,10 +99,16 @@ async fn notify_run_end(app: &AppHandle, event: &EngineEvent) {
 /// Forwards every engine event to the window until the engine's bus closes.
 pub fn forward(app: AppHandle, engine: &Arc<Engine>) {
     let mut events = engine.subscribe();
+    let engine = engine.clone();
     tauri::async_runtime::spawn(async move {
         loop {
             let event = match events.recv().await {
                 Ok(event) => {
+                    if let EngineEvent::RunUpdated { .. } = &event
+                        && let Ok((live, waiting)) = engine.live_run_counts().await
+                    {
+                        crate::tray::show_counts(&app, live, waiting);
+                    }
                     notify_run_end(&app, &event).await;
                     convert(event)
                 }

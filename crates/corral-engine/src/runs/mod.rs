@@ -244,6 +244,16 @@ impl Engine {
             })
     }
 
+    /// How many runs are live, and how many of those wait for a human (for the tray).
+    pub async fn live_run_counts(&self) -> EngineResult<(usize, usize)> {
+        let live = RunQuery::live(self.store.db()).await?;
+        let waiting = live
+            .iter()
+            .filter(|r| r.state == RunState::WaitingInput)
+            .count();
+        Ok((live.len(), waiting))
+    }
+
     /// Runs of one task (or all), newest first.
     pub async fn list_runs(&self, task: Option<TaskId>) -> EngineResult<Vec<Run>> {
         Ok(RunQuery::list(self.store.db(), task).await?)
