@@ -3,8 +3,8 @@
 //! Times are milliseconds since the epoch as `f64` (exact below 2^53; a JS number).
 
 use corral_core::{
-    ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention, Runtime, Task,
-    TaskStatus, TaskSummary, Workflow,
+    ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention, Runtime,
+    SandboxKind, Task, TaskStatus, TaskSummary, Workflow,
 };
 use corral_engine::{Check, CheckStatus, TaskView};
 use serde::{Deserialize, Serialize};
@@ -76,6 +76,32 @@ pub enum NetworkDto {
     Bridge,
 }
 
+/// `local` runs steps as host processes: NOT isolated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxDto {
+    Docker,
+    Local,
+}
+
+impl From<SandboxKind> for SandboxDto {
+    fn from(k: SandboxKind) -> Self {
+        match k {
+            SandboxKind::Docker => SandboxDto::Docker,
+            SandboxKind::Local => SandboxDto::Local,
+        }
+    }
+}
+
+impl From<SandboxDto> for SandboxKind {
+    fn from(k: SandboxDto) -> Self {
+        match k {
+            SandboxDto::Docker => SandboxKind::Docker,
+            SandboxDto::Local => SandboxKind::Local,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]
 pub struct EnvVarDto {
     pub name: String,
@@ -96,6 +122,7 @@ pub struct WorkflowDto {
     pub cpus: f64,
     pub pids: u32,
     pub network: NetworkDto,
+    pub sandbox: SandboxDto,
     pub max_concurrent_runs: u32,
     pub retention_runs: u32,
     pub retention_days: u32,
@@ -138,6 +165,7 @@ impl From<&Workflow> for WorkflowDto {
                 NetworkPolicy::Host => NetworkDto::Host,
                 NetworkPolicy::Bridge => NetworkDto::Bridge,
             },
+            sandbox: w.sandbox.into(),
             max_concurrent_runs: w.max_concurrent_runs,
             retention_runs: w.retention.keep_runs,
             retention_days: w.retention.keep_days,
@@ -183,6 +211,7 @@ impl WorkflowDto {
                 NetworkDto::Host => NetworkPolicy::Host,
                 NetworkDto::Bridge => NetworkPolicy::Bridge,
             },
+            sandbox: self.sandbox.into(),
             max_concurrent_runs: self.max_concurrent_runs,
             retention: Retention {
                 keep_runs: self.retention_runs,
@@ -325,6 +354,8 @@ pub struct NewTaskDto {
     pub prompt: String,
     pub runtime: Option<RuntimeDto>,
     pub model: Option<String>,
+    /// The argument vector of a `custom` task (giving one makes the task `custom`).
+    pub command: Option<Vec<String>>,
     /// Ids of tasks the new task runs after.
     pub after: Vec<String>,
 }
@@ -337,6 +368,8 @@ pub struct TaskEditDto {
     pub prompt: String,
     pub runtime: Option<RuntimeDto>,
     pub model: Option<String>,
+    /// The argument vector of a `custom` task; `null` for an agent task.
+    pub command: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, Type)]

@@ -16,9 +16,12 @@ pub mod validate;
 pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RunId, TaskId};
 pub use project::{
-    ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention, Workflow,
+    ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention, SandboxKind,
+    Workflow,
 };
-pub use run::{FailReason, Run, RunState, Transition, TransitionError};
+pub use run::{
+    FailReason, LOCAL_SANDBOX_HANDLE_PREFIX, Run, RunState, Transition, TransitionError,
+};
 pub use run_event::{OutputStream, RunEvent, RunEventBody, StepName};
 pub use runtime::Runtime;
 pub use settings_keys::{SETTING_KEYS, SettingError};

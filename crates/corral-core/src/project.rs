@@ -113,6 +113,32 @@ impl NetworkPolicy {
     }
 }
 
+/// Where a project's runs execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxKind {
+    /// One hardened Docker container per run.
+    #[default]
+    Docker,
+    /// Host processes in the run's checkout, as the user: NOT isolated. For machines without
+    /// Docker.
+    Local,
+}
+
+impl SandboxKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SandboxKind::Docker => "docker",
+            SandboxKind::Local => "local",
+        }
+    }
+
+    /// Whether the run cannot reach the user's files, processes and credentials.
+    pub fn is_isolated(&self) -> bool {
+        matches!(self, SandboxKind::Docker)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceLimits {
     pub memory_mib: u64,
@@ -165,6 +191,7 @@ pub struct Workflow {
     pub network: NetworkPolicy,
     pub max_concurrent_runs: u32,
     pub retention: Retention,
+    pub sandbox: SandboxKind,
 }
 
 impl Default for Workflow {
@@ -181,6 +208,7 @@ impl Default for Workflow {
             network: NetworkPolicy::None,
             max_concurrent_runs: 4,
             retention: Retention::default(),
+            sandbox: SandboxKind::Docker,
         }
     }
 }

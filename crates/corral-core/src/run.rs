@@ -199,6 +199,22 @@ pub struct Run {
     pub merged_commit: Option<String>,
 }
 
+/// How the local sandbox's handles start (Docker's are container ids: hex digits only).
+pub const LOCAL_SANDBOX_HANDLE_PREFIX: &str = "local:";
+
+impl Run {
+    /// Which sandbox the run's steps ran in, once it has one.
+    pub fn sandbox_kind(&self) -> Option<crate::project::SandboxKind> {
+        self.container_id.as_deref().map(|handle| {
+            if handle.starts_with(LOCAL_SANDBOX_HANDLE_PREFIX) {
+                crate::project::SandboxKind::Local
+            } else {
+                crate::project::SandboxKind::Docker
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

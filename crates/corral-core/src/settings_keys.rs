@@ -1,12 +1,12 @@
 //! `key=value` editing of a project's workflow, shared by the CLI (`corral project set`) and any
 //! other text front end. An empty value clears an optional setting.
 
-use crate::project::{ImageChoice, NetworkPolicy, Workflow};
+use crate::project::{ImageChoice, NetworkPolicy, SandboxKind, Workflow};
 use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 15] = [
+pub const SETTING_KEYS: [(&str, &str); 16] = [
     (
         "base-image",
         "image Corral builds its agent image from (empty: default)",
@@ -20,6 +20,10 @@ pub const SETTING_KEYS: [(&str, &str); 15] = [
     ("runtime", "default agent runtime"),
     ("model", "default model (empty: the runtime's default)"),
     ("network", "none | host | bridge"),
+    (
+        "sandbox",
+        "docker | local (local runs commands on this machine as you: NOT isolated)",
+    ),
     ("memory", "memory limit, e.g. 4g, 512m (MiB when no unit)"),
     ("cpus", "CPU limit, e.g. 2 or 1.5"),
     ("pids", "process limit"),
@@ -113,6 +117,18 @@ fn parse_u32(field: &'static str, value: &str, range: (u32, u32)) -> Result<u32,
     validate::in_range(field, n, range)
 }
 
+fn parse_sandbox(value: &str) -> Result<SandboxKind, ValidationError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "docker" => Ok(SandboxKind::Docker),
+        "local" => Ok(SandboxKind::Local),
+        _ => Err(ValidationError::BadValue {
+            field: "sandbox",
+            given: value.to_string(),
+            expected: "docker or local",
+        }),
+    }
+}
+
 fn parse_network(value: &str) -> Result<NetworkPolicy, ValidationError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "none" => Ok(NetworkPolicy::None),
@@ -156,6 +172,7 @@ impl Workflow {
             "runtime" => self.runtime = value.parse().map_err(invalid)?,
             "model" => self.model = optional(value),
             "network" => self.network = parse_network(value).map_err(invalid)?,
+            "sandbox" => self.sandbox = parse_sandbox(value).map_err(invalid)?,
             "memory" => self.limits.memory_mib = parse_memory_mib(value).map_err(invalid)?,
             "cpus" => self.limits.cpu_millis = parse_cpu_millis(value).map_err(invalid)?,
             "pids" => {
@@ -257,6 +274,7 @@ mod tests {
             ("runtime", "codex"),
             ("model", "gpt-5"),
             ("network", "host"),
+            ("sandbox", "local"),
             ("memory", "1.5g"),
             ("cpus", "1.5"),
             ("pids", "256"),
@@ -280,6 +298,8 @@ mod tests {
         assert_eq!(wf.runtime, Runtime::Codex);
         assert_eq!(wf.model.as_deref(), Some("gpt-5"));
         assert_eq!(wf.network, NetworkPolicy::Host);
+        assert_eq!(wf.sandbox, SandboxKind::Local);
+        assert!(wf.set("sandbox", "chroot").is_err());
         assert_eq!(wf.limits.memory_mib, 1536);
         assert_eq!(wf.limits.cpu_millis, 1500);
         assert_eq!(wf.limits.pids, 256);

@@ -1,17 +1,22 @@
-//! Corral's container boundary (bollard): reaching the daemon, images, and one hardened,
-//! labelled, long-lived container per run in which steps run as execs.
+//! Where runs execute: the `Sandbox` trait, `DockerSandbox` (bollard: reaching the daemon,
+//! images, one hardened, labelled, long-lived container per run in which steps run as execs)
+//! and `LocalSandbox` (host processes, not isolated).
 
 mod container;
 mod exec;
 mod image;
+mod local;
 mod probe;
+mod sandbox;
 mod step;
 
 pub use container::{
     ContainerSpec, DockerSandbox, LabelledContainer, NetworkMode, RUN_DIR_IN_CONTAINER, labels,
 };
 pub use exec::ExecOutput;
+pub use local::{LOCAL_HANDLE_PREFIX, LocalSandbox};
 pub use probe::{DockerVersion, probe};
+pub use sandbox::Sandbox;
 pub use step::{Line, LineReader, STEP_WRAPPER, StepFiles};
 
 #[derive(Debug, thiserror::Error)]

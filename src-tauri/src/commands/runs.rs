@@ -27,6 +27,8 @@ pub struct RunDto {
     pub created_at: f64,
     pub started_at: Option<f64>,
     pub finished_at: Option<f64>,
+    /// Where its steps ran, once it has a sandbox; `local` is NOT isolated.
+    pub sandbox: Option<crate::dto::SandboxDto>,
 }
 
 impl From<&Run> for RunDto {
@@ -49,6 +51,7 @@ impl From<&Run> for RunDto {
             created_at: r.created_at.0 as f64,
             started_at: r.started_at.map(|t| t.0 as f64),
             finished_at: r.finished_at.map(|t| t.0 as f64),
+            sandbox: r.sandbox_kind().map(Into::into),
         }
     }
 }

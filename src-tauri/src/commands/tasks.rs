@@ -55,6 +55,7 @@ pub async fn create_task(state: State<'_, AppState>, task: NewTaskDto) -> ApiRes
             prompt: task.prompt,
             runtime: task.runtime.map(Into::into),
             model: task.model,
+            command: task.command,
             after,
             ..Default::default()
         };
@@ -78,6 +79,7 @@ pub async fn update_task(
             prompt: Some(edit.prompt),
             runtime: Some(edit.runtime.map(Into::into)),
             model: Some(edit.model),
+            command: Some(edit.command),
             ..Default::default()
         };
         Ok(TaskDto::from(&engine.update_task(id, update).await?))

@@ -7,6 +7,7 @@ import HealthBanner from "./HealthBanner.svelte";
 import HealthScreen from "./HealthScreen.svelte";
 import ProjectsScreen from "./ProjectsScreen.svelte";
 import TaskCard from "./TaskCard.svelte";
+import TaskCreateDialog from "./TaskCreateDialog.svelte";
 
 afterEach(cleanup);
 
@@ -72,8 +73,8 @@ describe("TaskCard", () => {
   it("shows the title, runtime and what it runs after, and opens the task", async () => {
     const { controller, backend } = app();
     const project = await backend.addProject("/repos/shop", null);
-    const a = await backend.createTask({ project_id: project.id, title: "Write docs", prompt: "", runtime: null, model: null, after: [] });
-    const b = await backend.createTask({ project_id: project.id, title: "Ship", prompt: "", runtime: "codex", model: null, after: [a.id] });
+    const a = await backend.createTask({ project_id: project.id, title: "Write docs", prompt: "", runtime: null, model: null, command: null, after: [] });
+    const b = await backend.createTask({ project_id: project.id, title: "Ship", prompt: "", runtime: "codex", model: null, command: null, after: [a.id] });
     await controller.openBoard(project.id);
     const card = controller.tasks.find((t) => t.id === b.id)!;
     render(TaskCard, { props: { task: card }, context: appContext(controller) });
@@ -84,5 +85,31 @@ describe("TaskCard", () => {
     await fireEvent.click(button);
     await new Promise((r) => setTimeout(r, 0));
     expect(controller.screen).toEqual({ name: "task", taskId: b.id });
+  });
+});
+
+describe("TaskCreateDialog", () => {
+  it("creates a custom task with its command line as an argument vector", async () => {
+    const { controller, backend } = app();
+    const project = await controller.addProject("/repos/shop", "");
+    await controller.openBoard(project!.id);
+    controller.createTaskOpen = true;
+    render(TaskCreateDialog, { context: appContext(controller) });
+    await tick();
+    await fireEvent.input(document.getElementById("task-title") as HTMLInputElement, { target: { value: "Format" } });
+    const runtime = document.getElementById("task-runtime") as HTMLSelectElement;
+    await fireEvent.change(runtime, { target: { value: "custom" } });
+    await tick();
+    const submit = screen.getByTestId("create-task-submit") as HTMLButtonElement;
+    expect(submit.disabled).toBe(true);
+    const command = document.getElementById("task-command") as HTMLTextAreaElement;
+    await fireEvent.input(command, { target: { value: "make fmt && git status" } });
+    await tick();
+    expect(submit.disabled).toBe(false);
+    await fireEvent.click(submit);
+    await new Promise((r) => setTimeout(r, 0));
+    const task = backend.tasks.find((t) => t.title === "Format");
+    expect(task?.runtime).toBe("custom");
+    expect(task?.command).toEqual(["sh", "-c", "make fmt && git status"]);
   });
 });

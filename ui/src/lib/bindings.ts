@@ -106,6 +106,8 @@ export type NewTaskDto = {
 	prompt: string,
 	runtime: RuntimeDto | null,
 	model: string | null,
+	/**  The argument vector of a `custom` task (giving one makes the task `custom`). */
+	command: string[] | null,
 	/**  Ids of tasks the new task runs after. */
 	after: string[],
 };
@@ -138,12 +140,17 @@ export type RunDto = {
 	created_at: number | null,
 	started_at: number | null,
 	finished_at: number | null,
+	/**  Where its steps ran, once it has a sandbox; `local` is NOT isolated. */
+	sandbox: SandboxDto | null,
 };
 
 /**  One entry of a run's log. */
 export type RunEventDto = { kind: "output"; seq: number; at: number | null; step: string; stderr: boolean; line: string } | { kind: "step_started"; seq: number; at: number | null; step: string; argv: string[] } | { kind: "step_exited"; seq: number; at: number | null; step: string; exit_code: number } | { kind: "state_changed"; seq: number; at: number | null; from: string; to: string; reason: string | null } | { kind: "note"; seq: number; at: number | null; text: string };
 
 export type RuntimeDto = "claude-code" | "codex" | "gemini" | "opencode" | "aider" | "cursor" | "acp" | "custom";
+
+/**  `local` runs steps as host processes: NOT isolated. */
+export type SandboxDto = "docker" | "local";
 
 export type SettingsDto = {
 	theme: ThemeDto,
@@ -189,6 +196,8 @@ export type TaskEditDto = {
 	prompt: string,
 	runtime: RuntimeDto | null,
 	model: string | null,
+	/**  The argument vector of a `custom` task; `null` for an agent task. */
+	command: string[] | null,
 };
 
 export type TaskStatusDto = "backlog" | "ready" | "blocked" | "running" | "needs_input" | "review" | "done" | "failed" | "cancelled";
@@ -208,6 +217,7 @@ export type WorkflowDto = {
 	cpus: number | null,
 	pids: number,
 	network: NetworkDto,
+	sandbox: SandboxDto,
 	max_concurrent_runs: number,
 	retention_runs: number,
 	retention_days: number,

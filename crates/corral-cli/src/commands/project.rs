@@ -76,6 +76,15 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
         ),
         ("network", wf.network.as_str().to_string()),
         (
+            "sandbox",
+            match wf.sandbox {
+                corral_core::SandboxKind::Docker => "docker (one container per run)".to_string(),
+                corral_core::SandboxKind::Local => {
+                    "local: NOT isolated, steps run on this machine as you".to_string()
+                }
+            },
+        ),
+        (
             "limits",
             format!(
                 "memory {} MiB, cpus {}, pids {}",

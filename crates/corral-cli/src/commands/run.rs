@@ -29,6 +29,8 @@ struct RunJson {
     created_at: i64,
     started_at: Option<i64>,
     finished_at: Option<i64>,
+    /// `docker` or `local` (not isolated), once the run has a sandbox.
+    sandbox: Option<&'static str>,
 }
 
 impl RunJson {
@@ -50,6 +52,7 @@ impl RunJson {
             merged_commit: r.merged_commit.clone(),
             checkout_path: r.checkout_path.clone(),
             container_id: r.container_id.clone(),
+            sandbox: r.sandbox_kind().map(|k| k.as_str()),
             created_at: r.created_at.0,
             started_at: r.started_at.map(|t| t.0),
             finished_at: r.finished_at.map(|t| t.0),
@@ -143,6 +146,14 @@ fn outcome_code(run: &Run) -> std::process::ExitCode {
     }
 }
 
+fn sandbox_text(run: &Run) -> &'static str {
+    match run.sandbox_kind() {
+        Some(corral_core::SandboxKind::Docker) => "docker container",
+        Some(corral_core::SandboxKind::Local) => "local processes (NOT isolated)",
+        None => "-",
+    }
+}
+
 fn summary(run: &Run) -> String {
     let branch = run
         .branch
@@ -172,6 +183,7 @@ pub async fn run(
                 writeln!(out, "task       {task} ({})", run.task_id)?;
                 writeln!(out, "attempt    {}", run.attempt)?;
                 writeln!(out, "state      {}", run.state)?;
+                writeln!(out, "sandbox    {}", sandbox_text(&run))?;
                 writeln!(out, "branch     {}", run.branch.as_deref().unwrap_or("-"))?;
                 writeln!(
                     out,
@@ -223,8 +235,17 @@ pub async fn run(
                 None => None,
             };
             let task = engine.find_task(&task, scope.as_ref()).await?;
+            let project = engine.project(task.project_id).await?;
             let started = engine.start_run(task.id).await?;
             eprintln!("run {} of `{}` started", started.id, task.title);
+            if project.workflow.sandbox == corral_core::SandboxKind::Local {
+                eprintln!(
+                    "warning: project `{}` uses the local sandbox: the run's commands execute on \
+                     this machine as you, NOT isolated (`corral project set {} sandbox=docker` to \
+                     isolate)",
+                    project.name, project.name
+                );
+            }
             let run = if args.follow {
                 print_log(engine, started.id, true, args.json, out).await?
             } else {

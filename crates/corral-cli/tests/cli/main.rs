@@ -485,16 +485,12 @@ fn test_image() {
     });
 }
 
-#[test]
-fn kill_9_mid_run_loses_nothing_and_the_next_corral_finishes_the_run() {
-    test_image();
-    let env = Env::new();
-    let repo = env.repo("r");
-    env.ok(&["project", "add", s(&repo)]);
-    env.ok(&["project", "set", "r", "agent-image=corral-test/busybox:1"]);
-    env.ok(&["task", "add", "-p", "r", "-t", "Counter", "--", "sh", "-c",
-        "i=0; while [ $i -lt 60 ]; do echo \"tick $i\"; i=$((i+1)); sleep 0.05; done; echo made > made.txt"]);
+const COUNTER: &str = "i=0; while [ $i -lt 60 ]; do echo \"tick $i\"; i=$((i+1)); sleep 0.05; done; echo made > made.txt";
 
+/// Starts `corral run Counter --follow`, kills it with SIGKILL while the step prints, waits,
+/// then lets `corral logs --follow` (a new process) finish the run. Returns the run id and what
+/// that second process printed, after checking every tick arrived once and in order.
+fn kill_9_mid_run_then_follow(env: &Env) -> (String, Ran) {
     let mut first = Command::new(env!("CARGO_BIN_EXE_corral"))
         .args(["run", "Counter", "--follow"])
         .env("CORRAL_DATA_DIR", &env.data)
@@ -546,6 +542,20 @@ fn kill_9_mid_run_loses_nothing_and_the_next_corral_finishes_the_run() {
             "{line}"
         );
     }
+    (run_id, ran)
+}
+
+#[test]
+fn kill_9_mid_run_loses_nothing_and_the_next_corral_finishes_the_run() {
+    test_image();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    env.ok(&["project", "set", "r", "agent-image=corral-test/busybox:1"]);
+    env.ok(&[
+        "task", "add", "-p", "r", "-t", "Counter", "--", "sh", "-c", COUNTER,
+    ]);
+    let (run_id, _) = kill_9_mid_run_then_follow(&env);
     let show = json(&env.ok(&["run", "show", &run_id, "--json"]));
     assert_eq!(show["state"], "succeeded", "{show}");
     let branch = show["branch"].as_str().expect("branch");
@@ -613,4 +623,41 @@ fn a_run_that_fails_exits_non_zero_and_cancel_and_bad_references_are_clear() {
     ]);
     let line = env.fails(&["run", "Agent"]);
     assert!(line.contains("cannot run"), "{line}");
+}
+
+#[test]
+fn the_local_sandbox_says_it_is_not_isolated_and_survives_kill_9_too() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    env.ok(&["project", "set", "r", "sandbox=local"]);
+    let shown = env.ok(&["project", "show", "r"]);
+    assert!(shown.contains("NOT isolated"), "{shown}");
+    env.ok(&[
+        "task", "add", "-p", "r", "-t", "Counter", "--", "sh", "-c", COUNTER,
+    ]);
+    let (run_id, _) = kill_9_mid_run_then_follow(&env);
+    let show = json(&env.ok(&["run", "show", &run_id, "--json"]));
+    assert_eq!(show["state"], "succeeded", "{show}");
+    assert_eq!(show["sandbox"], "local", "{show}");
+    let shown = Command::new("git")
+        .args([
+            "show",
+            &format!("{}:made.txt", show["branch"].as_str().expect("branch")),
+        ])
+        .current_dir(&repo)
+        .output()
+        .expect("git");
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "made\n");
+
+    env.ok(&["task", "add", "-p", "r", "-t", "Quick", "--", "true"]);
+    let ran = env.corral(&["run", "Quick"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("NOT isolated") && ran.stderr.contains("sandbox=docker"),
+        "{}",
+        ran.stderr
+    );
+    let text = env.ok(&["run", "show", &run_id]);
+    assert!(text.contains("local processes (NOT isolated)"), "{text}");
 }

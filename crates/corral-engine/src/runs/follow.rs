@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use corral_core::{OutputStream, RunEventBody, RunId, StepName};
-use corral_sandbox::{DockerSandbox, LineReader, StepFiles};
+use corral_sandbox::{LineReader, Sandbox, StepFiles};
 use tokio::sync::watch;
 
 use super::RunContext;
@@ -72,7 +72,7 @@ async fn pump(
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 pub(crate) async fn follow(
     ctx: &RunContext,
-    sandbox: &DockerSandbox,
+    sandbox: &impl Sandbox,
     container: &str,
     run: RunId,
     step: StepName,
@@ -123,9 +123,11 @@ pub(crate) async fn follow(
                 .await
                 .map_err(EngineError::from)?;
             if !running && files.exit_code().ok().flatten().is_none() {
-                return Err(StepStop::Failed(
-                    "the container stopped before the step finished".into(),
-                ));
+                return Err(StepStop::Failed(if sandbox.is_isolated() {
+                    "the container stopped before the step finished".into()
+                } else {
+                    "the step's processes ended without recording an exit status".into()
+                }));
             }
         }
     }

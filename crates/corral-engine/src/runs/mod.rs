@@ -15,7 +15,7 @@ use corral_core::{
     Project, ProjectId, RepoSource, Run, RunEvent, RunId, RunState, Runtime, Task, TaskId,
     Transition,
 };
-use corral_sandbox::DockerSandbox;
+use corral_sandbox::{DockerSandbox, LocalSandbox, Sandbox};
 use corral_store::{EventWriter, NewRunEvent, RunEventQuery, RunMutation, RunQuery, Store};
 use tokio::sync::{OnceCell, Semaphore, broadcast, watch};
 
@@ -57,6 +57,16 @@ impl RunContext {
             .get_or_try_init(|| DockerSandbox::connect(self.config.docker_host.as_deref()))
             .await
             .map_err(EngineError::from)
+    }
+
+    /// Stops and releases a run's sandbox, whichever kind its handle names.
+    pub async fn remove_sandbox(&self, handle: &str) -> EngineResult<()> {
+        if handle.starts_with(corral_core::LOCAL_SANDBOX_HANDLE_PREFIX) {
+            LocalSandbox.remove(handle).await?;
+        } else {
+            self.sandbox().await?.remove(handle).await?;
+        }
+        Ok(())
     }
 
     /// The slot a run of this project must hold while it is past `queued`.
@@ -225,10 +235,10 @@ impl Engine {
             // No supervisor here (another process drives it, or none does): stop it directly.
             let ctx = self.run_context();
             let mut run = run;
-            if let Some(container) = &run.container_id
-                && let Ok(sandbox) = ctx.sandbox().await
+            if let Some(handle) = &run.container_id
+                && let Err(e) = ctx.remove_sandbox(handle).await
             {
-                let _ = sandbox.remove(container).await;
+                tracing::warn!(error = %e, "could not remove the run's sandbox");
             }
             ctx.transition(&mut run, Transition::Cancel).await?;
             return Ok(run);

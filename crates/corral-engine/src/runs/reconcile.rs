@@ -1,9 +1,11 @@
 //! Start-up reconciliation. Live runs whose container still exists are driven again from where
 //! their files say they are (nothing they printed meanwhile is lost); live runs whose container
 //! is gone become `interrupted`, logs kept; Corral containers of this data dir that belong to no
-//! live run are removed. With Docker unreachable nothing is touched (fail closed).
+//! live run are removed. With Docker unreachable no Docker run is touched (fail closed); local
+//! runs are checked by their process groups.
 
-use corral_core::{RunState, Transition};
+use corral_core::{RunState, SandboxKind, Transition};
+use corral_sandbox::{LocalSandbox, Sandbox};
 use corral_store::{ProjectQuery, RunQuery, TaskQuery};
 
 use super::RunContext;
@@ -13,15 +15,15 @@ use crate::error::EngineResult;
 pub(crate) async fn reconcile(ctx: RunContext) -> EngineResult<()> {
     let db = ctx.store.db();
     let live = RunQuery::live(db).await?;
-    let sandbox = match ctx.sandbox().await {
-        Ok(s) => s,
+    let instance = ctx.config.data_dir.display().to_string();
+    // `None`: Docker is unreachable, so Docker runs are left as they are.
+    let docker = match ctx.sandbox().await {
+        Ok(sandbox) => Some((sandbox, sandbox.list_labelled(&instance).await?)),
         Err(err) => {
-            tracing::warn!(error = %err, "Docker unreachable: live runs are left as they are");
-            return Ok(());
+            tracing::warn!(error = %err, "Docker unreachable: live Docker runs are left as they are");
+            None
         }
     };
-    let instance = ctx.config.data_dir.display().to_string();
-    let containers = sandbox.list_labelled(&instance).await?;
     for mut run in live.clone() {
         let driven_here = ctx
             .registry
@@ -43,32 +45,41 @@ pub(crate) async fn reconcile(ctx: RunContext) -> EngineResult<()> {
         ) else {
             continue;
         };
-        let container = run
-            .container_id
-            .as_ref()
-            .and_then(|id| containers.iter().find(|c| &c.id == id));
-        match (&run.state, container) {
+        let kind = run.sandbox_kind().unwrap_or(project.workflow.sandbox);
+        let sandbox_alive = match (&run.container_id, kind, &docker) {
+            (None, _, _) => None,
+            (Some(handle), SandboxKind::Local, _) => Some(LocalSandbox.is_running(handle).await?),
+            (Some(id), SandboxKind::Docker, Some((_, containers))) => Some(
+                containers
+                    .iter()
+                    .any(|c| &c.id == id && c.state == "running"),
+            ),
+            (Some(_), SandboxKind::Docker, None) => continue,
+        };
+        match (&run.state, sandbox_alive) {
             (RunState::Queued, _) => spawn(ctx.clone(), run, task, project),
-            (_, Some(c)) if c.state == "running" => {
+            (_, Some(true)) => {
                 ctx.note(run.id, "Corral restarted; following the run again")
                     .await?;
                 spawn(ctx.clone(), run, task, project);
             }
-            (RunState::Preparing, None) if run.container_id.is_none() => {
+            (RunState::Preparing, None) => {
                 ctx.note(run.id, "Corral restarted while preparing; preparing again")
                     .await?;
                 spawn(ctx.clone(), run, task, project);
             }
             _ => {
-                ctx.note(run.id, "the run's container is gone").await?;
+                ctx.note(run.id, "the run's sandbox is gone").await?;
                 ctx.transition(&mut run, Transition::Interrupt).await?;
             }
         }
     }
-    for c in containers {
-        if !live.iter().any(|r| r.id.to_string() == c.run_id) {
-            tracing::info!(container = %c.id, run = %c.run_id, "removing a container of no live run");
-            sandbox.remove(&c.id).await?;
+    if let Some((sandbox, containers)) = docker {
+        for c in containers {
+            if !live.iter().any(|r| r.id.to_string() == c.run_id) {
+                tracing::info!(container = %c.id, run = %c.run_id, "removing a container of no live run");
+                sandbox.remove(&c.id).await?;
+            }
         }
     }
     Ok(())

@@ -9,10 +9,10 @@ use std::os::unix::fs::MetadataExt;
 
 use corral_core::branch::run_branch;
 use corral_core::{
-    ImageChoice, OutputStream, Project, RepoSource, Run, RunEventBody, RunState, StepName, Task,
-    Transition,
+    ImageChoice, OutputStream, Project, RepoSource, Run, RunEventBody, RunState, SandboxKind,
+    StepName, Task, Transition,
 };
-use corral_sandbox::{ContainerSpec, DockerSandbox, NetworkMode, StepFiles};
+use corral_sandbox::{ContainerSpec, LocalSandbox, NetworkMode, Sandbox, StepFiles};
 use corral_store::RunEventQuery;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -75,8 +75,17 @@ async fn drive(
             return Ok(());
         }
     };
-    let outcome = steps(ctx, &mut run, task, project, &mut cancel).await;
-    let sandbox = ctx.sandbox().await.ok();
+    // A run keeps the sandbox it started in, whatever the project says now.
+    let kind = run.sandbox_kind().unwrap_or(project.workflow.sandbox);
+    let outcome = match kind {
+        SandboxKind::Local => steps(ctx, &LocalSandbox, &mut run, task, project, &mut cancel).await,
+        SandboxKind::Docker => match ctx.sandbox().await {
+            Ok(docker) => steps(ctx, docker, &mut run, task, project, &mut cancel).await,
+            Err(err) => Err(StepStop::Failed(format!(
+                "{err}; start Docker, or set the project's sandbox to local (not isolated)"
+            ))),
+        },
+    };
     match outcome {
         Ok(()) => {}
         Err(StepStop::Cancelled) => {
@@ -93,10 +102,10 @@ async fn drive(
                 .await?;
         }
     }
-    if let (Some(sandbox), Some(container)) = (sandbox, &run.container_id)
-        && let Err(e) = sandbox.remove(container).await
+    if let Some(handle) = &run.container_id
+        && let Err(e) = ctx.remove_sandbox(handle).await
     {
-        tracing::warn!(error = %e, "could not remove the run's container");
+        tracing::warn!(error = %e, "could not remove the run's sandbox");
     }
     ctx.events.flush().await?;
     Ok(())
@@ -118,6 +127,7 @@ fn source_path(project: &Project) -> Result<std::path::PathBuf, StepStop> {
 
 async fn steps(
     ctx: &RunContext,
+    sandbox: &impl Sandbox,
     run: &mut Run,
     task: &Task,
     project: &Project,
@@ -126,7 +136,6 @@ async fn steps(
     if run.state == RunState::Queued {
         ctx.transition(run, Transition::Prepare).await?;
     }
-    let sandbox = ctx.sandbox().await?;
     if run.state == RunState::Preparing {
         prepare(ctx, sandbox, run, task, project).await?;
         if let Some(setup) = &project.workflow.setup_command {
@@ -184,7 +193,7 @@ async fn steps(
 /// Checkout, image and container; each skipped when a previous process already made it.
 async fn prepare(
     ctx: &RunContext,
-    sandbox: &DockerSandbox,
+    sandbox: &impl Sandbox,
     run: &mut Run,
     task: &Task,
     project: &Project,
@@ -266,7 +275,11 @@ async fn prepare(
             .map_err(|e| StepStop::Failed(e.to_string()))?;
         ctx.note(
             run.id,
-            format!("container {} from {image}", &id[..12.min(id.len())]),
+            if sandbox.is_isolated() {
+                format!("container {} from {image}", &id[..12.min(id.len())])
+            } else {
+                "local sandbox: the steps run on this machine as you, NOT isolated".to_string()
+            },
         )
         .await?;
         run.container_id = Some(id);
@@ -278,7 +291,7 @@ async fn prepare(
 /// Runs (or, after a restart, keeps following) one durable step; returns its exit code.
 async fn step(
     ctx: &RunContext,
-    sandbox: &DockerSandbox,
+    sandbox: &impl Sandbox,
     run: &Run,
     project: &Project,
     name: StepName,

@@ -2,6 +2,7 @@
 //! machine's real Docker daemon for the doctor.
 
 mod doctor;
+mod local_runs;
 mod open;
 mod projects;
 mod runs;

@@ -38,7 +38,7 @@ async fn project(f: &Fixture, settings: &[(&str, &str)]) -> Project {
         .expect("settings")
 }
 
-async fn task(f: &Fixture, p: &Project, title: &str, script: &str) -> corral_core::TaskId {
+pub async fn task(f: &Fixture, p: &Project, title: &str, script: &str) -> corral_core::TaskId {
     let new = NewTask {
         project_id: p.id,
         title: title.into(),
@@ -48,7 +48,7 @@ async fn task(f: &Fixture, p: &Project, title: &str, script: &str) -> corral_cor
     f.engine.create_task(new).await.expect("task").task.id
 }
 
-async fn wait(f: &Fixture, run: RunId, limit: Duration) -> corral_core::Run {
+pub async fn wait(f: &Fixture, run: RunId, limit: Duration) -> corral_core::Run {
     let start = Instant::now();
     loop {
         let r = f.engine.run(run).await.expect("run");
@@ -64,7 +64,7 @@ async fn wait(f: &Fixture, run: RunId, limit: Duration) -> corral_core::Run {
     }
 }
 
-async fn outputs(f: &Fixture, run: RunId, step: StepName) -> Vec<(OutputStream, String)> {
+pub async fn outputs(f: &Fixture, run: RunId, step: StepName) -> Vec<(OutputStream, String)> {
     f.engine
         .run_events(run, 0, 1_000_000)
         .await

@@ -26,6 +26,7 @@ export const defaultWorkflow: WorkflowDto = {
   cpus: 2,
   pids: 1024,
   network: "none",
+  sandbox: "docker",
   max_concurrent_runs: 4,
   retention_runs: 20,
   retention_days: 7,
@@ -106,7 +107,7 @@ export class FakeBackend implements Backend {
       prompt: input.prompt,
       runtime: input.runtime,
       model: input.model,
-      command: null,
+      command: input.command,
       max_attempts: 1,
       status: "ready",
       depends_on: input.after,
@@ -164,6 +165,7 @@ export class FakeBackend implements Backend {
       created_at: 0,
       started_at: null,
       finished_at: null,
+      sandbox: null,
     };
     this.runs.unshift(run);
     return run;
