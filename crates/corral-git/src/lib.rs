@@ -1,12 +1,14 @@
 //! Corral's git boundary. Everything here is blocking (libgit2); async callers run it through
 //! `spawn_blocking`. Inspecting a repository a user adds; per-run checkouts, their commits,
-//! publishing run branches to the user's repository, and diffs.
+//! publishing run branches to the user's repository, diffs, merges, and the mirror of a project
+//! added by URL.
 
 mod checkout;
 mod commit;
 mod diff;
 mod inspect;
 mod merge;
+mod mirror;
 mod publish;
 
 pub use checkout::{Checkout, branch_exists, create_checkout};
@@ -14,6 +16,7 @@ pub use commit::commit_all;
 pub use diff::{FileDiff, FileStatus, diff};
 pub use inspect::{RepoInfo, inspect, libgit2_version};
 pub use merge::{MergeOutcome, merge_run};
+pub use mirror::{MirrorSync, sync_mirror};
 pub use publish::{delete_branch, publish_branch};
 
 /// Why a path cannot be used as a project repository.

@@ -47,6 +47,14 @@ impl RunContext {
         self.config.data_dir.join("runs").join(run.to_string())
     }
 
+    /// The bare mirror of a project added by URL.
+    pub fn mirror_dir(&self, project: ProjectId) -> PathBuf {
+        self.config
+            .data_dir
+            .join("mirrors")
+            .join(format!("{project}.git"))
+    }
+
     pub fn checkout_dir(&self, run: RunId) -> PathBuf {
         self.config.data_dir.join("checkouts").join(run.to_string())
     }
@@ -322,10 +330,20 @@ impl Engine {
             });
         }
         let project = self.project(run.project_id).await?;
-        let RepoSource::Local { path: repo } = project.source.clone() else {
-            return Err(EngineError::NotMergeable {
-                reason: "the project has no local repository".into(),
-            });
+        let repo = match project.source.clone() {
+            RepoSource::Local { path } => path,
+            RepoSource::Remote { url } => {
+                let branch = run.branch.clone().unwrap_or_default();
+                let mirror = self.run_context().mirror_dir(project.id);
+                return Err(EngineError::NotMergeable {
+                    reason: format!(
+                        "the project was added by URL and Corral never pushes to {url}; the \
+                         branch is in Corral's mirror: `git fetch {} {branch}` in your clone, \
+                         then merge and push it yourself",
+                        mirror.display()
+                    ),
+                });
+            }
         };
         let target = project
             .default_branch
@@ -413,8 +431,7 @@ impl Engine {
     }
 }
 
-/// Only what this build can run: a `custom` command line in a local project, in the project's
-/// image.
+/// Only what this build can run: a `custom` command line (agents come with their adapters).
 fn check_runnable(task: &Task, project: &Project) -> EngineResult<()> {
     let runtime = task.runtime.unwrap_or(project.workflow.runtime);
     if runtime != Runtime::Custom || task.command.is_none() {
@@ -422,11 +439,6 @@ fn check_runnable(task: &Task, project: &Project) -> EngineResult<()> {
             reason: format!(
                 "runtime `{runtime}` cannot run yet; give the task a command line (`--runtime custom -- CMD ...`)"
             ),
-        });
-    }
-    if let RepoSource::Remote { .. } = project.source {
-        return Err(EngineError::NotRunnable {
-            reason: "runs of projects added by URL are not supported yet; add a local clone".into(),
         });
     }
     Ok(())

@@ -118,11 +118,50 @@ fn image_of(project: &Project) -> String {
     }
 }
 
-fn source_path(project: &Project) -> Result<std::path::PathBuf, StepStop> {
+/// The repository runs check out from and publish to: the user's own, or the mirror of a
+/// project added by URL.
+fn source_path(ctx: &RunContext, project: &Project) -> std::path::PathBuf {
     match &project.source {
-        RepoSource::Local { path } => Ok(path.clone()),
-        RepoSource::Remote { .. } => Err(StepStop::Failed("URL projects cannot run yet".into())),
+        RepoSource::Local { path } => path.clone(),
+        RepoSource::Remote { .. } => ctx.mirror_dir(project.id),
     }
+}
+
+/// Fetches a URL project's mirror (making it the first time) and returns the remote's default
+/// branch. Progress lines become notes in the run's log.
+async fn sync_mirror(
+    ctx: &RunContext,
+    run: &Run,
+    project: &Project,
+    url: &str,
+) -> Result<Option<String>, StepStop> {
+    let dest = ctx.mirror_dir(project.id);
+    ctx.note(run.id, format!("fetching {url}")).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let notes = {
+        let ctx = ctx.clone();
+        let run_id = run.id;
+        tokio::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                let _ = ctx.note(run_id, line).await;
+            }
+        })
+    };
+    let url_owned = url.to_string();
+    let synced = tokio::task::spawn_blocking(move || {
+        corral_git::sync_mirror(&url_owned, &dest, &mut |line| {
+            let _ = tx.send(line);
+        })
+    })
+    .await
+    .map_err(|e| EngineError::Internal(e.to_string()))?;
+    let _ = notes.await;
+    let synced = synced.map_err(|e| {
+        StepStop::Failed(format!(
+            "{e}; check the URL and that `git fetch {url}` works for you in a terminal"
+        ))
+    })?;
+    Ok(synced.default_branch)
 }
 
 async fn steps(
@@ -198,13 +237,18 @@ async fn prepare(
     task: &Task,
     project: &Project,
 ) -> Result<(), StepStop> {
-    let source = source_path(project)?;
+    let source = source_path(ctx, project);
     let dest = ctx.checkout_dir(run.id);
     if run.checkout_path.is_none() {
         let branch = run_branch(&task.title, run.id);
+        let remote_default = match &project.source {
+            RepoSource::Remote { url } => sync_mirror(ctx, run, project, url).await?,
+            RepoSource::Local { .. } => None,
+        };
         let base = project
             .default_branch
             .clone()
+            .or(remote_default)
             .unwrap_or_else(|| "HEAD".to_string());
         if dest.exists() {
             // Half-made by a process that died before recording it: ours to remake.
@@ -372,7 +416,7 @@ async fn finish(
         .branch
         .clone()
         .ok_or_else(|| StepStop::Failed("no branch".into()))?;
-    let source = source_path(project)?;
+    let source = source_path(ctx, project);
     let message = format!(
         "{}\n\nCorral run {} of task {}",
         task.title, run.id, task.id

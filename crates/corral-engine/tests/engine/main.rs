@@ -7,6 +7,7 @@ mod open;
 mod projects;
 mod runs;
 mod tasks;
+mod url_projects;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
