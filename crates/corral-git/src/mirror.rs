@@ -39,8 +39,7 @@ fn failed(url: &str, what: &str, stderr: &[u8]) -> GitError {
     let last = text
         .split(['\n', '\r'])
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .last()
+        .rfind(|l| !l.is_empty())
         .unwrap_or("no message")
         .to_string();
     GitError::Other {
