@@ -64,8 +64,16 @@ pub enum RepoSourceDto {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ImageDto {
     Default,
-    Base { image: String },
-    Agent { image: String },
+    Base {
+        image: String,
+    },
+    Agent {
+        image: String,
+    },
+    /// A Dockerfile in the repository, relative to its root.
+    Dockerfile {
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, Type)]
@@ -122,10 +130,28 @@ pub struct WorkflowDto {
     pub cpus: f64,
     pub pids: u32,
     pub network: NetworkDto,
+    /// The network of a Dockerfile build's RUN steps.
+    pub build_network: NetworkDto,
     pub sandbox: SandboxDto,
     pub max_concurrent_runs: u32,
     pub retention_runs: u32,
     pub retention_days: u32,
+}
+
+fn network_dto(n: NetworkPolicy) -> NetworkDto {
+    match n {
+        NetworkPolicy::None => NetworkDto::None,
+        NetworkPolicy::Host => NetworkDto::Host,
+        NetworkPolicy::Bridge => NetworkDto::Bridge,
+    }
+}
+
+fn network_policy(n: NetworkDto) -> NetworkPolicy {
+    match n {
+        NetworkDto::None => NetworkPolicy::None,
+        NetworkDto::Host => NetworkPolicy::Host,
+        NetworkDto::Bridge => NetworkPolicy::Bridge,
+    }
 }
 
 fn blank_to_none(s: Option<String>) -> Option<String> {
@@ -143,6 +169,7 @@ impl From<&Workflow> for WorkflowDto {
                 ImageChoice::Agent { image } => ImageDto::Agent {
                     image: image.clone(),
                 },
+                ImageChoice::Dockerfile { path } => ImageDto::Dockerfile { path: path.clone() },
             },
             setup_command: w.setup_command.clone(),
             verify_command: w.verify_command.clone(),
@@ -160,11 +187,8 @@ impl From<&Workflow> for WorkflowDto {
             memory_mib: u32::try_from(w.limits.memory_mib).unwrap_or(u32::MAX),
             cpus: f64::from(w.limits.cpu_millis) / 1000.0,
             pids: w.limits.pids,
-            network: match w.network {
-                NetworkPolicy::None => NetworkDto::None,
-                NetworkPolicy::Host => NetworkDto::Host,
-                NetworkPolicy::Bridge => NetworkDto::Bridge,
-            },
+            network: network_dto(w.network),
+            build_network: network_dto(w.build_network),
             sandbox: w.sandbox.into(),
             max_concurrent_runs: w.max_concurrent_runs,
             retention_runs: w.retention.keep_runs,
@@ -184,6 +208,9 @@ impl WorkflowDto {
                 },
                 ImageDto::Agent { image } => ImageChoice::Agent {
                     image: image.trim().to_string(),
+                },
+                ImageDto::Dockerfile { path } => ImageChoice::Dockerfile {
+                    path: path.trim().to_string(),
                 },
             },
             setup_command: blank_to_none(self.setup_command),
@@ -206,11 +233,8 @@ impl WorkflowDto {
                 cpu_millis: (self.cpus.max(0.0) * 1000.0).round() as u32,
                 pids: self.pids,
             },
-            network: match self.network {
-                NetworkDto::None => NetworkPolicy::None,
-                NetworkDto::Host => NetworkPolicy::Host,
-                NetworkDto::Bridge => NetworkPolicy::Bridge,
-            },
+            network: network_policy(self.network),
+            build_network: network_policy(self.build_network),
             sandbox: self.sandbox.into(),
             max_concurrent_runs: self.max_concurrent_runs,
             retention: Retention {

@@ -89,6 +89,9 @@ pub enum ImageChoice {
     Base { image: String },
     /// A ready image used as is (the agent CLIs must already be in it).
     Agent { image: String },
+    /// Built from a Dockerfile in the repository (a path relative to its root), at the run's
+    /// base commit; its folder is the build context.
+    Dockerfile { path: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -192,6 +195,8 @@ pub struct Workflow {
     pub max_concurrent_runs: u32,
     pub retention: Retention,
     pub sandbox: SandboxKind,
+    /// The network a Dockerfile build gets (its RUN steps usually download things).
+    pub build_network: NetworkPolicy,
 }
 
 impl Default for Workflow {
@@ -209,6 +214,7 @@ impl Default for Workflow {
             max_concurrent_runs: 4,
             retention: Retention::default(),
             sandbox: SandboxKind::Docker,
+            build_network: NetworkPolicy::Bridge,
         }
     }
 }

@@ -6,12 +6,16 @@ use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 16] = [
+pub const SETTING_KEYS: [(&str, &str); 18] = [
     (
         "base-image",
         "image Corral builds its agent image from (empty: default)",
     ),
     ("agent-image", "ready image used as is (empty: default)"),
+    (
+        "dockerfile",
+        "Dockerfile in the repository to build the run image from, e.g. .devcontainer/Dockerfile (empty: default)",
+    ),
     (
         "setup",
         "command run once in each new run's container (empty: none)",
@@ -20,6 +24,10 @@ pub const SETTING_KEYS: [(&str, &str); 16] = [
     ("runtime", "default agent runtime"),
     ("model", "default model (empty: the runtime's default)"),
     ("network", "none | host | bridge"),
+    (
+        "build-network",
+        "network of a Dockerfile build: none | host | bridge (default bridge)",
+    ),
     (
         "sandbox",
         "docker | local (local runs commands on this machine as you: NOT isolated)",
@@ -167,11 +175,21 @@ impl Workflow {
                 self.image = optional(value)
                     .map_or(ImageChoice::Default, |image| ImageChoice::Agent { image });
             }
+            "dockerfile" => {
+                self.image = match optional(value) {
+                    None => ImageChoice::Default,
+                    Some(path) => {
+                        validate::repo_relative_path("dockerfile", &path).map_err(invalid)?;
+                        ImageChoice::Dockerfile { path }
+                    }
+                };
+            }
             "setup" => self.setup_command = optional(value),
             "verify" => self.verify_command = optional(value),
             "runtime" => self.runtime = value.parse().map_err(invalid)?,
             "model" => self.model = optional(value),
             "network" => self.network = parse_network(value).map_err(invalid)?,
+            "build-network" => self.build_network = parse_network(value).map_err(invalid)?,
             "sandbox" => self.sandbox = parse_sandbox(value).map_err(invalid)?,
             "memory" => self.limits.memory_mib = parse_memory_mib(value).map_err(invalid)?,
             "cpus" => self.limits.cpu_millis = parse_cpu_millis(value).map_err(invalid)?,
@@ -217,8 +235,12 @@ impl Workflow {
 
     /// Checks every field of a workflow built directly (not through `set`), e.g. by the UI.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        if let ImageChoice::Base { image } | ImageChoice::Agent { image } = &self.image {
-            validate::command("image", image)?;
+        match &self.image {
+            ImageChoice::Base { image } | ImageChoice::Agent { image } => {
+                validate::command("image", image)?;
+            }
+            ImageChoice::Dockerfile { path } => validate::repo_relative_path("dockerfile", path)?,
+            ImageChoice::Default => {}
         }
         if let Some(setup) = &self.setup_command {
             validate::command("setup command", setup)?;
@@ -300,6 +322,16 @@ mod tests {
         assert_eq!(wf.network, NetworkPolicy::Host);
         assert_eq!(wf.sandbox, SandboxKind::Local);
         assert!(wf.set("sandbox", "chroot").is_err());
+        wf.set("dockerfile", ".devcontainer/Dockerfile")
+            .expect("a repository path");
+        assert_eq!(
+            wf.image,
+            ImageChoice::Dockerfile {
+                path: ".devcontainer/Dockerfile".into()
+            }
+        );
+        assert!(wf.set("dockerfile", "../outside/Dockerfile").is_err());
+        assert!(wf.set("dockerfile", "/etc/Dockerfile").is_err());
         assert_eq!(wf.limits.memory_mib, 1536);
         assert_eq!(wf.limits.cpu_millis, 1500);
         assert_eq!(wf.limits.pids, 256);

@@ -90,6 +90,27 @@ pub fn command(field: &'static str, value: &str) -> Result<String, ValidationErr
     Ok(trimmed.to_string())
 }
 
+/// A path inside the repository: relative, and never climbing out with `..`.
+pub fn repo_relative_path(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    let path = std::path::Path::new(value.trim());
+    let inside = !value.trim().is_empty()
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+    if inside {
+        Ok(())
+    } else {
+        Err(ValidationError::BadValue {
+            field,
+            given: value.to_string(),
+            expected: "a path relative to the repository root, without `..`",
+        })
+    }
+}
+
 /// An argument vector for the `custom` runtime.
 pub fn argv(value: &[String]) -> Result<(), ValidationError> {
     match value.first() {

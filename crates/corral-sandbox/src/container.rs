@@ -33,7 +33,7 @@ pub enum NetworkMode {
 }
 
 impl NetworkMode {
-    fn as_docker(&self) -> &'static str {
+    pub(crate) fn as_docker(&self) -> &'static str {
         match self {
             NetworkMode::None => "none",
             NetworkMode::Host => "host",

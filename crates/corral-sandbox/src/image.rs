@@ -64,3 +64,143 @@ impl DockerSandbox {
         }
     }
 }
+
+/// Where a run's image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSpec {
+    /// An image by name: used when present, pulled when not.
+    Named(String),
+    /// Built from `dockerfile` (relative to `context`) and tagged `tag`; its RUN steps get
+    /// `network`.
+    Build {
+        context: std::path::PathBuf,
+        dockerfile: String,
+        tag: String,
+        network: crate::NetworkMode,
+    },
+}
+
+impl ImageSpec {
+    /// The name containers are created from.
+    pub fn tag(&self) -> &str {
+        match self {
+            ImageSpec::Named(name) => name,
+            ImageSpec::Build { tag, .. } => tag,
+        }
+    }
+}
+
+/// The build context as a tar archive: every file under `dir` except `.git`. Symlinks are
+/// archived as links, never followed out of the folder.
+fn context_tar(dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    fn add(
+        builder: &mut tar::Builder<Vec<u8>>,
+        root: &std::path::Path,
+        dir: &std::path::Path,
+    ) -> std::io::Result<()> {
+        let mut entries = std::fs::read_dir(dir)?.collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let name = path.strip_prefix(root).unwrap_or(&path);
+            if name == std::path::Path::new(".git") {
+                continue;
+            }
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                builder.append_dir(name, &path)?;
+                add(builder, root, &path)?;
+            } else {
+                builder.append_path_with_name(&path, name)?;
+            }
+        }
+        Ok(())
+    }
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    add(&mut builder, dir, dir)?;
+    builder.into_inner()
+}
+
+impl DockerSandbox {
+    /// Builds an image from a Dockerfile, reporting each line of the build as progress.
+    /// Docker's layer cache makes an unchanged rebuild quick.
+    pub async fn build_image(
+        &self,
+        context: &std::path::Path,
+        dockerfile: &str,
+        tag: &str,
+        network: crate::NetworkMode,
+        mut progress: impl FnMut(String),
+    ) -> Result<(), SandboxError> {
+        let failed = |reason: String| SandboxError::ImageBuild {
+            tag: tag.to_string(),
+            reason,
+        };
+        if !context.join(dockerfile).is_file() {
+            return Err(failed(format!(
+                "there is no Dockerfile at {}",
+                context.join(dockerfile).display()
+            )));
+        }
+        let dir = context.to_path_buf();
+        let archive = tokio::task::spawn_blocking(move || context_tar(&dir))
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .map_err(|e| failed(format!("reading the build context: {e}")))?;
+        progress(format!(
+            "building {tag} from {dockerfile} ({} KiB of context)",
+            archive.len() / 1024
+        ));
+        let options = bollard::query_parameters::BuildImageOptionsBuilder::new()
+            .dockerfile(dockerfile)
+            .t(tag)
+            .networkmode(network.as_docker())
+            .rm(true)
+            .forcerm(true)
+            .build();
+        let mut build = self.docker.build_image(
+            options,
+            None,
+            Some(bollard::body_full(bytes::Bytes::from(archive))),
+        );
+        while let Some(info) = build.next().await {
+            let info = info.map_err(|e| failed(e.to_string()))?;
+            if let Some(detail) = info.error_detail {
+                return Err(failed(
+                    detail.message.unwrap_or_else(|| "the build failed".into()),
+                ));
+            }
+            for line in info.stream.iter().chain(info.status.iter()) {
+                for part in line.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                    progress(part.to_string());
+                }
+            }
+        }
+        if self.has_image(tag).await? {
+            Ok(())
+        } else {
+            Err(failed("the build finished without the image".into()))
+        }
+    }
+
+    /// Makes sure the image of `spec` exists: pulled or built as it says.
+    pub async fn ensure_spec(
+        &self,
+        spec: &ImageSpec,
+        progress: impl FnMut(String),
+    ) -> Result<(), SandboxError> {
+        match spec {
+            ImageSpec::Named(name) => self.ensure_image(name, progress).await,
+            ImageSpec::Build {
+                context,
+                dockerfile,
+                tag,
+                network,
+            } => {
+                self.build_image(context, dockerfile, tag, *network, progress)
+                    .await
+            }
+        }
+    }
+}

@@ -14,6 +14,7 @@ pub use container::{
     ContainerSpec, DockerSandbox, LabelledContainer, NetworkMode, RUN_DIR_IN_CONTAINER, labels,
 };
 pub use exec::ExecOutput;
+pub use image::ImageSpec;
 pub use local::{LOCAL_HANDLE_PREFIX, LocalSandbox};
 pub use probe::{DockerVersion, probe};
 pub use sandbox::Sandbox;
@@ -27,6 +28,8 @@ pub enum SandboxError {
     DockerTimeout { host: String, seconds: u64 },
     #[error("image `{image}` is not here and could not be pulled: {reason}")]
     ImageUnavailable { image: String, reason: String },
+    #[error("building image `{tag}` failed: {reason}")]
+    ImageBuild { tag: String, reason: String },
     #[error("container {container}: {message}")]
     Container { container: String, message: String },
     #[error("Docker error: {0}")]

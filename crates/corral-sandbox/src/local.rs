@@ -80,7 +80,7 @@ impl Sandbox for LocalSandbox {
 
     async fn ensure_image(
         &self,
-        _image: &str,
+        _image: &crate::ImageSpec,
         mut progress: impl FnMut(String) + Send,
     ) -> Result<(), SandboxError> {
         progress("local sandbox: no image; steps run on this machine, NOT isolated".into());

@@ -5,16 +5,17 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::{ContainerSpec, DockerSandbox, SandboxError};
+use crate::{ContainerSpec, DockerSandbox, ImageSpec, SandboxError};
 
 pub trait Sandbox: Send + Sync {
     /// Whether steps are kept away from the user's files, processes and credentials.
     fn is_isolated(&self) -> bool;
 
-    /// Makes sure `image` is usable, reporting progress lines (nothing to do locally).
+    /// Makes sure `image` is usable (pulled or built), reporting progress lines (nothing to do
+    /// locally).
     fn ensure_image(
         &self,
-        image: &str,
+        image: &ImageSpec,
         progress: impl FnMut(String) + Send,
     ) -> impl Future<Output = Result<(), SandboxError>> + Send;
 
@@ -57,10 +58,10 @@ impl Sandbox for DockerSandbox {
 
     async fn ensure_image(
         &self,
-        image: &str,
+        image: &ImageSpec,
         progress: impl FnMut(String) + Send,
     ) -> Result<(), SandboxError> {
-        DockerSandbox::ensure_image(self, image, progress).await
+        DockerSandbox::ensure_spec(self, image, progress).await
     }
 
     async fn create(&self, spec: &ContainerSpec) -> Result<String, SandboxError> {

@@ -95,7 +95,9 @@ export type FileDiffDto = {
 	truncated: boolean,
 };
 
-export type ImageDto = { kind: "default" } | { kind: "base"; image: string } | { kind: "agent"; image: string };
+export type ImageDto = { kind: "default" } | { kind: "base"; image: string } | { kind: "agent"; image: string } | 
+/**  A Dockerfile in the repository, relative to its root. */
+{ kind: "dockerfile"; path: string };
 
 export type NetworkDto = "none" | "host" | "bridge";
 
@@ -217,6 +219,8 @@ export type WorkflowDto = {
 	cpus: number | null,
 	pids: number,
 	network: NetworkDto,
+	/**  The network of a Dockerfile build's RUN steps. */
+	build_network: NetworkDto,
 	sandbox: SandboxDto,
 	max_concurrent_runs: number,
 	retention_runs: number,

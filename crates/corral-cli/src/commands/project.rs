@@ -37,6 +37,7 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
         ImageChoice::Default => "Corral's default agent image".to_string(),
         ImageChoice::Base { image } => format!("agent image built from {image}"),
         ImageChoice::Agent { image } => format!("{image} (used as is)"),
+        ImageChoice::Dockerfile { path } => format!("built from {path} in the repository"),
     };
     let env = if wf.env.is_empty() {
         "(none)".to_string()

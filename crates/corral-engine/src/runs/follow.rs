@@ -16,6 +16,8 @@ const BATCH: usize = 2000;
 pub const MAX_LINE: usize = 1024 * 1024;
 const IDLE: Duration = Duration::from_millis(25);
 const ALIVE_CHECK: Duration = Duration::from_secs(2);
+/// How long the sandbox may fail to answer (a Docker daemon restarting) before the run fails.
+const UNREACHABLE_GRACE: Duration = Duration::from_secs(10);
 
 /// Why following a step stopped without an exit code.
 #[derive(Debug)]
@@ -83,6 +85,7 @@ pub(crate) async fn follow(
     let mut out = LineReader::new(&files.stdout, offsets.0, MAX_LINE);
     let mut err = LineReader::new(&files.stderr, offsets.1, MAX_LINE);
     let mut last_check = Instant::now();
+    let mut unreachable_since: Option<Instant> = None;
     loop {
         let exit = files
             .exit_code()
@@ -118,10 +121,28 @@ pub(crate) async fn follow(
                     dir.display()
                 )));
             }
-            let running = sandbox
-                .is_running(container)
-                .await
-                .map_err(EngineError::from)?;
+            let running = match sandbox.is_running(container).await {
+                Ok(running) => {
+                    unreachable_since = None;
+                    running
+                }
+                Err(e) => {
+                    let since = *unreachable_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() < UNREACHABLE_GRACE {
+                        continue;
+                    }
+                    let who = if sandbox.is_isolated() {
+                        "the Docker daemon"
+                    } else {
+                        "the local sandbox"
+                    };
+                    return Err(StepStop::Failed(format!(
+                        "{who} stopped answering while the {} step ran; the log up to then is \
+                         kept ({e})",
+                        step.as_str()
+                    )));
+                }
+            };
             if !running && files.exit_code().ok().flatten().is_none() {
                 return Err(StepStop::Failed(if sandbox.is_isolated() {
                     "the container stopped before the step finished".into()

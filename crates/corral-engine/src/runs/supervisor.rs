@@ -12,7 +12,7 @@ use corral_core::{
     ImageChoice, OutputStream, Project, RepoSource, Run, RunEventBody, RunState, SandboxKind,
     StepName, Task, Transition,
 };
-use corral_sandbox::{ContainerSpec, LocalSandbox, NetworkMode, Sandbox, StepFiles};
+use corral_sandbox::{ContainerSpec, ImageSpec, LocalSandbox, NetworkMode, Sandbox, StepFiles};
 use corral_store::RunEventQuery;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -111,10 +111,38 @@ async fn drive(
     Ok(())
 }
 
-fn image_of(project: &Project) -> String {
+fn network_mode(policy: corral_core::NetworkPolicy) -> NetworkMode {
+    match policy {
+        corral_core::NetworkPolicy::None => NetworkMode::None,
+        corral_core::NetworkPolicy::Host => NetworkMode::Host,
+        corral_core::NetworkPolicy::Bridge => NetworkMode::Bridge,
+    }
+}
+
+/// The image a run's container is made from; a Dockerfile is read from the run's checkout.
+fn image_of(project: &Project, run: &Run, checkout: &std::path::Path) -> ImageSpec {
     match &project.workflow.image {
-        ImageChoice::Agent { image } | ImageChoice::Base { image } => image.clone(),
-        ImageChoice::Default => DEFAULT_IMAGE.to_string(),
+        ImageChoice::Agent { image } | ImageChoice::Base { image } => {
+            ImageSpec::Named(image.clone())
+        }
+        ImageChoice::Default => ImageSpec::Named(DEFAULT_IMAGE.to_string()),
+        ImageChoice::Dockerfile { path } => {
+            let path = std::path::Path::new(path);
+            let base = run.base_commit.as_deref().unwrap_or("latest");
+            ImageSpec::Build {
+                context: checkout.join(path.parent().unwrap_or(std::path::Path::new(""))),
+                dockerfile: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "Dockerfile".into()),
+                tag: format!(
+                    "corral-build/{}:{}",
+                    project.id,
+                    &base[..12.min(base.len())]
+                ),
+                network: network_mode(project.workflow.build_network),
+            }
+        }
     }
 }
 
@@ -265,14 +293,27 @@ async fn prepare(
         })
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?
-        .map_err(|e| StepStop::Failed(format!("checkout failed: {e}")))?;
+        .map_err(|e| {
+            // Whatever was written is of no use and may be what filled the disk.
+            let _ = std::fs::remove_dir_all(&dest);
+            let text = e.to_string();
+            if text.to_lowercase().contains("no space left") {
+                StepStop::Failed(format!(
+                    "checkout failed: {text}; free space where Corral keeps its data ({}), \
+                     e.g. with `corral gc`",
+                    ctx.config.data_dir.display()
+                ))
+            } else {
+                StepStop::Failed(format!("checkout failed: {text}"))
+            }
+        })?;
         run.checkout_path = Some(checkout.path.display().to_string());
         run.branch = Some(checkout.branch);
         run.base_commit = Some(checkout.base_commit);
         ctx.save(run).await?;
     }
     if run.container_id.is_none() {
-        let image = image_of(project);
+        let image = image_of(project, run, &dest);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let notes = {
             let ctx = ctx.clone();
@@ -299,18 +340,14 @@ async fn prepare(
             task_id: run.task_id.to_string(),
             project_id: run.project_id.to_string(),
             instance: ctx.config.data_dir.display().to_string(),
-            image: image.clone(),
+            image: image.tag().to_string(),
             workspace: dest.clone(),
             run_dir: ctx.run_dir(run.id),
             user: Some(format!("{}:{}", meta.uid(), meta.gid())),
             memory_mib: limits.memory_mib,
             cpu_millis: limits.cpu_millis,
             pids: limits.pids,
-            network: match project.workflow.network {
-                corral_core::NetworkPolicy::None => NetworkMode::None,
-                corral_core::NetworkPolicy::Host => NetworkMode::Host,
-                corral_core::NetworkPolicy::Bridge => NetworkMode::Bridge,
-            },
+            network: network_mode(project.workflow.network),
             read_only_mounts: Vec::new(),
         };
         let id = sandbox
@@ -320,7 +357,7 @@ async fn prepare(
         ctx.note(
             run.id,
             if sandbox.is_isolated() {
-                format!("container {} from {image}", &id[..12.min(id.len())])
+                format!("container {} from {}", &id[..12.min(id.len())], image.tag())
             } else {
                 "local sandbox: the steps run on this machine as you, NOT isolated".to_string()
             },

@@ -1,6 +1,8 @@
 //! Engine integration tests: real git repositories in temp dirs, a real SQLite file, and the
 //! machine's real Docker daemon for the doctor.
 
+mod disk_full;
+mod docker_stops;
 mod doctor;
 mod local_runs;
 mod open;

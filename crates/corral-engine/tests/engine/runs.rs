@@ -11,7 +11,7 @@ use crate::{Fixture, git, s};
 
 const IMAGE: &str = "corral-test/busybox:1";
 
-fn test_image() {
+pub fn test_image() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let script =
@@ -273,8 +273,8 @@ async fn extra_runs_wait_in_queued_for_the_projects_limit() {
 async fn odd_output_is_recorded_not_fatal_and_only_custom_tasks_can_run_yet() {
     let f = Fixture::new().await;
     let p = project(&f, &[]).await;
-    // Invalid UTF-8, a 3 MB line, and a last line without a newline.
-    let t = task(&f, &p, "Odd", "printf 'bad \\377 byte\\n'; head -c 3145728 /dev/zero | tr '\\0' x; echo; printf 'no newline'").await;
+    // Invalid UTF-8, a 10 MB line, and a last line without a newline.
+    let t = task(&f, &p, "Odd", "printf 'bad \\377 byte\\n'; head -c 10485760 /dev/zero | tr '\\0' x; echo; printf 'no newline'").await;
     let run = f.engine.start_run(t).await.expect("start");
     let run = wait(&f, run.id, Duration::from_secs(60)).await;
     assert_eq!(run.state, RunState::Succeeded, "{run:?}");
@@ -286,8 +286,8 @@ async fn odd_output_is_recorded_not_fatal_and_only_custom_tasks_can_run_yet() {
     );
     assert_eq!(
         lines.iter().filter(|(_, l)| l.starts_with("xxx")).count(),
-        3,
-        "3 MB in 1 MiB pieces"
+        10,
+        "10 MB in 1 MiB pieces"
     );
     assert_eq!(lines.last().map(|(_, l)| l.as_str()), Some("no newline"));
 
@@ -498,5 +498,112 @@ async fn a_run_folder_removed_by_hand_fails_the_run_cleanly() {
             "{reason}"
         ),
         other => panic!("expected a failed run, got {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_printing_a_million_lines_is_recorded_whole_and_in_order() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[]).await;
+    let t = task(&f, &p, "Loud", "seq 1 1000000").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(300)).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:?}");
+    let mut expected = 1u64;
+    let mut from = 0;
+    loop {
+        let page = f
+            .engine
+            .run_events(run.id, from, 50_000)
+            .await
+            .expect("events");
+        let Some(last) = page.last() else { break };
+        from = last.seq;
+        for e in &page {
+            if let RunEventBody::Output { line, .. } = &e.body {
+                assert_eq!(line, &expected.to_string(), "line {expected}");
+                expected += 1;
+            }
+        }
+    }
+    assert_eq!(expected - 1, 1_000_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dockerfile_in_the_repository_is_built_with_progress_and_a_broken_one_fails_the_run() {
+    let f = Fixture::new().await;
+    test_image();
+    let repo = f.repo("proj");
+    std::fs::create_dir_all(repo.join("env")).expect("mkdir");
+    std::fs::write(
+        repo.join("env/Dockerfile"),
+        format!("FROM {IMAGE}\nCOPY hello.txt /hello.txt\nRUN echo built > /built-marker\n"),
+    )
+    .expect("write");
+    std::fs::write(repo.join("env/hello.txt"), "hello from the context\n").expect("write");
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "dockerfile"]);
+    let p = f.engine.add_project(s(&repo), None).await.expect("project");
+    let p = f
+        .engine
+        .set_project_settings(
+            p.id,
+            &[
+                ("dockerfile".to_string(), "env/Dockerfile".to_string()),
+                ("build-network".to_string(), "none".to_string()),
+            ],
+        )
+        .await
+        .expect("settings");
+    let t = task(&f, &p, "In built image", "cat /built-marker /hello.txt").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(120)).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:?}");
+    assert_eq!(
+        outputs(&f, run.id, StepName::Agent).await,
+        vec![
+            (OutputStream::Stdout, "built".to_string()),
+            (OutputStream::Stdout, "hello from the context".to_string()),
+        ]
+    );
+    let notes: Vec<String> = f
+        .engine
+        .run_events(run.id, 0, 10_000)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e.body {
+            RunEventBody::Note { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("building corral-build/")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("RUN echo built")),
+        "the build's own lines are in the log: {notes:?}"
+    );
+
+    std::fs::write(
+        repo.join("env/Dockerfile"),
+        format!("FROM {IMAGE}\nRUN echo broken; exit 3\n"),
+    )
+    .expect("write");
+    git(&repo, &["commit", "-qam", "broken"]);
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(120)).await;
+    match run.state {
+        RunState::Failed { reason } => {
+            assert!(
+                reason.starts_with("building image `corral-build/"),
+                "{reason}"
+            );
+            assert!(reason.contains("returned a non-zero code: 3"), "{reason}");
+        }
+        other => panic!("expected failed, got {other}"),
     }
 }

@@ -27,6 +27,7 @@ export const defaultWorkflow: WorkflowDto = {
   pids: 1024,
   network: "none",
   sandbox: "docker",
+  build_network: "bridge",
   max_concurrent_runs: 4,
   retention_runs: 20,
   retention_days: 7,
