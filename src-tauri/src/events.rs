@@ -46,6 +46,10 @@ pub enum CorralEvent {
         run_id: String,
         state: String,
     },
+    /// The user picked a run in the tray menu: show it.
+    OpenRun {
+        run_id: String,
+    },
     /// Events were missed (the window was too slow); re-read everything.
     Resync,
 }
@@ -105,9 +109,9 @@ pub fn forward(app: AppHandle, engine: &Arc<Engine>) {
             let event = match events.recv().await {
                 Ok(event) => {
                     if let EngineEvent::RunUpdated { .. } = &event
-                        && let Ok((live, waiting)) = engine.live_run_counts().await
+                        && let Ok(live) = engine.live_runs().await
                     {
-                        crate::tray::show_counts(&app, live, waiting);
+                        crate::tray::show_runs(&app, &live);
                     }
                     notify_run_end(&app, &event).await;
                     convert(event)

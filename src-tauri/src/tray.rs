@@ -1,13 +1,17 @@
-//! The tray icon and its menu. Later issues fill the run slots; closing the window hides it
-//! here. Without a tray host (e.g. under Xvfb) creation fails, which is logged and ignored.
+//! The tray icon and its menu: counts of live runs and those needing input, and each live run
+//! by name (picking one opens it in the window). Closing the window hides it here. Without a tray host (e.g. under Xvfb) creation fails, which is logged and ignored.
 
+use corral_core::{Run, RunState};
 use tauri::Wry;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager};
 
+use tauri_specta::Event;
+
 use crate::desktop;
+use crate::events::CorralEvent;
 
 pub fn show_main_window(app: &AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
@@ -17,13 +21,11 @@ pub fn show_main_window(app: &AppHandle) {
     }
 }
 
-/// The menu entries that show run counts.
-struct RunSlots {
-    running: MenuItem<Wry>,
-    needs_input: MenuItem<Wry>,
-}
+/// How many live runs the menu lists by name; the rest are counted.
+const LISTED_RUNS: usize = 8;
+const TITLE_CHARS: usize = 40;
 
-/// The texts of the two run slots.
+/// The texts of the two count lines.
 pub fn slot_texts(live: usize, waiting: usize) -> (String, String) {
     let running = match live {
         0 => "No runs running".to_string(),
@@ -38,40 +40,110 @@ pub fn slot_texts(live: usize, waiting: usize) -> (String, String) {
     (running, input)
 }
 
-/// Updates the tray's run slots (a no-op without a tray).
-pub fn show_counts(app: &AppHandle, live: usize, waiting: usize) {
-    if let Some(slots) = app.try_state::<RunSlots>() {
-        let (running, input) = slot_texts(live, waiting);
-        let _ = slots.running.set_text(running);
-        let _ = slots.needs_input.set_text(input);
+/// One menu line per live run (menu id `run:<id>`), at most `LISTED_RUNS`, then how many more.
+pub fn run_lines(runs: &[(Run, String)]) -> Vec<(String, String)> {
+    let mut lines: Vec<(String, String)> = runs
+        .iter()
+        .take(LISTED_RUNS)
+        .map(|(run, title)| {
+            let mut short: String = title.chars().take(TITLE_CHARS).collect();
+            if title.chars().count() > TITLE_CHARS {
+                short.push('…');
+            }
+            (
+                format!("run:{}", run.id),
+                format!("{short} · {}", run.state.name()),
+            )
+        })
+        .collect();
+    if runs.len() > LISTED_RUNS {
+        lines.push((
+            "more".to_string(),
+            format!("and {} more", runs.len() - LISTED_RUNS),
+        ));
+    }
+    lines
+}
+
+fn menu(app: &AppHandle, runs: &[(Run, String)]) -> tauri::Result<Menu<Wry>> {
+    let waiting = runs
+        .iter()
+        .filter(|(r, _)| r.state == RunState::WaitingInput)
+        .count();
+    let (running_text, input_text) = slot_texts(runs.len(), waiting);
+    let menu = Menu::new(app)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "show",
+        "Show Corral",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "running",
+        running_text,
+        false,
+        None::<&str>,
+    )?)?;
+    for (id, text) in run_lines(runs) {
+        let enabled = id != "more";
+        menu.append(&MenuItem::with_id(app, id, text, enabled, None::<&str>)?)?;
+    }
+    menu.append(&MenuItem::with_id(
+        app,
+        "needs_input",
+        input_text,
+        false,
+        None::<&str>,
+    )?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "quit",
+        "Quit Corral",
+        true,
+        None::<&str>,
+    )?)?;
+    Ok(menu)
+}
+
+/// Rebuilds the tray menu for the live runs (a no-op without a tray).
+pub fn show_runs(app: &AppHandle, runs: &[(Run, String)]) {
+    let Some(tray) = app.tray_by_id("main") else {
+        return;
+    };
+    match menu(app, runs) {
+        Ok(menu) => {
+            let _ = tray.set_menu(Some(menu));
+        }
+        Err(err) => tracing::warn!(error = %err, "could not update the tray menu"),
     }
 }
 
 fn build(app: &AppHandle) -> tauri::Result<()> {
-    let show = MenuItem::with_id(app, "show", "Show Corral", true, None::<&str>)?;
-    let running = MenuItem::with_id(app, "running", "No runs running", false, None::<&str>)?;
-    let input = MenuItem::with_id(app, "needs_input", "Nothing needs you", false, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit Corral", true, None::<&str>)?;
-    let separator = PredefinedMenuItem::separator(app)?;
-    let menu = Menu::with_items(
-        app,
-        &[&show, &separator, &running, &input, &separator, &quit],
-    )?;
     let icon = Image::from_bytes(include_bytes!("../../icons/tray.png"))?;
     TrayIconBuilder::with_id("main")
         .icon(icon)
         .tooltip("Corral")
-        .menu(&menu)
+        .menu(&menu(app, &[])?)
         .on_menu_event(|app, event| match event.id.as_ref() {
             "show" => show_main_window(app),
             "quit" => app.exit(0),
-            _ => {}
+            id => {
+                if let Some(run_id) = id.strip_prefix("run:") {
+                    show_main_window(app);
+                    let open = CorralEvent::OpenRun {
+                        run_id: run_id.to_string(),
+                    };
+                    if let Err(err) = open.emit(app) {
+                        tracing::warn!(error = %err, "could not open the run from the tray");
+                    }
+                }
+            }
         })
         .build(app)?;
-    app.manage(RunSlots {
-        running,
-        needs_input: input,
-    });
     Ok(())
 }
 
@@ -94,7 +166,48 @@ pub async fn install(app: &AppHandle) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::slot_texts;
+    use super::{run_lines, slot_texts};
+    use corral_core::{ProjectId, Run, RunId, RunState, TaskId, Timestamp};
+
+    fn run(state: RunState) -> Run {
+        Run {
+            id: RunId::new(),
+            task_id: TaskId::new(),
+            project_id: ProjectId::new(),
+            attempt: 1,
+            state,
+            container_id: None,
+            checkout_path: None,
+            branch: None,
+            base_commit: None,
+            result_commit: None,
+            exit_code: None,
+            agent_session_id: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            created_at: Timestamp(0),
+            started_at: None,
+            finished_at: None,
+            merged_commit: None,
+        }
+    }
+
+    #[test]
+    fn live_runs_are_listed_by_title_and_state_then_counted() {
+        let runs: Vec<(Run, String)> = (0..10)
+            .map(|i| (run(RunState::Running), format!("Task {i}")))
+            .collect();
+        let lines = run_lines(&runs);
+        assert_eq!(lines.len(), 9);
+        assert_eq!(lines[0].0, format!("run:{}", runs[0].0.id));
+        assert_eq!(lines[0].1, "Task 0 · running");
+        assert_eq!(lines[8], ("more".to_string(), "and 2 more".to_string()));
+        let long = vec![(run(RunState::Verifying), "x".repeat(60))];
+        assert_eq!(
+            run_lines(&long)[0].1,
+            format!("{}… · verifying", "x".repeat(40))
+        );
+    }
 
     #[test]
     fn slot_texts_count_runs() {

@@ -68,6 +68,8 @@ export type CorralEvent = { type: "ProjectAdded"; project: ProjectDto } | { type
 { type: "DependenciesChanged"; project_id: string } | 
 /**  A run of this task changed; its status on the board may have changed with it. */
 { type: "RunChanged"; project_id: string; task_id: string; run_id: string; state: string } | 
+/**  The user picked a run in the tray menu: show it. */
+{ type: "OpenRun"; run_id: string } | 
 /**  Events were missed (the window was too slow); re-read everything. */
 { type: "Resync" };
 

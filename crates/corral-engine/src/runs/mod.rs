@@ -272,6 +272,20 @@ impl Engine {
         Ok((live.len(), waiting))
     }
 
+    /// Live runs, oldest first, each with its task's title (for the tray).
+    pub async fn live_runs(&self) -> EngineResult<Vec<(Run, String)>> {
+        let db = self.store.db();
+        let mut out = Vec::new();
+        for run in RunQuery::live(db).await? {
+            let title = corral_store::TaskQuery::by_id(db, run.task_id)
+                .await?
+                .map(|t| t.title)
+                .unwrap_or_default();
+            out.push((run, title));
+        }
+        Ok(out)
+    }
+
     /// Runs of one task (or all), newest first.
     pub async fn list_runs(&self, task: Option<TaskId>) -> EngineResult<Vec<Run>> {
         Ok(RunQuery::list(self.store.db(), task).await?)

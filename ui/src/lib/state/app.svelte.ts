@@ -144,6 +144,9 @@ export class AppController {
           await this.loadTaskRuns(event.task_id);
         }
         break;
+      case "OpenRun":
+        await this.openRunView(event.run_id);
+        break;
       case "Resync":
         if (this.openRun) await this.#refreshRun();
         await this.loadProjects();

@@ -67,6 +67,18 @@ describe("AppController", () => {
     expect(app.tasks.map((t) => t.title)).toEqual(["From the CLI"]);
   });
 
+  it("opens the run the user picked in the tray menu", async () => {
+    const { app, backend } = setup();
+    const project = await backend.addProject("/repos/shop", null);
+    await app.start();
+    const task = await backend.createTask({ project_id: project.id, title: "T", prompt: "", runtime: "custom", model: null, command: ["true"], after: [] });
+    const run = await backend.startRun(task.id);
+    backend.emit({ type: "OpenRun", run_id: run.id });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(app.screen).toEqual({ name: "run", runId: run.id });
+    expect(app.openRun?.id).toBe(run.id);
+  });
+
   it("toggles the theme between light and dark", async () => {
     const { app } = setup();
     await app.setTheme("dark");
