@@ -1,0 +1,22 @@
+//! Watching a run's checkout: every file the agent creates, changes, renames or removes, as a
+//! coalesced stream of changes, skipping `.git/` and whatever the repository ignores. When the
+//! OS may have lost events (queue overflow) or the ignore rules change, a rescan reports the
+//! true state from `git status`; when inotify watches run out it falls back to polling, with a
+//! warning. Nothing is dropped silently.
+
+mod coalesce;
+mod ignore_rules;
+mod rescan;
+mod watcher;
+
+pub use coalesce::{Change, ChangeKind};
+pub use rescan::changed_files;
+pub use watcher::{WatchConfig, WatchEvent, WatchHandle, watch};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("{path} is not a folder that can be watched: {message}")]
+    Root { path: String, message: String },
+    #[error("cannot watch {path}: {message}")]
+    Watch { path: String, message: String },
+}

@@ -1,0 +1,46 @@
+//! The true state, when events may have been missed: what `git status` says differs from the
+//! checkout's HEAD (the run's base commit), untracked files included, ignored files not.
+
+use std::path::{Path, PathBuf};
+
+use git2::{Repository, Status, StatusOptions};
+
+use crate::{Change, ChangeKind};
+
+/// Every changed, new or deleted file of the checkout at `root`.
+pub fn changed_files(root: &Path) -> Result<Vec<Change>, git2::Error> {
+    let repo = Repository::open(root)?;
+    let mut options = StatusOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .include_unmodified(false);
+    let statuses = repo.statuses(Some(&mut options))?;
+    let mut changes = Vec::with_capacity(statuses.len());
+    for entry in statuses.iter() {
+        let status = entry.status();
+        let path = bytes_to_path(entry.path_bytes());
+        let kind = if status.intersects(Status::WT_NEW | Status::INDEX_NEW) {
+            ChangeKind::Created
+        } else if status.intersects(Status::WT_DELETED | Status::INDEX_DELETED) {
+            ChangeKind::Removed
+        } else {
+            ChangeKind::Modified
+        };
+        let size = match kind {
+            ChangeKind::Removed => None,
+            _ => std::fs::symlink_metadata(root.join(&path))
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
+        };
+        changes.push(Change { path, kind, size });
+    }
+    Ok(changes)
+}
+
+fn bytes_to_path(bytes: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}

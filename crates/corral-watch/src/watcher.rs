@@ -1,0 +1,361 @@
+//! The watcher task: notify's callback (on its own thread) feeds a bounded channel; a tokio
+//! task filters, coalesces and sends batches of changes to the owner, until the handle is
+//! dropped or the root disappears.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use notify::event::{CreateKind, ModifyKind, RemoveKind, RenameMode};
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::coalesce::{Coalescer, Raw};
+use crate::ignore_rules::IgnoreRules;
+use crate::{Change, WatchError, rescan};
+
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    /// Changes of one path within this window become one change.
+    pub coalesce: Duration,
+    /// Capacity of the raw event queue and of the outgoing batch queue.
+    pub queue: usize,
+    /// How often the polling fallback looks at the tree.
+    pub poll_interval: Duration,
+    /// Behave as if the OS had no inotify watches left (tests of the fallback).
+    pub simulate_watch_limit: bool,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            coalesce: Duration::from_millis(30),
+            queue: 8192,
+            poll_interval: Duration::from_millis(500),
+            simulate_watch_limit: false,
+        }
+    }
+}
+
+/// What the owner of a watch receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchEvent {
+    /// Coalesced changes, in the order they were first seen.
+    Changes(Vec<Change>),
+    /// Events may have been missed, or the ignore rules changed: `files` is every file that
+    /// now differs from the checkout's HEAD, per git status.
+    Rescan { reason: String, files: Vec<Change> },
+    /// Watching degraded (e.g. to polling); changes are still reported.
+    Warning(String),
+    /// The watched folder was deleted; the watch has ended.
+    RootGone,
+}
+
+/// Owns a running watch: dropping it (or `stop`) ends the watch.
+#[derive(Debug)]
+pub struct WatchHandle {
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl WatchHandle {
+    pub fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+type RawResult = notify::Result<notify::Event>;
+
+/// Starts watching `root` (recursively). Must be called within a tokio runtime.
+pub fn watch(
+    root: &Path,
+    config: WatchConfig,
+) -> Result<(WatchHandle, mpsc::Receiver<WatchEvent>), WatchError> {
+    let root = root.canonicalize().map_err(|e| WatchError::Root {
+        path: root.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let (raw_tx, raw_rx) = mpsc::channel::<RawResult>(config.queue);
+    let overflow = Arc::new(AtomicBool::new(false));
+    let handler = {
+        let overflow = overflow.clone();
+        move |event: RawResult| {
+            if raw_tx.try_send(event).is_err() {
+                // Full: remember to rescan rather than lose the change silently.
+                overflow.store(true, Ordering::SeqCst);
+            }
+        }
+    };
+    let (out_tx, out_rx) = mpsc::channel(config.queue);
+    let mut warnings = Vec::new();
+    let native = if config.simulate_watch_limit {
+        Err(notify::Error::new(notify::ErrorKind::MaxFilesWatch))
+    } else {
+        notify::recommended_watcher(handler.clone()).and_then(|mut w| {
+            w.watch(&root, RecursiveMode::Recursive)?;
+            Ok(Box::new(w) as Box<dyn Watcher + Send>)
+        })
+    };
+    let watcher: Box<dyn Watcher + Send> = match native {
+        Ok(w) => w,
+        Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
+            let text = format!(
+                "the system's inotify watch limit is reached (raise fs.inotify.max_user_watches); \
+                 polling {} every {} ms instead",
+                root.display(),
+                config.poll_interval.as_millis()
+            );
+            tracing::warn!("{text}");
+            warnings.push(text);
+            let poll_config = notify::Config::default().with_poll_interval(config.poll_interval);
+            let mut poll =
+                notify::PollWatcher::new(handler, poll_config).map_err(|e| WatchError::Watch {
+                    path: root.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            poll.watch(&root, RecursiveMode::Recursive)
+                .map_err(|e| WatchError::Watch {
+                    path: root.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            Box::new(poll)
+        }
+        Err(e) => {
+            return Err(WatchError::Watch {
+                path: root.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let task = Task {
+        root: root.clone(),
+        rules: IgnoreRules::new(&root),
+        coalescer: Coalescer::default(),
+        config,
+        overflow,
+        out: out_tx,
+        rescan_reason: None,
+        moved_away: std::collections::HashSet::new(),
+    };
+    tokio::spawn(task.run(watcher, raw_rx, stop_rx, warnings));
+    Ok((
+        WatchHandle {
+            stop: Some(stop_tx),
+        },
+        out_rx,
+    ))
+}
+
+struct Task {
+    root: PathBuf,
+    rules: IgnoreRules,
+    coalescer: Coalescer,
+    config: WatchConfig,
+    overflow: Arc<AtomicBool>,
+    out: mpsc::Sender<WatchEvent>,
+    rescan_reason: Option<String>,
+    /// Paths reported as renamed away and not yet flushed.
+    moved_away: std::collections::HashSet<PathBuf>,
+}
+
+/// How often the task looks for the root and a queue overflow while nothing happens.
+const IDLE_CHECK: Duration = Duration::from_millis(250);
+
+impl Task {
+    async fn run(
+        mut self,
+        watcher: Box<dyn Watcher + Send>,
+        mut raw: mpsc::Receiver<RawResult>,
+        mut stop: oneshot::Receiver<()>,
+        warnings: Vec<String>,
+    ) {
+        // The watcher lives exactly as long as this task.
+        let _watcher = watcher;
+        for warning in warnings {
+            if self.out.send(WatchEvent::Warning(warning)).await.is_err() {
+                return;
+            }
+        }
+        loop {
+            let wait = if self.coalescer.is_empty() {
+                IDLE_CHECK
+            } else {
+                self.config.coalesce / 2
+            };
+            tokio::select! {
+                _ = &mut stop => return,
+                event = raw.recv() => match event {
+                    Some(event) => self.take(event),
+                    None => return,
+                },
+                _ = tokio::time::sleep(wait) => {}
+            }
+            // Drain what else is queued without waiting.
+            while let Ok(event) = raw.try_recv() {
+                self.take(event);
+            }
+            if !self.flush().await {
+                return;
+            }
+        }
+    }
+
+    fn relative(&self, path: &Path) -> Option<PathBuf> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        (!rel.as_os_str().is_empty()).then(|| rel.to_path_buf())
+    }
+
+    /// Files under a folder that appeared (created or moved in): their own events may have
+    /// come before the folder was watched.
+    fn add_tree(&mut self, dir: &Path, now: Instant) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(rel) = self.relative(&path) else {
+                continue;
+            };
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            if self.rules.is_ignored(&rel, is_dir) {
+                continue;
+            }
+            if is_dir {
+                self.add_tree(&path, now);
+            } else {
+                self.coalescer.add(rel, Raw::Create, now);
+            }
+        }
+    }
+
+    fn take(&mut self, event: RawResult) {
+        let now = Instant::now();
+        let event = match event {
+            Ok(event) => event,
+            Err(err) => {
+                tracing::warn!(error = %err, "file watcher error; rescanning");
+                self.rescan_reason
+                    .get_or_insert_with(|| format!("the watcher reported an error: {err}"));
+                return;
+            }
+        };
+        if event.need_rescan() {
+            self.rescan_reason
+                .get_or_insert_with(|| "the OS event queue overflowed".to_string());
+            return;
+        }
+        let raw = match event.kind {
+            EventKind::Create(_) => Raw::Create,
+            EventKind::Remove(_) => Raw::Remove,
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+                if let [from, to] = event.paths.as_slice()
+                    && let (Some(from), Some(to)) = (self.relative(from), self.relative(to))
+                {
+                    let to_ignored = self.rules.is_ignored(&to, false);
+                    if !self.rules.is_ignored(&from, false) || !to_ignored {
+                        self.coalescer.add_rename(from, to, now);
+                    }
+                    if event.paths[1].is_dir() {
+                        let dir = event.paths[1].clone();
+                        self.add_tree(&dir, now);
+                    }
+                }
+                return;
+            }
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)) => Raw::RenamedAway,
+            EventKind::Modify(ModifyKind::Name(_)) => Raw::Create,
+            EventKind::Modify(_) => Raw::Modify,
+            // Reads, opens and closes change nothing.
+            EventKind::Access(_) | EventKind::Any | EventKind::Other => return,
+        };
+        for path in &event.paths {
+            let Some(rel) = self.relative(path) else {
+                continue;
+            };
+            if rel.file_name() == Some(".gitignore".as_ref()) {
+                self.rules.reload();
+                self.rescan_reason
+                    .get_or_insert_with(|| format!("{} changed", rel.display()));
+            }
+            let is_dir = matches!(
+                event.kind,
+                EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder)
+            ) || (raw == Raw::Create && path.is_dir());
+            if self.rules.is_ignored(&rel, is_dir) {
+                continue;
+            }
+            if is_dir {
+                if raw == Raw::Create {
+                    self.add_tree(path, now);
+                }
+                // A folder's own entry is not a file change; its files report themselves.
+                continue;
+            }
+            if raw == Raw::RenamedAway {
+                self.moved_away.insert(rel.clone());
+            }
+            self.coalescer.add(rel, raw, now);
+        }
+    }
+
+    /// Sends what is due. Returns false when the watch is over.
+    async fn flush(&mut self) -> bool {
+        if !self.root.is_dir() {
+            let _ = self.out.send(WatchEvent::RootGone).await;
+            return false;
+        }
+        if self.overflow.swap(false, Ordering::SeqCst) {
+            self.rescan_reason
+                .get_or_insert_with(|| "the watcher's queue was full".to_string());
+        }
+        let root = self.root.clone();
+        let changes = self
+            .coalescer
+            .take_due(Instant::now(), self.config.coalesce, |rel| {
+                std::fs::symlink_metadata(root.join(rel))
+                    .ok()
+                    .map(|m| m.is_file().then_some(m.len()))
+            });
+        for change in &changes {
+            if self.moved_away.remove(&change.path) && change.kind == crate::ChangeKind::Removed {
+                // Moved out of the checkout with no new name here: if it was a folder, its
+                // files left silently, and only git knows which.
+                self.rescan_reason
+                    .get_or_insert_with(|| format!("{} was moved away", change.path.display()));
+            }
+        }
+        if !changes.is_empty() && self.out.send(WatchEvent::Changes(changes)).await.is_err() {
+            return false;
+        }
+        if let Some(reason) = self.rescan_reason.take() {
+            let root = self.root.clone();
+            let files = tokio::task::spawn_blocking(move || rescan::changed_files(&root)).await;
+            match files {
+                Ok(Ok(files)) => {
+                    if self
+                        .out
+                        .send(WatchEvent::Rescan { reason, files })
+                        .await
+                        .is_err()
+                    {
+                        return false;
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "rescan failed"),
+                Err(e) => tracing::warn!(error = %e, "rescan task failed"),
+            }
+        }
+        true
+    }
+}
