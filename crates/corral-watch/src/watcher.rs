@@ -147,6 +147,8 @@ pub fn watch(
         out: out_tx,
         rescan_reason: None,
         moved_away: std::collections::HashSet::new(),
+        known: std::collections::HashSet::new(),
+        fresh_dirs: Vec::new(),
     };
     tokio::spawn(task.run(watcher, raw_rx, stop_rx, warnings));
     Ok((
@@ -167,6 +169,11 @@ struct Task {
     rescan_reason: Option<String>,
     /// Paths reported as renamed away and not yet flushed.
     moved_away: std::collections::HashSet<PathBuf>,
+    /// Files reported as existing (created, modified, renamed) and not removed since.
+    known: std::collections::HashSet<PathBuf>,
+    /// Folders that appeared recently, walked once more after the window: files written into
+    /// them before notify watched them have no events of their own.
+    fresh_dirs: Vec<(PathBuf, Instant)>,
 }
 
 /// How often the task looks for the root and a queue overflow while nothing happens.
@@ -188,7 +195,7 @@ impl Task {
             }
         }
         loop {
-            let wait = if self.coalescer.is_empty() {
+            let wait = if self.coalescer.is_empty() && self.fresh_dirs.is_empty() {
                 IDLE_CHECK
             } else {
                 self.config.coalesce / 2
@@ -219,6 +226,7 @@ impl Task {
     /// Files under a folder that appeared (created or moved in): their own events may have
     /// come before the folder was watched.
     fn add_tree(&mut self, dir: &Path, now: Instant) {
+        self.fresh_dirs.push((dir.to_path_buf(), now));
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
@@ -233,7 +241,33 @@ impl Task {
             }
             if is_dir {
                 self.add_tree(&path, now);
-            } else {
+            } else if !self.known.contains(&rel) {
+                self.coalescer.add(rel, Raw::Create, now);
+            }
+        }
+    }
+
+    /// Walks again the folders that appeared at least two windows ago (their watches exist
+    /// by now), adding files nothing reported yet.
+    fn rewalk_fresh_dirs(&mut self, now: Instant) {
+        let settle = self.config.coalesce * 2;
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.fresh_dirs)
+            .into_iter()
+            .partition(|(_, seen)| now.duration_since(*seen) >= settle);
+        self.fresh_dirs = waiting;
+        for (dir, _) in due {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Some(rel) = self.relative(&path) else {
+                    continue;
+                };
+                let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                if is_dir || self.known.contains(&rel) || self.rules.is_ignored(&rel, false) {
+                    continue;
+                }
                 self.coalescer.add(rel, Raw::Create, now);
             }
         }
@@ -319,6 +353,7 @@ impl Task {
             self.rescan_reason
                 .get_or_insert_with(|| "the watcher's queue was full".to_string());
         }
+        self.rewalk_fresh_dirs(Instant::now());
         let root = self.root.clone();
         let changes = self
             .coalescer
@@ -328,6 +363,14 @@ impl Task {
                     .map(|m| m.is_file().then_some(m.len()))
             });
         for change in &changes {
+            match &change.kind {
+                crate::ChangeKind::Removed => self.known.remove(&change.path),
+                crate::ChangeKind::Renamed { from } => {
+                    self.known.remove(from);
+                    self.known.insert(change.path.clone())
+                }
+                _ => self.known.insert(change.path.clone()),
+            };
             if self.moved_away.remove(&change.path) && change.kind == crate::ChangeKind::Removed {
                 // Moved out of the checkout with no new name here: if it was a folder, its
                 // files left silently, and only git knows which.
