@@ -46,6 +46,13 @@ pub enum CorralEvent {
         run_id: String,
         state: String,
     },
+    /// Files of a live run's checkout changed; `changed` files now differ from its base.
+    FilesChanged {
+        project_id: String,
+        task_id: String,
+        run_id: String,
+        changed: u32,
+    },
     /// The user picked a run in the tray menu: show it.
     OpenRun {
         run_id: String,
@@ -78,6 +85,17 @@ fn convert(event: EngineEvent) -> CorralEvent {
             task_id: run.task_id.to_string(),
             run_id: run.id.to_string(),
             state: run.state.name().to_string(),
+        },
+        EngineEvent::FilesChanged {
+            run_id,
+            task_id,
+            project_id,
+            changed,
+        } => CorralEvent::FilesChanged {
+            project_id: project_id.to_string(),
+            task_id: task_id.to_string(),
+            run_id: run_id.to_string(),
+            changed: u32::try_from(changed).unwrap_or(u32::MAX),
         },
         EngineEvent::DependencyAdded { project_id, .. }
         | EngineEvent::DependencyRemoved { project_id, .. } => CorralEvent::DependenciesChanged {

@@ -22,7 +22,7 @@ pub use project::{
 pub use run::{
     FailReason, LOCAL_SANDBOX_HANDLE_PREFIX, Run, RunState, Transition, TransitionError,
 };
-pub use run_event::{OutputStream, RunEvent, RunEventBody, StepName};
+pub use run_event::{FileChangeKind, OutputStream, RunEvent, RunEventBody, StepName};
 pub use runtime::Runtime;
 pub use settings_keys::{SETTING_KEYS, SettingError};
 pub use task::{CreatedBy, Task, TaskKind, TaskStatus, TaskSummary};

@@ -56,6 +56,38 @@ pub enum RunEventBody {
     },
     /// Something Corral itself wants on the record ("pulling image ...").
     Note { text: String },
+    /// A file of the checkout changed (paths are relative to the checkout; a name that is not
+    /// UTF-8 is shown with U+FFFD).
+    FileChanged {
+        path: String,
+        change: FileChangeKind,
+        /// For a rename: where it came from.
+        #[serde(default)]
+        from: Option<String>,
+        /// Bytes after the change; `None` when removed or not a regular file.
+        size: Option<u64>,
+    },
+}
+
+/// What happened to a file of a run's checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileChangeKind {
+    Created,
+    Modified,
+    Removed,
+    Renamed,
+}
+
+impl FileChangeKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FileChangeKind::Created => "created",
+            FileChangeKind::Modified => "modified",
+            FileChangeKind::Removed => "removed",
+            FileChangeKind::Renamed => "renamed",
+        }
+    }
 }
 
 impl RunEventBody {
@@ -67,6 +99,7 @@ impl RunEventBody {
             RunEventBody::StepExited { .. } => "step_exited",
             RunEventBody::StateChanged { .. } => "state_changed",
             RunEventBody::Note { .. } => "note",
+            RunEventBody::FileChanged { .. } => "file_changed",
         }
     }
 }
@@ -98,6 +131,12 @@ mod tests {
                 reason: None,
             },
             RunEventBody::Note { text: "hi".into() },
+            RunEventBody::FileChanged {
+                path: "src/a b.rs".into(),
+                change: FileChangeKind::Renamed,
+                from: Some("src/old.rs".into()),
+                size: Some(12),
+            },
         ];
         for body in bodies {
             let json: serde_json::Value = serde_json::to_value(&body).expect("serialises");

@@ -1,6 +1,6 @@
 //! `EngineEvent`: everything that changes, broadcast to every front end (window, CLI, tray).
 
-use corral_core::{Project, ProjectId, Run, TaskId};
+use corral_core::{Project, ProjectId, Run, RunId, TaskId};
 
 use crate::tasks::TaskView;
 
@@ -39,5 +39,12 @@ pub enum EngineEvent {
     /// A run was created or changed (state, container, branch, result).
     RunUpdated {
         run: Run,
+    },
+    /// Files of a live run's checkout changed; `changed` files now differ from its base.
+    FilesChanged {
+        run_id: RunId,
+        task_id: TaskId,
+        project_id: ProjectId,
+        changed: usize,
     },
 }

@@ -16,7 +16,7 @@ use sea_orm::{
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::entity::run_events;
+use crate::entity::{file_changes, run_events};
 use crate::error::{StoreError, StoreResult};
 use crate::repo::RunEventQuery;
 
@@ -229,10 +229,43 @@ impl WriterTask {
         Ok(())
     }
 
+    /// The `file_changes` rows of the file-change events among `stored`.
+    fn file_change_rows(stored: &[RunEvent]) -> Vec<file_changes::ActiveModel> {
+        stored
+            .iter()
+            .filter_map(|e| match &e.body {
+                RunEventBody::FileChanged {
+                    path, change, size, ..
+                } => Some(
+                    file_changes::Model {
+                        run_id: e.run_id.to_string(),
+                        seq: e.seq,
+                        at: e.at.0,
+                        path: path.clone(),
+                        kind: change.as_str().to_string(),
+                        size: size.and_then(|s| i64::try_from(s).ok()),
+                    }
+                    .into_active_model()
+                    .reset_all(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+
     async fn try_commit(&mut self, events: &[NewRunEvent]) -> StoreResult<Vec<RunEvent>> {
         let (rows, stored) = self.number(events).await?;
+        let changes = Self::file_change_rows(&stored);
         let txn = self.db.begin().await?;
         Self::insert(&txn, rows).await?;
+        // Six bound values a row; 500 rows stay far below SQLite's variable limit.
+        let mut changes = changes.into_iter().peekable();
+        while changes.peek().is_some() {
+            let chunk: Vec<_> = changes.by_ref().take(500).collect();
+            file_changes::Entity::insert_many(chunk)
+                .exec_without_returning(&txn)
+                .await?;
+        }
         txn.commit().await?;
         Ok(stored)
     }

@@ -91,6 +91,16 @@ pub enum RunEventDto {
         at: f64,
         text: String,
     },
+    FileChanged {
+        seq: u32,
+        at: f64,
+        path: String,
+        /// created, modified, removed, renamed
+        change: String,
+        from: Option<String>,
+        /// Bytes, when it is a regular file after the change.
+        size: Option<f64>,
+    },
 }
 
 impl From<RunEvent> for RunEventDto {
@@ -127,6 +137,19 @@ impl From<RunEvent> for RunEventDto {
                 reason,
             },
             RunEventBody::Note { text } => RunEventDto::Note { seq, at, text },
+            RunEventBody::FileChanged {
+                path,
+                change,
+                from,
+                size,
+            } => RunEventDto::FileChanged {
+                seq,
+                at,
+                path,
+                change: change.as_str().to_string(),
+                from,
+                size: size.map(|s| s as f64),
+            },
         }
     }
 }

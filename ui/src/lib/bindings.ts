@@ -68,6 +68,8 @@ export type CorralEvent = { type: "ProjectAdded"; project: ProjectDto } | { type
 { type: "DependenciesChanged"; project_id: string } | 
 /**  A run of this task changed; its status on the board may have changed with it. */
 { type: "RunChanged"; project_id: string; task_id: string; run_id: string; state: string } | 
+/**  Files of a live run's checkout changed; `changed` files now differ from its base. */
+{ type: "FilesChanged"; project_id: string; task_id: string; run_id: string; changed: number } | 
 /**  The user picked a run in the tray menu: show it. */
 { type: "OpenRun"; run_id: string } | 
 /**  Events were missed (the window was too slow); re-read everything. */
@@ -149,7 +151,11 @@ export type RunDto = {
 };
 
 /**  One entry of a run's log. */
-export type RunEventDto = { kind: "output"; seq: number; at: number | null; step: string; stderr: boolean; line: string } | { kind: "step_started"; seq: number; at: number | null; step: string; argv: string[] } | { kind: "step_exited"; seq: number; at: number | null; step: string; exit_code: number } | { kind: "state_changed"; seq: number; at: number | null; from: string; to: string; reason: string | null } | { kind: "note"; seq: number; at: number | null; text: string };
+export type RunEventDto = { kind: "output"; seq: number; at: number | null; step: string; stderr: boolean; line: string } | { kind: "step_started"; seq: number; at: number | null; step: string; argv: string[] } | { kind: "step_exited"; seq: number; at: number | null; step: string; exit_code: number } | { kind: "state_changed"; seq: number; at: number | null; from: string; to: string; reason: string | null } | { kind: "note"; seq: number; at: number | null; text: string } | { kind: "file_changed"; seq: number; at: number | null; path: string; 
+/**  created, modified, removed, renamed */
+change: string; from: string | null; 
+/**  Bytes, when it is a regular file after the change. */
+size: number | null };
 
 export type RuntimeDto = "claude-code" | "codex" | "gemini" | "opencode" | "aider" | "cursor" | "acp" | "custom";
 

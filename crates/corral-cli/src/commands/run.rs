@@ -102,6 +102,19 @@ fn print_event(out: &mut impl Write, event: &RunEvent, json: bool) -> std::io::R
             None => writeln!(out, "   run = {from} -> {to}"),
         },
         RunEventBody::Note { text } => writeln!(out, "   run - {text}"),
+        RunEventBody::FileChanged {
+            path,
+            change,
+            from,
+            size,
+        } => {
+            let from = from
+                .as_deref()
+                .map(|f| format!(" (from {f})"))
+                .unwrap_or_default();
+            let size = size.map(|s| format!(", {s} bytes")).unwrap_or_default();
+            writeln!(out, "  file ~ {} {path:?}{from}{size}", change.as_str())
+        }
     }
 }
 

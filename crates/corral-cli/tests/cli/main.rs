@@ -555,7 +555,16 @@ fn kill_9_mid_run_loses_nothing_and_the_next_corral_finishes_the_run() {
     env.ok(&[
         "task", "add", "-p", "r", "-t", "Counter", "--", "sh", "-c", COUNTER,
     ]);
-    let (run_id, _) = kill_9_mid_run_then_follow(&env);
+    let (run_id, ran) = kill_9_mid_run_then_follow(&env);
+    // The file the step made is in the log as a file change, with its time.
+    let made = ran
+        .stdout
+        .lines()
+        .map(json)
+        .find(|e| e["kind"] == "file_changed" && e["path"] == "made.txt")
+        .unwrap_or_else(|| panic!("no file change for made.txt in {}", ran.stdout));
+    assert_eq!(made["change"], "created");
+    assert!(made["at"].as_i64().is_some(), "{made}");
     let show = json(&env.ok(&["run", "show", &run_id, "--json"]));
     assert_eq!(show["state"], "succeeded", "{show}");
     let branch = show["branch"].as_str().expect("branch");
@@ -649,6 +658,47 @@ fn the_local_sandbox_says_it_is_not_isolated_and_survives_kill_9_too() {
         .output()
         .expect("git");
     assert_eq!(String::from_utf8_lossy(&shown.stdout), "made\n");
+
+    // `corral diff` on a live run shows the working tree as it is now.
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Live",
+        "--",
+        "sh",
+        "-c",
+        "echo x > live.txt; sleep 30",
+    ]);
+    let mut live = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["run", "Live"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("corral runs");
+    let started = std::time::Instant::now();
+    let live_id = loop {
+        let runs = json(&env.ok(&["runs", "--task", "Live", "--json"]));
+        if let Some(run) = runs.as_array().and_then(|a| a.first())
+            && run["state"] == "running"
+        {
+            let id = run["id"].as_str().expect("id").to_string();
+            if env.ok(&["diff", &id, "--stat"]).trim() == "A live.txt  +1 -0" {
+                break id;
+            }
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the live diff never showed live.txt"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    env.ok(&["run", "cancel", &live_id]);
+    let _ = live.kill();
+    let _ = live.wait();
 
     env.ok(&["task", "add", "-p", "r", "-t", "Quick", "--", "true"]);
     let ran = env.corral(&["run", "Quick"]);

@@ -79,6 +79,7 @@ pub(crate) async fn follow(
     run: RunId,
     step: StepName,
     files: &StepFiles,
+    checkout: Option<&std::path::Path>,
     offsets: (u64, u64),
     cancel: &mut watch::Receiver<bool>,
 ) -> Result<i64, StepStop> {
@@ -119,6 +120,16 @@ pub(crate) async fn follow(
                 return Err(StepStop::Failed(format!(
                     "the run folder {} was removed while the step ran",
                     dir.display()
+                )));
+            }
+            if let Some(checkout) = checkout
+                && !checkout.is_dir()
+            {
+                let _ = sandbox.stop(container, Duration::from_secs(1)).await;
+                return Err(StepStop::Failed(format!(
+                    "the checkout {} was deleted while the {} step ran",
+                    checkout.display(),
+                    step.as_str()
                 )));
             }
             let running = match sandbox.is_running(container).await {

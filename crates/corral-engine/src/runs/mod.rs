@@ -2,6 +2,7 @@
 //! picking live runs up again after Corral was killed. The state machine is core's; this module
 //! does the IO around it (checkout, container, steps, commit).
 
+mod file_watch;
 mod follow;
 pub(crate) mod gc;
 mod reconcile;
@@ -284,6 +285,14 @@ impl Engine {
             out.push((run, title));
         }
         Ok(out)
+    }
+
+    /// Every recorded change of a run's checkout, in order.
+    pub async fn run_file_changes(
+        &self,
+        run: RunId,
+    ) -> EngineResult<Vec<corral_store::FileChange>> {
+        Ok(corral_store::FileChangeQuery::for_run(self.store.db(), run).await?)
     }
 
     /// Runs of one task (or all), newest first.

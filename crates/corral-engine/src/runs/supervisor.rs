@@ -205,6 +205,33 @@ async fn steps(
     }
     if run.state == RunState::Preparing {
         prepare(ctx, sandbox, run, task, project).await?;
+    }
+    // Watches the checkout until the run's steps are over; its last changes are recorded
+    // before the result is committed.
+    let watch = match &run.checkout_path {
+        Some(path) => super::file_watch::start(ctx, run, std::path::Path::new(path)).await,
+        None => None,
+    };
+    let result = run_steps(ctx, sandbox, run, task, project, cancel).await;
+    if let Some(watch) = watch {
+        watch.finish().await;
+    }
+    result?;
+    finish(ctx, run, task, project).await?;
+    ctx.transition(run, Transition::Succeed).await?;
+    Ok(())
+}
+
+/// The setup command (once), the task's command, the verify command: from wherever the run is.
+async fn run_steps(
+    ctx: &RunContext,
+    sandbox: &impl Sandbox,
+    run: &mut Run,
+    task: &Task,
+    project: &Project,
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<(), StepStop> {
+    if run.state == RunState::Preparing {
         if let Some(setup) = &project.workflow.setup_command {
             let argv = vec!["sh".to_string(), "-c".to_string(), setup.clone()];
             let code = step(ctx, sandbox, run, project, StepName::Setup, &argv, cancel).await?;
@@ -252,8 +279,6 @@ async fn steps(
             )));
         }
     }
-    finish(ctx, run, task, project).await?;
-    ctx.transition(run, Transition::Succeed).await?;
     Ok(())
 }
 
@@ -405,7 +430,15 @@ async fn step(
         sandbox
             .start_step(&container, name.as_str(), argv, &env)
             .await
-            .map_err(|e| StepStop::Failed(format!("{} step did not start: {e}", name.as_str())))?;
+            .map_err(|e| match &run.checkout_path {
+                Some(checkout) if !std::path::Path::new(checkout).is_dir() => {
+                    StepStop::Failed(format!(
+                        "the checkout {checkout} was deleted before the {} step started",
+                        name.as_str()
+                    ))
+                }
+                _ => StepStop::Failed(format!("{} step did not start: {e}", name.as_str())),
+            })?;
     }
     let db = ctx.store.db();
     let offsets = (
@@ -416,8 +449,9 @@ async fn step(
             .await
             .map_err(EngineError::from)?,
     );
+    let checkout = run.checkout_path.as_deref().map(std::path::Path::new);
     let result = follow(
-        ctx, sandbox, &container, run.id, name, &files, offsets, cancel,
+        ctx, sandbox, &container, run.id, name, &files, checkout, offsets, cancel,
     )
     .await;
     if let Err(StepStop::Cancelled) = &result {

@@ -607,3 +607,96 @@ async fn a_dockerfile_in_the_repository_is_built_with_progress_and_a_broken_one_
         other => panic!("expected failed, got {other}"),
     }
 }
+
+fn file_changes(events: &[corral_core::RunEvent]) -> Vec<(String, corral_core::FileChangeKind)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            RunEventBody::FileChanged { path, change, .. } => Some((path.clone(), *change)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_the_command_touches_are_recorded_live_and_announced() {
+    use corral_core::FileChangeKind::{Created, Removed};
+    let f = Fixture::new().await;
+    let p = project(&f, &[]).await;
+    let mut bus = f.engine.subscribe();
+    let t = task(
+        &f,
+        &p,
+        "Touch files",
+        "echo a > a.txt; sleep 0.3; echo b >> a.txt; mkdir -p src; echo x > 'src/with space.rs'; \
+         sleep 0.3; rm a.txt; echo keep > keep.txt; sleep 0.5",
+    )
+    .await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(60)).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:?}");
+    let events = f
+        .engine
+        .run_events(run.id, 0, 100_000)
+        .await
+        .expect("events");
+    let changes = file_changes(&events);
+    let first = |path: &str| changes.iter().find(|(p, _)| p == path).map(|(_, k)| *k);
+    assert_eq!(first("a.txt"), Some(Created), "{changes:?}");
+    assert_eq!(
+        changes
+            .iter()
+            .rev()
+            .find(|(p, _)| p == "a.txt")
+            .map(|(_, k)| *k),
+        Some(Removed),
+        "{changes:?}"
+    );
+    assert_eq!(first("src/with space.rs"), Some(Created), "{changes:?}");
+    assert_eq!(first("keep.txt"), Some(Created), "{changes:?}");
+    // Each change is also a file_changes row with the seq of its log entry.
+    let rows = f.engine.run_file_changes(run.id).await.expect("rows");
+    assert_eq!(rows.len(), changes.len());
+    // The live announcements ended with the two files that differ from the base.
+    let mut last_count = None;
+    while let Ok(event) = bus.try_recv() {
+        if let corral_engine::EngineEvent::FilesChanged {
+            run_id, changed, ..
+        } = event
+            && run_id == run.id
+        {
+            last_count = Some(changed);
+        }
+    }
+    assert_eq!(last_count, Some(2));
+    let diff = f.engine.run_diff(run.id, 1 << 20).await.expect("diff");
+    assert_eq!(
+        diff.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(),
+        ["keep.txt", "src/with space.rs"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_deleted_mid_run_fails_the_run_cleanly() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[]).await;
+    let t = task(&f, &p, "Slow", "echo begun; sleep 30").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    until_running(&f, run.id).await;
+    let checkout = f
+        .engine
+        .run(run.id)
+        .await
+        .expect("run")
+        .checkout_path
+        .expect("checkout");
+    std::fs::remove_dir_all(&checkout).expect("rm -rf checkout");
+    let done = wait(&f, run.id, Duration::from_secs(20)).await;
+    match done.state {
+        RunState::Failed { reason } => assert!(
+            reason.contains("was deleted while the agent step ran"),
+            "{reason}"
+        ),
+        other => panic!("expected a failed run, got {other}"),
+    }
+}

@@ -2,12 +2,14 @@
 //! SeaORM's examples do. Every function takes any connection or transaction, so the engine can
 //! group writes.
 
+pub mod file_changes;
 pub mod projects;
 pub mod run_events;
 pub mod runs;
 pub mod settings;
 pub mod tasks;
 
+pub use file_changes::{FileChange, FileChangeQuery};
 pub use projects::{ProjectMutation, ProjectQuery};
 pub use run_events::RunEventQuery;
 pub use runs::{RunMutation, RunQuery};

@@ -194,3 +194,39 @@ async fn an_event_for_a_missing_run_fails_alone_and_is_reported_at_flush() {
     );
     writer.flush().await.expect("the error was reported once");
 }
+
+#[tokio::test]
+async fn file_changes_are_also_indexed_with_the_seq_of_their_log_entry() {
+    let (_dir, store) = temp_store().await;
+    let runs = with_runs(&store, 1).await;
+    let writer = EventWriter::spawn(store.db().clone(), WriterConfig::default());
+    writer.append(line(runs[0], 0)).await.expect("append");
+    writer
+        .append(NewRunEvent {
+            run_id: runs[0],
+            at: Timestamp(5),
+            body: RunEventBody::FileChanged {
+                path: "src/new file.rs".into(),
+                change: corral_core::FileChangeKind::Created,
+                from: None,
+                size: Some(42),
+            },
+        })
+        .await
+        .expect("append");
+    writer.flush().await.expect("flush");
+    let changes = corral_store::FileChangeQuery::for_run(store.db(), runs[0])
+        .await
+        .expect("changes");
+    assert_eq!(
+        changes,
+        vec![corral_store::FileChange {
+            run_id: runs[0],
+            seq: 2,
+            at: Timestamp(5),
+            path: "src/new file.rs".into(),
+            kind: corral_core::FileChangeKind::Created,
+            size: Some(42),
+        }]
+    );
+}

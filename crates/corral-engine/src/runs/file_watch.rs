@@ -1,0 +1,293 @@
+//! Watching a live run's checkout: every change becomes a `FileChanged` entry in the run's log
+//! (and a `file_changes` row, through the EventWriter) and an `EngineEvent::FilesChanged` with
+//! the number of files that now differ from the base. After a restart, a first rescan records
+//! what changed while nobody watched.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use corral_core::{FileChangeKind, Run, RunEventBody, RunId};
+use corral_store::FileChangeQuery;
+use corral_watch::{Change, ChangeKind, WatchConfig, WatchEvent, WatchHandle};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::RunContext;
+use crate::error::EngineResult;
+use crate::events::EngineEvent;
+
+/// Owns a checkout's watcher and the task recording its changes; dropping it stops both.
+#[derive(Debug)]
+pub(crate) struct CheckoutWatch {
+    _handle: WatchHandle,
+    recorder: JoinHandle<()>,
+    finish: Option<oneshot::Sender<()>>,
+}
+
+/// How long `finish` lets the last events arrive (beyond the watcher's coalescing window).
+const SETTLE: Duration = Duration::from_millis(150);
+
+impl CheckoutWatch {
+    /// Records the changes still in flight and a last rescan (so the recorded set is exactly
+    /// git's), then stops.
+    pub(crate) async fn finish(mut self) {
+        if let Some(finish) = self.finish.take() {
+            let _ = finish.send(());
+        }
+        if tokio::time::timeout(Duration::from_secs(10), &mut self.recorder)
+            .await
+            .is_err()
+        {
+            tracing::warn!("recording the last file changes took too long");
+        }
+    }
+}
+
+impl Drop for CheckoutWatch {
+    fn drop(&mut self) {
+        self.recorder.abort();
+    }
+}
+
+fn lossy(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Files that differ from the base, by path, as the recorded changes say.
+#[derive(Debug, Default)]
+struct ChangedSet {
+    files: HashMap<String, FileChangeKind>,
+}
+
+impl ChangedSet {
+    /// Applies one change; returns false when it says nothing new.
+    fn apply(&mut self, path: &str, kind: FileChangeKind) -> bool {
+        let before = self.files.get(path).copied();
+        match (before, kind) {
+            (Some(previous), now) if previous == now && now != FileChangeKind::Modified => {
+                return false;
+            }
+            // Made during the run and gone again: no difference from the base any more.
+            (Some(FileChangeKind::Created), FileChangeKind::Removed) => {
+                self.files.remove(path);
+            }
+            (Some(FileChangeKind::Created), FileChangeKind::Modified) => {}
+            _ => {
+                self.files.insert(path.to_string(), kind);
+            }
+        }
+        true
+    }
+}
+
+fn core_kind(kind: &ChangeKind) -> FileChangeKind {
+    match kind {
+        ChangeKind::Created => FileChangeKind::Created,
+        ChangeKind::Modified => FileChangeKind::Modified,
+        ChangeKind::Removed => FileChangeKind::Removed,
+        ChangeKind::Renamed { .. } => FileChangeKind::Renamed,
+    }
+}
+
+struct Recorder {
+    ctx: RunContext,
+    run: Run,
+    checkout: PathBuf,
+    set: ChangedSet,
+}
+
+impl Recorder {
+    async fn record(&mut self, change: &Change) -> EngineResult<()> {
+        let path = lossy(&change.path);
+        let kind = core_kind(&change.kind);
+        if let ChangeKind::Renamed { from } = &change.kind {
+            self.set.apply(&lossy(from), FileChangeKind::Removed);
+        }
+        self.set.apply(&path, kind);
+        self.ctx
+            .append(
+                self.run.id,
+                RunEventBody::FileChanged {
+                    path,
+                    change: kind,
+                    from: match &change.kind {
+                        ChangeKind::Renamed { from } => Some(lossy(from)),
+                        _ => None,
+                    },
+                    size: change.size,
+                },
+            )
+            .await
+    }
+
+    /// Brings the set in line with git's view, recording only what differs.
+    async fn rescan(&mut self, files: Vec<Change>) -> EngineResult<()> {
+        let now: HashMap<String, Change> = files.into_iter().map(|c| (lossy(&c.path), c)).collect();
+        let gone: Vec<String> = self
+            .set
+            .files
+            .keys()
+            .filter(|p| !now.contains_key(*p))
+            .cloned()
+            .collect();
+        for path in gone {
+            // No longer differs from the base: removed if made during the run, else changed back.
+            let exists = self.checkout.join(&path).exists();
+            let size = std::fs::metadata(self.checkout.join(&path))
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            let kind = if exists {
+                ChangeKind::Modified
+            } else {
+                ChangeKind::Removed
+            };
+            self.record(&Change {
+                path: PathBuf::from(&path),
+                kind,
+                size,
+            })
+            .await?;
+            self.set.files.remove(&path);
+        }
+        for (path, change) in now {
+            if self.set.files.get(&path) != Some(&core_kind(&change.kind)) {
+                self.record(&change).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn announce(&self) {
+        let _ = self.ctx.bus.send(EngineEvent::FilesChanged {
+            run_id: self.run.id,
+            task_id: self.run.task_id,
+            project_id: self.run.project_id,
+            changed: self.set.files.len(),
+        });
+    }
+
+    async fn handle(&mut self, event: WatchEvent) -> EngineResult<bool> {
+        match event {
+            WatchEvent::Changes(changes) => {
+                for change in &changes {
+                    self.record(change).await?;
+                }
+            }
+            WatchEvent::Rescan { reason, files } => {
+                tracing::info!(%reason, "file watcher rescan");
+                self.rescan(files).await?;
+            }
+            WatchEvent::Warning(text) => {
+                self.ctx
+                    .note(self.run.id, format!("file watcher: {text}"))
+                    .await?;
+            }
+            WatchEvent::RootGone => {
+                self.ctx
+                    .note(
+                        self.run.id,
+                        "the checkout was deleted; file watching stopped",
+                    )
+                    .await?;
+                return Ok(false);
+            }
+        }
+        self.announce();
+        Ok(true)
+    }
+}
+
+/// The changed set as the recorded changes of a run left it.
+async fn recorded_set(ctx: &RunContext, run: RunId) -> EngineResult<ChangedSet> {
+    let mut set = ChangedSet::default();
+    for change in FileChangeQuery::for_run(ctx.store.db(), run).await? {
+        set.apply(&change.path, change.kind);
+    }
+    Ok(set)
+}
+
+/// Starts watching the run's checkout. A watcher that cannot start is a note, not a failure:
+/// the run goes on and its diff is still computed from git.
+pub(crate) async fn start(ctx: &RunContext, run: &Run, checkout: &Path) -> Option<CheckoutWatch> {
+    let (handle, mut events) = match corral_watch::watch(checkout, WatchConfig::default()) {
+        Ok(watch) => watch,
+        Err(err) => {
+            let _ = ctx
+                .note(run.id, format!("file changes are not watched: {err}"))
+                .await;
+            return None;
+        }
+    };
+    let set = match recorded_set(ctx, run.id).await {
+        Ok(set) => set,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read the run's recorded file changes");
+            ChangedSet::default()
+        }
+    };
+    let mut recorder = Recorder {
+        ctx: ctx.clone(),
+        run: run.clone(),
+        checkout: checkout.to_path_buf(),
+        set,
+    };
+    let (finish_tx, mut finish_rx) = oneshot::channel::<()>();
+    let span =
+        tracing::info_span!("watch", run = %run.id, task = %run.task_id, project = %run.project_id);
+    let recorder_task = tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            // What changed before this watch began (e.g. while Corral was not running).
+            let root = recorder.checkout.clone();
+            if let Ok(Ok(files)) =
+                tokio::task::spawn_blocking(move || corral_watch::changed_files(&root)).await
+                && let Err(err) = recorder.rescan(files).await
+            {
+                tracing::warn!(error = %err, "recording the first rescan failed");
+            }
+            recorder.announce();
+            let mut settle_until: Option<tokio::time::Instant> = None;
+            loop {
+                let event = match settle_until {
+                    None => tokio::select! {
+                        event = events.recv() => event,
+                        _ = &mut finish_rx => {
+                            settle_until = Some(tokio::time::Instant::now() + SETTLE);
+                            continue;
+                        }
+                    },
+                    Some(until) => match tokio::time::timeout_at(until, events.recv()).await {
+                        Ok(event) => event,
+                        Err(_) => break,
+                    },
+                };
+                let Some(event) = event else { break };
+                match recorder.handle(event).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "recording a file change failed");
+                    }
+                }
+            }
+            // The end of the steps: make the recorded set exactly what git sees.
+            let root = recorder.checkout.clone();
+            if let Ok(Ok(files)) =
+                tokio::task::spawn_blocking(move || corral_watch::changed_files(&root)).await
+            {
+                match recorder.rescan(files).await {
+                    Ok(()) => recorder.announce(),
+                    Err(err) => tracing::warn!(error = %err, "recording the last rescan failed"),
+                }
+            }
+        },
+        span,
+    ));
+    Some(CheckoutWatch {
+        _handle: handle,
+        recorder: recorder_task,
+        finish: Some(finish_tx),
+    })
+}
