@@ -4,7 +4,7 @@
 use specta_typescript::Typescript;
 use tauri::Wry;
 
-use crate::commands::{health, projects, runs, settings, tasks};
+use crate::commands::{health, projects, run_stream, runs, settings, tasks};
 use crate::events::CorralEvent;
 
 pub fn builder() -> tauri_specta::Builder<Wry> {
@@ -29,6 +29,9 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             runs::merge_run,
             runs::run_log,
             runs::run_diff,
+            runs::run_file_diff,
+            run_stream::follow_run,
+            run_stream::close_run_stream,
             settings::get_settings,
             settings::set_theme,
             settings::send_test_notification,

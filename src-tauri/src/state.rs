@@ -1,8 +1,10 @@
 //! What the shell keeps: the engine, or why it could not start (shown in the window instead of
 //! a blank screen).
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use corral_engine::Engine;
 
@@ -11,11 +13,37 @@ use crate::error::{ApiError, ApiResult, ErrorKind};
 #[derive(Debug)]
 pub struct AppState {
     engine: Result<Arc<Engine>, ApiError>,
+    /// Open run streams (`follow_run`), by token: dropping the sender ends the stream.
+    streams: Mutex<HashMap<u32, tokio::sync::oneshot::Sender<()>>>,
+    next_stream: AtomicU32,
 }
 
 impl AppState {
     pub fn new(engine: Result<Arc<Engine>, ApiError>) -> Self {
-        AppState { engine }
+        AppState {
+            engine,
+            streams: Mutex::new(HashMap::new()),
+            next_stream: AtomicU32::new(1),
+        }
+    }
+
+    /// Registers a stream; returns its token and what tells it to stop.
+    pub fn open_stream(&self) -> (u32, tokio::sync::oneshot::Receiver<()>) {
+        let token = self.next_stream.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token, tx);
+        (token, rx)
+    }
+
+    /// Ends a stream (unknown or finished tokens are fine).
+    pub fn close_stream(&self, token: u32) {
+        self.streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&token);
     }
 
     /// A handle to the engine, or the start-up error.

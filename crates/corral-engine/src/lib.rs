@@ -14,7 +14,7 @@ mod settings;
 mod tasks;
 
 pub use config::Config;
-pub use corral_git::{FileDiff, FileStatus};
+pub use corral_git::{DiffLine, FileDiff, FileStatus, LineKind};
 pub use doctor::{Check, CheckStatus, LOW_DISK_BYTES};
 pub use engine::Engine;
 pub use error::{EngineError, EngineResult};

@@ -29,6 +29,29 @@ pub struct FileDiff {
     pub patch: Option<String>,
     /// True when `patch` was cut at the size cap.
     pub truncated: bool,
+    /// A symbolic link: its "content" is the link's target text, never the file it points to.
+    pub symlink: bool,
+    /// The patch as numbered lines, when asked for (`file_diff`).
+    pub lines: Vec<DiffLine>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// A hunk header (`@@ -1,3 +1,4 @@`).
+    Hunk,
+    Context,
+    Added,
+    Removed,
+}
+
+/// One line of a file's patch, with its numbers in the old and new file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffLine {
+    pub kind: LineKind,
+    pub old: Option<u32>,
+    pub new: Option<u32>,
+    /// Without its newline; invalid UTF-8 shown with U+FFFD.
+    pub text: String,
 }
 
 fn err(path: &Path, e: git2::Error) -> GitError {
@@ -46,6 +69,30 @@ pub fn diff(
     target: Option<&str>,
     patch_cap: usize,
 ) -> Result<Vec<FileDiff>, GitError> {
+    diff_files(repo_path, base, target, patch_cap, None)
+}
+
+/// One file's change, with its patch as numbered lines (for a diff viewer); `None` when the
+/// file did not change. Reads only inside the repository: a symlink shows its target text.
+pub fn file_diff(
+    repo_path: &Path,
+    base: &str,
+    target: Option<&str>,
+    path: &str,
+    patch_cap: usize,
+) -> Result<Option<FileDiff>, GitError> {
+    Ok(diff_files(repo_path, base, target, patch_cap, Some(path))?
+        .into_iter()
+        .find(|f| f.path == path || f.old_path.as_deref() == Some(path)))
+}
+
+fn diff_files(
+    repo_path: &Path,
+    base: &str,
+    target: Option<&str>,
+    patch_cap: usize,
+    only: Option<&str>,
+) -> Result<Vec<FileDiff>, GitError> {
     let repo = Repository::open(repo_path).map_err(|e| err(repo_path, e))?;
     let tree_of = |rev: &str| {
         Oid::from_str(rev)
@@ -58,6 +105,9 @@ pub fn diff(
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
         .show_untracked_content(true);
+    if let Some(path) = only {
+        opts.pathspec(path).disable_pathspec_match(true);
+    }
     let mut diff = match target {
         Some(t) => repo.diff_tree_to_tree(Some(&base_tree), Some(&tree_of(t)?), Some(&mut opts)),
         None => repo.diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut opts)),
@@ -93,6 +143,9 @@ pub fn diff(
             binary: delta.flags().is_binary(),
             patch: None,
             truncated: false,
+            symlink: delta.new_file().mode() == git2::FileMode::Link
+                || delta.old_file().mode() == git2::FileMode::Link,
+            lines: Vec::new(),
         };
         if let Some(mut patch) = Patch::from_diff(&diff, idx).map_err(|e| err(repo_path, e))? {
             if !file.binary && !patch.delta().flags().is_binary() {
@@ -101,6 +154,8 @@ pub fn diff(
                 file.removed = removed;
                 let text = RefCell::new(String::new());
                 let truncated = RefCell::new(false);
+                let lines = RefCell::new(Vec::new());
+                let want_lines = only.is_some();
                 patch
                     .print(&mut |_, _, line| {
                         let mut text = text.borrow_mut();
@@ -111,12 +166,29 @@ pub fn diff(
                         if matches!(line.origin(), '+' | '-' | ' ') {
                             text.push(line.origin());
                         }
-                        text.push_str(&String::from_utf8_lossy(line.content()));
+                        let content = String::from_utf8_lossy(line.content());
+                        text.push_str(&content);
+                        let kind = match line.origin() {
+                            '+' => Some(LineKind::Added),
+                            '-' => Some(LineKind::Removed),
+                            ' ' => Some(LineKind::Context),
+                            'H' => Some(LineKind::Hunk),
+                            _ => None,
+                        };
+                        if want_lines && let Some(kind) = kind {
+                            lines.borrow_mut().push(DiffLine {
+                                kind,
+                                old: line.old_lineno(),
+                                new: line.new_lineno(),
+                                text: content.trim_end_matches(['\n', '\r']).to_string(),
+                            });
+                        }
                         true
                     })
                     .map_err(|e| err(repo_path, e))?;
                 file.patch = Some(text.into_inner());
                 file.truncated = truncated.into_inner();
+                file.lines = lines.into_inner();
             } else {
                 file.binary = true;
             }

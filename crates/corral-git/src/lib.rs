@@ -13,7 +13,7 @@ mod publish;
 
 pub use checkout::{Checkout, branch_exists, create_checkout};
 pub use commit::commit_all;
-pub use diff::{FileDiff, FileStatus, diff};
+pub use diff::{DiffLine, FileDiff, FileStatus, LineKind, diff, file_diff};
 pub use inspect::{RepoInfo, inspect, libgit2_version};
 pub use merge::{MergeOutcome, merge_run};
 pub use mirror::{MirrorSync, sync_mirror};

@@ -3,6 +3,7 @@
 
 pub mod health;
 pub mod projects;
+pub mod run_stream;
 pub mod runs;
 pub mod settings;
 pub mod tasks;

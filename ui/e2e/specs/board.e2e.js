@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { browser, $, $$, expect } from "@wdio/globals";
-import { corralCli, screenshotDir } from "../wdio.conf.js";
+import { screenshotDir } from "../wdio.conf.js";
 
 const work = process.env.CORRAL_E2E_WORKDIR;
 
@@ -145,19 +145,42 @@ describe("Corral's first run", () => {
     await $('input[placeholder="me/agent-image:1"]').setValue("corral-test/busybox:1");
     await $('[data-testid="project-settings"]').$("button=Save").click();
     await $("h1=Projects").waitForDisplayed();
-    // A task with a command line (the window has no command editor yet), made with the CLI.
-    execFileSync(corralCli, ["task", "add", "-p", "demo shop", "-t", "Hello", "--", "sh", "-c",
-      "echo hello from the window; echo hi > hello.txt"], { env: process.env });
+    // A custom task with its command line, made in the window.
     await $('[data-testid="project-item"]').$("button=Board").click();
+    await $('[data-testid="new-task"]').click();
+    const dialog = await $('[data-testid="create-task-dialog"]');
+    await dialog.waitForDisplayed();
+    await $("#task-title").setValue("Hello");
+    await $("#task-runtime").selectByAttribute("value", "custom");
+    await $("#task-command").setValue(
+      "echo hello from the window; sleep 1; printf 'hi\\nthere\\n' > hello.js; sleep 1; echo more >> hello.js",
+    );
+    await $('[data-testid="create-task-submit"]').click();
+    await dialog.waitForDisplayed({ reverse: true });
     await card("Hello").waitForDisplayed();
     await card("Hello").click();
     await $('[data-testid="run-task"]').click();
+    // While it runs, the changes tab lists the file it writes, with a live count on the tab.
+    await $('[data-testid="tab-changes"]').click();
+    await browser.waitUntil(async () => (await $('[data-testid="run-diff"]').getText()).includes("hello.js"), {
+      timeout: 60000,
+      timeoutMsg: "the changed file never appeared",
+    });
+    await $('[data-path="hello.js"]').click();
+    await browser.waitUntil(async () => (await $('[data-testid="diff-viewer"]').getText()).includes("more"), {
+      timeout: 60000,
+      timeoutMsg: "the open diff did not refresh when the file changed again",
+    });
     await browser.waitUntil(async () => (await $('[data-testid="run-state"]').getText()) === "succeeded", {
       timeout: 60000,
       timeoutMsg: "the run did not succeed",
     });
+    await expect($('[data-testid="diff-viewer"]')).toHaveText(expect.stringContaining("there"));
+    await $('[data-testid="split-toggle"]').click();
+    await expect($('[data-testid="diff-viewer"]')).toHaveText(expect.stringContaining("hi"));
+    await shot("10-diff");
+    await $('[data-testid="tab-log"]').click();
     await expect($('[data-testid="run-log"]')).toHaveText(expect.stringContaining("hello from the window"));
-    await expect($('[data-testid="run-diff"]')).toHaveText(expect.stringContaining("hello.txt"));
     await shot("09-run");
   });
 });

@@ -336,6 +336,42 @@ impl Engine {
         .map_err(EngineError::from)
     }
 
+    /// One file's change in a run, with numbered lines for a viewer (live while the run is).
+    pub async fn run_file_diff(
+        &self,
+        run_id: RunId,
+        path: &str,
+        patch_cap: usize,
+    ) -> EngineResult<Option<corral_git::FileDiff>> {
+        let run = self.run(run_id).await?;
+        let (Some(checkout), Some(base)) = (run.checkout_path.clone(), run.base_commit.clone())
+        else {
+            return Ok(None);
+        };
+        let target = run.result_commit.clone();
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || {
+            corral_git::file_diff(
+                std::path::Path::new(&checkout),
+                &base,
+                target.as_deref(),
+                &path,
+                patch_cap,
+            )
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)
+    }
+
+    /// Committed batches of every run's log, as they are committed (for live viewers; a
+    /// viewer that lags re-reads the store).
+    pub fn subscribe_run_events(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<std::sync::Arc<[RunEvent]>> {
+        self.events.subscribe()
+    }
+
     /// Merges a succeeded run's branch into the project branch, when that is safe (see
     /// `corral_git::merge_run`); the task then shows as done.
     #[tracing::instrument(skip(self), fields(run = %run_id))]

@@ -193,6 +193,57 @@ fn diffs_list_status_counts_binaries_and_cap_patches() {
 }
 
 #[test]
+fn one_files_diff_has_numbered_lines_and_a_symlink_shows_only_its_target_text() {
+    use corral_git::{LineKind, file_diff};
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let dest = dir.path().join("co");
+    let checkout = create_checkout(&user, "main", "corral/t-9", &dest).expect("checkout");
+    std::fs::write(dest.join("src/lib.rs"), "fn a() {}\nfn c() {}\n").expect("write");
+    std::os::unix::fs::symlink("/etc/passwd", dest.join("passwd")).expect("symlink");
+
+    let lib = file_diff(&dest, &checkout.base_commit, None, "src/lib.rs", 1 << 20)
+        .expect("diff")
+        .expect("changed");
+    let lines: Vec<(LineKind, Option<u32>, Option<u32>, &str)> = lib
+        .lines
+        .iter()
+        .map(|l| (l.kind, l.old, l.new, l.text.as_str()))
+        .collect();
+    assert_eq!(lines[0].0, LineKind::Hunk);
+    assert_eq!(
+        &lines[1..],
+        &[
+            (LineKind::Context, Some(1), Some(1), "fn a() {}"),
+            (LineKind::Removed, Some(2), None, "fn b() {}"),
+            (LineKind::Added, None, Some(2), "fn c() {}"),
+        ]
+    );
+
+    let link = file_diff(&dest, &checkout.base_commit, None, "passwd", 1 << 20)
+        .expect("diff")
+        .expect("changed");
+    assert!(link.symlink);
+    let texts: Vec<&str> = link
+        .lines
+        .iter()
+        .filter(|l| l.kind == LineKind::Added)
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["/etc/passwd"],
+        "the link, never the file it points to"
+    );
+    assert!(
+        file_diff(&dest, &checkout.base_commit, None, "README.md", 1 << 20)
+            .expect("diff")
+            .is_none(),
+        "an unchanged file has no diff"
+    );
+}
+
+#[test]
 fn bad_inputs_fail_cleanly_and_leave_nothing_behind() {
     let dir = tempfile::tempdir().expect("temp");
     let user = user_repo(dir.path());

@@ -4,11 +4,14 @@ import type {
   ApiError,
   CheckDto,
   CorralEvent,
+  DiffLineDto,
+  FileDetailDto,
   FileDiffDto,
   NewTaskDto,
   ProjectDto,
   RunDto,
   RunEventDto,
+  RunStreamDto,
   SettingsDto,
   TaskCardDto,
   TaskDto,
@@ -21,11 +24,14 @@ export type {
   ApiError,
   CheckDto,
   CorralEvent,
+  DiffLineDto,
+  FileDetailDto,
   FileDiffDto,
   NewTaskDto,
   ProjectDto,
   RunDto,
   RunEventDto,
+  RunStreamDto,
   SettingsDto,
   TaskCardDto,
   TaskDto,
@@ -69,9 +75,14 @@ export interface Backend {
   getRun(id: string): Promise<RunDto>;
   cancelRun(id: string): Promise<RunDto>;
   mergeRun(id: string): Promise<RunDto>;
-  /** Log entries after `after` (a seq), at most `limit`. */
-  runLog(id: string, after: number, limit: number): Promise<RunEventDto[]>;
   runDiff(id: string): Promise<FileDiffDto[]>;
+  /** One file's diff with numbered lines; null when it has not changed. */
+  runFileDiff(id: string, path: string): Promise<FileDetailDto | null>;
+  /**
+   * Streams the run's log: stored entries first, then live ones, then `End`. Returns a function
+   * that closes the stream.
+   */
+  followRun(id: string, onMessage: (message: RunStreamDto) => void): Promise<() => void>;
   getSettings(): Promise<SettingsDto>;
   setTheme(theme: ThemeDto): Promise<void>;
   sendTestNotification(): Promise<boolean>;

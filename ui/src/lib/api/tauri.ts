@@ -1,8 +1,9 @@
 // The only module that talks to the Tauri host: generated bindings, events and the dialog
 // plugin. Every failure becomes an `ApiFailure` carrying the engine's typed error.
+import { Channel } from "@tauri-apps/api/core";
 import { open } from "@tauri-apps/plugin-dialog";
 import { commands, events } from "../bindings";
-import type { ApiError } from "../bindings";
+import type { ApiError, RunStreamDto } from "../bindings";
 import { ApiFailure, type Backend } from "./backend";
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: ApiError };
@@ -41,8 +42,16 @@ export const tauriBackend: Backend = {
   getRun: (id) => unwrap(commands.getRun(id)),
   cancelRun: (id) => unwrap(commands.cancelRun(id)),
   mergeRun: (id) => unwrap(commands.mergeRun(id)),
-  runLog: (id, after, limit) => unwrap(commands.runLog(id, after, limit)),
   runDiff: (id) => unwrap(commands.runDiff(id)),
+  runFileDiff: (id, path) => unwrap(commands.runFileDiff(id, path)),
+  followRun: async (id, onMessage) => {
+    const channel = new Channel<RunStreamDto>();
+    channel.onmessage = onMessage;
+    const token = await unwrap(commands.followRun(id, channel));
+    return () => {
+      void commands.closeRunStream(token);
+    };
+  },
   getSettings: () => unwrap(commands.getSettings()),
   setTheme: async (theme) => {
     await unwrap(commands.setTheme(theme));

@@ -6,11 +6,13 @@ import {
   type Backend,
   type CheckDto,
   type CorralEvent,
+  type FileDetailDto,
   type FileDiffDto,
   type NewTaskDto,
   type ProjectDto,
   type RunDto,
   type RunEventDto,
+  type RunStreamDto,
   type TaskCardDto,
   type TaskDto,
   type TaskEditDto,
@@ -35,7 +37,6 @@ const KEY = Symbol("app");
 
 /** Log entries a run view keeps in memory; older ones stay in the database (`corral logs`). */
 export const RUN_LOG_LIMIT = 20_000;
-const FINISHED = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
 
 /** Errors that mean the engine did not start: shown in place of the app, not as a toast. */
 const FATAL_KINDS = new Set<string>([
@@ -69,7 +70,14 @@ export class AppController {
   /** Entries dropped from the front of `runLog` to stay within `RUN_LOG_LIMIT`. */
   runLogDropped = $state(0);
   runDiff = $state<FileDiffDto[] | null>(null);
-  #following: string | null = null;
+  /** The file whose diff the run view shows, and that diff (null: unchanged or not loaded). */
+  openFile = $state<string | null>(null);
+  fileDiff = $state<FileDetailDto | null>(null);
+  /** Files changed per task, from the live runs' announcements (for the cards). */
+  changedCounts = $state<Record<string, number>>({});
+  #stopStream: (() => void) | null = null;
+  #changesTimer: ReturnType<typeof setTimeout> | null = null;
+  #pendingPaths = new Set<string>();
   /** Set when the engine could not start (corrupt database, unwritable data dir): nothing works. */
   fatal = $state<ApiFailure | null>(null);
 
@@ -144,6 +152,9 @@ export class AppController {
           await this.loadTaskRuns(event.task_id);
         }
         break;
+      case "FilesChanged":
+        this.changedCounts = { ...this.changedCounts, [event.task_id]: event.changed };
+        break;
       case "OpenRun":
         await this.openRunView(event.run_id);
         break;
@@ -156,6 +167,7 @@ export class AppController {
   }
 
   go(screen: Screen) {
+    if (screen.name !== "run") this.#closeStream();
     this.screen = screen;
   }
 
@@ -255,8 +267,16 @@ export class AppController {
     this.runLog = [];
     this.runLogDropped = 0;
     this.runDiff = null;
+    this.openFile = null;
+    this.fileDiff = null;
     this.screen = { name: "run", runId: id };
-    void this.#follow(id);
+    this.#closeStream();
+    try {
+      this.#stopStream = await this.backend.followRun(id, (m) => this.#onStream(id, m));
+    } catch (e) {
+      this.report("Following the run", asFailure(e));
+    }
+    await this.#loadChanges(id, []);
   }
 
   async #refreshRun() {
@@ -269,35 +289,67 @@ export class AppController {
     }
   }
 
-  /** Keeps the open run's log current until the run is over and everything is shown. */
-  async #follow(id: string) {
-    if (this.#following === id) return;
-    this.#following = id;
-    try {
-      while (this.screen.name === "run" && this.screen.runId === id) {
-        const after = this.runLog.at(-1)?.seq ?? 0;
-        const page = await this.backend.runLog(id, after, 2000);
-        if (page.length > 0) {
-          const all = this.runLog.concat(page);
-          const excess = all.length - RUN_LOG_LIMIT;
-          this.runLog = excess > 0 ? all.slice(excess) : all;
-          if (excess > 0) this.runLogDropped += excess;
-        }
-        await this.#refreshRun();
-        const finished = this.openRun && FINISHED.has(this.openRun.state);
-        if (finished && page.length < 2000) {
-          const tail = await this.backend.runLog(id, this.runLog.at(-1)?.seq ?? 0, 5000);
-          if (tail.length > 0) this.runLog = this.runLog.concat(tail);
-          this.runDiff = await this.backend.runDiff(id);
-          break;
-        }
-        if (page.length < 2000) await new Promise((r) => setTimeout(r, 300));
-      }
-    } catch (e) {
-      this.report("Following the run", asFailure(e));
-    } finally {
-      this.#following = null;
+  /** Appends streamed entries, keeping at most RUN_LOG_LIMIT. */
+  #appendLog(events: RunEventDto[]) {
+    const all = this.runLog.concat(events);
+    const excess = all.length - RUN_LOG_LIMIT;
+    this.runLog = excess > 0 ? all.slice(excess) : all;
+    if (excess > 0) this.runLogDropped += excess;
+  }
+
+  #onStream(id: string, message: RunStreamDto) {
+    if (this.openRun?.id !== id || this.screen.name !== "run") {
+      this.#closeStream();
+      return;
     }
+    if (message.type === "End") {
+      this.#closeStream();
+      void this.#refreshRun();
+      void this.#loadChanges(id, []);
+      return;
+    }
+    this.#appendLog(message.events);
+    if (message.events.some((e) => e.kind === "state_changed")) void this.#refreshRun();
+    const touched = message.events.flatMap((e) => (e.kind === "file_changed" ? [e.path] : []));
+    if (touched.length > 0) this.#scheduleChanges(id, touched);
+  }
+
+  #closeStream() {
+    this.#stopStream?.();
+    this.#stopStream = null;
+  }
+
+  /** Reloads the changed files (and the open file's diff when it changed), at most ~4 times a second. */
+  #scheduleChanges(id: string, paths: string[]) {
+    for (const p of paths) this.#pendingPaths.add(p);
+    if (this.#changesTimer) return;
+    this.#changesTimer = setTimeout(() => {
+      this.#changesTimer = null;
+      const touched = [...this.#pendingPaths];
+      this.#pendingPaths.clear();
+      void this.#loadChanges(id, touched);
+    }, 250);
+  }
+
+  async #loadChanges(id: string, touched: string[]) {
+    try {
+      const files = await this.backend.runDiff(id);
+      if (this.openRun?.id !== id) return;
+      this.runDiff = files;
+      const open = this.openFile;
+      if (open && (touched.length === 0 || touched.includes(open))) await this.openFileDiff(open);
+    } catch (e) {
+      this.report("Loading the changed files", asFailure(e));
+    }
+  }
+
+  /** Shows one file's diff in the run view. */
+  async openFileDiff(path: string) {
+    const run = this.openRun;
+    if (!run) return;
+    this.openFile = path;
+    const detail = await this.#attempt("Loading the diff", () => this.backend.runFileDiff(run.id, path));
+    if (this.openFile === path && this.openRun?.id === run.id) this.fileDiff = detail;
   }
 
   async mergeRun(id: string) {

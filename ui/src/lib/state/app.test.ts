@@ -141,6 +141,44 @@ describe("AppController runs", () => {
     expect(app.taskRuns.map((r) => r.attempt)).toEqual([1]);
   });
 
+  it("streams live entries, refreshes the changed files and the open file's diff when it changes", async () => {
+    const { app, backend, task } = await withTask();
+    backend.log = [{ kind: "note", seq: 1, at: 0, text: "queued" }];
+    const run = await app.startRun(task.id);
+    await until(() => app.runDiff !== null);
+    expect(app.runDiff).toEqual([]);
+    backend.diffs = [{ path: "src/a.rs", status: "added", added: 1, removed: 0, binary: false, patch: null, truncated: false }];
+    backend.fileDiffs["src/a.rs"] = {
+      path: "src/a.rs", old_path: null, status: "added", added: 1, removed: 0, binary: false, symlink: false, truncated: false,
+      lines: [{ kind: "added", old: null, new: 1, text: "fn a() {}" }],
+    };
+    backend.pushLog({ kind: "file_changed", seq: 2, at: 0, path: "src/a.rs", change: "created", from: null, size: 10 });
+    expect(app.runLog.map((e) => e.seq)).toEqual([1, 2]);
+    await until(() => (app.runDiff?.length ?? 0) === 1);
+    await app.openFileDiff("src/a.rs");
+    expect(app.fileDiff?.lines.map((l) => l.text)).toEqual(["fn a() {}"]);
+    // The agent edits the open file again: its diff reloads by itself.
+    backend.fileDiffs["src/a.rs"] = { ...backend.fileDiffs["src/a.rs"], added: 2, lines: [
+      { kind: "added", old: null, new: 1, text: "fn a() {}" },
+      { kind: "added", old: null, new: 2, text: "fn b() {}" },
+    ] };
+    backend.pushLog({ kind: "file_changed", seq: 3, at: 0, path: "src/a.rs", change: "modified", from: null, size: 20 });
+    await until(() => app.fileDiff?.lines.length === 2);
+    expect(run).not.toBeNull();
+    // Leaving the run view closes the stream.
+    app.go({ name: "board" });
+    backend.pushLog({ kind: "note", seq: 4, at: 0, text: "later" });
+    expect(app.runLog.map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("shows the live files-changed count on the task's card", async () => {
+    const { app, backend, task } = await withTask();
+    await app.start();
+    backend.emit({ type: "FilesChanged", project_id: task.project_id, task_id: task.id, run_id: "r1", changed: 3 });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(app.changedCounts[task.id]).toBe(3);
+  });
+
   it("keeps at most RUN_LOG_LIMIT log entries in memory", async () => {
     const { app, backend, task } = await withTask();
     backend.log = Array.from({ length: RUN_LOG_LIMIT + 5000 }, (_, i) => ({

@@ -5,11 +5,13 @@ import {
   type Backend,
   type CheckDto,
   type CorralEvent,
+  type FileDetailDto,
   type FileDiffDto,
   type NewTaskDto,
   type ProjectDto,
   type RunDto,
   type RunEventDto,
+  type RunStreamDto,
   type TaskDto,
   type WorkflowDto,
 } from "../api/backend";
@@ -188,11 +190,31 @@ export class FakeBackend implements Backend {
     run.merged_commit = "abc123";
     return run;
   }
-  async runLog(_id: string, after: number, limit: number) {
-    return this.log.filter((e) => e.seq > after).slice(0, limit);
-  }
   async runDiff() {
     return this.diffs;
+  }
+  fileDiffs: Record<string, FileDetailDto> = {};
+  async runFileDiff(_id: string, path: string) {
+    return this.fileDiffs[path] ?? null;
+  }
+  #streams: ((m: RunStreamDto) => void)[] = [];
+  /** Replays `log`, then keeps the stream open for `pushLog` until `endStreams`. */
+  async followRun(_id: string, onMessage: (m: RunStreamDto) => void) {
+    this.calls.push("followRun");
+    onMessage({ type: "Events", events: [...this.log] });
+    this.#streams.push(onMessage);
+    return () => {
+      this.#streams = this.#streams.filter((s) => s !== onMessage);
+    };
+  }
+  /** A live entry arriving on every open stream. */
+  pushLog(...events: RunEventDto[]) {
+    this.log.push(...events);
+    for (const stream of this.#streams) stream({ type: "Events", events });
+  }
+  endStreams() {
+    for (const stream of this.#streams) stream({ type: "End" });
+    this.#streams = [];
   }
   async getSettings() {
     return { theme: "system" as const, data_dir: "/data" };

@@ -1,0 +1,144 @@
+//! A run's log streamed to its view through a `tauri::ipc::Channel`: first everything stored
+//! so far (in pages), then each committed batch as it lands, until the run is over (or the view
+//! closes the stream). A viewer that falls behind the live batches re-reads the database, so
+//! nothing is skipped.
+
+use std::sync::Arc;
+
+use corral_core::{RunEvent, RunEventBody, RunId};
+use corral_engine::Engine;
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::parse_id;
+use super::runs::RunEventDto;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// What a run stream carries.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(tag = "type")]
+pub enum RunStreamDto {
+    /// Log entries in order: the stored ones first, then live ones.
+    Events { events: Vec<RunEventDto> },
+    /// The run is over and every entry was sent.
+    End,
+}
+
+const PAGE: u64 = 2000;
+const TERMINAL: [&str; 4] = ["succeeded", "failed", "cancelled", "interrupted"];
+
+fn is_end(event: &RunEvent) -> bool {
+    matches!(&event.body, RunEventBody::StateChanged { to, .. } if TERMINAL.contains(&to.as_str()))
+}
+
+/// Sends stored entries after `after` until none are left. Returns the last seq sent, whether
+/// the run's end was among them, or `None` when the view is gone.
+async fn replay(
+    engine: &Engine,
+    channel: &Channel<RunStreamDto>,
+    run: RunId,
+    mut after: i64,
+) -> Option<(i64, bool)> {
+    let mut ended = false;
+    loop {
+        let page = engine.run_events(run, after, PAGE).await.ok()?;
+        let Some(last) = page.last() else {
+            return Some((after, ended));
+        };
+        after = last.seq;
+        ended |= page.iter().any(is_end);
+        let full = page.len() as u64 == PAGE;
+        let events = page.into_iter().map(RunEventDto::from).collect();
+        channel.send(RunStreamDto::Events { events }).ok()?;
+        if !full {
+            return Some((after, ended));
+        }
+    }
+}
+
+async fn stream(
+    engine: Arc<Engine>,
+    channel: Channel<RunStreamDto>,
+    run: RunId,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    // Subscribed before the replay, so nothing committed meanwhile is missed.
+    let mut live = engine.subscribe_run_events();
+    let Some((mut last, mut ended)) = replay(&engine, &channel, run, 0).await else {
+        return;
+    };
+    let already_over = engine
+        .run(run)
+        .await
+        .map(|r| r.state.is_terminal())
+        .unwrap_or(true);
+    while !ended && !already_over {
+        let batch = tokio::select! {
+            _ = &mut stop => return,
+            batch = live.recv() => batch,
+        };
+        match batch {
+            Ok(batch) => {
+                let mine: Vec<&RunEvent> = batch
+                    .iter()
+                    .filter(|e| e.run_id == run && e.seq > last)
+                    .collect();
+                let Some(newest) = mine.last() else { continue };
+                if newest.seq > last + mine.len() as i64 {
+                    // A gap (a batch we never saw): read it from the store instead.
+                    let Some((seq, end)) = replay(&engine, &channel, run, last).await else {
+                        return;
+                    };
+                    (last, ended) = (seq, end);
+                    continue;
+                }
+                last = newest.seq;
+                ended = mine.iter().any(|e| is_end(e));
+                let events = mine.into_iter().cloned().map(RunEventDto::from).collect();
+                if channel.send(RunStreamDto::Events { events }).is_err() {
+                    return;
+                }
+            }
+            Err(RecvError::Lagged(_)) => {
+                let Some((seq, end)) = replay(&engine, &channel, run, last).await else {
+                    return;
+                };
+                (last, ended) = (seq, end);
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+    let _ = channel.send(RunStreamDto::End);
+}
+
+/// Streams the run's log into `channel` and returns a token for `close_run_stream`.
+#[tauri::command]
+#[specta::specta]
+pub async fn follow_run(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: String,
+    channel: Channel<RunStreamDto>,
+) -> ApiResult<u32> {
+    let engine = state.engine()?;
+    let run: RunId = parse_id("run", &id)?;
+    engine.run(run).await?;
+    let (token, stop) = state.open_stream();
+    tauri::async_runtime::spawn(async move {
+        stream(engine, channel, run, stop).await;
+        app.state::<AppState>().close_stream(token);
+    });
+    Ok(token)
+}
+
+/// Ends a stream the view no longer shows.
+#[tauri::command]
+#[specta::specta]
+pub async fn close_run_stream(state: State<'_, AppState>, token: u32) -> ApiResult<()> {
+    state.close_stream(token);
+    Ok(())
+}
