@@ -44,7 +44,7 @@ impl Default for WriterConfig {
     fn default() -> Self {
         Self {
             max_batch: 2000,
-            max_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(25),
             channel_capacity: 16 * 1024,
             // The ring holds committed batches even with no subscriber, so keep it small: a
             // subscriber that lags re-reads from the database.
