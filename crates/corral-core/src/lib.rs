@@ -1,6 +1,7 @@
 //! Corral's domain: typed ids, projects and their workflow settings, tasks and the task graph,
 //! runs and the run state machine, and validation. Nothing in this crate does IO.
 
+pub mod agent_event;
 pub mod branch;
 pub mod graph;
 pub mod ids;
@@ -13,6 +14,7 @@ pub mod task;
 pub mod time;
 pub mod validate;
 
+pub use agent_event::{AgentEvent, ToolKind};
 pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RunId, TaskId};
 pub use project::{

@@ -1,0 +1,56 @@
+//! The adapter trait: what Corral needs to know to run one agent runtime headless.
+
+use corral_core::{AgentEvent, Runtime};
+
+/// How much an agent may do without asking. Projects choose; the default lets it edit files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PermissionMode {
+    /// File edits are allowed; commands follow the agent's own rules.
+    #[default]
+    AcceptEdits,
+    /// Everything is allowed (the container is the boundary).
+    Bypass,
+}
+
+/// One agent invocation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AgentRequest {
+    pub prompt: String,
+    pub model: Option<String>,
+    /// The session to resume with `prompt` as the follow-up message.
+    pub resume: Option<String>,
+    pub permission: PermissionMode,
+    /// Where the agent's model API is, when not the vendor's (tests: a loopback server).
+    pub base_url: Option<String>,
+    /// The agent's own home folder for this run (inside the sandbox).
+    pub home: String,
+}
+
+/// Turns an agent's output, line by line, into events.
+pub trait StreamParser: Send {
+    fn line(&mut self, line: &str) -> Vec<AgentEvent>;
+    /// The output ended.
+    fn finish(&mut self) -> Vec<AgentEvent> {
+        Vec::new()
+    }
+}
+
+pub trait Adapter: Send + Sync {
+    fn runtime(&self) -> Runtime;
+    /// The argument vector of a headless run (never a shell string: the prompt is one argument).
+    fn command(&self, request: &AgentRequest) -> Vec<String>;
+    /// Environment variables the run needs besides API keys (telemetry and updates off, homes).
+    fn env(&self, request: &AgentRequest) -> Vec<(String, String)>;
+    /// Names of the API key variables the runtime reads (the first that is set is used).
+    fn key_names(&self) -> &'static [&'static str];
+    fn parser(&self) -> Box<dyn StreamParser>;
+}
+
+/// The adapter of a runtime, for those that have one.
+pub fn adapter_for(runtime: Runtime) -> Option<Box<dyn Adapter>> {
+    match runtime {
+        Runtime::ClaudeCode => Some(Box::new(crate::ClaudeCode)),
+        Runtime::Codex => Some(Box::new(crate::Codex)),
+        _ => None,
+    }
+}

@@ -1,0 +1,228 @@
+//! Claude Code (npm `@anthropic-ai/claude-code`): `claude -p <prompt> --output-format
+//! stream-json --verbose`, one JSON object per line: `system/init` (session id), `assistant`
+//! messages (text, thinking, tool_use parts), `user` messages (tool_result parts), and a final
+//! `result` with usage and cost.
+
+use corral_core::{AgentEvent, Runtime, ToolKind};
+use serde_json::Value;
+
+use crate::adapter::{Adapter, AgentRequest, PermissionMode, StreamParser};
+use crate::json::{str_at, text_of, u64_at, workspace_relative};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClaudeCode;
+
+impl Adapter for ClaudeCode {
+    fn runtime(&self) -> Runtime {
+        Runtime::ClaudeCode
+    }
+
+    fn command(&self, request: &AgentRequest) -> Vec<String> {
+        let mut argv: Vec<String> = ["claude", "-p"].map(String::from).to_vec();
+        argv.push(request.prompt.clone());
+        argv.extend(["--output-format", "stream-json", "--verbose"].map(String::from));
+        argv.push("--permission-mode".into());
+        argv.push(
+            match request.permission {
+                PermissionMode::AcceptEdits => "acceptEdits",
+                PermissionMode::Bypass => "bypassPermissions",
+            }
+            .into(),
+        );
+        if let Some(model) = &request.model {
+            argv.push("--model".into());
+            argv.push(model.clone());
+        }
+        if let Some(session) = &request.resume {
+            argv.push("--resume".into());
+            argv.push(session.clone());
+        }
+        argv
+    }
+
+    fn env(&self, request: &AgentRequest) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("HOME".to_string(), request.home.clone()),
+            (
+                "CLAUDE_CONFIG_DIR".to_string(),
+                format!("{}/.claude", request.home),
+            ),
+            (
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".to_string(),
+                "1".to_string(),
+            ),
+            ("DISABLE_AUTOUPDATER".to_string(), "1".to_string()),
+            ("DISABLE_TELEMETRY".to_string(), "1".to_string()),
+            ("CLAUDE_CODE_MAX_RETRIES".to_string(), "1".to_string()),
+            // It refuses bypass modes as root unless told it is sandboxed (it is: a container).
+            ("IS_SANDBOX".to_string(), "1".to_string()),
+        ];
+        if let Some(url) = &request.base_url {
+            env.push(("ANTHROPIC_BASE_URL".to_string(), url.clone()));
+        }
+        env
+    }
+
+    fn key_names(&self) -> &'static [&'static str] {
+        &["ANTHROPIC_API_KEY"]
+    }
+
+    fn parser(&self) -> Box<dyn StreamParser> {
+        Box::new(ClaudeParser::default())
+    }
+}
+
+fn tool_kind(name: &str) -> ToolKind {
+    match name {
+        "Write" | "Edit" | "MultiEdit" | "NotebookEdit" => ToolKind::FileEdit,
+        "Bash" | "BashOutput" | "KillShell" => ToolKind::Command,
+        "Read" | "NotebookRead" | "WebFetch" => ToolKind::Read,
+        "Grep" | "Glob" | "LS" | "WebSearch" => ToolKind::Search,
+        n if n.starts_with("mcp__") => ToolKind::Mcp,
+        _ => ToolKind::Other,
+    }
+}
+
+/// Parses Claude Code's stream-json.
+#[derive(Debug, Default)]
+pub struct ClaudeParser {
+    session_seen: bool,
+}
+
+impl ClaudeParser {
+    fn assistant(&mut self, message: &Value, out: &mut Vec<AgentEvent>) {
+        let Some(parts) = message.get("content").and_then(Value::as_array) else {
+            return;
+        };
+        for part in parts {
+            match str_at(part, "type") {
+                Some("text") => {
+                    if let Some(text) = str_at(part, "text") {
+                        out.push(AgentEvent::AssistantText { text: text.into() });
+                    }
+                }
+                Some("thinking") => {
+                    if let Some(text) = str_at(part, "thinking") {
+                        out.push(AgentEvent::Thinking { text: text.into() });
+                    }
+                }
+                Some("tool_use") => {
+                    let name = str_at(part, "name").unwrap_or("tool").to_string();
+                    let input = part.get("input").cloned().unwrap_or(Value::Null);
+                    let kind = tool_kind(&name);
+                    let edited = (kind == ToolKind::FileEdit)
+                        .then(|| {
+                            str_at(&input, "file_path").or_else(|| str_at(&input, "notebook_path"))
+                        })
+                        .flatten()
+                        .map(workspace_relative);
+                    out.push(AgentEvent::ToolCall {
+                        id: str_at(part, "id").unwrap_or_default().into(),
+                        name,
+                        input,
+                        kind,
+                    });
+                    if let Some(path) = edited {
+                        out.push(AgentEvent::FileEdit { path });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn user(message: &Value, out: &mut Vec<AgentEvent>) {
+        let Some(parts) = message.get("content").and_then(Value::as_array) else {
+            return;
+        };
+        for part in parts {
+            if str_at(part, "type") == Some("tool_result") {
+                out.push(AgentEvent::ToolResult {
+                    id: str_at(part, "tool_use_id").unwrap_or_default().into(),
+                    ok: !part
+                        .get("is_error")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                    output: text_of(part.get("content").unwrap_or(&Value::Null)),
+                });
+            }
+        }
+    }
+}
+
+impl StreamParser for ClaudeParser {
+    fn line(&mut self, line: &str) -> Vec<AgentEvent> {
+        let raw = || {
+            vec![AgentEvent::Raw {
+                line: line.to_string(),
+            }]
+        };
+        if line.trim().is_empty() {
+            return Vec::new();
+        }
+        let Ok(value) = serde_json::from_str::<Value>(line) else {
+            return raw();
+        };
+        let mut out = Vec::new();
+        if !self.session_seen
+            && let Some(session) = str_at(&value, "session_id")
+        {
+            self.session_seen = true;
+            out.push(AgentEvent::SessionStarted {
+                session_id: session.into(),
+            });
+        }
+        match str_at(&value, "type") {
+            Some("system") => {}
+            Some(kind @ ("assistant" | "user")) => {
+                let before = out.len();
+                if let Some(message) = value.get("message") {
+                    if kind == "assistant" {
+                        self.assistant(message, &mut out);
+                    } else {
+                        Self::user(message, &mut out);
+                    }
+                }
+                if out.len() == before {
+                    // Nothing in it this parser knows: keep the line itself.
+                    out.push(AgentEvent::Raw {
+                        line: line.to_string(),
+                    });
+                }
+            }
+            Some("result") => {
+                let usage = value.get("usage").cloned().unwrap_or(Value::Null);
+                out.push(AgentEvent::Usage {
+                    input_tokens: u64_at(&usage, "input_tokens")
+                        + u64_at(&usage, "cache_creation_input_tokens")
+                        + u64_at(&usage, "cache_read_input_tokens"),
+                    output_tokens: u64_at(&usage, "output_tokens"),
+                    cost_usd: value.get("total_cost_usd").and_then(Value::as_f64),
+                });
+                let ok = !value
+                    .get("is_error")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
+                    && str_at(&value, "subtype").is_none_or(|s| s == "success");
+                if !ok {
+                    out.push(AgentEvent::Error {
+                        message: str_at(&value, "result")
+                            .or_else(|| str_at(&value, "subtype"))
+                            .unwrap_or("the agent reported an error")
+                            .into(),
+                    });
+                }
+                out.push(AgentEvent::Finished {
+                    ok,
+                    summary: str_at(&value, "result").map(str::to_string),
+                });
+            }
+            _ => {
+                if out.is_empty() {
+                    return raw();
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,30 @@
+//! Small helpers for reading agents' JSON without ever panicking.
+
+use serde_json::Value;
+
+pub fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+pub fn u64_at(v: &Value, key: &str) -> u64 {
+    v.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// Text of a tool result's content: a string, or the text parts of a list.
+pub fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| str_at(p, "text"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A path as the agent gave it, relative to the checkout when it points inside it.
+pub fn workspace_relative(path: &str) -> String {
+    path.strip_prefix("/workspace/").unwrap_or(path).to_string()
+}

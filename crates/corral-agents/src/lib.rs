@@ -1,0 +1,12 @@
+//! Agent adapters: for each runtime, the headless command line with structured output, the
+//! environment it needs, and a streaming parser from its output to `AgentEvent`s. A parser never
+//! fails: what it does not understand becomes `AgentEvent::Raw`.
+
+mod adapter;
+mod claude;
+mod codex;
+mod json;
+
+pub use adapter::{Adapter, AgentRequest, PermissionMode, StreamParser, adapter_for};
+pub use claude::ClaudeCode;
+pub use codex::Codex;

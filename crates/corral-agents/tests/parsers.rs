@@ -1,0 +1,237 @@
+//! The parsers on transcripts in each runtime's documented format, and on garbage.
+
+use corral_agents::{Adapter, AgentRequest, ClaudeCode, Codex, PermissionMode, StreamParser};
+use corral_core::{AgentEvent, ToolKind};
+
+fn parse(parser: &mut dyn StreamParser, text: &str) -> Vec<AgentEvent> {
+    let mut events: Vec<AgentEvent> = text.lines().flat_map(|l| parser.line(l)).collect();
+    events.extend(parser.finish());
+    events
+}
+
+const CLAUDE: &str = r#"{"type":"system","subtype":"init","cwd":"/workspace","session_id":"3f1c-session","tools":["Write","Bash"],"model":"claude-sonnet-4-5","permissionMode":"acceptEdits"}
+{"type":"assistant","message":{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"thinking","thinking":"I should write the file."},{"type":"text","text":"I'll create hello.txt."},{"type":"tool_use","id":"toolu_1","name":"Write","input":{"file_path":"/workspace/hello.txt","content":"hello\n"}}],"usage":{"input_tokens":12,"output_tokens":30}},"session_id":"3f1c-session"}
+{"type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_1","type":"tool_result","content":"File created successfully at: /workspace/hello.txt"}]},"session_id":"3f1c-session"}
+{"type":"assistant","message":{"id":"msg_2","type":"message","role":"assistant","content":[{"type":"tool_use","id":"toolu_2","name":"Bash","input":{"command":"false"}}]},"session_id":"3f1c-session"}
+{"type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_2","type":"tool_result","content":[{"type":"text","text":"Exit code 1"}],"is_error":true}]},"session_id":"3f1c-session"}
+{"type":"assistant","message":{"id":"msg_3","type":"message","role":"assistant","content":[{"type":"text","text":"Done: hello.txt holds a greeting."}]},"session_id":"3f1c-session"}
+{"type":"result","subtype":"success","is_error":false,"duration_ms":2100,"num_turns":3,"result":"Done: hello.txt holds a greeting.","session_id":"3f1c-session","total_cost_usd":0.0123,"usage":{"input_tokens":40,"cache_creation_input_tokens":5,"cache_read_input_tokens":100,"output_tokens":64}}
+"#;
+
+#[test]
+fn claude_stream_json_becomes_session_text_tools_edits_usage_and_finish() {
+    let events = parse(ClaudeCode.parser().as_mut(), CLAUDE);
+    assert_eq!(
+        events[0],
+        AgentEvent::SessionStarted {
+            session_id: "3f1c-session".into()
+        }
+    );
+    assert!(events.contains(&AgentEvent::Thinking {
+        text: "I should write the file.".into()
+    }));
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolCall { id, name, kind: ToolKind::FileEdit, input }
+            if id == "toolu_1" && name == "Write" && input["content"] == "hello\n")));
+    assert!(events.contains(&AgentEvent::FileEdit {
+        path: "hello.txt".into()
+    }));
+    assert!(events.contains(&AgentEvent::ToolResult {
+        id: "toolu_1".into(),
+        ok: true,
+        output: "File created successfully at: /workspace/hello.txt".into()
+    }));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        AgentEvent::ToolCall {
+            kind: ToolKind::Command,
+            ..
+        }
+    )));
+    assert!(events.contains(&AgentEvent::ToolResult {
+        id: "toolu_2".into(),
+        ok: false,
+        output: "Exit code 1".into()
+    }));
+    assert!(events.contains(&AgentEvent::Usage {
+        input_tokens: 145,
+        output_tokens: 64,
+        cost_usd: Some(0.0123)
+    }));
+    assert_eq!(
+        events.last(),
+        Some(&AgentEvent::Finished {
+            ok: true,
+            summary: Some("Done: hello.txt holds a greeting.".into())
+        })
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, AgentEvent::SessionStarted { .. }))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_claude_error_result_is_an_error_and_an_unsuccessful_finish() {
+    let line = r#"{"type":"result","subtype":"error_during_execution","is_error":true,"result":"model not found: claude-nope","session_id":"s"}"#;
+    let events = parse(ClaudeCode.parser().as_mut(), line);
+    assert!(events.contains(&AgentEvent::Error {
+        message: "model not found: claude-nope".into()
+    }));
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: false, .. })
+    ));
+}
+
+const CODEX: &str = r#"{"type":"thread.started","thread_id":"0199a213-81c0-7800-8aa1-bbab2a035a53"}
+{"type":"turn.started"}
+{"type":"item.completed","item":{"id":"item_0","type":"reasoning","text":"**Writing the file**"}}
+{"type":"item.started","item":{"id":"item_1","type":"command_execution","command":"bash -lc 'echo hi > hello.txt'","aggregated_output":"","exit_code":null,"status":"in_progress"}}
+{"type":"item.completed","item":{"id":"item_1","type":"command_execution","command":"bash -lc 'echo hi > hello.txt'","aggregated_output":"","exit_code":0,"status":"completed"}}
+{"type":"item.completed","item":{"id":"item_2","type":"file_change","changes":[{"path":"/workspace/notes.md","kind":"add"}],"status":"completed"}}
+{"type":"item.completed","item":{"id":"item_3","type":"agent_message","text":"Created hello.txt and notes.md."}}
+{"type":"turn.completed","usage":{"input_tokens":2400,"cached_input_tokens":1200,"output_tokens":95}}
+"#;
+
+#[test]
+fn codex_exec_json_becomes_session_commands_file_edits_text_and_usage() {
+    let events = parse(Codex.parser().as_mut(), CODEX);
+    assert_eq!(
+        events[0],
+        AgentEvent::SessionStarted {
+            session_id: "0199a213-81c0-7800-8aa1-bbab2a035a53".into()
+        }
+    );
+    assert!(events.contains(&AgentEvent::Thinking {
+        text: "**Writing the file**".into()
+    }));
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolCall { id, kind: ToolKind::Command, .. } if id == "item_1")));
+    assert!(events.contains(&AgentEvent::ToolResult {
+        id: "item_1".into(),
+        ok: true,
+        output: String::new()
+    }));
+    assert!(events.contains(&AgentEvent::FileEdit {
+        path: "notes.md".into()
+    }));
+    assert!(events.contains(&AgentEvent::AssistantText {
+        text: "Created hello.txt and notes.md.".into()
+    }));
+    assert!(events.contains(&AgentEvent::Usage {
+        input_tokens: 2400,
+        output_tokens: 95,
+        cost_usd: None
+    }));
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: true, .. })
+    ));
+
+    let failed = parse(
+        Codex.parser().as_mut(),
+        r#"{"type":"turn.failed","error":{"message":"model gpt-nope does not exist"}}"#,
+    );
+    assert_eq!(
+        failed,
+        vec![
+            AgentEvent::Error {
+                message: "model gpt-nope does not exist".into()
+            },
+            AgentEvent::Finished {
+                ok: false,
+                summary: None
+            }
+        ]
+    );
+}
+
+/// A tiny deterministic generator, so the garbage is the same on every run.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn garbage_never_fails_a_parser_and_comes_out_raw() {
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut lines: Vec<String> = (0..2000)
+        .map(|_| {
+            let len = (xorshift(&mut seed) % 300) as usize;
+            let bytes: Vec<u8> = (0..len).map(|_| xorshift(&mut seed) as u8).collect();
+            String::from_utf8_lossy(&bytes).replace('\n', " ")
+        })
+        .collect();
+    // Truncated JSON of each format, wrong types where objects are expected, deep nesting.
+    for source in [CLAUDE, CODEX] {
+        for line in source.lines() {
+            lines.push(line[..line.len() / 2].to_string());
+        }
+    }
+    lines.push(r#"{"type":"assistant","message":"not an object"}"#.into());
+    lines.push(r#"{"type":"assistant","message":{"content":5}}"#.into());
+    lines.push(
+        r#"{"type":"user","message":{"content":[{"type":"tool_result","content":{"a":1}}]}}"#
+            .into(),
+    );
+    lines.push(r#"{"type":"item.completed","item":{"type":"file_change","changes":"x"}}"#.into());
+    lines.push(r#"{"type":"result","usage":"none","total_cost_usd":"free"}"#.into());
+    lines.push(format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)));
+    lines.push(format!(
+        "{{\"type\":\"assistant\",\"x\":\"{}\"}}",
+        "a".repeat(10 << 20)
+    ));
+    lines.push("y".repeat(10 << 20));
+    for adapter in [&ClaudeCode as &dyn Adapter, &Codex] {
+        let mut parser = adapter.parser();
+        let mut raw = 0;
+        for line in &lines {
+            for event in parser.line(line) {
+                if matches!(event, AgentEvent::Raw { .. }) {
+                    raw += 1;
+                }
+            }
+        }
+        parser.finish();
+        assert!(
+            raw >= 2000,
+            "{:?}: random lines come out raw ({raw})",
+            adapter.runtime()
+        );
+    }
+}
+
+#[test]
+fn the_prompt_is_one_argument_whatever_it_holds() {
+    let prompt = "Fix \"the\" bug;\n$(rm -rf /) `x` — naïve ünïcode ✓";
+    let request = AgentRequest {
+        prompt: prompt.into(),
+        model: Some("sonnet".into()),
+        resume: Some("sess-1".into()),
+        permission: PermissionMode::Bypass,
+        base_url: Some("http://127.0.0.1:9".into()),
+        home: "/corral/home".into(),
+    };
+    let claude = ClaudeCode.command(&request);
+    assert_eq!(claude.iter().filter(|a| a.as_str() == prompt).count(), 1);
+    assert!(claude.windows(2).any(|w| w == ["--resume", "sess-1"]));
+    assert!(
+        claude
+            .windows(2)
+            .any(|w| w == ["--permission-mode", "bypassPermissions"])
+    );
+    assert!(claude.windows(2).any(|w| w == ["--model", "sonnet"]));
+    let env = ClaudeCode.env(&request);
+    assert!(env.contains(&("ANTHROPIC_BASE_URL".into(), "http://127.0.0.1:9".into())));
+    assert!(env.contains(&("IS_SANDBOX".into(), "1".into())));
+
+    let codex = Codex.command(&request);
+    assert_eq!(codex.last().map(String::as_str), Some(prompt));
+    assert_eq!(&codex[..4], ["codex", "exec", "resume", "sess-1"]);
+}
