@@ -682,7 +682,16 @@ async fn a_checkout_deleted_mid_run_fails_the_run_cleanly() {
     let p = project(&f, &[]).await;
     let t = task(&f, &p, "Slow", "echo begun; sleep 30").await;
     let run = f.engine.start_run(t).await.expect("start");
-    until_running(&f, run.id).await;
+    // Mid-step: once the command has printed.
+    let start = Instant::now();
+    while !outputs(&f, run.id, StepName::Agent)
+        .await
+        .iter()
+        .any(|(_, l)| l == "begun")
+    {
+        assert!(start.elapsed() < Duration::from_secs(30), "never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let checkout = f
         .engine
         .run(run.id)
