@@ -235,3 +235,46 @@ fn the_prompt_is_one_argument_whatever_it_holds() {
     assert_eq!(codex.last().map(String::as_str), Some(prompt));
     assert_eq!(&codex[..4], ["codex", "exec", "resume", "sess-1"]);
 }
+
+/// A transcript of the real Claude Code 2.1.332 (`claude -p ... --output-format stream-json
+/// --verbose --permission-mode bypassPermissions`) against a scripted Anthropic Messages server on
+/// 127.0.0.1: turn 1 a Write tool call, turn 2 a final text.
+#[test]
+fn a_real_claude_code_transcript_parses_to_the_tool_call_the_edit_and_the_result() {
+    let text = include_str!("transcripts/claude-code-2.1.332.jsonl");
+    let events = parse(ClaudeCode.parser().as_mut(), text);
+    assert!(
+        matches!(&events[0], AgentEvent::SessionStarted { session_id } if session_id.len() == 36)
+    );
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolCall { name, kind: ToolKind::FileEdit, .. } if name == "Write")));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::FileEdit { path } if path.ends_with("hello.txt")))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::ToolResult { ok: true, .. }))
+    );
+    assert!(events.contains(&AgentEvent::AssistantText {
+        text: "Done.".into()
+    }));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Usage { output_tokens, .. } if *output_tokens > 0))
+    );
+    assert_eq!(
+        events.last(),
+        Some(&AgentEvent::Finished {
+            ok: true,
+            summary: Some("Done.".into())
+        })
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, AgentEvent::Raw { .. })),
+        "{events:?}"
+    );
+}
