@@ -278,3 +278,45 @@ fn a_real_claude_code_transcript_parses_to_the_tool_call_the_edit_and_the_result
         "{events:?}"
     );
 }
+
+/// A transcript of the real Codex CLI 0.169.0 (`codex exec --json`) against a scripted OpenAI
+/// Responses server on 127.0.0.1 (a custom `model_provider` in its config.toml): turn 1 an
+/// `exec_command` call writing hello.txt, turn 2 a final message.
+#[test]
+fn a_real_codex_transcript_parses_to_the_command_its_result_the_text_and_usage() {
+    let text = include_str!("transcripts/codex-0.169.0.jsonl");
+    let events = parse(Codex.parser().as_mut(), text);
+    assert!(
+        matches!(&events[0], AgentEvent::SessionStarted { session_id } if session_id.len() == 36)
+    );
+    // Codex reports the unknown test model's missing metadata as an error item; it is kept.
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Error { message } if message.contains("gpt-test")))
+    );
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolCall { kind: ToolKind::Command, input, .. }
+            if input["command"].as_str().is_some_and(|c| c.contains("hello.txt")))));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::ToolResult { ok: true, .. }))
+    );
+    assert!(events.contains(&AgentEvent::AssistantText {
+        text: "Done.".into()
+    }));
+    assert!(events.contains(&AgentEvent::Usage {
+        input_tokens: 40,
+        output_tokens: 14,
+        cost_usd: None
+    }));
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: true, .. })
+    ));
+    assert!(
+        !events.iter().any(|e| matches!(e, AgentEvent::Raw { .. })),
+        "{events:?}"
+    );
+}
