@@ -35,6 +35,7 @@ pub enum ErrorKind {
     MergeConflict,
     NotMergeable,
     NotRunnable,
+    MissingApiKey,
     Sandbox,
     Database,
     /// The engine could not start; the message says why.
@@ -92,6 +93,7 @@ fn kind_of(err: &EngineError) -> ErrorKind {
         EngineError::MergeConflict { .. } => ErrorKind::MergeConflict,
         EngineError::NotMergeable { .. } => ErrorKind::NotMergeable,
         EngineError::NotRunnable { .. } => ErrorKind::NotRunnable,
+        EngineError::MissingApiKey { .. } => ErrorKind::MissingApiKey,
         EngineError::Sandbox(_) => ErrorKind::Sandbox,
         EngineError::Store(_) => ErrorKind::Database,
         EngineError::Internal(_) => ErrorKind::Internal,

@@ -43,6 +43,13 @@ pub trait Adapter: Send + Sync {
     fn env(&self, request: &AgentRequest) -> Vec<(String, String)>;
     /// Names of the API key variables the runtime reads (the first that is set is used).
     fn key_names(&self) -> &'static [&'static str];
+    /// The project environment variable that overrides where its model API is.
+    fn base_url_env(&self) -> &'static str;
+    /// Configuration files to write into the agent's home before it starts (path relative to
+    /// the home, contents).
+    fn files(&self, _request: &AgentRequest) -> Vec<(String, String)> {
+        Vec::new()
+    }
     fn parser(&self) -> Box<dyn StreamParser>;
 }
 

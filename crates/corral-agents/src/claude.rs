@@ -67,6 +67,10 @@ impl Adapter for ClaudeCode {
         &["ANTHROPIC_API_KEY"]
     }
 
+    fn base_url_env(&self) -> &'static str {
+        "ANTHROPIC_BASE_URL"
+    }
+
     fn parser(&self) -> Box<dyn StreamParser> {
         Box::new(ClaudeParser::default())
     }
@@ -197,7 +201,11 @@ impl StreamParser for ClaudeParser {
                         + u64_at(&usage, "cache_creation_input_tokens")
                         + u64_at(&usage, "cache_read_input_tokens"),
                     output_tokens: u64_at(&usage, "output_tokens"),
-                    cost_usd: value.get("total_cost_usd").and_then(Value::as_f64),
+                    cost_micro_usd: value
+                        .get("total_cost_usd")
+                        .and_then(Value::as_f64)
+                        .filter(|c| c.is_finite() && *c >= 0.0)
+                        .map(|c| (c * 1_000_000.0).round() as u64),
                 });
                 let ok = !value
                     .get("is_error")

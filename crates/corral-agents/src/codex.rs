@@ -53,6 +53,25 @@ impl Adapter for Codex {
         &["OPENAI_API_KEY", "CODEX_API_KEY"]
     }
 
+    fn base_url_env(&self) -> &'static str {
+        "OPENAI_BASE_URL"
+    }
+
+    /// `config.toml`: analytics off, and a custom model provider when a base URL is set (Codex
+    /// ignores OPENAI_BASE_URL itself).
+    fn files(&self, request: &AgentRequest) -> Vec<(String, String)> {
+        let mut config = String::new();
+        if let Some(url) = &request.base_url {
+            let url = url.replace('\\', "\\\\").replace('"', "\\\"");
+            config.push_str(&format!(
+                "model_provider = \"corral\"\n\n[model_providers.corral]\nname = \"corral\"\n\
+                 base_url = \"{url}\"\nwire_api = \"responses\"\nenv_key = \"OPENAI_API_KEY\"\n\n"
+            ));
+        }
+        config.push_str("[analytics]\nenabled = false\n");
+        vec![(".codex/config.toml".to_string(), config)]
+    }
+
     fn parser(&self) -> Box<dyn StreamParser> {
         Box::new(CodexParser)
     }
@@ -188,7 +207,7 @@ impl StreamParser for CodexParser {
                 out.push(AgentEvent::Usage {
                     input_tokens: u64_at(&usage, "input_tokens"),
                     output_tokens: u64_at(&usage, "output_tokens"),
-                    cost_usd: None,
+                    cost_micro_usd: None,
                 });
                 out.push(AgentEvent::Finished {
                     ok: true,

@@ -56,7 +56,7 @@ fn claude_stream_json_becomes_session_text_tools_edits_usage_and_finish() {
     assert!(events.contains(&AgentEvent::Usage {
         input_tokens: 145,
         output_tokens: 64,
-        cost_usd: Some(0.0123)
+        cost_micro_usd: Some(12_300)
     }));
     assert_eq!(
         events.last(),
@@ -125,7 +125,7 @@ fn codex_exec_json_becomes_session_commands_file_edits_text_and_usage() {
     assert!(events.contains(&AgentEvent::Usage {
         input_tokens: 2400,
         output_tokens: 95,
-        cost_usd: None
+        cost_micro_usd: None
     }));
     assert!(matches!(
         events.last(),
@@ -309,7 +309,7 @@ fn a_real_codex_transcript_parses_to_the_command_its_result_the_text_and_usage()
     assert!(events.contains(&AgentEvent::Usage {
         input_tokens: 40,
         output_tokens: 14,
-        cost_usd: None
+        cost_micro_usd: None
     }));
     assert!(matches!(
         events.last(),

@@ -15,7 +15,7 @@ pub enum ToolKind {
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum AgentEvent {
     /// The agent's session id (what a follow-up resumes).
@@ -47,8 +47,8 @@ pub enum AgentEvent {
     Usage {
         input_tokens: u64,
         output_tokens: u64,
-        /// In US dollars, when the agent reports it.
-        cost_usd: Option<f64>,
+        /// In millionths of a US dollar, when the agent reports a cost.
+        cost_micro_usd: Option<u64>,
     },
     Error {
         message: String,

@@ -56,6 +56,11 @@ pub enum RunEventBody {
     },
     /// Something Corral itself wants on the record ("pulling image ...").
     Note { text: String },
+    /// Something the coding agent did, parsed from its output (the output lines themselves are
+    /// kept as `Output` too).
+    Agent {
+        event: crate::agent_event::AgentEvent,
+    },
     /// A file of the checkout changed (paths are relative to the checkout; a name that is not
     /// UTF-8 is shown with U+FFFD).
     FileChanged {
@@ -100,6 +105,7 @@ impl RunEventBody {
             RunEventBody::StateChanged { .. } => "state_changed",
             RunEventBody::Note { .. } => "note",
             RunEventBody::FileChanged { .. } => "file_changed",
+            RunEventBody::Agent { .. } => "agent",
         }
     }
 }

@@ -92,6 +92,8 @@ pub enum EngineError {
     RunNotFound { reference: String },
     #[error("this task cannot run: {reason}")]
     NotRunnable { reason: String },
+    #[error("no API key for {runtime}: set {names}")]
+    MissingApiKey { runtime: String, names: String },
     #[error("{0}")]
     Sandbox(String),
     #[error("database error: {0}")]
@@ -177,6 +179,7 @@ impl EngineError {
             EngineError::MergeConflict { .. } => "merge_conflict",
             EngineError::NotMergeable { .. } => "not_mergeable",
             EngineError::NotRunnable { .. } => "not_runnable",
+            EngineError::MissingApiKey { .. } => "missing_api_key",
             EngineError::Sandbox(_) => "sandbox",
             EngineError::Store(_) => "database",
             EngineError::Internal(_) => "internal",
@@ -231,6 +234,10 @@ impl EngineError {
             EngineError::MergeConflict { run_branch, .. } => {
                 format!("merge by hand: `git merge {run_branch}`, resolve, commit")
             }
+            EngineError::MissingApiKey { names, .. } => format!(
+                "export {names} in the environment Corral starts from (the OS keychain comes \
+                 later); the key goes only into the run's environment, never into logs"
+            ),
             EngineError::Sandbox(_) => "check Docker with `corral doctor`".into(),
             EngineError::AmbiguousTask { .. } => {
                 "name the task by its id, or narrow with --project".into()

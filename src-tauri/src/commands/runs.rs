@@ -1,6 +1,8 @@
 //! Run commands: start, list, show, cancel, the log (paged from the database), the diff.
 
-use corral_core::{OutputStream, Run, RunEvent, RunEventBody, RunId, RunState, TaskId};
+use corral_core::{
+    AgentEvent, OutputStream, Run, RunEvent, RunEventBody, RunId, RunState, TaskId, ToolKind,
+};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::State;
@@ -56,6 +58,98 @@ impl From<&Run> for RunDto {
     }
 }
 
+/// What a coding agent did (see `corral_core::AgentEvent`). Tool input is JSON text.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AgentEventDto {
+    SessionStarted {
+        session_id: String,
+    },
+    AssistantText {
+        text: String,
+    },
+    Thinking {
+        text: String,
+    },
+    ToolCall {
+        id: String,
+        name: String,
+        input: String,
+        /// file_edit, command, read, search, mcp, other
+        kind: String,
+    },
+    ToolResult {
+        id: String,
+        ok: bool,
+        output: String,
+    },
+    FileEdit {
+        path: String,
+    },
+    Usage {
+        input_tokens: f64,
+        output_tokens: f64,
+        cost_usd: Option<f64>,
+    },
+    Error {
+        message: String,
+    },
+    Finished {
+        ok: bool,
+        summary: Option<String>,
+    },
+    Raw {
+        line: String,
+    },
+}
+
+impl From<AgentEvent> for AgentEventDto {
+    fn from(e: AgentEvent) -> Self {
+        match e {
+            AgentEvent::SessionStarted { session_id } => {
+                AgentEventDto::SessionStarted { session_id }
+            }
+            AgentEvent::AssistantText { text } => AgentEventDto::AssistantText { text },
+            AgentEvent::Thinking { text } => AgentEventDto::Thinking { text },
+            AgentEvent::ToolCall {
+                id,
+                name,
+                input,
+                kind,
+            } => AgentEventDto::ToolCall {
+                id,
+                name,
+                input: input.to_string(),
+                kind: match kind {
+                    ToolKind::FileEdit => "file_edit",
+                    ToolKind::Command => "command",
+                    ToolKind::Read => "read",
+                    ToolKind::Search => "search",
+                    ToolKind::Mcp => "mcp",
+                    ToolKind::Other => "other",
+                }
+                .to_string(),
+            },
+            AgentEvent::ToolResult { id, ok, output } => {
+                AgentEventDto::ToolResult { id, ok, output }
+            }
+            AgentEvent::FileEdit { path } => AgentEventDto::FileEdit { path },
+            AgentEvent::Usage {
+                input_tokens,
+                output_tokens,
+                cost_micro_usd,
+            } => AgentEventDto::Usage {
+                input_tokens: input_tokens as f64,
+                output_tokens: output_tokens as f64,
+                cost_usd: cost_micro_usd.map(|c| c as f64 / 1_000_000.0),
+            },
+            AgentEvent::Error { message } => AgentEventDto::Error { message },
+            AgentEvent::Finished { ok, summary } => AgentEventDto::Finished { ok, summary },
+            AgentEvent::Raw { line } => AgentEventDto::Raw { line },
+        }
+    }
+}
+
 /// One entry of a run's log.
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -90,6 +184,12 @@ pub enum RunEventDto {
         seq: u32,
         at: f64,
         text: String,
+    },
+    /// Something the coding agent did.
+    Agent {
+        seq: u32,
+        at: f64,
+        event: AgentEventDto,
     },
     FileChanged {
         seq: u32,
@@ -137,6 +237,11 @@ impl From<RunEvent> for RunEventDto {
                 reason,
             },
             RunEventBody::Note { text } => RunEventDto::Note { seq, at, text },
+            RunEventBody::Agent { event } => RunEventDto::Agent {
+                seq,
+                at,
+                event: event.into(),
+            },
             RunEventBody::FileChanged {
                 path,
                 change,

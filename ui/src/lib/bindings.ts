@@ -57,6 +57,11 @@ export const events = {
 };
 
 /* Types */
+/**  What a coding agent did (see `corral_core::AgentEvent`). Tool input is JSON text. */
+export type AgentEventDto = { event: "session_started"; session_id: string } | { event: "assistant_text"; text: string } | { event: "thinking"; text: string } | { event: "tool_call"; id: string; name: string; input: string; 
+/**  file_edit, command, read, search, mcp, other */
+kind: string } | { event: "tool_result"; id: string; ok: boolean; output: string } | { event: "file_edit"; path: string } | { event: "usage"; input_tokens: number | null; output_tokens: number | null; cost_usd: number | null } | { event: "error"; message: string } | { event: "finished"; ok: boolean; summary: string | null } | { event: "raw"; line: string };
+
 export type ApiError = {
 	kind: ErrorKind,
 	message: string,
@@ -97,7 +102,7 @@ export type EnvVarDto = {
 	value: string,
 };
 
-export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "sandbox" | "database" | 
+export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "sandbox" | "database" | 
 /**  The engine could not start; the message says why. */
 "engine_unavailable" | 
 /**  An id from the UI did not parse. */
@@ -183,7 +188,9 @@ export type RunDto = {
 };
 
 /**  One entry of a run's log. */
-export type RunEventDto = { kind: "output"; seq: number; at: number | null; step: string; stderr: boolean; line: string } | { kind: "step_started"; seq: number; at: number | null; step: string; argv: string[] } | { kind: "step_exited"; seq: number; at: number | null; step: string; exit_code: number } | { kind: "state_changed"; seq: number; at: number | null; from: string; to: string; reason: string | null } | { kind: "note"; seq: number; at: number | null; text: string } | { kind: "file_changed"; seq: number; at: number | null; path: string; 
+export type RunEventDto = { kind: "output"; seq: number; at: number | null; step: string; stderr: boolean; line: string } | { kind: "step_started"; seq: number; at: number | null; step: string; argv: string[] } | { kind: "step_exited"; seq: number; at: number | null; step: string; exit_code: number } | { kind: "state_changed"; seq: number; at: number | null; from: string; to: string; reason: string | null } | { kind: "note"; seq: number; at: number | null; text: string } | 
+/**  Something the coding agent did. */
+{ kind: "agent"; seq: number; at: number | null; event: AgentEventDto } | { kind: "file_changed"; seq: number; at: number | null; path: string; 
 /**  created, modified, removed, renamed */
 change: string; from: string | null; 
 /**  Bytes, when it is a regular file after the change. */

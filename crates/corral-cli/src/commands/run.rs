@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use corral_core::{OutputStream, Run, RunEvent, RunEventBody, RunState};
+use corral_core::{AgentEvent, OutputStream, Run, RunEvent, RunEventBody, RunState};
 use corral_engine::{Engine, EngineError};
 use serde::Serialize;
 
@@ -69,6 +69,59 @@ struct EventJson<'a> {
     body: &'a RunEventBody,
 }
 
+fn short(text: &str, max: usize) -> String {
+    let first = text.lines().next().unwrap_or_default();
+    if first.chars().count() > max || text.lines().nth(1).is_some() {
+        format!("{}…", first.chars().take(max).collect::<String>())
+    } else {
+        first.to_string()
+    }
+}
+
+fn print_agent_event(out: &mut impl Write, event: &AgentEvent) -> std::io::Result<()> {
+    match event {
+        AgentEvent::SessionStarted { session_id } => writeln!(out, " agent ~ session {session_id}"),
+        AgentEvent::AssistantText { text } => {
+            for line in text.lines() {
+                writeln!(out, " agent > {line}")?;
+            }
+            Ok(())
+        }
+        AgentEvent::Thinking { text } => writeln!(out, " agent ~ thinking: {}", short(text, 120)),
+        AgentEvent::ToolCall { name, input, .. } => {
+            writeln!(out, " agent * {name} {}", short(&input.to_string(), 160))
+        }
+        AgentEvent::ToolResult { ok, output, .. } => writeln!(
+            out,
+            " agent = {} {}",
+            if *ok { "ok" } else { "failed" },
+            short(output, 160)
+        ),
+        AgentEvent::FileEdit { path } => writeln!(out, " agent ~ edited {path}"),
+        AgentEvent::Usage {
+            input_tokens,
+            output_tokens,
+            cost_micro_usd,
+        } => {
+            let cost = cost_micro_usd
+                .map(|c| format!(", ${:.4}", c as f64 / 1_000_000.0))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                " agent ~ tokens in {input_tokens}, out {output_tokens}{cost}"
+            )
+        }
+        AgentEvent::Error { message } => writeln!(out, " agent ! {message}"),
+        AgentEvent::Finished { ok, .. } => writeln!(
+            out,
+            " agent ~ finished {}",
+            if *ok { "ok" } else { "with an error" }
+        ),
+        // The line itself is in the log already, as output.
+        AgentEvent::Raw { .. } => Ok(()),
+    }
+}
+
 fn print_event(out: &mut impl Write, event: &RunEvent, json: bool) -> std::io::Result<()> {
     if json {
         let line = EventJson {
@@ -102,6 +155,7 @@ fn print_event(out: &mut impl Write, event: &RunEvent, json: bool) -> std::io::R
             None => writeln!(out, "   run = {from} -> {to}"),
         },
         RunEventBody::Note { text } => writeln!(out, "   run - {text}"),
+        RunEventBody::Agent { event } => print_agent_event(out, event),
         RunEventBody::FileChanged {
             path,
             change,

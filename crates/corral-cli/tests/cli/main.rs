@@ -1,5 +1,7 @@
 //! Drives the real `corral` binary against temp data dirs and real git repositories.
 
+mod agents;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -9,6 +9,7 @@ use corral_sandbox::{LineReader, Sandbox, StepFiles};
 use tokio::sync::watch;
 
 use super::RunContext;
+use super::agent::AgentOutput;
 use crate::error::{EngineError, EngineResult};
 
 const BATCH: usize = 2000;
@@ -41,6 +42,7 @@ async fn pump(
     stream: OutputStream,
     reader: LineReader,
     finish: bool,
+    mut agent: Option<&mut AgentOutput>,
 ) -> EngineResult<(LineReader, usize)> {
     let (mut reader, lines) = tokio::task::spawn_blocking(move || {
         let mut reader = reader;
@@ -56,6 +58,11 @@ async fn pump(
     }
     let n = lines.len();
     for line in lines {
+        // An agent's stdout is parsed into what it did; the line itself is kept too.
+        let parsed = match (&mut agent, stream) {
+            (Some(agent), OutputStream::Stdout) => agent.absorb(&line.text),
+            _ => Vec::new(),
+        };
         ctx.append(
             run,
             RunEventBody::Output {
@@ -66,6 +73,9 @@ async fn pump(
             },
         )
         .await?;
+        for event in parsed {
+            ctx.append(run, RunEventBody::Agent { event }).await?;
+        }
     }
     Ok((reader, n))
 }
@@ -82,6 +92,7 @@ pub(crate) async fn follow(
     checkout: Option<&std::path::Path>,
     offsets: (u64, u64),
     cancel: &mut watch::Receiver<bool>,
+    mut agent: Option<&mut AgentOutput>,
 ) -> Result<i64, StepStop> {
     let mut out = LineReader::new(&files.stdout, offsets.0, MAX_LINE);
     let mut err = LineReader::new(&files.stderr, offsets.1, MAX_LINE);
@@ -92,8 +103,17 @@ pub(crate) async fn follow(
             .exit_code()
             .map_err(|e| StepStop::Failed(format!("cannot read the step's exit status: {e}")))?;
         let done = exit.is_some();
-        let (o, n_out) = pump(ctx, run, step, OutputStream::Stdout, out, done).await?;
-        let (e, n_err) = pump(ctx, run, step, OutputStream::Stderr, err, done).await?;
+        let (o, n_out) = pump(
+            ctx,
+            run,
+            step,
+            OutputStream::Stdout,
+            out,
+            done,
+            agent.as_deref_mut(),
+        )
+        .await?;
+        let (e, n_err) = pump(ctx, run, step, OutputStream::Stderr, err, done, None).await?;
         out = o;
         err = e;
         if let Some(code) = exit

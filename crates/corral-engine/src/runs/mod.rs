@@ -2,6 +2,7 @@
 //! picking live runs up again after Corral was killed. The state machine is core's; this module
 //! does the IO around it (checkout, container, steps, commit).
 
+mod agent;
 mod file_watch;
 mod follow;
 pub(crate) mod gc;
@@ -13,8 +14,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use corral_core::{
-    Project, ProjectId, RepoSource, Run, RunEvent, RunId, RunState, Runtime, Task, TaskId,
-    Transition,
+    Project, ProjectId, RepoSource, Run, RunEvent, RunId, RunState, Task, TaskId, Transition,
 };
 use corral_sandbox::{DockerSandbox, LocalSandbox, Sandbox};
 use corral_store::{EventWriter, NewRunEvent, RunEventQuery, RunMutation, RunQuery, Store};
@@ -490,15 +490,21 @@ impl Engine {
     }
 }
 
-/// Only what this build can run: a `custom` command line (agents come with their adapters).
+/// Only what this build can run: a `custom` command line, or a runtime with an adapter and its
+/// API key (checked here, before anything is prepared).
 fn check_runnable(task: &Task, project: &Project) -> EngineResult<()> {
-    let runtime = task.runtime.unwrap_or(project.workflow.runtime);
-    if runtime != Runtime::Custom || task.command.is_none() {
-        return Err(EngineError::NotRunnable {
-            reason: format!(
-                "runtime `{runtime}` cannot run yet; give the task a command line (`--runtime custom -- CMD ...`)"
-            ),
-        });
+    match agent::adapter(task, project)? {
+        None if task.command.is_none() => Err(EngineError::NotRunnable {
+            reason: "a custom task needs a command line (`--runtime custom -- CMD ...`)".into(),
+        }),
+        None => Ok(()),
+        Some(adapter) => {
+            if task.prompt.trim().is_empty() {
+                return Err(EngineError::NotRunnable {
+                    reason: "the task has no prompt for the agent".into(),
+                });
+            }
+            agent::api_key(adapter.as_ref()).map(|_| ())
+        }
     }
-    Ok(())
 }

@@ -234,7 +234,18 @@ async fn run_steps(
     if run.state == RunState::Preparing {
         if let Some(setup) = &project.workflow.setup_command {
             let argv = vec!["sh".to_string(), "-c".to_string(), setup.clone()];
-            let code = step(ctx, sandbox, run, project, StepName::Setup, &argv, cancel).await?;
+            let code = step(
+                ctx,
+                sandbox,
+                run,
+                project,
+                StepName::Setup,
+                &argv,
+                &[],
+                cancel,
+                None,
+            )
+            .await?;
             if code != 0 {
                 return Err(StepStop::Failed(format!(
                     "the setup command exited with {code}"
@@ -248,10 +259,76 @@ async fn run_steps(
         .clone()
         .ok_or_else(|| StepStop::Failed("no container".into()))?;
     if run.state == RunState::Running {
-        let argv = task.command.clone().unwrap_or_default();
-        let code = step(ctx, sandbox, run, project, StepName::Agent, &argv, cancel).await?;
+        let adapter = super::agent::adapter(task, project)?;
+        let (code, agent) = match adapter {
+            None => {
+                let argv = task.command.clone().unwrap_or_default();
+                let code = step(
+                    ctx,
+                    sandbox,
+                    run,
+                    project,
+                    StepName::Agent,
+                    &argv,
+                    &[],
+                    cancel,
+                    None,
+                )
+                .await?;
+                (code, None)
+            }
+            Some(adapter) => {
+                let home_on_host = ctx.run_dir(run.id).join("home");
+                let home = if sandbox.is_isolated() {
+                    format!("{}/home", corral_sandbox::RUN_DIR_IN_CONTAINER)
+                } else {
+                    home_on_host.display().to_string()
+                };
+                let request = super::agent::request(task, project, adapter.as_ref(), &home);
+                super::agent::write_files(adapter.as_ref(), &request, &home_on_host)?;
+                let mut env = adapter.env(&request);
+                env.push(super::agent::api_key(adapter.as_ref())?);
+                let argv = adapter.command(&request);
+                let mut output = super::agent::AgentOutput::new(adapter.as_ref());
+                let code = step(
+                    ctx,
+                    sandbox,
+                    run,
+                    project,
+                    StepName::Agent,
+                    &argv,
+                    &env,
+                    cancel,
+                    Some(&mut output),
+                )
+                .await?;
+                (code, Some(output))
+            }
+        };
         run.exit_code = Some(code);
+        if let Some(agent) = &agent {
+            run.agent_session_id = agent.session_id.clone().or(run.agent_session_id.take());
+            run.input_tokens = i64::try_from(agent.input_tokens).unwrap_or(i64::MAX);
+            run.output_tokens = i64::try_from(agent.output_tokens).unwrap_or(i64::MAX);
+        }
         ctx.save(run).await?;
+        if let Some(agent) = &agent
+            && code == 0
+            && agent.finished_ok == Some(false)
+        {
+            return Err(StepStop::Failed(format!(
+                "the agent reported an error: {}",
+                agent.last_error.as_deref().unwrap_or("no message")
+            )));
+        }
+        if let Some(agent) = &agent
+            && code != 0
+        {
+            return Err(StepStop::Failed(match &agent.last_error {
+                Some(message) => format!("the agent exited with {code}: {message}"),
+                None => format!("the agent exited with {code}"),
+            }));
+        }
         if code != 0 {
             if sandbox
                 .oom_killed(&container)
@@ -272,7 +349,18 @@ async fn run_steps(
         && let Some(verify) = &project.workflow.verify_command
     {
         let argv = vec!["sh".to_string(), "-c".to_string(), verify.clone()];
-        let code = step(ctx, sandbox, run, project, StepName::Verify, &argv, cancel).await?;
+        let code = step(
+            ctx,
+            sandbox,
+            run,
+            project,
+            StepName::Verify,
+            &argv,
+            &[],
+            cancel,
+            None,
+        )
+        .await?;
         if code != 0 {
             return Err(StepStop::Failed(format!(
                 "the verify command exited with {code}"
@@ -395,6 +483,7 @@ async fn prepare(
 }
 
 /// Runs (or, after a restart, keeps following) one durable step; returns its exit code.
+#[allow(clippy::too_many_arguments)] // each is one thing the step needs; a struct would only rename
 async fn step(
     ctx: &RunContext,
     sandbox: &impl Sandbox,
@@ -402,7 +491,9 @@ async fn step(
     project: &Project,
     name: StepName,
     argv: &[String],
+    extra_env: &[(String, String)],
     cancel: &mut watch::Receiver<bool>,
+    agent: Option<&mut super::agent::AgentOutput>,
 ) -> Result<i64, StepStop> {
     let container = run
         .container_id
@@ -421,11 +512,14 @@ async fn step(
             },
         )
         .await?;
+        // The project's variables, then the step's own (an agent's home, its API key): values
+        // never logged.
         let env: Vec<String> = project
             .workflow
             .env
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
+            .chain(extra_env.iter().map(|(k, v)| format!("{k}={v}")))
             .collect();
         sandbox
             .start_step(&container, name.as_str(), argv, &env)
@@ -451,7 +545,7 @@ async fn step(
     );
     let checkout = run.checkout_path.as_deref().map(std::path::Path::new);
     let result = follow(
-        ctx, sandbox, &container, run.id, name, &files, checkout, offsets, cancel,
+        ctx, sandbox, &container, run.id, name, &files, checkout, offsets, cancel, agent,
     )
     .await;
     if let Err(StepStop::Cancelled) = &result {

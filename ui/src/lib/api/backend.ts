@@ -1,6 +1,7 @@
 // What the UI needs from the host. Components and controllers depend on this interface only,
 // so they run under vitest (or in a browser) against a fake; `tauri.ts` is the real thing.
 import type {
+  AgentEventDto,
   ApiError,
   CheckDto,
   CorralEvent,
@@ -21,6 +22,7 @@ import type {
 } from "../bindings";
 
 export type {
+  AgentEventDto,
   ApiError,
   CheckDto,
   CorralEvent,

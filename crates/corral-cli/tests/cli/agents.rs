@@ -1,0 +1,273 @@
+//! A real coding agent end to end: the real Claude Code CLI (installed from npm at a pinned
+//! version by scripts/install-test-agents.sh) runs as a Corral task in the local sandbox, talking
+//! to a scripted Anthropic Messages server this test runs on 127.0.0.1. Turn 1: a Write tool
+//! call for hello.txt; turn 2: a final text.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use super::{Env, git, json, s};
+
+fn sse(events: &[serde_json::Value]) -> String {
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "event: {}\ndata: {e}\n\n",
+                e["type"].as_str().unwrap_or("x")
+            )
+        })
+        .collect()
+}
+
+/// The scripted model's reply to one request body.
+fn reply(body: &str) -> String {
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let answered = request["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["content"].as_array())
+        .is_some_and(|parts| parts.iter().any(|p| p["type"] == "tool_result"));
+    // The agent says where it works: "Primary working directory: <path>".
+    let cwd = body
+        .split("Primary working directory: ")
+        .nth(1)
+        .and_then(|rest| rest.split('\\').next())
+        .unwrap_or("/workspace");
+    let block = if answered {
+        vec![
+            serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+            serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Done."}}),
+        ]
+    } else {
+        let input =
+            serde_json::json!({"file_path": format!("{cwd}/hello.txt"), "content": "hello\n"});
+        vec![
+            serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"Write","input":{}}}),
+            serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":input.to_string()}}),
+        ]
+    };
+    let mut events = vec![
+        serde_json::json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":request["model"],"content":[],"stop_reason":null,"usage":{"input_tokens":10,"output_tokens":1}}}),
+    ];
+    events.extend(block);
+    events.push(serde_json::json!({"type":"content_block_stop","index":0}));
+    events.push(serde_json::json!({"type":"message_delta","delta":{"stop_reason": if answered {"end_turn"} else {"tool_use"}},"usage":{"output_tokens":5}}));
+    events.push(serde_json::json!({"type":"message_stop"}));
+    sse(&events)
+}
+
+fn serve(stream: TcpStream, requests: &Mutex<Vec<String>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut head = String::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body)?;
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(format!("{path} {body}"));
+    let (kind, payload) = if path.contains("count_tokens") {
+        ("application/json", r#"{"input_tokens":10}"#.to_string())
+    } else {
+        ("text/event-stream", reply(&body))
+    };
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{payload}",
+        payload.len()
+    )?;
+    stream.flush()
+}
+
+/// Starts the scripted server; returns its base URL and the requests it saw.
+fn model_server() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = requests.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let _ = serve(stream, &seen);
+            });
+        }
+    });
+    (url, requests)
+}
+
+fn agents_bin() -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-test-agents.sh");
+    let out = Command::new("bash").arg(script).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "installing the agent CLIs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn claude_code_writes_a_file_through_corral_and_its_key_stays_out_of_every_record() {
+    let bin = agents_bin();
+    let (url, requests) = model_server();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    let path = format!("{bin}:/usr/local/bin:/usr/bin:/bin");
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "sandbox=local",
+        "runtime=claude-code",
+        "model=claude-sonnet-4-5",
+        &format!("env.ANTHROPIC_BASE_URL={url}"),
+        &format!("env.PATH={path}"),
+    ]);
+    let prompt = "Write hello.txt saying \"hello\" — naïve ünïcode, $(not a shell)\nsecond line";
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Hello agent",
+        "--prompt",
+        prompt,
+    ]);
+
+    // Without a key: refused before anything is prepared, naming the key.
+    let mut bare = Command::new(env!("CARGO_BIN_EXE_corral"));
+    bare.args(["run", "Hello agent"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .env_remove("ANTHROPIC_API_KEY");
+    let refused = bare.output().expect("runs");
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("no API key for claude-code: set ANTHROPIC_API_KEY"),
+        "{stderr}"
+    );
+    assert_eq!(
+        json(&env.ok(&["runs", "--json"])).as_array().map(Vec::len),
+        Some(0)
+    );
+
+    let secret = "sk-corral-test-0123456789-secret";
+    let ran = env.corral_with(
+        &["run", "Hello agent", "--follow", "--json"],
+        &[("ANTHROPIC_API_KEY", secret)],
+    );
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
+    let events: Vec<serde_json::Value> = ran.stdout.lines().map(json).collect();
+    let agent: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "agent")
+        .map(|e| &e["event"])
+        .collect();
+    assert!(
+        agent.iter().any(|e| e["event"] == "session_started"),
+        "{agent:?}"
+    );
+    assert!(
+        agent
+            .iter()
+            .any(|e| e["event"] == "tool_call" && e["name"] == "Write" && e["kind"] == "file_edit"),
+        "{agent:?}"
+    );
+    assert!(
+        agent.iter().any(|e| e["event"] == "file_edit"
+            && e["path"].as_str().is_some_and(|p| p.ends_with("hello.txt"))),
+        "{agent:?}"
+    );
+    assert!(
+        agent
+            .iter()
+            .any(|e| e["event"] == "assistant_text" && e["text"] == "Done."),
+        "{agent:?}"
+    );
+    assert!(
+        agent
+            .iter()
+            .any(|e| e["event"] == "finished" && e["ok"] == true),
+        "{agent:?}"
+    );
+    // The prompt reached the model intact, as one argument.
+    let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let first = seen
+        .iter()
+        .find(|r| r.contains("/v1/messages"))
+        .expect("a messages request");
+    let sent: serde_json::Value =
+        serde_json::from_str(first.split_once(' ').map(|(_, b)| b).unwrap_or("{}")).expect("json");
+    let texts: Vec<&str> = sent["messages"][0]["content"]
+        .as_array()
+        .map(|parts| parts.iter().filter_map(|p| p["text"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        texts.iter().any(|t| t.contains(prompt)),
+        "the prompt arrives intact: {texts:?}"
+    );
+
+    let run = json(&env.ok(&["runs", "--json"]))[0].clone();
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let shown = Command::new("git")
+        .args([
+            "show",
+            &format!("{}:hello.txt", run["branch"].as_str().expect("branch")),
+        ])
+        .current_dir(&repo)
+        .output()
+        .expect("git");
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "hello\n");
+    git(&repo, &["diff", "--quiet", "HEAD"]);
+
+    // The key is in no record: not the log, not the database, not Corral's own log files.
+    assert!(!ran.stdout.contains(secret) && !ran.stderr.contains(secret));
+    for entry in walk(&env.data) {
+        if entry.is_file() && !entry.starts_with(env.data.join("checkouts")) {
+            let bytes = std::fs::read(&entry).unwrap_or_default();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "the key leaked into {}",
+                entry.display()
+            );
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,137 @@
+//! Running a task's coding agent: the adapter's command line, environment and files, and its
+//! output parsed into `Agent` log entries while the step runs.
+
+use std::path::Path;
+
+use corral_agents::{Adapter, AgentRequest, PermissionMode, StreamParser};
+use corral_core::{AgentEvent, Project, Runtime, Task};
+
+use crate::error::{EngineError, EngineResult};
+
+/// The adapter of the runtime a task runs with, or why it cannot run.
+pub(crate) fn adapter(task: &Task, project: &Project) -> EngineResult<Option<Box<dyn Adapter>>> {
+    let runtime = task.runtime.unwrap_or(project.workflow.runtime);
+    if runtime == Runtime::Custom {
+        return Ok(None);
+    }
+    corral_agents::adapter_for(runtime)
+        .map(Some)
+        .ok_or_else(|| EngineError::NotRunnable {
+            reason: format!(
+                "runtime `{runtime}` has no adapter yet (claude-code and codex do); give the task \
+                 a command line (`--runtime custom -- CMD ...`) or another runtime"
+            ),
+        })
+}
+
+/// The API key for the adapter, from Corral's environment: the first of its key names that is
+/// set. Its value only ever goes into the step's environment.
+pub(crate) fn api_key(adapter: &dyn Adapter) -> EngineResult<(String, String)> {
+    adapter
+        .key_names()
+        .iter()
+        .find_map(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|v| (name.to_string(), v))
+        })
+        .ok_or_else(|| EngineError::MissingApiKey {
+            runtime: adapter.runtime().to_string(),
+            names: adapter.key_names().join(" or "),
+        })
+}
+
+pub(crate) fn request(
+    task: &Task,
+    project: &Project,
+    adapter: &dyn Adapter,
+    home: &str,
+) -> AgentRequest {
+    AgentRequest {
+        prompt: task.prompt.clone(),
+        model: task
+            .model
+            .clone()
+            .or_else(|| project.workflow.model.clone()),
+        resume: None,
+        permission: PermissionMode::default(),
+        base_url: project.workflow.env.get(adapter.base_url_env()).cloned(),
+        home: home.to_string(),
+    }
+}
+
+/// Writes the adapter's configuration files into the run's agent home (on the host).
+pub(crate) fn write_files(
+    adapter: &dyn Adapter,
+    request: &AgentRequest,
+    home_on_host: &Path,
+) -> EngineResult<()> {
+    for (relative, contents) in adapter.files(request) {
+        let path = home_on_host.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| EngineError::Internal(format!("agent home: {e}")))?;
+        }
+        std::fs::write(&path, contents)
+            .map_err(|e| EngineError::Internal(format!("agent config {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// The agent's output, parsed as it arrives, and what the run keeps from it.
+pub(crate) struct AgentOutput {
+    parser: Box<dyn StreamParser>,
+    pub session_id: Option<String>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Whether the agent said it finished well, once it said so.
+    pub finished_ok: Option<bool>,
+    pub last_error: Option<String>,
+}
+
+impl std::fmt::Debug for AgentOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentOutput")
+            .field("session_id", &self.session_id)
+            .field("finished_ok", &self.finished_ok)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentOutput {
+    pub fn new(adapter: &dyn Adapter) -> AgentOutput {
+        AgentOutput {
+            parser: adapter.parser(),
+            session_id: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            finished_ok: None,
+            last_error: None,
+        }
+    }
+
+    /// The events of one stdout line (never fails: unknown lines come back as `Raw`).
+    pub fn absorb(&mut self, line: &str) -> Vec<AgentEvent> {
+        let events = self.parser.line(line);
+        for event in &events {
+            match event {
+                AgentEvent::SessionStarted { session_id } => {
+                    self.session_id = Some(session_id.clone());
+                }
+                AgentEvent::Usage {
+                    input_tokens,
+                    output_tokens,
+                    ..
+                } => {
+                    self.input_tokens += input_tokens;
+                    self.output_tokens += output_tokens;
+                }
+                AgentEvent::Finished { ok, .. } => self.finished_ok = Some(*ok),
+                AgentEvent::Error { message } => self.last_error = Some(message.clone()),
+                _ => {}
+            }
+        }
+        events
+    }
+}
