@@ -136,6 +136,8 @@ pub struct WorkflowDto {
     pub max_concurrent_runs: u32,
     pub retention_runs: u32,
     pub retention_days: u32,
+    /// Stop a task's command or agent that prints nothing for this long.
+    pub inactivity_timeout_secs: u32,
 }
 
 fn network_dto(n: NetworkPolicy) -> NetworkDto {
@@ -193,6 +195,7 @@ impl From<&Workflow> for WorkflowDto {
             max_concurrent_runs: w.max_concurrent_runs,
             retention_runs: w.retention.keep_runs,
             retention_days: w.retention.keep_days,
+            inactivity_timeout_secs: w.inactivity_timeout_secs,
         }
     }
 }
@@ -235,6 +238,7 @@ impl WorkflowDto {
             },
             network: network_policy(self.network),
             build_network: network_policy(self.build_network),
+            inactivity_timeout_secs: self.inactivity_timeout_secs,
             sandbox: self.sandbox.into(),
             max_concurrent_runs: self.max_concurrent_runs,
             retention: Retention {

@@ -197,6 +197,8 @@ pub struct Workflow {
     pub sandbox: SandboxKind,
     /// The network a Dockerfile build gets (its RUN steps usually download things).
     pub build_network: NetworkPolicy,
+    /// A task's command or agent that prints nothing for this long is stopped and the run fails.
+    pub inactivity_timeout_secs: u32,
 }
 
 impl Default for Workflow {
@@ -215,6 +217,7 @@ impl Default for Workflow {
             retention: Retention::default(),
             sandbox: SandboxKind::Docker,
             build_network: NetworkPolicy::Bridge,
+            inactivity_timeout_secs: 30 * 60,
         }
     }
 }

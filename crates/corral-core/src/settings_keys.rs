@@ -6,7 +6,7 @@ use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 18] = [
+pub const SETTING_KEYS: [(&str, &str); 19] = [
     (
         "base-image",
         "image Corral builds its agent image from (empty: default)",
@@ -36,6 +36,10 @@ pub const SETTING_KEYS: [(&str, &str); 18] = [
     ("cpus", "CPU limit, e.g. 2 or 1.5"),
     ("pids", "process limit"),
     ("max-runs", "runs of this project at once"),
+    (
+        "inactivity-timeout",
+        "stop a task's command or agent silent for this long, e.g. 30m, 90s, 2h (default 30m)",
+    ),
     ("retention-runs", "finished checkouts to keep"),
     (
         "retention-days",
@@ -125,6 +129,30 @@ fn parse_u32(field: &'static str, value: &str, range: (u32, u32)) -> Result<u32,
     validate::in_range(field, n, range)
 }
 
+/// Parses a duration: `90s`, `30m`, `2h`, or seconds without a unit.
+fn parse_duration_secs(value: &str) -> Result<u32, ValidationError> {
+    let bad = || ValidationError::BadValue {
+        field: "inactivity-timeout",
+        given: value.to_string(),
+        expected: "a duration such as 90s, 30m or 2h",
+    };
+    let v = value.trim().to_ascii_lowercase();
+    let (number, factor) = match v.chars().last() {
+        Some('s') => (&v[..v.len() - 1], 1),
+        Some('m') => (&v[..v.len() - 1], 60),
+        Some('h') => (&v[..v.len() - 1], 3600),
+        _ => (v.as_str(), 1),
+    };
+    let secs = number
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| bad())?
+        .checked_mul(factor)
+        .ok_or_else(bad)?;
+    validate::in_range("inactivity-timeout", secs, validate::INACTIVITY_SECS_RANGE)?;
+    Ok(secs)
+}
+
 fn parse_sandbox(value: &str) -> Result<SandboxKind, ValidationError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "docker" => Ok(SandboxKind::Docker),
@@ -200,6 +228,9 @@ impl Workflow {
             "max-runs" => {
                 self.max_concurrent_runs =
                     parse_u32("max-runs", value, validate::MAX_RUNS_RANGE).map_err(invalid)?
+            }
+            "inactivity-timeout" => {
+                self.inactivity_timeout_secs = parse_duration_secs(value).map_err(invalid)?
             }
             "retention-runs" => {
                 self.retention.keep_runs =
@@ -322,6 +353,10 @@ mod tests {
         assert_eq!(wf.network, NetworkPolicy::Host);
         assert_eq!(wf.sandbox, SandboxKind::Local);
         assert!(wf.set("sandbox", "chroot").is_err());
+        wf.set("inactivity-timeout", "2m").expect("a duration");
+        assert_eq!(wf.inactivity_timeout_secs, 120);
+        assert!(wf.set("inactivity-timeout", "0").is_err());
+        assert!(wf.set("inactivity-timeout", "soon").is_err());
         wf.set("dockerfile", ".devcontainer/Dockerfile")
             .expect("a repository path");
         assert_eq!(

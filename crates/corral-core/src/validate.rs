@@ -10,6 +10,7 @@ pub const MAX_RUNS_RANGE: (u32, u32) = (1, 64);
 pub const RETENTION_RUNS_RANGE: (u32, u32) = (0, 100_000);
 pub const RETENTION_DAYS_RANGE: (u32, u32) = (0, 3650);
 pub const MAX_ATTEMPTS_RANGE: (u32, u32) = (1, 20);
+pub const INACTIVITY_SECS_RANGE: (u32, u32) = (1, 7 * 24 * 3600);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValidationError {

@@ -279,6 +279,8 @@ export type WorkflowDto = {
 	max_concurrent_runs: number,
 	retention_runs: number,
 	retention_days: number,
+	/**  Stop a task's command or agent that prints nothing for this long. */
+	inactivity_timeout_secs: number,
 };
 
 /* Tauri Specta runtime */

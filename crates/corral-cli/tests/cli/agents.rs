@@ -271,3 +271,27 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn an_agent_missing_from_the_image_fails_the_run_saying_which_program() {
+    super::test_image();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "agent-image=corral-test/busybox:1",
+        "runtime=claude-code",
+    ]);
+    env.ok(&["task", "add", "-p", "r", "-t", "No agent", "--prompt", "hi"]);
+    let ran = env.corral_with(&["run", "No agent"], &[("ANTHROPIC_API_KEY", "sk-x")]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("the agent's program `claude` was not found in the run's sandbox"),
+        "{}",
+        ran.stderr
+    );
+}

@@ -93,11 +93,13 @@ pub(crate) async fn follow(
     offsets: (u64, u64),
     cancel: &mut watch::Receiver<bool>,
     mut agent: Option<&mut AgentOutput>,
+    inactivity: Option<Duration>,
 ) -> Result<i64, StepStop> {
     let mut out = LineReader::new(&files.stdout, offsets.0, MAX_LINE);
     let mut err = LineReader::new(&files.stderr, offsets.1, MAX_LINE);
     let mut last_check = Instant::now();
     let mut unreachable_since: Option<Instant> = None;
+    let mut last_output = Instant::now();
     loop {
         let exit = files
             .exit_code()
@@ -124,6 +126,19 @@ pub(crate) async fn follow(
         }
         if *cancel.borrow() {
             return Err(StepStop::Cancelled);
+        }
+        if n_out + n_err > 0 {
+            last_output = Instant::now();
+        } else if let Some(limit) = inactivity
+            && last_output.elapsed() >= limit
+        {
+            let _ = sandbox.stop(container, Duration::from_secs(2)).await;
+            return Err(StepStop::Failed(format!(
+                "the {} step printed nothing for {} s and was stopped (project setting \
+                 inactivity-timeout)",
+                step.as_str(),
+                limit.as_secs()
+            )));
         }
         if n_out + n_err == 0 {
             tokio::select! {

@@ -324,6 +324,13 @@ async fn run_steps(
         if let Some(agent) = &agent
             && code != 0
         {
+            if code == 127 {
+                let program = task_program(task, project);
+                return Err(StepStop::Failed(format!(
+                    "the agent's program `{program}` was not found in the run's sandbox (exit \
+                     127); use an image that has it (agent-image) or put it on PATH"
+                )));
+            }
             return Err(StepStop::Failed(match &agent.last_error {
                 Some(message) => format!("the agent exited with {code}: {message}"),
                 None => format!("the agent exited with {code}"),
@@ -368,6 +375,19 @@ async fn run_steps(
         }
     }
     Ok(())
+}
+
+/// The program an agent task runs (for messages).
+fn task_program(task: &Task, project: &Project) -> String {
+    super::agent::adapter(task, project)
+        .ok()
+        .flatten()
+        .and_then(|a| {
+            a.command(&corral_agents::AgentRequest::default())
+                .into_iter()
+                .next()
+        })
+        .unwrap_or_else(|| "agent".into())
 }
 
 /// Checkout, image and container; each skipped when a previous process already made it.
@@ -544,8 +564,13 @@ async fn step(
             .map_err(EngineError::from)?,
     );
     let checkout = run.checkout_path.as_deref().map(std::path::Path::new);
+    // Only the task's own step (its command or agent) may be stopped for silence.
+    let inactivity = (name == StepName::Agent).then(|| {
+        std::time::Duration::from_secs(u64::from(project.workflow.inactivity_timeout_secs))
+    });
     let result = follow(
         ctx, sandbox, &container, run.id, name, &files, checkout, offsets, cancel, agent,
+        inactivity,
     )
     .await;
     if let Err(StepStop::Cancelled) = &result {

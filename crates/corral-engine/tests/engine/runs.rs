@@ -709,3 +709,24 @@ async fn a_checkout_deleted_mid_run_fails_the_run_cleanly() {
         other => panic!("expected a failed run, got {other}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_silent_past_the_inactivity_timeout_is_stopped_and_fails_saying_so() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[("inactivity-timeout", "2s")]).await;
+    let t = task(&f, &p, "Hangs", "echo started; sleep 60").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(40)).await;
+    assert_eq!(
+        run.state,
+        RunState::Failed {
+            reason: "the agent step printed nothing for 2 s and was stopped (project setting \
+                     inactivity-timeout)"
+                .into()
+        }
+    );
+    assert_eq!(
+        outputs(&f, run.id, StepName::Agent).await,
+        vec![(OutputStream::Stdout, "started".to_string())]
+    );
+}

@@ -33,6 +33,7 @@ export const defaultWorkflow: WorkflowDto = {
   max_concurrent_runs: 4,
   retention_runs: 20,
   retention_days: 7,
+  inactivity_timeout_secs: 1800,
 };
 
 export class FakeBackend implements Backend {
