@@ -6,6 +6,7 @@ import { FakeBackend } from "../lib/testing/fake-backend";
 import HealthBanner from "./HealthBanner.svelte";
 import HealthScreen from "./HealthScreen.svelte";
 import ProjectsScreen from "./ProjectsScreen.svelte";
+import AgentEntry from "./AgentEntry.svelte";
 import TaskCard from "./TaskCard.svelte";
 import TaskCreateDialog from "./TaskCreateDialog.svelte";
 
@@ -111,5 +112,31 @@ describe("TaskCreateDialog", () => {
     const task = backend.tasks.find((t) => t.title === "Format");
     expect(task?.runtime).toBe("custom");
     expect(task?.command).toEqual(["sh", "-c", "make fmt && git status"]);
+  });
+});
+
+describe("AgentEntry", () => {
+  it("folds a tool call with its input and result and marks a failure", async () => {
+    const { container } = render(AgentEntry, {
+      event: { event: "tool_call", id: "t1", name: "Bash", input: '{"command":"false"}', kind: "command" },
+      result: { ok: false, output: "Exit code 1" },
+      onOpenFile: () => {},
+    });
+    const tool = container.querySelector('[data-testid="agent-tool"]');
+    expect(tool?.getAttribute("data-kind")).toBe("command");
+    expect(tool?.textContent).toContain("Bash");
+    expect(tool?.textContent).toContain("failed");
+    expect(tool?.textContent).toContain("Exit code 1");
+    expect(tool?.hasAttribute("open")).toBe(false);
+  });
+
+  it("renders assistant text as markdown and opens an edited file's diff", async () => {
+    const opened: string[] = [];
+    render(AgentEntry, { event: { event: "file_edit", path: "src/a.rs" }, result: undefined, onOpenFile: (p: string) => opened.push(p) });
+    await fireEvent.click(screen.getByTestId("agent-file-edit"));
+    expect(opened).toEqual(["src/a.rs"]);
+    cleanup();
+    render(AgentEntry, { event: { event: "assistant_text", text: "All **done**." }, result: undefined, onOpenFile: () => {} });
+    expect(screen.getByTestId("agent-text").innerHTML).toContain("<strong>done</strong>");
   });
 });

@@ -1,33 +1,45 @@
-// One line of text for an agent event in the run log (the full rendering with folded tool
-// calls and markdown comes with the agent run view).
-import type { AgentEventDto } from "./api/backend";
+// What the run view shows of a coding agent's log: usage totals, each tool call's result, and
+// which entries get a row of their own.
+import type { RunEventDto } from "./api/backend";
 
-function first(text: string, max = 160) {
-  const line = text.split("\n")[0] ?? "";
-  return line.length > max || text.includes("\n") ? `${line.slice(0, max)}…` : line;
+export interface ToolOutcome {
+  ok: boolean;
+  output: string;
 }
 
-export function agentLine(event: AgentEventDto): string | null {
-  switch (event.event) {
-    case "session_started":
-      return `session ${event.session_id}`;
-    case "assistant_text":
-      return event.text;
-    case "thinking":
-      return `thinking: ${first(event.text)}`;
-    case "tool_call":
-      return `${event.name} ${first(event.input)}`;
-    case "tool_result":
-      return `${event.ok ? "ok" : "failed"} ${first(event.output)}`;
-    case "file_edit":
-      return `edited ${event.path}`;
-    case "usage":
-      return `tokens in ${event.input_tokens}, out ${event.output_tokens}${event.cost_usd !== null ? `, $${event.cost_usd.toFixed(4)}` : ""}`;
-    case "error":
-      return `error: ${event.message}`;
-    case "finished":
-      return event.ok ? "finished" : "finished with an error";
-    case "raw":
-      return null;
+/** What the run view needs from an agent's log: totals and each tool call's result. */
+export interface AgentSummary {
+  hasAgent: boolean;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number | null;
+  results: Map<string, ToolOutcome>;
+}
+
+export function agentSummary(log: RunEventDto[]): AgentSummary {
+  const summary: AgentSummary = { hasAgent: false, inputTokens: 0, outputTokens: 0, costUsd: null, results: new Map() };
+  for (const entry of log) {
+    if (entry.kind !== "agent") continue;
+    summary.hasAgent = true;
+    const e = entry.event;
+    if (e.event === "usage") {
+      summary.inputTokens += e.input_tokens ?? 0;
+      summary.outputTokens += e.output_tokens ?? 0;
+      if (e.cost_usd !== null) summary.costUsd = (summary.costUsd ?? 0) + e.cost_usd;
+    } else if (e.event === "tool_result") {
+      summary.results.set(e.id, { ok: e.ok, output: e.output });
+    }
   }
+  return summary;
+}
+
+/**
+ * Whether a log entry has its own row. With an agent, its stdout lines are the raw form of the
+ * agent entries (kept, not repeated), and results and usage show inside their call and the header.
+ */
+export function shownInLog(entry: RunEventDto, hasAgent: boolean): boolean {
+  if (!hasAgent) return true;
+  if (entry.kind === "output") return !(entry.step === "agent" && !entry.stderr);
+  if (entry.kind === "agent") return !["tool_result", "usage"].includes(entry.event.event);
+  return true;
 }
