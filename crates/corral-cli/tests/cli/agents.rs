@@ -85,15 +85,27 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<String>>) -> std::io::Result<()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .push(format!("{path} {body}"));
-    let (kind, payload) = if path.contains("count_tokens") {
-        ("application/json", r#"{"input_tokens":10}"#.to_string())
+    let unknown_model = body.contains("\"model\":\"claude-nope\"");
+    let (status, kind, payload) = if unknown_model {
+        (
+            "404 Not Found",
+            "application/json",
+            r#"{"type":"error","error":{"type":"not_found_error","message":"model: claude-nope"}}"#
+                .to_string(),
+        )
+    } else if path.contains("count_tokens") {
+        (
+            "200 OK",
+            "application/json",
+            r#"{"input_tokens":10}"#.to_string(),
+        )
     } else {
-        ("text/event-stream", reply(&body))
+        ("200 OK", "text/event-stream", reply(&body))
     };
     let mut stream = stream;
     write!(
         stream,
-        "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{payload}",
+        "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{payload}",
         payload.len()
     )?;
     stream.flush()
@@ -294,4 +306,40 @@ fn an_agent_missing_from_the_image_fails_the_run_saying_which_program() {
         "{}",
         ran.stderr
     );
+}
+
+#[test]
+fn an_unknown_model_fails_the_run_with_the_agents_own_message() {
+    let bin = agents_bin();
+    let (url, _requests) = model_server();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "sandbox=local",
+        "runtime=claude-code",
+        &format!("env.ANTHROPIC_BASE_URL={url}"),
+        &format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin"),
+    ]);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Bad model",
+        "--prompt",
+        "hi",
+        "--model",
+        "claude-nope",
+    ]);
+    let ran = env.corral_with(&["run", "Bad model"], &[("ANTHROPIC_API_KEY", "sk-x")]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let run = json(&env.ok(&["runs", "--json"]))[0].clone();
+    assert_eq!(run["state"], "failed", "{run}");
+    let reason = run["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("claude-nope"), "{reason}");
 }
