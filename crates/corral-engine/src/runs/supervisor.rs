@@ -155,6 +155,36 @@ fn source_path(ctx: &RunContext, project: &Project) -> std::path::PathBuf {
     }
 }
 
+/// Progress lines of slow work (a fetch, an image pull or build) recorded as notes of the
+/// run, in order, from any thread.
+struct ProgressNotes {
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl ProgressNotes {
+    fn start(ctx: &RunContext, run: corral_core::RunId) -> ProgressNotes {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let ctx = ctx.clone();
+        let writer = tokio::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                let _ = ctx.note(run, line).await;
+            }
+        });
+        ProgressNotes { tx, writer }
+    }
+
+    fn sender(&self) -> tokio::sync::mpsc::UnboundedSender<String> {
+        self.tx.clone()
+    }
+
+    /// Waits until every line sent so far is recorded (all senders must be dropped).
+    async fn finish(self) {
+        drop(self.tx);
+        let _ = self.writer.await;
+    }
+}
+
 /// Fetches a URL project's mirror (making it the first time) and returns the remote's default
 /// branch. Progress lines become notes in the run's log.
 async fn sync_mirror(
@@ -165,16 +195,8 @@ async fn sync_mirror(
 ) -> Result<Option<String>, StepStop> {
     let dest = ctx.mirror_dir(project.id);
     ctx.note(run.id, format!("fetching {url}")).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let notes = {
-        let ctx = ctx.clone();
-        let run_id = run.id;
-        tokio::spawn(async move {
-            while let Some(line) = rx.recv().await {
-                let _ = ctx.note(run_id, line).await;
-            }
-        })
-    };
+    let notes = ProgressNotes::start(ctx, run.id);
+    let tx = notes.sender();
     let url_owned = url.to_string();
     let synced = tokio::task::spawn_blocking(move || {
         corral_git::sync_mirror(&url_owned, &dest, &mut |line| {
@@ -183,7 +205,7 @@ async fn sync_mirror(
     })
     .await
     .map_err(|e| EngineError::Internal(e.to_string()))?;
-    let _ = notes.await;
+    notes.finish().await;
     let synced = synced.map_err(|e| {
         StepStop::Failed(format!(
             "{e}; check the URL and that `git fetch {url}` works for you in a terminal"
@@ -260,7 +282,7 @@ async fn run_steps(
         .ok_or_else(|| StepStop::Failed("no container".into()))?;
     if run.state == RunState::Running {
         let adapter = super::agent::adapter(task, project)?;
-        let (code, agent) = match adapter {
+        let (code, agent, program) = match adapter {
             None => {
                 let argv = task.command.clone().unwrap_or_default();
                 let code = step(
@@ -275,7 +297,7 @@ async fn run_steps(
                     None,
                 )
                 .await?;
-                (code, None)
+                (code, None, argv.first().cloned().unwrap_or_default())
             }
             Some(adapter) => {
                 let home_on_host = ctx.run_dir(run.id).join("home");
@@ -302,7 +324,11 @@ async fn run_steps(
                     Some(&mut output),
                 )
                 .await?;
-                (code, Some(output))
+                (
+                    code,
+                    Some(output),
+                    argv.first().cloned().unwrap_or_default(),
+                )
             }
         };
         run.exit_code = Some(code);
@@ -325,7 +351,6 @@ async fn run_steps(
             && code != 0
         {
             if code == 127 {
-                let program = task_program(task, project);
                 return Err(StepStop::Failed(format!(
                     "the agent's program `{program}` was not found in the run's sandbox (exit \
                      127); use an image that has it (agent-image) or put it on PATH"
@@ -375,19 +400,6 @@ async fn run_steps(
         }
     }
     Ok(())
-}
-
-/// The program an agent task runs (for messages).
-fn task_program(task: &Task, project: &Project) -> String {
-    super::agent::adapter(task, project)
-        .ok()
-        .flatten()
-        .and_then(|a| {
-            a.command(&corral_agents::AgentRequest::default())
-                .into_iter()
-                .next()
-        })
-        .unwrap_or_else(|| "agent".into())
 }
 
 /// Checkout, image and container; each skipped when a previous process already made it.
@@ -447,22 +459,15 @@ async fn prepare(
     }
     if run.container_id.is_none() {
         let image = image_of(project, run, &dest);
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let notes = {
-            let ctx = ctx.clone();
-            let run_id = run.id;
-            tokio::spawn(async move {
-                while let Some(line) = rx.recv().await {
-                    let _ = ctx.note(run_id, line).await;
-                }
+        let notes = ProgressNotes::start(ctx, run.id);
+        let tx = notes.sender();
+        let ensured = sandbox
+            .ensure_image(&image, |line| {
+                let _ = tx.send(line);
             })
-        };
-        let ensured = sandbox.ensure_image(&image, |line| {
-            let _ = tx.send(line);
-        });
-        let ensured = ensured.await;
+            .await;
         drop(tx);
-        let _ = notes.await;
+        notes.finish().await;
         ensured.map_err(|e| StepStop::Failed(e.to_string()))?;
         // Run as the owner of the checkout (the host user), so files stay theirs.
         let meta =
