@@ -371,3 +371,19 @@ fn merge_joins_a_moved_target_and_reports_conflicts_without_changing_anything() 
         "nothing changed"
     );
 }
+
+#[test]
+fn a_zero_cap_gives_counts_without_patch_text() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let dest = dir.path().join("co");
+    let checkout = create_checkout(&user, "main", "corral/t-10", &dest).expect("checkout");
+    std::fs::write(dest.join("src/lib.rs"), "fn a() {}\nfn c() {}\n").expect("write");
+    let files = diff(&dest, &checkout.base_commit, None, 0).expect("diff");
+    let lib = files
+        .iter()
+        .find(|f| f.path == "src/lib.rs")
+        .expect("lib.rs");
+    assert_eq!((lib.added, lib.removed), (1, 1));
+    assert_eq!((lib.patch.as_deref(), lib.truncated), (None, false));
+}
