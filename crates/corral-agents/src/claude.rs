@@ -7,7 +7,7 @@ use corral_core::{AgentEvent, Runtime, ToolKind};
 use serde_json::Value;
 
 use crate::adapter::{Adapter, AgentRequest, PermissionMode, StreamParser};
-use crate::json::{str_at, text_of, u64_at, workspace_relative};
+use crate::json::{json_line, raw, str_at, text_of, u64_at, workspace_relative};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClaudeCode;
@@ -156,16 +156,9 @@ impl ClaudeParser {
 
 impl StreamParser for ClaudeParser {
     fn line(&mut self, line: &str) -> Vec<AgentEvent> {
-        let raw = || {
-            vec![AgentEvent::Raw {
-                line: line.to_string(),
-            }]
-        };
-        if line.trim().is_empty() {
-            return Vec::new();
-        }
-        let Ok(value) = serde_json::from_str::<Value>(line) else {
-            return raw();
+        let value = match json_line(line) {
+            Ok(value) => value,
+            Err(instead) => return instead,
         };
         let mut out = Vec::new();
         if !self.session_seen
@@ -227,7 +220,7 @@ impl StreamParser for ClaudeParser {
             }
             _ => {
                 if out.is_empty() {
-                    return raw();
+                    return raw(line);
                 }
             }
         }

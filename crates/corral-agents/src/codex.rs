@@ -7,7 +7,7 @@ use corral_core::{AgentEvent, Runtime, ToolKind};
 use serde_json::Value;
 
 use crate::adapter::{Adapter, AgentRequest, PermissionMode, StreamParser};
-use crate::json::{str_at, u64_at, workspace_relative};
+use crate::json::{json_line, raw, str_at, u64_at, workspace_relative};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Codex;
@@ -171,16 +171,9 @@ fn item_events(item: &Value, completed: bool, out: &mut Vec<AgentEvent>) {
 
 impl StreamParser for CodexParser {
     fn line(&mut self, line: &str) -> Vec<AgentEvent> {
-        let raw = || {
-            vec![AgentEvent::Raw {
-                line: line.to_string(),
-            }]
-        };
-        if line.trim().is_empty() {
-            return Vec::new();
-        }
-        let Ok(value) = serde_json::from_str::<Value>(line) else {
-            return raw();
+        let value = match json_line(line) {
+            Ok(value) => value,
+            Err(instead) => return instead,
         };
         let mut out = Vec::new();
         match str_at(&value, "type") {
@@ -229,7 +222,7 @@ impl StreamParser for CodexParser {
             Some("error") => out.push(AgentEvent::Error {
                 message: str_at(&value, "message").unwrap_or("error").into(),
             }),
-            _ => return raw(),
+            _ => return raw(line),
         }
         out
     }

@@ -1,6 +1,23 @@
 //! Small helpers for reading agents' JSON without ever panicking.
 
+use corral_core::AgentEvent;
 use serde_json::Value;
+
+/// A line kept as it was, for one the parser does not understand.
+pub fn raw(line: &str) -> Vec<AgentEvent> {
+    vec![AgentEvent::Raw {
+        line: line.to_string(),
+    }]
+}
+
+/// One line of a JSON-lines stream: its value, or what to emit instead (nothing for a blank
+/// line, the line itself when it is not JSON).
+pub fn json_line(line: &str) -> Result<Value, Vec<AgentEvent>> {
+    if line.trim().is_empty() {
+        return Err(Vec::new());
+    }
+    serde_json::from_str(line).map_err(|_| raw(line))
+}
 
 pub fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
