@@ -48,17 +48,14 @@ impl IgnoreRules {
             return true;
         }
         let absolute = self.root.join(rel);
-        // Folders from the deepest up to the root: the deepest rule that matches decides.
-        let mut dirs: Vec<PathBuf> = rel.ancestors().skip(1).map(Path::to_path_buf).collect();
-        if dirs.is_empty() {
-            dirs.push(PathBuf::new());
-        }
-        for dir in dirs {
-            let root = self.root.clone();
+        // Folders from the deepest up to the root ("" is the last ancestor of a relative path):
+        // the deepest rule that matches decides.
+        for dir in rel.ancestors().skip(1) {
+            let root = &self.root;
             let rules = self
                 .per_dir
-                .entry(dir.clone())
-                .or_insert_with(|| load(&root.join(&dir), &root.join(&dir).join(".gitignore")));
+                .entry(dir.to_path_buf())
+                .or_insert_with(|| load(&root.join(dir), &root.join(dir).join(".gitignore")));
             if let Some(rules) = rules {
                 match rules.matched_path_or_any_parents(&absolute, is_dir) {
                     Match::Ignore(_) => return true,

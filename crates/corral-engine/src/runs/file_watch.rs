@@ -62,23 +62,19 @@ struct ChangedSet {
 }
 
 impl ChangedSet {
-    /// Applies one change; returns false when it says nothing new.
-    fn apply(&mut self, path: &str, kind: FileChangeKind) -> bool {
-        let before = self.files.get(path).copied();
-        match (before, kind) {
-            (Some(previous), now) if previous == now && now != FileChangeKind::Modified => {
-                return false;
-            }
+    /// Applies one change to the set of files that differ from the base.
+    fn apply(&mut self, path: &str, kind: FileChangeKind) {
+        match (self.files.get(path).copied(), kind) {
             // Made during the run and gone again: no difference from the base any more.
             (Some(FileChangeKind::Created), FileChangeKind::Removed) => {
                 self.files.remove(path);
             }
+            // Still a file the run made.
             (Some(FileChangeKind::Created), FileChangeKind::Modified) => {}
             _ => {
                 self.files.insert(path.to_string(), kind);
             }
         }
-        true
     }
 }
 

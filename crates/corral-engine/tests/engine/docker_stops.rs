@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use corral_core::{OutputStream, RunState, StepName};
 use corral_engine::{Config, Engine};
 
-use crate::runs::{outputs, task, wait};
+use crate::runs::{outputs, task, until_line, wait};
 use crate::{Fixture, s};
 
 const IMAGE: &str = "corral-test/busybox:1";
@@ -140,15 +140,7 @@ async fn the_docker_daemon_stopping_mid_run_fails_the_run_clearly_and_keeps_the_
         .expect("settings");
     let t = task(&f, &p, "Long", "echo started; sleep 120").await;
     let run = f.engine.start_run(t).await.expect("start");
-    let start = Instant::now();
-    while !outputs(&f, run.id, StepName::Agent)
-        .await
-        .iter()
-        .any(|(_, l)| l == "started")
-    {
-        assert!(start.elapsed() < Duration::from_secs(60), "never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_line(&f, run.id, "started", Duration::from_secs(60)).await;
 
     let stopped = Instant::now();
     tokio::task::spawn_blocking(move || {

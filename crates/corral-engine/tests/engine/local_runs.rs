@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use corral_core::{OutputStream, Project, RunEventBody, RunState, SandboxKind, StepName};
 
-use crate::runs::{outputs, task, wait};
+use crate::runs::{outputs, task, until_line, wait};
 use crate::{Fixture, git, s};
 
 async fn local_project(f: &Fixture, settings: &[(&str, &str)]) -> Project {
@@ -107,15 +107,7 @@ async fn cancelling_a_local_run_kills_its_processes_and_keeps_the_logs() {
     let p = local_project(&f, &[]).await;
     let t = task(&f, &p, "Slow", "echo $$ > pid.txt; echo started; sleep 60").await;
     let run = f.engine.start_run(t).await.expect("start");
-    let start = Instant::now();
-    while !outputs(&f, run.id, StepName::Agent)
-        .await
-        .iter()
-        .any(|(_, l)| l == "started")
-    {
-        assert!(start.elapsed() < Duration::from_secs(30), "never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_line(&f, run.id, "started", Duration::from_secs(30)).await;
     let checkout = f
         .engine
         .run(run.id)

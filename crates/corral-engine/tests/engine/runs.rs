@@ -215,21 +215,7 @@ async fn cancel_stops_the_step_promptly_and_keeps_the_logs() {
     let p = project(&f, &[]).await;
     let t = task(&f, &p, "Slow", "echo started; sleep 60; echo never").await;
     let run = f.engine.start_run(t).await.expect("start");
-    let start = Instant::now();
-    loop {
-        if outputs(&f, run.id, StepName::Agent)
-            .await
-            .iter()
-            .any(|(_, l)| l == "started")
-        {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the step never started"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_line(&f, run.id, "started", Duration::from_secs(30)).await;
     let asked = Instant::now();
     f.engine.cancel_run(run.id).await.expect("cancel");
     let run = wait(&f, run.id, Duration::from_secs(20)).await;
@@ -448,6 +434,19 @@ async fn gc_follows_retention_fails_closed_and_never_touches_live_runs() {
     );
     f.engine.cancel_run(live.id).await.expect("cancel");
     wait(&f, live.id, Duration::from_secs(20)).await;
+}
+
+/// Waits until the task's step has printed `line`.
+pub async fn until_line(f: &Fixture, run: RunId, line: &str, limit: Duration) {
+    let start = Instant::now();
+    while !outputs(f, run, StepName::Agent)
+        .await
+        .iter()
+        .any(|(_, l)| l == line)
+    {
+        assert!(start.elapsed() < limit, "the step never printed {line:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn until_running(f: &Fixture, run: RunId) {
@@ -683,15 +682,7 @@ async fn a_checkout_deleted_mid_run_fails_the_run_cleanly() {
     let t = task(&f, &p, "Slow", "echo begun; sleep 30").await;
     let run = f.engine.start_run(t).await.expect("start");
     // Mid-step: once the command has printed.
-    let start = Instant::now();
-    while !outputs(&f, run.id, StepName::Agent)
-        .await
-        .iter()
-        .any(|(_, l)| l == "begun")
-    {
-        assert!(start.elapsed() < Duration::from_secs(30), "never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_line(&f, run.id, "begun", Duration::from_secs(30)).await;
     let checkout = f
         .engine
         .run(run.id)
