@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use super::{Env, git, json, s};
+use super::{Env, file_on_branch, git, json, s};
 
 fn sse(events: &[serde_json::Value]) -> String {
     events
@@ -244,15 +244,8 @@ fn claude_code_writes_a_file_through_corral_and_its_key_stays_out_of_every_recor
 
     let run = json(&env.ok(&["runs", "--json"]))[0].clone();
     assert_eq!(run["state"], "succeeded", "{run}");
-    let shown = Command::new("git")
-        .args([
-            "show",
-            &format!("{}:hello.txt", run["branch"].as_str().expect("branch")),
-        ])
-        .current_dir(&repo)
-        .output()
-        .expect("git");
-    assert_eq!(String::from_utf8_lossy(&shown.stdout), "hello\n");
+    let branch = run["branch"].as_str().expect("branch");
+    assert_eq!(file_on_branch(&repo, branch, "hello.txt"), "hello\n");
     git(&repo, &["diff", "--quiet", "HEAD"]);
 
     // The key is in no record: not the log, not the database, not Corral's own log files.

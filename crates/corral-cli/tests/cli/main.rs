@@ -102,6 +102,16 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(out.status.success(), "git {args:?}");
 }
 
+/// A file's content on a branch of the repository (empty when it is not there).
+fn file_on_branch(repo: &Path, branch: &str, path: &str) -> String {
+    let shown = Command::new("git")
+        .args(["show", &format!("{branch}:{path}")])
+        .current_dir(repo)
+        .output()
+        .expect("git");
+    String::from_utf8_lossy(&shown.stdout).into_owned()
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8")
 }
@@ -570,12 +580,7 @@ fn kill_9_mid_run_loses_nothing_and_the_next_corral_finishes_the_run() {
     let show = json(&env.ok(&["run", "show", &run_id, "--json"]));
     assert_eq!(show["state"], "succeeded", "{show}");
     let branch = show["branch"].as_str().expect("branch");
-    let shown = Command::new("git")
-        .args(["show", &format!("{branch}:made.txt")])
-        .current_dir(&repo)
-        .output()
-        .expect("git");
-    assert_eq!(String::from_utf8_lossy(&shown.stdout), "made\n");
+    assert_eq!(file_on_branch(&repo, branch, "made.txt"), "made\n");
     let stat = env.ok(&["diff", &run_id, "--stat"]);
     assert_eq!(stat.trim(), "A made.txt  +1 -0");
     // main is checked out in the user's repository: merge refuses and says what to do.
@@ -651,15 +656,8 @@ fn the_local_sandbox_says_it_is_not_isolated_and_survives_kill_9_too() {
     let show = json(&env.ok(&["run", "show", &run_id, "--json"]));
     assert_eq!(show["state"], "succeeded", "{show}");
     assert_eq!(show["sandbox"], "local", "{show}");
-    let shown = Command::new("git")
-        .args([
-            "show",
-            &format!("{}:made.txt", show["branch"].as_str().expect("branch")),
-        ])
-        .current_dir(&repo)
-        .output()
-        .expect("git");
-    assert_eq!(String::from_utf8_lossy(&shown.stdout), "made\n");
+    let branch = show["branch"].as_str().expect("branch");
+    assert_eq!(file_on_branch(&repo, branch, "made.txt"), "made\n");
 
     // `corral diff` on a live run shows the working tree as it is now.
     env.ok(&[
