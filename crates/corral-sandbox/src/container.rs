@@ -198,6 +198,11 @@ impl DockerSandbox {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(()),
+            // Another caller (the run's supervisor, or a second Corral) is removing it already.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message,
+            }) if message.contains("already in progress") => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
