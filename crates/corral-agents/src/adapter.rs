@@ -51,6 +51,8 @@ pub trait Adapter: Send + Sync {
         Vec::new()
     }
     fn parser(&self) -> Box<dyn StreamParser>;
+    /// The pinned package Corral installs into the agent image.
+    fn package(&self) -> crate::AgentPackage;
 }
 
 /// The adapter of a runtime, for those that have one.

@@ -71,6 +71,13 @@ impl Adapter for ClaudeCode {
         "ANTHROPIC_BASE_URL"
     }
 
+    fn package(&self) -> crate::AgentPackage {
+        crate::AgentPackage::Npm {
+            name: "@anthropic-ai/claude-code",
+            version: "2.1.332",
+        }
+    }
+
     fn parser(&self) -> Box<dyn StreamParser> {
         Box::new(ClaudeParser::default())
     }

@@ -72,6 +72,13 @@ impl Adapter for Codex {
         vec![(".codex/config.toml".to_string(), config)]
     }
 
+    fn package(&self) -> crate::AgentPackage {
+        crate::AgentPackage::Npm {
+            name: "@openai/codex",
+            version: "0.169.0",
+        }
+    }
+
     fn parser(&self) -> Box<dyn StreamParser> {
         Box::new(CodexParser)
     }

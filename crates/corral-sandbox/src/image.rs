@@ -78,6 +78,13 @@ pub enum ImageSpec {
         tag: String,
         network: crate::NetworkMode,
     },
+    /// Built once from a generated Dockerfile (the agent image) and reused while `tag`
+    /// exists; the tag is a hash of the text.
+    Generated {
+        dockerfile: String,
+        tag: String,
+        network: crate::NetworkMode,
+    },
 }
 
 impl ImageSpec {
@@ -85,7 +92,7 @@ impl ImageSpec {
     pub fn tag(&self) -> &str {
         match self {
             ImageSpec::Named(name) => name,
-            ImageSpec::Build { tag, .. } => tag,
+            ImageSpec::Build { tag, .. } | ImageSpec::Generated { tag, .. } => tag,
         }
     }
 }
@@ -152,6 +159,23 @@ impl DockerSandbox {
             "building {tag} from {dockerfile} ({} KiB of context)",
             archive.len() / 1024
         ));
+        self.build_archive(archive, dockerfile, tag, network, progress)
+            .await
+    }
+
+    /// Builds `tag` from a tar archive holding the context and the Dockerfile.
+    async fn build_archive(
+        &self,
+        archive: Vec<u8>,
+        dockerfile: &str,
+        tag: &str,
+        network: crate::NetworkMode,
+        mut progress: impl FnMut(String),
+    ) -> Result<(), SandboxError> {
+        let failed = |reason: String| SandboxError::ImageBuild {
+            tag: tag.to_string(),
+            reason,
+        };
         let options = bollard::query_parameters::BuildImageOptionsBuilder::new()
             .dockerfile(dockerfile)
             .t(tag)
@@ -184,6 +208,45 @@ impl DockerSandbox {
         }
     }
 
+    /// Builds `tag` from a Dockerfile given as text (nothing else in the context), unless an
+    /// image with that tag exists already.
+    pub async fn build_generated(
+        &self,
+        dockerfile: &str,
+        tag: &str,
+        network: crate::NetworkMode,
+        mut progress: impl FnMut(String),
+    ) -> Result<(), SandboxError> {
+        if self.has_image(tag).await? {
+            progress(format!("agent image {tag} (built before)"));
+            return Ok(());
+        }
+        let failed = |reason: String| SandboxError::ImageBuild {
+            tag: tag.to_string(),
+            reason,
+        };
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(dockerfile.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
+            .map_err(|e| failed(e.to_string()))?;
+        let archive = builder.into_inner().map_err(|e| failed(e.to_string()))?;
+        progress(format!(
+            "building agent image {tag} (once; later runs reuse it)"
+        ));
+        let started = std::time::Instant::now();
+        self.build_archive(archive, "Dockerfile", tag, network, &mut progress)
+            .await?;
+        progress(format!(
+            "built {tag} in {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(())
+    }
+
     /// Makes sure the image of `spec` exists: pulled or built as it says.
     pub async fn ensure_spec(
         &self,
@@ -199,6 +262,14 @@ impl DockerSandbox {
                 network,
             } => {
                 self.build_image(context, dockerfile, tag, *network, progress)
+                    .await
+            }
+            ImageSpec::Generated {
+                dockerfile,
+                tag,
+                network,
+            } => {
+                self.build_generated(dockerfile, tag, *network, progress)
                     .await
             }
         }

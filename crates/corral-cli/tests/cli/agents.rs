@@ -139,24 +139,25 @@ fn agents_bin() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-#[test]
-fn claude_code_writes_a_file_through_corral_and_its_key_stays_out_of_every_record() {
-    let bin = agents_bin();
+/// Runs the Claude Code task "Hello agent" in a project set up by `settings` and checks
+/// everything the issue asks of an agent run: the events, the prompt, the file on the branch,
+/// and the key in no record. Returns the run as `runs --json` shows it.
+fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
     let (url, requests) = model_server();
     let env = Env::new();
     let repo = env.repo("r");
     env.ok(&["project", "add", s(&repo)]);
-    let path = format!("{bin}:/usr/local/bin:/usr/bin:/bin");
-    env.ok(&[
+    let base_url = format!("env.ANTHROPIC_BASE_URL={url}");
+    let mut set = vec![
         "project",
         "set",
         "r",
-        "sandbox=local",
         "runtime=claude-code",
         "model=claude-sonnet-4-5",
-        &format!("env.ANTHROPIC_BASE_URL={url}"),
-        &format!("env.PATH={path}"),
-    ]);
+        &base_url,
+    ];
+    set.extend_from_slice(settings);
+    env.ok(&set);
     let prompt = "Write hello.txt saying \"hello\" — naïve ünïcode, $(not a shell)\nsecond line";
     env.ok(&[
         "task",
@@ -260,6 +261,62 @@ fn claude_code_writes_a_file_through_corral_and_its_key_stays_out_of_every_recor
             );
         }
     }
+    // Files the agent wrote are the host user's (the owner of the checkout).
+    let checkout = run["checkout_path"].as_str().map(std::path::PathBuf::from);
+    if let Some(checkout) = checkout.filter(|c| c.exists()) {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(&checkout).expect("checkout").uid();
+        let written = std::fs::metadata(checkout.join("hello.txt")).expect("hello.txt");
+        assert_eq!(
+            written.uid(),
+            owner,
+            "hello.txt is owned by the checkout's owner"
+        );
+    }
+    (env, run)
+}
+
+#[test]
+fn claude_code_writes_a_file_through_corral_in_the_local_sandbox() {
+    let bin = agents_bin();
+    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
+    let (_env, run) = claude_code_hello(&["sandbox=local", &path]);
+    assert_eq!(run["sandbox"], "local", "{run}");
+}
+
+/// The real user path: Corral builds the agent image (FROM a Node.js base, `npm install` of the
+/// pinned CLI with host networking, as a test may only reach registries that way) and runs the
+/// agent in a container on the host network, where the scripted server is.
+#[test]
+fn claude_code_writes_a_file_through_corral_in_a_container_built_for_it() {
+    let base = node_image();
+    let (env, run) = claude_code_hello(&[
+        &format!("base-image={base}"),
+        "network=host",
+        "build-network=host",
+    ]);
+    assert_eq!(run["sandbox"], "docker", "{run}");
+    // The build (or the reuse of an image built before) is in the run's log.
+    let log = env.ok(&["logs", run["id"].as_str().expect("id")]);
+    assert!(
+        log.contains("building agent image corral-agent/claude-code:")
+            && log.contains("Successfully tagged corral-agent/claude-code:")
+            || log.contains("(built before)"),
+        "{log}"
+    );
+}
+
+/// The glibc + Node.js base image the agent images are built from in tests.
+fn node_image() -> String {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/build-test-node-image.sh");
+    let out = Command::new("bash").arg(script).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "building the test base image failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -21,8 +21,6 @@ use super::RunContext;
 use super::follow::{StepStop, follow};
 use crate::error::{EngineError, EngineResult};
 
-/// The image a project's runs use until agent images are built (a later issue).
-const DEFAULT_IMAGE: &str = "debian:bookworm-slim";
 const AUTHOR: (&str, &str) = ("Corral", "corral@localhost");
 
 pub(crate) fn spawn(ctx: RunContext, run: Run, task: Task, project: Project) {
@@ -119,13 +117,34 @@ fn network_mode(policy: corral_core::NetworkPolicy) -> NetworkMode {
     }
 }
 
-/// The image a run's container is made from; a Dockerfile is read from the run's checkout.
-fn image_of(project: &Project, run: &Run, checkout: &std::path::Path) -> ImageSpec {
-    match &project.workflow.image {
+/// The image a run's container is made from: a ready image as is; for an agent runtime, the
+/// agent image built on the base; a Dockerfile read from the run's checkout.
+fn image_of(
+    project: &Project,
+    task: &Task,
+    run: &Run,
+    checkout: &std::path::Path,
+) -> Result<ImageSpec, StepStop> {
+    let adapter = super::agent::adapter(task, project)?;
+    let base = match &project.workflow.image {
+        ImageChoice::Agent { image } => return Ok(ImageSpec::Named(image.clone())),
+        ImageChoice::Base { image } => image.as_str(),
+        ImageChoice::Default => corral_agents::DEFAULT_BASE_IMAGE,
+        ImageChoice::Dockerfile { .. } => "",
+    };
+    if let (Some(adapter), false) = (&adapter, base.is_empty()) {
+        let image = corral_agents::agent_image(base, adapter.runtime(), &adapter.package());
+        return Ok(ImageSpec::Generated {
+            dockerfile: image.dockerfile,
+            tag: image.tag,
+            network: network_mode(project.workflow.build_network),
+        });
+    }
+    Ok(match &project.workflow.image {
         ImageChoice::Agent { image } | ImageChoice::Base { image } => {
             ImageSpec::Named(image.clone())
         }
-        ImageChoice::Default => ImageSpec::Named(DEFAULT_IMAGE.to_string()),
+        ImageChoice::Default => ImageSpec::Named(corral_agents::DEFAULT_BASE_IMAGE.to_string()),
         ImageChoice::Dockerfile { path } => {
             let path = std::path::Path::new(path);
             let base = run.base_commit.as_deref().unwrap_or("latest");
@@ -143,7 +162,7 @@ fn image_of(project: &Project, run: &Run, checkout: &std::path::Path) -> ImageSp
                 network: network_mode(project.workflow.build_network),
             }
         }
-    }
+    })
 }
 
 /// The repository runs check out from and publish to: the user's own, or the mirror of a
@@ -458,7 +477,7 @@ async fn prepare(
         ctx.save(run).await?;
     }
     if run.container_id.is_none() {
-        let image = image_of(project, run, &dest);
+        let image = image_of(project, task, run, &dest)?;
         let notes = ProgressNotes::start(ctx, run.id);
         let tx = notes.sender();
         let ensured = sandbox
