@@ -26,6 +26,7 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             runs::list_runs,
             runs::get_run,
             runs::cancel_run,
+            runs::follow_up_run,
             runs::merge_run,
             runs::run_log,
             runs::run_diff,

@@ -36,6 +36,7 @@ pub enum ErrorKind {
     NotMergeable,
     NotRunnable,
     MissingApiKey,
+    NoFollowUp,
     Sandbox,
     Database,
     /// The engine could not start; the message says why.
@@ -94,6 +95,7 @@ fn kind_of(err: &EngineError) -> ErrorKind {
         EngineError::NotMergeable { .. } => ErrorKind::NotMergeable,
         EngineError::NotRunnable { .. } => ErrorKind::NotRunnable,
         EngineError::MissingApiKey { .. } => ErrorKind::MissingApiKey,
+        EngineError::NoFollowUp { .. } => ErrorKind::NoFollowUp,
         EngineError::Sandbox(_) => ErrorKind::Sandbox,
         EngineError::Store(_) => ErrorKind::Database,
         EngineError::Internal(_) => ErrorKind::Internal,

@@ -189,6 +189,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             merged_commit: None,
+            follow_up: None,
         }
     }
 

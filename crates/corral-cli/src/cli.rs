@@ -37,6 +37,20 @@ pub enum Command {
     /// Run a task and wait for the result (exit code 0 only when it succeeded); or show or
     /// cancel a run.
     Run(RunArgs),
+    /// Send a message to a finished run's agent: a new run on the same checkout and branch
+    /// resumes the agent's session with it (exit code 0 only when it succeeded).
+    FollowUp {
+        /// The finished run (id or id prefix).
+        run: String,
+        /// The message for the agent.
+        message: String,
+        /// Print the new run's log while it goes.
+        #[arg(long, short)]
+        follow: bool,
+        /// With --follow: JSON lines; at the end: the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List runs, newest first.
     Runs {
         /// Only the runs of this task (id or title).

@@ -80,6 +80,12 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             commands::run::runs(&engine, task, project, json, &mut out).await?;
             ExitCode::SUCCESS
         }
+        Command::FollowUp {
+            run,
+            message,
+            follow,
+            json,
+        } => commands::run::follow_up(&engine, &run, &message, follow, json, &mut out).await?,
         Command::Logs { run, follow, json } => {
             commands::run::logs(&engine, run, follow, json, &mut out).await?;
             ExitCode::SUCCESS

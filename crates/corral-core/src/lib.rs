@@ -22,7 +22,7 @@ pub use project::{
     Workflow,
 };
 pub use run::{
-    FailReason, LOCAL_SANDBOX_HANDLE_PREFIX, Run, RunState, Transition, TransitionError,
+    FailReason, FollowUp, LOCAL_SANDBOX_HANDLE_PREFIX, Run, RunState, Transition, TransitionError,
 };
 pub use run_event::{FileChangeKind, OutputStream, RunEvent, RunEventBody, StepName};
 pub use runtime::Runtime;

@@ -197,6 +197,16 @@ pub struct Run {
     pub finished_at: Option<Timestamp>,
     /// The commit the result was merged into the project branch as.
     pub merged_commit: Option<String>,
+    /// Set when this run continues a finished run: same checkout, branch and agent session.
+    pub follow_up: Option<FollowUp>,
+}
+
+/// A message sent to a finished run's agent, resuming its session in a new run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp {
+    /// The run whose checkout, branch and session this one continues.
+    pub of: RunId,
+    pub message: String,
 }
 
 /// How the local sandbox's handles start (Docker's are container ids: hex digits only).

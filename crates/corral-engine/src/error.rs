@@ -92,6 +92,8 @@ pub enum EngineError {
     RunNotFound { reference: String },
     #[error("this task cannot run: {reason}")]
     NotRunnable { reason: String },
+    #[error("cannot follow up this run: {reason}")]
+    NoFollowUp { reason: String },
     #[error("no API key for {runtime}: set {names}")]
     MissingApiKey { runtime: String, names: String },
     #[error("{0}")]
@@ -179,6 +181,7 @@ impl EngineError {
             EngineError::MergeConflict { .. } => "merge_conflict",
             EngineError::NotMergeable { .. } => "not_mergeable",
             EngineError::NotRunnable { .. } => "not_runnable",
+            EngineError::NoFollowUp { .. } => "no_follow_up",
             EngineError::MissingApiKey { .. } => "missing_api_key",
             EngineError::Sandbox(_) => "sandbox",
             EngineError::Store(_) => "database",

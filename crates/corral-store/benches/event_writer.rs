@@ -77,6 +77,7 @@ async fn seed(store: &Store, runs: usize) -> anyhow::Result<Vec<RunId>> {
             started_at: None,
             finished_at: None,
             merged_commit: None,
+            follow_up: None,
         };
         RunMutation::insert(store.db(), &run).await?;
         ids.push(run.id);

@@ -2,8 +2,8 @@
 //! table and the problem, instead of panicking.
 
 use corral_core::{
-    CreatedBy, Project, ProjectId, RepoSource, Run, RunId, RunState, Runtime, Task, TaskId,
-    TaskKind, TaskSummary, Timestamp, Workflow,
+    CreatedBy, FollowUp, Project, ProjectId, RepoSource, Run, RunId, RunState, Runtime, Task,
+    TaskId, TaskKind, TaskSummary, Timestamp, Workflow,
 };
 
 use crate::entity::{projects, runs, tasks};
@@ -170,6 +170,13 @@ pub(crate) fn run_from_row(row: runs::Model) -> StoreResult<Run> {
         started_at: row.started_at.map(Timestamp),
         finished_at: row.finished_at.map(Timestamp),
         merged_commit: row.merged_commit,
+        follow_up: match (row.follow_up_of, row.follow_up_message) {
+            (Some(of), Some(message)) => Some(FollowUp {
+                of: id::<RunId>("follow-up run id", &of)?,
+                message,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -197,5 +204,7 @@ pub(crate) fn run_to_row(r: &Run) -> StoreResult<runs::Model> {
         started_at: r.started_at.map(|t| t.0),
         finished_at: r.finished_at.map(|t| t.0),
         merged_commit: r.merged_commit.clone(),
+        follow_up_of: r.follow_up.as_ref().map(|f| f.of.to_string()),
+        follow_up_message: r.follow_up.as_ref().map(|f| f.message.clone()),
     })
 }

@@ -31,6 +31,11 @@ pub struct RunDto {
     pub finished_at: Option<f64>,
     /// Where its steps ran, once it has a sandbox; `local` is NOT isolated.
     pub sandbox: Option<crate::dto::SandboxDto>,
+    /// The agent's session, once its agent started (a follow-up resumes it).
+    pub agent_session_id: Option<String>,
+    /// The run this one follows up, and the message it sent the agent.
+    pub follow_up_of: Option<String>,
+    pub follow_up_message: Option<String>,
 }
 
 impl From<&Run> for RunDto {
@@ -54,6 +59,9 @@ impl From<&Run> for RunDto {
             started_at: r.started_at.map(|t| t.0 as f64),
             finished_at: r.finished_at.map(|t| t.0 as f64),
             sandbox: r.sandbox_kind().map(Into::into),
+            agent_session_id: r.agent_session_id.clone(),
+            follow_up_of: r.follow_up.as_ref().map(|f| f.of.to_string()),
+            follow_up_message: r.follow_up.as_ref().map(|f| f.message.clone()),
         }
     }
 }
@@ -319,6 +327,20 @@ pub async fn cancel_run(state: State<'_, AppState>, id: String) -> ApiResult<Run
     let engine = state.engine()?;
     let id: RunId = parse_id("run", &id)?;
     guarded(async move { Ok(RunDto::from(&engine.cancel_run(id).await?)) }).await
+}
+
+/// Sends a message to a finished run's agent: a new run on the same checkout and branch that
+/// resumes the agent's session with it.
+#[tauri::command]
+#[specta::specta]
+pub async fn follow_up_run(
+    state: State<'_, AppState>,
+    id: String,
+    message: String,
+) -> ApiResult<RunDto> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    guarded(async move { Ok(RunDto::from(&engine.start_follow_up(id, &message).await?)) }).await
 }
 
 /// Up to `limit` log entries after `after` (a seq); the view pages through and keeps up.

@@ -9,6 +9,7 @@ import ProjectsScreen from "./ProjectsScreen.svelte";
 import AgentEntry from "./AgentEntry.svelte";
 import TaskCard from "./TaskCard.svelte";
 import TaskCreateDialog from "./TaskCreateDialog.svelte";
+import RunView from "./RunView.svelte";
 
 afterEach(cleanup);
 
@@ -138,5 +139,43 @@ describe("AgentEntry", () => {
     cleanup();
     render(AgentEntry, { event: { event: "assistant_text", text: "All **done**." }, result: undefined, onOpenFile: () => {} });
     expect(screen.getByTestId("agent-text").innerHTML).toContain("<strong>done</strong>");
+  });
+});
+
+describe("RunView", () => {
+  // jsdom has no layout, so no ResizeObserver; the virtualised log only needs it to exist.
+  class NoResize {
+    observe() {}
+    unobserve() {}
+    disconnect() {}
+  }
+  (window as unknown as { ResizeObserver: unknown }).ResizeObserver ??= NoResize;
+
+  it("offers a follow-up under a finished agent run and opens the run that resumes it", async () => {
+    const { controller, backend } = app();
+    const project = await controller.addProject("/repos/shop", "");
+    await controller.openBoard(project!.id);
+    const task = await controller.createTask({
+      project_id: project!.id, title: "Fix the cart", prompt: "Fix it", runtime: "claude-code", model: null, after: [], command: null,
+    });
+    const first = await backend.startRun(task!.id);
+    Object.assign(first, { state: "succeeded", branch: "corral/fix-the-cart-1", agent_session_id: "s-1" });
+    await controller.openRunView(first.id);
+    render(RunView, { context: appContext(controller) });
+    await tick();
+    const send = screen.getByTestId("follow-up-send") as HTMLButtonElement;
+    expect(send.disabled).toBe(true);
+    await fireEvent.input(screen.getByTestId("follow-up-text"), { target: { value: "Also add a test" } });
+    await tick();
+    expect(send.disabled).toBe(false);
+    await fireEvent.click(send);
+    await new Promise((r) => setTimeout(r, 0));
+    await tick();
+    expect(backend.calls).toContain(`followUpRun ${first.id} Also add a test`);
+    expect(controller.openRun?.follow_up_of).toBe(first.id);
+    expect(controller.openRun?.branch).toBe("corral/fix-the-cart-1");
+    expect(screen.getByTestId("follow-up-of").textContent).toContain("Also add a test");
+    // The new run is live: no follow-up box until it has finished.
+    expect(screen.queryByTestId("follow-up")).toBeNull();
   });
 });

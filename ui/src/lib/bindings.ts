@@ -28,6 +28,11 @@ export const commands = {
 	listRuns: (taskId: string) => typedError<RunDto[], ApiError>(__TAURI_INVOKE("list_runs", { taskId })),
 	getRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("get_run", { id })),
 	cancelRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("cancel_run", { id })),
+	/**
+	 *  Sends a message to a finished run's agent: a new run on the same checkout and branch that
+	 *  resumes the agent's session with it.
+	 */
+	followUpRun: (id: string, message: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("follow_up_run", { id, message })),
 	/**  Merges a succeeded run's branch into the project branch, when that is safe. */
 	mergeRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("merge_run", { id })),
 	/**  Up to `limit` log entries after `after` (a seq); the view pages through and keeps up. */
@@ -102,7 +107,7 @@ export type EnvVarDto = {
 	value: string,
 };
 
-export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "sandbox" | "database" | 
+export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "sandbox" | "database" | 
 /**  The engine could not start; the message says why. */
 "engine_unavailable" | 
 /**  An id from the UI did not parse. */
@@ -185,6 +190,11 @@ export type RunDto = {
 	finished_at: number | null,
 	/**  Where its steps ran, once it has a sandbox; `local` is NOT isolated. */
 	sandbox: SandboxDto | null,
+	/**  The agent's session, once its agent started (a follow-up resumes it). */
+	agent_session_id: string | null,
+	/**  The run this one follows up, and the message it sent the agent. */
+	follow_up_of: string | null,
+	follow_up_message: string | null,
 };
 
 /**  One entry of a run's log. */

@@ -31,6 +31,10 @@ struct RunJson {
     finished_at: Option<i64>,
     /// `docker` or `local` (not isolated), once the run has a sandbox.
     sandbox: Option<&'static str>,
+    agent_session_id: Option<String>,
+    /// The run this one follows up, and the message it sent.
+    follow_up_of: Option<String>,
+    follow_up_message: Option<String>,
 }
 
 impl RunJson {
@@ -53,6 +57,9 @@ impl RunJson {
             checkout_path: r.checkout_path.clone(),
             container_id: r.container_id.clone(),
             sandbox: r.sandbox_kind().map(|k| k.as_str()),
+            agent_session_id: r.agent_session_id.clone(),
+            follow_up_of: r.follow_up.as_ref().map(|f| f.of.to_string()),
+            follow_up_message: r.follow_up.as_ref().map(|f| f.message.clone()),
             created_at: r.created_at.0,
             started_at: r.started_at.map(|t| t.0),
             finished_at: r.finished_at.map(|t| t.0),
@@ -251,6 +258,9 @@ pub async fn run(
                 writeln!(out, "attempt    {}", run.attempt)?;
                 writeln!(out, "state      {}", run.state)?;
                 writeln!(out, "sandbox    {}", sandbox_text(&run))?;
+                if let Some(follow_up) = &run.follow_up {
+                    writeln!(out, "follows up {}: {}", follow_up.of, follow_up.message)?;
+                }
                 writeln!(out, "branch     {}", run.branch.as_deref().unwrap_or("-"))?;
                 writeln!(
                     out,
@@ -313,25 +323,55 @@ pub async fn run(
                     project.name, project.name
                 );
             }
-            let run = if args.follow {
-                print_log(engine, started.id, true, args.json, out).await?
-            } else {
-                loop {
-                    let run = engine.run(started.id).await?;
-                    if run.state.is_terminal() {
-                        break run;
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            };
-            if args.json && !args.follow {
-                output::json(out, &RunJson::new(&run))?;
-            }
-            out.flush()?;
-            eprintln!("{}", summary(&run));
-            Ok(outcome_code(&run))
+            wait_and_report(engine, started.id, args.follow, args.json, out).await
         }
     }
+}
+
+/// Waits for a started run to end (printing its log with `follow`), then says how it ended.
+async fn wait_and_report(
+    engine: &Engine,
+    run_id: corral_core::RunId,
+    follow: bool,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<std::process::ExitCode> {
+    let run = if follow {
+        print_log(engine, run_id, true, json, out).await?
+    } else {
+        loop {
+            let run = engine.run(run_id).await?;
+            if run.state.is_terminal() {
+                break run;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    if json && !follow {
+        output::json(out, &RunJson::new(&run))?;
+    }
+    out.flush()?;
+    eprintln!("{}", summary(&run));
+    Ok(outcome_code(&run))
+}
+
+pub async fn follow_up(
+    engine: &Engine,
+    run: &str,
+    message: &str,
+    follow: bool,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<std::process::ExitCode> {
+    let source = engine.find_run(run).await?;
+    let started = engine.start_follow_up(source.id, message).await?;
+    eprintln!(
+        "run {} started: a follow-up of run {} on branch {}",
+        started.id,
+        source.id,
+        started.branch.as_deref().unwrap_or("-")
+    );
+    wait_and_report(engine, started.id, follow, json, out).await
 }
 
 pub async fn runs(

@@ -26,11 +26,20 @@ fn sse(events: &[serde_json::Value]) -> String {
 /// The scripted model's reply to one request body.
 fn reply(body: &str) -> String {
     let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    let answered = request["messages"]
-        .as_array()
-        .and_then(|m| m.last())
-        .and_then(|m| m["content"].as_array())
-        .is_some_and(|parts| parts.iter().any(|p| p["type"] == "tool_result"));
+    // Answered: a tool result came back after the human's latest words (a resumed session
+    // carries the whole earlier conversation too).
+    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    let has = |m: &serde_json::Value, kind: &str| match &m["content"] {
+        serde_json::Value::String(_) => kind == "text",
+        serde_json::Value::Array(parts) => parts.iter().any(|p| p["type"] == kind),
+        _ => false,
+    };
+    let last_human = messages
+        .iter()
+        .rposition(|m| m["role"] == "user" && has(m, "text") && !has(m, "tool_result"))
+        .unwrap_or(0);
+    let answered = messages[last_human..].iter().any(|m| has(m, "tool_result"));
+    let turn = messages.len();
     // The agent says where it works: "Primary working directory: <path>".
     let cwd = body
         .split("Primary working directory: ")
@@ -43,15 +52,20 @@ fn reply(body: &str) -> String {
             serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Done."}}),
         ]
     } else {
-        let input =
-            serde_json::json!({"file_path": format!("{cwd}/hello.txt"), "content": "hello\n"});
+        // A follow-up asks for a second file.
+        let (name, content) = if body.contains("FOLLOW-UP") {
+            ("second.txt", "second\n")
+        } else {
+            ("hello.txt", "hello\n")
+        };
+        let input = serde_json::json!({"file_path": format!("{cwd}/{name}"), "content": content});
         vec![
-            serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"Write","input":{}}}),
+            serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":format!("toolu_{turn}"),"name":"Write","input":{}}}),
             serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":input.to_string()}}),
         ]
     };
     let mut events = vec![
-        serde_json::json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":request["model"],"content":[],"stop_reason":null,"usage":{"input_tokens":10,"output_tokens":1}}}),
+        serde_json::json!({"type":"message_start","message":{"id":format!("msg_{turn}"),"type":"message","role":"assistant","model":request["model"],"content":[],"stop_reason":null,"usage":{"input_tokens":10,"output_tokens":1}}}),
     ];
     events.extend(block);
     events.push(serde_json::json!({"type":"content_block_stop","index":0}));
@@ -273,6 +287,92 @@ fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
             "hello.txt is owned by the checkout's owner"
         );
     }
+
+    // A follow-up: a new run on the same branch resumes the agent's session with the message.
+    let session = agent
+        .iter()
+        .find(|e| e["event"] == "session_started")
+        .and_then(|e| e["session_id"].as_str())
+        .expect("a session")
+        .to_string();
+    let run_id = run["id"].as_str().expect("id");
+    let empty = env.corral_with(
+        &["follow-up", run_id, " "],
+        &[("ANTHROPIC_API_KEY", secret)],
+    );
+    assert_eq!(empty.code, 1);
+    assert!(
+        empty
+            .stderr
+            .contains("cannot follow up this run: the message is empty"),
+        "{}",
+        empty.stderr
+    );
+    let followed = env.corral_with(
+        &[
+            "follow-up",
+            run_id,
+            "FOLLOW-UP: now write second.txt",
+            "--follow",
+            "--json",
+        ],
+        &[("ANTHROPIC_API_KEY", secret)],
+    );
+    assert_eq!(followed.code, 0, "{}\n{}", followed.stderr, followed.stdout);
+    let resumed: Vec<serde_json::Value> = followed
+        .stdout
+        .lines()
+        .map(json)
+        .filter(|e| e["kind"] == "agent")
+        .map(|e| e["event"].clone())
+        .collect();
+    assert!(
+        resumed
+            .iter()
+            .any(|e| e["event"] == "session_started" && e["session_id"] == session.as_str()),
+        "the follow-up resumes session {session}: {resumed:?}"
+    );
+    let latest = json(&env.ok(&["runs", "--json"]))[0].clone();
+    assert_eq!(latest["state"], "succeeded", "{latest}");
+    assert_eq!(latest["follow_up_of"], run["id"], "{latest}");
+    assert_eq!(latest["branch"], run["branch"], "{latest}");
+    assert_eq!(file_on_branch(&repo, branch, "second.txt"), "second\n");
+    assert_eq!(file_on_branch(&repo, branch, "hello.txt"), "hello\n");
+    // The model saw the first conversation again: the session was resumed, not restarted.
+    let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(
+        seen.iter()
+            .any(|r| r.contains("FOLLOW-UP") && r.contains("naïve ünïcode")),
+        "the follow-up request carries the first prompt"
+    );
+    assert!(!followed.stdout.contains(secret) && !followed.stderr.contains(secret));
+    // Cleanup keeps a checkout while a run using it is kept: with only the newest run kept,
+    // the first run is past retention but its checkout is the follow-up's.
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "retention-runs=1",
+        "retention-days=0",
+    ]);
+    let gc = env.ok(&["gc"]);
+    assert!(gc.contains("removed 0 checkouts"), "{gc}");
+    let checkout = run["checkout_path"].as_str().expect("checkout");
+    assert!(Path::new(checkout).join("second.txt").is_file());
+    // With none kept, it goes.
+    env.ok(&["project", "set", "r", "retention-runs=0"]);
+    let gc = env.ok(&["gc"]);
+    assert!(gc.contains("removed 2 checkouts"), "{gc}");
+    assert!(!Path::new(checkout).exists());
+    let gone = env.corral_with(
+        &["follow-up", run_id, "again"],
+        &[("ANTHROPIC_API_KEY", secret)],
+    );
+    assert!(
+        gone.stderr.contains("was removed by cleanup"),
+        "{}",
+        gone.stderr
+    );
     (env, run)
 }
 

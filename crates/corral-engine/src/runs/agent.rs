@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use corral_agents::{Adapter, AgentRequest, PermissionMode, StreamParser};
-use corral_core::{AgentEvent, Project, Runtime, Task};
+use corral_core::{AgentEvent, Project, Run, Runtime, Task};
 
 use crate::error::{EngineError, EngineResult};
 
@@ -42,19 +42,26 @@ pub(crate) fn api_key(adapter: &dyn Adapter) -> EngineResult<(String, String)> {
         })
 }
 
+/// The agent invocation of `run`: the task's prompt, or a follow-up's message resuming the
+/// session of the run it follows.
 pub(crate) fn request(
+    run: &Run,
     task: &Task,
     project: &Project,
     adapter: &dyn Adapter,
     home: &str,
 ) -> AgentRequest {
+    let (prompt, resume) = match &run.follow_up {
+        Some(follow_up) => (follow_up.message.clone(), run.agent_session_id.clone()),
+        None => (task.prompt.clone(), None),
+    };
     AgentRequest {
-        prompt: task.prompt.clone(),
+        prompt,
         model: task
             .model
             .clone()
             .or_else(|| project.workflow.model.clone()),
-        resume: None,
+        resume,
         permission: PermissionMode::default(),
         base_url: project.workflow.env.get(adapter.base_url_env()).cloned(),
         home: home.to_string(),

@@ -83,51 +83,74 @@ pub(crate) async fn gc(
         }
     }
 
+    // Past retention: finished runs beyond each project's newest N and older than D days.
+    let all_runs = RunQuery::list(db, None).await?;
+    let mut expired = Vec::new();
     for project in ProjectQuery::all(db).await? {
         let retention = project.workflow.retention;
-        let mut finished: Vec<_> = RunQuery::list(db, None)
-            .await?
-            .into_iter()
+        let mut finished: Vec<_> = all_runs
+            .iter()
             .filter(|r| r.project_id == project.id && r.state.is_terminal())
             .collect();
         finished.sort_by_key(|r| std::cmp::Reverse(r.id)); // newest first
         let keep_ms = i64::from(retention.keep_days) * 24 * 60 * 60 * 1000;
-        for (i, run) in finished.iter().enumerate() {
+        for (i, run) in finished.into_iter().enumerate() {
             let young = run
                 .finished_at
                 .is_some_and(|t| now.millis_since(t) < keep_ms);
-            if i < retention.keep_runs as usize || young {
-                continue;
+            if i >= retention.keep_runs as usize && !young {
+                expired.push((run.clone(), project.clone()));
             }
-            let checkout = ctx.checkout_dir(run.id);
-            let run_dir = ctx.run_dir(run.id);
-            if checkout.exists() || run_dir.exists() {
-                report.bytes_reclaimed += size_of(&checkout) + size_of(&run_dir);
-                report.checkouts_removed.push(run.id);
-                if !dry_run {
-                    let (c, r) = (checkout.clone(), run_dir.clone());
-                    tokio::task::spawn_blocking(move || {
-                        let _ = std::fs::remove_dir_all(&c);
-                        let _ = std::fs::remove_dir_all(&r);
-                    })
-                    .await
-                    .map_err(|e| EngineError::Internal(e.to_string()))?;
-                }
+        }
+    }
+    // A follow-up shares the checkout (and branch) of the run it follows: both stay while any
+    // run using them is live or kept.
+    let expired_ids: std::collections::HashSet<RunId> = expired.iter().map(|(r, _)| r.id).collect();
+    let needed: std::collections::HashSet<&str> = all_runs
+        .iter()
+        .filter(|r| !expired_ids.contains(&r.id))
+        .filter_map(|r| r.checkout_path.as_deref())
+        .collect();
+    for (run, project) in &expired {
+        if run
+            .checkout_path
+            .as_deref()
+            .is_some_and(|p| needed.contains(p))
+        {
+            continue;
+        }
+        let checkout = run
+            .checkout_path
+            .as_ref()
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| ctx.checkout_dir(run.id));
+        let run_dir = ctx.run_dir(run.id);
+        if checkout.exists() || run_dir.exists() {
+            report.bytes_reclaimed += size_of(&checkout) + size_of(&run_dir);
+            report.checkouts_removed.push(run.id);
+            if !dry_run {
+                let (c, r) = (checkout.clone(), run_dir.clone());
+                tokio::task::spawn_blocking(move || {
+                    let _ = std::fs::remove_dir_all(&c);
+                    let _ = std::fs::remove_dir_all(&r);
+                })
+                .await
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
             }
-            if let (Some(branch), Some(_), RepoSource::Local { path }) =
-                (&run.branch, &run.merged_commit, &project.source)
-            {
-                let removed = dry_run || {
-                    let (p, b) = (path.clone(), branch.clone());
-                    tokio::task::spawn_blocking(move || {
-                        corral_git::delete_branch(&p, &b).unwrap_or(false)
-                    })
-                    .await
-                    .map_err(|e| EngineError::Internal(e.to_string()))?
-                };
-                if removed {
-                    report.branches_removed.push(branch.clone());
-                }
+        }
+        if let (Some(branch), Some(_), RepoSource::Local { path }) =
+            (&run.branch, &run.merged_commit, &project.source)
+        {
+            let removed = dry_run || {
+                let (p, b) = (path.clone(), branch.clone());
+                tokio::task::spawn_blocking(move || {
+                    corral_git::delete_branch(&p, &b).unwrap_or(false)
+                })
+                .await
+                .map_err(|e| EngineError::Internal(e.to_string()))?
+            };
+            if removed {
+                report.branches_removed.push(branch.clone());
             }
         }
     }

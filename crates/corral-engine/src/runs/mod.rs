@@ -214,12 +214,107 @@ impl Engine {
             started_at: None,
             finished_at: None,
             merged_commit: None,
+            follow_up: None,
         };
         RunMutation::insert(self.store.db(), &run).await?;
         let ctx = self.run_context();
         ctx.note(
             run.id,
             format!("run {} of `{}` queued", run.attempt, task.title),
+        )
+        .await?;
+        let _ = self.bus.send(EngineEvent::RunUpdated { run: run.clone() });
+        supervisor::spawn(ctx, run.clone(), task, project);
+        Ok(run)
+    }
+
+    /// Sends `message` to a finished run's agent: a new run of the same task, on the same
+    /// checkout and branch, that resumes the agent's session with the message. Its diff is
+    /// what the follow-up changed (its base is the finished run's result).
+    #[tracing::instrument(skip(self, message), fields(run = %run_id))]
+    pub async fn start_follow_up(&self, run_id: RunId, message: &str) -> EngineResult<Run> {
+        let refuse = |reason: String| Err(EngineError::NoFollowUp { reason });
+        let source = self.run(run_id).await?;
+        if message.trim().is_empty() {
+            return refuse("the message is empty".into());
+        }
+        if source.state.is_live() {
+            return refuse(format!(
+                "run {} is still {}; send the follow-up when it has finished",
+                source.id,
+                source.state.name()
+            ));
+        }
+        let task = self.task_record(source.task_id).await?;
+        let project = self.project(task.project_id).await?;
+        if agent::adapter(&task, &project)?.is_none() {
+            return refuse(
+                "the task runs a command (custom runtime), not an agent with a session".into(),
+            );
+        }
+        let Some(session) = source.agent_session_id.clone() else {
+            return refuse(format!(
+                "run {} has no agent session to resume (its agent never started)",
+                source.id
+            ));
+        };
+        let (Some(checkout), Some(branch)) = (source.checkout_path.clone(), source.branch.clone())
+        else {
+            return refuse(format!("run {} never had a checkout", source.id));
+        };
+        if !std::path::Path::new(&checkout).is_dir() {
+            return refuse(format!(
+                "the checkout of run {} was removed by cleanup (the project's retention); \
+                 start a new run of the task instead",
+                source.id
+            ));
+        }
+        let db = self.store.db();
+        if let Some(busy) = RunQuery::live(db)
+            .await?
+            .into_iter()
+            .find(|r| r.checkout_path.as_deref() == Some(checkout.as_str()))
+        {
+            return refuse(format!(
+                "run {} is already working on that checkout; wait for it to finish",
+                busy.id
+            ));
+        }
+        check_runnable(&task, &project)?;
+        let attempt = RunQuery::for_task(db, task.id).await?.len() as u32 + 1;
+        let run = Run {
+            id: RunId::new(),
+            task_id: task.id,
+            project_id: project.id,
+            attempt,
+            state: RunState::Queued,
+            container_id: None,
+            checkout_path: Some(checkout),
+            branch: Some(branch),
+            base_commit: source.result_commit.clone().or(source.base_commit.clone()),
+            result_commit: None,
+            exit_code: None,
+            agent_session_id: Some(session),
+            input_tokens: 0,
+            output_tokens: 0,
+            created_at: Engine::now(),
+            started_at: None,
+            finished_at: None,
+            merged_commit: None,
+            follow_up: Some(corral_core::FollowUp {
+                of: source.id,
+                message: message.to_string(),
+            }),
+        };
+        RunMutation::insert(db, &run).await?;
+        let ctx = self.run_context();
+        ctx.note(
+            run.id,
+            format!(
+                "run {} of `{}` queued: a follow-up of run {} (same checkout and branch, \
+                 resuming the agent's session)",
+                run.attempt, task.title, source.id
+            ),
         )
         .await?;
         let _ = self.bus.send(EngineEvent::RunUpdated { run: run.clone() });

@@ -325,7 +325,7 @@ async fn run_steps(
                 } else {
                     home_on_host.display().to_string()
                 };
-                let request = super::agent::request(task, project, adapter.as_ref(), &home);
+                let request = super::agent::request(run, task, project, adapter.as_ref(), &home);
                 super::agent::write_files(adapter.as_ref(), &request, &home_on_host)?;
                 let mut env = adapter.env(&request);
                 env.push(super::agent::api_key(adapter.as_ref())?);
@@ -476,6 +476,27 @@ async fn prepare(
         run.base_commit = Some(checkout.base_commit);
         ctx.save(run).await?;
     }
+    // A follow-up works in the checkout of the run it follows.
+    let dest = run
+        .checkout_path
+        .as_ref()
+        .map(std::path::PathBuf::from)
+        .unwrap_or(dest);
+    if let Some(follow_up) = &run.follow_up {
+        // The agent's session lives in its home: the follow-up starts from a copy of it.
+        let home = ctx.run_dir(run.id).join("home");
+        if !home.exists() {
+            let from = ctx.run_dir(follow_up.of).join("home");
+            tokio::task::spawn_blocking(move || copy_tree(&from, &home))
+                .await
+                .map_err(|e| EngineError::Internal(e.to_string()))?
+                .map_err(|e| {
+                    StepStop::Failed(format!(
+                        "copying the agent's home from the run it follows up failed: {e}"
+                    ))
+                })?;
+        }
+    }
     if run.container_id.is_none() {
         let image = image_of(project, task, run, &dest)?;
         let notes = ProgressNotes::start(ctx, run.id);
@@ -522,6 +543,24 @@ async fn prepare(
         .await?;
         run.container_id = Some(id);
         ctx.save(run).await?;
+    }
+    Ok(())
+}
+
+/// Copies a folder tree; symlinks are copied as links, never followed.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else if kind.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
     }
     Ok(())
 }

@@ -26,6 +26,9 @@ pub struct Model {
     pub finished_at: Option<i64>,
     /// The commit the result was merged as, once merged.
     pub merged_commit: Option<String>,
+    /// The finished run this one follows up (same checkout, branch and agent session).
+    pub follow_up_of: Option<String>,
+    pub follow_up_message: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_tables;
 mod m20261125_000002_run_merged_commit;
+mod m20261125_000003_run_follow_up;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_tables::Migration),
             Box::new(m20261125_000002_run_merged_commit::Migration),
+            Box::new(m20261125_000003_run_follow_up::Migration),
         ]
     }
 }

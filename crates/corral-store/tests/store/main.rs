@@ -70,5 +70,6 @@ pub fn run(task: &Task) -> Run {
         started_at: None,
         finished_at: None,
         merged_commit: None,
+        follow_up: None,
     }
 }

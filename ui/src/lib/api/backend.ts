@@ -76,6 +76,8 @@ export interface Backend {
   listRuns(taskId: string): Promise<RunDto[]>;
   getRun(id: string): Promise<RunDto>;
   cancelRun(id: string): Promise<RunDto>;
+  /** A new run on the same checkout and branch, resuming the agent's session with `message`. */
+  followUpRun(id: string, message: string): Promise<RunDto>;
   mergeRun(id: string): Promise<RunDto>;
   runDiff(id: string): Promise<FileDiffDto[]>;
   /** One file's diff with numbered lines; null when it has not changed. */

@@ -41,6 +41,7 @@ export const tauriBackend: Backend = {
   listRuns: (taskId) => unwrap(commands.listRuns(taskId)),
   getRun: (id) => unwrap(commands.getRun(id)),
   cancelRun: (id) => unwrap(commands.cancelRun(id)),
+  followUpRun: (id, message) => unwrap(commands.followUpRun(id, message)),
   mergeRun: (id) => unwrap(commands.mergeRun(id)),
   runDiff: (id) => unwrap(commands.runDiff(id)),
   runFileDiff: (id, path) => unwrap(commands.runFileDiff(id, path)),

@@ -361,6 +361,13 @@ export class AppController {
     return run;
   }
 
+  /** Sends a message to a finished run's agent; opens the new run that resumes its session. */
+  async followUpRun(id: string, message: string) {
+    const run = await this.#attempt("Sending the follow-up", () => this.backend.followUpRun(id, message));
+    if (run) await this.openRunView(run.id);
+    return run;
+  }
+
   async cancelRun(id: string) {
     const run = await this.#attempt("Cancelling the run", () => this.backend.cancelRun(id));
     if (run) this.openRun = run;

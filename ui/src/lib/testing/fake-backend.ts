@@ -170,8 +170,22 @@ export class FakeBackend implements Backend {
       started_at: null,
       finished_at: null,
       sandbox: null,
+      agent_session_id: null,
+      follow_up_of: null,
+      follow_up_message: null,
     };
     this.runs.unshift(run);
+    return run;
+  }
+  async followUpRun(id: string, message: string) {
+    this.calls.push(`followUpRun ${id} ${message}`);
+    const source = await this.getRun(id);
+    if (!message.trim()) this.#fail("no_follow_up", "cannot follow up this run: the message is empty");
+    const run = await this.startRun(source.task_id);
+    run.branch = source.branch;
+    run.agent_session_id = source.agent_session_id;
+    run.follow_up_of = source.id;
+    run.follow_up_message = message;
     return run;
   }
   async listRuns(taskId: string) {
