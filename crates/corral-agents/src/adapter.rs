@@ -24,6 +24,9 @@ pub struct AgentRequest {
     pub base_url: Option<String>,
     /// The agent's own home folder for this run (inside the sandbox).
     pub home: String,
+    /// Whether it runs inside an isolated container (the container is then the boundary, and
+    /// an agent's own sandbox, which cannot nest in a hardened container, is switched off).
+    pub in_container: bool,
 }
 
 /// Turns an agent's output, line by line, into events.

@@ -1,4 +1,4 @@
-//! Codex CLI (npm `@openai/codex`): `codex exec --json ...`, one JSON event per line:
+//! Codex CLI (npm `@openai/codex`): `codex exec [resume <thread>] --json ...`, one JSON event per line:
 //! `thread.started` (the session), `item.started` / `item.completed` with items of type
 //! `agent_message`, `reasoning`, `command_execution`, `file_change`, `mcp_tool_call`, `web_search`,
 //! `error`; `turn.completed` with usage; `turn.failed` and `error`.
@@ -24,12 +24,17 @@ impl Adapter for Codex {
             argv.push(session.clone());
         }
         argv.extend(["--json", "--skip-git-repo-check"].map(String::from));
-        match request.permission {
-            PermissionMode::AcceptEdits => {
-                argv.extend(["--sandbox", "workspace-write"].map(String::from))
-            }
-            PermissionMode::Bypass => {
+        match (request.permission, request.in_container) {
+            (PermissionMode::Bypass, _) => {
                 argv.push("--dangerously-bypass-approvals-and-sandbox".into())
+            }
+            // Its bubblewrap sandbox cannot make namespaces in a hardened container; the
+            // container is the boundary. (A config value: `exec resume` takes no --sandbox.)
+            (PermissionMode::AcceptEdits, true) => {
+                argv.extend(["-c", "sandbox_mode=\"danger-full-access\""].map(String::from))
+            }
+            (PermissionMode::AcceptEdits, false) => {
+                argv.extend(["-c", "sandbox_mode=\"workspace-write\""].map(String::from))
             }
         }
         if let Some(model) = &request.model {

@@ -217,6 +217,7 @@ fn the_prompt_is_one_argument_whatever_it_holds() {
         permission: PermissionMode::Bypass,
         base_url: Some("http://127.0.0.1:9".into()),
         home: "/corral/home".into(),
+        in_container: true,
     };
     let claude = ClaudeCode.command(&request);
     assert_eq!(claude.iter().filter(|a| a.as_str() == prompt).count(), 1);
@@ -234,6 +235,27 @@ fn the_prompt_is_one_argument_whatever_it_holds() {
     let codex = Codex.command(&request);
     assert_eq!(codex.last().map(String::as_str), Some(prompt));
     assert_eq!(&codex[..4], ["codex", "exec", "resume", "sess-1"]);
+    assert!(codex.contains(&"--dangerously-bypass-approvals-and-sandbox".to_string()));
+    // Codex's own sandbox on the host; switched off in a container, which is the boundary.
+    let edits = AgentRequest {
+        permission: PermissionMode::AcceptEdits,
+        in_container: false,
+        ..request.clone()
+    };
+    let host = Codex.command(&edits);
+    assert!(
+        host.windows(2)
+            .any(|w| w == ["-c", "sandbox_mode=\"workspace-write\""])
+    );
+    let contained = Codex.command(&AgentRequest {
+        in_container: true,
+        ..edits
+    });
+    assert!(
+        contained
+            .windows(2)
+            .any(|w| w == ["-c", "sandbox_mode=\"danger-full-access\""])
+    );
 }
 
 /// A transcript of the real Claude Code 2.1.332 (`claude -p ... --output-format stream-json

@@ -74,6 +74,41 @@ fn reply(body: &str) -> String {
     sse(&events)
 }
 
+/// The scripted model's reply in OpenAI's Responses API (what Codex speaks): a shell command
+/// writing the file, then "Done." once its output came back after the latest user message.
+fn responses_reply(body: &str) -> String {
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let items = request["input"].as_array().cloned().unwrap_or_default();
+    let last_user = items
+        .iter()
+        .rposition(|i| i["type"] == "message" && i["role"] == "user")
+        .unwrap_or(0);
+    let answered = items[last_user..]
+        .iter()
+        .any(|i| i["type"] == "function_call_output");
+    let turn = items.len();
+    let item = if answered {
+        serde_json::json!({"type":"message","role":"assistant","id":format!("msg_{turn}"),
+            "content":[{"type":"output_text","text":"Done."}]})
+    } else {
+        let (name, text) = if body.contains("FOLLOW-UP") {
+            ("second.txt", "second")
+        } else {
+            ("hello.txt", "hello")
+        };
+        let cmd = format!("printf '{text}\\n' > {name}");
+        serde_json::json!({"type":"function_call","id":format!("fc_{turn}"),"call_id":format!("call_{turn}"),
+            "name":"exec_command","arguments":serde_json::json!({"cmd": cmd}).to_string()})
+    };
+    sse(&[
+        serde_json::json!({"type":"response.created","response":{"id":format!("resp_{turn}")}}),
+        serde_json::json!({"type":"response.output_item.done","output_index":0,"item":item}),
+        serde_json::json!({"type":"response.completed","response":{"id":format!("resp_{turn}"),
+            "usage":{"input_tokens":40,"input_tokens_details":{"cached_tokens":0},"output_tokens":14,
+                "output_tokens_details":{"reasoning_tokens":0},"total_tokens":54}}}),
+    ])
+}
+
 fn serve(stream: TcpStream, requests: &Mutex<Vec<String>>) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut head = String::new();
@@ -114,7 +149,12 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<String>>) -> std::io::Result<()
             r#"{"input_tokens":10}"#.to_string(),
         )
     } else {
-        ("200 OK", "text/event-stream", reply(&body))
+        let payload = if path.ends_with("/responses") {
+            responses_reply(&body)
+        } else {
+            reply(&body)
+        };
+        ("200 OK", "text/event-stream", payload)
     };
     let mut stream = stream;
     write!(
@@ -156,20 +196,43 @@ fn agents_bin() -> String {
 /// Runs the Claude Code task "Hello agent" in a project set up by `settings` and checks
 /// everything the issue asks of an agent run: the events, the prompt, the file on the branch,
 /// and the key in no record. Returns the run as `runs --json` shows it.
-fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
+/// What differs between the agents driven end to end.
+struct Agent {
+    runtime: &'static str,
+    model: &'static str,
+    key: &'static str,
+    /// The project variable naming the model API, and the path after the server's address.
+    base_url: (&'static str, &'static str),
+    /// Whether its tool call for the file is a file edit (Claude's Write) or a command (Codex's
+    /// exec_command; the file then shows up through the checkout watcher).
+    edits_files: bool,
+}
+
+const CLAUDE: Agent = Agent {
+    runtime: "claude-code",
+    model: "claude-sonnet-4-5",
+    key: "ANTHROPIC_API_KEY",
+    base_url: ("ANTHROPIC_BASE_URL", ""),
+    edits_files: true,
+};
+
+const CODEX: Agent = Agent {
+    runtime: "codex",
+    model: "gpt-test",
+    key: "OPENAI_API_KEY",
+    base_url: ("OPENAI_BASE_URL", "/v1"),
+    edits_files: false,
+};
+
+fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
     let (url, requests) = model_server();
     let env = Env::new();
     let repo = env.repo("r");
     env.ok(&["project", "add", s(&repo)]);
-    let base_url = format!("env.ANTHROPIC_BASE_URL={url}");
-    let mut set = vec![
-        "project",
-        "set",
-        "r",
-        "runtime=claude-code",
-        "model=claude-sonnet-4-5",
-        &base_url,
-    ];
+    let base_url = format!("env.{}={url}{}", spec.base_url.0, spec.base_url.1);
+    let runtime = format!("runtime={}", spec.runtime);
+    let model = format!("model={}", spec.model);
+    let mut set = vec!["project", "set", "r", &runtime, &model, &base_url];
     set.extend_from_slice(settings);
     env.ok(&set);
     let prompt = "Write hello.txt saying \"hello\" — naïve ünïcode, $(not a shell)\nsecond line";
@@ -188,12 +251,15 @@ fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
     let mut bare = Command::new(env!("CARGO_BIN_EXE_corral"));
     bare.args(["run", "Hello agent"])
         .env("CORRAL_DATA_DIR", &env.data)
-        .env_remove("ANTHROPIC_API_KEY");
+        .env_remove(spec.key);
     let refused = bare.output().expect("runs");
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        stderr.contains("no API key for claude-code: set ANTHROPIC_API_KEY"),
+        stderr.contains(&format!(
+            "no API key for {}: set {}",
+            spec.runtime, spec.key
+        )),
         "{stderr}"
     );
     assert_eq!(
@@ -204,7 +270,7 @@ fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
     let secret = "sk-corral-test-0123456789-secret";
     let ran = env.corral_with(
         &["run", "Hello agent", "--follow", "--json"],
-        &[("ANTHROPIC_API_KEY", secret)],
+        &[(spec.key, secret)],
     );
     assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
     let events: Vec<serde_json::Value> = ran.stdout.lines().map(json).collect();
@@ -217,16 +283,37 @@ fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
         agent.iter().any(|e| e["event"] == "session_started"),
         "{agent:?}"
     );
+    if spec.edits_files {
+        assert!(
+            agent
+                .iter()
+                .any(|e| e["event"] == "tool_call" && e["kind"] == "file_edit"),
+            "{agent:?}"
+        );
+        assert!(
+            agent.iter().any(|e| e["event"] == "file_edit"
+                && e["path"].as_str().is_some_and(|p| p.ends_with("hello.txt"))),
+            "{agent:?}"
+        );
+    } else {
+        assert!(
+            agent.iter().any(|e| e["event"] == "tool_call"
+                && e["kind"] == "command"
+                && e["input"].to_string().contains("hello.txt")),
+            "{agent:?}\n{}",
+            ran.stdout
+        );
+    }
+    // Either way the checkout watcher saw the file appear.
     assert!(
-        agent
+        events
             .iter()
-            .any(|e| e["event"] == "tool_call" && e["name"] == "Write" && e["kind"] == "file_edit"),
-        "{agent:?}"
+            .any(|e| e["kind"] == "file_changed" && e["path"] == "hello.txt"),
+        "{events:?}"
     );
     assert!(
-        agent.iter().any(|e| e["event"] == "file_edit"
-            && e["path"].as_str().is_some_and(|p| p.ends_with("hello.txt"))),
-        "{agent:?}"
+        agent.iter().any(|e| e["event"] == "usage"),
+        "usage is recorded: {agent:?}"
     );
     assert!(
         agent
@@ -240,21 +327,13 @@ fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
             .any(|e| e["event"] == "finished" && e["ok"] == true),
         "{agent:?}"
     );
-    // The prompt reached the model intact, as one argument.
+    // The prompt reached the model intact, as one argument (JSON-escaped in the body).
     let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let first = seen
-        .iter()
-        .find(|r| r.contains("/v1/messages"))
-        .expect("a messages request");
-    let sent: serde_json::Value =
-        serde_json::from_str(first.split_once(' ').map(|(_, b)| b).unwrap_or("{}")).expect("json");
-    let texts: Vec<&str> = sent["messages"][0]["content"]
-        .as_array()
-        .map(|parts| parts.iter().filter_map(|p| p["text"].as_str()).collect())
-        .unwrap_or_default();
+    let escaped = serde_json::to_string(prompt).expect("json");
+    let escaped = &escaped[1..escaped.len() - 1];
     assert!(
-        texts.iter().any(|t| t.contains(prompt)),
-        "the prompt arrives intact: {texts:?}"
+        seen.iter().any(|r| r.contains(escaped)),
+        "the prompt arrives intact: {seen:?}"
     );
 
     let run = json(&env.ok(&["runs", "--json"]))[0].clone();
@@ -296,10 +375,7 @@ fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
         .expect("a session")
         .to_string();
     let run_id = run["id"].as_str().expect("id");
-    let empty = env.corral_with(
-        &["follow-up", run_id, " "],
-        &[("ANTHROPIC_API_KEY", secret)],
-    );
+    let empty = env.corral_with(&["follow-up", run_id, " "], &[(spec.key, secret)]);
     assert_eq!(empty.code, 1);
     assert!(
         empty
@@ -316,7 +392,7 @@ fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
             "--follow",
             "--json",
         ],
-        &[("ANTHROPIC_API_KEY", secret)],
+        &[(spec.key, secret)],
     );
     assert_eq!(followed.code, 0, "{}\n{}", followed.stderr, followed.stdout);
     let resumed: Vec<serde_json::Value> = followed
@@ -364,10 +440,7 @@ fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
     let gc = env.ok(&["gc"]);
     assert!(gc.contains("removed 2 checkouts"), "{gc}");
     assert!(!Path::new(checkout).exists());
-    let gone = env.corral_with(
-        &["follow-up", run_id, "again"],
-        &[("ANTHROPIC_API_KEY", secret)],
-    );
+    let gone = env.corral_with(&["follow-up", run_id, "again"], &[(spec.key, secret)]);
     assert!(
         gone.stderr.contains("was removed by cleanup"),
         "{}",
@@ -376,34 +449,49 @@ fn claude_code_hello(settings: &[&str]) -> (Env, serde_json::Value) {
     (env, run)
 }
 
-#[test]
-fn claude_code_writes_a_file_through_corral_in_the_local_sandbox() {
+fn in_the_local_sandbox(spec: &Agent) {
     let bin = agents_bin();
     let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
-    let (_env, run) = claude_code_hello(&["sandbox=local", &path]);
+    let (_env, run) = agent_hello(spec, &["sandbox=local", &path]);
     assert_eq!(run["sandbox"], "local", "{run}");
 }
 
 /// The real user path: Corral builds the agent image (FROM a Node.js base, `npm install` of the
 /// pinned CLI with host networking, as a test may only reach registries that way) and runs the
 /// agent in a container on the host network, where the scripted server is.
-#[test]
-fn claude_code_writes_a_file_through_corral_in_a_container_built_for_it() {
-    let base = node_image();
-    let (env, run) = claude_code_hello(&[
-        &format!("base-image={base}"),
-        "network=host",
-        "build-network=host",
-    ]);
+fn in_a_container_built_for_it(spec: &Agent) {
+    let base = format!("base-image={}", node_image());
+    let (env, run) = agent_hello(spec, &[&base, "network=host", "build-network=host"]);
     assert_eq!(run["sandbox"], "docker", "{run}");
     // The build (or the reuse of an image built before) is in the run's log.
     let log = env.ok(&["logs", run["id"].as_str().expect("id")]);
+    let image = format!("corral-agent/{}:", spec.runtime);
     assert!(
-        log.contains("building agent image corral-agent/claude-code:")
-            && log.contains("Successfully tagged corral-agent/claude-code:")
+        log.contains(&format!("building agent image {image}"))
+            && log.contains(&format!("Successfully tagged {image}"))
             || log.contains("(built before)"),
         "{log}"
     );
+}
+
+#[test]
+fn claude_code_writes_a_file_through_corral_in_the_local_sandbox() {
+    in_the_local_sandbox(&CLAUDE);
+}
+
+#[test]
+fn claude_code_writes_a_file_through_corral_in_a_container_built_for_it() {
+    in_a_container_built_for_it(&CLAUDE);
+}
+
+#[test]
+fn codex_writes_a_file_through_corral_in_the_local_sandbox() {
+    in_the_local_sandbox(&CODEX);
+}
+
+#[test]
+fn codex_writes_a_file_through_corral_in_a_container_built_for_it() {
+    in_a_container_built_for_it(&CODEX);
 }
 
 /// The glibc + Node.js base image the agent images are built from in tests.

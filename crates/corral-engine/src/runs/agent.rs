@@ -50,6 +50,7 @@ pub(crate) fn request(
     project: &Project,
     adapter: &dyn Adapter,
     home: &str,
+    in_container: bool,
 ) -> AgentRequest {
     let (prompt, resume) = match &run.follow_up {
         Some(follow_up) => (follow_up.message.clone(), run.agent_session_id.clone()),
@@ -65,15 +66,40 @@ pub(crate) fn request(
         permission: PermissionMode::default(),
         base_url: project.workflow.env.get(adapter.base_url_env()).cloned(),
         home: home.to_string(),
+        in_container,
     }
 }
 
-/// Writes the adapter's configuration files into the run's agent home (on the host).
+/// The folders every agent gets inside its run's home, with the variables naming them: its
+/// own temp, config, cache, data and state folders, so nothing it keeps is shared between runs
+/// (and Codex, which refuses a home under the temp folder, is content).
+const HOME_DIRS: [(&str, &str); 5] = [
+    ("TMPDIR", ".tmp"),
+    ("XDG_CONFIG_HOME", ".config"),
+    ("XDG_CACHE_HOME", ".cache"),
+    ("XDG_DATA_HOME", ".local/share"),
+    ("XDG_STATE_HOME", ".local/state"),
+];
+
+/// The environment naming the per-run folders under `home` (as the agent sees it).
+pub(crate) fn home_env(home: &str) -> Vec<(String, String)> {
+    HOME_DIRS
+        .iter()
+        .map(|(name, dir)| (name.to_string(), format!("{home}/{dir}")))
+        .collect()
+}
+
+/// Makes the run's agent home (on the host) with its folders and the adapter's configuration
+/// files.
 pub(crate) fn write_files(
     adapter: &dyn Adapter,
     request: &AgentRequest,
     home_on_host: &Path,
 ) -> EngineResult<()> {
+    for (_, dir) in HOME_DIRS {
+        std::fs::create_dir_all(home_on_host.join(dir))
+            .map_err(|e| EngineError::Internal(format!("agent home: {e}")))?;
+    }
     for (relative, contents) in adapter.files(request) {
         let path = home_on_host.join(relative);
         if let Some(parent) = path.parent() {

@@ -325,9 +325,17 @@ async fn run_steps(
                 } else {
                     home_on_host.display().to_string()
                 };
-                let request = super::agent::request(run, task, project, adapter.as_ref(), &home);
+                let request = super::agent::request(
+                    run,
+                    task,
+                    project,
+                    adapter.as_ref(),
+                    &home,
+                    sandbox.is_isolated(),
+                );
                 super::agent::write_files(adapter.as_ref(), &request, &home_on_host)?;
-                let mut env = adapter.env(&request);
+                let mut env = super::agent::home_env(&home);
+                env.extend(adapter.env(&request));
                 env.push(super::agent::api_key(adapter.as_ref())?);
                 let argv = adapter.command(&request);
                 let mut output = super::agent::AgentOutput::new(adapter.as_ref());
