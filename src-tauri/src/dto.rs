@@ -3,8 +3,8 @@
 //! Times are milliseconds since the epoch as `f64` (exact below 2^53; a JS number).
 
 use corral_core::{
-    ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention, Runtime,
-    SandboxKind, Task, TaskStatus, TaskSummary, Workflow,
+    AgentPermissions, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention,
+    Runtime, SandboxKind, Task, TaskStatus, TaskSummary, Workflow,
 };
 use corral_engine::{Check, CheckStatus, TaskView};
 use serde::{Deserialize, Serialize};
@@ -110,6 +110,32 @@ impl From<SandboxDto> for SandboxKind {
     }
 }
 
+/// What a project's agents may do without asking: `edits` (the default) or `bypass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentPermissionsDto {
+    Edits,
+    Bypass,
+}
+
+impl From<AgentPermissions> for AgentPermissionsDto {
+    fn from(p: AgentPermissions) -> Self {
+        match p {
+            AgentPermissions::Edits => AgentPermissionsDto::Edits,
+            AgentPermissions::Bypass => AgentPermissionsDto::Bypass,
+        }
+    }
+}
+
+impl From<AgentPermissionsDto> for AgentPermissions {
+    fn from(p: AgentPermissionsDto) -> Self {
+        match p {
+            AgentPermissionsDto::Edits => AgentPermissions::Edits,
+            AgentPermissionsDto::Bypass => AgentPermissions::Bypass,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]
 pub struct EnvVarDto {
     pub name: String,
@@ -138,6 +164,7 @@ pub struct WorkflowDto {
     pub retention_days: u32,
     /// Stop a task's command or agent that prints nothing for this long.
     pub inactivity_timeout_secs: u32,
+    pub agent_permissions: AgentPermissionsDto,
 }
 
 fn network_dto(n: NetworkPolicy) -> NetworkDto {
@@ -196,6 +223,7 @@ impl From<&Workflow> for WorkflowDto {
             retention_runs: w.retention.keep_runs,
             retention_days: w.retention.keep_days,
             inactivity_timeout_secs: w.inactivity_timeout_secs,
+            agent_permissions: w.agent_permissions.into(),
         }
     }
 }
@@ -239,6 +267,7 @@ impl WorkflowDto {
             network: network_policy(self.network),
             build_network: network_policy(self.build_network),
             inactivity_timeout_secs: self.inactivity_timeout_secs,
+            agent_permissions: self.agent_permissions.into(),
             sandbox: self.sandbox.into(),
             max_concurrent_runs: self.max_concurrent_runs,
             retention: Retention {

@@ -18,8 +18,8 @@ pub use agent_event::{AgentEvent, ToolKind};
 pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RunId, TaskId};
 pub use project::{
-    ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention, SandboxKind,
-    Workflow,
+    AgentPermissions, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention,
+    SandboxKind, Workflow,
 };
 pub use run::{
     FailReason, FollowUp, LOCAL_SANDBOX_HANDLE_PREFIX, Run, RunState, Transition, TransitionError,

@@ -142,6 +142,28 @@ impl SandboxKind {
     }
 }
 
+/// How much a project lets its coding agents do without asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentPermissions {
+    /// File edits in the checkout are allowed; commands follow the agent's own rules (Claude
+    /// Code `acceptEdits`; Codex in its workspace-write sandbox where it can make one).
+    #[default]
+    Edits,
+    /// Everything is allowed without asking (Claude Code `bypassPermissions`, Codex without
+    /// approvals or sandbox): the run's container is the only boundary.
+    Bypass,
+}
+
+impl AgentPermissions {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AgentPermissions::Edits => "edits",
+            AgentPermissions::Bypass => "bypass",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceLimits {
     pub memory_mib: u64,
@@ -199,6 +221,8 @@ pub struct Workflow {
     pub build_network: NetworkPolicy,
     /// A task's command or agent that prints nothing for this long is stopped and the run fails.
     pub inactivity_timeout_secs: u32,
+    /// What its coding agents may do without asking.
+    pub agent_permissions: AgentPermissions,
 }
 
 impl Default for Workflow {
@@ -218,6 +242,7 @@ impl Default for Workflow {
             sandbox: SandboxKind::Docker,
             build_network: NetworkPolicy::Bridge,
             inactivity_timeout_secs: 30 * 60,
+            agent_permissions: AgentPermissions::Edits,
         }
     }
 }

@@ -1,12 +1,12 @@
 //! `key=value` editing of a project's workflow, shared by the CLI (`corral project set`) and any
 //! other text front end. An empty value clears an optional setting.
 
-use crate::project::{ImageChoice, NetworkPolicy, SandboxKind, Workflow};
+use crate::project::{AgentPermissions, ImageChoice, NetworkPolicy, SandboxKind, Workflow};
 use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 19] = [
+pub const SETTING_KEYS: [(&str, &str); 20] = [
     (
         "base-image",
         "image Corral builds its agent image from (empty: default)",
@@ -23,6 +23,10 @@ pub const SETTING_KEYS: [(&str, &str); 19] = [
     ("verify", "command that checks a run's result (empty: none)"),
     ("runtime", "default agent runtime"),
     ("model", "default model (empty: the runtime's default)"),
+    (
+        "agent-permissions",
+        "edits (agents may edit files; the default) | bypass (agents may do anything without asking; the container is the boundary)",
+    ),
     ("network", "none | host | bridge"),
     (
         "build-network",
@@ -165,6 +169,18 @@ fn parse_sandbox(value: &str) -> Result<SandboxKind, ValidationError> {
     }
 }
 
+fn parse_permissions(value: &str) -> Result<AgentPermissions, ValidationError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "edits" => Ok(AgentPermissions::Edits),
+        "bypass" => Ok(AgentPermissions::Bypass),
+        _ => Err(ValidationError::BadValue {
+            field: "agent-permissions",
+            given: value.to_string(),
+            expected: "edits or bypass",
+        }),
+    }
+}
+
 fn parse_network(value: &str) -> Result<NetworkPolicy, ValidationError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "none" => Ok(NetworkPolicy::None),
@@ -216,6 +232,9 @@ impl Workflow {
             "verify" => self.verify_command = optional(value),
             "runtime" => self.runtime = value.parse().map_err(invalid)?,
             "model" => self.model = optional(value),
+            "agent-permissions" => {
+                self.agent_permissions = parse_permissions(value).map_err(invalid)?
+            }
             "network" => self.network = parse_network(value).map_err(invalid)?,
             "build-network" => self.build_network = parse_network(value).map_err(invalid)?,
             "sandbox" => self.sandbox = parse_sandbox(value).map_err(invalid)?,
@@ -353,6 +372,9 @@ mod tests {
         assert_eq!(wf.network, NetworkPolicy::Host);
         assert_eq!(wf.sandbox, SandboxKind::Local);
         assert!(wf.set("sandbox", "chroot").is_err());
+        wf.set("agent-permissions", "bypass").expect("a mode");
+        assert_eq!(wf.agent_permissions, AgentPermissions::Bypass);
+        assert!(wf.set("agent-permissions", "yolo").is_err());
         wf.set("inactivity-timeout", "2m").expect("a duration");
         assert_eq!(wf.inactivity_timeout_secs, 120);
         assert!(wf.set("inactivity-timeout", "0").is_err());

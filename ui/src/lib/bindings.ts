@@ -67,6 +67,9 @@ export type AgentEventDto = { event: "session_started"; session_id: string } | {
 /**  file_edit, command, read, search, mcp, other */
 kind: string } | { event: "tool_result"; id: string; ok: boolean; output: string } | { event: "file_edit"; path: string } | { event: "usage"; input_tokens: number | null; output_tokens: number | null; cost_usd: number | null } | { event: "error"; message: string } | { event: "finished"; ok: boolean; summary: string | null } | { event: "raw"; line: string };
 
+/**  What a project's agents may do without asking: `edits` (the default) or `bypass`. */
+export type AgentPermissionsDto = "edits" | "bypass";
+
 export type ApiError = {
 	kind: ErrorKind,
 	message: string,
@@ -291,6 +294,7 @@ export type WorkflowDto = {
 	retention_days: number,
 	/**  Stop a task's command or agent that prints nothing for this long. */
 	inactivity_timeout_secs: number,
+	agent_permissions: AgentPermissionsDto,
 };
 
 /* Tauri Specta runtime */

@@ -75,6 +75,17 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
                 .clone()
                 .unwrap_or_else(|| "(runtime default)".into()),
         ),
+        (
+            "agents may",
+            match wf.agent_permissions {
+                corral_core::AgentPermissions::Edits => {
+                    "edit files (agent-permissions=edits)".to_string()
+                }
+                corral_core::AgentPermissions::Bypass => {
+                    "do anything without asking (agent-permissions=bypass)".to_string()
+                }
+            },
+        ),
         ("network", wf.network.as_str().to_string()),
         (
             "sandbox",

@@ -206,6 +206,8 @@ struct Agent {
     /// Whether its tool call for the file is a file edit (Claude's Write) or a command (Codex's
     /// exec_command; the file then shows up through the checkout watcher).
     edits_files: bool,
+    /// The argument `agent-permissions=bypass` adds to its command line.
+    bypass: &'static str,
 }
 
 const CLAUDE: Agent = Agent {
@@ -214,6 +216,7 @@ const CLAUDE: Agent = Agent {
     key: "ANTHROPIC_API_KEY",
     base_url: ("ANTHROPIC_BASE_URL", ""),
     edits_files: true,
+    bypass: "bypassPermissions",
 };
 
 const CODEX: Agent = Agent {
@@ -222,6 +225,7 @@ const CODEX: Agent = Agent {
     key: "OPENAI_API_KEY",
     base_url: ("OPENAI_BASE_URL", "/v1"),
     edits_files: false,
+    bypass: "--dangerously-bypass-approvals-and-sandbox",
 };
 
 fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
@@ -461,10 +465,29 @@ fn in_the_local_sandbox(spec: &Agent) {
 /// agent in a container on the host network, where the scripted server is.
 fn in_a_container_built_for_it(spec: &Agent) {
     let base = format!("base-image={}", node_image());
-    let (env, run) = agent_hello(spec, &[&base, "network=host", "build-network=host"]);
+    let (env, run) = agent_hello(
+        spec,
+        &[
+            &base,
+            "network=host",
+            "build-network=host",
+            "agent-permissions=bypass",
+        ],
+    );
     assert_eq!(run["sandbox"], "docker", "{run}");
+    let log = env.ok(&["logs", run["id"].as_str().expect("id"), "--json"]);
+    let argv = log
+        .lines()
+        .map(json)
+        .find(|e| e["kind"] == "step_started" && e["step"] == "agent")
+        .map(|e| e["argv"].clone())
+        .expect("the agent step");
+    assert!(
+        argv.as_array()
+            .is_some_and(|a| a.iter().any(|v| v == spec.bypass)),
+        "agent-permissions=bypass reaches the command line: {argv}"
+    );
     // The build (or the reuse of an image built before) is in the run's log.
-    let log = env.ok(&["logs", run["id"].as_str().expect("id")]);
     let image = format!("corral-agent/{}:", spec.runtime);
     assert!(
         log.contains(&format!("building agent image {image}"))

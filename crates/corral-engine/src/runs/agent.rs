@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use corral_agents::{Adapter, AgentRequest, PermissionMode, StreamParser};
-use corral_core::{AgentEvent, Project, Run, Runtime, Task};
+use corral_core::{AgentEvent, AgentPermissions, Project, Run, Runtime, Task};
 
 use crate::error::{EngineError, EngineResult};
 
@@ -63,7 +63,10 @@ pub(crate) fn request(
             .clone()
             .or_else(|| project.workflow.model.clone()),
         resume,
-        permission: PermissionMode::default(),
+        permission: match project.workflow.agent_permissions {
+            AgentPermissions::Edits => PermissionMode::AcceptEdits,
+            AgentPermissions::Bypass => PermissionMode::Bypass,
+        },
         base_url: project.workflow.env.get(adapter.base_url_env()).cloned(),
         home: home.to_string(),
         in_container,

@@ -34,6 +34,7 @@ export const defaultWorkflow: WorkflowDto = {
   retention_runs: 20,
   retention_days: 7,
   inactivity_timeout_secs: 1800,
+  agent_permissions: "edits",
 };
 
 export class FakeBackend implements Backend {
