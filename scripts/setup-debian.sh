@@ -11,10 +11,10 @@ corral_sudo() {
 # Debian packages to build Corral (git2's vendored libgit2 and openssl-sys; the desktop app's
 # WebKitGTK, tray and input libraries), run git, and run containers.
 CORRAL_APT_PACKAGES=(build-essential pkg-config libssl-dev git curl ca-certificates file docker.io busybox-static
-  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev)
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev)
 # What the end-to-end tests of the real window add: a virtual X server, WebKit's WebDriver, a
-# session bus.
-CORRAL_E2E_PACKAGES=(xvfb xauth webkit2gtk-driver dbus dbus-x11)
+# session bus, and a Secret Service (gnome-keyring) for the keychain test.
+CORRAL_E2E_PACKAGES=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring)
 
 corral_install_apt() {
   local missing=()

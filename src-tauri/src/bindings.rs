@@ -36,6 +36,9 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             settings::get_settings,
             settings::set_theme,
             settings::send_test_notification,
+            settings::list_api_keys,
+            settings::set_api_key,
+            settings::delete_api_key,
         ])
         .events(tauri_specta::collect_events![CorralEvent])
         // One TypeScript type per Rust type: our DTOs serialise and deserialise alike.

@@ -37,6 +37,7 @@ pub enum ErrorKind {
     NotRunnable,
     MissingApiKey,
     NoFollowUp,
+    Keychain,
     Sandbox,
     Database,
     /// The engine could not start; the message says why.
@@ -96,6 +97,7 @@ fn kind_of(err: &EngineError) -> ErrorKind {
         EngineError::NotRunnable { .. } => ErrorKind::NotRunnable,
         EngineError::MissingApiKey { .. } => ErrorKind::MissingApiKey,
         EngineError::NoFollowUp { .. } => ErrorKind::NoFollowUp,
+        EngineError::Keychain { .. } => ErrorKind::Keychain,
         EngineError::Sandbox(_) => ErrorKind::Sandbox,
         EngineError::Store(_) => ErrorKind::Database,
         EngineError::Internal(_) => ErrorKind::Internal,

@@ -70,6 +70,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// API keys of the agent runtimes, kept in the OS keychain (values are never shown).
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Clean up by policy: old checkouts, merged run branches, leftover containers, stuck runs.
     Gc {
         /// Only report what would be removed.
@@ -115,6 +118,22 @@ pub enum RunCommand {
     },
     /// Cancel a run: its current step stops, its logs stay.
     Cancel { run: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Which keys have a value, and where from (keychain or environment).
+    #[command(alias = "ls")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store a key in the OS keychain; the value is read from standard input
+    /// (`corral key set ANTHROPIC_API_KEY < key.txt`, or type it and press Ctrl-D).
+    Set { name: String },
+    /// Remove a key from the OS keychain.
+    #[command(alias = "rm")]
+    Delete { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -90,6 +90,10 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             commands::run::logs(&engine, run, follow, json, &mut out).await?;
             ExitCode::SUCCESS
         }
+        Command::Key(command) => {
+            commands::key::run(&engine, command, &mut out).await?;
+            ExitCode::SUCCESS
+        }
         Command::Gc { dry_run } => {
             engine.resume_runs().await?;
             let r = engine.gc(dry_run).await?;

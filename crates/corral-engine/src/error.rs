@@ -94,6 +94,8 @@ pub enum EngineError {
     NotRunnable { reason: String },
     #[error("cannot follow up this run: {reason}")]
     NoFollowUp { reason: String },
+    #[error("{reason}")]
+    Keychain { reason: String },
     #[error("no API key for {runtime}: set {names}")]
     MissingApiKey { runtime: String, names: String },
     #[error("{0}")]
@@ -183,6 +185,7 @@ impl EngineError {
             EngineError::NotRunnable { .. } => "not_runnable",
             EngineError::NoFollowUp { .. } => "no_follow_up",
             EngineError::MissingApiKey { .. } => "missing_api_key",
+            EngineError::Keychain { .. } => "keychain",
             EngineError::Sandbox(_) => "sandbox",
             EngineError::Store(_) => "database",
             EngineError::Internal(_) => "internal",
@@ -238,8 +241,10 @@ impl EngineError {
                 format!("merge by hand: `git merge {run_branch}`, resolve, commit")
             }
             EngineError::MissingApiKey { names, .. } => format!(
-                "export {names} in the environment Corral starts from (the OS keychain comes \
-                 later); the key goes only into the run's environment, never into logs"
+                "store it in the OS keychain (`corral key set {}`, or Settings > API keys in \
+                 the app), or export {names} in the environment Corral starts from; the key \
+                 goes only into the run's environment, never into logs",
+                names.split(" or ").next().unwrap_or_default()
             ),
             EngineError::Sandbox(_) => "check Docker with `corral doctor`".into(),
             EngineError::AmbiguousTask { .. } => {

@@ -125,6 +125,12 @@ describe("Corral's first run", () => {
   it("survives a test notification with no notification service", async () => {
     await browser.keys(["Control", ","]);
     await $("h1=Settings").waitForDisplayed();
+    // The API keys the runtimes read are listed with where they come from, never a value.
+    const anthropic = await $('[data-key="ANTHROPIC_API_KEY"]');
+    await anthropic.waitForDisplayed();
+    await expect(anthropic.$('[data-testid="key-status"]')).toHaveText(
+      expect.stringMatching(/Missing|From the environment|In the keychain/),
+    );
     await $('[data-testid="test-notification"]').click();
     await browser.waitUntil(async () => {
       const texts = await $$("[data-sonner-toast]").map((t) => t.getText());

@@ -10,6 +10,7 @@ import AgentEntry from "./AgentEntry.svelte";
 import TaskCard from "./TaskCard.svelte";
 import TaskCreateDialog from "./TaskCreateDialog.svelte";
 import RunView from "./RunView.svelte";
+import SettingsScreen from "./SettingsScreen.svelte";
 
 afterEach(cleanup);
 
@@ -179,3 +180,32 @@ describe("RunView", () => {
     expect(screen.queryByTestId("follow-up")).toBeNull();
   });
 });
+
+describe("SettingsScreen", () => {
+  it("stores and removes API keys without ever showing a value", async () => {
+    const { controller, backend } = app();
+    const { container } = render(SettingsScreen, { context: appContext(controller) });
+    await until(() => screen.queryAllByTestId("key-status").length === 2);
+    const row = () => container.querySelector('[data-key="ANTHROPIC_API_KEY"]') as HTMLElement;
+    expect(row().querySelector('[data-testid="key-status"]')?.textContent?.trim()).toBe("Missing");
+    const input = row().querySelector('[data-testid="key-input"]') as HTMLInputElement;
+    expect(input.type).toBe("password");
+    await fireEvent.input(input, { target: { value: "sk-ui-secret" } });
+    await fireEvent.click(row().querySelector('[data-testid="key-save"]') as HTMLButtonElement);
+    await until(() => row().querySelector('[data-testid="key-status"]')?.textContent?.trim() === "In the keychain");
+    expect(backend.keychain.get("ANTHROPIC_API_KEY")).toBe("sk-ui-secret");
+    expect((row().querySelector('[data-testid="key-input"]') as HTMLInputElement).value).toBe("");
+    expect(container.innerHTML).not.toContain("sk-ui-secret");
+    await fireEvent.click(row().querySelector('[data-testid="key-delete"]') as HTMLButtonElement);
+    await until(() => row().querySelector('[data-testid="key-status"]')?.textContent?.trim() === "Missing");
+    expect(backend.calls).toContain("deleteApiKey ANTHROPIC_API_KEY");
+  });
+});
+
+async function until(check: () => boolean) {
+  for (let i = 0; i < 100 && !check(); i++) {
+    await new Promise((r) => setTimeout(r, 5));
+    await tick();
+  }
+  expect(check()).toBe(true);
+}

@@ -54,6 +54,10 @@ export const commands = {
 	 *  notification service answered (without one, nothing is shown; the app keeps working).
 	 */
 	sendTestNotification: () => typedError<boolean, ApiError>(__TAURI_INVOKE("send_test_notification")),
+	listApiKeys: () => typedError<ApiKeyDto[], ApiError>(__TAURI_INVOKE("list_api_keys")),
+	/**  Stores a key in the OS keychain. */
+	setApiKey: (name: string, value: string) => typedError<null, ApiError>(__TAURI_INVOKE("set_api_key", { name, value })),
+	deleteApiKey: (name: string) => typedError<null, ApiError>(__TAURI_INVOKE("delete_api_key", { name })),
 };
 
 /** Events */
@@ -74,6 +78,17 @@ export type ApiError = {
 	kind: ErrorKind,
 	message: string,
 	fix: string | null,
+};
+
+/**
+ *  One API key variable an agent runtime reads and whether Corral has a value for it. The
+ *  value itself never crosses into the UI.
+ */
+export type ApiKeyDto = {
+	name: string,
+	runtimes: RuntimeDto[],
+	/**  `keychain`, `environment`, or null when there is none. */
+	source: string | null,
 };
 
 export type CheckDto = {
@@ -110,7 +125,7 @@ export type EnvVarDto = {
 	value: string,
 };
 
-export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "sandbox" | "database" | 
+export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | "sandbox" | "database" | 
 /**  The engine could not start; the message says why. */
 "engine_unavailable" | 
 /**  An id from the UI did not parse. */

@@ -133,7 +133,7 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<String>>) -> std::io::Result<()
     requests
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .push(format!("{path} {body}"));
+        .push(format!("{path} {body}\n{head}"));
     let unknown_model = body.contains("\"model\":\"claude-nope\"");
     let (status, kind, payload) = if unknown_model {
         (
@@ -603,4 +603,162 @@ fn an_unknown_model_fails_the_run_with_the_agents_own_message() {
     assert_eq!(run["state"], "failed", "{run}");
     let reason = run["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("claude-nope"), "{reason}");
+}
+
+/// A real Secret Service for one test: a private D-Bus session bus with gnome-keyring's
+/// secrets component, unlocked, keeping its keyring in a temp HOME. Stopped on drop.
+struct Keychain {
+    address: String,
+    bus_pid: String,
+    _home: tempfile::TempDir,
+}
+
+impl Keychain {
+    fn start() -> Keychain {
+        let home = tempfile::tempdir().expect("home");
+        let runtime = home.path().join("run");
+        std::fs::create_dir_all(&runtime).expect("runtime dir");
+        let bus = Command::new("dbus-daemon")
+            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+            .output()
+            .expect("dbus-daemon runs (Debian package dbus)");
+        let printed = String::from_utf8_lossy(&bus.stdout).into_owned();
+        let mut lines = printed.lines();
+        let address = lines.next().expect("bus address").to_string();
+        let bus_pid = lines.next().expect("bus pid").to_string();
+        let mut daemon = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--daemonize"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon runs (Debian package gnome-keyring)");
+        if let Some(mut stdin) = daemon.stdin.take() {
+            stdin.write_all(b"corral-test").expect("unlock password");
+        }
+        assert!(daemon.wait().expect("daemonizes").success());
+        Keychain {
+            address,
+            bus_pid,
+            _home: home,
+        }
+    }
+}
+
+impl Drop for Keychain {
+    fn drop(&mut self) {
+        // The keyring daemon exits with its bus.
+        let _ = Command::new("kill").arg(&self.bus_pid).status();
+    }
+}
+
+#[test]
+fn a_key_in_the_os_keychain_reaches_the_agent_and_nothing_else() {
+    let keychain = Keychain::start();
+    let bin = agents_bin();
+    let (url, requests) = model_server();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "sandbox=local",
+        "runtime=claude-code",
+        &format!("env.ANTHROPIC_BASE_URL={url}"),
+        &format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin"),
+    ]);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Hello agent",
+        "--prompt",
+        "hi",
+    ]);
+    // Only the keychain has the key.
+    let bus = [
+        ("DBUS_SESSION_BUS_ADDRESS", keychain.address.as_str()),
+        ("ANTHROPIC_API_KEY", ""),
+    ];
+    let source = |env: &Env| {
+        json(&env.corral_with(&["key", "list", "--json"], &bus).stdout)
+            .as_array()
+            .and_then(|keys| {
+                keys.iter()
+                    .find(|k| k["name"] == "ANTHROPIC_API_KEY")
+                    .cloned()
+            })
+            .map(|k| k["source"].clone())
+            .expect("the key is listed")
+    };
+    assert_eq!(source(&env), serde_json::Value::Null);
+
+    let secret = "sk-keychain-test-0123456789";
+    let mut set = Command::new(env!("CARGO_BIN_EXE_corral"));
+    set.args(["key", "set", "ANTHROPIC_API_KEY"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .envs(bus)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = set.spawn().expect("runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{secret}\n").as_bytes())
+        .expect("writes");
+    let out = child.wait_with_output().expect("ends");
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+    assert_eq!(source(&env), "keychain");
+    let listed = env.corral_with(&["key", "list"], &bus);
+    assert!(listed.stdout.contains("set (keychain)") && !listed.stdout.contains(secret));
+
+    let ran = env.corral_with(&["run", "Hello agent", "--follow", "--json"], &bus);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
+    let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(
+        seen.iter().any(|r| r
+            .to_ascii_lowercase()
+            .contains(&format!("x-api-key: {secret}"))),
+        "the agent sent the keychain's key"
+    );
+    assert!(!ran.stdout.contains(secret) && !ran.stderr.contains(secret));
+    for entry in walk(&env.data) {
+        if entry.is_file() && !entry.starts_with(env.data.join("checkouts")) {
+            let bytes = std::fs::read(&entry).unwrap_or_default();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "the key leaked into {}",
+                entry.display()
+            );
+        }
+    }
+
+    // Removed: the next run is refused, naming where to put a key.
+    let deleted = env.corral_with(&["key", "delete", "ANTHROPIC_API_KEY"], &bus);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    assert_eq!(source(&env), serde_json::Value::Null);
+    let refused = env.corral_with(&["run", "Hello agent"], &bus);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("no API key for claude-code")
+            && refused.stderr.contains("corral key set ANTHROPIC_API_KEY"),
+        "{}",
+        refused.stderr
+    );
+    // A key name no runtime reads is refused.
+    let unknown = env.corral_with(&["key", "delete", "MY_TOKEN"], &bus);
+    assert!(
+        unknown.stderr.contains("not a key any runtime reads"),
+        "{}",
+        unknown.stderr
+    );
 }

@@ -24,18 +24,11 @@ pub(crate) fn adapter(task: &Task, project: &Project) -> EngineResult<Option<Box
         })
 }
 
-/// The API key for the adapter, from Corral's environment: the first of its key names that is
-/// set. Its value only ever goes into the step's environment.
-pub(crate) fn api_key(adapter: &dyn Adapter) -> EngineResult<(String, String)> {
-    adapter
-        .key_names()
-        .iter()
-        .find_map(|name| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(|v| (name.to_string(), v))
-        })
+/// The API key for the adapter: the first of its key names with a value in the OS keychain, or
+/// else in Corral's environment. Its value only ever goes into the step's environment.
+pub(crate) async fn api_key(adapter: &dyn Adapter) -> EngineResult<crate::keys::FoundKey> {
+    crate::keys::lookup(adapter.key_names())
+        .await?
         .ok_or_else(|| EngineError::MissingApiKey {
             runtime: adapter.runtime().to_string(),
             names: adapter.key_names().join(" or "),

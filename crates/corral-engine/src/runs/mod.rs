@@ -193,7 +193,7 @@ impl Engine {
     pub async fn start_run(&self, task_id: TaskId) -> EngineResult<Run> {
         let task = self.task_record(task_id).await?;
         let project = self.project(task.project_id).await?;
-        check_runnable(&task, &project)?;
+        check_runnable(&task, &project).await?;
         let attempt = RunQuery::for_task(self.store.db(), task_id).await?.len() as u32 + 1;
         let run = Run {
             id: RunId::new(),
@@ -280,7 +280,7 @@ impl Engine {
                 busy.id
             ));
         }
-        check_runnable(&task, &project)?;
+        check_runnable(&task, &project).await?;
         let attempt = RunQuery::for_task(db, task.id).await?.len() as u32 + 1;
         let run = Run {
             id: RunId::new(),
@@ -587,7 +587,7 @@ impl Engine {
 
 /// Only what this build can run: a `custom` command line, or a runtime with an adapter and its
 /// API key (checked here, before anything is prepared).
-fn check_runnable(task: &Task, project: &Project) -> EngineResult<()> {
+async fn check_runnable(task: &Task, project: &Project) -> EngineResult<()> {
     match agent::adapter(task, project)? {
         None if task.command.is_none() => Err(EngineError::NotRunnable {
             reason: "a custom task needs a command line (`--runtime custom -- CMD ...`)".into(),
@@ -599,7 +599,7 @@ fn check_runnable(task: &Task, project: &Project) -> EngineResult<()> {
                     reason: "the task has no prompt for the agent".into(),
                 });
             }
-            agent::api_key(adapter.as_ref()).map(|_| ())
+            agent::api_key(adapter.as_ref()).await.map(|_| ())
         }
     }
 }

@@ -336,7 +336,18 @@ async fn run_steps(
                 super::agent::write_files(adapter.as_ref(), &request, &home_on_host)?;
                 let mut env = super::agent::home_env(&home);
                 env.extend(adapter.env(&request));
-                env.push(super::agent::api_key(adapter.as_ref())?);
+                let key = super::agent::api_key(adapter.as_ref()).await?;
+                if let Some(why) = &key.keychain_error {
+                    ctx.note(
+                        run.id,
+                        format!(
+                            "no OS keychain ({why}); {} was read from Corral's environment",
+                            key.name
+                        ),
+                    )
+                    .await?;
+                }
+                env.push((key.name, key.value));
                 let argv = adapter.command(&request);
                 let mut output = super::agent::AgentOutput::new(adapter.as_ref());
                 let code = step(

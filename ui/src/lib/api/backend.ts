@@ -2,6 +2,7 @@
 // so they run under vitest (or in a browser) against a fake; `tauri.ts` is the real thing.
 import type {
   AgentEventDto,
+  ApiKeyDto,
   ApiError,
   CheckDto,
   CorralEvent,
@@ -23,6 +24,7 @@ import type {
 
 export type {
   AgentEventDto,
+  ApiKeyDto,
   ApiError,
   CheckDto,
   CorralEvent,
@@ -90,6 +92,10 @@ export interface Backend {
   getSettings(): Promise<SettingsDto>;
   setTheme(theme: ThemeDto): Promise<void>;
   sendTestNotification(): Promise<boolean>;
+  /** Which API keys Corral has (keychain or environment); never the values. */
+  listApiKeys(): Promise<ApiKeyDto[]>;
+  setApiKey(name: string, value: string): Promise<void>;
+  deleteApiKey(name: string): Promise<void>;
   /** Native folder picker; null when cancelled. */
   pickFolder(): Promise<string | null>;
   /** Engine events; returns the unsubscribe function. */

@@ -58,6 +58,13 @@ export const tauriBackend: Backend = {
     await unwrap(commands.setTheme(theme));
   },
   sendTestNotification: () => unwrap(commands.sendTestNotification()),
+  listApiKeys: () => unwrap(commands.listApiKeys()),
+  setApiKey: async (name, value) => {
+    await unwrap(commands.setApiKey(name, value));
+  },
+  deleteApiKey: async (name) => {
+    await unwrap(commands.deleteApiKey(name));
+  },
   pickFolder: async () => {
     const picked = await open({ directory: true, multiple: false, title: "Choose a git repository" });
     return typeof picked === "string" ? picked : null;

@@ -3,6 +3,7 @@
 import { getContext } from "svelte";
 import {
   ApiFailure,
+  type ApiKeyDto,
   type Backend,
   type CheckDto,
   type CorralEvent,
@@ -444,6 +445,28 @@ export class AppController {
       this.theme === "dark" ||
       (this.theme === "system" && globalThis.matchMedia?.("(prefers-color-scheme: dark)").matches);
     return this.setTheme(dark ? "light" : "dark");
+  }
+
+  /** API keys by name with where they come from; reloaded after each change. */
+  apiKeys = $state<ApiKeyDto[]>([]);
+
+  async loadApiKeys() {
+    const keys = await this.#attempt("Reading the API keys", () => this.backend.listApiKeys());
+    if (keys) this.apiKeys = keys;
+  }
+
+  async setApiKey(name: string, value: string) {
+    const done = await this.#attempt("Storing the key", async () => {
+      await this.backend.setApiKey(name, value);
+      return true;
+    });
+    await this.loadApiKeys();
+    return done === true;
+  }
+
+  async deleteApiKey(name: string) {
+    await this.#attempt("Removing the key", () => this.backend.deleteApiKey(name));
+    await this.loadApiKeys();
   }
 
   async sendTestNotification() {

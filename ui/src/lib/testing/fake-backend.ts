@@ -239,6 +239,23 @@ export class FakeBackend implements Backend {
   async sendTestNotification() {
     return false;
   }
+  /** Stands in for the OS keychain: names to values (the values never leave this object). */
+  keychain = new Map<string, string>();
+  async listApiKeys() {
+    return [
+      { name: "ANTHROPIC_API_KEY", runtimes: ["claude-code" as const] },
+      { name: "OPENAI_API_KEY", runtimes: ["codex" as const] },
+    ].map((k) => ({ ...k, source: this.keychain.has(k.name) ? "keychain" : null }));
+  }
+  async setApiKey(name: string, value: string) {
+    this.calls.push(`setApiKey ${name}`);
+    if (!value.trim()) this.#fail("keychain", `the value for ${name} is empty`);
+    this.keychain.set(name, value);
+  }
+  async deleteApiKey(name: string) {
+    this.calls.push(`deleteApiKey ${name}`);
+    this.keychain.delete(name);
+  }
   async pickFolder() {
     return "/repos/picked";
   }
