@@ -63,6 +63,7 @@ pub fn adapter_for(runtime: Runtime) -> Option<Box<dyn Adapter>> {
     match runtime {
         Runtime::ClaudeCode => Some(Box::new(crate::ClaudeCode)),
         Runtime::Codex => Some(Box::new(crate::Codex)),
+        Runtime::Gemini => Some(Box::new(crate::Gemini)),
         _ => None,
     }
 }

@@ -5,10 +5,12 @@
 mod adapter;
 mod claude;
 mod codex;
+mod gemini;
 mod image;
 mod json;
 
 pub use adapter::{Adapter, AgentRequest, PermissionMode, StreamParser, adapter_for};
 pub use claude::ClaudeCode;
 pub use codex::Codex;
+pub use gemini::{GEMINI_DEFAULT_MODEL, Gemini};
 pub use image::{AGENT_PREFIX, AgentImage, AgentPackage, DEFAULT_BASE_IMAGE, agent_image};

@@ -1,6 +1,8 @@
 //! The parsers on transcripts in each runtime's documented format, and on garbage.
 
-use corral_agents::{Adapter, AgentRequest, ClaudeCode, Codex, PermissionMode, StreamParser};
+use corral_agents::{
+    Adapter, AgentRequest, ClaudeCode, Codex, Gemini, PermissionMode, StreamParser,
+};
 use corral_core::{AgentEvent, ToolKind};
 
 fn parse(parser: &mut dyn StreamParser, text: &str) -> Vec<AgentEvent> {
@@ -169,7 +171,11 @@ fn garbage_never_fails_a_parser_and_comes_out_raw() {
         })
         .collect();
     // Truncated JSON of each format, wrong types where objects are expected, deep nesting.
-    for source in [CLAUDE, CODEX] {
+    for source in [
+        CLAUDE,
+        CODEX,
+        include_str!("transcripts/gemini-0.61.0.jsonl"),
+    ] {
         for line in source.lines() {
             lines.push(line[..line.len() / 2].to_string());
         }
@@ -188,7 +194,9 @@ fn garbage_never_fails_a_parser_and_comes_out_raw() {
         "a".repeat(10 << 20)
     ));
     lines.push("y".repeat(10 << 20));
-    for adapter in [&ClaudeCode as &dyn Adapter, &Codex] {
+    lines.push(r#"{"type":"tool_use","parameters":7,"tool_name":[]}"#.into());
+    lines.push(r#"{"type":"message","role":"assistant","content":{},"delta":"yes"}"#.into());
+    for adapter in [&ClaudeCode as &dyn Adapter, &Codex, &Gemini] {
         let mut parser = adapter.parser();
         let mut raw = 0;
         for line in &lines {
@@ -341,4 +349,78 @@ fn a_real_codex_transcript_parses_to_the_command_its_result_the_text_and_usage()
         !events.iter().any(|e| matches!(e, AgentEvent::Raw { .. })),
         "{events:?}"
     );
+}
+
+/// A transcript of the real Gemini CLI 0.61.0 (`gemini -p ... --output-format stream-json
+/// --approval-mode yolo -m gemini-2.5-flash`) against a scripted streamGenerateContent server on
+/// 127.0.0.1: turn 1 a write_file call, turn 2 the text "Done." in two chunks.
+#[test]
+fn a_real_gemini_transcript_parses_to_the_edit_the_joined_text_and_usage() {
+    let text = include_str!("transcripts/gemini-0.61.0.jsonl");
+    let events = parse(Gemini.parser().as_mut(), text);
+    assert!(
+        matches!(&events[0], AgentEvent::SessionStarted { session_id } if session_id.len() == 36)
+    );
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolCall { name, kind: ToolKind::FileEdit, .. } if name == "write_file")));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::FileEdit { path } if path == "hello.txt"))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::ToolResult { ok: true, .. }))
+    );
+    // The streamed chunks "Do" + "ne." are one text.
+    let texts: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::AssistantText { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["Done."]);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        AgentEvent::Usage {
+            input_tokens: 220,
+            output_tokens: 13,
+            ..
+        }
+    )));
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: true, .. })
+    ));
+    assert!(!events.iter().any(|e| matches!(e, AgentEvent::Raw { .. })));
+}
+
+#[test]
+fn a_gemini_error_result_fails_with_the_api_message_and_text_is_never_lost() {
+    let error = r#"{"type":"init","session_id":"s-1","model":"nope"}
+{"type":"message","role":"assistant","content":"Partial","delta":true}
+{"type":"result","status":"error","error":{"type":"unknown","message":"[API Error: models/nope is not found]"},"stats":{"input_tokens":0,"output_tokens":0}}"#;
+    let events = parse(Gemini.parser().as_mut(), error);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::AssistantText { text } if text == "Partial"))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Error { message } if message.contains("models/nope")))
+    );
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: false, .. })
+    ));
+    // Text still buffered when the output ends comes out at the end.
+    let cut = parse(
+        Gemini.parser().as_mut(),
+        r#"{"type":"message","role":"assistant","content":"tail","delta":true}"#,
+    );
+    assert!(matches!(cut.as_slice(), [AgentEvent::AssistantText { text }] if text == "tail"));
 }

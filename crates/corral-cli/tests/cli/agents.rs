@@ -109,6 +109,43 @@ fn responses_reply(body: &str) -> String {
     ])
 }
 
+/// The scripted model's reply in Gemini's streamGenerateContent SSE: a write_file call, then
+/// "Done." in two chunks once the function's response came back.
+fn gemini_reply(body: &str) -> String {
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let answered = request["contents"]
+        .as_array()
+        .and_then(|c| c.last())
+        .and_then(|entry| entry["parts"].as_array())
+        .is_some_and(|parts| parts.iter().any(|p| p.get("functionResponse").is_some()));
+    let usage = serde_json::json!({"promptTokenCount": 100, "candidatesTokenCount": 10, "totalTokenCount": 110});
+    let chunk = |parts: serde_json::Value, last: bool| {
+        let mut candidate =
+            serde_json::json!({"content": {"role": "model", "parts": parts}, "index": 0});
+        let mut chunk = serde_json::json!({"modelVersion": "gemini-test", "responseId": "r1"});
+        if last {
+            candidate["finishReason"] = "STOP".into();
+            chunk["usageMetadata"] = usage.clone();
+        }
+        chunk["candidates"] = serde_json::json!([candidate]);
+        format!("data: {chunk}\r\n\r\n")
+    };
+    if answered {
+        chunk(serde_json::json!([{"text": "Do"}]), false)
+            + &chunk(serde_json::json!([{"text": "ne."}]), true)
+    } else {
+        let (name, content) = if body.contains("FOLLOW-UP") {
+            ("second.txt", "second\n")
+        } else {
+            ("hello.txt", "hello\n")
+        };
+        chunk(
+            serde_json::json!([{"functionCall": {"name": "write_file", "args": {"file_path": name, "content": content}}}]),
+            true,
+        )
+    }
+}
+
 fn serve(stream: TcpStream, requests: &Mutex<Vec<String>>) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut head = String::new();
@@ -151,6 +188,8 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<String>>) -> std::io::Result<()
     } else {
         let payload = if path.ends_with("/responses") {
             responses_reply(&body)
+        } else if path.contains(":streamGenerateContent") {
+            gemini_reply(&body)
         } else {
             reply(&body)
         };
@@ -226,6 +265,15 @@ const CODEX: Agent = Agent {
     base_url: ("OPENAI_BASE_URL", "/v1"),
     edits_files: false,
     bypass: "--dangerously-bypass-approvals-and-sandbox",
+};
+
+const GEMINI: Agent = Agent {
+    runtime: "gemini",
+    model: "gemini-2.5-flash",
+    key: "GEMINI_API_KEY",
+    base_url: ("GOOGLE_GEMINI_BASE_URL", ""),
+    edits_files: true,
+    bypass: "yolo",
 };
 
 fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
@@ -505,6 +553,16 @@ fn claude_code_writes_a_file_through_corral_in_the_local_sandbox() {
 #[test]
 fn claude_code_writes_a_file_through_corral_in_a_container_built_for_it() {
     in_a_container_built_for_it(&CLAUDE);
+}
+
+#[test]
+fn gemini_writes_a_file_through_corral_in_the_local_sandbox() {
+    in_the_local_sandbox(&GEMINI);
+}
+
+#[test]
+fn gemini_writes_a_file_through_corral_in_a_container_built_for_it() {
+    in_a_container_built_for_it(&GEMINI);
 }
 
 #[test]

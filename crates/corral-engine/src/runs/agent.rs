@@ -16,11 +16,19 @@ pub(crate) fn adapter(task: &Task, project: &Project) -> EngineResult<Option<Box
     }
     corral_agents::adapter_for(runtime)
         .map(Some)
-        .ok_or_else(|| EngineError::NotRunnable {
-            reason: format!(
-                "runtime `{runtime}` has no adapter yet (claude-code and codex do); give the task \
-                 a command line (`--runtime custom -- CMD ...`) or another runtime"
-            ),
+        .ok_or_else(|| {
+            let ready: Vec<&str> = Runtime::ALL
+                .iter()
+                .filter(|r| corral_agents::adapter_for(**r).is_some())
+                .map(|r| r.as_str())
+                .collect();
+            EngineError::NotRunnable {
+                reason: format!(
+                    "runtime `{runtime}` has no adapter yet ({} do); give the task a command \
+                     line (`--runtime custom -- CMD ...`) or another runtime",
+                    ready.join(", ")
+                ),
+            }
         })
 }
 
@@ -143,7 +151,19 @@ impl AgentOutput {
     /// The events of one stdout line (never fails: unknown lines come back as `Raw`).
     pub fn absorb(&mut self, line: &str) -> Vec<AgentEvent> {
         let events = self.parser.line(line);
-        for event in &events {
+        self.keep(&events);
+        events
+    }
+
+    /// What the parser still held when the output ended (e.g. text not yet flushed).
+    pub fn finish(&mut self) -> Vec<AgentEvent> {
+        let events = self.parser.finish();
+        self.keep(&events);
+        events
+    }
+
+    fn keep(&mut self, events: &[AgentEvent]) {
+        for event in events {
             match event {
                 AgentEvent::SessionStarted { session_id } => {
                     self.session_id = Some(session_id.clone());
@@ -161,6 +181,5 @@ impl AgentOutput {
                 _ => {}
             }
         }
-        events
     }
 }

@@ -122,6 +122,11 @@ pub(crate) async fn follow(
             && n_out < BATCH
             && n_err < BATCH
         {
+            if let Some(agent) = agent.as_deref_mut() {
+                for event in agent.finish() {
+                    ctx.append(run, RunEventBody::Agent { event }).await?;
+                }
+            }
             return Ok(code);
         }
         if *cancel.borrow() {
