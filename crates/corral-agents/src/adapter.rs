@@ -64,6 +64,7 @@ pub fn adapter_for(runtime: Runtime) -> Option<Box<dyn Adapter>> {
         Runtime::ClaudeCode => Some(Box::new(crate::ClaudeCode)),
         Runtime::Codex => Some(Box::new(crate::Codex)),
         Runtime::Gemini => Some(Box::new(crate::Gemini)),
+        Runtime::Cursor => Some(Box::new(crate::Cursor)),
         _ => None,
     }
 }

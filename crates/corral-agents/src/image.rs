@@ -74,10 +74,12 @@ fn install_steps(package: &AgentPackage, base: &str) -> String {
              \x20   && mkdir -p {AGENT_PREFIX}/bin && ln -s ../venv/bin/{program} {AGENT_PREFIX}/bin/{program}\n",
             ensure_program("python3", "python3 python3-venv ca-certificates", base)
         ),
+        // Installed into its own home under the prefix (readable by the run's user, unlike
+        // /root), its command linked onto PATH.
         AgentPackage::Script { url, program } => format!(
-            "{}RUN curl -fsSL {url} | HOME=/root bash \\\n\
-             \x20   && mkdir -p {AGENT_PREFIX}/bin \\\n\
-             \x20   && cp -L /root/.local/bin/{program} {AGENT_PREFIX}/bin/{program}\n",
+            "{}RUN mkdir -p {AGENT_PREFIX}/home {AGENT_PREFIX}/bin \\\n\
+             \x20   && curl -fsSL {url} | HOME={AGENT_PREFIX}/home bash \\\n\
+             \x20   && ln -s ../home/.local/bin/{program} {AGENT_PREFIX}/bin/{program}\n",
             ensure_program("curl", "curl ca-certificates bash", base)
         ),
     }

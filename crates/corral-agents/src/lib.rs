@@ -5,6 +5,7 @@
 mod adapter;
 mod claude;
 mod codex;
+mod cursor;
 mod gemini;
 mod image;
 mod json;
@@ -12,5 +13,6 @@ mod json;
 pub use adapter::{Adapter, AgentRequest, PermissionMode, StreamParser, adapter_for};
 pub use claude::ClaudeCode;
 pub use codex::Codex;
+pub use cursor::Cursor;
 pub use gemini::{GEMINI_DEFAULT_MODEL, Gemini};
 pub use image::{AGENT_PREFIX, AgentImage, AgentPackage, DEFAULT_BASE_IMAGE, agent_image};

@@ -1,7 +1,7 @@
 //! The parsers on transcripts in each runtime's documented format, and on garbage.
 
 use corral_agents::{
-    Adapter, AgentRequest, ClaudeCode, Codex, Gemini, PermissionMode, StreamParser,
+    Adapter, AgentRequest, ClaudeCode, Codex, Cursor, Gemini, PermissionMode, StreamParser,
 };
 use corral_core::{AgentEvent, ToolKind};
 
@@ -196,7 +196,7 @@ fn garbage_never_fails_a_parser_and_comes_out_raw() {
     lines.push("y".repeat(10 << 20));
     lines.push(r#"{"type":"tool_use","parameters":7,"tool_name":[]}"#.into());
     lines.push(r#"{"type":"message","role":"assistant","content":{},"delta":"yes"}"#.into());
-    for adapter in [&ClaudeCode as &dyn Adapter, &Codex, &Gemini] {
+    for adapter in [&ClaudeCode as &dyn Adapter, &Codex, &Gemini, &Cursor] {
         let mut parser = adapter.parser();
         let mut raw = 0;
         for line in &lines {
@@ -423,4 +423,65 @@ fn a_gemini_error_result_fails_with_the_api_message_and_text_is_never_lost() {
         r#"{"type":"message","role":"assistant","content":"tail","delta":true}"#,
     );
     assert!(matches!(cut.as_slice(), [AgentEvent::AssistantText { text }] if text == "tail"));
+}
+
+/// Cursor's CLI cannot run here (the vendor's install script and service): this transcript is
+/// written from its documented stream-json format (cursor.com/docs/cli/reference/output-format):
+/// a read, a write and a failing function call between two assistant messages.
+#[test]
+fn a_cursor_transcript_in_its_documented_format_parses_to_tools_edits_and_the_result() {
+    let text = include_str!("transcripts/cursor-documented.jsonl");
+    let events = parse(Cursor.parser().as_mut(), text);
+    assert!(
+        matches!(&events[0], AgentEvent::SessionStarted { session_id }
+        if session_id == "c6b62c6f-7ead-4fd6-9922-e952131177ff")
+    );
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolCall { name, kind: ToolKind::Read, .. } if name == "read")));
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolCall { name, kind: ToolKind::FileEdit, .. } if name == "write")));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::FileEdit { path } if path == "hello.txt"))
+    );
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolResult { ok: true, output, .. } if output == "# Shop\n")));
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolCall { name, .. } if name == "run_terminal_cmd")));
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolResult { id, ok: false, .. } if id == "call_3")));
+    let texts: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::AssistantText { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        ["I'll read the README first.", "Done: hello.txt written."]
+    );
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: true, .. })
+    ));
+    assert!(!events.iter().any(|e| matches!(e, AgentEvent::Raw { .. })));
+    let argv = Cursor.command(&AgentRequest {
+        prompt: "go".into(),
+        resume: Some("c6b6".into()),
+        ..AgentRequest::default()
+    });
+    assert_eq!(
+        &argv[..5],
+        [
+            "cursor-agent",
+            "-p",
+            "--output-format",
+            "stream-json",
+            "--force"
+        ]
+    );
+    assert!(argv.windows(2).any(|w| w == ["--resume", "c6b6"]));
+    assert_eq!(argv.last().map(String::as_str), Some("go"));
 }

@@ -1,0 +1,219 @@
+//! A scripted model server on 127.0.0.1 for the real agent CLIs: Anthropic Messages SSE (Claude
+//! Code), OpenAI Responses SSE (Codex) and Gemini streamGenerateContent SSE. Turn 1 of a
+//! conversation is a tool call writing `hello.txt` (`second.txt` when the conversation holds
+//! "FOLLOW-UP"); once the tool's result came back, the reply is the text "Done.". The model
+//! `claude-nope` answers 404. Shared by the CLI tests and the agent overhead benchmark.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+fn sse(events: &[serde_json::Value]) -> String {
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "event: {}\ndata: {e}\n\n",
+                e["type"].as_str().unwrap_or("x")
+            )
+        })
+        .collect()
+}
+
+/// The scripted model's reply to one request body.
+fn reply(body: &str) -> String {
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    // Answered: a tool result came back after the human's latest words (a resumed session
+    // carries the whole earlier conversation too).
+    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    let has = |m: &serde_json::Value, kind: &str| match &m["content"] {
+        serde_json::Value::String(_) => kind == "text",
+        serde_json::Value::Array(parts) => parts.iter().any(|p| p["type"] == kind),
+        _ => false,
+    };
+    let last_human = messages
+        .iter()
+        .rposition(|m| m["role"] == "user" && has(m, "text") && !has(m, "tool_result"))
+        .unwrap_or(0);
+    let answered = messages[last_human..].iter().any(|m| has(m, "tool_result"));
+    let turn = messages.len();
+    // The agent says where it works: "Primary working directory: <path>".
+    let cwd = body
+        .split("Primary working directory: ")
+        .nth(1)
+        .and_then(|rest| rest.split('\\').next())
+        .unwrap_or("/workspace");
+    let block = if answered {
+        vec![
+            serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+            serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Done."}}),
+        ]
+    } else {
+        // A follow-up asks for a second file.
+        let (name, content) = if body.contains("FOLLOW-UP") {
+            ("second.txt", "second\n")
+        } else {
+            ("hello.txt", "hello\n")
+        };
+        let input = serde_json::json!({"file_path": format!("{cwd}/{name}"), "content": content});
+        vec![
+            serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":format!("toolu_{turn}"),"name":"Write","input":{}}}),
+            serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":input.to_string()}}),
+        ]
+    };
+    let mut events = vec![
+        serde_json::json!({"type":"message_start","message":{"id":format!("msg_{turn}"),"type":"message","role":"assistant","model":request["model"],"content":[],"stop_reason":null,"usage":{"input_tokens":10,"output_tokens":1}}}),
+    ];
+    events.extend(block);
+    events.push(serde_json::json!({"type":"content_block_stop","index":0}));
+    events.push(serde_json::json!({"type":"message_delta","delta":{"stop_reason": if answered {"end_turn"} else {"tool_use"}},"usage":{"output_tokens":5}}));
+    events.push(serde_json::json!({"type":"message_stop"}));
+    sse(&events)
+}
+
+/// The scripted model's reply in OpenAI's Responses API (what Codex speaks): a shell command
+/// writing the file, then "Done." once its output came back after the latest user message.
+fn responses_reply(body: &str) -> String {
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let items = request["input"].as_array().cloned().unwrap_or_default();
+    let last_user = items
+        .iter()
+        .rposition(|i| i["type"] == "message" && i["role"] == "user")
+        .unwrap_or(0);
+    let answered = items[last_user..]
+        .iter()
+        .any(|i| i["type"] == "function_call_output");
+    let turn = items.len();
+    let item = if answered {
+        serde_json::json!({"type":"message","role":"assistant","id":format!("msg_{turn}"),
+            "content":[{"type":"output_text","text":"Done."}]})
+    } else {
+        let (name, text) = if body.contains("FOLLOW-UP") {
+            ("second.txt", "second")
+        } else {
+            ("hello.txt", "hello")
+        };
+        let cmd = format!("printf '{text}\\n' > {name}");
+        serde_json::json!({"type":"function_call","id":format!("fc_{turn}"),"call_id":format!("call_{turn}"),
+            "name":"exec_command","arguments":serde_json::json!({"cmd": cmd}).to_string()})
+    };
+    sse(&[
+        serde_json::json!({"type":"response.created","response":{"id":format!("resp_{turn}")}}),
+        serde_json::json!({"type":"response.output_item.done","output_index":0,"item":item}),
+        serde_json::json!({"type":"response.completed","response":{"id":format!("resp_{turn}"),
+            "usage":{"input_tokens":40,"input_tokens_details":{"cached_tokens":0},"output_tokens":14,
+                "output_tokens_details":{"reasoning_tokens":0},"total_tokens":54}}}),
+    ])
+}
+
+/// The scripted model's reply in Gemini's streamGenerateContent SSE: a write_file call, then
+/// "Done." in two chunks once the function's response came back.
+fn gemini_reply(body: &str) -> String {
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let answered = request["contents"]
+        .as_array()
+        .and_then(|c| c.last())
+        .and_then(|entry| entry["parts"].as_array())
+        .is_some_and(|parts| parts.iter().any(|p| p.get("functionResponse").is_some()));
+    let usage = serde_json::json!({"promptTokenCount": 100, "candidatesTokenCount": 10, "totalTokenCount": 110});
+    let chunk = |parts: serde_json::Value, last: bool| {
+        let mut candidate =
+            serde_json::json!({"content": {"role": "model", "parts": parts}, "index": 0});
+        let mut chunk = serde_json::json!({"modelVersion": "gemini-test", "responseId": "r1"});
+        if last {
+            candidate["finishReason"] = "STOP".into();
+            chunk["usageMetadata"] = usage.clone();
+        }
+        chunk["candidates"] = serde_json::json!([candidate]);
+        format!("data: {chunk}\r\n\r\n")
+    };
+    if answered {
+        chunk(serde_json::json!([{"text": "Do"}]), false)
+            + &chunk(serde_json::json!([{"text": "ne."}]), true)
+    } else {
+        let (name, content) = if body.contains("FOLLOW-UP") {
+            ("second.txt", "second\n")
+        } else {
+            ("hello.txt", "hello\n")
+        };
+        chunk(
+            serde_json::json!([{"functionCall": {"name": "write_file", "args": {"file_path": name, "content": content}}}]),
+            true,
+        )
+    }
+}
+
+fn serve(stream: TcpStream, requests: &Mutex<Vec<String>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut head = String::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body)?;
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(format!("{path} {body}\n{head}"));
+    let unknown_model = body.contains("\"model\":\"claude-nope\"");
+    let (status, kind, payload) = if unknown_model {
+        (
+            "404 Not Found",
+            "application/json",
+            r#"{"type":"error","error":{"type":"not_found_error","message":"model: claude-nope"}}"#
+                .to_string(),
+        )
+    } else if path.contains("count_tokens") {
+        (
+            "200 OK",
+            "application/json",
+            r#"{"input_tokens":10}"#.to_string(),
+        )
+    } else {
+        let payload = if path.ends_with("/responses") {
+            responses_reply(&body)
+        } else if path.contains(":streamGenerateContent") {
+            gemini_reply(&body)
+        } else {
+            reply(&body)
+        };
+        ("200 OK", "text/event-stream", payload)
+    };
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{payload}",
+        payload.len()
+    )?;
+    stream.flush()
+}
+
+/// Starts the scripted server; returns its base URL and the requests it saw.
+pub fn model_server() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = requests.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let _ = serve(stream, &seen);
+            });
+        }
+    });
+    (url, requests)
+}
