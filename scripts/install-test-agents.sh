@@ -4,7 +4,7 @@
 # a scripted model server on 127.0.0.1; no real model API is ever used.
 set -euo pipefail
 dir="${CORRAL_TEST_AGENTS:-/var/tmp/corral-test-agents}"
-packages=("@anthropic-ai/claude-code@2.1.332" "@openai/codex@0.169.0" "@google/gemini-cli@0.61.0")
+packages=("@anthropic-ai/claude-code@2.1.332" "@openai/codex@0.169.0" "@google/gemini-cli@0.61.0" "opencode-ai@1.18.33")
 stamp="$dir/.installed-$(printf '%s ' "${packages[@]}" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   mkdir -p "$dir"

@@ -40,6 +40,9 @@ pub trait StreamParser: Send {
 
 pub trait Adapter: Send + Sync {
     fn runtime(&self) -> Runtime;
+    /// The agent's own program, as a user would look for it on PATH (its command line may
+    /// start with something else, e.g. a shell feeding it the prompt).
+    fn program(&self) -> &'static str;
     /// The argument vector of a headless run (never a shell string: the prompt is one argument).
     fn command(&self, request: &AgentRequest) -> Vec<String>;
     /// Environment variables the run needs besides API keys (telemetry and updates off, homes).
@@ -65,6 +68,7 @@ pub fn adapter_for(runtime: Runtime) -> Option<Box<dyn Adapter>> {
         Runtime::Codex => Some(Box::new(crate::Codex)),
         Runtime::Gemini => Some(Box::new(crate::Gemini)),
         Runtime::Cursor => Some(Box::new(crate::Cursor)),
+        Runtime::Opencode => Some(Box::new(crate::Opencode)),
         _ => None,
     }
 }

@@ -17,6 +17,10 @@ impl Adapter for ClaudeCode {
         Runtime::ClaudeCode
     }
 
+    fn program(&self) -> &'static str {
+        "claude"
+    }
+
     fn command(&self, request: &AgentRequest) -> Vec<String> {
         let mut argv: Vec<String> = ["claude", "-p"].map(String::from).to_vec();
         argv.push(request.prompt.clone());

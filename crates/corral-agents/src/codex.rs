@@ -17,6 +17,10 @@ impl Adapter for Codex {
         Runtime::Codex
     }
 
+    fn program(&self) -> &'static str {
+        "codex"
+    }
+
     fn command(&self, request: &AgentRequest) -> Vec<String> {
         let mut argv: Vec<String> = ["codex", "exec"].map(String::from).to_vec();
         if let Some(session) = &request.resume {

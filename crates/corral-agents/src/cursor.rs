@@ -19,6 +19,10 @@ impl Adapter for Cursor {
         Runtime::Cursor
     }
 
+    fn program(&self) -> &'static str {
+        "cursor-agent"
+    }
+
     fn command(&self, request: &AgentRequest) -> Vec<String> {
         // Without --force it only proposes changes in print mode and writes nothing, so both
         // permission settings pass it.

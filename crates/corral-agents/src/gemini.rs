@@ -36,6 +36,10 @@ impl Adapter for Gemini {
         Runtime::Gemini
     }
 
+    fn program(&self) -> &'static str {
+        "gemini"
+    }
+
     fn command(&self, request: &AgentRequest) -> Vec<String> {
         let mut argv: Vec<String> = ["gemini", "-p"].map(String::from).to_vec();
         argv.push(request.prompt.clone());

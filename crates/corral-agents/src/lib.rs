@@ -9,6 +9,7 @@ mod cursor;
 mod gemini;
 mod image;
 mod json;
+mod opencode;
 
 pub use adapter::{Adapter, AgentRequest, PermissionMode, StreamParser, adapter_for};
 pub use claude::ClaudeCode;
@@ -16,3 +17,4 @@ pub use codex::Codex;
 pub use cursor::Cursor;
 pub use gemini::{GEMINI_DEFAULT_MODEL, Gemini};
 pub use image::{AGENT_PREFIX, AgentImage, AgentPackage, DEFAULT_BASE_IMAGE, agent_image};
+pub use opencode::Opencode;

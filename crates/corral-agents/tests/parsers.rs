@@ -1,7 +1,8 @@
 //! The parsers on transcripts in each runtime's documented format, and on garbage.
 
 use corral_agents::{
-    Adapter, AgentRequest, ClaudeCode, Codex, Cursor, Gemini, PermissionMode, StreamParser,
+    Adapter, AgentRequest, ClaudeCode, Codex, Cursor, Gemini, Opencode, PermissionMode,
+    StreamParser,
 };
 use corral_core::{AgentEvent, ToolKind};
 
@@ -196,7 +197,13 @@ fn garbage_never_fails_a_parser_and_comes_out_raw() {
     lines.push("y".repeat(10 << 20));
     lines.push(r#"{"type":"tool_use","parameters":7,"tool_name":[]}"#.into());
     lines.push(r#"{"type":"message","role":"assistant","content":{},"delta":"yes"}"#.into());
-    for adapter in [&ClaudeCode as &dyn Adapter, &Codex, &Gemini, &Cursor] {
+    for adapter in [
+        &ClaudeCode as &dyn Adapter,
+        &Codex,
+        &Gemini,
+        &Cursor,
+        &Opencode,
+    ] {
         let mut parser = adapter.parser();
         let mut raw = 0;
         for line in &lines {
@@ -484,4 +491,77 @@ fn a_cursor_transcript_in_its_documented_format_parses_to_tools_edits_and_the_re
     );
     assert!(argv.windows(2).any(|w| w == ["--resume", "c6b6"]));
     assert_eq!(argv.last().map(String::as_str), Some("go"));
+}
+
+/// A transcript of the real OpenCode 1.18.33 (`opencode run --format json`) against a scripted
+/// Chat Completions server on 127.0.0.1: a write tool call, then the text "Done.".
+#[test]
+fn a_real_opencode_transcript_parses_to_the_write_the_text_usage_and_a_good_finish() {
+    let text = include_str!("transcripts/opencode-1.18.33.jsonl");
+    let events = parse(Opencode.parser().as_mut(), text);
+    assert!(
+        matches!(&events[0], AgentEvent::SessionStarted { session_id }
+        if session_id.starts_with("ses_"))
+    );
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolCall { name, kind: ToolKind::FileEdit, .. } if name == "write")));
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::FileEdit { path } if path.ends_with("/hello.txt"))));
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::ToolResult { ok: true, output, .. } if output == "Wrote file successfully.")));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::AssistantText { text } if text == "Done."))
+    );
+    let usage: u64 = events
+        .iter()
+        .map(|e| match e {
+            AgentEvent::Usage { input_tokens, .. } => *input_tokens,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(usage, 250, "two model calls: 100 + 150 input tokens");
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: true, .. })
+    ));
+    assert!(!events.iter().any(|e| matches!(e, AgentEvent::Raw { .. })));
+    // The prompt goes in on stdin, never as a positional argument.
+    let argv = Opencode.command(&AgentRequest {
+        prompt: "two words".into(),
+        ..AgentRequest::default()
+    });
+    assert!(!argv.iter().any(|a| a == "two words"), "{argv:?}");
+    let files = Opencode.files(&AgentRequest {
+        prompt: "two words".into(),
+        ..AgentRequest::default()
+    });
+    assert!(
+        files
+            .iter()
+            .any(|(p, c)| p == ".corral/prompt.txt" && c == "two words")
+    );
+}
+
+#[test]
+fn an_opencode_error_fails_the_run_with_the_api_message() {
+    let text = r#"{"type":"error","timestamp":1,"sessionID":"ses_x","error":{"name":"APIError","data":{"message":"The model `nope` does not exist","statusCode":404}}}"#;
+    let events = parse(Opencode.parser().as_mut(), text);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Error { message } if message.contains("nope")))
+    );
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: false, .. })
+    ));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, AgentEvent::Finished { .. }))
+            .count(),
+        1
+    );
 }

@@ -5,7 +5,7 @@ export const RUNTIMES: { id: RuntimeDto; label: string; models: string[] }[] = [
   { id: "claude-code", label: "Claude Code", models: ["sonnet", "opus", "haiku"] },
   { id: "codex", label: "Codex CLI", models: ["gpt-5", "gpt-5-codex", "o4-mini"] },
   { id: "gemini", label: "Gemini CLI", models: ["gemini-2.5-pro", "gemini-2.5-flash"] },
-  { id: "opencode", label: "OpenCode", models: [] },
+  { id: "opencode", label: "OpenCode", models: ["anthropic/claude-sonnet-4-5", "openai/gpt-5"] },
   { id: "aider", label: "Aider", models: [] },
   { id: "cursor", label: "Cursor CLI", models: [] },
   { id: "acp", label: "Any ACP agent", models: [] },

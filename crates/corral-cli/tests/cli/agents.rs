@@ -65,6 +65,15 @@ const GEMINI: Agent = Agent {
     bypass: "yolo",
 };
 
+const OPENCODE: Agent = Agent {
+    runtime: "opencode",
+    model: "test-model",
+    key: "OPENAI_API_KEY",
+    base_url: ("OPENAI_BASE_URL", "/v1"),
+    edits_files: true,
+    bypass: "--auto",
+};
+
 fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
     let (url, requests) = model_server();
     let env = Env::new();
@@ -352,6 +361,16 @@ fn gemini_writes_a_file_through_corral_in_the_local_sandbox() {
 #[test]
 fn gemini_writes_a_file_through_corral_in_a_container_built_for_it() {
     in_a_container_built_for_it(&GEMINI);
+}
+
+#[test]
+fn opencode_writes_a_file_through_corral_in_the_local_sandbox() {
+    in_the_local_sandbox(&OPENCODE);
+}
+
+#[test]
+fn opencode_writes_a_file_through_corral_in_a_container_built_for_it() {
+    in_a_container_built_for_it(&OPENCODE);
 }
 
 #[test]

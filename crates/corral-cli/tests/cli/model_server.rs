@@ -1,5 +1,6 @@
 //! A scripted model server on 127.0.0.1 for the real agent CLIs: Anthropic Messages SSE (Claude
-//! Code), OpenAI Responses SSE (Codex) and Gemini streamGenerateContent SSE. Turn 1 of a
+//! Code), OpenAI Responses SSE (Codex), Gemini streamGenerateContent SSE and Chat Completions
+//! SSE (OpenCode). Turn 1 of a
 //! conversation is a tool call writing `hello.txt` (`second.txt` when the conversation holds
 //! "FOLLOW-UP"); once the tool's result came back, the reply is the text "Done.". The model
 //! `claude-nope` answers 404. Shared by the CLI tests and the agent overhead benchmark.
@@ -143,6 +144,57 @@ fn gemini_reply(body: &str) -> String {
     }
 }
 
+/// The scripted model's reply in OpenAI's Chat Completions SSE (OpenCode): a `write` call with
+/// an absolute path under the working directory its system prompt names, then "Done." once
+/// the tool's result came back; a request without tools (a title) gets a title.
+fn chat_reply(body: &str) -> String {
+    let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+        let data =
+            serde_json::json!({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        format!("data: {data}\n\n")
+    };
+    let usage = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20}}\n\ndata: [DONE]\n\n";
+    let text = |t: &str| {
+        chunk(serde_json::json!({"role": "assistant", "content": t}), None)
+            + &chunk(serde_json::json!({}), Some("stop"))
+            + usage
+    };
+    if request.get("tools").is_none() {
+        return text("Hello file");
+    }
+    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    let last_user = messages
+        .iter()
+        .rposition(|m| m["role"] == "user")
+        .unwrap_or(0);
+    if messages[last_user..].iter().any(|m| m["role"] == "tool") {
+        return text("Done.");
+    }
+    let system = messages
+        .first()
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default();
+    let cwd = system
+        .split("Working directory: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or("/workspace")
+        .trim();
+    let (name, content) = if body.contains("FOLLOW-UP") {
+        ("second.txt", "second\n")
+    } else {
+        ("hello.txt", "hello\n")
+    };
+    let arguments = serde_json::json!({"filePath": format!("{cwd}/{name}"), "content": content});
+    chunk(
+        serde_json::json!({"role": "assistant", "tool_calls": [{"index": 0, "id": format!("call_{}", messages.len()),
+            "type": "function", "function": {"name": "write", "arguments": arguments.to_string()}}]}),
+        None,
+    ) + &chunk(serde_json::json!({}), Some("tool_calls"))
+        + usage
+}
+
 fn serve(stream: TcpStream, requests: &Mutex<Vec<String>>) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut head = String::new();
@@ -187,6 +239,8 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<String>>) -> std::io::Result<()
             responses_reply(&body)
         } else if path.contains(":streamGenerateContent") {
             gemini_reply(&body)
+        } else if path.ends_with("/chat/completions") {
+            chat_reply(&body)
         } else {
             reply(&body)
         };

@@ -362,11 +362,7 @@ async fn run_steps(
                     Some(&mut output),
                 )
                 .await?;
-                (
-                    code,
-                    Some(output),
-                    argv.first().cloned().unwrap_or_default(),
-                )
+                (code, Some(output), adapter.program().to_string())
             }
         };
         run.exit_code = Some(code);
