@@ -13,8 +13,8 @@ corral_sudo() {
 CORRAL_APT_PACKAGES=(build-essential pkg-config libssl-dev git curl ca-certificates file docker.io busybox-static
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev)
 # What the end-to-end tests of the real window add: a virtual X server, WebKit's WebDriver, a
-# session bus, and a Secret Service (gnome-keyring) for the keychain test.
-CORRAL_E2E_PACKAGES=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring)
+# session bus, a Secret Service (gnome-keyring) for the keychain test, and Python for Aider.
+CORRAL_E2E_PACKAGES=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring python3 python3-venv)
 
 corral_install_apt() {
   local missing=()

@@ -69,6 +69,7 @@ pub fn adapter_for(runtime: Runtime) -> Option<Box<dyn Adapter>> {
         Runtime::Gemini => Some(Box::new(crate::Gemini)),
         Runtime::Cursor => Some(Box::new(crate::Cursor)),
         Runtime::Opencode => Some(Box::new(crate::Opencode)),
+        Runtime::Aider => Some(Box::new(crate::Aider)),
         _ => None,
     }
 }

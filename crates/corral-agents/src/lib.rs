@@ -3,6 +3,7 @@
 //! fails: what it does not understand becomes `AgentEvent::Raw`.
 
 mod adapter;
+mod aider;
 mod claude;
 mod codex;
 mod cursor;
@@ -12,6 +13,7 @@ mod json;
 mod opencode;
 
 pub use adapter::{Adapter, AgentRequest, PermissionMode, StreamParser, adapter_for};
+pub use aider::{AIDER_SESSION, Aider};
 pub use claude::ClaudeCode;
 pub use codex::Codex;
 pub use cursor::Cursor;

@@ -1,7 +1,7 @@
 //! The parsers on transcripts in each runtime's documented format, and on garbage.
 
 use corral_agents::{
-    Adapter, AgentRequest, ClaudeCode, Codex, Cursor, Gemini, Opencode, PermissionMode,
+    Adapter, AgentRequest, Aider, ClaudeCode, Codex, Cursor, Gemini, Opencode, PermissionMode,
     StreamParser,
 };
 use corral_core::{AgentEvent, ToolKind};
@@ -564,4 +564,74 @@ fn an_opencode_error_fails_the_run_with_the_api_message() {
             .count(),
         1
     );
+}
+
+/// The real Aider 0.86.2's output (`aider --message ... --no-pretty`) against a scripted Chat
+/// Completions server: the banner, the assistant's words with the whole-file edit, the token
+/// line, the applied edit.
+#[test]
+fn real_aider_output_becomes_text_an_edit_usage_and_a_good_finish() {
+    let text = include_str!("transcripts/aider-0.86.2.txt");
+    let events = parse(Aider.parser().as_mut(), text);
+    assert!(matches!(&events[0], AgentEvent::SessionStarted { .. }));
+    let texts: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::AssistantText { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        ["I will create hello.txt with the greeting.\n\nhello.txt\n```\nhello\n```"]
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        AgentEvent::Usage {
+            input_tokens: 594,
+            output_tokens: 18,
+            cost_micro_usd: Some(630)
+        }
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        AgentEvent::ToolCall {
+            kind: ToolKind::FileEdit,
+            ..
+        }
+    )));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::FileEdit { path } if path == "hello.txt"))
+    );
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: true, .. })
+    ));
+}
+
+#[test]
+fn an_aider_api_error_fails_the_run_though_aider_exits_0() {
+    let text = "\nAider v0.86.2\nModel: openai/nope with whole edit format\n\nlitellm.NotFoundError: OpenAIException - The model `nope` does not exist\n";
+    let events = parse(Aider.parser().as_mut(), text);
+    assert!(
+        events.iter().any(
+            |e| matches!(e, AgentEvent::Error { message } if message.contains("NotFoundError"))
+        )
+    );
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: false, .. })
+    ));
+    // Counts with a k suffix.
+    let big = parse(Aider.parser().as_mut(), "Tokens: 1.2k sent, 12k received.");
+    assert!(matches!(
+        big.as_slice(),
+        [AgentEvent::Usage {
+            input_tokens: 1200,
+            output_tokens: 12000,
+            cost_micro_usd: None
+        }]
+    ));
 }

@@ -1,6 +1,6 @@
 //! A scripted model server on 127.0.0.1 for the real agent CLIs: Anthropic Messages SSE (Claude
 //! Code), OpenAI Responses SSE (Codex), Gemini streamGenerateContent SSE and Chat Completions
-//! SSE (OpenCode). Turn 1 of a
+//! SSE (OpenCode, and Aider's whole-file edits as text). Turn 1 of a
 //! conversation is a tool call writing `hello.txt` (`second.txt` when the conversation holds
 //! "FOLLOW-UP"); once the tool's result came back, the reply is the text "Done.". The model
 //! `claude-nope` answers 404. Shared by the CLI tests and the agent overhead benchmark.
@@ -160,8 +160,25 @@ fn chat_reply(body: &str) -> String {
             + &chunk(serde_json::json!({}), Some("stop"))
             + usage
     };
-    if request.get("tools").is_none() {
+    if body.contains("You are a title generator") {
         return text("Hello file");
+    }
+    if request.get("tools").is_none() {
+        // Aider: no tools, edits as text in its "whole" format (the file's name, then a fenced
+        // block with all of it).
+        let last_user = request["messages"]
+            .as_array()
+            .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default();
+        let (name, content) = if last_user.contains("FOLLOW-UP") {
+            ("second.txt", "second")
+        } else {
+            ("hello.txt", "hello")
+        };
+        return text(&format!(
+            "I will create {name}.\n\n{name}\n```\n{content}\n```\n"
+        ));
     }
     let messages = request["messages"].as_array().cloned().unwrap_or_default();
     let last_user = messages
