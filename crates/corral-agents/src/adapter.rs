@@ -22,6 +22,8 @@ pub struct AgentRequest {
     pub permission: PermissionMode,
     /// Where the agent's model API is, when not the vendor's (tests: a loopback server).
     pub base_url: Option<String>,
+    /// The agent's command line, for runtimes that run one the user gives (ACP).
+    pub agent_command: Vec<String>,
     /// The agent's own home folder for this run (inside the sandbox).
     pub home: String,
     /// Whether it runs inside an isolated container (the container is then the boundary, and
@@ -70,6 +72,7 @@ pub fn adapter_for(runtime: Runtime) -> Option<Box<dyn Adapter>> {
         Runtime::Cursor => Some(Box::new(crate::Cursor)),
         Runtime::Opencode => Some(Box::new(crate::Opencode)),
         Runtime::Aider => Some(Box::new(crate::Aider)),
+        Runtime::Acp => Some(Box::new(crate::Acp)),
         _ => None,
     }
 }

@@ -2,6 +2,7 @@
 //! environment it needs, and a streaming parser from its output to `AgentEvent`s. A parser never
 //! fails: what it does not understand becomes `AgentEvent::Raw`.
 
+mod acp;
 mod adapter;
 mod aider;
 mod claude;
@@ -12,6 +13,7 @@ mod image;
 mod json;
 mod opencode;
 
+pub use acp::{Acp, acp_inner};
 pub use adapter::{Adapter, AgentRequest, PermissionMode, StreamParser, adapter_for};
 pub use aider::{AIDER_SESSION, Aider};
 pub use claude::ClaudeCode;

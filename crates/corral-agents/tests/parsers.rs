@@ -1,7 +1,7 @@
 //! The parsers on transcripts in each runtime's documented format, and on garbage.
 
 use corral_agents::{
-    Adapter, AgentRequest, Aider, ClaudeCode, Codex, Cursor, Gemini, Opencode, PermissionMode,
+    Acp, Adapter, AgentRequest, Aider, ClaudeCode, Codex, Cursor, Gemini, Opencode, PermissionMode,
     StreamParser,
 };
 use corral_core::{AgentEvent, ToolKind};
@@ -176,6 +176,9 @@ fn garbage_never_fails_a_parser_and_comes_out_raw() {
         CLAUDE,
         CODEX,
         include_str!("transcripts/gemini-0.61.0.jsonl"),
+        include_str!("transcripts/cursor-documented.jsonl"),
+        include_str!("transcripts/opencode-1.18.33.jsonl"),
+        include_str!("transcripts/acp-gemini-0.61.0.jsonl"),
     ] {
         for line in source.lines() {
             lines.push(line[..line.len() / 2].to_string());
@@ -231,6 +234,7 @@ fn the_prompt_is_one_argument_whatever_it_holds() {
         resume: Some("sess-1".into()),
         permission: PermissionMode::Bypass,
         base_url: Some("http://127.0.0.1:9".into()),
+        agent_command: Vec::new(),
         home: "/corral/home".into(),
         in_container: true,
     };
@@ -633,5 +637,77 @@ fn an_aider_api_error_fails_the_run_though_aider_exits_0() {
             output_tokens: 12000,
             cost_micro_usd: None
         }]
+    ));
+}
+
+/// What Corral's ACP bridge printed for the real Gemini CLI 0.61.0 in ACP mode (`gemini --acp`)
+/// against a scripted server: its session, a permission request for the write (allowed), the
+/// write's completed update with the diff, and the text in two chunks.
+#[test]
+fn an_acp_transcript_parses_to_the_session_the_edit_and_the_joined_text() {
+    let text = include_str!("transcripts/acp-gemini-0.61.0.jsonl");
+    let events = parse(Acp.parser().as_mut(), text);
+    assert!(events.iter().any(|e| matches!(e,
+        AgentEvent::SessionStarted { session_id } if session_id.len() == 36)));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(
+                e,
+                AgentEvent::ToolCall {
+                    kind: ToolKind::FileEdit,
+                    ..
+                }
+            ))
+            .count(),
+        1,
+        "announced once, by the permission request"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::FileEdit { path } if path == "hello.txt"))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::ToolResult { ok: true, .. }))
+    );
+    let texts: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::AssistantText { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["Done."]);
+    assert!(matches!(
+        events.last(),
+        Some(AgentEvent::Finished { ok: true, .. })
+    ));
+    // The agent's command line follows the bridge's own arguments.
+    let argv = Acp.command(&AgentRequest {
+        agent_command: vec!["gemini".into(), "--acp".into()],
+        home: "/h".into(),
+        resume: Some("s-1".into()),
+        ..AgentRequest::default()
+    });
+    assert_eq!(argv[..2], ["node", "/h/.corral/acp_bridge.mjs"]);
+    assert!(argv.windows(2).any(|w| w == ["--resume", "s-1"]));
+    assert!(argv.ends_with(&["--".into(), "gemini".into(), "--acp".into()]));
+    // A known agent brings its settings (Gemini's settings.json).
+    let files = Acp.files(&AgentRequest {
+        agent_command: vec!["gemini".into(), "--acp".into()],
+        ..AgentRequest::default()
+    });
+    assert!(files.iter().any(|(p, _)| p == ".gemini/settings.json"));
+    // A bridge failure fails the run with its words.
+    let failed = parse(
+        Acp.parser().as_mut(),
+        r#"{"corral_acp":"error","message":"the agent's program `x` did not start"}"#,
+    );
+    assert!(matches!(
+        failed.last(),
+        Some(AgentEvent::Finished { ok: false, .. })
     ));
 }

@@ -76,8 +76,8 @@ impl Statuses {
     }
 }
 
-/// Keeps the runtime and command of a task consistent: a command means `custom`, and `custom`
-/// needs a command.
+/// Keeps the runtime and command of a task consistent: a command means `custom` (or `acp`, whose
+/// command is the agent to talk to), and `custom` needs a command.
 fn check_runtime(
     runtime: Option<Runtime>,
     command: Option<&Vec<String>>,
@@ -87,11 +87,15 @@ fn check_runtime(
             validate::argv(argv)?;
             Ok(Some(Runtime::Custom))
         }
+        (Some(Runtime::Acp), Some(argv)) => {
+            validate::argv(argv)?;
+            Ok(Some(Runtime::Acp))
+        }
         (Some(Runtime::Custom), None) => Err(ValidationError::EmptyCommand.into()),
         (Some(other), Some(_)) => Err(ValidationError::BadValue {
             field: "runtime",
             given: other.to_string(),
-            expected: "custom when a command line is given",
+            expected: "custom or acp when a command line is given",
         }
         .into()),
         (runtime, None) => Ok(runtime),

@@ -38,6 +38,10 @@ struct Agent {
     bypass: &'static str,
     /// What its last words contain (the scripted model's final text, or Aider's one reply).
     final_text: &'static str,
+    /// Whether it reports token usage (ACP has no usage in its stable protocol).
+    reports_usage: bool,
+    /// More arguments of `task add` (an ACP task's agent command line).
+    task_args: &'static [&'static str],
 }
 
 const CLAUDE: Agent = Agent {
@@ -48,6 +52,8 @@ const CLAUDE: Agent = Agent {
     edits_files: true,
     bypass: "bypassPermissions",
     final_text: "Done.",
+    reports_usage: true,
+    task_args: &[],
 };
 
 const CODEX: Agent = Agent {
@@ -58,6 +64,8 @@ const CODEX: Agent = Agent {
     edits_files: false,
     bypass: "--dangerously-bypass-approvals-and-sandbox",
     final_text: "Done.",
+    reports_usage: true,
+    task_args: &[],
 };
 
 const GEMINI: Agent = Agent {
@@ -68,6 +76,8 @@ const GEMINI: Agent = Agent {
     edits_files: true,
     bypass: "yolo",
     final_text: "Done.",
+    reports_usage: true,
+    task_args: &[],
 };
 
 const OPENCODE: Agent = Agent {
@@ -78,6 +88,8 @@ const OPENCODE: Agent = Agent {
     edits_files: true,
     bypass: "--auto",
     final_text: "Done.",
+    reports_usage: true,
+    task_args: &[],
 };
 
 const AIDER: Agent = Agent {
@@ -88,6 +100,21 @@ const AIDER: Agent = Agent {
     edits_files: true,
     bypass: "--yes-always",
     final_text: "I will create hello.txt",
+    reports_usage: true,
+    task_args: &[],
+};
+
+/// Gemini CLI as an ACP agent, through Corral's ACP bridge.
+const ACP: Agent = Agent {
+    runtime: "acp",
+    model: "gemini-2.5-flash",
+    key: "GEMINI_API_KEY",
+    base_url: ("GOOGLE_GEMINI_BASE_URL", ""),
+    edits_files: true,
+    bypass: "bypass",
+    final_text: "Done.",
+    reports_usage: false,
+    task_args: &["--", "gemini", "--acp", "-m", "gemini-2.5-flash"],
 };
 
 fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
@@ -102,7 +129,7 @@ fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
     set.extend_from_slice(settings);
     env.ok(&set);
     let prompt = "Write hello.txt saying \"hello\" — naïve ünïcode, $(not a shell)\nsecond line";
-    env.ok(&[
+    let mut add = vec![
         "task",
         "add",
         "-p",
@@ -111,7 +138,12 @@ fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
         "Hello agent",
         "--prompt",
         prompt,
-    ]);
+    ];
+    add.extend_from_slice(spec.task_args);
+    if !spec.task_args.is_empty() {
+        add.splice(2..2, ["--runtime", spec.runtime]);
+    }
+    env.ok(&add);
 
     // Without a key: refused before anything is prepared, naming the key.
     let mut bare = Command::new(env!("CARGO_BIN_EXE_corral"));
@@ -178,7 +210,7 @@ fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
         "{events:?}"
     );
     assert!(
-        agent.iter().any(|e| e["event"] == "usage"),
+        !spec.reports_usage || agent.iter().any(|e| e["event"] == "usage"),
         "usage is recorded: {agent:?}"
     );
     assert!(
@@ -396,6 +428,16 @@ fn opencode_writes_a_file_through_corral_in_a_container_built_for_it() {
 #[test]
 fn aider_writes_a_file_through_corral_in_the_local_sandbox() {
     in_the_local_sandbox(&AIDER);
+}
+
+#[test]
+fn an_acp_agent_writes_a_file_through_corral_in_the_local_sandbox() {
+    in_the_local_sandbox(&ACP);
+}
+
+#[test]
+fn an_acp_agent_writes_a_file_through_corral_in_a_container_built_for_it() {
+    in_a_container_built_for_it(&ACP);
 }
 
 #[test]

@@ -69,6 +69,10 @@ pub(crate) fn request(
             AgentPermissions::Bypass => PermissionMode::Bypass,
         },
         base_url: project.workflow.env.get(adapter.base_url_env()).cloned(),
+        agent_command: match adapter.runtime() {
+            Runtime::Acp => task.command.clone().unwrap_or_default(),
+            _ => Vec::new(),
+        },
         home: home.to_string(),
         in_container,
     }

@@ -594,6 +594,13 @@ async fn check_runnable(task: &Task, project: &Project) -> EngineResult<()> {
         }),
         None => Ok(()),
         Some(adapter) => {
+            if adapter.runtime() == corral_core::Runtime::Acp && task.command.is_none() {
+                return Err(EngineError::NotRunnable {
+                    reason: "an acp task needs the agent's command line (`--runtime acp -- \
+                             gemini --acp`)"
+                        .into(),
+                });
+            }
             if task.prompt.trim().is_empty() {
                 return Err(EngineError::NotRunnable {
                     reason: "the task has no prompt for the agent".into(),

@@ -132,6 +132,14 @@ fn image_of(
         ImageChoice::Default => corral_agents::DEFAULT_BASE_IMAGE,
         ImageChoice::Dockerfile { .. } => "",
     };
+    // An ACP agent's image holds the agent it runs when Corral knows it (e.g. `gemini --acp`);
+    // any other ACP agent must be in the base image.
+    let adapter = match adapter {
+        Some(a) if a.runtime() == corral_core::Runtime::Acp => {
+            corral_agents::acp_inner(task.command.as_deref().unwrap_or_default())
+        }
+        other => other,
+    };
     if let (Some(adapter), false) = (&adapter, base.is_empty()) {
         let image = corral_agents::agent_image(base, adapter.runtime(), &adapter.package());
         return Ok(ImageSpec::Generated {

@@ -1,0 +1,151 @@
+// Corral's ACP bridge: runs an Agent Client Protocol agent (its command line after `--`) as
+// the client side of the protocol, sends it one prompt, and prints what it does as JSON lines
+// on stdout: the agent's `session/update` notifications as they come, plus `corral_acp` lines
+// (session, permission, done, error). Corral parses those lines like any agent's output, so the
+// durable step (output in files, exit status) works as for every agent.
+// Usage: node acp_bridge.mjs --prompt-file F --permission edits|bypass [--resume ID] -- agent args...
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+const args = process.argv.slice(2);
+const split = args.indexOf("--");
+const opts = {};
+for (let i = 0; i < split; i += 2) opts[args[i].replace(/^--/, "")] = args[i + 1];
+const agentArgv = args.slice(split + 1);
+const say = (line) => process.stdout.write(JSON.stringify(line) + "\n");
+const fail = (message, code = 1) => {
+  say({ corral_acp: "error", message });
+  process.exit(code);
+};
+if (split < 0 || agentArgv.length === 0) fail("no agent command line after --", 2);
+
+// Gemini CLI (0.61) names a session's file by the minute; loading a session in the minute its
+// file was made rewrites that file with an empty conversation, and then finds nothing to load.
+// Before resuming, give the session's files names from an earlier minute.
+function protectGeminiSession(id) {
+  const root = join(process.env.HOME ?? "", ".gemini", "tmp");
+  if (!id || !existsSync(root)) return;
+  let n = 0;
+  for (const project of readdirSync(root)) {
+    const chats = join(root, project, "chats");
+    if (!existsSync(chats)) continue;
+    for (const file of readdirSync(chats)) {
+      if (!file.endsWith(`-${id.slice(0, 8)}.jsonl`)) continue;
+      const minute = String(n++).padStart(2, "0");
+      renameSync(join(chats, file), join(chats, file.replace(/^session-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-/, `session-1970-01-01T00-${minute}-`)));
+    }
+  }
+}
+if (opts.resume) protectGeminiSession(opts.resume);
+
+const agent = spawn(agentArgv[0], agentArgv.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
+// Exit 1, not 127, when the agent is missing: 127 would read as "node is missing".
+agent.on("error", (e) => fail(`the agent's program \`${agentArgv[0]}\` did not start: ${e.message}`));
+let exited = false;
+const gone = new Promise((resolve) =>
+  agent.on("exit", (code, signal) => {
+    exited = true;
+    if (!finished) fail(`the agent exited (${signal ?? code}) before answering the prompt`);
+    resolve();
+  }),
+);
+let finished = false;
+let nextId = 0;
+const pending = new Map();
+let replaying = false;
+let lastUpdate = 0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function request(method, params) {
+  const id = ++nextId;
+  agent.stdin.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
+  return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+}
+const reply = (id, result) => agent.stdin.write(JSON.stringify({ jsonrpc: "2.0", id, result }) + "\n");
+const refuse = (id, message) =>
+  agent.stdin.write(JSON.stringify({ jsonrpc: "2.0", id, error: { code: -32601, message } }) + "\n");
+
+// What the project lets agents do without asking: edits allow everything but commands and
+// fetches; bypass allows everything.
+function choose(toolCall, options) {
+  const kind = toolCall?.kind ?? "other";
+  const allowed = opts.permission === "bypass" || !["execute", "fetch"].includes(kind);
+  const wanted = allowed ? ["allow_once", "allow_always"] : ["reject_once", "reject_always"];
+  return wanted.map((kind) => options.find((o) => o.kind === kind)).find(Boolean) ?? options[0];
+}
+
+createInterface({ input: agent.stdout }).on("line", (line) => {
+  let msg;
+  try {
+    msg = JSON.parse(line);
+  } catch {
+    say({ corral_acp: "raw", line });
+    return;
+  }
+  if (msg.id !== undefined && msg.method === undefined) {
+    const waiter = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (waiter) msg.error ? waiter.reject(msg.error) : waiter.resolve(msg.result);
+  } else if (msg.method === "session/update") {
+    lastUpdate = Date.now();
+    if (!replaying) say(msg);
+  } else if (msg.method === "session/request_permission") {
+    const option = choose(msg.params?.toolCall, msg.params?.options ?? []);
+    say({ corral_acp: "permission", toolCall: msg.params?.toolCall ?? null, option: option?.kind ?? null });
+    reply(msg.id, option ? { outcome: { outcome: "selected", optionId: option.optionId } } : { outcome: { outcome: "cancelled" } });
+  } else if (msg.id !== undefined) {
+    refuse(msg.id, `Corral's client does not offer ${msg.method}`);
+  }
+});
+
+const errorText = (e) => (e && e.message ? `${e.message}${e.data ? `: ${JSON.stringify(e.data)}` : ""}` : String(e));
+
+async function main() {
+  const prompt = readFileSync(opts["prompt-file"], "utf8");
+  const cwd = process.cwd();
+  const init = await request("initialize", {
+    protocolVersion: 1,
+    clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false },
+  });
+  say({ corral_acp: "initialized", agentInfo: init?.agentInfo ?? null, loadSession: !!init?.agentCapabilities?.loadSession });
+  const open = async () => {
+    if (opts.resume) {
+      if (!init?.agentCapabilities?.loadSession) throw { message: "this agent cannot load a session (no loadSession)" };
+      // Loading replays the conversation as updates, some after the answer: they are history,
+      // not this run's events. Wait until the agent has been quiet for 200 ms (at most 3 s).
+      replaying = true;
+      await request("session/load", { sessionId: opts.resume, cwd, mcpServers: [] });
+      const until = Date.now() + 3000;
+      lastUpdate = Date.now();
+      while (Date.now() - lastUpdate < 200 && Date.now() < until) await sleep(50);
+      replaying = false;
+      return opts.resume;
+    }
+    return (await request("session/new", { cwd, mcpServers: [] })).sessionId;
+  };
+  let sessionId;
+  try {
+    sessionId = await open();
+  } catch (e) {
+    // Some agents want an authentication method picked first (e.g. an API key from the env).
+    const methods = init?.authMethods ?? [];
+    if (methods.length === 0) throw e;
+    const method = methods.find((m) => /api.?key/i.test(m.id)) ?? methods[0];
+    await request("authenticate", { methodId: method.id });
+    sessionId = await open();
+  }
+  say({ corral_acp: "session", sessionId });
+  const result = await request("session/prompt", { sessionId, prompt: [{ type: "text", text: prompt }] });
+  finished = true;
+  say({ corral_acp: "done", stopReason: result?.stopReason ?? null });
+  // The agent has recorded the turn by now (give its last write a moment). Stop it with
+  // SIGKILL: on a graceful shutdown Gemini CLI rewrites the session it loaded as empty, and a
+  // follow-up would find nothing to resume.
+  await Promise.race([gone, sleep(300)]);
+  if (!exited) agent.kill("SIGKILL");
+  process.exit(0);
+}
+
+main().catch((e) => fail(errorText(e)));
