@@ -695,3 +695,65 @@ fn a_key_in_the_os_keychain_reaches_the_agent_and_nothing_else() {
         unknown.stderr
     );
 }
+
+/// Whatever an agent prints, the run goes on: a `claude` that prints random bytes, truncated
+/// JSON, JSON of the wrong shapes and a 10 MB line (then a real session line) still finishes
+/// the run, every byte of it kept in the log, the understood line parsed.
+#[test]
+fn garbage_from_an_agent_never_fails_the_engine() {
+    let env = Env::new();
+    let bin = tempfile::tempdir().expect("bin dir");
+    let script = bin.path().join("claude");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n\
+         head -c 20000 /dev/urandom\n\
+         printf '\\n{\"type\":\"assistant\",\"message\":{\"content\":[{\"type\":\"tool_use\",\"na\\n'\n\
+         printf '{\"type\":\"result\",\"usage\":\"none\",\"total_cost_usd\":\"free\"}\\n'\n\
+         printf '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\n'\n\
+         head -c 10485760 /dev/zero | tr '\\0' 'x'\n\
+         printf '\\n{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s-garbage\"}\\n'\n",
+    )
+    .expect("script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    let path = format!(
+        "env.PATH={}:/usr/local/bin:/usr/bin:/bin",
+        bin.path().display()
+    );
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "sandbox=local",
+        "runtime=claude-code",
+        &path,
+    ]);
+    env.ok(&["task", "add", "-p", "r", "-t", "Noise", "--prompt", "hi"]);
+    let ran = env.corral_with(&["run", "Noise"], &[("ANTHROPIC_API_KEY", "sk-x")]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let run = json(&env.ok(&["runs", "--json"]))[0].clone();
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let log = env.ok(&["logs", run["id"].as_str().expect("id"), "--json"]);
+    let entries: Vec<serde_json::Value> = log.lines().map(json).collect();
+    let stdout_bytes: usize = entries
+        .iter()
+        .filter(|e| e["kind"] == "output" && e["stream"] == "stdout")
+        .filter_map(|e| e["line"].as_str())
+        .map(str::len)
+        .sum();
+    assert!(
+        stdout_bytes >= 10 << 20,
+        "the 10 MB line is kept: {stdout_bytes}"
+    );
+    let raw = entries
+        .iter()
+        .filter(|e| e["kind"] == "agent" && e["event"]["event"] == "raw")
+        .count();
+    assert!(raw >= 4, "what it could not understand is kept raw: {raw}");
+    assert!(entries.iter().any(|e| e["kind"] == "agent"
+        && e["event"]["event"] == "session_started"
+        && e["event"]["session_id"] == "s-garbage"));
+}
