@@ -189,8 +189,10 @@ fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
             "{agent:?}"
         );
         assert!(
-            agent.iter().any(|e| e["event"] == "file_edit"
-                && e["path"].as_str().is_some_and(|p| p.ends_with("hello.txt"))),
+            // Relative to the checkout, so it names the file in the run's diff.
+            agent
+                .iter()
+                .any(|e| e["event"] == "file_edit" && e["path"] == "hello.txt"),
             "{agent:?}"
         );
     } else {

@@ -123,6 +123,7 @@ pub(crate) fn write_files(
 /// The agent's output, parsed as it arrives, and what the run keeps from it.
 pub(crate) struct AgentOutput {
     parser: Box<dyn StreamParser>,
+    checkout_prefix: Option<String>,
     pub session_id: Option<String>,
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -141,9 +142,13 @@ impl std::fmt::Debug for AgentOutput {
 }
 
 impl AgentOutput {
-    pub fn new(adapter: &dyn Adapter) -> AgentOutput {
+    /// `checkout`: where the agent sees the run's checkout when that is not `/workspace` (the
+    /// local sandbox); edited paths under it are made relative, so they name the file in the
+    /// run's diff.
+    pub fn new(adapter: &dyn Adapter, checkout: Option<String>) -> AgentOutput {
         AgentOutput {
             parser: adapter.parser(),
+            checkout_prefix: checkout.map(|c| format!("{}/", c.trim_end_matches('/'))),
             session_id: None,
             input_tokens: 0,
             output_tokens: 0,
@@ -154,14 +159,29 @@ impl AgentOutput {
 
     /// The events of one stdout line (never fails: unknown lines come back as `Raw`).
     pub fn absorb(&mut self, line: &str) -> Vec<AgentEvent> {
-        let events = self.parser.line(line);
+        let parsed = self.parser.line(line);
+        let events = self.relative(parsed);
         self.keep(&events);
+        events
+    }
+
+    fn relative(&self, mut events: Vec<AgentEvent>) -> Vec<AgentEvent> {
+        if let Some(prefix) = &self.checkout_prefix {
+            for event in &mut events {
+                if let AgentEvent::FileEdit { path } = event
+                    && let Some(inside) = path.strip_prefix(prefix.as_str())
+                {
+                    *path = inside.to_string();
+                }
+            }
+        }
         events
     }
 
     /// What the parser still held when the output ended (e.g. text not yet flushed).
     pub fn finish(&mut self) -> Vec<AgentEvent> {
-        let events = self.parser.finish();
+        let parsed = self.parser.finish();
+        let events = self.relative(parsed);
         self.keep(&events);
         events
     }

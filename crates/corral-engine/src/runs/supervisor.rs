@@ -357,7 +357,12 @@ async fn run_steps(
                 }
                 env.push((key.name, key.value));
                 let argv = adapter.command(&request);
-                let mut output = super::agent::AgentOutput::new(adapter.as_ref());
+                let mut output = super::agent::AgentOutput::new(
+                    adapter.as_ref(),
+                    (!sandbox.is_isolated())
+                        .then(|| run.checkout_path.clone())
+                        .flatten(),
+                );
                 let code = step(
                     ctx,
                     sandbox,
