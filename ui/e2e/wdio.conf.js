@@ -17,6 +17,9 @@ export const corralCli = path.join(targetDir, "debug", "corral");
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-e2e-"));
 process.env.CORRAL_DATA_DIR = dataDir;
 process.env.CORRAL_E2E_WORKDIR = fs.mkdtempSync(path.join(os.tmpdir(), "corral-e2e-repos-"));
+// The agent test's key: read by the app from its environment (no keychain entry in the test's
+// session), sent only to the scripted model server on 127.0.0.1.
+process.env.ANTHROPIC_API_KEY = "sk-e2e-window-key";
 
 function tauriDriverPath() {
   const cargoHome = process.env.CARGO_HOME ?? path.join(os.homedir(), ".cargo");

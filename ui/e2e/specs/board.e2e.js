@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { browser, $, $$, expect } from "@wdio/globals";
 import { screenshotDir } from "../wdio.conf.js";
+import { startModelServer } from "../model-server.js";
 
 const work = process.env.CORRAL_E2E_WORKDIR;
 
@@ -188,5 +189,74 @@ describe("Corral's first run", () => {
     await $('[data-testid="tab-log"]').click();
     await expect($('[data-testid="run-log"]')).toHaveText(expect.stringContaining("hello from the window"));
     await shot("09-run");
+  });
+
+  it("runs Claude Code: a readable live log, the edit's diff, and a follow-up that resumes it", async () => {
+    // The real CLI (installed by the Rust tests' script) in the local sandbox, talking to a
+    // scripted server on 127.0.0.1.
+    const root = path.resolve(import.meta.dirname, "../../..");
+    const bin = execFileSync("bash", [path.join(root, "scripts/install-test-agents.sh")]).toString().trim();
+    const url = await startModelServer();
+    await $('[data-testid="nav-projects"]').click();
+    await $('[data-testid="project-item"]').$("button=Settings").click();
+    await $('[data-testid="project-settings"]').waitForDisplayed();
+    await $('[data-testid="sandbox-kind"]').selectByAttribute("value", "local");
+    // Two lines: typed newlines do not survive WebDriver here, so the value is set directly.
+    const envText = `ANTHROPIC_BASE_URL=${url}\nPATH=${bin}:/usr/local/bin:/usr/bin:/bin`;
+    await browser.execute(
+      (el, value) => {
+        el.value = value;
+        el.dispatchEvent(new Event("input", { bubbles: true }));
+      },
+      await $('[data-testid="env-text"]'),
+      envText,
+    );
+    await $('[data-testid="project-settings"]').$("button=Save").click();
+    await $("h1=Projects").waitForDisplayed();
+    await $('[data-testid="project-item"]').$("button=Board").click();
+    await $('[data-testid="new-task"]').click();
+    const dialog = await $('[data-testid="create-task-dialog"]');
+    await dialog.waitForDisplayed();
+    await $("#task-title").setValue("Agent hello");
+    await $("#task-prompt").setValue("Write hello.txt");
+    await $("#task-runtime").selectByAttribute("value", "claude-code");
+    await $('[data-testid="create-task-submit"]').click();
+    await dialog.waitForDisplayed({ reverse: true });
+    await card("Agent hello").click();
+    await $('[data-testid="run-task"]').click();
+    await browser.waitUntil(async () => ["succeeded", "failed"].includes(await $('[data-testid="run-state"]').getText()), {
+      timeout: 60000,
+      timeoutMsg: "the agent run did not end",
+    });
+    await expect($('[data-testid="run-state"]')).toHaveText("succeeded");
+    // The log reads as what the agent did: its tool call, the edit, its words, the usage.
+    const tool = await $('[data-testid="agent-tool"]');
+    await expect(tool).toHaveText(expect.stringContaining("Write"));
+    await browser.waitUntil(async () => (await $('[data-testid="run-log"]').getText()).includes("Done."));
+    await expect($('[data-testid="agent-usage"]')).toHaveText(expect.stringContaining("tokens"));
+    await shot("11-agent-log");
+    // The edit opens its diff.
+    await $('[data-testid="agent-file-edit"]').click();
+    await browser.waitUntil(async () => (await $('[data-testid="diff-viewer"]').getText()).includes("hello"), {
+      timeout: 30000,
+      timeoutMsg: "the edited file's diff did not open",
+    });
+    await shot("12-agent-diff");
+    // A follow-up resumes the session on the same branch.
+    await $('[data-testid="tab-log"]').click();
+    await $('[data-testid="follow-up-text"]').setValue("FOLLOW-UP: write second.txt");
+    await $('[data-testid="follow-up-send"]').click();
+    await $('[data-testid="follow-up-of"]').waitForDisplayed({ timeout: 30000 });
+    await browser.waitUntil(async () => ["succeeded", "failed"].includes(await $('[data-testid="run-state"]').getText()), {
+      timeout: 60000,
+      timeoutMsg: "the follow-up did not end",
+    });
+    await expect($('[data-testid="run-state"]')).toHaveText("succeeded");
+    await $('[data-testid="tab-changes"]').click();
+    await browser.waitUntil(async () => (await $('[data-testid="run-diff"]').getText()).includes("second.txt"), {
+      timeout: 30000,
+      timeoutMsg: "the follow-up's file is not in its changes",
+    });
+    await shot("13-follow-up");
   });
 });

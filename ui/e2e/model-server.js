@@ -1,0 +1,53 @@
+// A scripted Anthropic Messages server on 127.0.0.1 for the real Claude Code CLI in the window's
+// end-to-end test (the Rust tests have the same script): a Write tool call for hello.txt
+// (second.txt when the conversation holds "FOLLOW-UP"), then "Done." once the result came back.
+import http from "node:http";
+
+function reply(body) {
+  const request = JSON.parse(body || "{}");
+  const messages = request.messages ?? [];
+  const has = (m, kind) =>
+    typeof m.content === "string" ? kind === "text" : (m.content ?? []).some((p) => p.type === kind);
+  let lastHuman = 0;
+  messages.forEach((m, i) => {
+    if (m.role === "user" && has(m, "text") && !has(m, "tool_result")) lastHuman = i;
+  });
+  const answered = messages.slice(lastHuman).some((m) => has(m, "tool_result"));
+  const cwd = (body.split("Primary working directory: ")[1] ?? "/workspace").split("\\")[0];
+  const turn = messages.length;
+  const events = [
+    { type: "message_start", message: { id: `msg_${turn}`, type: "message", role: "assistant", model: request.model, content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } } },
+  ];
+  if (answered) {
+    events.push({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+    events.push({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Done." } });
+  } else {
+    const name = body.includes("FOLLOW-UP") ? "second.txt" : "hello.txt";
+    const input = JSON.stringify({ file_path: `${cwd}/${name}`, content: `${name.replace(".txt", "")}\n` });
+    events.push({ type: "content_block_start", index: 0, content_block: { type: "tool_use", id: `toolu_${turn}`, name: "Write", input: {} } });
+    events.push({ type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: input } });
+  }
+  events.push({ type: "content_block_stop", index: 0 });
+  events.push({ type: "message_delta", delta: { stop_reason: answered ? "end_turn" : "tool_use" }, usage: { output_tokens: 5 } });
+  events.push({ type: "message_stop" });
+  return events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join("");
+}
+
+/** Starts the server; resolves to its base URL. */
+export function startModelServer() {
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      if (req.url.includes("count_tokens")) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end('{"input_tokens":10}');
+        return;
+      }
+      const payload = reply(body);
+      res.writeHead(200, { "content-type": "text/event-stream", "content-length": Buffer.byteLength(payload) });
+      res.end(payload);
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${server.address().port}`)));
+}
