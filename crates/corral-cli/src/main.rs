@@ -100,11 +100,12 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             let verb = if dry_run { "would remove" } else { "removed" };
             writeln!(
                 out,
-                "{verb} {} checkouts ({:.1} MiB), {} merged branches, {} containers; {} stuck runs failed",
+                "{verb} {} checkouts ({:.1} MiB), {} merged branches, {} containers, {} images; {} stuck runs failed",
                 r.checkouts_removed.len(),
                 r.bytes_reclaimed as f64 / 1_048_576.0,
                 r.branches_removed.len(),
                 r.containers_removed.len(),
+                r.images_removed.len(),
                 r.stuck_runs_failed.len()
             )?;
             ExitCode::SUCCESS

@@ -77,6 +77,8 @@ pub enum ImageSpec {
         dockerfile: String,
         tag: String,
         network: crate::NetworkMode,
+        /// The data dir building it (an image label, so its `gc` can tell its own images).
+        instance: String,
     },
     /// Built once from a generated Dockerfile (the agent image) and reused while `tag`
     /// exists; the tag is a hash of the text.
@@ -84,6 +86,7 @@ pub enum ImageSpec {
         dockerfile: String,
         tag: String,
         network: crate::NetworkMode,
+        instance: String,
     },
 }
 
@@ -138,6 +141,7 @@ impl DockerSandbox {
         dockerfile: &str,
         tag: &str,
         network: crate::NetworkMode,
+        instance: &str,
         mut progress: impl FnMut(String),
     ) -> Result<(), SandboxError> {
         let failed = |reason: String| SandboxError::ImageBuild {
@@ -159,7 +163,7 @@ impl DockerSandbox {
             "building {tag} from {dockerfile} ({} KiB of context)",
             archive.len() / 1024
         ));
-        self.build_archive(archive, dockerfile, tag, network, progress)
+        self.build_archive(archive, dockerfile, tag, network, instance, progress)
             .await
     }
 
@@ -170,13 +174,16 @@ impl DockerSandbox {
         dockerfile: &str,
         tag: &str,
         network: crate::NetworkMode,
+        instance: &str,
         mut progress: impl FnMut(String),
     ) -> Result<(), SandboxError> {
         let failed = |reason: String| SandboxError::ImageBuild {
             tag: tag.to_string(),
             reason,
         };
+        let labels = std::collections::HashMap::from([(crate::labels::INSTANCE, instance)]);
         let options = bollard::query_parameters::BuildImageOptionsBuilder::new()
+            .labels(&labels)
             .dockerfile(dockerfile)
             .t(tag)
             .networkmode(network.as_docker())
@@ -215,6 +222,7 @@ impl DockerSandbox {
         dockerfile: &str,
         tag: &str,
         network: crate::NetworkMode,
+        instance: &str,
         mut progress: impl FnMut(String),
     ) -> Result<(), SandboxError> {
         if self.has_image(tag).await? {
@@ -238,7 +246,7 @@ impl DockerSandbox {
             "building agent image {tag} (once; later runs reuse it)"
         ));
         let started = std::time::Instant::now();
-        self.build_archive(archive, "Dockerfile", tag, network, &mut progress)
+        self.build_archive(archive, "Dockerfile", tag, network, instance, &mut progress)
             .await?;
         progress(format!(
             "built {tag} in {:.1} s",
@@ -260,18 +268,82 @@ impl DockerSandbox {
                 dockerfile,
                 tag,
                 network,
+                instance,
             } => {
-                self.build_image(context, dockerfile, tag, *network, progress)
+                self.build_image(context, dockerfile, tag, *network, instance, progress)
                     .await
             }
             ImageSpec::Generated {
                 dockerfile,
                 tag,
                 network,
+                instance,
             } => {
-                self.build_generated(dockerfile, tag, *network, progress)
+                self.build_generated(dockerfile, tag, *network, instance, progress)
                     .await
             }
+        }
+    }
+}
+
+/// An image Corral built: an agent image or a Dockerfile build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorralImage {
+    pub tag: String,
+    /// Seconds since the epoch.
+    pub created: i64,
+    /// The data dir that built it (its label), when it has one.
+    pub instance: Option<String>,
+}
+
+/// The tag prefixes of the images Corral builds.
+pub const AGENT_IMAGE_PREFIX: &str = "corral-agent/";
+pub const BUILD_IMAGE_PREFIX: &str = "corral-build/";
+
+impl DockerSandbox {
+    /// Every tag of an image Corral built.
+    pub async fn corral_images(&self) -> Result<Vec<CorralImage>, SandboxError> {
+        let images = self
+            .docker
+            .list_images(None::<bollard::query_parameters::ListImagesOptions>)
+            .await?;
+        Ok(images
+            .into_iter()
+            .flat_map(|image| {
+                let instance = image.labels.get(crate::labels::INSTANCE).cloned();
+                let created = image.created;
+                image
+                    .repo_tags
+                    .into_iter()
+                    .filter(|t| {
+                        t.starts_with(AGENT_IMAGE_PREFIX) || t.starts_with(BUILD_IMAGE_PREFIX)
+                    })
+                    .map(move |tag| CorralImage {
+                        tag,
+                        created,
+                        instance: instance.clone(),
+                    })
+            })
+            .collect())
+    }
+
+    /// Removes one tag. `Ok(false)` when a container still uses it or it is already gone.
+    pub async fn remove_image_tag(&self, tag: &str) -> Result<bool, SandboxError> {
+        match self
+            .docker
+            .remove_image(
+                tag,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404 | 409,
+                ..
+            }) => Ok(false),
+            Err(e) => Err(e.into()),
         }
     }
 }

@@ -14,7 +14,7 @@ pub use container::{
     ContainerSpec, DockerSandbox, LabelledContainer, NetworkMode, RUN_DIR_IN_CONTAINER, labels,
 };
 pub use exec::ExecOutput;
-pub use image::ImageSpec;
+pub use image::{AGENT_IMAGE_PREFIX, BUILD_IMAGE_PREFIX, CorralImage, ImageSpec};
 pub use local::{LOCAL_HANDLE_PREFIX, LocalSandbox};
 pub use probe::{DockerVersion, probe};
 pub use sandbox::Sandbox;

@@ -25,6 +25,9 @@ pub struct GcReport {
     pub checkouts_removed: Vec<RunId>,
     pub branches_removed: Vec<String>,
     pub containers_removed: Vec<String>,
+    /// Images this data dir built that nothing here uses any more (agent images of old
+    /// settings or versions, older Dockerfile builds, builds of removed projects).
+    pub images_removed: Vec<String>,
     pub stuck_runs_failed: Vec<RunId>,
     pub bytes_reclaimed: u64,
 }
@@ -171,6 +174,148 @@ pub(crate) async fn gc(
             }
         }
     }
+    if let Ok(sandbox) = ctx.sandbox().await {
+        let projects = ProjectQuery::all(db).await?;
+        let instance = ctx.config.data_dir.display().to_string();
+        let images = sandbox.corral_images().await?;
+        for tag in images_to_prune(&images, &instance, &projects) {
+            let removed = dry_run || sandbox.remove_image_tag(&tag).await?;
+            if removed {
+                report.images_removed.push(tag);
+            }
+        }
+    }
     tracing::info!(?report, "gc");
     Ok(report)
+}
+
+/// The agent images `project`'s settings build now, one per runtime.
+fn current_agent_images(project: &corral_core::Project) -> Vec<String> {
+    let base = match &project.workflow.image {
+        corral_core::ImageChoice::Default => corral_agents::DEFAULT_BASE_IMAGE,
+        corral_core::ImageChoice::Base { image } => image.as_str(),
+        _ => return Vec::new(),
+    };
+    corral_core::Runtime::ALL
+        .into_iter()
+        .filter(|r| *r != corral_core::Runtime::Acp)
+        .filter_map(corral_agents::adapter_for)
+        .map(|a| corral_agents::agent_image(base, a.runtime(), &a.package()).tag)
+        .collect()
+}
+
+/// Which of the images this data dir (`instance`) built to remove: agent images no project's
+/// settings build any more, and of each project's Dockerfile builds all but the newest (all of
+/// them once the project is gone). Images of other data dirs are never touched: agent images
+/// are shared by tag across them.
+fn images_to_prune(
+    images: &[corral_sandbox::CorralImage],
+    instance: &str,
+    projects: &[corral_core::Project],
+) -> Vec<String> {
+    let ours = images
+        .iter()
+        .filter(|i| i.instance.as_deref() == Some(instance));
+    let wanted: std::collections::HashSet<String> =
+        projects.iter().flat_map(current_agent_images).collect();
+    let mut newest: std::collections::HashMap<&str, &corral_sandbox::CorralImage> =
+        std::collections::HashMap::new();
+    let mut prune = Vec::new();
+    for image in ours {
+        if image.tag.starts_with(corral_sandbox::AGENT_IMAGE_PREFIX) {
+            if !wanted.contains(&image.tag) {
+                prune.push(image.tag.clone());
+            }
+            continue;
+        }
+        let Some(rest) = image.tag.strip_prefix(corral_sandbox::BUILD_IMAGE_PREFIX) else {
+            continue;
+        };
+        let project = rest.split(':').next().unwrap_or_default();
+        if !projects.iter().any(|p| p.id.to_string() == project) {
+            prune.push(image.tag.clone());
+            continue;
+        }
+        match newest.get(project) {
+            Some(kept) if kept.created >= image.created => prune.push(image.tag.clone()),
+            Some(kept) => {
+                prune.push(kept.tag.clone());
+                newest.insert(project, image);
+            }
+            None => {
+                newest.insert(project, image);
+            }
+        }
+    }
+    prune
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corral_core::{ImageChoice, Project, ProjectId, RepoSource, Timestamp, Workflow};
+    use corral_sandbox::CorralImage;
+
+    fn project(image: ImageChoice) -> Project {
+        Project {
+            id: ProjectId::new(),
+            name: "p".into(),
+            source: RepoSource::Local {
+                path: "/repo".into(),
+            },
+            default_branch: None,
+            workflow: Workflow {
+                image,
+                ..Workflow::default()
+            },
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    fn image(tag: &str, created: i64, instance: &str) -> CorralImage {
+        CorralImage {
+            tag: tag.into(),
+            created,
+            instance: Some(instance.into()),
+        }
+    }
+
+    #[test]
+    fn only_our_images_that_nothing_uses_are_pruned() {
+        let p = project(ImageChoice::Base {
+            image: "me/base:1".into(),
+        });
+        let current = current_agent_images(&p);
+        assert!(
+            current
+                .iter()
+                .any(|t| t.starts_with("corral-agent/claude-code:"))
+        );
+        let old_build = format!("corral-build/{}:aaa", p.id);
+        let new_build = format!("corral-build/{}:bbb", p.id);
+        let gone_build = format!("corral-build/{}:ccc", ProjectId::new());
+        let images = vec![
+            image(&current[0], 1, "/data"),
+            image("corral-agent/claude-code:0000000000000000", 1, "/data"),
+            image("corral-agent/codex:1111111111111111", 1, "/other"),
+            image(&old_build, 10, "/data"),
+            image(&new_build, 20, "/data"),
+            image(&gone_build, 5, "/data"),
+            CorralImage {
+                tag: "corral-agent/gemini:2222222222222222".into(),
+                created: 1,
+                instance: None,
+            },
+        ];
+        let mut pruned = images_to_prune(&images, "/data", &[p]);
+        pruned.sort();
+        let mut expected = vec![
+            "corral-agent/claude-code:0000000000000000".to_string(),
+            old_build,
+            gone_build,
+        ];
+        expected.sort();
+        assert_eq!(pruned, expected);
+    }
 }

@@ -120,11 +120,13 @@ fn network_mode(policy: corral_core::NetworkPolicy) -> NetworkMode {
 /// The image a run's container is made from: a ready image as is; for an agent runtime, the
 /// agent image built on the base; a Dockerfile read from the run's checkout.
 fn image_of(
+    ctx: &RunContext,
     project: &Project,
     task: &Task,
     run: &Run,
     checkout: &std::path::Path,
 ) -> Result<ImageSpec, StepStop> {
+    let instance = ctx.config.data_dir.display().to_string();
     let adapter = super::agent::adapter(task, project)?;
     let base = match &project.workflow.image {
         ImageChoice::Agent { image } => return Ok(ImageSpec::Named(image.clone())),
@@ -146,6 +148,7 @@ fn image_of(
             dockerfile: image.dockerfile,
             tag: image.tag,
             network: network_mode(project.workflow.build_network),
+            instance,
         });
     }
     Ok(match &project.workflow.image {
@@ -168,6 +171,7 @@ fn image_of(
                     &base[..12.min(base.len())]
                 ),
                 network: network_mode(project.workflow.build_network),
+                instance,
             }
         }
     })
@@ -526,7 +530,7 @@ async fn prepare(
         }
     }
     if run.container_id.is_none() {
-        let image = image_of(project, task, run, &dest)?;
+        let image = image_of(ctx, project, task, run, &dest)?;
         let notes = ProgressNotes::start(ctx, run.id);
         let tx = notes.sender();
         let ensured = sandbox

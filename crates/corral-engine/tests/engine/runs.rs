@@ -587,6 +587,29 @@ async fn a_dockerfile_in_the_repository_is_built_with_progress_and_a_broken_one_
         "the build's own lines are in the log: {notes:?}"
     );
 
+    // A new commit builds a new image; cleanup then removes the older build, not the newer.
+    let tag_of = |run: &corral_core::Run| {
+        let base = run.base_commit.clone().expect("base commit");
+        format!("corral-build/{}:{}", p.id, &base[..12])
+    };
+    let first = tag_of(&run);
+    std::fs::write(repo.join("env/hello.txt"), "hello again\n").expect("write");
+    git(&repo, &["commit", "-qam", "context changed"]);
+    let again = f.engine.start_run(t).await.expect("start");
+    let again = wait(&f, again.id, Duration::from_secs(120)).await;
+    assert_eq!(again.state, RunState::Succeeded, "{again:?}");
+    let second = tag_of(&again);
+    assert_ne!(first, second);
+    let docker = corral_sandbox::DockerSandbox::connect(None)
+        .await
+        .expect("docker");
+    assert!(docker.has_image(&first).await.expect("inspect"));
+    let report = f.engine.gc(false).await.expect("gc");
+    assert!(report.images_removed.contains(&first), "{report:?}");
+    assert!(!report.images_removed.contains(&second), "{report:?}");
+    assert!(!docker.has_image(&first).await.expect("inspect"));
+    assert!(docker.has_image(&second).await.expect("inspect"));
+
     std::fs::write(
         repo.join("env/Dockerfile"),
         format!("FROM {IMAGE}\nRUN echo broken; exit 3\n"),
