@@ -167,29 +167,12 @@ pub async fn install(app: &AppHandle) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{run_lines, slot_texts};
-    use corral_core::{ProjectId, Run, RunId, RunState, TaskId, Timestamp};
+    use corral_core::{ProjectId, Run, RunState, TaskId, Timestamp};
 
     fn run(state: RunState) -> Run {
         Run {
-            id: RunId::new(),
-            task_id: TaskId::new(),
-            project_id: ProjectId::new(),
-            attempt: 1,
             state,
-            container_id: None,
-            checkout_path: None,
-            branch: None,
-            base_commit: None,
-            result_commit: None,
-            exit_code: None,
-            agent_session_id: None,
-            input_tokens: 0,
-            output_tokens: 0,
-            created_at: Timestamp(0),
-            started_at: None,
-            finished_at: None,
-            merged_commit: None,
-            follow_up: None,
+            ..Run::queued(TaskId::new(), ProjectId::new(), 1, Timestamp(0))
         }
     }
 

@@ -7,7 +7,7 @@ use corral_core::{AgentEvent, Runtime, ToolKind};
 use serde_json::Value;
 
 use crate::adapter::{Adapter, AgentRequest, PermissionMode, StreamParser};
-use crate::json::{json_line, raw, str_at, text_of, u64_at, workspace_relative};
+use crate::json::{SessionOnce, json_line, raw, str_at, text_of, u64_at, workspace_relative};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClaudeCode;
@@ -101,7 +101,7 @@ fn tool_kind(name: &str) -> ToolKind {
 /// Parses Claude Code's stream-json.
 #[derive(Debug, Default)]
 pub struct ClaudeParser {
-    session_seen: bool,
+    session: SessionOnce,
 }
 
 impl ClaudeParser {
@@ -172,14 +172,7 @@ impl StreamParser for ClaudeParser {
             Err(instead) => return instead,
         };
         let mut out = Vec::new();
-        if !self.session_seen
-            && let Some(session) = str_at(&value, "session_id")
-        {
-            self.session_seen = true;
-            out.push(AgentEvent::SessionStarted {
-                session_id: session.into(),
-            });
-        }
+        self.session.see(&value, "session_id", &mut out);
         match str_at(&value, "type") {
             Some("system") => {}
             Some(kind @ ("assistant" | "user")) => {

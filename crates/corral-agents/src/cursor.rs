@@ -9,7 +9,7 @@ use corral_core::{AgentEvent, Runtime, ToolKind};
 use serde_json::Value;
 
 use crate::adapter::{Adapter, AgentRequest, StreamParser};
-use crate::json::{json_line, raw, str_at, text_of, workspace_relative};
+use crate::json::{SessionOnce, json_line, raw, str_at, text_of, workspace_relative};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Cursor;
@@ -70,7 +70,7 @@ impl Adapter for Cursor {
 /// Parses `cursor-agent --output-format stream-json`.
 #[derive(Debug, Default)]
 pub struct CursorParser {
-    session_seen: bool,
+    session: SessionOnce,
 }
 
 /// The one entry of a `tool_call` object: its kind key and body.
@@ -99,14 +99,7 @@ impl StreamParser for CursorParser {
             Err(instead) => return instead,
         };
         let mut out = Vec::new();
-        if !self.session_seen
-            && let Some(session) = str_at(&value, "session_id")
-        {
-            self.session_seen = true;
-            out.push(AgentEvent::SessionStarted {
-                session_id: session.into(),
-            });
-        }
+        self.session.see(&value, "session_id", &mut out);
         match (str_at(&value, "type"), str_at(&value, "subtype")) {
             (Some("system"), _) | (Some("user"), _) => {}
             (Some("assistant"), _) => {

@@ -45,3 +45,23 @@ pub fn text_of(v: &Value) -> String {
 pub fn workspace_relative(path: &str) -> String {
     path.strip_prefix("/workspace/").unwrap_or(path).to_string()
 }
+
+/// Announces the session once, from the first line that carries its id under `key` (agents
+/// that repeat the id on every line).
+#[derive(Debug, Default)]
+pub struct SessionOnce {
+    seen: bool,
+}
+
+impl SessionOnce {
+    pub fn see(&mut self, value: &Value, key: &str, out: &mut Vec<AgentEvent>) {
+        if !self.seen
+            && let Some(session) = str_at(value, key)
+        {
+            self.seen = true;
+            out.push(AgentEvent::SessionStarted {
+                session_id: session.into(),
+            });
+        }
+    }
+}

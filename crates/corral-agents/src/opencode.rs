@@ -9,7 +9,7 @@ use corral_core::{AgentEvent, Runtime, ToolKind};
 use serde_json::Value;
 
 use crate::adapter::{Adapter, AgentRequest, PermissionMode, StreamParser};
-use crate::json::{json_line, raw, str_at, u64_at, workspace_relative};
+use crate::json::{SessionOnce, json_line, raw, str_at, u64_at, workspace_relative};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Opencode;
@@ -142,7 +142,7 @@ fn tool_kind(name: &str) -> ToolKind {
 /// Parses `opencode run --format json`.
 #[derive(Debug, Default)]
 pub struct OpencodeParser {
-    session_seen: bool,
+    session: SessionOnce,
     anything: bool,
     failed: bool,
 }
@@ -154,14 +154,7 @@ impl StreamParser for OpencodeParser {
             Err(instead) => return instead,
         };
         let mut out = Vec::new();
-        if !self.session_seen
-            && let Some(session) = str_at(&value, "sessionID")
-        {
-            self.session_seen = true;
-            out.push(AgentEvent::SessionStarted {
-                session_id: session.into(),
-            });
-        }
+        self.session.see(&value, "sessionID", &mut out);
         let part = value.get("part").cloned().unwrap_or(Value::Null);
         match str_at(&value, "type") {
             Some("step_start") => {}

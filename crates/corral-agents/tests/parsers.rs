@@ -6,6 +6,17 @@ use corral_agents::{
 };
 use corral_core::{AgentEvent, ToolKind};
 
+/// The assistant's texts among `events`, in order.
+fn texts(events: &[AgentEvent]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::AssistantText { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn parse(parser: &mut dyn StreamParser, text: &str) -> Vec<AgentEvent> {
     let mut events: Vec<AgentEvent> = text.lines().flat_map(|l| parser.line(l)).collect();
     events.extend(parser.finish());
@@ -385,13 +396,7 @@ fn a_real_gemini_transcript_parses_to_the_edit_the_joined_text_and_usage() {
             .any(|e| matches!(e, AgentEvent::ToolResult { ok: true, .. }))
     );
     // The streamed chunks "Do" + "ne." are one text.
-    let texts: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            AgentEvent::AssistantText { text } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let texts = texts(&events);
     assert_eq!(texts, ["Done."]);
     assert!(events.iter().any(|e| matches!(
         e,
@@ -462,13 +467,7 @@ fn a_cursor_transcript_in_its_documented_format_parses_to_tools_edits_and_the_re
         AgentEvent::ToolCall { name, .. } if name == "run_terminal_cmd")));
     assert!(events.iter().any(|e| matches!(e,
         AgentEvent::ToolResult { id, ok: false, .. } if id == "call_3")));
-    let texts: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            AgentEvent::AssistantText { text } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let texts = texts(&events);
     assert_eq!(
         texts,
         ["I'll read the README first.", "Done: hello.txt written."]
@@ -578,13 +577,7 @@ fn real_aider_output_becomes_text_an_edit_usage_and_a_good_finish() {
     let text = include_str!("transcripts/aider-0.86.2.txt");
     let events = parse(Aider.parser().as_mut(), text);
     assert!(matches!(&events[0], AgentEvent::SessionStarted { .. }));
-    let texts: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            AgentEvent::AssistantText { text } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let texts = texts(&events);
     assert_eq!(
         texts,
         ["I will create hello.txt with the greeting.\n\nhello.txt\n```\nhello\n```"]
@@ -673,13 +666,7 @@ fn an_acp_transcript_parses_to_the_session_the_edit_and_the_joined_text() {
             .iter()
             .any(|e| matches!(e, AgentEvent::ToolResult { ok: true, .. }))
     );
-    let texts: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            AgentEvent::AssistantText { text } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let texts = texts(&events);
     assert_eq!(texts, ["Done."]);
     assert!(matches!(
         events.last(),

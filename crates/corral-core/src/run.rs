@@ -213,6 +213,31 @@ pub struct FollowUp {
 pub const LOCAL_SANDBOX_HANDLE_PREFIX: &str = "local:";
 
 impl Run {
+    /// A new run, queued, with nothing made for it yet.
+    pub fn queued(task_id: TaskId, project_id: ProjectId, attempt: u32, now: Timestamp) -> Run {
+        Run {
+            id: RunId::new(),
+            task_id,
+            project_id,
+            attempt,
+            state: RunState::Queued,
+            container_id: None,
+            checkout_path: None,
+            branch: None,
+            base_commit: None,
+            result_commit: None,
+            exit_code: None,
+            agent_session_id: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            merged_commit: None,
+            follow_up: None,
+        }
+    }
+
     /// Which sandbox the run's steps ran in, once it has one.
     pub fn sandbox_kind(&self) -> Option<crate::project::SandboxKind> {
         self.container_id.as_deref().map(|handle| {

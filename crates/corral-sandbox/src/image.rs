@@ -132,6 +132,14 @@ fn context_tar(dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
     builder.into_inner()
 }
 
+/// The error of a failed build of `tag`, given why.
+fn build_failed(tag: &str) -> impl Fn(String) -> SandboxError + '_ {
+    move |reason| SandboxError::ImageBuild {
+        tag: tag.to_string(),
+        reason,
+    }
+}
+
 impl DockerSandbox {
     /// Builds an image from a Dockerfile, reporting each line of the build as progress.
     /// Docker's layer cache makes an unchanged rebuild quick.
@@ -144,10 +152,7 @@ impl DockerSandbox {
         instance: &str,
         mut progress: impl FnMut(String),
     ) -> Result<(), SandboxError> {
-        let failed = |reason: String| SandboxError::ImageBuild {
-            tag: tag.to_string(),
-            reason,
-        };
+        let failed = build_failed(tag);
         if !context.join(dockerfile).is_file() {
             return Err(failed(format!(
                 "there is no Dockerfile at {}",
@@ -177,10 +182,7 @@ impl DockerSandbox {
         instance: &str,
         mut progress: impl FnMut(String),
     ) -> Result<(), SandboxError> {
-        let failed = |reason: String| SandboxError::ImageBuild {
-            tag: tag.to_string(),
-            reason,
-        };
+        let failed = build_failed(tag);
         let labels = std::collections::HashMap::from([(crate::labels::INSTANCE, instance)]);
         let options = bollard::query_parameters::BuildImageOptionsBuilder::new()
             .labels(&labels)
@@ -229,10 +231,7 @@ impl DockerSandbox {
             progress(format!("agent image {tag} (built before)"));
             return Ok(());
         }
-        let failed = |reason: String| SandboxError::ImageBuild {
-            tag: tag.to_string(),
-            reason,
-        };
+        let failed = build_failed(tag);
         let mut builder = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();
         header.set_size(dockerfile.len() as u64);

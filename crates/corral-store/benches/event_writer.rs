@@ -59,25 +59,8 @@ async fn seed(store: &Store, runs: usize) -> anyhow::Result<Vec<RunId>> {
     let mut ids = Vec::new();
     for _ in 0..runs {
         let run = Run {
-            id: RunId::new(),
-            task_id: task.id,
-            project_id: project.id,
-            attempt: 1,
             state: RunState::Running,
-            container_id: None,
-            checkout_path: None,
-            branch: None,
-            base_commit: None,
-            result_commit: None,
-            exit_code: None,
-            agent_session_id: None,
-            input_tokens: 0,
-            output_tokens: 0,
-            created_at: Timestamp(0),
-            started_at: None,
-            finished_at: None,
-            merged_commit: None,
-            follow_up: None,
+            ..Run::queued(task.id, project.id, 1, Timestamp(0))
         };
         RunMutation::insert(store.db(), &run).await?;
         ids.push(run.id);

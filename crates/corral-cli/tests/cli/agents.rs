@@ -10,15 +10,56 @@ use std::process::Command;
 use super::model_server::model_server;
 use super::{Env, file_on_branch, git, json, s};
 
-fn agents_bin() -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-test-agents.sh");
-    let out = Command::new("bash").arg(script).output().expect("runs");
+/// Runs one of the repository's scripts and returns what it printed (its last word).
+fn script(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(name);
+    let out = Command::new("bash").arg(path).output().expect("runs");
     assert!(
         out.status.success(),
-        "installing the agent CLIs failed: {}",
+        "{name} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The folder of the real agent CLIs' commands, installed once.
+fn agents_bin() -> String {
+    script("install-test-agents.sh")
+}
+
+/// A project `r` running Claude Code in the local sandbox against the scripted server at `url`.
+fn local_claude_project(url: &str) -> Env {
+    let bin = agents_bin();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "sandbox=local",
+        "runtime=claude-code",
+        &format!("env.ANTHROPIC_BASE_URL={url}"),
+        &format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin"),
+    ]);
+    env
+}
+
+/// The key is in no file of the data dir: not the log, the database, the run folders or
+/// Corral's own log files (checkouts hold only what the agent wrote).
+fn assert_key_in_no_record(env: &Env, secret: &str) {
+    for entry in walk(&env.data) {
+        if entry.is_file() && !entry.starts_with(env.data.join("checkouts")) {
+            let bytes = std::fs::read(&entry).unwrap_or_default();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "the key leaked into {}",
+                entry.display()
+            );
+        }
+    }
 }
 
 /// Runs the Claude Code task "Hello agent" in a project set up by `settings` and checks
@@ -245,16 +286,7 @@ fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
 
     // The key is in no record: not the log, not the database, not Corral's own log files.
     assert!(!ran.stdout.contains(secret) && !ran.stderr.contains(secret));
-    for entry in walk(&env.data) {
-        if entry.is_file() && !entry.starts_with(env.data.join("checkouts")) {
-            let bytes = std::fs::read(&entry).unwrap_or_default();
-            assert!(
-                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
-                "the key leaked into {}",
-                entry.display()
-            );
-        }
-    }
+    assert_key_in_no_record(&env, secret);
     // Files the agent wrote are the host user's (the owner of the checkout).
     let checkout = run["checkout_path"].as_str().map(std::path::PathBuf::from);
     if let Some(checkout) = checkout.filter(|c| c.exists()) {
@@ -454,15 +486,7 @@ fn codex_writes_a_file_through_corral_in_a_container_built_for_it() {
 
 /// The glibc + Node.js base image the agent images are built from in tests.
 fn node_image() -> String {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/build-test-node-image.sh");
-    let out = Command::new("bash").arg(script).output().expect("runs");
-    assert!(
-        out.status.success(),
-        "building the test base image failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    script("build-test-node-image.sh")
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -506,20 +530,8 @@ fn an_agent_missing_from_the_image_fails_the_run_saying_which_program() {
 
 #[test]
 fn an_unknown_model_fails_the_run_with_the_agents_own_message() {
-    let bin = agents_bin();
     let (url, _requests) = model_server();
-    let env = Env::new();
-    let repo = env.repo("r");
-    env.ok(&["project", "add", s(&repo)]);
-    env.ok(&[
-        "project",
-        "set",
-        "r",
-        "sandbox=local",
-        "runtime=claude-code",
-        &format!("env.ANTHROPIC_BASE_URL={url}"),
-        &format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin"),
-    ]);
+    let env = local_claude_project(&url);
     env.ok(&[
         "task",
         "add",
@@ -593,20 +605,8 @@ impl Drop for Keychain {
 #[test]
 fn a_key_in_the_os_keychain_reaches_the_agent_and_nothing_else() {
     let keychain = Keychain::start();
-    let bin = agents_bin();
     let (url, requests) = model_server();
-    let env = Env::new();
-    let repo = env.repo("r");
-    env.ok(&["project", "add", s(&repo)]);
-    env.ok(&[
-        "project",
-        "set",
-        "r",
-        "sandbox=local",
-        "runtime=claude-code",
-        &format!("env.ANTHROPIC_BASE_URL={url}"),
-        &format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin"),
-    ]);
+    let env = local_claude_project(&url);
     env.ok(&[
         "task",
         "add",
@@ -666,16 +666,7 @@ fn a_key_in_the_os_keychain_reaches_the_agent_and_nothing_else() {
         "the agent sent the keychain's key"
     );
     assert!(!ran.stdout.contains(secret) && !ran.stderr.contains(secret));
-    for entry in walk(&env.data) {
-        if entry.is_file() && !entry.starts_with(env.data.join("checkouts")) {
-            let bytes = std::fs::read(&entry).unwrap_or_default();
-            assert!(
-                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
-                "the key leaked into {}",
-                entry.display()
-            );
-        }
-    }
+    assert_key_in_no_record(&env, secret);
 
     // Removed: the next run is refused, naming where to put a key.
     let deleted = env.corral_with(&["key", "delete", "ANTHROPIC_API_KEY"], &bus);

@@ -195,34 +195,23 @@ impl Engine {
         let project = self.project(task.project_id).await?;
         check_runnable(&task, &project).await?;
         let attempt = RunQuery::for_task(self.store.db(), task_id).await?.len() as u32 + 1;
-        let run = Run {
-            id: RunId::new(),
-            task_id,
-            project_id: project.id,
-            attempt,
-            state: RunState::Queued,
-            container_id: None,
-            checkout_path: None,
-            branch: None,
-            base_commit: None,
-            result_commit: None,
-            exit_code: None,
-            agent_session_id: None,
-            input_tokens: 0,
-            output_tokens: 0,
-            created_at: Engine::now(),
-            started_at: None,
-            finished_at: None,
-            merged_commit: None,
-            follow_up: None,
-        };
+        let run = Run::queued(task_id, project.id, attempt, Engine::now());
+        let note = format!("run {} of `{}` queued", run.attempt, task.title);
+        self.queue(run, task, project, note).await
+    }
+
+    /// Records a new queued run, notes why it was queued, announces it and starts its
+    /// supervisor.
+    async fn queue(
+        &self,
+        run: Run,
+        task: Task,
+        project: Project,
+        note: String,
+    ) -> EngineResult<Run> {
         RunMutation::insert(self.store.db(), &run).await?;
         let ctx = self.run_context();
-        ctx.note(
-            run.id,
-            format!("run {} of `{}` queued", run.attempt, task.title),
-        )
-        .await?;
+        ctx.note(run.id, note).await?;
         let _ = self.bus.send(EngineEvent::RunUpdated { run: run.clone() });
         supervisor::spawn(ctx, run.clone(), task, project);
         Ok(run)
@@ -283,43 +272,22 @@ impl Engine {
         check_runnable(&task, &project).await?;
         let attempt = RunQuery::for_task(db, task.id).await?.len() as u32 + 1;
         let run = Run {
-            id: RunId::new(),
-            task_id: task.id,
-            project_id: project.id,
-            attempt,
-            state: RunState::Queued,
-            container_id: None,
             checkout_path: Some(checkout),
             branch: Some(branch),
             base_commit: source.result_commit.clone().or(source.base_commit.clone()),
-            result_commit: None,
-            exit_code: None,
             agent_session_id: Some(session),
-            input_tokens: 0,
-            output_tokens: 0,
-            created_at: Engine::now(),
-            started_at: None,
-            finished_at: None,
-            merged_commit: None,
             follow_up: Some(corral_core::FollowUp {
                 of: source.id,
                 message: message.to_string(),
             }),
+            ..Run::queued(task.id, project.id, attempt, Engine::now())
         };
-        RunMutation::insert(db, &run).await?;
-        let ctx = self.run_context();
-        ctx.note(
-            run.id,
-            format!(
-                "run {} of `{}` queued: a follow-up of run {} (same checkout and branch, \
-                 resuming the agent's session)",
-                run.attempt, task.title, source.id
-            ),
-        )
-        .await?;
-        let _ = self.bus.send(EngineEvent::RunUpdated { run: run.clone() });
-        supervisor::spawn(ctx, run.clone(), task, project);
-        Ok(run)
+        let note = format!(
+            "run {} of `{}` queued: a follow-up of run {} (same checkout and branch, resuming \
+             the agent's session)",
+            run.attempt, task.title, source.id
+        );
+        self.queue(run, task, project, note).await
     }
 
     /// Asks the run's supervisor to stop it. The current step is stopped promptly; the logs stay.

@@ -5,8 +5,7 @@ mod migrations;
 mod repositories;
 
 use corral_core::{
-    CreatedBy, Project, ProjectId, RepoSource, Run, RunId, RunState, Task, TaskId, TaskKind,
-    Timestamp, Workflow,
+    CreatedBy, Project, ProjectId, RepoSource, Run, Task, TaskId, TaskKind, Timestamp, Workflow,
 };
 use corral_store::Store;
 
@@ -51,25 +50,5 @@ pub fn task(project: ProjectId, title: &str) -> Task {
 }
 
 pub fn run(task: &Task) -> Run {
-    Run {
-        id: RunId::new(),
-        task_id: task.id,
-        project_id: task.project_id,
-        attempt: 1,
-        state: RunState::Queued,
-        container_id: None,
-        checkout_path: None,
-        branch: None,
-        base_commit: None,
-        result_commit: None,
-        exit_code: None,
-        agent_session_id: None,
-        input_tokens: 0,
-        output_tokens: 0,
-        created_at: Timestamp(3),
-        started_at: None,
-        finished_at: None,
-        merged_commit: None,
-        follow_up: None,
-    }
+    Run::queued(task.id, task.project_id, 1, Timestamp(3))
 }
