@@ -83,10 +83,13 @@ struct Agent {
     reports_usage: bool,
     /// More arguments of `task add` (an ACP task's agent command line).
     task_args: &'static [&'static str],
+    /// The runtime whose agent image the run builds: its own, or for ACP the agent it runs.
+    image: &'static str,
 }
 
 const CLAUDE: Agent = Agent {
     runtime: "claude-code",
+    image: "claude-code",
     model: "claude-sonnet-4-5",
     key: "ANTHROPIC_API_KEY",
     base_url: ("ANTHROPIC_BASE_URL", ""),
@@ -99,6 +102,7 @@ const CLAUDE: Agent = Agent {
 
 const CODEX: Agent = Agent {
     runtime: "codex",
+    image: "codex",
     model: "gpt-test",
     key: "OPENAI_API_KEY",
     base_url: ("OPENAI_BASE_URL", "/v1"),
@@ -111,6 +115,7 @@ const CODEX: Agent = Agent {
 
 const GEMINI: Agent = Agent {
     runtime: "gemini",
+    image: "gemini",
     model: "gemini-2.5-flash",
     key: "GEMINI_API_KEY",
     base_url: ("GOOGLE_GEMINI_BASE_URL", ""),
@@ -123,6 +128,7 @@ const GEMINI: Agent = Agent {
 
 const OPENCODE: Agent = Agent {
     runtime: "opencode",
+    image: "opencode",
     model: "test-model",
     key: "OPENAI_API_KEY",
     base_url: ("OPENAI_BASE_URL", "/v1"),
@@ -135,6 +141,7 @@ const OPENCODE: Agent = Agent {
 
 const AIDER: Agent = Agent {
     runtime: "aider",
+    image: "aider",
     model: "fake-model",
     key: "OPENAI_API_KEY",
     base_url: ("OPENAI_BASE_URL", "/v1"),
@@ -148,6 +155,7 @@ const AIDER: Agent = Agent {
 /// Gemini CLI as an ACP agent, through Corral's ACP bridge.
 const ACP: Agent = Agent {
     runtime: "acp",
+    image: "gemini",
     model: "gemini-2.5-flash",
     key: "GEMINI_API_KEY",
     base_url: ("GOOGLE_GEMINI_BASE_URL", ""),
@@ -416,14 +424,15 @@ fn in_a_container_built_for_it(spec: &Agent) {
             .is_some_and(|a| a.iter().any(|v| v == spec.bypass)),
         "agent-permissions=bypass reaches the command line: {argv}"
     );
-    // The build (or the reuse of an image built before) is in the run's log.
-    let image = format!("corral-agent/{}:", spec.runtime);
-    assert!(
-        log.contains(&format!("building agent image {image}"))
-            && log.contains(&format!("Successfully tagged {image}"))
-            || log.contains("(built before)"),
-        "{log}"
-    );
+    // The build of the agent's image, or the reuse of that same image built before (by another
+    // test or an earlier run on this machine), is in the run's log.
+    let image = format!("corral-agent/{}:", spec.image);
+    let built = log.contains(&format!("building agent image {image}"))
+        && log.contains(&format!("Successfully tagged {image}"));
+    let reused = log
+        .lines()
+        .any(|l| l.contains(&format!("agent image {image}")) && l.contains("(built before)"));
+    assert!(built || reused, "no build or reuse of {image} in the log: {log}");
 }
 
 #[test]
