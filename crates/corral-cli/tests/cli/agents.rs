@@ -432,7 +432,10 @@ fn in_a_container_built_for_it(spec: &Agent) {
     let reused = log
         .lines()
         .any(|l| l.contains(&format!("agent image {image}")) && l.contains("(built before)"));
-    assert!(built || reused, "no build or reuse of {image} in the log: {log}");
+    assert!(
+        built || reused,
+        "no build or reuse of {image} in the log: {log}"
+    );
 }
 
 #[test]
