@@ -71,6 +71,9 @@ pub enum RunEventBody {
         from: Option<String>,
         /// Bytes after the change; `None` when removed or not a regular file.
         size: Option<u64>,
+        /// For a symbolic link: its target text (the link is never followed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<String>,
     },
 }
 
@@ -142,6 +145,7 @@ mod tests {
                 change: FileChangeKind::Renamed,
                 from: Some("src/old.rs".into()),
                 size: Some(12),
+                link: None,
             },
         ];
         for body in bodies {

@@ -25,11 +25,37 @@ pub struct Engine {
     pub(crate) runs: Arc<RunRegistry>,
 }
 
-/// Creates the data dir if needed and proves it is writable by writing a file into it.
-pub(crate) fn ensure_writable_dir(path: &std::path::Path) -> Result<(), String> {
-    std::fs::create_dir_all(path).map_err(|e| e.to_string())?;
-    if !path.is_dir() {
+/// Creates `path` (and missing parents) readable by its owner only, and takes group and other
+/// access away from it when an earlier Corral made it open: the data dir holds every prompt,
+/// log and checkout. Returns whether an existing folder had to be fixed.
+pub(crate) fn ensure_private_dir(path: &std::path::Path) -> Result<bool, String> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| e.to_string())?;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_dir() {
         return Err("it is not a folder".into());
+    }
+    let mode = meta.permissions().mode();
+    if mode & 0o077 == 0 {
+        return Ok(false);
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+        .map_err(|e| format!("it is readable by other users and could not be fixed: {e}"))?;
+    Ok(true)
+}
+
+/// Creates the data dir if needed (owner only) and proves it is writable by writing a file
+/// into it.
+pub(crate) fn ensure_writable_dir(path: &std::path::Path) -> Result<(), String> {
+    if ensure_private_dir(path)? {
+        tracing::warn!(
+            path = %path.display(),
+            "the data dir was readable by other users; it is now readable by its owner only"
+        );
     }
     let probe = path.join(format!(".corral-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"ok").map_err(|e| e.to_string())?;

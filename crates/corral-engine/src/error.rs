@@ -147,6 +147,10 @@ impl From<GitError> for EngineError {
                 path: branch,
                 message: "the branch exists already".into(),
             },
+            GitError::Tampered { path, what } => EngineError::Git {
+                path,
+                message: format!("{what}; Corral will not run git there"),
+            },
             GitError::Other { path, message } => EngineError::Git { path, message },
         }
     }

@@ -19,6 +19,13 @@ pub struct LogGuard {
 /// Installs the global subscriber. Fails (without installing anything) when the logs folder
 /// cannot be created.
 pub fn init(logs_dir: &Path, to_stderr: bool) -> std::io::Result<LogGuard> {
+    // The data dir is made private before anything is written into it (the engine fixes an
+    // open one, and says so, when it opens).
+    if let Some(data_dir) = logs_dir.parent()
+        && !data_dir.exists()
+    {
+        crate::engine::ensure_private_dir(data_dir).map_err(std::io::Error::other)?;
+    }
     std::fs::create_dir_all(logs_dir)?;
     let appender = Builder::new()
         .rotation(Rotation::DAILY)

@@ -50,3 +50,57 @@ pub fn commit_all(
         .map_err(|e| err(path, e))?;
     Ok(Some(id.to_string()))
 }
+
+/// Where the checkout's HEAD was when the result was recorded, relative to the run branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunHead {
+    /// The commit the run branch now points at: HEAD's, whatever the agent did with git.
+    pub commit: String,
+    /// The branch HEAD was on when it was not the run branch (`None`: on the run branch, or
+    /// detached).
+    pub other_branch: Option<String>,
+    /// HEAD was detached (no branch checked out).
+    pub detached: bool,
+    /// The commit descends from the run's base (false after a reset to an older commit or a
+    /// rewrite of history).
+    pub descends_from_base: bool,
+}
+
+impl RunHead {
+    /// Whether HEAD left the run branch in any way the user should hear about.
+    pub fn moved(&self) -> bool {
+        self.other_branch.is_some() || self.detached || !self.descends_from_base
+    }
+}
+
+/// Points `run_branch` at whatever the checkout's HEAD holds (after `commit_all` recorded the
+/// working tree there): the run's result is what the agent left, even when it made its own
+/// branch, detached HEAD, or reset. Reports how HEAD stood.
+pub fn point_run_branch(path: &Path, run_branch: &str, base: &str) -> Result<RunHead, GitError> {
+    let repo = Repository::open(path).map_err(|e| err(path, e))?;
+    let head = repo.head().map_err(|e| err(path, e))?;
+    let detached = repo.head_detached().map_err(|e| err(path, e))?;
+    let other_branch = if detached {
+        None
+    } else {
+        head.shorthand()
+            .ok()
+            .filter(|name| *name != run_branch)
+            .map(str::to_string)
+    };
+    let commit = head.peel_to_commit().map_err(|e| err(path, e))?.id();
+    let base = git2::Oid::from_str(base).map_err(|e| err(path, e))?;
+    let descends_from_base =
+        commit == base || repo.graph_descendant_of(commit, base).unwrap_or(false);
+    if other_branch.is_some() || detached {
+        let target = repo.find_commit(commit).map_err(|e| err(path, e))?;
+        repo.branch(run_branch, &target, true)
+            .map_err(|e| err(path, e))?;
+    }
+    Ok(RunHead {
+        commit: commit.to_string(),
+        other_branch,
+        detached,
+        descends_from_base,
+    })
+}

@@ -6,14 +6,16 @@
 mod checkout;
 mod commit;
 mod diff;
+mod git_dir_guard;
 mod inspect;
 mod merge;
 mod mirror;
 mod publish;
 
 pub use checkout::{Checkout, branch_exists, create_checkout};
-pub use commit::commit_all;
+pub use commit::{RunHead, commit_all, point_run_branch};
 pub use diff::{DiffLine, FileDiff, FileStatus, LineKind, diff, file_diff};
+pub use git_dir_guard::{restore_git_dir, save_git_config};
 pub use inspect::{RepoInfo, inspect, libgit2_version};
 pub use merge::{MergeOutcome, merge_run};
 pub use mirror::{MirrorSync, sync_mirror};
@@ -44,6 +46,9 @@ pub enum GitError {
     },
     #[error("merging into `{branch}` conflicts in: {}", paths.join(", "))]
     MergeConflict { branch: String, paths: Vec<String> },
+    /// The sandbox changed the checkout's git folder in a way Corral will not work with.
+    #[error("{path}: {what}; Corral will not run git there")]
+    Tampered { path: String, what: String },
     #[error("git error at {path}: {message}")]
     Other { path: String, message: String },
 }

@@ -77,7 +77,7 @@ impl DockerSandbox {
         step: &str,
         argv: &[String],
         env: &[String],
-    ) -> Result<(), SandboxError> {
+    ) -> Result<String, SandboxError> {
         if argv.is_empty() {
             return Err(SandboxError::Container {
                 container: container.to_string(),
@@ -97,6 +97,62 @@ impl DockerSandbox {
             ..Default::default()
         };
         self.docker.start_exec(&exec.id, Some(start)).await?;
+        Ok(exec.id)
+    }
+
+    /// The exit status of a step's exec, as Docker recorded it (`None` while it runs): the
+    /// step's processes cannot change it.
+    pub async fn exec_exit(&self, exec_id: &str) -> Result<Option<i64>, SandboxError> {
+        let inspect = self.docker.inspect_exec(exec_id).await?;
+        if inspect.running == Some(true) {
+            return Ok(None);
+        }
+        Ok(Some(inspect.exit_code.unwrap_or(-1)))
+    }
+
+    /// Kills every process in the container but its init, its `sleep` and the killer itself,
+    /// as the container's user; a few rounds, so a process forking while it is killed is
+    /// caught too.
+    pub async fn end_strays(&self, container: &str) -> Result<(), SandboxError> {
+        let argv = ["sh", "-c", STRAY_KILLER].map(String::from);
+        let out = self.exec(container, &argv, &[]).await?;
+        if out.exit_code != 0 {
+            return Err(SandboxError::Container {
+                container: container.to_string(),
+                message: format!(
+                    "stopping what the last step left running failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
         Ok(())
     }
 }
+
+/// Kills every process but init (PID 1), the container's own `sleep infinity` and itself,
+/// until none is left (at most 20 rounds). The container's sleep is the oldest process with
+/// that command line: it is started with the container, before any step, so no stray can be
+/// older. Right after the container starts it may not exist yet: wait for it (5 s at most)
+/// rather than mistake it for a stray.
+const STRAY_KILLER: &str = r#"main=0
+for wait in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    [ "$p" -gt 1 ] || continue
+    if [ "$(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)" = "sleep infinity " ] &&
+      { [ "$main" = 0 ] || [ "$p" -lt "$main" ]; }; then main=$p; fi
+  done
+  [ "$main" != 0 ] && break
+  sleep 0.2
+done
+if [ "$main" = 0 ]; then echo "the container's main process is missing" >&2; exit 1; fi
+for round in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  left=0
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    [ "$p" -gt 1 ] && [ "$p" != "$main" ] && [ "$p" != "$$" ] || continue
+    kill -9 "$p" 2>/dev/null && left=1
+  done
+  [ "$left" = 0 ] && exit 0
+done
+exit 0"#;

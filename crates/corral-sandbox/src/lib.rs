@@ -18,7 +18,7 @@ pub use image::{AGENT_IMAGE_PREFIX, BUILD_IMAGE_PREFIX, CorralImage, ImageSpec};
 pub use local::{LOCAL_HANDLE_PREFIX, LocalSandbox};
 pub use probe::{DockerVersion, probe};
 pub use sandbox::Sandbox;
-pub use step::{Line, LineReader, STEP_WRAPPER, StepFiles};
+pub use step::{Line, LineReader, STEP_WRAPPER, StepFiles, open_untrusted, read_untrusted};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {

@@ -115,7 +115,7 @@ impl Sandbox for LocalSandbox {
         step: &str,
         argv: &[String],
         env: &[String],
-    ) -> Result<(), SandboxError> {
+    ) -> Result<String, SandboxError> {
         let run_dir = run_dir_of(handle)?;
         let workspace = std::fs::read_to_string(run_dir.join(WORKSPACE_FILE))
             .map_err(|e| io_error(handle, "the run's checkout", e))?;
@@ -163,6 +163,45 @@ impl Sandbox for LocalSandbox {
         tokio::spawn(async move {
             let _ = child.wait().await;
         });
+        Ok(pgid.to_string())
+    }
+
+    async fn step_exit(
+        &self,
+        handle: &str,
+        files: &StepFiles,
+        _step_id: &str,
+    ) -> Result<Option<i64>, SandboxError> {
+        // Host processes have nowhere the step cannot write: the exit file is all there is (a
+        // process the step left behind could rewrite it; the local sandbox is not isolated).
+        files
+            .exit_code()
+            .map_err(|e| io_error(handle, "the step's exit status", e))
+    }
+
+    async fn end_strays(&self, handle: &str) -> Result<(), SandboxError> {
+        // Each step's process group; a process that left its group (setsid) is out of reach
+        // here, which is one of the things only a container prevents.
+        let run_dir = run_dir_of(handle)?;
+        let entries = match std::fs::read_dir(&run_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error(handle, "run folder", e)),
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|ext| ext != "pgid") {
+                continue;
+            }
+            let Ok(bytes) = crate::step::read_untrusted(&path, 32) else {
+                continue;
+            };
+            if let Ok(pgid) = String::from_utf8_lossy(&bytes).trim().parse::<i32>()
+                && pgid > 1
+            {
+                let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+            }
+        }
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::{ContainerSpec, DockerSandbox, ImageSpec, SandboxError};
+use crate::{ContainerSpec, DockerSandbox, ImageSpec, SandboxError, StepFiles};
 
 pub trait Sandbox: Send + Sync {
     /// Whether steps are kept away from the user's files, processes and credentials.
@@ -25,14 +25,29 @@ pub trait Sandbox: Send + Sync {
         spec: &ContainerSpec,
     ) -> impl Future<Output = Result<String, SandboxError>> + Send;
 
-    /// Starts a durable step (see `StepFiles`) and returns at once.
+    /// Starts a durable step (see `StepFiles`) and returns at once, with an id to ask for its
+    /// exit status (`step_exit`) that the caller keeps where the sandbox cannot write.
     fn start_step(
         &self,
         handle: &str,
         step: &str,
         argv: &[String],
         env: &[String],
-    ) -> impl Future<Output = Result<(), SandboxError>> + Send;
+    ) -> impl Future<Output = Result<String, SandboxError>> + Send;
+
+    /// The step's exit status once it has ended, from where the sandbox cannot forge it when
+    /// the sandbox is isolated (Docker's record of the exec). The local sandbox can only read
+    /// the step's exit file, which the step's own processes could write.
+    fn step_exit(
+        &self,
+        handle: &str,
+        files: &StepFiles,
+        step_id: &str,
+    ) -> impl Future<Output = Result<Option<i64>, SandboxError>> + Send;
+
+    /// Stops every process a finished step left behind, so nothing it started can touch the
+    /// next step's output or status. The sandbox itself stays up.
+    fn end_strays(&self, handle: &str) -> impl Future<Output = Result<(), SandboxError>> + Send;
 
     /// Whether the sandbox can still finish its current step.
     fn is_running(&self, handle: &str) -> impl Future<Output = Result<bool, SandboxError>> + Send;
@@ -74,8 +89,21 @@ impl Sandbox for DockerSandbox {
         step: &str,
         argv: &[String],
         env: &[String],
-    ) -> Result<(), SandboxError> {
+    ) -> Result<String, SandboxError> {
         DockerSandbox::start_step(self, handle, step, argv, env).await
+    }
+
+    async fn step_exit(
+        &self,
+        _handle: &str,
+        _files: &StepFiles,
+        step_id: &str,
+    ) -> Result<Option<i64>, SandboxError> {
+        DockerSandbox::exec_exit(self, step_id).await
+    }
+
+    async fn end_strays(&self, handle: &str) -> Result<(), SandboxError> {
+        DockerSandbox::end_strays(self, handle).await
     }
 
     async fn is_running(&self, handle: &str) -> Result<bool, SandboxError> {

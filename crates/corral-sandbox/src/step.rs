@@ -1,19 +1,71 @@
-//! Durable steps. A step's stdout and stderr go to files in the run's folder on the host
-//! (mounted in the container), and its exit status to a third file written last, atomically.
-//! The output therefore never depends on Corral's pipe: if Corral is killed the step goes on,
-//! and a restarted Corral follows the files from the offsets it had stored.
+//! Durable steps. A step's stdout and stderr go to files in the run's sandbox folder on the
+//! host (mounted in the container), and its exit status to a third file written last,
+//! atomically. The output therefore never depends on Corral's pipe: if Corral is killed the
+//! step goes on, and a restarted Corral follows the files from the offsets it had stored.
+//!
+//! The sandbox can write these files too, so the host treats them as hostile: they are made
+//! fresh (as regular files) before the step starts, opened without following a link and read
+//! only when they are still regular files. In a container the exit status comes from Docker,
+//! not from the file (see `Sandbox::step_exit`).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The fixed wrapper every step runs under. User text only ever arrives as arguments ("$@"),
-/// never as part of this script.
+/// never as part of this script. It exits with the step's status, which is what Docker reports.
 pub const STEP_WRAPPER: &str = r#"out="$1"; err="$2"; code="$3"; shift 3
 "$@" >>"$out" 2>>"$err"
-echo $? >"$code.tmp" && mv "$code.tmp" "$code""#;
+status=$?
+echo $status >"$code.tmp" && mv "$code.tmp" "$code"
+exit $status"#;
 
-/// The three files of one step, named after it, inside a run folder.
+/// Opens a file the sandbox may have tampered with: never through a link (`O_NOFOLLOW`), never
+/// blocking on a FIFO (`O_NONBLOCK`), and only when it is a regular file.
+pub fn open_untrusted(path: &Path) -> std::io::Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                std::io::Error::other(format!(
+                    "{} was replaced by a link; Corral does not follow it",
+                    path.display()
+                ))
+            } else {
+                e
+            }
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a regular file any more; Corral does not read it",
+            path.display()
+        )));
+    }
+    Ok(file)
+}
+
+/// Reads at most `cap` bytes of a file the sandbox may have tampered with (see
+/// `open_untrusted`).
+pub fn read_untrusted(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_untrusted(path)?.take(cap).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Removes whatever is at `path` (file, link, FIFO or folder) without following a link.
+fn remove_any(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The three files of one step, named after it, inside a run's sandbox folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepFiles {
     pub stdout: PathBuf,
@@ -30,10 +82,36 @@ impl StepFiles {
         }
     }
 
-    /// The exit status, once the step has finished.
+    /// Before the step starts: whatever an earlier step planted under these names (a link to a
+    /// host file, a FIFO, a forged status) goes, and the output files are made new and empty.
+    pub fn make_fresh(&self) -> std::io::Result<()> {
+        let tmp = self.exit.with_extension("exit.tmp");
+        for path in [&self.stdout, &self.stderr, &self.exit, &tmp] {
+            remove_any(path)?;
+        }
+        // Owned like the folder (the sandbox's user), so the step can append to them.
+        let folder = self.stdout.parent().map(std::fs::metadata).transpose()?;
+        for path in [&self.stdout, &self.stderr] {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)?;
+            if let Some(folder) = &folder {
+                use std::os::unix::fs::MetadataExt;
+                let meta = file.metadata()?;
+                if (meta.uid(), meta.gid()) != (folder.uid(), folder.gid()) {
+                    std::os::unix::fs::fchown(&file, Some(folder.uid()), Some(folder.gid()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The exit status the wrapper wrote, once the step has finished. Only the local sandbox
+    /// takes a status from here: anything the step started can write this file.
     pub fn exit_code(&self) -> std::io::Result<Option<i64>> {
-        match std::fs::read_to_string(&self.exit) {
-            Ok(text) => Ok(text.trim().parse().ok()),
+        match read_untrusted(&self.exit, 64) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).trim().parse().ok()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -110,7 +188,7 @@ impl LineReader {
     /// Every complete line written since the last call (at most `limit`). A missing file is
     /// no lines yet.
     pub fn read_lines(&mut self, limit: usize) -> std::io::Result<Vec<Line>> {
-        let mut file = match File::open(&self.path) {
+        let mut file = match open_untrusted(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
@@ -156,6 +234,37 @@ impl LineReader {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn planted_links_and_fifos_are_never_read_through() {
+        let dir = tempfile::tempdir().expect("temp");
+        let host = dir.path().join("host-secret");
+        std::fs::write(&host, "secret\n").expect("write");
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).expect("mkdir");
+        let files = StepFiles::new(&run, "verify");
+        std::os::unix::fs::symlink(&host, &files.stdout).expect("link");
+        std::os::unix::fs::symlink(&host, &files.exit).expect("link");
+        // Read as they are: refused, not followed.
+        let mut r = LineReader::new(&files.stdout, 0, 1024);
+        let err = r.read_lines(10).expect_err("a link is refused");
+        assert!(err.to_string().contains("link"), "{err}");
+        assert!(files.exit_code().is_err());
+        // Made fresh before the step: the links go, the host file stays.
+        files.make_fresh().expect("fresh");
+        assert!(r.read_lines(10).expect("empty file").is_empty());
+        assert_eq!(files.exit_code().expect("none yet"), None);
+        assert_eq!(std::fs::read_to_string(&host).expect("read"), "secret\n");
+        // A FIFO neither blocks nor is read.
+        std::fs::remove_file(&files.stderr).expect("rm");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&files.stderr)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let mut e = LineReader::new(&files.stderr, 0, 1024);
+        assert!(e.read_lines(10).is_err(), "a FIFO is not a regular file");
+    }
 
     fn append(path: &Path, bytes: &[u8]) {
         let mut f = std::fs::OpenOptions::new()
@@ -250,7 +359,11 @@ mod tests {
             .args(&wrapped[1..])
             .status()
             .expect("run");
-        assert!(status.success(), "the wrapper itself succeeds");
+        assert_eq!(
+            status.code(),
+            Some(4),
+            "the wrapper exits with the step's status"
+        );
         assert_eq!(
             std::fs::read_to_string(&files.stdout).expect("out"),
             "a 'quoted' $(arg)\n"

@@ -36,6 +36,8 @@ pub struct Change {
     pub kind: ChangeKind,
     /// Size in bytes after the change; `None` when removed or not a regular file.
     pub size: Option<u64>,
+    /// For a symbolic link: its target text, never followed.
+    pub link: Option<String>,
 }
 
 /// A raw event of one path, as the OS reported it.
@@ -131,6 +133,7 @@ impl Coalescer {
                 path,
                 kind,
                 size: now_there.flatten(),
+                link: None,
             });
         }
         changes
@@ -194,6 +197,7 @@ mod tests {
                     from: PathBuf::from("old")
                 },
                 size: Some(3),
+                link: None,
             }]
         );
     }

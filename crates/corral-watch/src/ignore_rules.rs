@@ -16,8 +16,12 @@ pub struct IgnoreRules {
     exclude: Option<Gitignore>,
 }
 
+/// Reads an ignore file only when it is a regular file reached through no link: the checkout
+/// is written by the sandbox, and a `.gitignore` linked to a host file must not be read.
 fn load(root: &Path, file: &Path) -> Option<Gitignore> {
-    if !file.is_file() {
+    let real = std::fs::symlink_metadata(file).is_ok_and(|m| m.is_file())
+        && std::fs::canonicalize(file).is_ok_and(|c| c == file);
+    if !real {
         return None;
     }
     let mut builder = GitignoreBuilder::new(root);

@@ -13,6 +13,18 @@ pub use coalesce::{Change, ChangeKind};
 pub use rescan::changed_files;
 pub use watcher::{WatchConfig, WatchEvent, WatchHandle, watch};
 
+/// The target text of the symbolic link at `path`, or `None` when it is not a link. The link is
+/// read, never followed.
+pub fn link_target(path: &std::path::Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
+    std::fs::read_link(path)
+        .ok()
+        .map(|t| t.to_string_lossy().into_owned())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     #[error("{path} is not a folder that can be watched: {message}")]

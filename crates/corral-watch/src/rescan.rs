@@ -35,7 +35,16 @@ pub fn changed_files(root: &Path) -> Result<Vec<Change>, git2::Error> {
                 .filter(|m| m.is_file())
                 .map(|m| m.len()),
         };
-        changes.push(Change { path, kind, size });
+        let link = match kind {
+            ChangeKind::Removed => None,
+            _ => crate::link_target(&root.join(&path)),
+        };
+        changes.push(Change {
+            path,
+            kind,
+            size,
+            link,
+        });
     }
     Ok(changes)
 }

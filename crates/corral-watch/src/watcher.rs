@@ -1,6 +1,10 @@
 //! The watcher task: notify's callback (on its own thread) feeds a bounded channel; a tokio
 //! task filters, coalesces and sends batches of changes to the owner, until the handle is
 //! dropped or the root disappears.
+//!
+//! The checkout is written by code we do not trust: nothing here follows a symbolic link. A
+//! link is one entry (reported with its target text); what it points at is never watched,
+//! walked or read.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -76,6 +80,16 @@ impl Drop for WatchHandle {
 
 type RawResult = notify::Result<notify::Event>;
 
+/// notify follows links by default: into `/` for a link to it, watching and walking the host.
+fn no_links() -> notify::Config {
+    notify::Config::default().with_follow_symlinks(false)
+}
+
+/// A real folder: not a link to one.
+fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
 /// Starts watching `root` (recursively). Must be called within a tokio runtime.
 pub fn watch(
     root: &Path,
@@ -101,7 +115,7 @@ pub fn watch(
     let native = if config.simulate_watch_limit {
         Err(notify::Error::new(notify::ErrorKind::MaxFilesWatch))
     } else {
-        notify::recommended_watcher(handler.clone()).and_then(|mut w| {
+        notify::RecommendedWatcher::new(handler.clone(), no_links()).and_then(|mut w| {
             w.watch(&root, RecursiveMode::Recursive)?;
             Ok(Box::new(w) as Box<dyn Watcher + Send>)
         })
@@ -117,7 +131,7 @@ pub fn watch(
             );
             tracing::warn!("{text}");
             warnings.push(text);
-            let poll_config = notify::Config::default().with_poll_interval(config.poll_interval);
+            let poll_config = no_links().with_poll_interval(config.poll_interval);
             let mut poll =
                 notify::PollWatcher::new(handler, poll_config).map_err(|e| WatchError::Watch {
                     path: root.display().to_string(),
@@ -300,7 +314,7 @@ impl Task {
                     if !self.rules.is_ignored(&from, false) || !to_ignored {
                         self.coalescer.add_rename(from, to, now);
                     }
-                    if event.paths[1].is_dir() {
+                    if is_real_dir(&event.paths[1]) {
                         let dir = event.paths[1].clone();
                         self.add_tree(&dir, now);
                     }
@@ -325,7 +339,7 @@ impl Task {
             let is_dir = matches!(
                 event.kind,
                 EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder)
-            ) || (raw == Raw::Create && path.is_dir());
+            ) || (raw == Raw::Create && is_real_dir(path));
             if self.rules.is_ignored(&rel, is_dir) {
                 continue;
             }
@@ -355,14 +369,17 @@ impl Task {
         }
         self.rewalk_fresh_dirs(Instant::now());
         let root = self.root.clone();
-        let changes = self
+        let mut changes = self
             .coalescer
             .take_due(Instant::now(), self.config.coalesce, |rel| {
                 std::fs::symlink_metadata(root.join(rel))
                     .ok()
                     .map(|m| m.is_file().then_some(m.len()))
             });
-        for change in &changes {
+        for change in &mut changes {
+            if change.kind != crate::ChangeKind::Removed {
+                change.link = crate::link_target(&self.root.join(&change.path));
+            }
             match &change.kind {
                 crate::ChangeKind::Removed => self.known.remove(&change.path),
                 crate::ChangeKind::Renamed { from } => {

@@ -309,3 +309,124 @@ async fn the_checkout_deleted_ends_the_watch_with_root_gone() {
     }
     assert!(rx.recv().await.is_none(), "the watch ended");
 }
+
+/// The inotify watches of each watcher in this process (from `/proc/self/fdinfo`).
+fn inotify_watch_counts() -> Vec<usize> {
+    let mut counts = Vec::new();
+    for fd in std::fs::read_dir("/proc/self/fd").expect("fds").flatten() {
+        let is_inotify =
+            std::fs::read_link(fd.path()).is_ok_and(|t| t.to_string_lossy().contains("inotify"));
+        if !is_inotify {
+            continue;
+        }
+        let info = std::fs::read_to_string(Path::new("/proc/self/fdinfo").join(fd.file_name()))
+            .unwrap_or_default();
+        counts.push(
+            info.lines()
+                .filter(|l| l.starts_with("inotify wd:"))
+                .count(),
+        );
+    }
+    counts
+}
+
+#[tokio::test]
+async fn links_are_one_entry_each_and_never_followed_out_of_the_checkout() {
+    let dir = repo();
+    let root = dir.path();
+    let mut w = Watching::start(root, WatchConfig::default());
+    let link = |target: &str, at: &str| {
+        std::os::unix::fs::symlink(target, root.join(at)).expect("symlink");
+    };
+    link("/", "rootlink");
+    std::fs::create_dir(root.join("d")).expect("mkdir");
+    link("/usr", "d/usr");
+    link("..", "up");
+    link(".", "loop");
+    link("c2", "c1");
+    link("/etc", "c2");
+    // A link replaced by a real folder: the folder's files are the checkout's own.
+    link("/usr", "swap");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    std::fs::remove_file(root.join("swap")).expect("rm link");
+    std::fs::create_dir(root.join("swap")).expect("mkdir");
+    std::fs::write(root.join("swap/inner.txt"), "x").expect("write");
+    std::fs::write(root.join("after.txt"), "hi").expect("write");
+    w.until(LIMIT, |w| {
+        w.kind("after.txt").is_some() && w.kind("swap/inner.txt").is_some()
+    })
+    .await;
+    // A rescan (git status) sees the links as links too.
+    std::fs::write(root.join(".gitignore"), "*.log\n").expect("write");
+    w.until(LIMIT, |w| {
+        w.events
+            .iter()
+            .any(|e| matches!(e, WatchEvent::Rescan { .. }))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Ok(event) = w.rx.try_recv() {
+        if let WatchEvent::Changes(c) | WatchEvent::Rescan { files: c, .. } = &event {
+            w.record(c);
+        }
+        w.events.push(event);
+    }
+    let expected: BTreeSet<&str> = [
+        "rootlink",
+        "d/usr",
+        "up",
+        "loop",
+        "c1",
+        "c2",
+        "swap/inner.txt",
+        "after.txt",
+        ".gitignore",
+    ]
+    .into_iter()
+    .collect();
+    let seen: BTreeSet<String> = w
+        .seen
+        .keys()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let unexpected: Vec<&String> = seen
+        .iter()
+        .filter(|p| !expected.contains(p.as_str()) && p.as_str() != "swap")
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "only the links themselves and the checkout's own files: {unexpected:?}"
+    );
+    let links: BTreeMap<String, Option<String>> = w
+        .events
+        .iter()
+        .flat_map(|e| match e {
+            WatchEvent::Changes(c) | WatchEvent::Rescan { files: c, .. } => c.clone(),
+            _ => Vec::new(),
+        })
+        .filter(|c| c.kind != ChangeKind::Removed)
+        .map(|c| (c.path.to_string_lossy().into_owned(), c.link))
+        .collect();
+    for (path, target) in [
+        ("rootlink", "/"),
+        ("d/usr", "/usr"),
+        ("up", ".."),
+        ("loop", "."),
+        ("c1", "c2"),
+        ("c2", "/etc"),
+    ] {
+        assert_eq!(links.get(path), Some(&Some(target.to_string())), "{path}");
+        assert_eq!(
+            w.sizes[Path::new(path)],
+            None,
+            "{path}: no size read through it"
+        );
+    }
+    assert_eq!(links.get("after.txt"), Some(&None));
+    // Nothing outside the checkout is watched: a handful of watches, not the host's folders.
+    let counts = inotify_watch_counts();
+    assert!(
+        counts.iter().all(|&n| n < 200),
+        "inotify watches per watcher: {counts:?}"
+    );
+}

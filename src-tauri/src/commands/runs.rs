@@ -208,6 +208,8 @@ pub enum RunEventDto {
         from: Option<String>,
         /// Bytes, when it is a regular file after the change.
         size: Option<f64>,
+        /// A symbolic link's target text (Corral never follows it).
+        link: Option<String>,
     },
 }
 
@@ -255,6 +257,7 @@ impl From<RunEvent> for RunEventDto {
                 change,
                 from,
                 size,
+                link,
             } => RunEventDto::FileChanged {
                 seq,
                 at,
@@ -262,6 +265,7 @@ impl From<RunEvent> for RunEventDto {
                 change: change.as_str().to_string(),
                 from,
                 size: size.map(|s| s as f64),
+                link,
             },
         }
     }

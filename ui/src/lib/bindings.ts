@@ -222,7 +222,9 @@ export type RunEventDto = { kind: "output"; seq: number; at: number | null; step
 /**  created, modified, removed, renamed */
 change: string; from: string | null; 
 /**  Bytes, when it is a regular file after the change. */
-size: number | null };
+size: number | null; 
+/**  A symbolic link's target text (Corral never follows it). */
+link: string | null };
 
 /**  What a run stream carries. */
 export type RunStreamDto = 

@@ -168,13 +168,22 @@ fn print_event(out: &mut impl Write, event: &RunEvent, json: bool) -> std::io::R
             change,
             from,
             size,
+            link,
         } => {
             let from = from
                 .as_deref()
                 .map(|f| format!(" (from {f})"))
                 .unwrap_or_default();
             let size = size.map(|s| format!(", {s} bytes")).unwrap_or_default();
-            writeln!(out, "  file ~ {} {path:?}{from}{size}", change.as_str())
+            let link = link
+                .as_deref()
+                .map(|t| format!(", a link to {t:?}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  file ~ {} {path:?}{from}{size}{link}",
+                change.as_str()
+            )
         }
     }
 }

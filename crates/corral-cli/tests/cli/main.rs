@@ -1,6 +1,7 @@
 //! Drives the real `corral` binary against temp data dirs and real git repositories.
 
 mod agents;
+mod hostile;
 mod model_server;
 
 use std::path::{Path, PathBuf};

@@ -113,6 +113,7 @@ impl Recorder {
                         _ => None,
                     },
                     size: change.size,
+                    link: change.link.clone(),
                 },
             )
             .await
@@ -130,20 +131,21 @@ impl Recorder {
             .collect();
         for path in gone {
             // No longer differs from the base: removed if made during the run, else changed back.
-            let exists = self.checkout.join(&path).exists();
-            let size = std::fs::metadata(self.checkout.join(&path))
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| m.len());
+            // Never follow a link the sandbox made: `symlink_metadata`, not `metadata`.
+            let meta = std::fs::symlink_metadata(self.checkout.join(&path)).ok();
+            let exists = meta.is_some();
+            let size = meta.filter(|m| m.is_file()).map(|m| m.len());
             let kind = if exists {
                 ChangeKind::Modified
             } else {
                 ChangeKind::Removed
             };
+            let link = corral_watch::link_target(&self.checkout.join(&path));
             self.record(&Change {
                 path: PathBuf::from(&path),
                 kind,
                 size,
+                link,
             })
             .await?;
             self.set.files.remove(&path);

@@ -44,8 +44,16 @@ pub(crate) struct RunRegistry {
 }
 
 impl RunContext {
+    /// The run's folder on the host: its lock and the ids of its steps. Never mounted into the
+    /// sandbox, so nothing in it was written by the sandbox.
     pub fn run_dir(&self, run: RunId) -> PathBuf {
         self.config.data_dir.join("runs").join(run.to_string())
+    }
+
+    /// The part of the run's folder the sandbox sees (at `/corral/run`): the steps' output
+    /// files and the agent's home. Everything in it is hostile input to the host.
+    pub fn sandbox_dir(&self, run: RunId) -> PathBuf {
+        self.run_dir(run).join("sandbox")
     }
 
     /// The bare mirror of a project added by URL.

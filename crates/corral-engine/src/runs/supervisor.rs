@@ -331,7 +331,7 @@ async fn run_steps(
                 (code, None, argv.first().cloned().unwrap_or_default())
             }
             Some(adapter) => {
-                let home_on_host = ctx.run_dir(run.id).join("home");
+                let home_on_host = ctx.sandbox_dir(run.id).join("home");
                 let home = if sandbox.is_isolated() {
                     format!("{}/home", corral_sandbox::RUN_DIR_IN_CONTAINER)
                 } else {
@@ -485,7 +485,10 @@ async fn prepare(
         .await?;
         let (src, dst, br) = (source.clone(), dest.clone(), branch.clone());
         let checkout = tokio::task::spawn_blocking(move || {
-            corral_git::create_checkout(&src, &base, &br, &dst)
+            let checkout = corral_git::create_checkout(&src, &base, &br, &dst)?;
+            // Corral's own copy of the git config, put back after every step.
+            corral_git::save_git_config(&checkout.path, &git_config_copy(&checkout.path))?;
+            Ok::<_, corral_git::GitError>(checkout)
         })
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?
@@ -516,9 +519,9 @@ async fn prepare(
         .unwrap_or(dest);
     if let Some(follow_up) = &run.follow_up {
         // The agent's session lives in its home: the follow-up starts from a copy of it.
-        let home = ctx.run_dir(run.id).join("home");
+        let home = ctx.sandbox_dir(run.id).join("home");
         if !home.exists() {
-            let from = ctx.run_dir(follow_up.of).join("home");
+            let from = ctx.sandbox_dir(follow_up.of).join("home");
             tokio::task::spawn_blocking(move || copy_tree(&from, &home))
                 .await
                 .map_err(|e| EngineError::Internal(e.to_string()))?
@@ -545,6 +548,9 @@ async fn prepare(
         let meta =
             std::fs::metadata(&dest).map_err(|e| StepStop::Failed(format!("checkout: {e}")))?;
         let limits = project.workflow.limits;
+        let sandbox_dir = ctx.sandbox_dir(run.id);
+        std::fs::create_dir_all(&sandbox_dir)
+            .map_err(|e| StepStop::Failed(format!("the run's sandbox folder: {e}")))?;
         let spec = ContainerSpec {
             run_id: run.id.to_string(),
             task_id: run.task_id.to_string(),
@@ -552,7 +558,7 @@ async fn prepare(
             instance: ctx.config.data_dir.display().to_string(),
             image: image.tag().to_string(),
             workspace: dest.clone(),
-            run_dir: ctx.run_dir(run.id),
+            run_dir: ctx.sandbox_dir(run.id),
             user: Some(format!("{}:{}", meta.uid(), meta.gid())),
             memory_mib: limits.memory_mib,
             cpu_millis: limits.cpu_millis,
@@ -579,8 +585,16 @@ async fn prepare(
     Ok(())
 }
 
-/// Copies a folder tree; symlinks are copied as links, never followed.
+/// Copies a folder tree the sandbox wrote: links are copied as links, never followed; only
+/// regular files are read (a FIFO or a device there would block or leak); `from` must itself
+/// be a real folder.
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    if !std::fs::symlink_metadata(from)?.is_dir() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a folder (a link or another kind of file)",
+            from.display()
+        )));
+    }
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
@@ -590,9 +604,52 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()
             std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
         } else if kind.is_dir() {
             copy_tree(&src, &dst)?;
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(&src, &dst)?;
         }
+    }
+    Ok(())
+}
+
+/// Where Corral keeps its copy of a checkout's git config: beside the checkout, outside
+/// anything mounted into a sandbox.
+pub(crate) fn git_config_copy(checkout: &std::path::Path) -> std::path::PathBuf {
+    let mut name = checkout.as_os_str().to_owned();
+    name.push(".git-config");
+    std::path::PathBuf::from(name)
+}
+
+/// Puts the checkout's `.git` back to what runs nothing on the host (see
+/// `corral_git::restore_git_dir`), noting in the run's log what the sandbox had changed.
+async fn guard_git_dir(ctx: &RunContext, run: &Run) -> Result<(), StepStop> {
+    let Some(checkout) = run.checkout_path.clone() else {
+        return Ok(());
+    };
+    let restored = tokio::task::spawn_blocking(move || {
+        let checkout = std::path::Path::new(&checkout);
+        if !checkout.is_dir() {
+            return Ok(Vec::new());
+        }
+        let copy = git_config_copy(checkout);
+        if !copy.exists() {
+            // A checkout made before Corral kept a copy: the best copy is the current one.
+            corral_git::save_git_config(checkout, &copy)?;
+        }
+        corral_git::restore_git_dir(checkout, &copy)
+    })
+    .await
+    .map_err(|e| EngineError::Internal(e.to_string()))?
+    .map_err(|e| StepStop::Failed(format!("the checkout's git folder: {e}")))?;
+    if !restored.is_empty() {
+        ctx.note(
+            run.id,
+            format!(
+                "the sandbox changed {}; Corral put back its own copy, so git on this machine \
+                 runs nothing the sandbox planted",
+                restored.join(", ")
+            ),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -614,41 +671,24 @@ async fn step(
         .container_id
         .clone()
         .ok_or_else(|| StepStop::Failed("no container".into()))?;
-    let files = StepFiles::new(&ctx.run_dir(run.id), name.as_str());
-    let started = files.stdout.exists()
-        || files.stderr.exists()
-        || files.exit_code().ok().flatten().is_some();
-    if !started {
-        ctx.append(
-            run.id,
-            RunEventBody::StepStarted {
-                step: name,
-                argv: argv.to_vec(),
-            },
-        )
-        .await?;
-        // The project's variables, then the step's own (an agent's home, its API key): values
-        // never logged.
-        let env: Vec<String> = project
-            .workflow
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .chain(extra_env.iter().map(|(k, v)| format!("{k}={v}")))
-            .collect();
-        sandbox
-            .start_step(&container, name.as_str(), argv, &env)
-            .await
-            .map_err(|e| match &run.checkout_path {
-                Some(checkout) if !std::path::Path::new(checkout).is_dir() => {
-                    StepStop::Failed(format!(
-                        "the checkout {checkout} was deleted before the {} step started",
-                        name.as_str()
-                    ))
-                }
-                _ => StepStop::Failed(format!("{} step did not start: {e}", name.as_str())),
-            })?;
-    }
+    let files = StepFiles::new(&ctx.sandbox_dir(run.id), name.as_str());
+    // The step's id (to ask the sandbox for its status) lives where the sandbox cannot write.
+    let id_file = ctx.run_dir(run.id).join(format!("{}.step", name.as_str()));
+    let step_id = match std::fs::read_to_string(&id_file) {
+        Ok(id) => id,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            start_step(
+                ctx, sandbox, run, project, name, argv, extra_env, &files, &id_file,
+            )
+            .await?
+        }
+        Err(e) => {
+            return Err(StepStop::Failed(format!(
+                "the {} step's id: {e}",
+                name.as_str()
+            )));
+        }
+    };
     let db = ctx.store.db();
     let offsets = (
         RunEventQuery::last_offset(db, run.id, name, OutputStream::Stdout)
@@ -664,7 +704,7 @@ async fn step(
         std::time::Duration::from_secs(u64::from(project.workflow.inactivity_timeout_secs))
     });
     let result = follow(
-        ctx, sandbox, &container, run.id, name, &files, checkout, offsets, cancel, agent,
+        ctx, sandbox, &container, run.id, name, &files, &step_id, checkout, offsets, cancel, agent,
         inactivity,
     )
     .await;
@@ -674,6 +714,11 @@ async fn step(
             .stop(&container, std::time::Duration::from_secs(2))
             .await;
     }
+    // Nothing the step started outlives it: no later step's output or status can be forged.
+    if let Err(e) = sandbox.end_strays(&container).await {
+        tracing::warn!(error = %e, "stopping the step's leftover processes failed");
+    }
+    guard_git_dir(ctx, run).await?;
     let code = result?;
     ctx.append(
         run.id,
@@ -684,6 +729,73 @@ async fn step(
     )
     .await?;
     Ok(code)
+}
+
+/// Starts a step afresh: leftovers of earlier steps stopped, its files made new (whatever was
+/// planted under their names removed), then its id recorded on the host.
+#[allow(clippy::too_many_arguments)] // the parts of `step` that start it; a struct would only rename
+async fn start_step(
+    ctx: &RunContext,
+    sandbox: &impl Sandbox,
+    run: &Run,
+    project: &Project,
+    name: StepName,
+    argv: &[String],
+    extra_env: &[(String, String)],
+    files: &StepFiles,
+    id_file: &std::path::Path,
+) -> Result<String, StepStop> {
+    let container = run
+        .container_id
+        .clone()
+        .ok_or_else(|| StepStop::Failed("no container".into()))?;
+    if let Err(e) = sandbox.end_strays(&container).await {
+        tracing::warn!(error = %e, "stopping leftover processes failed");
+    }
+    let fresh = files.clone();
+    tokio::task::spawn_blocking(move || fresh.make_fresh())
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(|e| match files.stdout.parent() {
+            Some(dir) if !dir.is_dir() => StepStop::Failed(format!(
+                "the run folder {} was removed before the {} step started",
+                dir.display(),
+                name.as_str()
+            )),
+            _ => StepStop::Failed(format!("preparing the {} step's files: {e}", name.as_str())),
+        })?;
+    ctx.append(
+        run.id,
+        RunEventBody::StepStarted {
+            step: name,
+            argv: argv.to_vec(),
+        },
+    )
+    .await?;
+    // The project's variables, then the step's own (an agent's home, its API key): values
+    // never logged.
+    let env: Vec<String> = project
+        .workflow
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .chain(extra_env.iter().map(|(k, v)| format!("{k}={v}")))
+        .collect();
+    let step_id = sandbox
+        .start_step(&container, name.as_str(), argv, &env)
+        .await
+        .map_err(|e| match &run.checkout_path {
+            Some(checkout) if !std::path::Path::new(checkout).is_dir() => {
+                StepStop::Failed(format!(
+                    "the checkout {checkout} was deleted before the {} step started",
+                    name.as_str()
+                ))
+            }
+            _ => StepStop::Failed(format!("{} step did not start: {e}", name.as_str())),
+        })?;
+    std::fs::write(id_file, &step_id)
+        .map_err(|e| StepStop::Failed(format!("recording the {} step: {e}", name.as_str())))?;
+    Ok(step_id)
 }
 
 /// Commits the checkout on the run branch and makes the branch visible in the user's repo.
@@ -706,26 +818,57 @@ async fn finish(
         "{}\n\nCorral run {} of task {}",
         task.title, run.id, task.id
     );
-    let result = tokio::task::spawn_blocking(move || {
+    guard_git_dir(ctx, run).await?;
+    let base = run
+        .base_commit
+        .clone()
+        .ok_or_else(|| StepStop::Failed("no base commit".into()))?;
+    let run_branch = branch.clone();
+    let (commit, head) = tokio::task::spawn_blocking(move || {
         let path = std::path::Path::new(&checkout);
+        // Whatever the agent did with git, the result is what HEAD and the working tree hold.
         let commit = corral_git::commit_all(path, AUTHOR, &message)?;
-        corral_git::publish_branch(&source, path, &branch)?;
-        Ok::<_, corral_git::GitError>(commit)
+        let head = corral_git::point_run_branch(path, &run_branch, &base)?;
+        corral_git::publish_branch(&source, path, &run_branch)?;
+        Ok::<_, corral_git::GitError>((commit, head))
     })
     .await
     .map_err(|e| EngineError::Internal(e.to_string()))?
     .map_err(|e| StepStop::Failed(format!("recording the result failed: {e}")))?;
-    run.result_commit = result.or_else(|| run.base_commit.clone());
+    run.result_commit = Some(head.commit.clone());
     ctx.save(run).await?;
+    let short = &head.commit[..12.min(head.commit.len())];
+    if head.moved() {
+        let how = match (&head.other_branch, head.detached) {
+            (Some(other), _) => {
+                format!("the agent switched the checkout to its own branch `{other}`")
+            }
+            (None, true) => "the agent left the checkout's HEAD detached".to_string(),
+            (None, false) => "the agent moved the run branch".to_string(),
+        };
+        let history = if head.descends_from_base {
+            String::new()
+        } else {
+            "; it no longer descends from the run's base commit (a reset or a rewrite of \
+             history), so merging it may drop earlier work"
+                .to_string()
+        };
+        ctx.note(
+            run.id,
+            format!(
+                "{how}{history}; the run's result is what HEAD held: {short}, published as {branch}"
+            ),
+        )
+        .await?;
+    }
     ctx.note(
         run.id,
-        match &run.result_commit {
-            Some(c) if Some(c) != run.base_commit.as_ref() => format!(
-                "committed {} on {}",
-                &c[..12.min(c.len())],
-                run.branch.as_deref().unwrap_or("")
-            ),
-            _ => "no changes to commit".to_string(),
+        match commit {
+            Some(c) => format!("committed {} on {branch}", &c[..12.min(c.len())]),
+            None if run.result_commit != run.base_commit => {
+                format!("the agent's own commits are the result: {short} on {branch}")
+            }
+            None => "no changes to commit".to_string(),
         },
     )
     .await?;

@@ -159,7 +159,12 @@ async fn a_local_step_killed_from_outside_or_failing_fails_the_run_with_the_reas
     // Someone kills the step's whole process group: no exit status is ever written.
     let t = task(&f, &p, "Killed", "echo $$ > pid.txt; sleep 60").await;
     let run = f.engine.start_run(t).await.expect("start");
-    let run_dir = f.dir.path().join("data/runs").join(run.id.to_string());
+    let run_dir = f
+        .dir
+        .path()
+        .join("data/runs")
+        .join(run.id.to_string())
+        .join("sandbox");
     let start = Instant::now();
     let pgid = loop {
         if let Ok(text) = std::fs::read_to_string(run_dir.join("agent.pgid")) {

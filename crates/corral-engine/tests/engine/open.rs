@@ -54,3 +54,25 @@ async fn a_database_url_picks_the_file() {
     let err = Engine::open(config).await.expect_err("unsupported");
     assert_eq!(err.kind(), "unsupported_database");
 }
+
+#[tokio::test]
+async fn the_data_dir_is_readable_by_its_owner_only_and_an_open_one_is_fixed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("deep/data");
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    let engine = Engine::open(Config::new(data.clone()))
+        .await
+        .expect("opens");
+    engine.close().await.expect("closes");
+    assert_eq!(mode(&data), 0o700, "created owner-only");
+
+    // A data dir an earlier Corral left open to every local user is closed at start.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let engine = Engine::open(Config::new(data.clone()))
+        .await
+        .expect("opens");
+    engine.close().await.expect("closes");
+    assert_eq!(mode(&data), 0o700, "fixed at start");
+}

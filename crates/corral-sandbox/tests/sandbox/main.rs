@@ -372,3 +372,100 @@ async fn a_durable_step_keeps_going_while_nobody_follows_and_resumes_without_dup
     );
     sandbox.remove(&id).await.expect("remove");
 }
+
+/// The attack: a step leaves a process behind that keeps writing `0` into a later step's
+/// exit file. Docker's record of the step's exec still says how it ended, and once the step is
+/// over nothing it started survives to touch the next step.
+#[tokio::test]
+async fn a_leftover_forger_changes_no_status_and_does_not_outlive_its_step() {
+    let sandbox = DockerSandbox::connect(None).await.expect("connect");
+    let (_dir, ws) = workspace();
+    let spec = spec(&ws);
+    let id = sandbox.create(&spec).await.expect("create");
+    let forger = "(while true; do echo 0 > /corral/run/verify.exit; \
+                  echo forged >> /corral/run/verify.out; sleep 0.01; done) & \
+                  (setsid sh -c 'while true; do sleep 1; done') & exit 0";
+    let agent = sandbox
+        .start_step(
+            &id,
+            "agent",
+            &["sh".into(), "-c".into(), forger.into()],
+            &[],
+        )
+        .await
+        .expect("start");
+    let mut agent_code = None;
+    for _ in 0..100 {
+        agent_code = sandbox.exec_exit(&agent).await.expect("inspect");
+        if agent_code.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(agent_code, Some(0));
+    let verify_files = StepFiles::new(&spec.run_dir, "verify");
+    // The forger is at work (it truncates and rewrites, so a read may catch it empty).
+    let mut forged = None;
+    for _ in 0..100 {
+        forged = verify_files.exit_code().ok().flatten();
+        if forged.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(forged, Some(0), "the forger is at work");
+
+    // What the engine does between steps: leftovers stopped, the step's files made fresh.
+    sandbox.end_strays(&id).await.expect("strays ended");
+    let ps = sh(
+        &sandbox,
+        &id,
+        "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done",
+    )
+    .await;
+    assert!(!ps.contains("while true"), "a stray survived: {ps}");
+    assert!(
+        ps.lines()
+            .filter(|l| l.starts_with("sleep"))
+            .all(|l| l.trim() == "sleep infinity"),
+        "only the container's own sleep: {ps}"
+    );
+    verify_files.make_fresh().expect("fresh");
+    let verify = sandbox
+        .start_step(
+            &id,
+            "verify",
+            &[
+                "sh".into(),
+                "-c".into(),
+                "echo checking; sleep 1; exit 3".into(),
+            ],
+            &[],
+        )
+        .await
+        .expect("start verify");
+    let mut code = None;
+    for _ in 0..100 {
+        code = sandbox.exec_exit(&verify).await.expect("inspect");
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        code,
+        Some(3),
+        "Docker's status of the exec, not a forged file"
+    );
+    assert_eq!(verify_files.exit_code().expect("read"), Some(3));
+    assert_eq!(
+        std::fs::read_to_string(&verify_files.stdout).expect("out"),
+        "checking\n",
+        "no forged output"
+    );
+    assert!(
+        sandbox.is_running(&id).await.expect("inspect"),
+        "the container lives on"
+    );
+    sandbox.remove(&id).await.expect("remove");
+}

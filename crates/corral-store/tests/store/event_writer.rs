@@ -210,6 +210,7 @@ async fn file_changes_are_also_indexed_with_the_seq_of_their_log_entry() {
                 change: corral_core::FileChangeKind::Created,
                 from: None,
                 size: Some(42),
+                link: None,
             },
         })
         .await

@@ -152,7 +152,7 @@ describe("AppController runs", () => {
       path: "src/a.rs", old_path: null, status: "added", added: 1, removed: 0, binary: false, symlink: false, truncated: false,
       lines: [{ kind: "added", old: null, new: 1, text: "fn a() {}" }],
     };
-    backend.pushLog({ kind: "file_changed", seq: 2, at: 0, path: "src/a.rs", change: "created", from: null, size: 10 });
+    backend.pushLog({ kind: "file_changed", seq: 2, at: 0, path: "src/a.rs", change: "created", from: null, size: 10, link: null });
     expect(app.runLog.map((e) => e.seq)).toEqual([1, 2]);
     await until(() => (app.runDiff?.length ?? 0) === 1);
     await app.openFileDiff("src/a.rs");
@@ -162,7 +162,7 @@ describe("AppController runs", () => {
       { kind: "added", old: null, new: 1, text: "fn a() {}" },
       { kind: "added", old: null, new: 2, text: "fn b() {}" },
     ] };
-    backend.pushLog({ kind: "file_changed", seq: 3, at: 0, path: "src/a.rs", change: "modified", from: null, size: 20 });
+    backend.pushLog({ kind: "file_changed", seq: 3, at: 0, path: "src/a.rs", change: "modified", from: null, size: 20, link: null });
     await until(() => app.fileDiff?.lines.length === 2);
     expect(run).not.toBeNull();
     // Leaving the run view closes the stream.
