@@ -165,6 +165,8 @@ pub struct WorkflowDto {
     /// Stop a task's command or agent that prints nothing for this long.
     pub inactivity_timeout_secs: u32,
     pub agent_permissions: AgentPermissionsDto,
+    /// Files bigger than this (MiB) are left out of a run's commit.
+    pub max_file_mib: u32,
 }
 
 fn network_dto(n: NetworkPolicy) -> NetworkDto {
@@ -224,6 +226,7 @@ impl From<&Workflow> for WorkflowDto {
             retention_days: w.retention.keep_days,
             inactivity_timeout_secs: w.inactivity_timeout_secs,
             agent_permissions: w.agent_permissions.into(),
+            max_file_mib: u32::try_from(w.max_file_mib).unwrap_or(u32::MAX),
         }
     }
 }
@@ -268,6 +271,7 @@ impl WorkflowDto {
             build_network: network_policy(self.build_network),
             inactivity_timeout_secs: self.inactivity_timeout_secs,
             agent_permissions: self.agent_permissions.into(),
+            max_file_mib: u64::from(self.max_file_mib),
             sandbox: self.sandbox.into(),
             max_concurrent_runs: self.max_concurrent_runs,
             retention: Retention {

@@ -223,6 +223,8 @@ pub struct Workflow {
     pub inactivity_timeout_secs: u32,
     /// What its coding agents may do without asking.
     pub agent_permissions: AgentPermissions,
+    /// Files bigger than this (MiB) are left out of a run's commit, and said so.
+    pub max_file_mib: u64,
 }
 
 impl Default for Workflow {
@@ -243,6 +245,7 @@ impl Default for Workflow {
             build_network: NetworkPolicy::Bridge,
             inactivity_timeout_secs: 30 * 60,
             agent_permissions: AgentPermissions::Edits,
+            max_file_mib: 50,
         }
     }
 }

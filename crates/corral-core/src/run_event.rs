@@ -75,6 +75,14 @@ pub enum RunEventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         link: Option<String>,
     },
+    /// A file of the checkout bigger than the project's `max-file-size` was left out of the
+    /// run's commit (it stays in the checkout).
+    FileLeftOut {
+        path: String,
+        size: u64,
+        /// The project's limit when the result was recorded.
+        max_bytes: u64,
+    },
 }
 
 /// What happened to a file of a run's checkout.
@@ -108,6 +116,7 @@ impl RunEventBody {
             RunEventBody::StateChanged { .. } => "state_changed",
             RunEventBody::Note { .. } => "note",
             RunEventBody::FileChanged { .. } => "file_changed",
+            RunEventBody::FileLeftOut { .. } => "file_left_out",
             RunEventBody::Agent { .. } => "agent",
         }
     }

@@ -6,7 +6,7 @@ use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 20] = [
+pub const SETTING_KEYS: [(&str, &str); 21] = [
     (
         "base-image",
         "image Corral builds its agent image from (empty: default)",
@@ -43,6 +43,10 @@ pub const SETTING_KEYS: [(&str, &str); 20] = [
     (
         "inactivity-timeout",
         "stop a task's command or agent silent for this long, e.g. 30m, 90s, 2h (default 30m)",
+    ),
+    (
+        "max-file-size",
+        "files bigger than this are left out of a run's commit, e.g. 50m, 1g (default 50m)",
     ),
     ("retention-runs", "finished checkouts to keep"),
     (
@@ -86,8 +90,17 @@ fn optional(value: &str) -> Option<String> {
 
 /// Parses a memory size: `4g`, `512m`, `2048` (MiB), `1.5g`.
 fn parse_memory_mib(value: &str) -> Result<u64, ValidationError> {
+    parse_size_mib("memory", value, validate::MEMORY_MIB_RANGE)
+}
+
+/// Parses a size in MiB (`4g`, `512m`, `2048`, `1.5g`) for `field`, within `range`.
+fn parse_size_mib(
+    field: &'static str,
+    value: &str,
+    range: (u64, u64),
+) -> Result<u64, ValidationError> {
     let bad = || ValidationError::BadValue {
-        field: "memory",
+        field,
         given: value.to_string(),
         expected: "a size such as 4g, 512m or 2048 (MiB)",
     };
@@ -104,7 +117,7 @@ fn parse_memory_mib(value: &str) -> Result<u64, ValidationError> {
         return Err(bad());
     }
     let mib = (n * factor).round() as u64;
-    validate::in_range("memory (MiB)", mib, validate::MEMORY_MIB_RANGE)
+    validate::in_range(field, mib, range)
 }
 
 fn parse_cpu_millis(value: &str) -> Result<u32, ValidationError> {
@@ -251,6 +264,11 @@ impl Workflow {
             "inactivity-timeout" => {
                 self.inactivity_timeout_secs = parse_duration_secs(value).map_err(invalid)?
             }
+            "max-file-size" => {
+                self.max_file_mib =
+                    parse_size_mib("max-file-size", value, validate::MAX_FILE_MIB_RANGE)
+                        .map_err(invalid)?
+            }
             "retention-runs" => {
                 self.retention.keep_runs =
                     parse_u32("retention-runs", value, validate::RETENTION_RUNS_RANGE)
@@ -312,6 +330,11 @@ impl Workflow {
             validate::CPU_MILLIS_RANGE,
         )?;
         validate::in_range("pids", self.limits.pids, validate::PIDS_RANGE)?;
+        validate::in_range(
+            "max-file-size (MiB)",
+            self.max_file_mib,
+            validate::MAX_FILE_MIB_RANGE,
+        )?;
         validate::in_range(
             "max-runs",
             self.max_concurrent_runs,
@@ -375,6 +398,10 @@ mod tests {
         wf.set("agent-permissions", "bypass").expect("a mode");
         assert_eq!(wf.agent_permissions, AgentPermissions::Bypass);
         assert!(wf.set("agent-permissions", "yolo").is_err());
+        wf.set("max-file-size", "1g").expect("a size");
+        assert_eq!(wf.max_file_mib, 1024);
+        assert!(wf.set("max-file-size", "0").is_err());
+        assert_eq!(Workflow::default().max_file_mib, 50);
         wf.set("inactivity-timeout", "2m").expect("a duration");
         assert_eq!(wf.inactivity_timeout_secs, 120);
         assert!(wf.set("inactivity-timeout", "0").is_err());

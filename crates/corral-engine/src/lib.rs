@@ -22,6 +22,7 @@ pub use error::{EngineError, EngineResult};
 pub use events::EngineEvent;
 pub use keys::{KeySource, KeyStatus};
 pub use projects::ProjectUpdate;
+pub use runs::LeftOutFile;
 pub use runs::gc::GcReport;
 pub use settings::APP_SETTINGS;
 pub use tasks::{NewTask, TaskUpdate, TaskView};

@@ -14,19 +14,73 @@ fn err(path: &Path, e: git2::Error) -> GitError {
     }
 }
 
+/// A file the run's commit does not hold because it is bigger than the project's
+/// `max-file-size`. (FIFOs, sockets and devices are never committed either: libgit2 skips
+/// them without reading them.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    pub path: String,
+    /// Its apparent size (a sparse file counts at its full length).
+    pub size: u64,
+}
+
+/// What `commit_all` recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The new commit, or `None` when nothing changed.
+    pub commit: Option<String>,
+    /// Files left out of it (they stay in the checkout).
+    pub left_out: Vec<LeftOut>,
+}
+
+/// Whether the file at `rel` (in `workdir`) may be committed: anything but a regular file over
+/// `max_file_bytes` (looked at without following a link). Records what is left out.
+fn admit(workdir: &Path, rel: &Path, max_file_bytes: u64, left_out: &mut Vec<LeftOut>) -> i32 {
+    let Ok(meta) = std::fs::symlink_metadata(workdir.join(rel)) else {
+        // Gone: its deletion is recorded.
+        return 0;
+    };
+    if !meta.is_file() || meta.len() <= max_file_bytes {
+        return 0;
+    }
+    let path = rel.to_string_lossy().into_owned();
+    if !left_out.iter().any(|l| l.path == path) {
+        left_out.push(LeftOut {
+            path,
+            size: meta.len(),
+        });
+    }
+    // Positive: skip this path.
+    1
+}
+
 /// Commits every change in the checkout at `path` (added, modified and deleted files; ignored
-/// files stay out). Returns the new commit, or `None` when nothing changed.
+/// files stay out, and so do files over `max_file_bytes`, listed in the result) on whatever HEAD
+/// is.
 pub fn commit_all(
     path: &Path,
     author: (&str, &str),
     message: &str,
-) -> Result<Option<String>, GitError> {
+    max_file_bytes: u64,
+) -> Result<Recorded, GitError> {
     let repo = Repository::open(path).map_err(|e| err(path, e))?;
+    let workdir = repo.workdir().unwrap_or(path).to_path_buf();
     let mut index = repo.index().map_err(|e| err(path, e))?;
-    index
-        .add_all(["*"], IndexAddOption::DEFAULT, None)
-        .map_err(|e| err(path, e))?;
-    index.update_all(["*"], None).map_err(|e| err(path, e))?;
+    let mut left_out = Vec::new();
+    {
+        let mut check =
+            |rel: &Path, _spec: &[u8]| admit(&workdir, rel, max_file_bytes, &mut left_out);
+        index
+            .add_all(["*"], IndexAddOption::DEFAULT, Some(&mut check))
+            .map_err(|e| err(path, e))?;
+    }
+    {
+        let mut check =
+            |rel: &Path, _spec: &[u8]| admit(&workdir, rel, max_file_bytes, &mut left_out);
+        index
+            .update_all(["*"], Some(&mut check))
+            .map_err(|e| err(path, e))?;
+    }
     index.write().map_err(|e| err(path, e))?;
     let tree_id = index.write_tree().map_err(|e| err(path, e))?;
     let parent = repo
@@ -34,7 +88,10 @@ pub fn commit_all(
         .and_then(|h| h.peel_to_commit())
         .map_err(|e| err(path, e))?;
     if parent.tree_id() == tree_id {
-        return Ok(None);
+        return Ok(Recorded {
+            commit: None,
+            left_out,
+        });
     }
     let tree = repo.find_tree(tree_id).map_err(|e| err(path, e))?;
     let signature = Signature::now(author.0, author.1).map_err(|e| err(path, e))?;
@@ -48,7 +105,10 @@ pub fn commit_all(
             &[&parent],
         )
         .map_err(|e| err(path, e))?;
-    Ok(Some(id.to_string()))
+    Ok(Recorded {
+        commit: Some(id.to_string()),
+        left_out,
+    })
 }
 
 /// Where the checkout's HEAD was when the result was recorded, relative to the run branch.

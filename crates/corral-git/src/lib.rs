@@ -13,7 +13,7 @@ mod mirror;
 mod publish;
 
 pub use checkout::{Checkout, branch_exists, create_checkout};
-pub use commit::{RunHead, commit_all, point_run_branch};
+pub use commit::{LeftOut, Recorded, RunHead, commit_all, point_run_branch};
 pub use diff::{DiffLine, FileDiff, FileStatus, LineKind, diff, file_diff};
 pub use git_dir_guard::{restore_git_dir, save_git_config};
 pub use inspect::{RepoInfo, inspect, libgit2_version};

@@ -211,6 +211,14 @@ pub enum RunEventDto {
         /// A symbolic link's target text (Corral never follows it).
         link: Option<String>,
     },
+    /// A file over the project's max-file-size, left out of the run's commit.
+    FileLeftOut {
+        seq: u32,
+        at: f64,
+        path: String,
+        size: f64,
+        max_bytes: f64,
+    },
 }
 
 impl From<RunEvent> for RunEventDto {
@@ -251,6 +259,17 @@ impl From<RunEvent> for RunEventDto {
                 seq,
                 at,
                 event: event.into(),
+            },
+            RunEventBody::FileLeftOut {
+                path,
+                size,
+                max_bytes,
+            } => RunEventDto::FileLeftOut {
+                seq,
+                at,
+                path,
+                size: size as f64,
+                max_bytes: max_bytes as f64,
             },
             RunEventBody::FileChanged {
                 path,

@@ -224,7 +224,9 @@ change: string; from: string | null;
 /**  Bytes, when it is a regular file after the change. */
 size: number | null; 
 /**  A symbolic link's target text (Corral never follows it). */
-link: string | null };
+link: string | null } | 
+/**  A file over the project's max-file-size, left out of the run's commit. */
+{ kind: "file_left_out"; seq: number; at: number | null; path: string; size: number | null; max_bytes: number | null };
 
 /**  What a run stream carries. */
 export type RunStreamDto = 
@@ -312,6 +314,8 @@ export type WorkflowDto = {
 	/**  Stop a task's command or agent that prints nothing for this long. */
 	inactivity_timeout_secs: number,
 	agent_permissions: AgentPermissionsDto,
+	/**  Files bigger than this (MiB) are left out of a run's commit. */
+	max_file_mib: number,
 };
 
 /* Tauri Specta runtime */

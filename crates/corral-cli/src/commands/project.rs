@@ -107,6 +107,10 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
         ),
         ("max runs", wf.max_concurrent_runs.to_string()),
         (
+            "max file",
+            format!("{} MiB (bigger files stay out of commits)", wf.max_file_mib),
+        ),
+        (
             "retention",
             format!(
                 "keep {} newest checkouts and any younger than {} days",

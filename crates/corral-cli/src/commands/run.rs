@@ -67,6 +67,31 @@ impl RunJson {
     }
 }
 
+/// `run show --json`: the run, and the files its commit left out.
+#[derive(Debug, Serialize)]
+struct RunShowJson<'a> {
+    #[serde(flatten)]
+    run: RunJson,
+    left_out: Vec<LeftOutJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct LeftOutJson<'a> {
+    path: &'a str,
+    size: u64,
+    max_bytes: u64,
+}
+
+/// Bytes as the biggest whole unit: `4.0 GiB`, `100.0 MiB`, `12 bytes`.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    UNITS
+        .iter()
+        .find(|(_, size)| bytes >= *size)
+        .map(|(unit, size)| format!("{:.1} {unit}", bytes as f64 / *size as f64))
+        .unwrap_or_else(|| format!("{bytes} bytes"))
+}
+
 #[derive(Debug, Serialize)]
 struct EventJson<'a> {
     run_id: String,
@@ -163,6 +188,16 @@ fn print_event(out: &mut impl Write, event: &RunEvent, json: bool) -> std::io::R
         },
         RunEventBody::Note { text } => writeln!(out, "   run - {text}"),
         RunEventBody::Agent { event } => print_agent_event(out, event),
+        RunEventBody::FileLeftOut {
+            path,
+            size,
+            max_bytes,
+        } => writeln!(
+            out,
+            "  file - {path:?} left out of the commit: {} is over max-file-size ({})",
+            human_size(*size),
+            human_size(*max_bytes)
+        ),
         RunEventBody::FileChanged {
             path,
             change,
@@ -254,8 +289,22 @@ pub async fn run(
     match args.command {
         Some(RunCommand::Show { run, json }) => {
             let run = engine.find_run(&run).await?;
+            let left_out = engine.run_left_out(run.id).await?;
             if json {
-                output::json(out, &RunJson::new(&run))?;
+                output::json(
+                    out,
+                    &RunShowJson {
+                        run: RunJson::new(&run),
+                        left_out: left_out
+                            .iter()
+                            .map(|f| LeftOutJson {
+                                path: &f.path,
+                                size: f.size,
+                                max_bytes: f.max_bytes,
+                            })
+                            .collect(),
+                    },
+                )?;
             } else {
                 let task = engine
                     .task(run.task_id)
@@ -291,6 +340,19 @@ pub async fn run(
                     "checkout   {}",
                     run.checkout_path.as_deref().unwrap_or("-")
                 )?;
+                if let Some(max) = left_out.first().map(|f| f.max_bytes) {
+                    writeln!(
+                        out,
+                        "left out   {} file(s) over max-file-size ({} MiB), still in the \
+                         checkout; raise it (`corral project set <project> max-file-size=...`) \
+                         and run again to include them:",
+                        left_out.len(),
+                        max / (1024 * 1024)
+                    )?;
+                    for file in &left_out {
+                        writeln!(out, "           {} ({})", file.path, human_size(file.size))?;
+                    }
+                }
             }
             Ok(std::process::ExitCode::SUCCESS)
         }

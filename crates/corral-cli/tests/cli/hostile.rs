@@ -238,3 +238,61 @@ fn whatever_the_agent_does_with_git_its_work_is_the_runs_branch() {
     assert_ne!(run["result_commit"], run["base_commit"], "{run}");
     assert!(!log.contains("HEAD held"), "{log}");
 }
+
+#[test]
+fn files_over_max_file_size_are_left_out_of_the_commit_and_the_run_still_succeeds() {
+    let env = Env::new();
+    // A sparse 4 GiB file (a few KB on disk) and a real 100 MB one, beside an ordinary file.
+    let script = "truncate -s 4G big.bin; head -c 100000000 /dev/zero > real.bin; \
+                  echo small > small.txt";
+    let started = std::time::Instant::now();
+    let (run, log) = run_script(&env, &[], script);
+    let took = started.elapsed();
+    assert_eq!(run["state"], "succeeded", "{run}\n{log}");
+    let repo = env.dir.path().join("r");
+    let branch = run["branch"].as_str().expect("branch");
+    assert_eq!(super::file_on_branch(&repo, branch, "small.txt"), "small\n");
+    let files = super::file_on_branch(&repo, branch, "");
+    assert!(
+        !files.contains("big.bin") && !files.contains("real.bin"),
+        "{files}"
+    );
+    let id = run["id"].as_str().expect("id");
+    let shown = json(&env.ok(&["run", "show", id, "--json"]));
+    let mut left_out: Vec<(String, u64)> = shown["left_out"]
+        .as_array()
+        .expect("left_out")
+        .iter()
+        .map(|f| {
+            assert_eq!(f["max_bytes"], 50 << 20, "{f}");
+            (
+                f["path"].as_str().expect("path").to_string(),
+                f["size"].as_u64().expect("size"),
+            )
+        })
+        .collect();
+    left_out.sort();
+    assert_eq!(
+        left_out,
+        [
+            ("big.bin".to_string(), 4u64 << 30),
+            ("real.bin".to_string(), 100_000_000)
+        ]
+    );
+    let human = env.ok(&["run", "show", id]);
+    assert!(
+        human.contains("left out") && human.contains("big.bin (4.0 GiB)"),
+        "{human}"
+    );
+    assert!(
+        log.contains("max-file-size=4096m"),
+        "how to include them: {log}"
+    );
+    // Still in the checkout, for whoever wants them.
+    let checkout = Path::new(run["checkout_path"].as_str().expect("checkout"));
+    assert!(checkout.join("real.bin").is_file());
+    eprintln!(
+        "4 GiB sparse + 100 MB files: run took {:.1} s",
+        took.as_secs_f64()
+    );
+}

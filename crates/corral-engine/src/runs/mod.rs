@@ -35,6 +35,15 @@ pub(crate) struct RunContext {
     pub registry: Arc<RunRegistry>,
 }
 
+/// A file of a run's checkout that its commit does not hold: bigger than the project's
+/// `max-file-size` when the result was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOutFile {
+    pub path: String,
+    pub size: u64,
+    pub max_bytes: u64,
+}
+
 /// Live supervisors of this process and the per-project run slots.
 #[derive(Debug, Default)]
 pub(crate) struct RunRegistry {
@@ -369,6 +378,26 @@ impl Engine {
     /// Runs of one task (or all), newest first.
     pub async fn list_runs(&self, task: Option<TaskId>) -> EngineResult<Vec<Run>> {
         Ok(RunQuery::list(self.store.db(), task).await?)
+    }
+
+    /// Files left out of the run's commit for their size, as its log records them.
+    pub async fn run_left_out(&self, run: RunId) -> EngineResult<Vec<LeftOutFile>> {
+        let events = RunEventQuery::of_kind(self.store.db(), run, "file_left_out").await?;
+        Ok(events
+            .into_iter()
+            .filter_map(|e| match e.body {
+                corral_core::RunEventBody::FileLeftOut {
+                    path,
+                    size,
+                    max_bytes,
+                } => Some(LeftOutFile {
+                    path,
+                    size,
+                    max_bytes,
+                }),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Up to `limit` stored events of a run after `after`.

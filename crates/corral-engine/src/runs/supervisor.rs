@@ -824,13 +824,14 @@ async fn finish(
         .clone()
         .ok_or_else(|| StepStop::Failed("no base commit".into()))?;
     let run_branch = branch.clone();
-    let (commit, head) = tokio::task::spawn_blocking(move || {
+    let max_bytes = project.workflow.max_file_mib.saturating_mul(1024 * 1024);
+    let (recorded, head) = tokio::task::spawn_blocking(move || {
         let path = std::path::Path::new(&checkout);
         // Whatever the agent did with git, the result is what HEAD and the working tree hold.
-        let commit = corral_git::commit_all(path, AUTHOR, &message)?;
+        let recorded = corral_git::commit_all(path, AUTHOR, &message, max_bytes)?;
         let head = corral_git::point_run_branch(path, &run_branch, &base)?;
         corral_git::publish_branch(&source, path, &run_branch)?;
-        Ok::<_, corral_git::GitError>((commit, head))
+        Ok::<_, corral_git::GitError>((recorded, head))
     })
     .await
     .map_err(|e| EngineError::Internal(e.to_string()))?
@@ -861,9 +862,36 @@ async fn finish(
         )
         .await?;
     }
+    for file in &recorded.left_out {
+        ctx.append(
+            run.id,
+            RunEventBody::FileLeftOut {
+                path: file.path.clone(),
+                size: file.size,
+                max_bytes,
+            },
+        )
+        .await?;
+    }
+    if !recorded.left_out.is_empty() {
+        let biggest = recorded.left_out.iter().map(|f| f.size).max().unwrap_or(0);
+        let mib = biggest.div_ceil(1024 * 1024);
+        ctx.note(
+            run.id,
+            format!(
+                "{} file(s) over max-file-size ({} MiB) left out of the commit; they are still in \
+                 the checkout. To include them: `corral project set {} max-file-size={mib}m`, \
+                 then run again",
+                recorded.left_out.len(),
+                project.workflow.max_file_mib,
+                project.name
+            ),
+        )
+        .await?;
+    }
     ctx.note(
         run.id,
-        match commit {
+        match recorded.commit {
             Some(c) => format!("committed {} on {branch}", &c[..12.min(c.len())]),
             None if run.result_commit != run.base_commit => {
                 format!("the agent's own commits are the result: {short} on {branch}")

@@ -6,6 +6,8 @@ use std::process::Command;
 use corral_git::{FileStatus, GitError, commit_all, create_checkout, diff, publish_branch};
 
 const AUTHOR: (&str, &str) = ("Corral", "corral@localhost");
+/// No size cap on committed files.
+const NO_CAP: u64 = u64::MAX;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -81,7 +83,9 @@ fn commit_all_records_adds_edits_and_deletes_but_not_ignored_files() {
     let dest = dir.path().join("co");
     let checkout = create_checkout(&user, "main", "corral/t-1", &dest).expect("checkout");
     assert_eq!(
-        commit_all(&dest, AUTHOR, "nothing").expect("commit"),
+        commit_all(&dest, AUTHOR, "nothing", NO_CAP)
+            .map(|r| r.commit)
+            .expect("commit"),
         None,
         "no changes, no commit"
     );
@@ -96,7 +100,8 @@ fn commit_all_records_adds_edits_and_deletes_but_not_ignored_files() {
     std::fs::create_dir_all(dest.join("target")).expect("mkdir");
     std::fs::write(dest.join("target/build.bin"), [0u8, 1, 2]).expect("write");
     std::fs::write(dest.join("run.log"), "noise").expect("write");
-    let result = commit_all(&dest, AUTHOR, "Run result")
+    let result = commit_all(&dest, AUTHOR, "Run result", NO_CAP)
+        .map(|r| r.commit)
         .expect("commit")
         .expect("a commit");
 
@@ -120,7 +125,8 @@ fn publishing_makes_the_branch_visible_without_touching_the_users_work() {
     let dest = dir.path().join("co");
     create_checkout(&user, "main", "corral/t-2", &dest).expect("checkout");
     std::fs::write(dest.join("agent.txt"), "made by the agent\n").expect("write");
-    let result = commit_all(&dest, AUTHOR, "agent work")
+    let result = commit_all(&dest, AUTHOR, "agent work", NO_CAP)
+        .map(|r| r.commit)
         .expect("commit")
         .expect("commit id");
 
@@ -132,7 +138,8 @@ fn publishing_makes_the_branch_visible_without_touching_the_users_work() {
 
     // Publishing again after more work moves the branch forward.
     std::fs::write(dest.join("agent.txt"), "more\n").expect("write");
-    let second = commit_all(&dest, AUTHOR, "more")
+    let second = commit_all(&dest, AUTHOR, "more", NO_CAP)
+        .map(|r| r.commit)
         .expect("commit")
         .expect("commit id");
     publish_branch(&user, &dest, "corral/t-2").expect("publish again");
@@ -186,7 +193,10 @@ fn diffs_list_status_counts_binaries_and_cap_patches() {
     assert!(big_diff.truncated && big_diff.patch.as_deref().expect("patch").len() < 1200);
 
     // After the commit: the same picture between two commits.
-    let result = commit_all(&dest, AUTHOR, "r").expect("commit").expect("id");
+    let result = commit_all(&dest, AUTHOR, "r", NO_CAP)
+        .map(|r| r.commit)
+        .expect("commit")
+        .expect("id");
     let committed = diff(&dest, &checkout.base_commit, Some(&result), 1 << 20).expect("diff");
     assert_eq!(committed.len(), 4);
     assert!(!find(&committed, "big.txt").expect("big").truncated);
@@ -280,7 +290,8 @@ fn finished_run(dir: &Path, user: &Path, branch: &str) -> (PathBuf, String) {
     )
     .expect("write");
     std::fs::write(dest.join(format!("{name}.txt")), "run\n").expect("write");
-    let result = commit_all(&dest, AUTHOR, "run")
+    let result = commit_all(&dest, AUTHOR, "run", NO_CAP)
+        .map(|r| r.commit)
         .expect("commit")
         .expect("id");
     (dest, result)
@@ -386,4 +397,57 @@ fn a_zero_cap_gives_counts_without_patch_text() {
         .expect("lib.rs");
     assert_eq!((lib.added, lib.removed), (1, 1));
     assert_eq!((lib.patch.as_deref(), lib.truncated), (None, false));
+}
+
+#[test]
+fn files_over_the_cap_and_non_files_stay_out_of_the_commit_and_are_listed() {
+    use corral_git::LeftOut;
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let dest = dir.path().join("co");
+    create_checkout(&user, "main", "corral/t-1", &dest).expect("checkout");
+    // Sparse 4 GiB: a few bytes on disk, 4 GiB to read.
+    let sparse = std::fs::File::create(dest.join("big.bin")).expect("create");
+    sparse.set_len(4 << 30).expect("truncate");
+    std::fs::write(dest.join("small.txt"), "small\n").expect("write");
+    // A tracked file grown past the cap keeps its committed version.
+    std::fs::write(dest.join("src/lib.rs"), vec![b'x'; 2048]).expect("write");
+    let fifo = Command::new("mkfifo")
+        .arg(dest.join("pipe"))
+        .status()
+        .expect("mkfifo");
+    assert!(fifo.success());
+    let started = std::time::Instant::now();
+    let recorded = commit_all(&dest, AUTHOR, "r", 1024).expect("commit");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the 4 GiB file is never read"
+    );
+    let mut left_out = recorded.left_out.clone();
+    left_out.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(
+        left_out,
+        [
+            LeftOut {
+                path: "big.bin".into(),
+                size: 4 << 30,
+            },
+            LeftOut {
+                path: "src/lib.rs".into(),
+                size: 2048,
+            },
+        ]
+    );
+    let commit = recorded.commit.expect("small.txt was committed");
+    let files = git(&dest, &["ls-tree", "-r", "--name-only", &commit]);
+    assert!(files.contains("small.txt"), "{files}");
+    assert!(
+        !files.contains("big.bin") && !files.contains("pipe"),
+        "{files}"
+    );
+    assert_eq!(
+        git(&dest, &["show", &format!("{commit}:src/lib.rs")]),
+        git(&user, &["show", "main:src/lib.rs"]),
+        "the grown file keeps its committed version"
+    );
 }

@@ -40,6 +40,31 @@ impl RunEventQuery {
             .collect()
     }
 
+    /// Every event of a run with the given kind name (`RunEventBody::kind`), in order.
+    pub async fn of_kind(
+        db: &impl ConnectionTrait,
+        run: RunId,
+        kind: &str,
+    ) -> StoreResult<Vec<RunEvent>> {
+        run_events::Entity::find()
+            .filter(run_events::Column::RunId.eq(run.to_string()))
+            .filter(run_events::Column::Kind.eq(kind))
+            .order_by_asc(run_events::Column::Seq)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(RunEvent {
+                    run_id: id("run event run id", &row.run_id)?,
+                    seq: row.seq,
+                    at: Timestamp(row.at),
+                    body: serde_json::from_str::<RunEventBody>(&row.payload)
+                        .map_err(|e| StoreError::corrupt("run event", e))?,
+                })
+            })
+            .collect()
+    }
+
     /// Where following a step's stream resumes: the offset stored with its last persisted line.
     pub async fn last_offset(
         db: &impl ConnectionTrait,

@@ -35,6 +35,7 @@ export const defaultWorkflow: WorkflowDto = {
   retention_days: 7,
   inactivity_timeout_secs: 1800,
   agent_permissions: "edits",
+  max_file_mib: 50,
 };
 
 export class FakeBackend implements Backend {
