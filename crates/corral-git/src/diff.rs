@@ -54,6 +54,9 @@ pub struct DiffLine {
     pub text: String,
 }
 
+/// Files bigger than this are diffed as binary, unread.
+const BINARY_ABOVE_BYTES: i64 = 8 * 1024 * 1024;
+
 fn err(path: &Path, e: git2::Error) -> GitError {
     GitError::Other {
         path: path.display().to_string(),
@@ -105,9 +108,28 @@ fn diff_files(
     let mut opts = DiffOptions::new();
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
-        .show_untracked_content(true);
+        .show_untracked_content(true)
+        .max_size(BINARY_ABOVE_BYTES);
+    // libgit2 reads every untracked file whole to show its content (and fails on a sparse
+    // 4 GiB one): those over the limit are listed unread, and the others diffed as usual.
+    let huge = match target {
+        None => huge_untracked(&repo, repo_path, &base_tree)?,
+        Some(_) => Vec::new(),
+    };
     if let Some(path) = only {
+        if let Some(file) = huge.iter().find(|f| f.path == path) {
+            return Ok(vec![file.clone()]);
+        }
         opts.pathspec(path).disable_pathspec_match(true);
+    } else if !huge.is_empty() {
+        let rest = others_than(&repo, repo_path, &base_tree, &huge)?;
+        if rest.is_empty() {
+            return Ok(huge);
+        }
+        for path in &rest {
+            opts.pathspec(path);
+        }
+        opts.disable_pathspec_match(true);
     }
     let mut diff = match target {
         Some(t) => repo.diff_tree_to_tree(Some(&base_tree), Some(&tree_of(t)?), Some(&mut opts)),
@@ -202,5 +224,75 @@ fn diff_files(
         }
         files.push(file);
     }
+    files.extend(huge);
     Ok(files)
+}
+
+/// The working tree's deltas from `base`, without reading any file's content.
+fn light_diff<'r>(
+    repo: &'r Repository,
+    repo_path: &Path,
+    base_tree: &git2::Tree<'_>,
+) -> Result<git2::Diff<'r>, GitError> {
+    let mut opts = DiffOptions::new();
+    opts.include_untracked(true).recurse_untracked_dirs(true);
+    repo.diff_tree_to_workdir_with_index(Some(base_tree), Some(&mut opts))
+        .map_err(|e| err(repo_path, e))
+}
+
+/// Untracked files bigger than `BINARY_ABOVE_BYTES`, as binary additions (looked at with
+/// `symlink_metadata`: a link is never followed).
+fn huge_untracked(
+    repo: &Repository,
+    repo_path: &Path,
+    base_tree: &git2::Tree<'_>,
+) -> Result<Vec<FileDiff>, GitError> {
+    let workdir = repo.workdir().unwrap_or(repo_path);
+    let mut huge = Vec::new();
+    for delta in light_diff(repo, repo_path, base_tree)?.deltas() {
+        if delta.status() != Delta::Untracked {
+            continue;
+        }
+        let Some(path) = delta.new_file().path() else {
+            continue;
+        };
+        let big = std::fs::symlink_metadata(workdir.join(path))
+            .is_ok_and(|m| m.is_file() && m.len() > BINARY_ABOVE_BYTES as u64);
+        if big {
+            huge.push(FileDiff {
+                path: path.to_string_lossy().into_owned(),
+                old_path: None,
+                status: FileStatus::Added,
+                added: 0,
+                removed: 0,
+                binary: true,
+                patch: None,
+                truncated: false,
+                symlink: false,
+                lines: Vec::new(),
+            });
+        }
+    }
+    Ok(huge)
+}
+
+/// Every changed path of the working tree but those in `huge` (old and new names).
+fn others_than(
+    repo: &Repository,
+    repo_path: &Path,
+    base_tree: &git2::Tree<'_>,
+    huge: &[FileDiff],
+) -> Result<Vec<std::path::PathBuf>, GitError> {
+    let mut rest = Vec::new();
+    for delta in light_diff(repo, repo_path, base_tree)?.deltas() {
+        for file in [delta.old_file(), delta.new_file()] {
+            if let Some(path) = file.path()
+                && !huge.iter().any(|h| Path::new(&h.path) == path)
+                && !rest.iter().any(|p: &std::path::PathBuf| p == path)
+            {
+                rest.push(path.to_path_buf());
+            }
+        }
+    }
+    Ok(rest)
 }

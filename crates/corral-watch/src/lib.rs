@@ -10,8 +10,8 @@ mod rescan;
 mod watcher;
 
 pub use coalesce::{Change, ChangeKind};
-pub use rescan::changed_files;
-pub use watcher::{WatchConfig, WatchEvent, WatchHandle, watch};
+pub use rescan::{changed_files, changed_files_up_to};
+pub use watcher::{RESCAN_LIMIT, WatchConfig, WatchEvent, WatchHandle, watch};
 
 /// The target text of the symbolic link at `path`, or `None` when it is not a link. The link is
 /// read, never followed.

@@ -9,6 +9,12 @@ use crate::{Change, ChangeKind};
 
 /// Every changed, new or deleted file of the checkout at `root`.
 pub fn changed_files(root: &Path) -> Result<Vec<Change>, git2::Error> {
+    changed_files_up_to(root, usize::MAX).map(|(files, _)| files)
+}
+
+/// At most `limit` changed, new or deleted files of the checkout at `root`, and whether there
+/// were more (a run that wrote a million files must not cost a million entries here).
+pub fn changed_files_up_to(root: &Path, limit: usize) -> Result<(Vec<Change>, bool), git2::Error> {
     let repo = Repository::open(root)?;
     let mut options = StatusOptions::new();
     options
@@ -17,8 +23,11 @@ pub fn changed_files(root: &Path) -> Result<Vec<Change>, git2::Error> {
         .include_ignored(false)
         .include_unmodified(false);
     let statuses = repo.statuses(Some(&mut options))?;
-    let mut changes = Vec::with_capacity(statuses.len());
+    let mut changes = Vec::with_capacity(statuses.len().min(limit));
     for entry in statuses.iter() {
+        if changes.len() >= limit {
+            return Ok((changes, true));
+        }
         let status = entry.status();
         let path = bytes_to_path(entry.path_bytes());
         let kind = if status.intersects(Status::WT_NEW | Status::INDEX_NEW) {
@@ -46,7 +55,7 @@ pub fn changed_files(root: &Path) -> Result<Vec<Change>, git2::Error> {
             link,
         });
     }
-    Ok(changes)
+    Ok((changes, false))
 }
 
 fn bytes_to_path(bytes: &[u8]) -> PathBuf {

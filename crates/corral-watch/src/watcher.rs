@@ -48,8 +48,13 @@ pub enum WatchEvent {
     /// Coalesced changes, in the order they were first seen.
     Changes(Vec<Change>),
     /// Events may have been missed, or the ignore rules changed: `files` is every file that
-    /// now differs from the checkout's HEAD, per git status.
-    Rescan { reason: String, files: Vec<Change> },
+    /// now differs from the checkout's HEAD, per git status, up to `RESCAN_LIMIT`
+    /// (`truncated`: there were more).
+    Rescan {
+        reason: String,
+        files: Vec<Change>,
+        truncated: bool,
+    },
     /// Watching degraded (e.g. to polling); changes are still reported.
     Warning(String),
     /// The watched folder was deleted; the watch has ended.
@@ -189,6 +194,12 @@ struct Task {
     /// them before notify watched them have no events of their own.
     fresh_dirs: Vec<(PathBuf, Instant)>,
 }
+
+/// The most files one rescan reports: a run that wrote a million files costs no more.
+pub const RESCAN_LIMIT: usize = 20_000;
+/// The most files remembered as reported (to skip them when a new folder is walked again);
+/// past it, a file may be reported twice, never missed.
+const KNOWN_LIMIT: usize = 100_000;
 
 /// How often the task looks for the root and a queue overflow while nothing happens.
 const IDLE_CHECK: Duration = Duration::from_millis(250);
@@ -386,7 +397,8 @@ impl Task {
                     self.known.remove(from);
                     self.known.insert(change.path.clone())
                 }
-                _ => self.known.insert(change.path.clone()),
+                _ if self.known.len() < KNOWN_LIMIT => self.known.insert(change.path.clone()),
+                _ => false,
             };
             if self.moved_away.remove(&change.path) && change.kind == crate::ChangeKind::Removed {
                 // Moved out of the checkout with no new name here: if it was a folder, its
@@ -400,12 +412,19 @@ impl Task {
         }
         if let Some(reason) = self.rescan_reason.take() {
             let root = self.root.clone();
-            let files = tokio::task::spawn_blocking(move || rescan::changed_files(&root)).await;
+            let files = tokio::task::spawn_blocking(move || {
+                rescan::changed_files_up_to(&root, RESCAN_LIMIT)
+            })
+            .await;
             match files {
-                Ok(Ok(files)) => {
+                Ok(Ok((files, truncated))) => {
                     if self
                         .out
-                        .send(WatchEvent::Rescan { reason, files })
+                        .send(WatchEvent::Rescan {
+                            reason,
+                            files,
+                            truncated,
+                        })
                         .await
                         .is_err()
                     {

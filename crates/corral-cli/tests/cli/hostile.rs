@@ -229,6 +229,20 @@ fn whatever_the_agent_does_with_git_its_work_is_the_runs_branch() {
         "{log}"
     );
 
+    // A rebase that drops the base's last commit from under the agent's work.
+    let (_env, repo, run, log) = git_run(
+        "echo 8 > eight.txt && git add eight.txt && git commit -qm eight && \
+         git rebase -q --onto HEAD~2 HEAD~1",
+    );
+    assert_eq!(run["state"], "succeeded", "{run}\n{log}");
+    let branch = run["branch"].as_str().expect("branch");
+    assert_eq!(super::file_on_branch(&repo, branch, "eight.txt"), "8\n");
+    assert_eq!(super::file_on_branch(&repo, branch, "two.txt"), "");
+    assert!(
+        log.contains("no longer descends from the run's base commit"),
+        "{log}"
+    );
+
     // Commits on the run branch itself: the result is the agent's commit, nothing is said.
     let (_env, repo, run, log) =
         git_run("echo 7 > seven.txt && git add seven.txt && git commit -qm seven");
@@ -293,6 +307,43 @@ fn files_over_max_file_size_are_left_out_of_the_commit_and_the_run_still_succeed
     assert!(checkout.join("real.bin").is_file());
     eprintln!(
         "4 GiB sparse + 100 MB files: run took {:.1} s",
+        took.as_secs_f64()
+    );
+}
+
+#[test]
+fn a_flood_of_file_changes_is_cut_at_the_cap_and_the_commit_still_holds_every_file() {
+    let env = Env::new();
+    let script = "mkdir many && cd many && i=0; while [ $i -lt 12000 ]; do echo $i > f$i; \
+                  i=$((i+1)); done; echo done";
+    let started = std::time::Instant::now();
+    let (run, log) = run_script(&env, &[], script);
+    let took = started.elapsed();
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let changes = log
+        .lines()
+        .map(json)
+        .filter(|e| e["kind"] == "file_changed")
+        .count();
+    assert!(changes <= 10_000, "{changes} file changes recorded");
+    assert!(
+        log.contains("more than 10000 file changes: the list of changes stops here"),
+        "the log says the list was cut"
+    );
+    let repo = env.dir.path().join("r");
+    let branch = run["branch"].as_str().expect("branch");
+    let listed = Command::new("git")
+        .args(["ls-tree", "-r", "--name-only", branch, "many/"])
+        .current_dir(&repo)
+        .output()
+        .expect("git");
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout).lines().count(),
+        12_000,
+        "every file is in the commit"
+    );
+    eprintln!(
+        "12,000 files: {changes} changes recorded, run took {:.1} s",
         took.as_secs_f64()
     );
 }

@@ -87,15 +87,56 @@ fn core_kind(kind: &ChangeKind) -> FileChangeKind {
     }
 }
 
+/// The most file changes one run records: past it the run goes on, its commit and diff hold
+/// everything, and its log says the list was cut (a million files must not cost a million
+/// rows, nor hold up the run's other entries).
+pub(crate) const MAX_RECORDED_CHANGES: usize = 10_000;
+
 struct Recorder {
     ctx: RunContext,
     run: Run,
     checkout: PathBuf,
     set: ChangedSet,
+    /// File changes recorded for this run so far.
+    recorded: usize,
+    /// The list was cut at `MAX_RECORDED_CHANGES` (and the log says so).
+    truncated: bool,
 }
 
 impl Recorder {
+    /// Whether there is room for one more change; says once in the log when there is not.
+    async fn room(&mut self) -> EngineResult<bool> {
+        if self.truncated {
+            return Ok(false);
+        }
+        if self.recorded < MAX_RECORDED_CHANGES {
+            return Ok(true);
+        }
+        self.truncate().await?;
+        Ok(false)
+    }
+
+    async fn truncate(&mut self) -> EngineResult<()> {
+        if self.truncated {
+            return Ok(());
+        }
+        self.truncated = true;
+        self.ctx
+            .note(
+                self.run.id,
+                format!(
+                    "more than {MAX_RECORDED_CHANGES} file changes: the list of changes stops \
+                     here (the run goes on; its commit and `corral diff` hold every file)"
+                ),
+            )
+            .await
+    }
+
     async fn record(&mut self, change: &Change) -> EngineResult<()> {
+        if !self.room().await? {
+            return Ok(());
+        }
+        self.recorded += 1;
         let path = lossy(&change.path);
         let kind = core_kind(&change.kind);
         if let ChangeKind::Renamed { from } = &change.kind {
@@ -119,8 +160,17 @@ impl Recorder {
             .await
     }
 
-    /// Brings the set in line with git's view, recording only what differs.
-    async fn rescan(&mut self, files: Vec<Change>) -> EngineResult<()> {
+    /// Brings the set in line with git's view, recording only what differs. A cut-short view
+    /// (`truncated`) only adds: what it leaves out is not gone.
+    async fn rescan(&mut self, files: Vec<Change>, truncated: bool) -> EngineResult<()> {
+        if truncated {
+            for change in &files {
+                if self.set.files.get(&lossy(&change.path)) != Some(&core_kind(&change.kind)) {
+                    self.record(change).await?;
+                }
+            }
+            return self.truncate().await;
+        }
         let now: HashMap<String, Change> = files.into_iter().map(|c| (lossy(&c.path), c)).collect();
         let gone: Vec<String> = self
             .set
@@ -174,9 +224,13 @@ impl Recorder {
                     self.record(change).await?;
                 }
             }
-            WatchEvent::Rescan { reason, files } => {
+            WatchEvent::Rescan {
+                reason,
+                files,
+                truncated,
+            } => {
                 tracing::info!(%reason, "file watcher rescan");
-                self.rescan(files).await?;
+                self.rescan(files, truncated).await?;
             }
             WatchEvent::Warning(text) => {
                 self.ctx
@@ -198,13 +252,26 @@ impl Recorder {
     }
 }
 
-/// The changed set as the recorded changes of a run left it.
-async fn recorded_set(ctx: &RunContext, run: RunId) -> EngineResult<ChangedSet> {
+/// The changed set as the recorded changes of a run left it, and how many there were.
+async fn recorded_set(ctx: &RunContext, run: RunId) -> EngineResult<(ChangedSet, usize)> {
     let mut set = ChangedSet::default();
-    for change in FileChangeQuery::for_run(ctx.store.db(), run).await? {
+    let changes = FileChangeQuery::for_run(ctx.store.db(), run).await?;
+    let count = changes.len();
+    for change in changes {
         set.apply(&change.path, change.kind);
     }
-    Ok(set)
+    Ok((set, count))
+}
+
+/// What git sees as changed, cut at what the recorder can still take.
+async fn git_view(checkout: &Path) -> Option<(Vec<Change>, bool)> {
+    let root = checkout.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        corral_watch::changed_files_up_to(&root, MAX_RECORDED_CHANGES + 1)
+    })
+    .await
+    .ok()?
+    .ok()
 }
 
 /// Starts watching the run's checkout. A watcher that cannot start is a note, not a failure:
@@ -219,11 +286,11 @@ pub(crate) async fn start(ctx: &RunContext, run: &Run, checkout: &Path) -> Optio
             return None;
         }
     };
-    let set = match recorded_set(ctx, run.id).await {
-        Ok(set) => set,
+    let (set, recorded) = match recorded_set(ctx, run.id).await {
+        Ok(found) => found,
         Err(err) => {
             tracing::warn!(error = %err, "could not read the run's recorded file changes");
-            ChangedSet::default()
+            (ChangedSet::default(), 0)
         }
     };
     let mut recorder = Recorder {
@@ -231,6 +298,8 @@ pub(crate) async fn start(ctx: &RunContext, run: &Run, checkout: &Path) -> Optio
         run: run.clone(),
         checkout: checkout.to_path_buf(),
         set,
+        recorded,
+        truncated: recorded >= MAX_RECORDED_CHANGES,
     };
     let (finish_tx, mut finish_rx) = oneshot::channel::<()>();
     let span =
@@ -238,14 +307,15 @@ pub(crate) async fn start(ctx: &RunContext, run: &Run, checkout: &Path) -> Optio
     let recorder_task = tokio::spawn(tracing::Instrument::instrument(
         async move {
             // What changed before this watch began (e.g. while Corral was not running).
-            let root = recorder.checkout.clone();
-            if let Ok(Ok(files)) =
-                tokio::task::spawn_blocking(move || corral_watch::changed_files(&root)).await
-                && let Err(err) = recorder.rescan(files).await
+            if let Some((files, truncated)) = git_view(&recorder.checkout).await
+                && let Err(err) = recorder.rescan(files, truncated).await
             {
                 tracing::warn!(error = %err, "recording the first rescan failed");
             }
             recorder.announce();
+            if recorder.truncated {
+                return;
+            }
             let mut settle_until: Option<tokio::time::Instant> = None;
             loop {
                 let event = match settle_until {
@@ -269,13 +339,16 @@ pub(crate) async fn start(ctx: &RunContext, run: &Run, checkout: &Path) -> Optio
                         tracing::warn!(error = %err, "recording a file change failed");
                     }
                 }
+                if recorder.truncated {
+                    // Nothing more will be recorded: stop watching (the watcher ends when its
+                    // receiver goes) rather than rescan a huge tree again and again.
+                    drop(events);
+                    return;
+                }
             }
             // The end of the steps: make the recorded set exactly what git sees.
-            let root = recorder.checkout.clone();
-            if let Ok(Ok(files)) =
-                tokio::task::spawn_blocking(move || corral_watch::changed_files(&root)).await
-            {
-                match recorder.rescan(files).await {
+            if let Some((files, truncated)) = git_view(&recorder.checkout).await {
+                match recorder.rescan(files, truncated).await {
                     Ok(()) => recorder.announce(),
                     Err(err) => tracing::warn!(error = %err, "recording the last rescan failed"),
                 }

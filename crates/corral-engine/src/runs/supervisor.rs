@@ -158,6 +158,20 @@ fn image_of(
         ImageChoice::Default => ImageSpec::Named(corral_agents::DEFAULT_BASE_IMAGE.to_string()),
         ImageChoice::Dockerfile { path } => {
             let path = std::path::Path::new(path);
+            // A follow-up builds from a checkout a sandbox wrote: no link on the way to the
+            // Dockerfile is followed (a `docker -> /` link would send the host as the context).
+            let mut at = checkout.to_path_buf();
+            for part in path.components() {
+                at.push(part);
+                if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(StepStop::Failed(format!(
+                        "{} in the checkout is a link; Corral does not follow links to build \
+                         an image (dockerfile={})",
+                        at.strip_prefix(checkout).unwrap_or(&at).display(),
+                        path.display()
+                    )));
+                }
+            }
             let base = run.base_commit.as_deref().unwrap_or("latest");
             ImageSpec::Build {
                 context: checkout.join(path.parent().unwrap_or(std::path::Path::new(""))),

@@ -451,3 +451,29 @@ fn files_over_the_cap_and_non_files_stay_out_of_the_commit_and_are_listed() {
         "the grown file keeps its committed version"
     );
 }
+
+#[test]
+fn a_huge_file_in_a_live_checkout_is_diffed_as_binary_without_being_read() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let dest = dir.path().join("co");
+    let checkout = create_checkout(&user, "main", "corral/t-1", &dest).expect("checkout");
+    let sparse = std::fs::File::create(dest.join("big.bin")).expect("create");
+    sparse.set_len(4 << 30).expect("truncate");
+    std::fs::write(dest.join("small.txt"), "a\nb\n").expect("write");
+    let started = std::time::Instant::now();
+    let files = diff(&dest, &checkout.base_commit, None, 0).expect("diff");
+    let took = started.elapsed();
+    let big = files.iter().find(|f| f.path == "big.bin").expect("listed");
+    assert!(big.binary, "{big:?}");
+    assert_eq!((big.added, big.removed), (0, 0));
+    let small = files
+        .iter()
+        .find(|f| f.path == "small.txt")
+        .expect("listed");
+    assert_eq!(small.added, 2);
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "4 GiB are not read: {took:?}"
+    );
+}
