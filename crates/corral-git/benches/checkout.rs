@@ -1,4 +1,4 @@
-//! Per-run checkout cost: Corral's local clone (hard-linked objects) against a git worktree, on
+//! Per-run checkout cost: Corral's local clone (objects copied) against a git worktree, on
 //! a repository of 5,000 files. Prints figures. Run: `cargo bench -p corral-git --bench checkout`.
 
 use std::path::Path;
@@ -82,7 +82,7 @@ fn main() {
         worktree_cli.push(t.elapsed());
     }
     println!(
-        "checkout/{FILES} files: corral local clone (hard links) median {:.1} ms",
+        "checkout/{FILES} files: corral local clone (objects copied) median {:.1} ms",
         median(clone)
     );
     println!(

@@ -1,7 +1,8 @@
-//! Per-run checkouts: a local clone of the project's repository (objects hard-linked, so it
-//! costs little), on its own branch, under the data dir. A clone rather than a worktree: a
-//! worktree's `.git` is a pointer into the user's repository, which does not exist inside the
-//! run's container, and an agent could reach the user's refs through it.
+//! Per-run checkouts: a local clone of the project's repository, on its own branch, under the
+//! data dir. A clone rather than a worktree: a worktree's `.git` is a pointer into the user's
+//! repository, which does not exist inside the run's container, and an agent could reach the
+//! user's refs through it. Objects are copied, not hard-linked: the sandbox runs as the user
+//! and could otherwise rewrite a shared object file, and with it the user's repository.
 
 use std::path::{Path, PathBuf};
 
@@ -44,7 +45,7 @@ pub fn create_checkout(
         message: "the repository path is not valid UTF-8".into(),
     })?;
     let repo = RepoBuilder::new()
-        .clone_local(CloneLocal::Local)
+        .clone_local(CloneLocal::NoLinks)
         .clone(source_str, dest)
         .map_err(|e| err(source, e))?;
     let result = start_branch(&repo, base, branch);

@@ -283,16 +283,16 @@ fn others_than(
     base_tree: &git2::Tree<'_>,
     huge: &[FileDiff],
 ) -> Result<Vec<std::path::PathBuf>, GitError> {
-    let mut rest = Vec::new();
+    let huge: std::collections::HashSet<&Path> = huge.iter().map(|h| Path::new(&h.path)).collect();
+    let mut rest = std::collections::BTreeSet::new();
     for delta in light_diff(repo, repo_path, base_tree)?.deltas() {
         for file in [delta.old_file(), delta.new_file()] {
             if let Some(path) = file.path()
-                && !huge.iter().any(|h| Path::new(&h.path) == path)
-                && !rest.iter().any(|p: &std::path::PathBuf| p == path)
+                && !huge.contains(path)
             {
-                rest.push(path.to_path_buf());
+                rest.insert(path.to_path_buf());
             }
         }
     }
-    Ok(rest)
+    Ok(rest.into_iter().collect())
 }

@@ -45,11 +45,41 @@ fn git_dir(checkout: &Path) -> Result<PathBuf, GitError> {
     }
 }
 
+/// What Corral adds to its copy of the config: git on the host does not look into
+/// submodules, so a `sub/.git` the sandbox made (with its own fsmonitor or hooks) is never run
+/// by a person's `git status` in the checkout.
+const NO_SUBMODULES: &str =
+    "[diff]\n\tignoreSubmodules = all\n[status]\n\tsubmoduleSummary = false\n";
+
 /// Corral's copy of a checkout's git config, taken right after the checkout was made.
 pub fn save_git_config(checkout: &Path, copy: &Path) -> Result<(), GitError> {
     let config = git_dir(checkout)?.join("config");
-    let text = std::fs::read(&config).map_err(|e| io(&config, e))?;
-    std::fs::write(copy, text).map_err(|e| io(copy, e))
+    let mut text = std::fs::read(&config).map_err(|e| io(&config, e))?;
+    text.extend_from_slice(NO_SUBMODULES.as_bytes());
+    std::fs::write(copy, &text).map_err(|e| io(copy, e))?;
+    // In force from the start, so the first step's restore only reports what the sandbox did.
+    std::fs::write(&config, &text).map_err(|e| io(&config, e))
+}
+
+/// Refuses a `.git` holding a link or anything but folders and regular files: libgit2 on the
+/// host would write through a link (the index, a ref, the reflog) or block on a FIFO.
+fn refuse_links(dir: &Path) -> Result<(), GitError> {
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).map_err(|e| io(&folder, e))? {
+            let entry = entry.map_err(|e| io(&folder, e))?;
+            let kind = entry.file_type().map_err(|e| io(&entry.path(), e))?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if !kind.is_file() {
+                return Err(GitError::Tampered {
+                    path: entry.path().display().to_string(),
+                    what: "the sandbox put a link or a special file inside `.git`".into(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Puts the checkout's `.git` back in a state that runs nothing on the host: the config from
@@ -88,6 +118,7 @@ pub fn restore_git_dir(checkout: &Path, copy: &Path) -> Result<Vec<String>, GitE
             changed.push(format!(".git/{name}"));
         }
     }
+    refuse_links(&dir)?;
     Ok(changed)
 }
 
@@ -117,7 +148,7 @@ mod tests {
         );
         assert_eq!(
             std::fs::read_to_string(git.join("config")).expect("read"),
-            "[core]\n\tbare = false\n"
+            format!("[core]\n\tbare = false\n{NO_SUBMODULES}")
         );
         assert_eq!(std::fs::read_dir(git.join("hooks")).expect("ls").count(), 0);
 
@@ -137,6 +168,13 @@ mod tests {
                 .file_type()
                 .is_symlink()
         );
+
+        // A link anywhere inside `.git` (here the index) is refused: libgit2 would write
+        // through it.
+        std::os::unix::fs::symlink(&host, git.join("index")).expect("link");
+        let err = restore_git_dir(&checkout, &copy).expect_err("refused");
+        assert!(matches!(err, GitError::Tampered { .. }), "{err}");
+        std::fs::remove_file(git.join("index")).expect("rm");
 
         // `.git` itself replaced by a `gitdir:` file is refused, not followed.
         std::fs::remove_dir_all(&git).expect("rm");

@@ -101,9 +101,16 @@ impl DockerSandbox {
     }
 
     /// The exit status of a step's exec, as Docker recorded it (`None` while it runs): the
-    /// step's processes cannot change it.
-    pub async fn exec_exit(&self, exec_id: &str) -> Result<Option<i64>, SandboxError> {
-        let inspect = self.docker.inspect_exec(exec_id).await?;
+    /// step's processes cannot change it. `Err(ExecGone)` when Docker no longer has the record
+    /// (it drops finished execs after some minutes, and all of them when it restarts).
+    pub async fn exec_exit(&self, exec_id: &str) -> Result<Option<i64>, ExecLookup> {
+        let inspect = match self.docker.inspect_exec(exec_id).await {
+            Ok(inspect) => inspect,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Err(ExecLookup::Gone),
+            Err(e) => return Err(ExecLookup::Failed(e.into())),
+        };
         if inspect.running == Some(true) {
             return Ok(None);
         }
@@ -116,21 +123,40 @@ impl DockerSandbox {
     pub async fn end_strays(&self, container: &str) -> Result<(), SandboxError> {
         let argv = ["sh", "-c", STRAY_KILLER].map(String::from);
         let out = self.exec(container, &argv, &[]).await?;
-        if out.exit_code != 0 {
-            return Err(SandboxError::Container {
-                container: container.to_string(),
-                message: format!(
-                    "stopping what the last step left running failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            });
+        if out.exit_code == 0 {
+            return Ok(());
         }
-        Ok(())
+        // Something kept escaping (or the image lacks what the killer needs): restart the
+        // container, which ends every process in it; its files stay.
+        tracing::warn!(
+            container,
+            stderr = %String::from_utf8_lossy(&out.stderr).trim(),
+            "leftover processes survived; restarting the container"
+        );
+        let options = bollard::query_parameters::RestartContainerOptionsBuilder::new()
+            .t(0)
+            .build();
+        self.docker
+            .restart_container(container, Some(options))
+            .await
+            .map_err(|e| SandboxError::Container {
+                container: container.to_string(),
+                message: format!("stopping what the last step left running failed: {e}"),
+            })
     }
 }
 
+/// Why `exec_exit` has no status.
+#[derive(Debug)]
+pub enum ExecLookup {
+    /// Docker no longer knows the exec.
+    Gone,
+    Failed(SandboxError),
+}
+
 /// Kills every process but init (PID 1), the container's own `sleep infinity` and itself,
-/// until none is left (at most 20 rounds). The container's sleep is the oldest process with
+/// round after round until one finds none (a process that forks and exits is caught by a later
+/// round); exits 1 when some are still there after 50 rounds. The container's sleep is the oldest process with
 /// that command line: it is started with the container, before any step, so no stray can be
 /// older. Right after the container starts it may not exist yet: wait for it (5 s at most)
 /// rather than mistake it for a stray.
@@ -146,13 +172,20 @@ for wait in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; d
   sleep 0.2
 done
 if [ "$main" = 0 ]; then echo "the container's main process is missing" >&2; exit 1; fi
-for round in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-  left=0
+round=0
+while [ "$round" -lt 50 ]; do
+  round=$((round + 1))
+  seen=0
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
     [ "$p" -gt 1 ] && [ "$p" != "$main" ] && [ "$p" != "$$" ] || continue
-    kill -9 "$p" 2>/dev/null && left=1
+    # A zombie is already dead; its parent (init, once orphaned) reaps it.
+    state=$(cut -d')' -f2 /proc/$p/stat 2>/dev/null | cut -c2)
+    [ -z "$state" ] || [ "$state" = Z ] && continue
+    seen=1
+    kill -9 "$p" 2>/dev/null
   done
-  [ "$left" = 0 ] && exit 0
+  [ "$seen" = 0 ] && exit 0
 done
-exit 0"#;
+echo "processes kept appearing" >&2
+exit 1"#;

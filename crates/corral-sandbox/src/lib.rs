@@ -9,16 +9,18 @@ mod local;
 mod probe;
 mod sandbox;
 mod step;
+mod untrusted;
 
 pub use container::{
     ContainerSpec, DockerSandbox, LabelledContainer, NetworkMode, RUN_DIR_IN_CONTAINER, labels,
 };
-pub use exec::ExecOutput;
+pub use exec::{ExecLookup, ExecOutput};
 pub use image::{AGENT_IMAGE_PREFIX, BUILD_IMAGE_PREFIX, CorralImage, ImageSpec};
 pub use local::{LOCAL_HANDLE_PREFIX, LocalSandbox};
 pub use probe::{DockerVersion, probe};
 pub use sandbox::Sandbox;
-pub use step::{Line, LineReader, STEP_WRAPPER, StepFiles, open_untrusted, read_untrusted};
+pub use step::{Line, LineReader, STEP_WRAPPER, StepFiles};
+pub use untrusted::{make_dir_inside, open_untrusted, read_untrusted, remove_any, write_inside};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {

@@ -193,7 +193,7 @@ impl Sandbox for LocalSandbox {
             if path.extension().is_none_or(|ext| ext != "pgid") {
                 continue;
             }
-            let Ok(bytes) = crate::step::read_untrusted(&path, 32) else {
+            let Ok(bytes) = crate::untrusted::read_untrusted(&path, 32) else {
                 continue;
             };
             if let Ok(pgid) = String::from_utf8_lossy(&bytes).trim().parse::<i32>()

@@ -96,10 +96,23 @@ impl Sandbox for DockerSandbox {
     async fn step_exit(
         &self,
         _handle: &str,
-        _files: &StepFiles,
+        files: &StepFiles,
         step_id: &str,
     ) -> Result<Option<i64>, SandboxError> {
-        DockerSandbox::exec_exit(self, step_id).await
+        match DockerSandbox::exec_exit(self, step_id).await {
+            Ok(code) => Ok(code),
+            // Docker forgot the exec (its records go some minutes after it ends, and with a
+            // restart of the daemon). The step's files were made fresh and every earlier
+            // process stopped before it started, so only the step itself can have written its
+            // exit file: the status it gives is the step's own.
+            Err(crate::ExecLookup::Gone) => {
+                files.exit_code().map_err(|e| SandboxError::Container {
+                    container: step_id.to_string(),
+                    message: format!("the step's exit status: {e}"),
+                })
+            }
+            Err(crate::ExecLookup::Failed(e)) => Err(e),
+        }
     }
 
     async fn end_strays(&self, handle: &str) -> Result<(), SandboxError> {

@@ -8,10 +8,10 @@
 //! only when they are still regular files. In a container the exit status comes from Docker,
 //! not from the file (see `Sandbox::step_exit`).
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+use crate::untrusted::{open_untrusted, read_untrusted, remove_any};
 
 /// The fixed wrapper every step runs under. User text only ever arrives as arguments ("$@"),
 /// never as part of this script. It exits with the step's status, which is what Docker reports.
@@ -20,50 +20,6 @@ pub const STEP_WRAPPER: &str = r#"out="$1"; err="$2"; code="$3"; shift 3
 status=$?
 echo $status >"$code.tmp" && mv "$code.tmp" "$code"
 exit $status"#;
-
-/// Opens a file the sandbox may have tampered with: never through a link (`O_NOFOLLOW`), never
-/// blocking on a FIFO (`O_NONBLOCK`), and only when it is a regular file.
-pub fn open_untrusted(path: &Path) -> std::io::Result<File> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                std::io::Error::other(format!(
-                    "{} was replaced by a link; Corral does not follow it",
-                    path.display()
-                ))
-            } else {
-                e
-            }
-        })?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other(format!(
-            "{} is not a regular file any more; Corral does not read it",
-            path.display()
-        )));
-    }
-    Ok(file)
-}
-
-/// Reads at most `cap` bytes of a file the sandbox may have tampered with (see
-/// `open_untrusted`).
-pub fn read_untrusted(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    open_untrusted(path)?.take(cap).read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
-/// Removes whatever is at `path` (file, link, FIFO or folder) without following a link.
-fn remove_any(path: &Path) -> std::io::Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
-        Ok(_) => std::fs::remove_file(path),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    }
-}
 
 /// The three files of one step, named after it, inside a run's sandbox folder.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,17 +16,36 @@ pub struct IgnoreRules {
     exclude: Option<Gitignore>,
 }
 
+/// The most of an ignore file that is read.
+const MAX_IGNORE_FILE_BYTES: u64 = 1024 * 1024;
+
 /// Reads an ignore file only when it is a regular file reached through no link: the checkout
-/// is written by the sandbox, and a `.gitignore` linked to a host file must not be read.
+/// is written by the sandbox, and a `.gitignore` linked to a host file (or swapped for a FIFO)
+/// must not be read. Opened once, without following a link, and read up to a cap.
 fn load(root: &Path, file: &Path) -> Option<Gitignore> {
-    let real = std::fs::symlink_metadata(file).is_ok_and(|m| m.is_file())
-        && std::fs::canonicalize(file).is_ok_and(|c| c == file);
-    if !real {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    if !std::fs::canonicalize(file).is_ok_and(|c| c == file) {
         return None;
     }
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(file)
+        .ok()?;
+    if !opened.metadata().is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    opened
+        .take(MAX_IGNORE_FILE_BYTES)
+        .read_to_end(&mut bytes)
+        .ok()?;
     let mut builder = GitignoreBuilder::new(root);
-    if let Some(err) = builder.add(file) {
-        tracing::warn!(file = %file.display(), error = %err, "part of an ignore file was not understood");
+    for line in String::from_utf8_lossy(&bytes).lines() {
+        if let Err(err) = builder.add_line(Some(file.to_path_buf()), line) {
+            tracing::warn!(file = %file.display(), error = %err, "a line of an ignore file was not understood");
+        }
     }
     builder.build().ok()
 }

@@ -325,7 +325,7 @@ fn a_flood_of_file_changes_is_cut_at_the_cap_and_the_commit_still_holds_every_fi
         .map(json)
         .filter(|e| e["kind"] == "file_changed")
         .count();
-    assert!(changes <= 10_000, "{changes} file changes recorded");
+    assert_eq!(changes, 10_000, "file changes recorded up to the cap");
     assert!(
         log.contains("more than 10000 file changes: the list of changes stops here"),
         "the log says the list was cut"
@@ -346,4 +346,50 @@ fn a_flood_of_file_changes_is_cut_at_the_cap_and_the_commit_still_holds_every_fi
         "12,000 files: {changes} changes recorded, run took {:.1} s",
         took.as_secs_f64()
     );
+}
+
+#[test]
+fn a_link_planted_inside_dot_git_is_refused_and_never_written_through() {
+    let env = Env::new();
+    let victim = env.dir.path().join("victim.txt");
+    std::fs::write(&victim, "untouched\n").expect("write");
+    let v = s(&victim);
+    let script = format!("rm -f .git/index && ln -s {v} .git/index && echo hi > a.txt");
+    let (run, log) = run_script(&env, &[], &script);
+    assert_eq!(run["state"], "failed", "{run}");
+    assert!(
+        run["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("link or a special file inside `.git`")),
+        "{run}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("read"),
+        "untouched\n",
+        "the host file behind the link: {log}"
+    );
+}
+
+#[test]
+fn a_submodule_the_sandbox_made_runs_nothing_when_git_is_used_on_the_host() {
+    let (env, _repo, run, log) = git_run(
+        "git init -q sub && git -C sub commit -q --allow-empty -m s && git add sub && \
+         git commit -qm 'a submodule' && \
+         printf '[core]\\n\\tfsmonitor = \"touch $MARK; false\"\\n' >> sub/.git/config",
+    );
+    assert_eq!(run["state"], "succeeded", "{run}\n{log}");
+    let mark = env.dir.path().join("submodule-fsmonitor-ran");
+    let checkout = Path::new(run["checkout_path"].as_str().expect("checkout"));
+    // `git add` of an embedded repository still reads its config (git's own behaviour; the
+    // README says so): status and diff, what a person runs to look, never do.
+    for args in [&["status"][..], &["diff"], &["diff", "HEAD~1"]] {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(checkout)
+            .env("MARK", &mark)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+    assert!(!mark.exists(), "the submodule's fsmonitor ran on the host");
 }

@@ -104,18 +104,17 @@ pub(crate) fn write_files(
     request: &AgentRequest,
     home_on_host: &Path,
 ) -> EngineResult<()> {
+    // The home is the sandbox's (and a follow-up's copy of an earlier one): never write
+    // through a link planted in it.
+    std::fs::create_dir_all(home_on_host)
+        .map_err(|e| EngineError::Internal(format!("agent home: {e}")))?;
     for (_, dir) in HOME_DIRS {
-        std::fs::create_dir_all(home_on_host.join(dir))
+        corral_sandbox::make_dir_inside(home_on_host, Path::new(dir))
             .map_err(|e| EngineError::Internal(format!("agent home: {e}")))?;
     }
     for (relative, contents) in adapter.files(request) {
-        let path = home_on_host.join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| EngineError::Internal(format!("agent home: {e}")))?;
-        }
-        std::fs::write(&path, contents)
-            .map_err(|e| EngineError::Internal(format!("agent config {}: {e}", path.display())))?;
+        corral_sandbox::write_inside(home_on_host, Path::new(&relative), contents.as_bytes())
+            .map_err(|e| EngineError::Internal(format!("agent config {relative}: {e}")))?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! the number of files that now differ from the base. After a restart, a first rescan records
 //! what changed while nobody watched.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use corral_core::{FileChangeKind, Run, RunEventBody, RunId};
@@ -87,8 +87,8 @@ fn core_kind(kind: &ChangeKind) -> FileChangeKind {
     }
 }
 
-/// The most file changes one run records: past it the run goes on, its commit and diff hold
-/// everything, and its log says the list was cut (a million files must not cost a million
+/// The most files one run records changes of: past it the run goes on, its commit and diff
+/// hold everything, and its log says the list was cut (a million files must not cost a million
 /// rows, nor hold up the run's other entries).
 pub(crate) const MAX_RECORDED_CHANGES: usize = 10_000;
 
@@ -97,19 +97,24 @@ struct Recorder {
     run: Run,
     checkout: PathBuf,
     set: ChangedSet,
-    /// File changes recorded for this run so far.
-    recorded: usize,
+    /// Paths with a recorded change in this run (at most `MAX_RECORDED_CHANGES`).
+    recorded: HashSet<String>,
     /// The list was cut at `MAX_RECORDED_CHANGES` (and the log says so).
     truncated: bool,
 }
 
 impl Recorder {
-    /// Whether there is room for one more change; says once in the log when there is not.
-    async fn room(&mut self) -> EngineResult<bool> {
+    /// Whether a change of `path` may be recorded: a path already on the list always, a new
+    /// one while the list has room. Says once in the log when it has none.
+    async fn room(&mut self, path: &str) -> EngineResult<bool> {
         if self.truncated {
             return Ok(false);
         }
-        if self.recorded < MAX_RECORDED_CHANGES {
+        if self.recorded.contains(path) {
+            return Ok(true);
+        }
+        if self.recorded.len() < MAX_RECORDED_CHANGES {
+            self.recorded.insert(path.to_string());
             return Ok(true);
         }
         self.truncate().await?;
@@ -133,11 +138,10 @@ impl Recorder {
     }
 
     async fn record(&mut self, change: &Change) -> EngineResult<()> {
-        if !self.room().await? {
+        let path = lossy(&change.path);
+        if !self.room(&path).await? {
             return Ok(());
         }
-        self.recorded += 1;
-        let path = lossy(&change.path);
         let kind = core_kind(&change.kind);
         if let ChangeKind::Renamed { from } = &change.kind {
             self.set.apply(&lossy(from), FileChangeKind::Removed);
@@ -252,15 +256,15 @@ impl Recorder {
     }
 }
 
-/// The changed set as the recorded changes of a run left it, and how many there were.
-async fn recorded_set(ctx: &RunContext, run: RunId) -> EngineResult<(ChangedSet, usize)> {
+/// The changed set as the recorded changes of a run left it, and every path recorded.
+async fn recorded_set(ctx: &RunContext, run: RunId) -> EngineResult<(ChangedSet, HashSet<String>)> {
     let mut set = ChangedSet::default();
-    let changes = FileChangeQuery::for_run(ctx.store.db(), run).await?;
-    let count = changes.len();
-    for change in changes {
+    let mut paths = HashSet::new();
+    for change in FileChangeQuery::for_run(ctx.store.db(), run).await? {
         set.apply(&change.path, change.kind);
+        paths.insert(change.path);
     }
-    Ok((set, count))
+    Ok((set, paths))
 }
 
 /// What git sees as changed, cut at what the recorder can still take.
@@ -290,16 +294,17 @@ pub(crate) async fn start(ctx: &RunContext, run: &Run, checkout: &Path) -> Optio
         Ok(found) => found,
         Err(err) => {
             tracing::warn!(error = %err, "could not read the run's recorded file changes");
-            (ChangedSet::default(), 0)
+            (ChangedSet::default(), HashSet::new())
         }
     };
+    let truncated = recorded.len() >= MAX_RECORDED_CHANGES;
     let mut recorder = Recorder {
         ctx: ctx.clone(),
         run: run.clone(),
         checkout: checkout.to_path_buf(),
         set,
         recorded,
-        truncated: recorded >= MAX_RECORDED_CHANGES,
+        truncated,
     };
     let (finish_tx, mut finish_rx) = oneshot::channel::<()>();
     let span =

@@ -62,7 +62,14 @@ impl RunContext {
     /// The part of the run's folder the sandbox sees (at `/corral/run`): the steps' output
     /// files and the agent's home. Everything in it is hostile input to the host.
     pub fn sandbox_dir(&self, run: RunId) -> PathBuf {
-        self.run_dir(run).join("sandbox")
+        let run_dir = self.run_dir(run);
+        let sandbox = run_dir.join("sandbox");
+        // A run made before the sandbox had a folder of its own mounts the whole run folder.
+        let legacy = !sandbox.exists()
+            && ["home", "agent.out", "setup.out"]
+                .iter()
+                .any(|name| std::fs::symlink_metadata(run_dir.join(name)).is_ok());
+        if legacy { run_dir } else { sandbox }
     }
 
     /// The bare mirror of a project added by URL.

@@ -689,7 +689,14 @@ async fn step(
     // The step's id (to ask the sandbox for its status) lives where the sandbox cannot write.
     let id_file = ctx.run_dir(run.id).join(format!("{}.step", name.as_str()));
     let step_id = match std::fs::read_to_string(&id_file) {
-        Ok(id) => id,
+        Ok(id) if !id.trim().is_empty() => id,
+        Ok(_) => {
+            return Err(StepStop::Failed(format!(
+                "the {} step's record {} is empty",
+                name.as_str(),
+                id_file.display()
+            )));
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             start_step(
                 ctx, sandbox, run, project, name, argv, extra_env, &files, &id_file,
@@ -807,7 +814,10 @@ async fn start_step(
             }
             _ => StepStop::Failed(format!("{} step did not start: {e}", name.as_str())),
         })?;
-    std::fs::write(id_file, &step_id)
+    // Written whole or not at all: a half-written id would leave the step unfollowable.
+    let tmp = id_file.with_extension("step.tmp");
+    std::fs::write(&tmp, &step_id)
+        .and_then(|()| std::fs::rename(&tmp, id_file))
         .map_err(|e| StepStop::Failed(format!("recording the {} step: {e}", name.as_str())))?;
     Ok(step_id)
 }
