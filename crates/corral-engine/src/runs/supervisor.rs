@@ -736,11 +736,25 @@ async fn step(
             .await;
     }
     // Nothing the step started outlives it: no later step's output or status can be forged.
-    if let Err(e) = sandbox.end_strays(&container).await {
-        tracing::warn!(error = %e, "stopping the step's leftover processes failed");
+    let ended = sandbox.end_strays(&container).await;
+    match &ended {
+        Ok(()) => {
+            // So the next step (in this process or the next) knows it need not do it again.
+            let marker = ctx.run_dir(run.id).join(format!("{}.ended", name.as_str()));
+            if let Err(e) = std::fs::write(&marker, b"") {
+                tracing::warn!(error = %e, "recording the end of the step's processes failed");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "stopping the step's leftover processes failed"),
     }
     guard_git_dir(ctx, run).await?;
     let code = result?;
+    ended.map_err(|e| {
+        StepStop::Failed(format!(
+            "stopping what the {} step left running failed: {e}",
+            name.as_str()
+        ))
+    })?;
     ctx.append(
         run.id,
         RunEventBody::StepExited {
@@ -770,8 +784,13 @@ async fn start_step(
         .container_id
         .clone()
         .ok_or_else(|| StepStop::Failed("no container".into()))?;
-    if let Err(e) = sandbox.end_strays(&container).await {
-        tracing::warn!(error = %e, "stopping leftover processes failed");
+    // Normally done as the previous step ended; not when the process that ran it died first.
+    if earlier_step_not_ended(&ctx.run_dir(run.id)) {
+        sandbox.end_strays(&container).await.map_err(|e| {
+            StepStop::Failed(format!(
+                "stopping what earlier steps left running failed: {e}"
+            ))
+        })?;
     }
     let fresh = files.clone();
     tokio::task::spawn_blocking(move || fresh.make_fresh())
@@ -820,6 +839,18 @@ async fn start_step(
         .and_then(|()| std::fs::rename(&tmp, id_file))
         .map_err(|e| StepStop::Failed(format!("recording the {} step: {e}", name.as_str())))?;
     Ok(step_id)
+}
+
+/// Whether a step of this run started (its `<step>.step` id is in the host-only run folder)
+/// and nobody recorded stopping what it left running (`<step>.ended`).
+fn earlier_step_not_ended(run_dir: &std::path::Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(run_dir) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        path.extension().is_some_and(|ext| ext == "step") && !path.with_extension("ended").exists()
+    })
 }
 
 /// Commits the checkout on the run branch and makes the branch visible in the user's repo.
