@@ -698,10 +698,14 @@ async fn step(
             )));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            start_step(
-                ctx, sandbox, run, project, name, argv, extra_env, &files, &id_file,
-            )
-            .await?
+            let step = NewStep {
+                name,
+                argv,
+                extra_env,
+                files: &files,
+                id_file: &id_file,
+            };
+            start_step(ctx, sandbox, run, &container, project, step).await?
         }
         Err(e) => {
             return Err(StepStop::Failed(format!(
@@ -766,27 +770,35 @@ async fn step(
     Ok(code)
 }
 
+/// A step about to start: what it runs, and where its files and its id go.
+struct NewStep<'a> {
+    name: StepName,
+    argv: &'a [String],
+    extra_env: &'a [(String, String)],
+    files: &'a StepFiles,
+    id_file: &'a std::path::Path,
+}
+
 /// Starts a step afresh: leftovers of earlier steps stopped, its files made new (whatever was
 /// planted under their names removed), then its id recorded on the host.
-#[allow(clippy::too_many_arguments)] // the parts of `step` that start it; a struct would only rename
 async fn start_step(
     ctx: &RunContext,
     sandbox: &impl Sandbox,
     run: &Run,
+    container: &str,
     project: &Project,
-    name: StepName,
-    argv: &[String],
-    extra_env: &[(String, String)],
-    files: &StepFiles,
-    id_file: &std::path::Path,
+    step: NewStep<'_>,
 ) -> Result<String, StepStop> {
-    let container = run
-        .container_id
-        .clone()
-        .ok_or_else(|| StepStop::Failed("no container".into()))?;
+    let NewStep {
+        name,
+        argv,
+        extra_env,
+        files,
+        id_file,
+    } = step;
     // Normally done as the previous step ended; not when the process that ran it died first.
     if earlier_step_not_ended(&ctx.run_dir(run.id)) {
-        sandbox.end_strays(&container).await.map_err(|e| {
+        sandbox.end_strays(container).await.map_err(|e| {
             StepStop::Failed(format!(
                 "stopping what earlier steps left running failed: {e}"
             ))
@@ -822,7 +834,7 @@ async fn start_step(
         .chain(extra_env.iter().map(|(k, v)| format!("{k}={v}")))
         .collect();
     let step_id = sandbox
-        .start_step(&container, name.as_str(), argv, &env)
+        .start_step(container, name.as_str(), argv, &env)
         .await
         .map_err(|e| match &run.checkout_path {
             Some(checkout) if !std::path::Path::new(checkout).is_dir() => {
@@ -837,7 +849,14 @@ async fn start_step(
     let tmp = id_file.with_extension("step.tmp");
     std::fs::write(&tmp, &step_id)
         .and_then(|()| std::fs::rename(&tmp, id_file))
-        .map_err(|e| StepStop::Failed(format!("recording the {} step: {e}", name.as_str())))?;
+        .map_err(|e| match id_file.parent() {
+            Some(dir) if !dir.is_dir() => StepStop::Failed(format!(
+                "the run folder {} was removed before the {} step started",
+                dir.display(),
+                name.as_str()
+            )),
+            _ => StepStop::Failed(format!("recording the {} step: {e}", name.as_str())),
+        })?;
     Ok(step_id)
 }
 

@@ -373,6 +373,17 @@ async fn a_durable_step_keeps_going_while_nobody_follows_and_resumes_without_dup
     sandbox.remove(&id).await.expect("remove");
 }
 
+/// The exit status Docker records for an exec, once it ends (5 s at most).
+async fn exit_of(sandbox: &DockerSandbox, exec: &str) -> Option<i64> {
+    for _ in 0..100 {
+        if let Some(code) = sandbox.exec_exit(exec).await.expect("inspect") {
+            return Some(code);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
 /// The attack: a step leaves a process behind that keeps writing `0` into a later step's
 /// exit file. Docker's record of the step's exec still says how it ended, and once the step is
 /// over nothing it started survives to touch the next step.
@@ -394,15 +405,7 @@ async fn a_leftover_forger_changes_no_status_and_does_not_outlive_its_step() {
         )
         .await
         .expect("start");
-    let mut agent_code = None;
-    for _ in 0..100 {
-        agent_code = sandbox.exec_exit(&agent).await.expect("inspect");
-        if agent_code.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(agent_code, Some(0));
+    assert_eq!(exit_of(&sandbox, &agent).await, Some(0));
     let verify_files = StepFiles::new(&spec.run_dir, "verify");
     // The forger is at work (it truncates and rewrites, so a read may catch it empty).
     let mut forged = None;
@@ -444,16 +447,8 @@ async fn a_leftover_forger_changes_no_status_and_does_not_outlive_its_step() {
         )
         .await
         .expect("start verify");
-    let mut code = None;
-    for _ in 0..100 {
-        code = sandbox.exec_exit(&verify).await.expect("inspect");
-        if code.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     assert_eq!(
-        code,
+        exit_of(&sandbox, &verify).await,
         Some(3),
         "Docker's status of the exec, not a forged file"
     );

@@ -12,6 +12,16 @@ use crate::error::{StoreError, StoreResult};
 #[derive(Debug)]
 pub struct RunEventQuery;
 
+fn to_event(row: run_events::Model) -> StoreResult<RunEvent> {
+    Ok(RunEvent {
+        run_id: id("run event run id", &row.run_id)?,
+        seq: row.seq,
+        at: Timestamp(row.at),
+        body: serde_json::from_str::<RunEventBody>(&row.payload)
+            .map_err(|e| StoreError::corrupt("run event", e))?,
+    })
+}
+
 impl RunEventQuery {
     /// Up to `limit` events of a run with `seq > after`, in order.
     pub async fn page(
@@ -28,15 +38,7 @@ impl RunEventQuery {
             .all(db)
             .await?
             .into_iter()
-            .map(|row| {
-                Ok(RunEvent {
-                    run_id: id("run event run id", &row.run_id)?,
-                    seq: row.seq,
-                    at: Timestamp(row.at),
-                    body: serde_json::from_str::<RunEventBody>(&row.payload)
-                        .map_err(|e| StoreError::corrupt("run event", e))?,
-                })
-            })
+            .map(to_event)
             .collect()
     }
 
@@ -53,15 +55,7 @@ impl RunEventQuery {
             .all(db)
             .await?
             .into_iter()
-            .map(|row| {
-                Ok(RunEvent {
-                    run_id: id("run event run id", &row.run_id)?,
-                    seq: row.seq,
-                    at: Timestamp(row.at),
-                    body: serde_json::from_str::<RunEventBody>(&row.payload)
-                        .map_err(|e| StoreError::corrupt("run event", e))?,
-                })
-            })
+            .map(to_event)
             .collect()
     }
 
