@@ -2,7 +2,8 @@
 //! size cap, between the run's base commit and its result (or the live checkout).
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use git2::{Delta, DiffOptions, Oid, Patch, Repository};
 
@@ -54,8 +55,8 @@ pub struct DiffLine {
     pub text: String,
 }
 
-/// Files bigger than this are diffed as binary, unread.
-const BINARY_ABOVE_BYTES: i64 = 8 * 1024 * 1024;
+/// Untracked files bigger than this are listed as binary, unread, in a live diff.
+const BINARY_ABOVE_BYTES: u64 = 8 * 1024 * 1024;
 
 fn err(path: &Path, e: git2::Error) -> GitError {
     GitError::Other {
@@ -108,13 +109,12 @@ fn diff_files(
     let mut opts = DiffOptions::new();
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
-        .show_untracked_content(true)
-        .max_size(BINARY_ABOVE_BYTES);
+        .show_untracked_content(true);
     // libgit2 reads every untracked file whole to show its content (and fails on a sparse
     // 4 GiB one): those over the limit are listed unread, and the others diffed as usual.
-    let huge = match target {
+    let (huge, huge_paths) = match target {
         None => huge_untracked(&repo, repo_path, &base_tree)?,
-        Some(_) => Vec::new(),
+        Some(_) => (Vec::new(), HashSet::new()),
     };
     if let Some(path) = only {
         if let Some(file) = huge.iter().find(|f| f.path == path) {
@@ -122,7 +122,7 @@ fn diff_files(
         }
         opts.pathspec(path).disable_pathspec_match(true);
     } else if !huge.is_empty() {
-        let rest = others_than(&repo, repo_path, &base_tree, &huge)?;
+        let rest = others_than(&repo, repo_path, &base_tree, &huge_paths)?;
         if rest.is_empty() {
             return Ok(huge);
         }
@@ -143,6 +143,14 @@ fn diff_files(
         let Some(delta) = diff.get_delta(idx) else {
             continue;
         };
+        // Listed (unread) already; a path list naming a folder can still bring it in.
+        if delta
+            .new_file()
+            .path()
+            .is_some_and(|p| huge_paths.contains(p))
+        {
+            continue;
+        }
         let status = match delta.status() {
             Delta::Added | Delta::Untracked | Delta::Copied => FileStatus::Added,
             Delta::Deleted => FileStatus::Deleted,
@@ -240,15 +248,16 @@ fn light_diff<'r>(
         .map_err(|e| err(repo_path, e))
 }
 
-/// Untracked files bigger than `BINARY_ABOVE_BYTES`, as binary additions (looked at with
-/// `symlink_metadata`: a link is never followed).
+/// Untracked files bigger than `BINARY_ABOVE_BYTES`, as binary additions, and their paths as
+/// git has them (looked at with `symlink_metadata`: a link is never followed).
 fn huge_untracked(
     repo: &Repository,
     repo_path: &Path,
     base_tree: &git2::Tree<'_>,
-) -> Result<Vec<FileDiff>, GitError> {
+) -> Result<(Vec<FileDiff>, HashSet<PathBuf>), GitError> {
     let workdir = repo.workdir().unwrap_or(repo_path);
     let mut huge = Vec::new();
+    let mut paths = HashSet::new();
     for delta in light_diff(repo, repo_path, base_tree)?.deltas() {
         if delta.status() != Delta::Untracked {
             continue;
@@ -257,8 +266,9 @@ fn huge_untracked(
             continue;
         };
         let big = std::fs::symlink_metadata(workdir.join(path))
-            .is_ok_and(|m| m.is_file() && m.len() > BINARY_ABOVE_BYTES as u64);
+            .is_ok_and(|m| m.is_file() && m.len() > BINARY_ABOVE_BYTES);
         if big {
+            paths.insert(path.to_path_buf());
             huge.push(FileDiff {
                 path: path.to_string_lossy().into_owned(),
                 old_path: None,
@@ -273,7 +283,7 @@ fn huge_untracked(
             });
         }
     }
-    Ok(huge)
+    Ok((huge, paths))
 }
 
 /// Every changed path of the working tree but those in `huge` (old and new names).
@@ -281,9 +291,8 @@ fn others_than(
     repo: &Repository,
     repo_path: &Path,
     base_tree: &git2::Tree<'_>,
-    huge: &[FileDiff],
-) -> Result<Vec<std::path::PathBuf>, GitError> {
-    let huge: std::collections::HashSet<&Path> = huge.iter().map(|h| Path::new(&h.path)).collect();
+    huge: &HashSet<PathBuf>,
+) -> Result<Vec<PathBuf>, GitError> {
     let mut rest = std::collections::BTreeSet::new();
     for delta in light_diff(repo, repo_path, base_tree)?.deltas() {
         for file in [delta.old_file(), delta.new_file()] {

@@ -45,20 +45,11 @@ fn git_dir(checkout: &Path) -> Result<PathBuf, GitError> {
     }
 }
 
-/// What Corral adds to its copy of the config: git on the host does not look into
-/// submodules, so a `sub/.git` the sandbox made (with its own fsmonitor or hooks) is never run
-/// by a person's `git status` in the checkout.
-const NO_SUBMODULES: &str =
-    "[diff]\n\tignoreSubmodules = all\n[status]\n\tsubmoduleSummary = false\n";
-
 /// Corral's copy of a checkout's git config, taken right after the checkout was made.
 pub fn save_git_config(checkout: &Path, copy: &Path) -> Result<(), GitError> {
     let config = git_dir(checkout)?.join("config");
-    let mut text = std::fs::read(&config).map_err(|e| io(&config, e))?;
-    text.extend_from_slice(NO_SUBMODULES.as_bytes());
-    std::fs::write(copy, &text).map_err(|e| io(copy, e))?;
-    // In force from the start, so the first step's restore only reports what the sandbox did.
-    std::fs::write(&config, &text).map_err(|e| io(&config, e))
+    let text = std::fs::read(&config).map_err(|e| io(&config, e))?;
+    std::fs::write(copy, text).map_err(|e| io(copy, e))
 }
 
 /// Refuses a `.git` holding a link or anything but folders and regular files: libgit2 on the
@@ -148,7 +139,7 @@ mod tests {
         );
         assert_eq!(
             std::fs::read_to_string(git.join("config")).expect("read"),
-            format!("[core]\n\tbare = false\n{NO_SUBMODULES}")
+            "[core]\n\tbare = false\n"
         );
         assert_eq!(std::fs::read_dir(git.join("hooks")).expect("ls").count(), 0);
 

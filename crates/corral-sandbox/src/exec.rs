@@ -61,8 +61,15 @@ impl DockerSandbox {
                 }
             }
         }
-        let inspect = self.docker.inspect_exec(&exec.id).await?;
-        out.exit_code = inspect.exit_code.unwrap_or(-1);
+        // The output can end a moment before Docker records the exit.
+        for _ in 0..100 {
+            let inspect = self.docker.inspect_exec(&exec.id).await?;
+            if inspect.running != Some(true) {
+                out.exit_code = inspect.exit_code.unwrap_or(-1);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         Ok(out)
     }
 }
@@ -179,13 +186,18 @@ while [ "$round" -lt 50 ]; do
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
     [ "$p" -gt 1 ] && [ "$p" != "$main" ] && [ "$p" != "$$" ] || continue
-    # A zombie is already dead; its parent (init, once orphaned) reaps it.
-    state=$(cut -d')' -f2 /proc/$p/stat 2>/dev/null | cut -c2)
-    [ -z "$state" ] || [ "$state" = Z ] && continue
+    # A zombie is already dead; its parent (init, once orphaned) reaps it. The state is the
+    # word after the last ")" of the stat line: the name before it is the process's choice.
+    read -r stat 2>/dev/null < /proc/$p/stat || continue
+    state=${stat##*) }
+    state=${state%% *}
+    [ "$state" = Z ] && continue
     seen=1
     kill -9 "$p" 2>/dev/null
   done
   [ "$seen" = 0 ] && exit 0
+  # Killed processes may take a moment to go (freeing memory, finishing a write).
+  sleep 0.05
 done
 echo "processes kept appearing" >&2
 exit 1"#;

@@ -374,27 +374,3 @@ fn a_link_planted_inside_dot_git_is_refused_and_never_written_through() {
         "the host file behind the link: {log}"
     );
 }
-
-#[test]
-fn a_submodule_the_sandbox_made_runs_nothing_when_git_is_used_on_the_host() {
-    let (env, _repo, run, log) = git_run(
-        "git init -q sub && git -C sub commit -q --allow-empty -m s && git add sub && \
-         git commit -qm 'a submodule' && \
-         printf '[core]\\n\\tfsmonitor = \"touch $MARK; false\"\\n' >> sub/.git/config",
-    );
-    assert_eq!(run["state"], "succeeded", "{run}\n{log}");
-    let mark = env.dir.path().join("submodule-fsmonitor-ran");
-    let checkout = Path::new(run["checkout_path"].as_str().expect("checkout"));
-    // `git add` of an embedded repository still reads its config (git's own behaviour; the
-    // README says so): status and diff, what a person runs to look, never do.
-    for args in [&["status"][..], &["diff"], &["diff", "HEAD~1"]] {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(checkout)
-            .env("MARK", &mark)
-            .output()
-            .expect("git");
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-    }
-    assert!(!mark.exists(), "the submodule's fsmonitor ran on the host");
-}

@@ -63,13 +63,17 @@ impl RunContext {
     /// files and the agent's home. Everything in it is hostile input to the host.
     pub fn sandbox_dir(&self, run: RunId) -> PathBuf {
         let run_dir = self.run_dir(run);
-        let sandbox = run_dir.join("sandbox");
-        // A run made before the sandbox had a folder of its own mounts the whole run folder.
-        let legacy = !sandbox.exists()
-            && ["home", "agent.out", "setup.out"]
-                .iter()
-                .any(|name| std::fs::symlink_metadata(run_dir.join(name)).is_ok());
-        if legacy { run_dir } else { sandbox }
+        // A run made before the sandbox had a folder of its own mounts the whole run folder;
+        // known by what its steps left there (never by `sandbox`, which such a run's sandbox
+        // could have made itself).
+        let legacy = ["home", "agent.out", "setup.out"]
+            .iter()
+            .any(|name| std::fs::symlink_metadata(run_dir.join(name)).is_ok());
+        if legacy {
+            run_dir
+        } else {
+            run_dir.join("sandbox")
+        }
     }
 
     /// The bare mirror of a project added by URL.

@@ -833,6 +833,11 @@ async fn start_step(
         .map(|(k, v)| format!("{k}={v}"))
         .chain(extra_env.iter().map(|(k, v)| format!("{k}={v}")))
         .collect();
+    // Marks a start in progress: if this process dies before the id is recorded, the next
+    // one stops whatever this start left running before starting the step again.
+    let starting = id_file.with_extension("starting");
+    std::fs::write(&starting, b"")
+        .map_err(|e| StepStop::Failed(format!("recording the {} step: {e}", name.as_str())))?;
     let step_id = sandbox
         .start_step(container, name.as_str(), argv, &env)
         .await
@@ -849,6 +854,7 @@ async fn start_step(
     let tmp = id_file.with_extension("step.tmp");
     std::fs::write(&tmp, &step_id)
         .and_then(|()| std::fs::rename(&tmp, id_file))
+        .and_then(|()| std::fs::remove_file(&starting))
         .map_err(|e| match id_file.parent() {
             Some(dir) if !dir.is_dir() => StepStop::Failed(format!(
                 "the run folder {} was removed before the {} step started",
@@ -861,14 +867,17 @@ async fn start_step(
 }
 
 /// Whether a step of this run started (its `<step>.step` id is in the host-only run folder)
-/// and nobody recorded stopping what it left running (`<step>.ended`).
+/// and nobody recorded stopping what it left running (`<step>.ended`), or a start was cut
+/// short (`<step>.starting`).
 fn earlier_step_not_ended(run_dir: &std::path::Path) -> bool {
     let Ok(entries) = std::fs::read_dir(run_dir) else {
         return false;
     };
     entries.flatten().any(|entry| {
         let path = entry.path();
-        path.extension().is_some_and(|ext| ext == "step") && !path.with_extension("ended").exists()
+        let ext = path.extension();
+        ext.is_some_and(|e| e == "starting")
+            || (ext.is_some_and(|e| e == "step") && !path.with_extension("ended").exists())
     })
 }
 

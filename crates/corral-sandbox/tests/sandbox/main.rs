@@ -395,7 +395,8 @@ async fn a_leftover_forger_changes_no_status_and_does_not_outlive_its_step() {
     let id = sandbox.create(&spec).await.expect("create");
     let forger = "(while true; do echo 0 > /corral/run/verify.exit; \
                   echo forged >> /corral/run/verify.out; sleep 0.01; done) & \
-                  (setsid sh -c 'while true; do sleep 1; done') & exit 0";
+                  (setsid sh -c 'while true; do sleep 1; done') & \
+                  (sh -c 'g() { ( sleep 0.02; g ) & }; g; sleep 0.2') & exit 0";
     let agent = sandbox
         .start_step(
             &id,
@@ -426,7 +427,10 @@ async fn a_leftover_forger_changes_no_status_and_does_not_outlive_its_step() {
         "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done",
     )
     .await;
-    assert!(!ps.contains("while true"), "a stray survived: {ps}");
+    assert!(
+        !ps.contains("while true") && !ps.contains("sleep 0.02"),
+        "a stray survived (a loop, or a chain that forks and exits): {ps}"
+    );
     assert!(
         ps.lines()
             .filter(|l| l.starts_with("sleep"))
