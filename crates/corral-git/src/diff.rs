@@ -16,6 +16,9 @@ pub enum FileStatus {
     Deleted,
     Renamed,
     TypeChanged,
+    /// In the run's checkout but not in its result: over the project's `max-file-size`. Git
+    /// never reports it; Corral adds it to a finished run's changes.
+    LeftOut,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -293,7 +293,8 @@ impl From<RunEvent> for RunEventDto {
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]
 pub struct FileDiffDto {
     pub path: String,
-    /// added, modified, deleted, renamed, type_changed
+    /// added, modified, deleted, renamed, type_changed, left_out (over the project's
+    /// max-file-size: in the checkout, not in the result)
     pub status: String,
     pub added: u32,
     pub removed: u32,
@@ -417,6 +418,7 @@ fn status_name(status: corral_engine::FileStatus) -> &'static str {
         corral_engine::FileStatus::Deleted => "deleted",
         corral_engine::FileStatus::Renamed => "renamed",
         corral_engine::FileStatus::TypeChanged => "type_changed",
+        corral_engine::FileStatus::LeftOut => "left_out",
     }
 }
 

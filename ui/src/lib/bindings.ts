@@ -150,7 +150,10 @@ export type FileDetailDto = {
 
 export type FileDiffDto = {
 	path: string,
-	/**  added, modified, deleted, renamed, type_changed */
+	/**
+	 *  added, modified, deleted, renamed, type_changed, left_out (over the project's
+	 *  max-file-size: in the checkout, not in the result)
+	 */
 	status: string,
 	added: number,
 	removed: number,

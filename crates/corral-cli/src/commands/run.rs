@@ -548,7 +548,16 @@ pub async fn diff(
             corral_git::FileStatus::Deleted => "D",
             corral_git::FileStatus::Renamed => "R",
             corral_git::FileStatus::TypeChanged => "T",
+            corral_git::FileStatus::LeftOut => "L",
         };
+        if f.status == corral_git::FileStatus::LeftOut {
+            writeln!(
+                out,
+                "{status} {}  left out of the commit (over max-file-size; still in the checkout)",
+                f.path
+            )?;
+            continue;
+        }
         if stat {
             let counts = if f.binary {
                 "binary".to_string()

@@ -302,6 +302,14 @@ fn files_over_max_file_size_are_left_out_of_the_commit_and_the_run_still_succeed
         log.contains("max-file-size=4096m"),
         "how to include them: {log}"
     );
+    // The run's changes list them as left out.
+    let stat = env.ok(&["diff", id, "--stat"]);
+    assert!(
+        stat.contains("A small.txt  +1 -0")
+            && stat.contains("L big.bin  left out of the commit")
+            && stat.contains("L real.bin  left out of the commit"),
+        "{stat}"
+    );
     // Still in the checkout, for whoever wants them.
     let checkout = Path::new(run["checkout_path"].as_str().expect("checkout"));
     assert!(checkout.join("real.bin").is_file());

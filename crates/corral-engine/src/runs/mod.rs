@@ -44,6 +44,22 @@ pub struct LeftOutFile {
     pub max_bytes: u64,
 }
 
+/// A left-out file as an entry of a run's changes.
+fn left_out_diff(file: LeftOutFile) -> corral_git::FileDiff {
+    corral_git::FileDiff {
+        path: file.path,
+        old_path: None,
+        status: corral_git::FileStatus::LeftOut,
+        added: 0,
+        removed: 0,
+        binary: true,
+        patch: None,
+        truncated: false,
+        symlink: false,
+        lines: Vec::new(),
+    }
+}
+
 /// Live supervisors of this process and the per-project run slots.
 #[derive(Debug, Default)]
 pub(crate) struct RunRegistry {
@@ -434,7 +450,7 @@ impl Engine {
             return Ok(Vec::new());
         };
         let target = run.result_commit.clone();
-        tokio::task::spawn_blocking(move || {
+        let mut files = tokio::task::spawn_blocking(move || {
             corral_git::diff(
                 std::path::Path::new(&checkout),
                 &base,
@@ -444,7 +460,16 @@ impl Engine {
         })
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?
-        .map_err(EngineError::from)
+        .map_err(EngineError::from)?;
+        if run.result_commit.is_some() {
+            files.extend(
+                self.run_left_out(run_id)
+                    .await?
+                    .into_iter()
+                    .map(left_out_diff),
+            );
+        }
+        Ok(files)
     }
 
     /// One file's change in a run, with numbered lines for a viewer (live while the run is).
@@ -460,6 +485,15 @@ impl Engine {
             return Ok(None);
         };
         let target = run.result_commit.clone();
+        if target.is_some()
+            && let Some(file) = self
+                .run_left_out(run_id)
+                .await?
+                .into_iter()
+                .find(|f| f.path == path)
+        {
+            return Ok(Some(left_out_diff(file)));
+        }
         let path = path.to_string();
         tokio::task::spawn_blocking(move || {
             corral_git::file_diff(
