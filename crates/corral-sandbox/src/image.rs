@@ -100,13 +100,22 @@ impl ImageSpec {
     }
 }
 
+/// The most a build context may hold: it is archived in memory, and a follow-up builds from a
+/// checkout the sandbox wrote (a sparse 4 GiB file must not cost 4 GiB here).
+const MAX_CONTEXT_BYTES: u64 = 1 << 30;
+
 /// The build context as a tar archive: every file under `dir` except `.git`. Symlinks are
-/// archived as links, never followed out of the folder.
+/// archived as links, never followed out of the folder. Refused past `MAX_CONTEXT_BYTES`.
 fn context_tar(dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    context_tar_capped(dir, MAX_CONTEXT_BYTES)
+}
+
+fn context_tar_capped(dir: &std::path::Path, cap: u64) -> std::io::Result<Vec<u8>> {
     fn add(
         builder: &mut tar::Builder<Vec<u8>>,
         root: &std::path::Path,
         dir: &std::path::Path,
+        left: &mut u64,
     ) -> std::io::Result<()> {
         let mut entries = std::fs::read_dir(dir)?.collect::<Result<Vec<_>, _>>()?;
         entries.sort_by_key(|e| e.file_name());
@@ -119,8 +128,22 @@ fn context_tar(dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
             let kind = entry.file_type()?;
             if kind.is_dir() {
                 builder.append_dir(name, &path)?;
-                add(builder, root, &path)?;
+                add(builder, root, &path, left)?;
             } else {
+                let size = if kind.is_file() {
+                    entry.metadata()?.len()
+                } else {
+                    0
+                };
+                *left = left.checked_sub(size).ok_or_else(|| {
+                    std::io::Error::other(format!(
+                        "the build context {} holds more than {} MiB (at {}); leave big files \
+                         out of the Dockerfile's folder",
+                        root.display(),
+                        MAX_CONTEXT_BYTES >> 20,
+                        name.display()
+                    ))
+                })?;
                 builder.append_path_with_name(&path, name)?;
             }
         }
@@ -128,7 +151,8 @@ fn context_tar(dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
     }
     let mut builder = tar::Builder::new(Vec::new());
     builder.follow_symlinks(false);
-    add(&mut builder, dir, dir)?;
+    let mut left = cap;
+    add(&mut builder, dir, dir, &mut left)?;
     builder.into_inner()
 }
 
@@ -344,5 +368,23 @@ impl DockerSandbox {
             }) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_context_over_the_cap_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().expect("temp");
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").expect("write");
+        let archive = context_tar_capped(dir.path(), 1024).expect("small context");
+        assert!(!archive.is_empty());
+        // A sparse 4 GiB file: refused by its size, never read into memory.
+        let big = std::fs::File::create(dir.path().join("big.bin")).expect("create");
+        big.set_len(4 << 30).expect("truncate");
+        let err = context_tar(dir.path()).expect_err("refused");
+        assert!(err.to_string().contains("big.bin"), "{err}");
     }
 }
