@@ -387,16 +387,29 @@ pub async fn run_log(
     .await
 }
 
+/// The most files a run's Changes list carries; past it the list says how many there are.
+const LISTED_FILES: usize = 5_000;
+
+/// A run's changed files, the first `LISTED_FILES` of them.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct RunChangesDto {
+    pub files: Vec<FileDiffDto>,
+    /// Every changed file, listed or not (`corral diff --stat` lists them all).
+    pub total: u32,
+}
+
 #[tauri::command]
 #[specta::specta]
-pub async fn run_diff(state: State<'_, AppState>, id: String) -> ApiResult<Vec<FileDiffDto>> {
+pub async fn run_diff(state: State<'_, AppState>, id: String) -> ApiResult<RunChangesDto> {
     let engine = state.engine()?;
     let id: RunId = parse_id("run", &id)?;
     guarded(async move {
         // The list needs counts only; each file's lines come with `run_file_diff`.
         let files = engine.run_diff(id, 0).await?;
-        Ok(files
+        let total = u32::try_from(files.len()).unwrap_or(u32::MAX);
+        let files = files
             .into_iter()
+            .take(LISTED_FILES)
             .map(|f| FileDiffDto {
                 status: status_name(f.status).to_string(),
                 path: f.path,
@@ -406,7 +419,8 @@ pub async fn run_diff(state: State<'_, AppState>, id: String) -> ApiResult<Vec<F
                 patch: None,
                 truncated: false,
             })
-            .collect())
+            .collect();
+        Ok(RunChangesDto { files, total })
     })
     .await
 }

@@ -37,7 +37,7 @@ export const commands = {
 	mergeRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("merge_run", { id })),
 	/**  Up to `limit` log entries after `after` (a seq); the view pages through and keeps up. */
 	runLog: (id: string, after: number, limit: number) => typedError<RunEventDto[], ApiError>(__TAURI_INVOKE("run_log", { id, after, limit })),
-	runDiff: (id: string) => typedError<FileDiffDto[], ApiError>(__TAURI_INVOKE("run_diff", { id })),
+	runDiff: (id: string) => typedError<RunChangesDto, ApiError>(__TAURI_INVOKE("run_diff", { id })),
 	/**
 	 *  One file's diff against the run's base (the live checkout while the run is live); `null`
 	 *  when the file has not changed.
@@ -191,6 +191,13 @@ export type ProjectDto = {
 };
 
 export type RepoSourceDto = { kind: "local"; path: string } | { kind: "remote"; url: string };
+
+/**  A run's changed files, the first `LISTED_FILES` of them. */
+export type RunChangesDto = {
+	files: FileDiffDto[],
+	/**  Every changed file, listed or not (`corral diff --stat` lists them all). */
+	total: number,
+};
 
 export type RunDto = {
 	id: string,

@@ -11,6 +11,7 @@ import type {
   FileDiffDto,
   NewTaskDto,
   ProjectDto,
+  RunChangesDto,
   RunDto,
   RunEventDto,
   RunStreamDto,
@@ -33,6 +34,7 @@ export type {
   FileDiffDto,
   NewTaskDto,
   ProjectDto,
+  RunChangesDto,
   RunDto,
   RunEventDto,
   RunStreamDto,
@@ -81,7 +83,7 @@ export interface Backend {
   /** A new run on the same checkout and branch, resuming the agent's session with `message`. */
   followUpRun(id: string, message: string): Promise<RunDto>;
   mergeRun(id: string): Promise<RunDto>;
-  runDiff(id: string): Promise<FileDiffDto[]>;
+  runDiff(id: string): Promise<RunChangesDto>;
   /** One file's diff with numbered lines; null when it has not changed. */
   runFileDiff(id: string, path: string): Promise<FileDetailDto | null>;
   /**

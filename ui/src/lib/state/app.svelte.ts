@@ -71,6 +71,8 @@ export class AppController {
   /** Entries dropped from the front of `runLog` to stay within `RUN_LOG_LIMIT`. */
   runLogDropped = $state(0);
   runDiff = $state<FileDiffDto[] | null>(null);
+  /** Every changed file of the open run, when the list holds only the first of them. */
+  runDiffTotal = $state(0);
   /** The file whose diff the run view shows, and that diff (null: unchanged or not loaded). */
   openFile = $state<string | null>(null);
   fileDiff = $state<FileDetailDto | null>(null);
@@ -334,9 +336,10 @@ export class AppController {
 
   async #loadChanges(id: string, touched: string[]) {
     try {
-      const files = await this.backend.runDiff(id);
+      const changes = await this.backend.runDiff(id);
       if (this.openRun?.id !== id) return;
-      this.runDiff = files;
+      this.runDiff = changes.files;
+      this.runDiffTotal = changes.total;
       const open = this.openFile;
       if (open && (touched.length === 0 || touched.includes(open))) await this.openFileDiff(open);
     } catch (e) {

@@ -141,6 +141,16 @@ describe("AppController runs", () => {
     expect(app.taskRuns.map((r) => r.attempt)).toEqual([1]);
   });
 
+  it("knows how many files changed when the list holds only the first of them", async () => {
+    const { app, backend, task } = await withTask();
+    backend.diffs = [{ path: "many/f1", status: "added", added: 1, removed: 0, binary: false, patch: null, truncated: false }];
+    backend.diffTotal = 12000;
+    await app.startRun(task.id);
+    await until(() => app.runDiff !== null);
+    expect(app.runDiff?.length).toBe(1);
+    expect(app.runDiffTotal).toBe(12000);
+  });
+
   it("streams live entries, refreshes the changed files and the open file's diff when it changes", async () => {
     const { app, backend, task } = await withTask();
     backend.log = [{ kind: "note", seq: 1, at: 0, text: "queued" }];

@@ -153,6 +153,8 @@ export class FakeBackend implements Backend {
   runs: RunDto[] = [];
   log: RunEventDto[] = [];
   diffs: FileDiffDto[] = [];
+  /** How many files changed in all, when more than `diffs` lists. */
+  diffTotal: number | null = null;
   async startRun(taskId: string) {
     this.calls.push(`startRun ${taskId}`);
     const task = this.tasks.find((t) => t.id === taskId) ?? this.#fail("task_not_found", "no task");
@@ -208,7 +210,7 @@ export class FakeBackend implements Backend {
     return run;
   }
   async runDiff() {
-    return this.diffs;
+    return { files: this.diffs, total: this.diffTotal ?? this.diffs.length };
   }
   fileDiffs: Record<string, FileDetailDto> = {};
   async runFileDiff(_id: string, path: string) {
