@@ -50,6 +50,9 @@ pub enum Command {
         /// With --follow: JSON lines; at the end: the run as JSON.
         #[arg(long)]
         json: bool,
+        /// With --follow: also the agent's output lines as it printed them (raw JSON).
+        #[arg(long, conflicts_with = "json")]
+        raw: bool,
     },
     /// List runs, newest first.
     Runs {
@@ -69,6 +72,9 @@ pub enum Command {
         /// JSON lines with timestamps.
         #[arg(long)]
         json: bool,
+        /// Also the agent's output lines as it printed them (raw JSON), besides what they say.
+        #[arg(long, conflicts_with = "json")]
+        raw: bool,
     },
     /// API keys of the agent runtimes, kept in the OS keychain (values are never shown).
     #[command(subcommand)]
@@ -106,6 +112,30 @@ pub struct RunArgs {
     /// With --follow: JSON lines; at the end: the run as JSON.
     #[arg(long)]
     pub json: bool,
+    /// With --follow: also the agent's output lines as it printed them (raw JSON).
+    #[arg(long, conflicts_with = "json")]
+    pub raw: bool,
+}
+
+/// How a run's log is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Readable lines; an agent's raw output lines are left out (what they say is shown).
+    Readable,
+    /// Readable lines, and an agent's output lines as it printed them.
+    Raw,
+    /// JSON lines.
+    Json,
+}
+
+impl LogFormat {
+    pub fn of(json: bool, raw: bool) -> LogFormat {
+        match (json, raw) {
+            (true, _) => LogFormat::Json,
+            (false, true) => LogFormat::Raw,
+            (false, false) => LogFormat::Readable,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use corral_engine::{Config, Engine, EngineError, logging};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LogFormat};
 
 /// A mistake in how the command was called (as opposed to an engine error).
 #[derive(Debug)]
@@ -85,9 +85,18 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             message,
             follow,
             json,
-        } => commands::run::follow_up(&engine, &run, &message, follow, json, &mut out).await?,
-        Command::Logs { run, follow, json } => {
-            commands::run::logs(&engine, run, follow, json, &mut out).await?;
+            raw,
+        } => {
+            let format = LogFormat::of(json, raw);
+            commands::run::follow_up(&engine, &run, &message, follow, format, &mut out).await?
+        }
+        Command::Logs {
+            run,
+            follow,
+            json,
+            raw,
+        } => {
+            commands::run::logs(&engine, run, follow, LogFormat::of(json, raw), &mut out).await?;
             ExitCode::SUCCESS
         }
         Command::Key(command) => {

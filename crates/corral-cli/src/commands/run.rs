@@ -3,11 +3,11 @@
 use std::io::Write;
 use std::time::Duration;
 
-use corral_core::{AgentEvent, OutputStream, Run, RunEvent, RunEventBody, RunState};
+use corral_core::{AgentEvent, OutputStream, Run, RunEvent, RunEventBody, RunState, StepName};
 use corral_engine::{Engine, EngineError};
 use serde::Serialize;
 
-use crate::cli::{RunArgs, RunCommand};
+use crate::cli::{LogFormat, RunArgs, RunCommand};
 use crate::output;
 use crate::usage_error;
 
@@ -154,8 +154,26 @@ fn print_agent_event(out: &mut impl Write, event: &AgentEvent) -> std::io::Resul
     }
 }
 
-fn print_event(out: &mut impl Write, event: &RunEvent, json: bool) -> std::io::Result<()> {
-    if json {
+/// Whether the run's task runs a coding agent (its own runtime, or its project's default).
+async fn is_agent_run(engine: &Engine, run_id: corral_core::RunId) -> anyhow::Result<bool> {
+    let task = engine.task(engine.run(run_id).await?.task_id).await?.task;
+    let runtime = match task.runtime {
+        Some(runtime) => runtime,
+        None => engine.project(task.project_id).await?.workflow.runtime,
+    };
+    Ok(runtime != corral_core::Runtime::Custom)
+}
+
+/// How one run's log is printed: the format, and whether the run is an agent's (whose raw
+/// stdout lines are left out of the readable log, as the window does).
+#[derive(Debug, Clone, Copy)]
+struct LogView {
+    format: LogFormat,
+    agent: bool,
+}
+
+fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io::Result<()> {
+    if view.format == LogFormat::Json {
         let line = EventJson {
             run_id: event.run_id.to_string(),
             seq: event.seq,
@@ -166,6 +184,16 @@ fn print_event(out: &mut impl Write, event: &RunEvent, json: bool) -> std::io::R
         return writeln!(out);
     }
     match &event.body {
+        // What an agent's stdout line says is printed from its parsed entries; `--raw` prints
+        // the line too.
+        RunEventBody::Output { step, stream, .. }
+            if view.agent
+                && view.format == LogFormat::Readable
+                && *step == StepName::Agent
+                && *stream == OutputStream::Stdout =>
+        {
+            Ok(())
+        }
         RunEventBody::Output {
             step, stream, line, ..
         } => {
@@ -229,15 +257,19 @@ async fn print_log(
     engine: &Engine,
     run_id: corral_core::RunId,
     follow: bool,
-    json: bool,
+    format: LogFormat,
     out: &mut impl Write,
 ) -> anyhow::Result<Run> {
+    let view = LogView {
+        format,
+        agent: is_agent_run(engine, run_id).await?,
+    };
     let mut after = 0;
     loop {
         let run = engine.run(run_id).await?;
         let events = engine.run_events(run_id, after, 2000).await?;
         for event in &events {
-            print_event(out, event, json)?;
+            print_event(out, event, view)?;
             after = event.seq;
         }
         out.flush()?;
@@ -248,7 +280,7 @@ async fn print_log(
             // One more read: events committed just before the final state.
             let tail = engine.run_events(run_id, after, u64::MAX >> 1).await?;
             for event in &tail {
-                print_event(out, event, json)?;
+                print_event(out, event, view)?;
             }
             out.flush()?;
             return Ok(engine.run(run_id).await?);
@@ -394,7 +426,8 @@ pub async fn run(
                     project.name, project.name
                 );
             }
-            wait_and_report(engine, started.id, args.follow, args.json, out).await
+            let format = LogFormat::of(args.json, args.raw);
+            wait_and_report(engine, started.id, args.follow, format, out).await
         }
     }
 }
@@ -404,11 +437,12 @@ async fn wait_and_report(
     engine: &Engine,
     run_id: corral_core::RunId,
     follow: bool,
-    json: bool,
+    format: LogFormat,
     out: &mut impl Write,
 ) -> anyhow::Result<std::process::ExitCode> {
+    let json = format == LogFormat::Json;
     let run = if follow {
-        print_log(engine, run_id, true, json, out).await?
+        print_log(engine, run_id, true, format, out).await?
     } else {
         loop {
             let run = engine.run(run_id).await?;
@@ -431,7 +465,7 @@ pub async fn follow_up(
     run: &str,
     message: &str,
     follow: bool,
-    json: bool,
+    format: LogFormat,
     out: &mut impl Write,
 ) -> anyhow::Result<std::process::ExitCode> {
     let source = engine.find_run(run).await?;
@@ -442,7 +476,7 @@ pub async fn follow_up(
         source.id,
         started.branch.as_deref().unwrap_or("-")
     );
-    wait_and_report(engine, started.id, follow, json, out).await
+    wait_and_report(engine, started.id, follow, format, out).await
 }
 
 pub async fn runs(
@@ -506,7 +540,7 @@ pub async fn logs(
     engine: &Engine,
     run: String,
     follow: bool,
-    json: bool,
+    format: LogFormat,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let run = engine.find_run(&run).await?;
@@ -514,7 +548,7 @@ pub async fn logs(
         // This process may have to drive the run: after a crash nobody else does.
         engine.resume_runs().await?;
     }
-    print_log(engine, run.id, follow, json, out).await?;
+    print_log(engine, run.id, follow, format, out).await?;
     Ok(())
 }
 

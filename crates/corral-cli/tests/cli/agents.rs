@@ -390,11 +390,12 @@ fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
     (env, run)
 }
 
-fn in_the_local_sandbox(spec: &Agent) {
+fn in_the_local_sandbox(spec: &Agent) -> (Env, serde_json::Value) {
     let bin = agents_bin();
     let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
-    let (_env, run) = agent_hello(spec, &["sandbox=local", &path]);
+    let (env, run) = agent_hello(spec, &["sandbox=local", &path]);
     assert_eq!(run["sandbox"], "local", "{run}");
+    (env, run)
 }
 
 /// The real user path: Corral builds the agent image (FROM a Node.js base, `npm install` of the
@@ -440,7 +441,19 @@ fn in_a_container_built_for_it(spec: &Agent) {
 
 #[test]
 fn claude_code_writes_a_file_through_corral_in_the_local_sandbox() {
-    in_the_local_sandbox(&CLAUDE);
+    let (env, run) = in_the_local_sandbox(&CLAUDE);
+    // The readable log reads like the window: what the agent did, not its raw JSON lines
+    // (Claude Code's init line alone is kilobytes); --raw adds them.
+    let id = run["id"].as_str().expect("id");
+    let readable = env.ok(&["logs", id]);
+    assert!(readable.contains("Done."), "{readable}");
+    assert!(
+        !readable.contains("\"session_id\""),
+        "no raw JSON lines: {readable}"
+    );
+    let raw = env.ok(&["logs", id, "--raw"]);
+    assert!(raw.contains("\"session_id\""), "{raw}");
+    assert!(raw.lines().count() > readable.lines().count());
 }
 
 #[test]
