@@ -6,7 +6,11 @@ use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 21] = [
+pub const SETTING_KEYS: [(&str, &str); 22] = [
+    (
+        "path",
+        "the repository's folder, when it moved (a project added by path)",
+    ),
     (
         "base-image",
         "image Corral builds its agent image from (empty: default)",

@@ -15,6 +15,8 @@ use crate::events::EngineEvent;
 pub struct ProjectUpdate {
     pub name: Option<String>,
     pub workflow: Option<Workflow>,
+    /// A new folder for a project added by path (its repository moved).
+    pub path: Option<std::path::PathBuf>,
 }
 
 /// A unique-constraint failure on write means another project took the name meanwhile.
@@ -124,6 +126,9 @@ impl Engine {
             workflow.validate()?;
             project.workflow = workflow;
         }
+        if let Some(path) = update.path {
+            project.source = self.moved_source(&project, path).await?;
+        }
         project.updated_at = Engine::now();
         ProjectMutation::update(self.store.db(), &project)
             .await
@@ -142,7 +147,13 @@ impl Engine {
     ) -> EngineResult<Project> {
         let project = self.project(id).await?;
         let mut workflow = project.workflow.clone();
+        let mut path = None;
         for (key, value) in settings {
+            // The repository's place is the project's, not a workflow setting.
+            if key == "path" {
+                path = Some(std::path::PathBuf::from(value));
+                continue;
+            }
             workflow.set(key, value)?;
         }
         self.update_project(
@@ -150,9 +161,32 @@ impl Engine {
             ProjectUpdate {
                 name: None,
                 workflow: Some(workflow),
+                path,
             },
         )
         .await
+    }
+
+    /// The source of a project whose repository moved to `path`: it must be a git repository
+    /// with commits, and the project one added by path (a URL project's folder is Corral's).
+    async fn moved_source(
+        &self,
+        project: &Project,
+        path: std::path::PathBuf,
+    ) -> EngineResult<RepoSource> {
+        if let RepoSource::Remote { url } = &project.source {
+            return Err(validate::ValidationError::BadValue {
+                field: "path",
+                given: url.clone(),
+                expected: "a project added by path; one added by URL has its repository in \
+                           Corral's data dir",
+            }
+            .into());
+        }
+        let info = tokio::task::spawn_blocking(move || corral_git::inspect(&path))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))??;
+        Ok(RepoSource::Local { path: info.root })
     }
 
     /// Removes a project from Corral with its tasks and run records. The repository itself is

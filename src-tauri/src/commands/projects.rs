@@ -57,6 +57,7 @@ pub async fn update_project(
         let update = ProjectUpdate {
             name: Some(name),
             workflow: Some(workflow.into_workflow()),
+            path: None,
         };
         Ok(ProjectDto::from(&engine.update_project(id, update).await?))
     })

@@ -3,6 +3,7 @@
 mod agents;
 mod hostile;
 mod model_server;
+mod moved_repo;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -477,6 +477,18 @@ async fn prepare(
 ) -> Result<(), StepStop> {
     let source = source_path(ctx, project);
     let dest = ctx.checkout_dir(run.id);
+    if run.checkout_path.is_none()
+        && let RepoSource::Local { path } = &project.source
+        && !path.is_dir()
+    {
+        // libgit2's own words for this are "unsupported URL protocol".
+        return Err(StepStop::Failed(format!(
+            "the project's repository {} is not there any more (moved or deleted); if it \
+             moved, point the project at its new place: `corral project set {} path=<folder>`",
+            path.display(),
+            project.name
+        )));
+    }
     if run.checkout_path.is_none() {
         let branch = run_branch(&task.title, run.id);
         let remote_default = match &project.source {

@@ -175,6 +175,7 @@ async fn settings_apply_together_or_not_at_all() {
             ProjectUpdate {
                 name: Some("renamed".into()),
                 workflow: None,
+                path: None,
             },
         )
         .await
