@@ -39,6 +39,24 @@ pub struct FileDiff {
     pub lines: Vec<DiffLine>,
 }
 
+impl FileDiff {
+    /// A file listed without its content read: shown as binary, no counts, no patch.
+    pub fn unread(path: String, status: FileStatus) -> FileDiff {
+        FileDiff {
+            path,
+            old_path: None,
+            status,
+            added: 0,
+            removed: 0,
+            binary: true,
+            patch: None,
+            truncated: false,
+            symlink: false,
+            lines: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineKind {
     /// A hunk header (`@@ -1,3 +1,4 @@`).
@@ -272,18 +290,10 @@ fn huge_untracked(
             .is_ok_and(|m| m.is_file() && m.len() > BINARY_ABOVE_BYTES);
         if big {
             paths.insert(path.to_path_buf());
-            huge.push(FileDiff {
-                path: path.to_string_lossy().into_owned(),
-                old_path: None,
-                status: FileStatus::Added,
-                added: 0,
-                removed: 0,
-                binary: true,
-                patch: None,
-                truncated: false,
-                symlink: false,
-                lines: Vec::new(),
-            });
+            huge.push(FileDiff::unread(
+                path.to_string_lossy().into_owned(),
+                FileStatus::Added,
+            ));
         }
     }
     Ok((huge, paths))

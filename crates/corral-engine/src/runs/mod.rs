@@ -46,18 +46,7 @@ pub struct LeftOutFile {
 
 /// A left-out file as an entry of a run's changes.
 fn left_out_diff(file: LeftOutFile) -> corral_git::FileDiff {
-    corral_git::FileDiff {
-        path: file.path,
-        old_path: None,
-        status: corral_git::FileStatus::LeftOut,
-        added: 0,
-        removed: 0,
-        binary: true,
-        patch: None,
-        truncated: false,
-        symlink: false,
-        lines: Vec::new(),
-    }
+    corral_git::FileDiff::unread(file.path, corral_git::FileStatus::LeftOut)
 }
 
 /// Live supervisors of this process and the per-project run slots.
