@@ -238,7 +238,10 @@ fn images_to_prune(
             continue;
         }
         match newest.get(project) {
-            Some(kept) if kept.created >= image.created => prune.push(image.tag.clone()),
+            Some(kept) if kept.created > image.created => prune.push(image.tag.clone()),
+            // Built in the same second (Docker's resolution): which is newer is unknown, so
+            // both stay until a later build settles it.
+            Some(kept) if kept.created == image.created => {}
             Some(kept) => {
                 prune.push(kept.tag.clone());
                 newest.insert(project, image);

@@ -500,27 +500,32 @@ async fn prepare(
             .clone()
             .or(remote_default)
             .unwrap_or_else(|| "HEAD".to_string());
-        if dest.exists() {
-            // Half-made by a process that died before recording it: ours to remake.
-            let _ = std::fs::remove_dir_all(&dest);
-        }
         ctx.note(
             run.id,
             format!("checkout of {} on branch {branch}", source.display()),
         )
         .await?;
         let (src, dst, br) = (source.clone(), dest.clone(), branch.clone());
+        // Removing a whole checkout is bulk disk work: off the async runtime, like the clone.
         let checkout = tokio::task::spawn_blocking(move || {
-            let checkout = corral_git::create_checkout(&src, &base, &br, &dst)?;
-            // Corral's own copy of the git config, put back after every step.
-            corral_git::save_git_config(&checkout.path, &git_config_copy(&checkout.path))?;
-            Ok::<_, corral_git::GitError>(checkout)
+            if dst.exists() {
+                // Half-made by a process that died before recording it: ours to remake.
+                let _ = std::fs::remove_dir_all(&dst);
+            }
+            let made = corral_git::create_checkout(&src, &base, &br, &dst).and_then(|checkout| {
+                // Corral's own copy of the git config, put back after every step.
+                corral_git::save_git_config(&checkout.path, &git_config_copy(&checkout.path))?;
+                Ok(checkout)
+            });
+            if made.is_err() {
+                // Whatever was written is of no use and may be what filled the disk.
+                let _ = std::fs::remove_dir_all(&dst);
+            }
+            made
         })
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?
         .map_err(|e| {
-            // Whatever was written is of no use and may be what filled the disk.
-            let _ = std::fs::remove_dir_all(&dest);
             let text = e.to_string();
             if text.to_lowercase().contains("no space left") {
                 StepStop::Failed(format!(

@@ -595,6 +595,8 @@ async fn a_dockerfile_in_the_repository_is_built_with_progress_and_a_broken_one_
         format!("corral-build/{}:{}", p.id, &base[..12])
     };
     let first = tag_of(&run);
+    // Docker dates images to the second: the next build must be a later one to be the newer.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     std::fs::write(repo.join("env/hello.txt"), "hello again\n").expect("write");
     git(&repo, &["commit", "-qam", "context changed"]);
     let again = f.engine.start_run(t).await.expect("start");
