@@ -489,7 +489,16 @@ async fn a_run_folder_removed_by_hand_fails_the_run_cleanly() {
     until_running(&f, run.id).await;
     let run_dir = f.dir.path().join("data/runs").join(run.id.to_string());
     assert!(run_dir.is_dir(), "{}", run_dir.display());
-    std::fs::remove_dir_all(&run_dir).expect("remove by hand");
+    // As a person's `rm -rf` would, again while Corral is still writing into it.
+    let mut removed = std::fs::remove_dir_all(&run_dir);
+    for _ in 0..50 {
+        if removed.is_ok() || !run_dir.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        removed = std::fs::remove_dir_all(&run_dir);
+    }
+    assert!(!run_dir.exists(), "removed by hand: {removed:?}");
     let done = wait(&f, run.id, Duration::from_secs(20)).await;
     match done.state {
         RunState::Failed { reason } => assert!(
