@@ -134,7 +134,7 @@ pub(crate) async fn gc(
             if !dry_run {
                 let (c, r) = (checkout.clone(), run_dir.clone());
                 tokio::task::spawn_blocking(move || {
-                    let _ = std::fs::remove_file(super::supervisor::git_config_copy(&c));
+                    let _ = std::fs::remove_file(super::result::git_config_copy(&c));
                     let _ = std::fs::remove_dir_all(&c);
                     let _ = std::fs::remove_dir_all(&r);
                 })

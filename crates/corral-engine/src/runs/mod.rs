@@ -6,7 +6,10 @@ mod agent;
 mod file_watch;
 mod follow;
 pub(crate) mod gc;
+mod prepare;
 mod reconcile;
+mod result;
+mod step;
 mod supervisor;
 
 use std::collections::HashMap;
