@@ -152,14 +152,7 @@ async fn start_step(
     tokio::task::spawn_blocking(move || fresh.make_fresh())
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?
-        .map_err(|e| match files.stdout.parent() {
-            Some(dir) if !dir.is_dir() => StepStop::Failed(format!(
-                "the run folder {} was removed before the {} step started",
-                dir.display(),
-                name.as_str()
-            )),
-            _ => StepStop::Failed(format!("preparing the {} step's files: {e}", name.as_str())),
-        })?;
+        .map_err(|e| start_failed(&files.stdout, name, format!("preparing its files: {e}")))?;
     ctx.append(
         run.id,
         RunEventBody::StepStarted {
@@ -199,15 +192,21 @@ async fn start_step(
     std::fs::write(&tmp, &step_id)
         .and_then(|()| std::fs::rename(&tmp, id_file))
         .and_then(|()| std::fs::remove_file(&starting))
-        .map_err(|e| match id_file.parent() {
-            Some(dir) if !dir.is_dir() => StepStop::Failed(format!(
-                "the run folder {} was removed before the {} step started",
-                dir.display(),
-                name.as_str()
-            )),
-            _ => StepStop::Failed(format!("recording the {} step: {e}", name.as_str())),
-        })?;
+        .map_err(|e| start_failed(id_file, name, format!("recording it: {e}")))?;
     Ok(step_id)
+}
+
+/// Why a step could not start, writing `file`: its folder was removed (by hand, while the run
+/// went on), or `what` went wrong.
+fn start_failed(file: &std::path::Path, name: StepName, what: String) -> StepStop {
+    match file.parent() {
+        Some(dir) if !dir.is_dir() => StepStop::Failed(format!(
+            "the run folder {} was removed before the {} step started",
+            dir.display(),
+            name.as_str()
+        )),
+        _ => StepStop::Failed(format!("the {} step did not start: {what}", name.as_str())),
+    }
 }
 
 /// Whether a step of this run started (its `<step>.step` id is in the host-only run folder)
