@@ -44,7 +44,8 @@ pub enum CorralEvent {
         project_id: String,
         task_id: String,
         run_id: String,
-        state: String,
+        /// The run as it is now: views update from it without reloading.
+        run: crate::commands::runs::RunDto,
     },
     /// Files of a live run's checkout changed; `changed` files now differ from its base.
     FilesChanged {
@@ -84,7 +85,7 @@ fn convert(event: EngineEvent) -> CorralEvent {
             project_id: run.project_id.to_string(),
             task_id: run.task_id.to_string(),
             run_id: run.id.to_string(),
-            state: run.state.name().to_string(),
+            run: (&run).into(),
         },
         EngineEvent::FilesChanged {
             run_id,

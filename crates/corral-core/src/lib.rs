@@ -3,11 +3,13 @@
 
 pub mod agent_event;
 pub mod branch;
+pub mod fail;
 pub mod graph;
 pub mod ids;
 pub mod project;
 pub mod run;
 pub mod run_event;
+pub mod run_status;
 pub mod runtime;
 pub mod settings_keys;
 pub mod task;
@@ -22,7 +24,8 @@ pub use project::{
     SandboxKind, Workflow,
 };
 pub use run::{
-    FailReason, FollowUp, LOCAL_SANDBOX_HANDLE_PREFIX, Run, RunState, Transition, TransitionError,
+    FailKind, FailReason, FollowUp, LOCAL_SANDBOX_HANDLE_PREFIX, Run, RunState, RunStatus,
+    Transition, TransitionError,
 };
 pub use run_event::{FileChangeKind, OutputStream, RunEvent, RunEventBody, StepName};
 pub use runtime::Runtime;

@@ -9,11 +9,10 @@
 
 use std::fmt;
 
+pub use crate::fail::{FailKind, FailReason};
 use crate::ids::{ProjectId, RunId, TaskId};
+pub use crate::run_status::RunStatus;
 use crate::time::Timestamp;
-
-/// Why a run failed, in words a user can act on ("verify command exited with 2").
-pub type FailReason = String;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunState {
@@ -114,45 +113,55 @@ impl RunState {
     }
 
     pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            RunState::Succeeded
-                | RunState::Failed { .. }
-                | RunState::Cancelled
-                | RunState::Interrupted
-        )
+        self.status().is_terminal()
+    }
+
+    /// The state without its failure reason: what is stored, shown and sent to front ends.
+    pub fn status(&self) -> RunStatus {
+        match self {
+            RunState::Queued => RunStatus::Queued,
+            RunState::Preparing => RunStatus::Preparing,
+            RunState::Running => RunStatus::Running,
+            RunState::WaitingInput => RunStatus::WaitingInput,
+            RunState::Verifying => RunStatus::Verifying,
+            RunState::Succeeded => RunStatus::Succeeded,
+            RunState::Failed { .. } => RunStatus::Failed,
+            RunState::Cancelled => RunStatus::Cancelled,
+            RunState::Interrupted => RunStatus::Interrupted,
+        }
     }
 
     /// The state's name as stored and shown (`waiting_input`); the failure reason is separate.
     pub fn name(&self) -> &'static str {
+        self.status().as_str()
+    }
+
+    /// Why the run failed, when it did.
+    pub fn failure(&self) -> Option<&FailReason> {
         match self {
-            RunState::Queued => "queued",
-            RunState::Preparing => "preparing",
-            RunState::Running => "running",
-            RunState::WaitingInput => "waiting_input",
-            RunState::Verifying => "verifying",
-            RunState::Succeeded => "succeeded",
-            RunState::Failed { .. } => "failed",
-            RunState::Cancelled => "cancelled",
-            RunState::Interrupted => "interrupted",
+            RunState::Failed { reason } => Some(reason),
+            _ => None,
         }
     }
 
-    /// Rebuilds a state from its stored name and failure reason.
-    pub fn from_parts(name: &str, reason: Option<&str>) -> Option<RunState> {
-        Some(match name {
-            "queued" => RunState::Queued,
-            "preparing" => RunState::Preparing,
-            "running" => RunState::Running,
-            "waiting_input" => RunState::WaitingInput,
-            "verifying" => RunState::Verifying,
-            "succeeded" => RunState::Succeeded,
-            "failed" => RunState::Failed {
-                reason: reason.unwrap_or("unknown").to_string(),
+    /// Rebuilds a state from its stored name, failure kind and message. A failure recorded
+    /// before failures had kinds is `FailKind::Unknown`.
+    pub fn from_parts(name: &str, kind: Option<&str>, message: Option<&str>) -> Option<RunState> {
+        Some(match RunStatus::parse(name)? {
+            RunStatus::Queued => RunState::Queued,
+            RunStatus::Preparing => RunState::Preparing,
+            RunStatus::Running => RunState::Running,
+            RunStatus::WaitingInput => RunState::WaitingInput,
+            RunStatus::Verifying => RunState::Verifying,
+            RunStatus::Succeeded => RunState::Succeeded,
+            RunStatus::Failed => RunState::Failed {
+                reason: FailReason::new(
+                    kind.map(FailKind::parse).unwrap_or(FailKind::Unknown),
+                    message.unwrap_or("unknown"),
+                ),
             },
-            "cancelled" => RunState::Cancelled,
-            "interrupted" => RunState::Interrupted,
-            _ => return None,
+            RunStatus::Cancelled => RunState::Cancelled,
+            RunStatus::Interrupted => RunState::Interrupted,
         })
     }
 
@@ -262,7 +271,9 @@ mod tests {
             RunState::WaitingInput,
             RunState::Verifying,
             RunState::Succeeded,
-            RunState::Failed { reason: "x".into() },
+            RunState::Failed {
+                reason: FailReason::new(FailKind::Internal, "x"),
+            },
             RunState::Cancelled,
             RunState::Interrupted,
         ]
@@ -278,7 +289,7 @@ mod tests {
             Transition::RetryAgent,
             Transition::Succeed,
             Transition::Fail {
-                reason: "boom".into(),
+                reason: FailReason::new(FailKind::Internal, "boom"),
             },
             Transition::Cancel,
             Transition::Interrupt,
@@ -291,7 +302,7 @@ mod tests {
         use RunState as S;
         use Transition as T;
         let failed = || S::Failed {
-            reason: "boom".into(),
+            reason: FailReason::new(FailKind::Internal, "boom"),
         };
         match state {
             S::Queued => match t {
@@ -382,12 +393,13 @@ mod tests {
     #[test]
     fn names_round_trip_and_live_names_are_the_live_states() {
         for state in all_states() {
-            let reason = match &state {
-                RunState::Failed { reason } => Some(reason.as_str()),
-                _ => None,
-            };
+            let failure = state.failure();
             assert_eq!(
-                RunState::from_parts(state.name(), reason),
+                RunState::from_parts(
+                    state.name(),
+                    failure.map(|f| f.kind.as_str()),
+                    failure.map(|f| f.message.as_str())
+                ),
                 Some(state.clone())
             );
             assert_eq!(
@@ -395,7 +407,14 @@ mod tests {
                 state.is_live()
             );
         }
-        assert_eq!(RunState::from_parts("exploded", None), None);
+        assert_eq!(RunState::from_parts("exploded", None, None), None);
+        // A failure stored before failures had kinds.
+        assert_eq!(
+            RunState::from_parts("failed", None, Some("the agent exited with 1")),
+            Some(RunState::Failed {
+                reason: FailReason::new(FailKind::Unknown, "the agent exited with 1")
+            })
+        );
     }
 
     #[test]

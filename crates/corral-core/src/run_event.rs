@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fail::FailKind;
+use crate::run_status::RunStatus;
+
 /// Which step of a run produced output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,9 +53,13 @@ pub enum RunEventBody {
     StepExited { step: StepName, exit_code: i64 },
     /// The run moved between states.
     StateChanged {
-        from: String,
-        to: String,
+        from: RunStatus,
+        to: RunStatus,
+        /// Why it failed, when it moved to `failed`.
         reason: Option<String>,
+        /// The failure's kind (absent in logs written before failures had kinds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fail_kind: Option<FailKind>,
     },
     /// Something Corral itself wants on the record ("pulling image ...").
     Note { text: String },
@@ -144,9 +151,16 @@ mod tests {
                 exit_code: 2,
             },
             RunEventBody::StateChanged {
-                from: "queued".into(),
-                to: "preparing".into(),
+                from: RunStatus::Queued,
+                to: RunStatus::Preparing,
                 reason: None,
+                fail_kind: None,
+            },
+            RunEventBody::StateChanged {
+                from: RunStatus::Running,
+                to: RunStatus::Failed,
+                reason: Some("the agent exited with 1".into()),
+                fail_kind: Some(FailKind::AgentExit),
             },
             RunEventBody::Note { text: "hi".into() },
             RunEventBody::FileChanged {
@@ -163,6 +177,21 @@ mod tests {
             let back: RunEventBody = serde_json::from_value(json).expect("deserialises");
             assert_eq!(back, body);
         }
+    }
+
+    #[test]
+    fn a_state_change_logged_before_failures_had_kinds_still_reads() {
+        let old = r#"{"kind":"state_changed","from":"running","to":"failed","reason":"boom"}"#;
+        let body: RunEventBody = serde_json::from_str(old).expect("deserialises");
+        assert_eq!(
+            body,
+            RunEventBody::StateChanged {
+                from: RunStatus::Running,
+                to: RunStatus::Failed,
+                reason: Some("boom".into()),
+                fail_kind: None,
+            }
+        );
     }
 }
 

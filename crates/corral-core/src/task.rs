@@ -224,7 +224,9 @@ mod tests {
             NodeProgress::Succeeded
         );
         assert_eq!(
-            node_progress(Some(&RunState::Failed { reason: "x".into() })),
+            node_progress(Some(&RunState::Failed {
+                reason: crate::FailReason::new(crate::FailKind::Internal, "x")
+            })),
             NodeProgress::Failed
         );
     }

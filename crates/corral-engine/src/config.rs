@@ -66,7 +66,7 @@ mod tests {
         c.database_url = Some("postgres://u@h/db".into());
         assert_eq!(
             c.database_path().expect_err("pg").kind(),
-            "unsupported_database"
+            crate::error::ErrorKind::UnsupportedDatabase
         );
     }
 }

@@ -3,9 +3,107 @@
 
 use std::path::PathBuf;
 
-use corral_core::{SettingError, ValidationError};
+use corral_core::{FailKind, SettingError, ValidationError};
 use corral_git::GitError;
+use corral_sandbox::SandboxError;
 use corral_store::StoreError;
+use serde::Serialize;
+
+/// What kind of error it is: the one list front ends branch on (the shell sends it to the UI
+/// as is, the CLI prints its snake_case name in `--json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    DataDirNotWritable,
+    DatabaseCorrupt,
+    DatabaseTooNew,
+    UnsupportedDatabase,
+    ProjectPathMissing,
+    ProjectPathNotDir,
+    NotAGitRepo,
+    RepoHasNoCommits,
+    DuplicateProjectName,
+    DuplicateProjectSource,
+    ProjectNotFound,
+    TaskNotFound,
+    AmbiguousTask,
+    CrossProjectDependency,
+    SelfDependency,
+    DependencyCycle,
+    DependencyNotFound,
+    InvalidInput,
+    InvalidSetting,
+    ProjectBusy,
+    TaskBusy,
+    Git,
+    RunNotFound,
+    MergeTargetCheckedOut,
+    MergeConflict,
+    NotMergeable,
+    NotRunnable,
+    MissingApiKey,
+    NoFollowUp,
+    Keychain,
+    /// The Docker daemon does not answer (not started, or went away).
+    DockerUnreachable,
+    /// Docker answered with an error (an image, a container).
+    Sandbox,
+    Database,
+    /// Reading or writing a file of Corral's own failed; the message names it.
+    Io,
+    /// The engine could not start; the message says why (front ends only).
+    EngineUnavailable,
+    /// An id given by a front end did not parse (front ends only).
+    InvalidId,
+    /// A bug. The message and the log say more.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The snake_case name (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::DataDirNotWritable => "data_dir_not_writable",
+            ErrorKind::DatabaseCorrupt => "database_corrupt",
+            ErrorKind::DatabaseTooNew => "database_too_new",
+            ErrorKind::UnsupportedDatabase => "unsupported_database",
+            ErrorKind::ProjectPathMissing => "project_path_missing",
+            ErrorKind::ProjectPathNotDir => "project_path_not_dir",
+            ErrorKind::NotAGitRepo => "not_a_git_repo",
+            ErrorKind::RepoHasNoCommits => "repo_has_no_commits",
+            ErrorKind::DuplicateProjectName => "duplicate_project_name",
+            ErrorKind::DuplicateProjectSource => "duplicate_project_source",
+            ErrorKind::ProjectNotFound => "project_not_found",
+            ErrorKind::TaskNotFound => "task_not_found",
+            ErrorKind::AmbiguousTask => "ambiguous_task",
+            ErrorKind::CrossProjectDependency => "cross_project_dependency",
+            ErrorKind::SelfDependency => "self_dependency",
+            ErrorKind::DependencyCycle => "dependency_cycle",
+            ErrorKind::DependencyNotFound => "dependency_not_found",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::InvalidSetting => "invalid_setting",
+            ErrorKind::ProjectBusy => "project_busy",
+            ErrorKind::TaskBusy => "task_busy",
+            ErrorKind::Git => "git",
+            ErrorKind::RunNotFound => "run_not_found",
+            ErrorKind::MergeTargetCheckedOut => "merge_target_checked_out",
+            ErrorKind::MergeConflict => "merge_conflict",
+            ErrorKind::NotMergeable => "not_mergeable",
+            ErrorKind::NotRunnable => "not_runnable",
+            ErrorKind::MissingApiKey => "missing_api_key",
+            ErrorKind::NoFollowUp => "no_follow_up",
+            ErrorKind::Keychain => "keychain",
+            ErrorKind::DockerUnreachable => "docker_unreachable",
+            ErrorKind::Sandbox => "sandbox",
+            ErrorKind::Database => "database",
+            ErrorKind::Io => "io",
+            ErrorKind::EngineUnavailable => "engine_unavailable",
+            ErrorKind::InvalidId => "invalid_id",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -99,7 +197,13 @@ pub enum EngineError {
     #[error("no API key for {runtime}: set {names}")]
     MissingApiKey { runtime: String, names: String },
     #[error("{0}")]
-    Sandbox(String),
+    Sandbox(#[from] SandboxError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -113,12 +217,6 @@ impl From<StoreError> for EngineError {
             StoreError::NewerSchema { path, .. } => EngineError::DatabaseTooNew { path },
             other => EngineError::Store(other),
         }
-    }
-}
-
-impl From<corral_sandbox::SandboxError> for EngineError {
-    fn from(err: corral_sandbox::SandboxError) -> Self {
-        EngineError::Sandbox(err.to_string())
     }
 }
 
@@ -157,43 +255,65 @@ impl From<GitError> for EngineError {
 }
 
 impl EngineError {
-    /// A stable snake_case name for the kind of error.
-    pub fn kind(&self) -> &'static str {
+    /// The kind of error, for front ends to branch on.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            EngineError::DataDirNotWritable { .. } => "data_dir_not_writable",
-            EngineError::DatabaseCorrupt { .. } => "database_corrupt",
-            EngineError::DatabaseTooNew { .. } => "database_too_new",
-            EngineError::UnsupportedDatabase { .. } => "unsupported_database",
-            EngineError::ProjectPathMissing { .. } => "project_path_missing",
-            EngineError::ProjectPathNotDir { .. } => "project_path_not_dir",
-            EngineError::NotAGitRepo { .. } => "not_a_git_repo",
-            EngineError::RepoHasNoCommits { .. } => "repo_has_no_commits",
-            EngineError::DuplicateProjectName { .. } => "duplicate_project_name",
-            EngineError::DuplicateProjectSource { .. } => "duplicate_project_source",
-            EngineError::ProjectNotFound { .. } => "project_not_found",
-            EngineError::TaskNotFound { .. } => "task_not_found",
-            EngineError::AmbiguousTask { .. } => "ambiguous_task",
-            EngineError::CrossProjectDependency { .. } => "cross_project_dependency",
-            EngineError::SelfDependency { .. } => "self_dependency",
-            EngineError::DependencyCycle { .. } => "dependency_cycle",
-            EngineError::DependencyNotFound { .. } => "dependency_not_found",
-            EngineError::Invalid(_) => "invalid_input",
-            EngineError::Setting(_) => "invalid_setting",
-            EngineError::ProjectBusy { .. } => "project_busy",
-            EngineError::TaskBusy { .. } => "task_busy",
-            EngineError::Git { .. } => "git",
-            EngineError::RunNotFound { .. } => "run_not_found",
-            EngineError::MergeTargetCheckedOut { .. } => "merge_target_checked_out",
-            EngineError::MergeConflict { .. } => "merge_conflict",
-            EngineError::NotMergeable { .. } => "not_mergeable",
-            EngineError::NotRunnable { .. } => "not_runnable",
-            EngineError::NoFollowUp { .. } => "no_follow_up",
-            EngineError::MissingApiKey { .. } => "missing_api_key",
-            EngineError::Keychain { .. } => "keychain",
-            EngineError::Sandbox(_) => "sandbox",
-            EngineError::Store(_) => "database",
-            EngineError::Internal(_) => "internal",
+            EngineError::DataDirNotWritable { .. } => ErrorKind::DataDirNotWritable,
+            EngineError::DatabaseCorrupt { .. } => ErrorKind::DatabaseCorrupt,
+            EngineError::DatabaseTooNew { .. } => ErrorKind::DatabaseTooNew,
+            EngineError::UnsupportedDatabase { .. } => ErrorKind::UnsupportedDatabase,
+            EngineError::ProjectPathMissing { .. } => ErrorKind::ProjectPathMissing,
+            EngineError::ProjectPathNotDir { .. } => ErrorKind::ProjectPathNotDir,
+            EngineError::NotAGitRepo { .. } => ErrorKind::NotAGitRepo,
+            EngineError::RepoHasNoCommits { .. } => ErrorKind::RepoHasNoCommits,
+            EngineError::DuplicateProjectName { .. } => ErrorKind::DuplicateProjectName,
+            EngineError::DuplicateProjectSource { .. } => ErrorKind::DuplicateProjectSource,
+            EngineError::ProjectNotFound { .. } => ErrorKind::ProjectNotFound,
+            EngineError::TaskNotFound { .. } => ErrorKind::TaskNotFound,
+            EngineError::AmbiguousTask { .. } => ErrorKind::AmbiguousTask,
+            EngineError::CrossProjectDependency { .. } => ErrorKind::CrossProjectDependency,
+            EngineError::SelfDependency { .. } => ErrorKind::SelfDependency,
+            EngineError::DependencyCycle { .. } => ErrorKind::DependencyCycle,
+            EngineError::DependencyNotFound { .. } => ErrorKind::DependencyNotFound,
+            EngineError::Invalid(_) => ErrorKind::InvalidInput,
+            EngineError::Setting(_) => ErrorKind::InvalidSetting,
+            EngineError::ProjectBusy { .. } => ErrorKind::ProjectBusy,
+            EngineError::TaskBusy { .. } => ErrorKind::TaskBusy,
+            EngineError::Git { .. } => ErrorKind::Git,
+            EngineError::RunNotFound { .. } => ErrorKind::RunNotFound,
+            EngineError::MergeTargetCheckedOut { .. } => ErrorKind::MergeTargetCheckedOut,
+            EngineError::MergeConflict { .. } => ErrorKind::MergeConflict,
+            EngineError::NotMergeable { .. } => ErrorKind::NotMergeable,
+            EngineError::NotRunnable { .. } => ErrorKind::NotRunnable,
+            EngineError::NoFollowUp { .. } => ErrorKind::NoFollowUp,
+            EngineError::MissingApiKey { .. } => ErrorKind::MissingApiKey,
+            EngineError::Keychain { .. } => ErrorKind::Keychain,
+            EngineError::Sandbox(e) if e.is_unreachable() => ErrorKind::DockerUnreachable,
+            EngineError::Sandbox(_) => ErrorKind::Sandbox,
+            EngineError::Io { .. } => ErrorKind::Io,
+            EngineError::Store(_) => ErrorKind::Database,
+            EngineError::Internal(_) => ErrorKind::Internal,
         }
+    }
+
+    /// The kind of run failure this error makes when it ends a run.
+    pub fn fail_kind(&self) -> FailKind {
+        match self.kind() {
+            ErrorKind::DockerUnreachable => FailKind::DockerUnreachable,
+            ErrorKind::Sandbox => FailKind::Sandbox,
+            ErrorKind::MissingApiKey | ErrorKind::Keychain => FailKind::MissingKey,
+            ErrorKind::ProjectPathMissing | ErrorKind::ProjectPathNotDir => FailKind::RepoMissing,
+            ErrorKind::Git | ErrorKind::NotAGitRepo | ErrorKind::RepoHasNoCommits => {
+                FailKind::Checkout
+            }
+            _ => FailKind::Internal,
+        }
+    }
+
+    /// An IO error with what Corral was doing.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> EngineError {
+        let what = what.into();
+        move |source| EngineError::Io { what, source }
     }
 
     /// What the user can do about it, when there is something.
@@ -250,6 +370,9 @@ impl EngineError {
                  goes only into the run's environment, never into logs",
                 names.split(" or ").next().unwrap_or_default()
             ),
+            EngineError::Sandbox(e) if e.is_unreachable() => {
+                "start Docker, then try again (`corral doctor` checks it)".into()
+            }
             EngineError::Sandbox(_) => "check Docker with `corral doctor`".into(),
             EngineError::AmbiguousTask { .. } => {
                 "name the task by its id, or narrow with --project".into()

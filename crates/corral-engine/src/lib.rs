@@ -18,7 +18,7 @@ pub use config::Config;
 pub use corral_git::{DiffLine, FileDiff, FileStatus, LineKind};
 pub use doctor::{Check, CheckStatus, LOW_DISK_BYTES};
 pub use engine::Engine;
-pub use error::{EngineError, EngineResult};
+pub use error::{EngineError, EngineResult, ErrorKind};
 pub use events::EngineEvent;
 pub use keys::{KeySource, KeyStatus};
 pub use projects::ProjectUpdate;

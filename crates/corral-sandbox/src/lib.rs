@@ -34,12 +34,40 @@ pub enum SandboxError {
     ImageBuild { tag: String, reason: String },
     #[error("container {container}: {message}")]
     Container { container: String, message: String },
+    /// The daemon answered before and now does not (stopped, restarted, its socket gone).
+    #[error("lost the connection to the Docker daemon: {message}")]
+    DockerGone { message: String },
     #[error("Docker error: {0}")]
     Docker(String),
 }
 
+impl SandboxError {
+    /// The daemon is not there (never was, or went away): nothing about the run is at fault.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            SandboxError::DockerUnreachable { .. }
+                | SandboxError::DockerTimeout { .. }
+                | SandboxError::DockerGone { .. }
+        )
+    }
+}
+
 impl From<bollard::errors::Error> for SandboxError {
     fn from(e: bollard::errors::Error) -> Self {
-        SandboxError::Docker(e.to_string())
+        use bollard::errors::Error as E;
+        let gone = match &e {
+            E::IOError { .. } | E::SocketNotFoundError(_) | E::RequestTimeoutError => true,
+            E::HyperLegacyError { err } => err.is_connect(),
+            E::HyperResponseError { err } => err.is_closed() || err.is_incomplete_message(),
+            _ => false,
+        };
+        if gone {
+            SandboxError::DockerGone {
+                message: e.to_string(),
+            }
+        } else {
+            SandboxError::Docker(e.to_string())
+        }
     }
 }

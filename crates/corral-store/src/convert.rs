@@ -146,8 +146,13 @@ pub(crate) fn task_to_row(t: &Task) -> StoreResult<tasks::Model> {
     })
 }
 
-pub(crate) fn run_state(state: &str, reason: Option<&str>) -> StoreResult<RunState> {
-    RunState::from_parts(state, reason).ok_or_else(|| StoreError::corrupt("run state", state))
+pub(crate) fn run_state(
+    state: &str,
+    fail_kind: Option<&str>,
+    reason: Option<&str>,
+) -> StoreResult<RunState> {
+    RunState::from_parts(state, fail_kind, reason)
+        .ok_or_else(|| StoreError::corrupt("run state", state))
 }
 
 pub(crate) fn run_from_row(row: runs::Model) -> StoreResult<Run> {
@@ -156,7 +161,11 @@ pub(crate) fn run_from_row(row: runs::Model) -> StoreResult<Run> {
         task_id: id::<TaskId>("run task id", &row.task_id)?,
         project_id: id::<ProjectId>("run project id", &row.project_id)?,
         attempt: u32::try_from(row.attempt).map_err(|e| StoreError::corrupt("run attempt", e))?,
-        state: run_state(&row.state, row.fail_reason.as_deref())?,
+        state: run_state(
+            &row.state,
+            row.fail_kind.as_deref(),
+            row.fail_reason.as_deref(),
+        )?,
         container_id: row.container_id,
         checkout_path: row.checkout_path,
         branch: row.branch,
@@ -187,10 +196,8 @@ pub(crate) fn run_to_row(r: &Run) -> StoreResult<runs::Model> {
         project_id: r.project_id.to_string(),
         attempt: i32::try_from(r.attempt).map_err(|e| StoreError::corrupt("run attempt", e))?,
         state: r.state.name().to_string(),
-        fail_reason: match &r.state {
-            RunState::Failed { reason } => Some(reason.clone()),
-            _ => None,
-        },
+        fail_reason: r.state.failure().map(|f| f.message.clone()),
+        fail_kind: r.state.failure().map(|f| f.kind.as_str().to_string()),
         container_id: r.container_id.clone(),
         checkout_path: r.checkout_path.clone(),
         branch: r.branch.clone(),

@@ -29,10 +29,8 @@ pub enum RunStreamDto {
 }
 
 const PAGE: u64 = 2000;
-const TERMINAL: [&str; 4] = ["succeeded", "failed", "cancelled", "interrupted"];
-
 fn is_end(event: &RunEvent) -> bool {
-    matches!(&event.body, RunEventBody::StateChanged { to, .. } if TERMINAL.contains(&to.as_str()))
+    matches!(&event.body, RunEventBody::StateChanged { to, .. } if to.is_terminal())
 }
 
 /// Sends stored entries after `after` until none are left. Returns the last seq sent, whether

@@ -1,7 +1,8 @@
 //! Run commands: start, list, show, cancel, the log (paged from the database), the diff.
 
 use corral_core::{
-    AgentEvent, OutputStream, Run, RunEvent, RunEventBody, RunId, RunState, TaskId, ToolKind,
+    AgentEvent, FailKind, FailReason, OutputStream, Run, RunEvent, RunEventBody, RunId, RunStatus,
+    TaskId, ToolKind,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -17,9 +18,9 @@ pub struct RunDto {
     pub task_id: String,
     pub project_id: String,
     pub attempt: u32,
-    /// queued, preparing, running, waiting_input, verifying, succeeded, failed, cancelled, interrupted
-    pub state: String,
-    pub reason: Option<String>,
+    pub state: RunStatus,
+    /// Why it failed, when it did.
+    pub failure: Option<FailureDto>,
     pub branch: Option<String>,
     pub base_commit: Option<String>,
     pub result_commit: Option<String>,
@@ -38,6 +39,24 @@ pub struct RunDto {
     pub follow_up_message: Option<String>,
 }
 
+/// Why a run failed: a kind the UI branches on, the message, and the kind's fix when it has one.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct FailureDto {
+    pub kind: FailKind,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+impl From<&FailReason> for FailureDto {
+    fn from(f: &FailReason) -> Self {
+        FailureDto {
+            kind: f.kind,
+            message: f.message.clone(),
+            fix: f.kind.fix().map(str::to_string),
+        }
+    }
+}
+
 impl From<&Run> for RunDto {
     fn from(r: &Run) -> Self {
         RunDto {
@@ -45,11 +64,8 @@ impl From<&Run> for RunDto {
             task_id: r.task_id.to_string(),
             project_id: r.project_id.to_string(),
             attempt: r.attempt,
-            state: r.state.name().to_string(),
-            reason: match &r.state {
-                RunState::Failed { reason } => Some(reason.clone()),
-                _ => None,
-            },
+            state: r.state.status(),
+            failure: r.state.failure().map(FailureDto::from),
             branch: r.branch.clone(),
             base_commit: r.base_commit.clone(),
             result_commit: r.result_commit.clone(),
@@ -184,9 +200,10 @@ pub enum RunEventDto {
     StateChanged {
         seq: u32,
         at: f64,
-        from: String,
-        to: String,
+        from: RunStatus,
+        to: RunStatus,
         reason: Option<String>,
+        fail_kind: Option<FailKind>,
     },
     Note {
         seq: u32,
@@ -247,12 +264,18 @@ impl From<RunEvent> for RunEventDto {
                 step: step.as_str().to_string(),
                 exit_code: i32::try_from(exit_code).unwrap_or(i32::MIN),
             },
-            RunEventBody::StateChanged { from, to, reason } => RunEventDto::StateChanged {
+            RunEventBody::StateChanged {
+                from,
+                to,
+                reason,
+                fail_kind,
+            } => RunEventDto::StateChanged {
                 seq,
                 at,
                 from,
                 to,
                 reason,
+                fail_kind,
             },
             RunEventBody::Note { text } => RunEventDto::Note { seq, at, text },
             RunEventBody::Agent { event } => RunEventDto::Agent {

@@ -181,6 +181,36 @@ describe("RunView", () => {
   });
 });
 
+describe("RunView failures", () => {
+  it("shows why a run failed and the fix its kind has", async () => {
+    const { controller, backend } = app();
+    const project = await controller.addProject("/repos/shop", "");
+    await controller.openBoard(project!.id);
+    const task = await controller.createTask({
+      project_id: project!.id, title: "Build", prompt: "", runtime: "custom", model: null, after: [], command: ["make"],
+    });
+    const run = await backend.startRun(task!.id);
+    Object.assign(run, {
+      state: "failed",
+      failure: {
+        kind: "docker_unreachable",
+        message: "the Docker daemon stopped answering while the agent step ran",
+        fix: "start Docker (`corral doctor` checks it), then run the task again",
+      },
+    });
+    await controller.openRunView(run.id);
+    render(RunView, { context: appContext(controller) });
+    await tick();
+    const reason = screen.getByTestId("run-reason");
+    expect(reason.textContent).toContain("stopped answering");
+    expect(reason.dataset.kind).toBe("docker_unreachable");
+    expect(screen.getByTestId("run-fix").textContent).toContain("start Docker");
+    // A finished run offers running it again, not cancelling it.
+    expect(screen.queryByTestId("cancel-run")).toBeNull();
+    expect(screen.getByTestId("retry-run")).toBeTruthy();
+  });
+});
+
 describe("SettingsScreen", () => {
   it("stores and removes API keys without ever showing a value", async () => {
     const { controller, backend } = app();

@@ -104,7 +104,9 @@ export type CorralEvent = { type: "ProjectAdded"; project: ProjectDto } | { type
 /**  Dependencies changed: statuses of other tasks of the project may have changed too. */
 { type: "DependenciesChanged"; project_id: string } | 
 /**  A run of this task changed; its status on the board may have changed with it. */
-{ type: "RunChanged"; project_id: string; task_id: string; run_id: string; state: string } | 
+{ type: "RunChanged"; project_id: string; task_id: string; run_id: string; 
+/**  The run as it is now: views update from it without reloading. */
+run: RunDto } | 
 /**  Files of a live run's checkout changed; `changed` files now differ from its base. */
 { type: "FilesChanged"; project_id: string; task_id: string; run_id: string; changed: number } | 
 /**  The user picked a run in the tray menu: show it. */
@@ -125,13 +127,71 @@ export type EnvVarDto = {
 	value: string,
 };
 
-export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | "sandbox" | "database" | 
-/**  The engine could not start; the message says why. */
+/**
+ *  What kind of error it is: the one list front ends branch on (the shell sends it to the UI
+ *  as is, the CLI prints its snake_case name in `--json`).
+ */
+export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | 
+/**  The Docker daemon does not answer (not started, or went away). */
+"docker_unreachable" | 
+/**  Docker answered with an error (an image, a container). */
+"sandbox" | "database" | 
+/**  Reading or writing a file of Corral's own failed; the message names it. */
+"io" | 
+/**  The engine could not start; the message says why (front ends only). */
 "engine_unavailable" | 
-/**  An id from the UI did not parse. */
+/**  An id given by a front end did not parse (front ends only). */
 "invalid_id" | 
-/**  A bug: a command panicked. The app keeps running. */
+/**  A bug. The message and the log say more. */
 "internal";
+
+/**  What kind of failure ended a run. */
+export type FailKind = 
+/**  The Docker daemon did not answer, or stopped answering while the run was live. */
+"docker_unreachable" | 
+/**  Docker answered but the run's container could not be made, or stopped on its own. */
+"sandbox" | 
+/**  The run's image could not be pulled or built. */
+"image" | 
+/**  The project's repository is not where the project says (moved or deleted). */
+"repo_missing" | 
+/**  The checkout could not be made or read (git, or the disk). */
+"checkout" | 
+/**  The disk Corral keeps its data on is full. */
+"disk_full" | 
+/**  The agent's API key is not set. */
+"missing_key" | 
+/**  The project's setup command exited non-zero. */
+"setup_failed" | 
+/**  The agent exited non-zero or reported an error. */
+"agent_exit" | 
+/**  The agent's program is not in the run's image. */
+"agent_not_found" | 
+/**  A custom task's command exited non-zero. */
+"command_exit" | 
+/**  The project's verify command exited non-zero. */
+"verify_failed" | 
+/**  A step printed nothing for longer than the project's inactivity timeout. */
+"inactivity" | 
+/**  The sandbox ran out of memory. */
+"out_of_memory" | 
+/**  The run's own files (its folder or its checkout) were removed while it ran. */
+"run_files_removed" | 
+/**  The result could not be committed. */
+"result" | 
+/**  The run made no progress for far too long and was failed by clean-up. */
+"stuck" | 
+/**  A bug or an unexpected error; the message and the log say more. */
+"internal" | 
+/**  Recorded by a Corral from before failures had kinds. */
+"unknown";
+
+/**  Why a run failed: a kind the UI branches on, the message, and the kind's fix when it has one. */
+export type FailureDto = {
+	kind: FailKind,
+	message: string,
+	fix: string | null,
+};
 
 /**  One file's change for the diff viewer. */
 export type FileDetailDto = {
@@ -204,9 +264,9 @@ export type RunDto = {
 	task_id: string,
 	project_id: string,
 	attempt: number,
-	/**  queued, preparing, running, waiting_input, verifying, succeeded, failed, cancelled, interrupted */
-	state: string,
-	reason: string | null,
+	state: RunStatus,
+	/**  Why it failed, when it did. */
+	failure: FailureDto | null,
 	branch: string | null,
 	base_commit: string | null,
 	result_commit: string | null,
@@ -226,7 +286,7 @@ export type RunDto = {
 };
 
 /**  One entry of a run's log. */
-export type RunEventDto = { kind: "output"; seq: number; at: number | null; step: string; stderr: boolean; line: string } | { kind: "step_started"; seq: number; at: number | null; step: string; argv: string[] } | { kind: "step_exited"; seq: number; at: number | null; step: string; exit_code: number } | { kind: "state_changed"; seq: number; at: number | null; from: string; to: string; reason: string | null } | { kind: "note"; seq: number; at: number | null; text: string } | 
+export type RunEventDto = { kind: "output"; seq: number; at: number | null; step: string; stderr: boolean; line: string } | { kind: "step_started"; seq: number; at: number | null; step: string; argv: string[] } | { kind: "step_exited"; seq: number; at: number | null; step: string; exit_code: number } | { kind: "state_changed"; seq: number; at: number | null; from: RunStatus; to: RunStatus; reason: string | null; fail_kind: FailKind | null } | { kind: "note"; seq: number; at: number | null; text: string } | 
 /**  Something the coding agent did. */
 { kind: "agent"; seq: number; at: number | null; event: AgentEventDto } | { kind: "file_changed"; seq: number; at: number | null; path: string; 
 /**  created, modified, removed, renamed */
@@ -237,6 +297,11 @@ size: number | null;
 link: string | null } | 
 /**  A file over the project's max-file-size, left out of the run's commit. */
 { kind: "file_left_out"; seq: number; at: number | null; path: string; size: number | null; max_bytes: number | null };
+
+/**  Where a run is. Terminal statuses never change again. */
+export type RunStatus = "queued" | "preparing" | "running" | "waiting_input" | "verifying" | "succeeded" | "failed" | "cancelled" | 
+/**  The app died or Docker lost the container while the run was live. */
+"interrupted";
 
 /**  What a run stream carries. */
 export type RunStreamDto = 

@@ -3,7 +3,9 @@
 use std::io::Write;
 use std::time::Duration;
 
-use corral_core::{AgentEvent, OutputStream, Run, RunEvent, RunEventBody, RunState, StepName};
+use corral_core::{
+    AgentEvent, FailKind, OutputStream, Run, RunEvent, RunEventBody, RunState, RunStatus, StepName,
+};
 use corral_engine::{Engine, EngineError};
 use serde::Serialize;
 
@@ -17,8 +19,11 @@ struct RunJson {
     task_id: String,
     project_id: String,
     attempt: u32,
-    state: &'static str,
+    state: RunStatus,
+    /// The failure's message (kept for scripts written before `failure`).
     reason: Option<String>,
+    /// Why it failed: `kind` to branch on, the message, the kind's fix.
+    failure: Option<FailureJson>,
     branch: Option<String>,
     base_commit: Option<String>,
     result_commit: Option<String>,
@@ -37,6 +42,13 @@ struct RunJson {
     follow_up_message: Option<String>,
 }
 
+#[derive(Debug, Serialize)]
+struct FailureJson {
+    kind: FailKind,
+    message: String,
+    fix: Option<&'static str>,
+}
+
 impl RunJson {
     fn new(r: &Run) -> Self {
         RunJson {
@@ -44,11 +56,13 @@ impl RunJson {
             task_id: r.task_id.to_string(),
             project_id: r.project_id.to_string(),
             attempt: r.attempt,
-            state: r.state.name(),
-            reason: match &r.state {
-                RunState::Failed { reason } => Some(reason.clone()),
-                _ => None,
-            },
+            state: r.state.status(),
+            reason: r.state.failure().map(|f| f.message.clone()),
+            failure: r.state.failure().map(|f| FailureJson {
+                kind: f.kind,
+                message: f.message.clone(),
+                fix: f.kind.fix(),
+            }),
             branch: r.branch.clone(),
             base_commit: r.base_commit.clone(),
             result_commit: r.result_commit.clone(),
@@ -210,7 +224,9 @@ fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io
         RunEventBody::StepExited { step, exit_code } => {
             writeln!(out, "{:>6} - exited with {exit_code}", step.as_str())
         }
-        RunEventBody::StateChanged { from, to, reason } => match reason {
+        RunEventBody::StateChanged {
+            from, to, reason, ..
+        } => match reason {
             Some(reason) => writeln!(out, "   run = {from} -> {to}: {reason}"),
             None => writeln!(out, "   run = {from} -> {to}"),
         },
@@ -347,6 +363,12 @@ pub async fn run(
                 writeln!(out, "task       {task} ({})", run.task_id)?;
                 writeln!(out, "attempt    {}", run.attempt)?;
                 writeln!(out, "state      {}", run.state)?;
+                if let Some(failure) = run.state.failure() {
+                    writeln!(out, "failure    {}", failure.kind)?;
+                    if let Some(fix) = failure.kind.fix() {
+                        writeln!(out, "fix        {fix}")?;
+                    }
+                }
                 writeln!(out, "sandbox    {}", sandbox_text(&run))?;
                 if let Some(follow_up) = &run.follow_up {
                     writeln!(out, "follows up {}: {}", follow_up.of, follow_up.message)?;

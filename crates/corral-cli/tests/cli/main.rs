@@ -459,6 +459,34 @@ fn docker_unreachable_fails_doctor_but_everything_else_works() {
         &[("DOCKER_HOST", &sock)],
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
+
+    // A run needs Docker: it fails with a kind scripts and the window branch on, and its fix.
+    let no_docker = [("DOCKER_HOST", sock.as_str())];
+    let ran = env.corral_with(
+        &["task", "add", "-p", "r", "-t", "Cmd", "--", "true"],
+        &no_docker,
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let ran = env.corral_with(&["run", "Cmd"], &no_docker);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let runs = json(&env.corral_with(&["runs", "--json"], &no_docker).stdout);
+    assert_eq!(runs[0]["state"], "failed");
+    assert_eq!(runs[0]["failure"]["kind"], "docker_unreachable", "{runs}");
+    let id = runs[0]["id"].as_str().expect("id").to_string();
+    let show = json(
+        &env.corral_with(&["run", "show", &id, "--json"], &no_docker)
+            .stdout,
+    );
+    assert_eq!(show["failure"]["kind"], "docker_unreachable", "{show}");
+    assert!(
+        show["failure"]["fix"]
+            .as_str()
+            .is_some_and(|fix| fix.contains("start Docker")),
+        "{show}"
+    );
+    let human = env.corral_with(&["run", "show", &id], &no_docker).stdout;
+    assert!(human.contains("failure    docker_unreachable"), "{human}");
+    assert!(human.contains("fix        start Docker"), "{human}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use corral_core::{OutputStream, RunEventBody, RunId, StepName};
+use corral_core::{FailKind, FailReason, OutputStream, RunEventBody, RunId, StepName};
 use corral_sandbox::{LineReader, Sandbox, StepFiles};
 use tokio::sync::watch;
 
@@ -24,8 +24,24 @@ const UNREACHABLE_GRACE: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub(crate) enum StepStop {
     Cancelled,
-    Failed(String),
+    Failed(FailReason),
     Engine(EngineError),
+}
+
+impl StepStop {
+    pub fn fail(kind: FailKind, message: impl Into<String>) -> StepStop {
+        StepStop::Failed(FailReason::new(kind, message))
+    }
+
+    /// A sandbox error that ends the run: Docker gone, or `otherwise`.
+    pub fn sandbox(err: &corral_sandbox::SandboxError, otherwise: FailKind) -> StepStop {
+        let kind = if err.is_unreachable() {
+            FailKind::DockerUnreachable
+        } else {
+            otherwise
+        };
+        StepStop::fail(kind, err.to_string())
+    }
 }
 
 impl From<EngineError> for StepStop {
@@ -150,12 +166,15 @@ pub(crate) async fn follow(
             && last_output.elapsed() >= limit
         {
             let _ = sandbox.stop(container, Duration::from_secs(2)).await;
-            return Err(StepStop::Failed(format!(
-                "the {} step printed nothing for {} s and was stopped (project setting \
+            return Err(StepStop::fail(
+                FailKind::Inactivity,
+                format!(
+                    "the {} step printed nothing for {} s and was stopped (project setting \
                  inactivity-timeout)",
-                step.as_str(),
-                limit.as_secs()
-            )));
+                    step.as_str(),
+                    limit.as_secs()
+                ),
+            ));
         }
         if n_out + n_err == 0 {
             tokio::select! {
@@ -169,20 +188,26 @@ pub(crate) async fn follow(
             if let Some(dir) = files.exit.parent()
                 && !dir.is_dir()
             {
-                return Err(StepStop::Failed(format!(
-                    "the run folder {} was removed while the step ran",
-                    dir.display()
-                )));
+                return Err(StepStop::fail(
+                    FailKind::RunFilesRemoved,
+                    format!(
+                        "the run folder {} was removed while the step ran",
+                        dir.display()
+                    ),
+                ));
             }
             if let Some(checkout) = checkout
                 && !checkout.is_dir()
             {
                 let _ = sandbox.stop(container, Duration::from_secs(1)).await;
-                return Err(StepStop::Failed(format!(
-                    "the checkout {} was deleted while the {} step ran",
-                    checkout.display(),
-                    step.as_str()
-                )));
+                return Err(StepStop::fail(
+                    FailKind::RunFilesRemoved,
+                    format!(
+                        "the checkout {} was deleted while the {} step ran",
+                        checkout.display(),
+                        step.as_str()
+                    ),
+                ));
             }
             let running = match sandbox.is_running(container).await {
                 Ok(running) => {
@@ -199,11 +224,19 @@ pub(crate) async fn follow(
                     } else {
                         "the local sandbox"
                     };
-                    return Err(StepStop::Failed(format!(
-                        "{who} stopped answering while the {} step ran; the log up to then is \
+                    let kind = if sandbox.is_isolated() {
+                        FailKind::DockerUnreachable
+                    } else {
+                        FailKind::Sandbox
+                    };
+                    return Err(StepStop::fail(
+                        kind,
+                        format!(
+                            "{who} stopped answering while the {} step ran; the log up to then is \
                          kept ({e})",
-                        step.as_str()
-                    )));
+                            step.as_str()
+                        ),
+                    ));
                 }
             };
             let ended = sandbox
@@ -213,11 +246,14 @@ pub(crate) async fn follow(
                 .flatten()
                 .is_some();
             if !running && !ended {
-                return Err(StepStop::Failed(if sandbox.is_isolated() {
-                    "the container stopped before the step finished".into()
-                } else {
-                    "the step's processes ended without recording an exit status".into()
-                }));
+                return Err(StepStop::fail(
+                    FailKind::Sandbox,
+                    if sandbox.is_isolated() {
+                        "the container stopped before the step finished"
+                    } else {
+                        "the step's processes ended without recording an exit status"
+                    },
+                ));
             }
         }
     }

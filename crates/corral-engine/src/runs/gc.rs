@@ -77,9 +77,12 @@ pub(crate) async fn gc(
         report.stuck_runs_failed.push(run.id);
         if !dry_run {
             let minutes = stuck_after.as_secs() / 60;
-            let reason = format!(
-                "stuck in {} for more than {minutes} minutes",
-                run.state.name()
+            let reason = corral_core::FailReason::new(
+                corral_core::FailKind::Stuck,
+                format!(
+                    "stuck in {} for more than {minutes} minutes",
+                    run.state.name()
+                ),
             );
             ctx.transition(&mut run, Transition::Fail { reason })
                 .await?;

@@ -161,16 +161,14 @@ impl RunContext {
             run.finished_at = Some(now);
         }
         run.state = to.clone();
-        let reason = match &to {
-            RunState::Failed { reason } => Some(reason.clone()),
-            _ => None,
-        };
+        let failure = to.failure();
         self.append(
             run.id,
             corral_core::RunEventBody::StateChanged {
-                from: from.name().into(),
-                to: to.name().into(),
-                reason,
+                from: from.status(),
+                to: to.status(),
+                reason: failure.map(|f| f.message.clone()),
+                fail_kind: failure.map(|f| f.kind),
             },
         )
         .await?;

@@ -5,7 +5,7 @@
 use std::os::unix::fs::MetadataExt;
 
 use corral_core::branch::run_branch;
-use corral_core::{ImageChoice, Project, RepoSource, Run, Task};
+use corral_core::{FailKind, ImageChoice, Project, RepoSource, Run, Task};
 use corral_sandbox::{ContainerSpec, ImageSpec, NetworkMode, Sandbox};
 
 use super::RunContext;
@@ -68,12 +68,15 @@ fn image_of(
             for part in path.components() {
                 at.push(part);
                 if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
-                    return Err(StepStop::Failed(format!(
-                        "{} in the checkout is a link; Corral does not follow links to build \
+                    return Err(StepStop::fail(
+                        FailKind::Image,
+                        format!(
+                            "{} in the checkout is a link; Corral does not follow links to build \
                          an image (dockerfile={})",
-                        at.strip_prefix(checkout).unwrap_or(&at).display(),
-                        path.display()
-                    )));
+                            at.strip_prefix(checkout).unwrap_or(&at).display(),
+                            path.display()
+                        ),
+                    ));
                 }
             }
             let base = run.base_commit.as_deref().unwrap_or("latest");
@@ -156,9 +159,10 @@ async fn sync_mirror(
     .map_err(|e| EngineError::Internal(e.to_string()))?;
     notes.finish().await;
     let synced = synced.map_err(|e| {
-        StepStop::Failed(format!(
-            "{e}; check the URL and that `git fetch {url}` works for you in a terminal"
-        ))
+        StepStop::fail(
+            FailKind::Checkout,
+            format!("{e}; check the URL and that `git fetch {url}` works for you in a terminal"),
+        )
     })?;
     Ok(synced.default_branch)
 }
@@ -178,12 +182,15 @@ pub(super) async fn prepare(
         && !path.is_dir()
     {
         // libgit2's own words for this are "unsupported URL protocol".
-        return Err(StepStop::Failed(format!(
-            "the project's repository {} is not there any more (moved or deleted); if it \
+        return Err(StepStop::fail(
+            FailKind::RepoMissing,
+            format!(
+                "the project's repository {} is not there any more (moved or deleted); if it \
              moved, point the project at its new place: `corral project set {} path=<folder>`",
-            path.display(),
-            project.name
-        )));
+                path.display(),
+                project.name
+            ),
+        ));
     }
     if run.checkout_path.is_none() {
         let branch = run_branch(&task.title, run.id);
@@ -224,13 +231,16 @@ pub(super) async fn prepare(
         .map_err(|e| {
             let text = e.to_string();
             if text.to_lowercase().contains("no space left") {
-                StepStop::Failed(format!(
-                    "checkout failed: {text}; free space where Corral keeps its data ({}), \
+                StepStop::fail(
+                    FailKind::DiskFull,
+                    format!(
+                        "checkout failed: {text}; free space where Corral keeps its data ({}), \
                      e.g. with `corral gc`",
-                    ctx.config.data_dir.display()
-                ))
+                        ctx.config.data_dir.display()
+                    ),
+                )
             } else {
-                StepStop::Failed(format!("checkout failed: {text}"))
+                StepStop::fail(FailKind::Checkout, format!("checkout failed: {text}"))
             }
         })?;
         run.checkout_path = Some(checkout.path.display().to_string());
@@ -253,9 +263,10 @@ pub(super) async fn prepare(
                 .await
                 .map_err(|e| EngineError::Internal(e.to_string()))?
                 .map_err(|e| {
-                    StepStop::Failed(format!(
-                        "copying the agent's home from the run it follows up failed: {e}"
-                    ))
+                    StepStop::fail(
+                        FailKind::Internal,
+                        format!("copying the agent's home from the run it follows up failed: {e}"),
+                    )
                 })?;
         }
     }
@@ -270,14 +281,15 @@ pub(super) async fn prepare(
             .await;
         drop(tx);
         notes.finish().await;
-        ensured.map_err(|e| StepStop::Failed(e.to_string()))?;
+        ensured.map_err(|e| StepStop::sandbox(&e, FailKind::Image))?;
         // Run as the owner of the checkout (the host user), so files stay theirs.
-        let meta =
-            std::fs::metadata(&dest).map_err(|e| StepStop::Failed(format!("checkout: {e}")))?;
+        let meta = std::fs::metadata(&dest)
+            .map_err(|e| StepStop::fail(FailKind::RunFilesRemoved, format!("checkout: {e}")))?;
         let limits = project.workflow.limits;
         let sandbox_dir = ctx.sandbox_dir(run.id);
-        std::fs::create_dir_all(&sandbox_dir)
-            .map_err(|e| StepStop::Failed(format!("the run's sandbox folder: {e}")))?;
+        std::fs::create_dir_all(&sandbox_dir).map_err(|e| {
+            StepStop::fail(FailKind::Internal, format!("the run's sandbox folder: {e}"))
+        })?;
         let spec = ContainerSpec {
             run_id: run.id.to_string(),
             task_id: run.task_id.to_string(),
@@ -296,7 +308,7 @@ pub(super) async fn prepare(
         let id = sandbox
             .create(&spec)
             .await
-            .map_err(|e| StepStop::Failed(e.to_string()))?;
+            .map_err(|e| StepStop::sandbox(&e, FailKind::Sandbox))?;
         ctx.note(
             run.id,
             if sandbox.is_isolated() {

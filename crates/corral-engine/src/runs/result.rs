@@ -2,7 +2,7 @@
 //! step, and at the end the result committed on whatever HEAD is, the run branch pointed at it,
 //! files over max-file-size left out (and said so), the branch published.
 
-use corral_core::{Project, Run, RunEventBody, Task};
+use corral_core::{FailKind, Project, Run, RunEventBody, Task};
 
 use super::RunContext;
 use super::follow::StepStop;
@@ -39,7 +39,7 @@ pub(super) async fn guard_git_dir(ctx: &RunContext, run: &Run) -> Result<(), Ste
     })
     .await
     .map_err(|e| EngineError::Internal(e.to_string()))?
-    .map_err(|e| StepStop::Failed(format!("the checkout's git folder: {e}")))?;
+    .map_err(|e| StepStop::fail(FailKind::Result, format!("the checkout's git folder: {e}")))?;
     if !restored.is_empty() {
         ctx.note(
             run.id,
@@ -64,11 +64,11 @@ pub(super) async fn finish(
     let checkout = run
         .checkout_path
         .clone()
-        .ok_or_else(|| StepStop::Failed("no checkout".into()))?;
+        .ok_or_else(|| StepStop::fail(FailKind::Internal, "no checkout"))?;
     let branch = run
         .branch
         .clone()
-        .ok_or_else(|| StepStop::Failed("no branch".into()))?;
+        .ok_or_else(|| StepStop::fail(FailKind::Internal, "no branch"))?;
     let source = source_path(ctx, project);
     let message = format!(
         "{}\n\nCorral run {} of task {}",
@@ -78,7 +78,7 @@ pub(super) async fn finish(
     let base = run
         .base_commit
         .clone()
-        .ok_or_else(|| StepStop::Failed("no base commit".into()))?;
+        .ok_or_else(|| StepStop::fail(FailKind::Internal, "no base commit"))?;
     let run_branch = branch.clone();
     let max_bytes = project.workflow.max_file_mib.saturating_mul(1024 * 1024);
     let (recorded, head) = tokio::task::spawn_blocking(move || {
@@ -91,7 +91,12 @@ pub(super) async fn finish(
     })
     .await
     .map_err(|e| EngineError::Internal(e.to_string()))?
-    .map_err(|e| StepStop::Failed(format!("recording the result failed: {e}")))?;
+    .map_err(|e| {
+        StepStop::fail(
+            FailKind::Result,
+            format!("recording the result failed: {e}"),
+        )
+    })?;
     run.result_commit = Some(head.commit.clone());
     ctx.save(run).await?;
     let short = &head.commit[..12.min(head.commit.len())];

@@ -2,7 +2,7 @@
 //! made new, its id recorded where the sandbox cannot write) or picked up after a restart, then
 //! followed to its end; what it left running is stopped and the checkout's `.git` put back.
 
-use corral_core::{OutputStream, Project, Run, RunEventBody, StepName};
+use corral_core::{FailKind, OutputStream, Project, Run, RunEventBody, StepName};
 use corral_sandbox::{Sandbox, StepFiles};
 use corral_store::RunEventQuery;
 use tokio::sync::watch;
@@ -28,18 +28,21 @@ pub(super) async fn step(
     let container = run
         .container_id
         .clone()
-        .ok_or_else(|| StepStop::Failed("no container".into()))?;
+        .ok_or_else(|| StepStop::fail(FailKind::Internal, "no container"))?;
     let files = StepFiles::new(&ctx.sandbox_dir(run.id), name.as_str());
     // The step's id (to ask the sandbox for its status) lives where the sandbox cannot write.
     let id_file = ctx.run_dir(run.id).join(format!("{}.step", name.as_str()));
     let step_id = match std::fs::read_to_string(&id_file) {
         Ok(id) if !id.trim().is_empty() => id,
         Ok(_) => {
-            return Err(StepStop::Failed(format!(
-                "the {} step's record {} is empty",
-                name.as_str(),
-                id_file.display()
-            )));
+            return Err(StepStop::fail(
+                FailKind::Internal,
+                format!(
+                    "the {} step's record {} is empty",
+                    name.as_str(),
+                    id_file.display()
+                ),
+            ));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let step = NewStep {
@@ -52,10 +55,10 @@ pub(super) async fn step(
             start_step(ctx, sandbox, run, &container, project, step).await?
         }
         Err(e) => {
-            return Err(StepStop::Failed(format!(
-                "the {} step's id: {e}",
-                name.as_str()
-            )));
+            return Err(StepStop::fail(
+                FailKind::Internal,
+                format!("the {} step's id: {e}", name.as_str()),
+            ));
         }
     };
     let db = ctx.store.db();
@@ -98,10 +101,13 @@ pub(super) async fn step(
     guard_git_dir(ctx, run).await?;
     let code = result?;
     ended.map_err(|e| {
-        StepStop::Failed(format!(
-            "stopping what the {} step left running failed: {e}",
-            name.as_str()
-        ))
+        StepStop::fail(
+            FailKind::Sandbox,
+            format!(
+                "stopping what the {} step left running failed: {e}",
+                name.as_str()
+            ),
+        )
     })?;
     ctx.append(
         run.id,
@@ -143,9 +149,10 @@ async fn start_step(
     // Normally done as the previous step ended; not when the process that ran it died first.
     if earlier_step_not_ended(&ctx.run_dir(run.id)) {
         sandbox.end_strays(container).await.map_err(|e| {
-            StepStop::Failed(format!(
-                "stopping what earlier steps left running failed: {e}"
-            ))
+            StepStop::fail(
+                FailKind::Sandbox,
+                format!("stopping what earlier steps left running failed: {e}"),
+            )
         })?;
     }
     let fresh = files.clone();
@@ -173,19 +180,33 @@ async fn start_step(
     // Marks a start in progress: if this process dies before the id is recorded, the next
     // one stops whatever this start left running before starting the step again.
     let starting = id_file.with_extension("starting");
-    std::fs::write(&starting, b"")
-        .map_err(|e| StepStop::Failed(format!("recording the {} step: {e}", name.as_str())))?;
+    std::fs::write(&starting, b"").map_err(|e| {
+        StepStop::fail(
+            FailKind::Internal,
+            format!("recording the {} step: {e}", name.as_str()),
+        )
+    })?;
     let step_id = sandbox
         .start_step(container, name.as_str(), argv, &env)
         .await
         .map_err(|e| match &run.checkout_path {
-            Some(checkout) if !std::path::Path::new(checkout).is_dir() => {
-                StepStop::Failed(format!(
+            Some(checkout) if !std::path::Path::new(checkout).is_dir() => StepStop::fail(
+                FailKind::RunFilesRemoved,
+                format!(
                     "the checkout {checkout} was deleted before the {} step started",
                     name.as_str()
-                ))
+                ),
+            ),
+            _ => {
+                let stop = StepStop::sandbox(&e, FailKind::Sandbox);
+                match stop {
+                    StepStop::Failed(mut reason) => {
+                        reason.message = format!("the {} step did not start: {e}", name.as_str());
+                        StepStop::Failed(reason)
+                    }
+                    other => other,
+                }
             }
-            _ => StepStop::Failed(format!("{} step did not start: {e}", name.as_str())),
         })?;
     // Written whole or not at all: a half-written id would leave the step unfollowable.
     let tmp = id_file.with_extension("step.tmp");
@@ -200,12 +221,18 @@ async fn start_step(
 /// went on), or `what` went wrong.
 fn start_failed(file: &std::path::Path, name: StepName, what: String) -> StepStop {
     match file.parent() {
-        Some(dir) if !dir.is_dir() => StepStop::Failed(format!(
-            "the run folder {} was removed before the {} step started",
-            dir.display(),
-            name.as_str()
-        )),
-        _ => StepStop::Failed(format!("the {} step did not start: {what}", name.as_str())),
+        Some(dir) if !dir.is_dir() => StepStop::fail(
+            FailKind::RunFilesRemoved,
+            format!(
+                "the run folder {} was removed before the {} step started",
+                dir.display(),
+                name.as_str()
+            ),
+        ),
+        _ => StepStop::fail(
+            FailKind::Internal,
+            format!("the {} step did not start: {what}", name.as_str()),
+        ),
     }
 }
 

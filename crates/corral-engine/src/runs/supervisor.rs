@@ -6,7 +6,9 @@
 
 use std::fs::File;
 
-use corral_core::{Project, Run, RunState, SandboxKind, StepName, Task, Transition};
+use corral_core::{
+    FailKind, FailReason, Project, Run, RunState, SandboxKind, StepName, Task, Transition,
+};
 use corral_sandbox::{LocalSandbox, Sandbox};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -74,9 +76,12 @@ async fn drive(
         SandboxKind::Local => steps(ctx, &LocalSandbox, &mut run, task, project, &mut cancel).await,
         SandboxKind::Docker => match ctx.sandbox().await {
             Ok(docker) => steps(ctx, docker, &mut run, task, project, &mut cancel).await,
-            Err(err) => Err(StepStop::Failed(format!(
-                "{err}; start Docker, or set the project's sandbox to local (not isolated)"
-            ))),
+            Err(err) => Err(StepStop::fail(
+                err.fail_kind(),
+                format!(
+                    "{err}; start Docker, or set the project's sandbox to local (not isolated)"
+                ),
+            )),
         },
     };
     match outcome {
@@ -90,7 +95,7 @@ async fn drive(
                 .await?;
         }
         Err(StepStop::Engine(err)) => {
-            let reason = err.to_string();
+            let reason = FailReason::new(err.fail_kind(), err.to_string());
             ctx.transition(&mut run, Transition::Fail { reason })
                 .await?;
         }
@@ -159,9 +164,10 @@ async fn run_steps(
             )
             .await?;
             if code != 0 {
-                return Err(StepStop::Failed(format!(
-                    "the setup command exited with {code}"
-                )));
+                return Err(StepStop::fail(
+                    FailKind::SetupFailed,
+                    format!("the setup command exited with {code}"),
+                ));
             }
         }
         ctx.transition(run, Transition::Start).await?;
@@ -169,7 +175,7 @@ async fn run_steps(
     let container = run
         .container_id
         .clone()
-        .ok_or_else(|| StepStop::Failed("no container".into()))?;
+        .ok_or_else(|| StepStop::fail(FailKind::Internal, "no container"))?;
     if run.state == RunState::Running {
         let adapter = super::agent::adapter(task, project)?;
         let (code, agent, program) = match adapter {
@@ -252,24 +258,33 @@ async fn run_steps(
             && code == 0
             && agent.finished_ok == Some(false)
         {
-            return Err(StepStop::Failed(format!(
-                "the agent reported an error: {}",
-                agent.last_error.as_deref().unwrap_or("no message")
-            )));
+            return Err(StepStop::fail(
+                FailKind::AgentExit,
+                format!(
+                    "the agent reported an error: {}",
+                    agent.last_error.as_deref().unwrap_or("no message")
+                ),
+            ));
         }
         if let Some(agent) = &agent
             && code != 0
         {
             if code == 127 {
-                return Err(StepStop::Failed(format!(
-                    "the agent's program `{program}` was not found in the run's sandbox (exit \
+                return Err(StepStop::fail(
+                    FailKind::AgentNotFound,
+                    format!(
+                        "the agent's program `{program}` was not found in the run's sandbox (exit \
                      127); use an image that has it (agent-image) or put it on PATH"
-                )));
+                    ),
+                ));
             }
-            return Err(StepStop::Failed(match &agent.last_error {
-                Some(message) => format!("the agent exited with {code}: {message}"),
-                None => format!("the agent exited with {code}"),
-            }));
+            return Err(StepStop::fail(
+                FailKind::AgentExit,
+                match &agent.last_error {
+                    Some(message) => format!("the agent exited with {code}: {message}"),
+                    None => format!("the agent exited with {code}"),
+                },
+            ));
         }
         if code != 0 {
             if sandbox
@@ -277,11 +292,12 @@ async fn run_steps(
                 .await
                 .map_err(EngineError::from)?
             {
-                return Err(StepStop::Failed("out of memory".into()));
+                return Err(StepStop::fail(FailKind::OutOfMemory, "out of memory"));
             }
-            return Err(StepStop::Failed(format!(
-                "the task's command exited with {code}"
-            )));
+            return Err(StepStop::fail(
+                FailKind::CommandExit,
+                format!("the task's command exited with {code}"),
+            ));
         }
         if project.workflow.verify_command.is_some() {
             ctx.transition(run, Transition::Verify).await?;
@@ -304,9 +320,10 @@ async fn run_steps(
         )
         .await?;
         if code != 0 {
-            return Err(StepStop::Failed(format!(
-                "the verify command exited with {code}"
-            )));
+            return Err(StepStop::fail(
+                FailKind::VerifyFailed,
+                format!("the verify command exited with {code}"),
+            ));
         }
     }
     Ok(())

@@ -84,9 +84,15 @@ async fn a_checkout_that_fills_the_disk_fails_the_run_and_leaves_nothing_behind(
     let RunState::Failed { reason } = &run.state else {
         panic!("expected a failed run, got {}", run.state);
     };
-    assert!(reason.starts_with("checkout failed"), "{reason}");
-    assert!(reason.to_lowercase().contains("no space left"), "{reason}");
-    assert!(reason.contains("free space"), "says what to do: {reason}");
+    assert!(reason.message.starts_with("checkout failed"), "{reason}");
+    assert!(
+        reason.message.to_lowercase().contains("no space left"),
+        "{reason}"
+    );
+    assert!(
+        reason.message.contains("free space"),
+        "says what to do: {reason}"
+    );
     let checkout = data.join("checkouts").join(run.id.to_string());
     assert!(!checkout.exists(), "the half-made checkout is removed");
     assert!(

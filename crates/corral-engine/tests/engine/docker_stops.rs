@@ -154,8 +154,22 @@ async fn the_docker_daemon_stopping_mid_run_fails_the_run_clearly_and_keeps_the_
         panic!("expected a failed run, got {}", run.state);
     };
     assert!(
-        reason.starts_with("the Docker daemon stopped answering while the agent step ran"),
+        reason
+            .message
+            .starts_with("the Docker daemon stopped answering while the agent step ran"),
         "{reason}"
+    );
+    assert_eq!(
+        reason.kind,
+        corral_core::FailKind::DockerUnreachable,
+        "front ends can tell Docker went away"
+    );
+    assert!(
+        reason
+            .kind
+            .fix()
+            .is_some_and(|fix| fix.contains("start Docker")),
+        "and offer its fix"
     );
     eprintln!(
         "failed {:?} after the daemon stopped: {reason}",

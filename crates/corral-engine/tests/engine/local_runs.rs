@@ -148,7 +148,10 @@ async fn a_local_step_killed_from_outside_or_failing_fails_the_run_with_the_reas
     assert_eq!(
         run.state,
         RunState::Failed {
-            reason: "the task's command exited with 5".into()
+            reason: corral_core::FailReason::new(
+                corral_core::FailKind::CommandExit,
+                "the task's command exited with 5"
+            )
         }
     );
     assert_eq!(
@@ -182,7 +185,10 @@ async fn a_local_step_killed_from_outside_or_failing_fails_the_run_with_the_reas
     assert_eq!(
         run.state,
         RunState::Failed {
-            reason: "the step's processes ended without recording an exit status".into()
+            reason: corral_core::FailReason::new(
+                corral_core::FailKind::Sandbox,
+                "the step's processes ended without recording an exit status"
+            )
         }
     );
 }

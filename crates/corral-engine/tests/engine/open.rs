@@ -8,10 +8,10 @@ async fn a_data_dir_that_is_a_file_is_refused_clearly() {
     let err = Engine::open(Config::new(file.join("data")))
         .await
         .expect_err("refused");
-    assert_eq!(err.kind(), "data_dir_not_writable");
+    assert_eq!(err.kind().as_str(), "data_dir_not_writable");
     assert!(err.fix().expect("has a fix").contains("--data-dir"));
     let err = Engine::open(Config::new(&file)).await.expect_err("refused");
-    assert_eq!(err.kind(), "data_dir_not_writable");
+    assert_eq!(err.kind().as_str(), "data_dir_not_writable");
 }
 
 #[tokio::test]
@@ -22,7 +22,7 @@ async fn a_corrupt_database_is_reported_and_left_untouched() {
     let db = data.join("corral.db");
     std::fs::write(&db, b"this is not a database, it is a grocery list").expect("write");
     let err = Engine::open(Config::new(&data)).await.expect_err("refused");
-    assert_eq!(err.kind(), "database_corrupt");
+    assert_eq!(err.kind().as_str(), "database_corrupt");
     assert!(err.to_string().contains("left untouched"), "{err}");
     assert_eq!(
         std::fs::read(&db).expect("read"),
@@ -52,7 +52,7 @@ async fn a_database_url_picks_the_file() {
     let mut config = Config::new(dir.path().join("data"));
     config.database_url = Some("mysql://x".into());
     let err = Engine::open(config).await.expect_err("unsupported");
-    assert_eq!(err.kind(), "unsupported_database");
+    assert_eq!(err.kind().as_str(), "unsupported_database");
 }
 
 #[tokio::test]

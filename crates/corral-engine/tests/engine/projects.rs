@@ -75,7 +75,7 @@ async fn bad_project_sources_are_refused_with_clear_errors_and_nothing_changes()
             .add_project(&path, None)
             .await
             .expect_err("refused");
-        assert_eq!(err.kind(), kind, "{path}: {err}");
+        assert_eq!(err.kind().as_str(), kind, "{path}: {err}");
         assert!(
             err.to_string().contains(&path),
             "message names the path: {err}"
@@ -96,7 +96,7 @@ async fn a_subfolder_of_a_repository_points_at_the_repository() {
         .add_project(s(&sub), None)
         .await
         .expect_err("refused");
-    assert_eq!(err.kind(), "not_a_git_repo");
+    assert_eq!(err.kind().as_str(), "not_a_git_repo");
     assert!(err.fix().expect("fix").contains("outer"), "{:?}", err.fix());
 }
 
@@ -114,19 +114,19 @@ async fn duplicate_names_and_sources_are_refused() {
         .add_project(s(&b), Some("shared"))
         .await
         .expect_err("same name");
-    assert_eq!(err.kind(), "duplicate_project_name");
+    assert_eq!(err.kind().as_str(), "duplicate_project_name");
     let err = f
         .engine
         .add_project(s(&a), Some("other"))
         .await
         .expect_err("same repo");
-    assert_eq!(err.kind(), "duplicate_project_source");
+    assert_eq!(err.kind().as_str(), "duplicate_project_source");
     let err = f
         .engine
         .add_project(s(&b), Some("  "))
         .await
         .expect_err("blank name");
-    assert_eq!(err.kind(), "invalid_input");
+    assert_eq!(err.kind().as_str(), "invalid_input");
     assert_eq!(f.engine.list_projects().await.expect("list").len(), 1);
 }
 
@@ -160,7 +160,7 @@ async fn settings_apply_together_or_not_at_all() {
         .set_project_settings(p.id, &pairs(&[("network", "none"), ("colour", "blue")]))
         .await
         .expect_err("unknown key");
-    assert_eq!(err.kind(), "invalid_setting");
+    assert_eq!(err.kind().as_str(), "invalid_setting");
     assert!(err.to_string().contains("valid settings"), "{err}");
     assert_eq!(
         f.engine.project(p.id).await.expect("reload").workflow,
@@ -187,7 +187,7 @@ async fn settings_apply_together_or_not_at_all() {
 async fn unknown_projects_name_the_known_ones() {
     let f = Fixture::new().await;
     let err = f.engine.find_project("ghost").await.expect_err("none");
-    assert_eq!(err.kind(), "project_not_found");
+    assert_eq!(err.kind().as_str(), "project_not_found");
     assert!(err.fix().expect("fix").contains("project add"));
     let repo = f.repo("real");
     f.engine.add_project(s(&repo), None).await.expect("adds");
@@ -198,7 +198,7 @@ async fn unknown_projects_name_the_known_ones() {
         .find_project(&corral_core::ProjectId::new().to_string())
         .await
         .expect_err("none");
-    assert_eq!(err.kind(), "project_not_found");
+    assert_eq!(err.kind().as_str(), "project_not_found");
 }
 
 #[tokio::test]
@@ -218,7 +218,7 @@ async fn removing_a_project_removes_its_tasks_not_the_repository() {
     assert!(f.engine.list_tasks(None).await.expect("list").is_empty());
     assert!(repo.join(".git").exists() && repo.join("README").exists());
     let err = f.engine.remove_project(p.id).await.expect_err("gone");
-    assert_eq!(err.kind(), "project_not_found");
+    assert_eq!(err.kind().as_str(), "project_not_found");
 }
 
 #[tokio::test]
@@ -248,7 +248,8 @@ async fn app_settings_have_defaults_and_refuse_unknown_keys_and_values() {
             .set_setting("theme", "neon")
             .await
             .expect_err("bad value")
-            .kind(),
+            .kind()
+            .as_str(),
         "invalid_input"
     );
     assert_eq!(
@@ -256,7 +257,8 @@ async fn app_settings_have_defaults_and_refuse_unknown_keys_and_values() {
             .set_setting("colour", "x")
             .await
             .expect_err("bad key")
-            .kind(),
+            .kind()
+            .as_str(),
         "invalid_input"
     );
 }

@@ -168,7 +168,10 @@ async fn failing_setup_command_and_verify_each_fail_the_run_with_their_reason() 
     assert_eq!(
         run.state,
         RunState::Failed {
-            reason: "the setup command exited with 3".into()
+            reason: corral_core::FailReason::new(
+                corral_core::FailKind::SetupFailed,
+                "the setup command exited with 3"
+            )
         }
     );
 
@@ -188,7 +191,10 @@ async fn failing_setup_command_and_verify_each_fail_the_run_with_their_reason() 
     assert_eq!(
         run.state,
         RunState::Failed {
-            reason: "the verify command exited with 2".into()
+            reason: corral_core::FailReason::new(
+                corral_core::FailKind::VerifyFailed,
+                "the verify command exited with 2"
+            )
         }
     );
     assert_eq!(
@@ -203,7 +209,10 @@ async fn failing_setup_command_and_verify_each_fail_the_run_with_their_reason() 
     assert_eq!(
         run.state,
         RunState::Failed {
-            reason: "the task's command exited with 5".into()
+            reason: corral_core::FailReason::new(
+                corral_core::FailKind::CommandExit,
+                "the task's command exited with 5"
+            )
         }
     );
     assert_eq!(run.exit_code, Some(5));
@@ -292,7 +301,7 @@ async fn odd_output_is_recorded_not_fatal_and_only_custom_tasks_can_run_yet() {
         .start_run(agent_task.task.id)
         .await
         .expect_err("not yet");
-    assert_eq!(err.kind(), "not_runnable");
+    assert_eq!(err.kind().as_str(), "not_runnable");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,7 +320,7 @@ async fn merging_a_succeeded_run_makes_its_task_done_and_is_refused_when_unsafe(
         .merge_run(run.id)
         .await
         .expect_err("main is checked out");
-    assert_eq!(err.kind(), "merge_target_checked_out");
+    assert_eq!(err.kind().as_str(), "merge_target_checked_out");
     assert!(
         err.fix()
             .expect("fix")
@@ -346,7 +355,8 @@ async fn merging_a_succeeded_run_makes_its_task_done_and_is_refused_when_unsafe(
             .merge_run(failed.id)
             .await
             .expect_err("failed run")
-            .kind(),
+            .kind()
+            .as_str(),
         "not_mergeable"
     );
 }
@@ -468,9 +478,9 @@ async fn a_task_or_project_with_a_live_run_cannot_be_deleted() {
     let run = f.engine.start_run(t).await.expect("start");
     until_running(&f, run.id).await;
     let err = f.engine.delete_task(t).await.expect_err("live run");
-    assert_eq!(err.kind(), "task_busy");
+    assert_eq!(err.kind().as_str(), "task_busy");
     let err = f.engine.remove_project(p.id).await.expect_err("live run");
-    assert_eq!(err.kind(), "project_busy");
+    assert_eq!(err.kind().as_str(), "project_busy");
     assert!(err.to_string().contains("1 live run"), "{err}");
     f.engine.cancel_run(run.id).await.expect("cancel");
     wait(&f, run.id, Duration::from_secs(20)).await;
@@ -503,8 +513,10 @@ async fn a_run_folder_removed_by_hand_fails_the_run_cleanly() {
     match done.state {
         RunState::Failed { reason } => assert!(
             // Removed while the step ran, or (when the removal wins the race) before it began.
-            reason.contains("was removed while the step ran")
-                || reason.contains("was removed before the agent step started"),
+            reason.message.contains("was removed while the step ran")
+                || reason
+                    .message
+                    .contains("was removed before the agent step started"),
             "{reason}"
         ),
         other => panic!("expected a failed run, got {other}"),
@@ -634,10 +646,13 @@ async fn a_dockerfile_in_the_repository_is_built_with_progress_and_a_broken_one_
     match run.state {
         RunState::Failed { reason } => {
             assert!(
-                reason.starts_with("building image `corral-build/"),
+                reason.message.starts_with("building image `corral-build/"),
                 "{reason}"
             );
-            assert!(reason.contains("returned a non-zero code: 3"), "{reason}");
+            assert!(
+                reason.message.contains("returned a non-zero code: 3"),
+                "{reason}"
+            );
         }
         other => panic!("expected failed, got {other}"),
     }
@@ -730,7 +745,9 @@ async fn a_checkout_deleted_mid_run_fails_the_run_cleanly() {
     let done = wait(&f, run.id, Duration::from_secs(20)).await;
     match done.state {
         RunState::Failed { reason } => assert!(
-            reason.contains("was deleted while the agent step ran"),
+            reason
+                .message
+                .contains("was deleted while the agent step ran"),
             "{reason}"
         ),
         other => panic!("expected a failed run, got {other}"),
@@ -747,9 +764,11 @@ async fn a_task_silent_past_the_inactivity_timeout_is_stopped_and_fails_saying_s
     assert_eq!(
         run.state,
         RunState::Failed {
-            reason: "the agent step printed nothing for 2 s and was stopped (project setting \
+            reason: corral_core::FailReason::new(
+                corral_core::FailKind::Inactivity,
+                "the agent step printed nothing for 2 s and was stopped (project setting \
                      inactivity-timeout)"
-                .into()
+            )
         }
     );
     assert_eq!(

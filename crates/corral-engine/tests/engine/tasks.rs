@@ -81,7 +81,7 @@ async fn a_three_task_cycle_is_refused_and_named() {
         .task
         .id;
     let err = f.engine.add_dependency(a, c).await.expect_err("cycle");
-    assert_eq!(err.kind(), "dependency_cycle");
+    assert_eq!(err.kind().as_str(), "dependency_cycle");
     assert_eq!(
         err.to_string(),
         "that dependency would create a cycle: A -> B -> C -> A"
@@ -112,9 +112,9 @@ async fn self_and_cross_project_dependencies_are_refused() {
         .task
         .id;
     let err = f.engine.add_dependency(a, a).await.expect_err("self");
-    assert_eq!(err.kind(), "self_dependency");
+    assert_eq!(err.kind().as_str(), "self_dependency");
     let err = f.engine.add_dependency(a, x).await.expect_err("cross");
-    assert_eq!(err.kind(), "cross_project_dependency");
+    assert_eq!(err.kind().as_str(), "cross_project_dependency");
     assert!(
         err.to_string().contains("`p`") && err.to_string().contains("`q`"),
         "{err}"
@@ -124,7 +124,7 @@ async fn self_and_cross_project_dependencies_are_refused() {
         .create_task(new(&p, "B", &[x]))
         .await
         .expect_err("cross at create");
-    assert_eq!(err.kind(), "cross_project_dependency");
+    assert_eq!(err.kind().as_str(), "cross_project_dependency");
     assert_eq!(
         f.engine.list_tasks(Some(p.id)).await.expect("list").len(),
         1,
@@ -159,7 +159,7 @@ async fn dependencies_can_be_added_and_removed() {
         .remove_dependency(b, a)
         .await
         .expect_err("not there");
-    assert_eq!(err.kind(), "dependency_not_found");
+    assert_eq!(err.kind().as_str(), "dependency_not_found");
 }
 
 #[tokio::test]
@@ -171,7 +171,7 @@ async fn bad_task_input_is_refused_and_changes_nothing() {
         .create_task(new(&p, "   ", &[]))
         .await
         .expect_err("empty title");
-    assert_eq!(err.kind(), "invalid_input");
+    assert_eq!(err.kind().as_str(), "invalid_input");
     assert!(err.to_string().contains("title must not be empty"), "{err}");
 
     let mut huge = new(&p, "Huge", &[]);
@@ -190,7 +190,7 @@ async fn bad_task_input_is_refused_and_changes_nothing() {
         .create_task(custom)
         .await
         .expect_err("custom needs a command");
-    assert_eq!(err.kind(), "invalid_input");
+    assert_eq!(err.kind().as_str(), "invalid_input");
 
     let err = f
         .engine
@@ -201,13 +201,13 @@ async fn bad_task_input_is_refused_and_changes_nothing() {
         })
         .await
         .expect_err("unknown project");
-    assert_eq!(err.kind(), "project_not_found");
+    assert_eq!(err.kind().as_str(), "project_not_found");
     let err = f
         .engine
         .create_task(new(&p, "T", &[TaskId::new()]))
         .await
         .expect_err("unknown dep");
-    assert_eq!(err.kind(), "task_not_found");
+    assert_eq!(err.kind().as_str(), "task_not_found");
     assert!(f.engine.list_tasks(None).await.expect("list").is_empty());
 }
 
@@ -254,7 +254,7 @@ async fn a_command_line_makes_a_custom_task_and_edits_apply() {
         )
         .await
         .expect_err("empty title");
-    assert_eq!(err.kind(), "invalid_input");
+    assert_eq!(err.kind().as_str(), "invalid_input");
     assert_eq!(
         f.engine.task(id).await.expect("reload").task.title,
         "Format"
@@ -280,7 +280,7 @@ async fn tasks_are_found_by_title_and_ambiguity_lists_candidates() {
         .find_task("Same", None)
         .await
         .expect_err("ambiguous");
-    assert_eq!(err.kind(), "ambiguous_task");
+    assert_eq!(err.kind().as_str(), "ambiguous_task");
     assert!(
         err.to_string().contains("in project `p`") && err.to_string().contains("in project `q`"),
         "{err}"
@@ -306,7 +306,7 @@ async fn tasks_are_found_by_title_and_ambiguity_lists_candidates() {
         .find_task(&a.task.id.to_string(), Some(&q))
         .await
         .expect_err("wrong project");
-    assert_eq!(err.kind(), "task_not_found");
+    assert_eq!(err.kind().as_str(), "task_not_found");
     let err = f
         .engine
         .find_task("Nope", Some(&p))
@@ -338,5 +338,5 @@ async fn deleting_a_task_frees_its_dependents() {
     assert!(view.depends_on.is_empty());
     assert_eq!(view.status, TaskStatus::Ready);
     let err = f.engine.delete_task(a).await.expect_err("gone");
-    assert_eq!(err.kind(), "task_not_found");
+    assert_eq!(err.kind().as_str(), "task_not_found");
 }

@@ -88,7 +88,7 @@ async fn a_url_project_runs_from_a_mirror_fetched_before_each_run() {
         .merge_run(second.id)
         .await
         .expect_err("never pushes");
-    assert_eq!(err.kind(), "not_mergeable");
+    assert_eq!(err.kind().as_str(), "not_mergeable");
     assert!(err.to_string().contains("git fetch"), "{err}");
 
     f.engine.remove_project(p.id).await.expect("remove");
@@ -115,8 +115,11 @@ async fn an_unreachable_url_fails_the_run_saying_what_to_check() {
     let run = wait(&f, run.id, Duration::from_secs(60)).await;
     match run.state {
         RunState::Failed { reason } => {
-            assert!(reason.contains("fetching failed"), "{reason}");
-            assert!(reason.contains(&format!("git fetch {url}")), "{reason}");
+            assert!(reason.message.contains("fetching failed"), "{reason}");
+            assert!(
+                reason.message.contains(&format!("git fetch {url}")),
+                "{reason}"
+            );
         }
         other => panic!("expected failed, got {other}"),
     }

@@ -12,6 +12,7 @@ pub struct Model {
     pub attempt: i32,
     pub state: String,
     pub fail_reason: Option<String>,
+    pub fail_kind: Option<String>,
     pub container_id: Option<String>,
     pub checkout_path: Option<String>,
     pub branch: Option<String>,

@@ -68,6 +68,7 @@ impl RunQuery {
             .columns([
                 runs::Column::TaskId,
                 runs::Column::State,
+                runs::Column::FailKind,
                 runs::Column::FailReason,
                 runs::Column::MergedCommit,
             ])
@@ -75,11 +76,10 @@ impl RunQuery {
         if let Some(project) = project {
             query = query.filter(runs::Column::ProjectId.eq(project.to_string()));
         }
-        let rows: Vec<(String, String, Option<String>, Option<String>)> =
-            query.into_tuple().all(db).await?;
+        let rows: Vec<LatestRow> = query.into_tuple().all(db).await?;
         let mut latest = HashMap::with_capacity(rows.len());
-        for (task, state, reason, merged) in rows {
-            let state = run_state(&state, reason.as_deref())?;
+        for (task, state, kind, reason, merged) in rows {
+            let state = run_state(&state, kind.as_deref(), reason.as_deref())?;
             latest.insert(id("run task id", &task)?, (state, merged.is_some()));
         }
         Ok(latest)
@@ -123,3 +123,12 @@ impl RunMutation {
         Ok(())
     }
 }
+
+/// Task id, state, failure kind, failure message, merged commit.
+type LatestRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);

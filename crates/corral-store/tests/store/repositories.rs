@@ -150,7 +150,10 @@ async fn runs_round_trip_and_latest_state_wins() {
 
     let mut first = run(&t);
     first.state = RunState::Failed {
-        reason: "verify exited with 2".into(),
+        reason: corral_core::FailReason::new(
+            corral_core::FailKind::VerifyFailed,
+            "verify exited with 2",
+        ),
     };
     first.exit_code = Some(2);
     first.branch = Some("corral/t-1234".into());

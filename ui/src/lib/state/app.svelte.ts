@@ -146,14 +146,24 @@ export class AppController {
         if (event.task.project_id === this.currentProjectId) await this.loadTasks();
         if (this.openTask?.id === event.task.id) this.openTask = event.task;
         break;
+      case "RunChanged":
+        // The run itself comes with the event: its views update without a reload.
+        if (this.openRun?.id === event.run.id) this.openRun = event.run;
+        if (this.openTask?.id === event.task_id) {
+          const others = this.taskRuns.filter((r) => r.id !== event.run.id);
+          const known = others.length < this.taskRuns.length;
+          this.taskRuns = known
+            ? this.taskRuns.map((r) => (r.id === event.run.id ? event.run : r))
+            : [event.run, ...others];
+        }
+        // The task's status follows its runs'.
+        if (event.project_id === this.currentProjectId) await this.loadTasks();
+        if (this.openTask?.id === event.task_id) await this.refreshOpenTask();
+        break;
       case "TaskDeleted":
       case "DependenciesChanged":
-      case "RunChanged":
         if (event.project_id === this.currentProjectId) await this.loadTasks();
         if (this.openTask) await this.refreshOpenTask();
-        if (event.type === "RunChanged" && this.openTask?.id === event.task_id) {
-          await this.loadTaskRuns(event.task_id);
-        }
         break;
       case "FilesChanged":
         this.changedCounts = { ...this.changedCounts, [event.task_id]: event.changed };

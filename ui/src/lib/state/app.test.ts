@@ -141,6 +141,27 @@ describe("AppController runs", () => {
     expect(app.taskRuns.map((r) => r.attempt)).toEqual([1]);
   });
 
+  it("updates the open run and the task's runs from the run an event carries, without reloading them", async () => {
+    const { app, backend, task } = await withTask();
+    await app.start(); // listens to engine events
+    await app.openTaskDetail(task.id);
+    const run = await app.startRun(task.id);
+    await until(() => app.runDiff !== null && app.openRun?.state === "succeeded");
+    await new Promise((r) => setTimeout(r, 20)); // the stream's last refresh
+    const calls = backend.calls.length;
+    const failed = {
+      ...run!,
+      state: "failed" as const,
+      failure: { kind: "docker_unreachable" as const, message: "the Docker daemon stopped answering", fix: "start Docker" },
+    };
+    Object.assign(run!, failed); // what the engine now stores
+    backend.emit({ type: "RunChanged", project_id: task.project_id, task_id: task.id, run_id: run!.id, run: failed });
+    await until(() => app.openRun?.state === "failed");
+    expect(app.openRun?.failure?.kind).toBe("docker_unreachable");
+    expect(app.taskRuns.find((r) => r.id === run!.id)?.state).toBe("failed");
+    expect(backend.calls.slice(calls).filter((c) => c.startsWith("getRun") || c.startsWith("listRuns"))).toEqual([]);
+  });
+
   it("knows how many files changed when the list holds only the first of them", async () => {
     const { app, backend, task } = await withTask();
     backend.diffs = [{ path: "many/f1", status: "added", added: 1, removed: 0, binary: false, patch: null, truncated: false }];

@@ -164,7 +164,7 @@ export class FakeBackend implements Backend {
       project_id: task.project_id,
       attempt: this.runs.filter((r) => r.task_id === taskId).length + 1,
       state: "queued",
-      reason: null,
+      failure: null,
       branch: null,
       base_commit: null,
       result_commit: null,
@@ -193,9 +193,11 @@ export class FakeBackend implements Backend {
     return run;
   }
   async listRuns(taskId: string) {
+    this.calls.push(`listRuns ${taskId}`);
     return this.runs.filter((r) => r.task_id === taskId);
   }
   async getRun(id: string) {
+    this.calls.push(`getRun ${id}`);
     return this.runs.find((r) => r.id === id) ?? this.#fail("run_not_found", `no run ${id}`);
   }
   async cancelRun(id: string) {
