@@ -1,8 +1,9 @@
-//! `Engine`: one open data dir. Owns the store, the run-event writer and the event bus; the
-//! operations live in `projects`, `tasks` and `doctor`.
+//! `Engine`: one open data dir. A cheap handle (clones share everything) to the store, the
+//! run-event writer, the event bus and the run registry; the operations live in `projects`,
+//! `tasks`, `runs` and `doctor`. Run supervisors hold a clone.
 
+use std::ops::Deref;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use corral_core::Timestamp;
 use corral_store::{EventWriter, Store, WriterConfig};
@@ -11,18 +12,30 @@ use tokio::sync::broadcast;
 use crate::config::Config;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
-use crate::runs::RunRegistry;
+use crate::runs::registry::RunRegistry;
 
 /// Events kept for a slow subscriber before it sees `Lagged` (it then re-reads state).
 const BUS_CAPACITY: usize = 1024;
 
+#[derive(Debug, Clone)]
+pub struct Engine(Arc<Shared>);
+
+/// What every clone of an `Engine` shares.
 #[derive(Debug)]
-pub struct Engine {
+pub struct Shared {
     pub(crate) config: Config,
     pub(crate) store: Store,
     pub(crate) events: EventWriter,
     pub(crate) bus: broadcast::Sender<EngineEvent>,
-    pub(crate) runs: Arc<RunRegistry>,
+    pub(crate) runs: RunRegistry,
+}
+
+impl Deref for Engine {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// Creates `path` (and missing parents) readable by its owner only, and takes group and other
@@ -81,13 +94,13 @@ impl Engine {
         let events = EventWriter::spawn(store.db().clone(), WriterConfig::default());
         let (bus, _) = broadcast::channel(BUS_CAPACITY);
         tracing::info!(db = %db_path.display(), "engine open");
-        Ok(Engine {
+        Ok(Engine(Arc::new(Shared {
             config,
             store,
             events,
             bus,
-            runs: Arc::default(),
-        })
+            runs: RunRegistry::default(),
+        })))
     }
 
     pub fn config(&self) -> &Config {
@@ -111,17 +124,13 @@ impl Engine {
     }
 
     pub(crate) fn now() -> Timestamp {
-        let ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
-        Timestamp(i64::try_from(ms).unwrap_or(i64::MAX))
+        crate::clock::now()
     }
 
-    /// Flushes pending run events and closes the database.
+    /// Flushes pending run events and closes the database (for every clone).
     pub async fn close(self) -> EngineResult<()> {
         self.events.flush().await?;
-        self.store.close().await?;
+        self.store.clone().close().await?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use corral_core::{Project, ProjectId, Run, RunId, TaskId};
 
-use crate::tasks::TaskView;
+use crate::views::TaskView;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineEvent {

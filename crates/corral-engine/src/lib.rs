@@ -1,6 +1,7 @@
 //! Corral's engine: everything the app does, without any UI. Front ends (the desktop shell and
 //! the `corral` CLI) call its operations and subscribe to its `EngineEvent` bus.
 
+mod clock;
 mod config;
 mod doctor;
 mod engine;
@@ -13,6 +14,7 @@ mod resolve;
 mod runs;
 mod settings;
 mod tasks;
+mod views;
 
 pub use config::Config;
 pub use corral_git::{DiffLine, FileDiff, FileStatus, LineKind};
@@ -25,4 +27,5 @@ pub use projects::ProjectUpdate;
 pub use runs::LeftOutFile;
 pub use runs::gc::GcReport;
 pub use settings::APP_SETTINGS;
-pub use tasks::{NewTask, TaskUpdate, TaskView};
+pub use tasks::{NewTask, TaskUpdate};
+pub use views::TaskView;

@@ -204,7 +204,7 @@ impl Engine {
         ProjectMutation::delete(self.store.db(), id).await?;
         if let RepoSource::Remote { .. } = project.source {
             // The mirror is Corral's own cache; the remote itself is never touched.
-            let mirror = self.run_context().mirror_dir(id);
+            let mirror = self.mirror_dir(id);
             if let Err(e) = std::fs::remove_dir_all(&mirror)
                 && e.kind() != std::io::ErrorKind::NotFound
             {

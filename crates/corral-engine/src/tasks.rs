@@ -13,17 +13,7 @@ use corral_store::{RunQuery, TaskMutation, TaskQuery};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
-
-/// A task (in full, or a `TaskSummary` in lists) with what is derived from the graph and its runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskView<T = Task> {
-    pub task: T,
-    pub status: TaskStatus,
-    /// Tasks this one runs after.
-    pub depends_on: Vec<TaskId>,
-    /// Tasks that run after this one.
-    pub dependents: Vec<TaskId>,
-}
+use crate::views::TaskView;
 
 #[derive(Debug, Clone, Default)]
 pub struct NewTask {

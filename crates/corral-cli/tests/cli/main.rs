@@ -4,6 +4,7 @@ mod agents;
 mod hostile;
 mod model_server;
 mod moved_repo;
+mod slots;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

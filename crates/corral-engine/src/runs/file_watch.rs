@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::RunContext;
+use crate::engine::Engine;
 use crate::error::EngineResult;
 use crate::events::EngineEvent;
 
@@ -93,7 +93,7 @@ fn core_kind(kind: &ChangeKind) -> FileChangeKind {
 pub(crate) const MAX_RECORDED_CHANGES: usize = 10_000;
 
 struct Recorder {
-    ctx: RunContext,
+    ctx: Engine,
     run: Run,
     checkout: PathBuf,
     set: ChangedSet,
@@ -257,7 +257,7 @@ impl Recorder {
 }
 
 /// The changed set as the recorded changes of a run left it, and every path recorded.
-async fn recorded_set(ctx: &RunContext, run: RunId) -> EngineResult<(ChangedSet, HashSet<String>)> {
+async fn recorded_set(ctx: &Engine, run: RunId) -> EngineResult<(ChangedSet, HashSet<String>)> {
     let mut set = ChangedSet::default();
     let mut paths = HashSet::new();
     for change in FileChangeQuery::for_run(ctx.store.db(), run).await? {
@@ -280,7 +280,7 @@ async fn git_view(checkout: &Path) -> Option<(Vec<Change>, bool)> {
 
 /// Starts watching the run's checkout. A watcher that cannot start is a note, not a failure:
 /// the run goes on and its diff is still computed from git.
-pub(crate) async fn start(ctx: &RunContext, run: &Run, checkout: &Path) -> Option<CheckoutWatch> {
+pub(crate) async fn start(ctx: &Engine, run: &Run, checkout: &Path) -> Option<CheckoutWatch> {
     let (handle, mut events) = match corral_watch::watch(checkout, WatchConfig::default()) {
         Ok(watch) => watch,
         Err(err) => {

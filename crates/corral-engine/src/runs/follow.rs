@@ -8,8 +8,8 @@ use corral_core::{FailKind, FailReason, OutputStream, RunEventBody, RunId, StepN
 use corral_sandbox::{LineReader, Sandbox, StepFiles};
 use tokio::sync::watch;
 
-use super::RunContext;
 use super::agent::AgentOutput;
+use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 
 const BATCH: usize = 2000;
@@ -52,7 +52,7 @@ impl From<EngineError> for StepStop {
 
 /// Reads what is new in one stream and appends it. Returns how many lines it appended.
 async fn pump(
-    ctx: &RunContext,
+    ctx: &Engine,
     run: RunId,
     step: StepName,
     stream: OutputStream,
@@ -99,7 +99,7 @@ async fn pump(
 /// Follows the step from the given offsets until it exits; returns its exit code.
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 pub(crate) async fn follow(
-    ctx: &RunContext,
+    ctx: &Engine,
     sandbox: &impl Sandbox,
     container: &str,
     run: RunId,

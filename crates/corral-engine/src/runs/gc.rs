@@ -10,8 +10,6 @@ use std::time::Duration;
 use corral_core::{RepoSource, RunId, RunState, Transition};
 use corral_store::{ProjectQuery, RunQuery};
 
-use super::RunContext;
-use super::supervisor::lock_run;
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 
@@ -46,7 +44,7 @@ fn size_of(path: &Path) -> u64 {
 }
 
 pub(crate) async fn gc(
-    ctx: &RunContext,
+    ctx: &Engine,
     dry_run: bool,
     stuck_after: Duration,
 ) -> EngineResult<GcReport> {
@@ -61,18 +59,8 @@ pub(crate) async fn gc(
         let since = run.started_at.unwrap_or(run.created_at);
         let stuck = matches!(run.state, RunState::Queued | RunState::Preparing)
             && now.millis_since(since) > stuck_after.as_millis() as i64;
-        let driven_here = ctx
-            .registry
-            .cancels
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(&run.id);
-        if !stuck || driven_here {
+        if !stuck || ctx.runs.is_driven(run.id, &ctx.run_dir(run.id))? {
             continue;
-        }
-        match lock_run(ctx, &run)? {
-            Some(lock) => drop(lock),
-            None => continue, // another process drives it
         }
         report.stuck_runs_failed.push(run.id);
         if !dry_run {

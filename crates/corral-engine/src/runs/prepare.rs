@@ -8,9 +8,9 @@ use corral_core::branch::run_branch;
 use corral_core::{FailKind, ImageChoice, Project, RepoSource, Run, Task};
 use corral_sandbox::{ContainerSpec, ImageSpec, NetworkMode, Sandbox};
 
-use super::RunContext;
 use super::follow::StepStop;
 use super::result::git_config_copy;
+use crate::engine::Engine;
 use crate::error::EngineError;
 
 fn network_mode(policy: corral_core::NetworkPolicy) -> NetworkMode {
@@ -24,7 +24,7 @@ fn network_mode(policy: corral_core::NetworkPolicy) -> NetworkMode {
 /// The image a run's container is made from: a ready image as is; for an agent runtime, the
 /// agent image built on the base; a Dockerfile read from the run's checkout.
 fn image_of(
-    ctx: &RunContext,
+    ctx: &Engine,
     project: &Project,
     task: &Task,
     run: &Run,
@@ -100,7 +100,7 @@ fn image_of(
 
 /// The repository runs check out from and publish to: the user's own, or the mirror of a
 /// project added by URL.
-pub(super) fn source_path(ctx: &RunContext, project: &Project) -> std::path::PathBuf {
+pub(super) fn source_path(ctx: &Engine, project: &Project) -> std::path::PathBuf {
     match &project.source {
         RepoSource::Local { path } => path.clone(),
         RepoSource::Remote { .. } => ctx.mirror_dir(project.id),
@@ -115,7 +115,7 @@ struct ProgressNotes {
 }
 
 impl ProgressNotes {
-    fn start(ctx: &RunContext, run: corral_core::RunId) -> ProgressNotes {
+    fn start(ctx: &Engine, run: corral_core::RunId) -> ProgressNotes {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let ctx = ctx.clone();
         let writer = tokio::spawn(async move {
@@ -140,7 +140,7 @@ impl ProgressNotes {
 /// Fetches a URL project's mirror (making it the first time) and returns the remote's default
 /// branch. Progress lines become notes in the run's log.
 async fn sync_mirror(
-    ctx: &RunContext,
+    ctx: &Engine,
     run: &Run,
     project: &Project,
     url: &str,
@@ -169,7 +169,7 @@ async fn sync_mirror(
 
 /// Checkout, image and container; each skipped when a previous process already made it.
 pub(super) async fn prepare(
-    ctx: &RunContext,
+    ctx: &Engine,
     sandbox: &impl Sandbox,
     run: &mut Run,
     task: &Task,

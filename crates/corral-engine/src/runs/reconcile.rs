@@ -8,11 +8,11 @@ use corral_core::{RunState, SandboxKind, Transition};
 use corral_sandbox::{LocalSandbox, Sandbox};
 use corral_store::{ProjectQuery, RunQuery, TaskQuery};
 
-use super::RunContext;
-use super::supervisor::{lock_run, spawn};
+use super::supervisor::spawn;
+use crate::engine::Engine;
 use crate::error::EngineResult;
 
-pub(crate) async fn reconcile(ctx: RunContext) -> EngineResult<()> {
+pub(crate) async fn reconcile(ctx: Engine) -> EngineResult<()> {
     let db = ctx.store.db();
     let live = RunQuery::live(db).await?;
     let instance = ctx.config.data_dir.display().to_string();
@@ -25,19 +25,9 @@ pub(crate) async fn reconcile(ctx: RunContext) -> EngineResult<()> {
         }
     };
     for mut run in live.clone() {
-        let driven_here = ctx
-            .registry
-            .cancels
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(&run.id);
-        if driven_here {
+        // This process drives it already, or another one does.
+        if ctx.runs.is_driven(run.id, &ctx.run_dir(run.id))? {
             continue;
-        }
-        // Someone else holds the lock: another Corral process drives it.
-        match lock_run(&ctx, &run)? {
-            Some(lock) => drop(lock),
-            None => continue,
         }
         let (Some(task), Some(project)) = (
             TaskQuery::by_id(db, run.task_id).await?,

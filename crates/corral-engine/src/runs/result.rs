@@ -4,9 +4,9 @@
 
 use corral_core::{FailKind, Project, Run, RunEventBody, Task};
 
-use super::RunContext;
 use super::follow::StepStop;
 use super::prepare::source_path;
+use crate::engine::Engine;
 use crate::error::EngineError;
 
 const AUTHOR: (&str, &str) = ("Corral", "corral@localhost");
@@ -21,7 +21,7 @@ pub(crate) fn git_config_copy(checkout: &std::path::Path) -> std::path::PathBuf 
 
 /// Puts the checkout's `.git` back to what runs nothing on the host (see
 /// `corral_git::restore_git_dir`), noting in the run's log what the sandbox had changed.
-pub(super) async fn guard_git_dir(ctx: &RunContext, run: &Run) -> Result<(), StepStop> {
+pub(super) async fn guard_git_dir(ctx: &Engine, run: &Run) -> Result<(), StepStop> {
     let Some(checkout) = run.checkout_path.clone() else {
         return Ok(());
     };
@@ -56,7 +56,7 @@ pub(super) async fn guard_git_dir(ctx: &RunContext, run: &Run) -> Result<(), Ste
 
 /// Commits the checkout on the run branch and makes the branch visible in the user's repo.
 pub(super) async fn finish(
-    ctx: &RunContext,
+    ctx: &Engine,
     run: &mut Run,
     task: &Task,
     project: &Project,

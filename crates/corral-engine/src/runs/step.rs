@@ -7,15 +7,15 @@ use corral_sandbox::{Sandbox, StepFiles};
 use corral_store::RunEventQuery;
 use tokio::sync::watch;
 
-use super::RunContext;
 use super::follow::{StepStop, follow};
 use super::result::guard_git_dir;
+use crate::engine::Engine;
 use crate::error::EngineError;
 
 /// Runs (or, after a restart, keeps following) one durable step; returns its exit code.
 #[allow(clippy::too_many_arguments)] // each is one thing the step needs; a struct would only rename
 pub(super) async fn step(
-    ctx: &RunContext,
+    ctx: &Engine,
     sandbox: &impl Sandbox,
     run: &Run,
     project: &Project,
@@ -132,7 +132,7 @@ struct NewStep<'a> {
 /// Starts a step afresh: leftovers of earlier steps stopped, its files made new (whatever was
 /// planted under their names removed), then its id recorded on the host.
 async fn start_step(
-    ctx: &RunContext,
+    ctx: &Engine,
     sandbox: &impl Sandbox,
     run: &Run,
     container: &str,

@@ -4,8 +4,6 @@
 //! drive the same run. It can start from any live state: after a restart it picks up where the
 //! files say the run is.
 
-use std::fs::File;
-
 use corral_core::{
     FailKind, FailReason, Project, Run, RunState, SandboxKind, StepName, Task, Transition,
 };
@@ -13,60 +11,50 @@ use corral_sandbox::{LocalSandbox, Sandbox};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use super::RunContext;
 use super::follow::StepStop;
 use super::prepare::prepare;
+use super::registry::lock_run;
 use super::result::finish;
 use super::step::step;
+use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 
-pub(crate) fn spawn(ctx: RunContext, run: Run, task: Task, project: Project) {
+pub(crate) fn spawn(ctx: Engine, run: Run, task: Task, project: Project) {
     let span =
         tracing::info_span!("run", run = %run.id, task = %run.task_id, project = %run.project_id);
     tokio::spawn(
         async move {
-            let cancel = ctx.register(run.id);
+            let cancel = ctx.runs.register(run.id);
             if let Err(err) = drive(&ctx, run.clone(), &task, &project, cancel).await {
                 tracing::error!(error = %err, "run supervisor failed");
             }
-            ctx.unregister(run.id);
+            ctx.runs.unregister(run.id);
         }
         .instrument(span),
     );
 }
 
-/// Takes the run folder's lock; `None` when another process holds it.
-pub(crate) fn lock_run(ctx: &RunContext, run: &Run) -> EngineResult<Option<File>> {
-    let dir = ctx.run_dir(run.id);
-    std::fs::create_dir_all(&dir).map_err(|e| EngineError::Internal(format!("run folder: {e}")))?;
-    let file = File::create(dir.join("lock"))
-        .map_err(|e| EngineError::Internal(format!("run lock: {e}")))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(EngineError::Internal(format!("run lock: {e}")))
-        }
-    }
-}
-
 async fn drive(
-    ctx: &RunContext,
+    ctx: &Engine,
     mut run: Run,
     task: &Task,
     project: &Project,
     mut cancel: watch::Receiver<bool>,
 ) -> EngineResult<()> {
-    let Some(_lock) = lock_run(ctx, &run)? else {
+    let Some(_lock) = lock_run(&ctx.run_dir(run.id))? else {
         tracing::info!("another Corral process drives this run");
         return Ok(());
     };
-    let slots = ctx.slots(project);
-    let _slot = tokio::select! {
-        permit = slots.acquire_owned() => permit.map_err(|e| EngineError::Internal(e.to_string()))?,
-        // The guard `wait_for` returns must not live across the awaits below.
-        _ = async { cancel.wait_for(|c| *c).await.map(|_| ()) } => {
+    let _slot = match ctx.take_slot(project.id, run.id, &mut cancel).await {
+        Ok(Some(slot)) => slot,
+        Ok(None) => {
             ctx.transition(&mut run, Transition::Cancel).await?;
+            return Ok(());
+        }
+        Err(err) => {
+            let reason = FailReason::new(err.fail_kind(), err.to_string());
+            ctx.transition(&mut run, Transition::Fail { reason })
+                .await?;
             return Ok(());
         }
     };
@@ -110,7 +98,7 @@ async fn drive(
 }
 
 async fn steps(
-    ctx: &RunContext,
+    ctx: &Engine,
     sandbox: &impl Sandbox,
     run: &mut Run,
     task: &Task,
@@ -141,7 +129,7 @@ async fn steps(
 
 /// The setup command (once), the task's command, the verify command: from wherever the run is.
 async fn run_steps(
-    ctx: &RunContext,
+    ctx: &Engine,
     sandbox: &impl Sandbox,
     run: &mut Run,
     task: &Task,

@@ -1,0 +1,85 @@
+//! Merging a succeeded run's result into the project branch.
+
+use corral_core::{RepoSource, Run, RunId, RunState};
+
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+
+impl Engine {
+    /// Merges a succeeded run's branch into the project branch, when that is safe (see
+    /// `corral_git::merge_run`); the task then shows as done.
+    #[tracing::instrument(skip(self), fields(run = %run_id))]
+    pub async fn merge_run(&self, run_id: RunId) -> EngineResult<Run> {
+        let mut run = self.run(run_id).await?;
+        if run.merged_commit.is_some() {
+            return Ok(run);
+        }
+        if run.state != RunState::Succeeded {
+            return Err(EngineError::NotMergeable {
+                reason: format!(
+                    "only a succeeded run can be merged; this one is {}",
+                    run.state
+                ),
+            });
+        }
+        let project = self.project(run.project_id).await?;
+        let repo = match project.source.clone() {
+            RepoSource::Local { path } => path,
+            RepoSource::Remote { url } => {
+                let branch = run.branch.clone().unwrap_or_default();
+                let mirror = self.mirror_dir(project.id);
+                return Err(EngineError::NotMergeable {
+                    reason: format!(
+                        "the project was added by URL and Corral never pushes to {url}; the \
+                         branch is in Corral's mirror: `git fetch {} {branch}` in your clone, \
+                         then merge and push it yourself",
+                        mirror.display()
+                    ),
+                });
+            }
+        };
+        let target = project
+            .default_branch
+            .clone()
+            .ok_or_else(|| EngineError::NotMergeable {
+                reason: "the project has no default branch".into(),
+            })?;
+        let (Some(checkout), Some(branch)) = (run.checkout_path.clone(), run.branch.clone()) else {
+            return Err(EngineError::NotMergeable {
+                reason: "the run has no checkout".into(),
+            });
+        };
+        let run_branch = branch.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            corral_git::merge_run(
+                &repo,
+                std::path::Path::new(&checkout),
+                &branch,
+                &target,
+                ("Corral", "corral@localhost"),
+            )
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(|e| match EngineError::from(e) {
+            EngineError::MergeConflict { branch, paths, .. } => EngineError::MergeConflict {
+                branch,
+                paths,
+                run_branch: run_branch.clone(),
+            },
+            other => other,
+        })?;
+        run.merged_commit = Some(outcome.commit().to_string());
+
+        self.note(
+            run.id,
+            format!(
+                "merged into the project branch as {}",
+                &outcome.commit()[..12]
+            ),
+        )
+        .await?;
+        self.save(&run).await?;
+        Ok(run)
+    }
+}

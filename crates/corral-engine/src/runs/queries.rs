@@ -1,0 +1,198 @@
+//! Reading runs: by id or reference, lists, their logs, file changes and diffs.
+
+use corral_core::{Run, RunEvent, RunId, RunState, TaskId};
+use corral_store::{RunEventQuery, RunQuery};
+
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+
+/// A file of a run's checkout that its commit does not hold: bigger than the project's
+/// `max-file-size` when the result was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOutFile {
+    pub path: String,
+    pub size: u64,
+    pub max_bytes: u64,
+}
+
+/// A left-out file as an entry of a run's changes.
+fn left_out_diff(file: LeftOutFile) -> corral_git::FileDiff {
+    corral_git::FileDiff::unread(file.path, corral_git::FileStatus::LeftOut)
+}
+
+impl Engine {
+    pub async fn run(&self, run_id: RunId) -> EngineResult<Run> {
+        RunQuery::by_id(self.store.db(), run_id)
+            .await?
+            .ok_or_else(|| EngineError::RunNotFound {
+                reference: run_id.to_string(),
+            })
+    }
+
+    /// How many runs are live, and how many of those wait for a human (for the tray).
+    pub async fn live_run_counts(&self) -> EngineResult<(usize, usize)> {
+        let live = RunQuery::live(self.store.db()).await?;
+        let waiting = live
+            .iter()
+            .filter(|r| r.state == RunState::WaitingInput)
+            .count();
+        Ok((live.len(), waiting))
+    }
+
+    /// Live runs, oldest first, each with its task's title (for the tray).
+    pub async fn live_runs(&self) -> EngineResult<Vec<(Run, String)>> {
+        let db = self.store.db();
+        let mut out = Vec::new();
+        for run in RunQuery::live(db).await? {
+            let title = corral_store::TaskQuery::by_id(db, run.task_id)
+                .await?
+                .map(|t| t.title)
+                .unwrap_or_default();
+            out.push((run, title));
+        }
+        Ok(out)
+    }
+
+    /// Every recorded change of a run's checkout, in order.
+    pub async fn run_file_changes(
+        &self,
+        run: RunId,
+    ) -> EngineResult<Vec<corral_store::FileChange>> {
+        Ok(corral_store::FileChangeQuery::for_run(self.store.db(), run).await?)
+    }
+
+    /// Runs of one task (or all), newest first.
+    pub async fn list_runs(&self, task: Option<TaskId>) -> EngineResult<Vec<Run>> {
+        Ok(RunQuery::list(self.store.db(), task).await?)
+    }
+
+    /// Files left out of the run's commit for their size, as its log records them.
+    pub async fn run_left_out(&self, run: RunId) -> EngineResult<Vec<LeftOutFile>> {
+        let events = RunEventQuery::of_kind(self.store.db(), run, "file_left_out").await?;
+        Ok(events
+            .into_iter()
+            .filter_map(|e| match e.body {
+                corral_core::RunEventBody::FileLeftOut {
+                    path,
+                    size,
+                    max_bytes,
+                } => Some(LeftOutFile {
+                    path,
+                    size,
+                    max_bytes,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Up to `limit` stored events of a run after `after`.
+    pub async fn run_events(
+        &self,
+        run: RunId,
+        after: i64,
+        limit: u64,
+    ) -> EngineResult<Vec<RunEvent>> {
+        Ok(RunEventQuery::page(self.store.db(), run, after, limit).await?)
+    }
+
+    /// What a run changed against its base commit: the result commit when it has one, the
+    /// live checkout otherwise. Patches are cut at `patch_cap` bytes.
+    pub async fn run_diff(
+        &self,
+        run_id: RunId,
+        patch_cap: usize,
+    ) -> EngineResult<Vec<corral_git::FileDiff>> {
+        let run = self.run(run_id).await?;
+        let (Some(checkout), Some(base)) = (run.checkout_path.clone(), run.base_commit.clone())
+        else {
+            return Ok(Vec::new());
+        };
+        let target = run.result_commit.clone();
+        let mut files = tokio::task::spawn_blocking(move || {
+            corral_git::diff(
+                std::path::Path::new(&checkout),
+                &base,
+                target.as_deref(),
+                patch_cap,
+            )
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)?;
+        if run.result_commit.is_some() {
+            files.extend(
+                self.run_left_out(run_id)
+                    .await?
+                    .into_iter()
+                    .map(left_out_diff),
+            );
+        }
+        Ok(files)
+    }
+
+    /// One file's change in a run, with numbered lines for a viewer (live while the run is).
+    pub async fn run_file_diff(
+        &self,
+        run_id: RunId,
+        path: &str,
+        patch_cap: usize,
+    ) -> EngineResult<Option<corral_git::FileDiff>> {
+        let run = self.run(run_id).await?;
+        let (Some(checkout), Some(base)) = (run.checkout_path.clone(), run.base_commit.clone())
+        else {
+            return Ok(None);
+        };
+        let target = run.result_commit.clone();
+        if target.is_some()
+            && let Some(file) = self
+                .run_left_out(run_id)
+                .await?
+                .into_iter()
+                .find(|f| f.path == path)
+        {
+            return Ok(Some(left_out_diff(file)));
+        }
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || {
+            corral_git::file_diff(
+                std::path::Path::new(&checkout),
+                &base,
+                target.as_deref(),
+                &path,
+                patch_cap,
+            )
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)
+    }
+
+    /// Committed batches of every run's log, as they are committed (for live viewers; a
+    /// viewer that lags re-reads the store).
+    pub fn subscribe_run_events(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<std::sync::Arc<[RunEvent]>> {
+        self.events.subscribe()
+    }
+
+    /// Resolves a run from its id or the unique prefix of its id.
+    pub async fn find_run(&self, reference: &str) -> EngineResult<Run> {
+        let reference = reference.trim();
+        if let Ok(id) = reference.parse::<RunId>() {
+            return self.run(id).await;
+        }
+        let matches: Vec<Run> = self
+            .list_runs(None)
+            .await?
+            .into_iter()
+            .filter(|r| r.id.to_string().starts_with(reference) || r.id.short() == reference)
+            .collect();
+        match matches.len() {
+            1 => Ok(matches.into_iter().next().expect("one match")),
+            _ => Err(EngineError::RunNotFound {
+                reference: reference.to_string(),
+            }),
+        }
+    }
+}
