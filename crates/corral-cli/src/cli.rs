@@ -53,6 +53,9 @@ pub enum Command {
         /// With --follow: also the agent's output lines as it printed them (raw JSON).
         #[arg(long, conflicts_with = "json")]
         raw: bool,
+        /// What Ctrl-C does while it waits (see `corral run --help`).
+        #[arg(long, value_enum, default_value_t = OnInterrupt::Cancel)]
+        on_interrupt: OnInterrupt,
     },
     /// List runs, newest first.
     Runs {
@@ -95,6 +98,20 @@ pub enum Command {
         /// Only this file.
         path: Option<String>,
     },
+    /// Drives a run that `corral run` handed over (Ctrl-C with `--on-interrupt detach`, or
+    /// its terminal closed), and any other run nobody drives, until they end.
+    #[command(hide = true)]
+    Drive { run: String },
+}
+
+/// What Ctrl-C does to the run `corral run` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnInterrupt {
+    /// Cancel the run (its log and checkout stay).
+    Cancel,
+    /// Leave it running: a background `corral` process drives it to its end; `corral logs
+    /// <run> --follow` shows it again.
+    Detach,
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +132,10 @@ pub struct RunArgs {
     /// With --follow: also the agent's output lines as it printed them (raw JSON).
     #[arg(long, conflicts_with = "json")]
     pub raw: bool,
+    /// What Ctrl-C does while it waits: cancel the run, or detach and leave it to a background
+    /// `corral` process. Closing the terminal (or a SIGTERM) always detaches.
+    #[arg(long, value_enum, default_value_t = OnInterrupt::Cancel)]
+    pub on_interrupt: OnInterrupt,
 }
 
 /// How a run's log is printed.

@@ -86,10 +86,12 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             follow,
             json,
             raw,
+            on_interrupt,
         } => {
-            let format = LogFormat::of(json, raw);
-            commands::run::follow_up(&engine, &run, &message, follow, format, &mut out).await?
+            let how = (follow, LogFormat::of(json, raw), on_interrupt);
+            commands::run::follow_up(&engine, &run, &message, how, &mut out).await?
         }
+        Command::Drive { run } => commands::interrupt::drive(&engine, &run).await?,
         Command::Logs {
             run,
             follow,

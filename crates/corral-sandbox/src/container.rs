@@ -67,6 +67,21 @@ pub struct ContainerSpec {
 /// Where the run folder appears inside the container.
 pub const RUN_DIR_IN_CONTAINER: &str = "/corral/run";
 
+/// The file in the run's folder that keeps its container alive. Corral makes it with the
+/// container; when the folder goes (its data dir deleted, by hand or by a test), the container's
+/// main process sees it gone within 5 s and ends, and Docker removes the container: no sandbox
+/// outlives its data dir, whether or not a Corral process still drives it.
+pub const ALIVE_FILE: &str = ".corral-alive";
+
+/// The container's main process (see `ALIVE_FILE`); a macro so the stray killer can spare it
+/// by its exact command line.
+macro_rules! watchdog_script {
+    () => {
+        "while [ -e /corral/run/.corral-alive ]; do sleep 5; done"
+    };
+}
+pub(crate) use watchdog_script;
+
 /// A container found by its Corral labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelledContainer {
@@ -123,6 +138,11 @@ impl DockerSandbox {
                 container: spec.run_id.clone(),
                 message: "the run folder path is not valid UTF-8".into(),
             })?;
+        crate::untrusted::write_inside(&spec.run_dir, std::path::Path::new(ALIVE_FILE), b"")
+            .map_err(|e| SandboxError::Container {
+                container: spec.run_id.clone(),
+                message: format!("writing {ALIVE_FILE} in the run folder: {e}"),
+            })?;
         let mut binds = vec![
             format!("{workspace}:/workspace"),
             format!("{run_dir}:{RUN_DIR_IN_CONTAINER}"),
@@ -148,11 +168,17 @@ impl DockerSandbox {
             pids_limit: Some(i64::from(spec.pids)),
             network_mode: Some(spec.network.as_docker().to_string()),
             init: Some(true),
+            // Gone when its watchdog ends (see `ALIVE_FILE`), or when stopped.
+            auto_remove: Some(true),
             ..Default::default()
         };
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
-            cmd: Some(vec!["sleep".to_string(), "infinity".to_string()]),
+            cmd: Some(
+                ["sh", "-c", watchdog_script!(), "corral-watchdog"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
             user: spec.user.clone(),
             working_dir: Some("/workspace".to_string()),
             labels: Some(labels),

@@ -1,6 +1,7 @@
 //! Running a command in a run's container: always an argument vector, never a shell string
 //! built from user text.
 
+use crate::container::watchdog_script;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
 use futures::StreamExt;
@@ -161,18 +162,24 @@ pub enum ExecLookup {
     Failed(SandboxError),
 }
 
-/// Kills every process but init (PID 1), the container's own `sleep infinity` and itself,
-/// round after round until one finds none (a process that forks and exits is caught by a later
-/// round); exits 1 when some are still there after 50 rounds. The container's sleep is the oldest process with
-/// that command line: it is started with the container, before any step, so no stray can be
-/// older. Right after the container starts it may not exist yet: wait for it (5 s at most)
-/// rather than mistake it for a stray.
-const STRAY_KILLER: &str = r#"main=0
+/// Kills every process but init (PID 1), the container's main process (the watchdog, or the
+/// `sleep infinity` of a container made by an older Corral) and itself, round after round until
+/// one finds none (a process that forks and exits is caught by a later round); exits 1 when
+/// some are still there after 50 rounds. The main process is the oldest process with its
+/// command line: it is started with the container, before any step, so no stray can be older.
+/// Right after the container starts it may not exist yet: wait for it (5 s at most) rather than
+/// mistake it for a stray. The watchdog's own `sleep` is killed too; its loop starts another.
+const STRAY_KILLER: &str = concat!(
+    "watchdog='sh -c ",
+    watchdog_script!(),
+    " corral-watchdog '\n",
+    r#"main=0
 for wait in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
     [ "$p" -gt 1 ] || continue
-    if [ "$(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)" = "sleep infinity " ] &&
+    c="$(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)"
+    if { [ "$c" = "$watchdog" ] || [ "$c" = "sleep infinity " ]; } &&
       { [ "$main" = 0 ] || [ "$p" -lt "$main" ]; }; then main=$p; fi
   done
   [ "$main" != 0 ] && break
@@ -200,4 +207,5 @@ while [ "$round" -lt 50 ]; do
   sleep 0.05
 done
 echo "processes kept appearing" >&2
-exit 1"#;
+exit 1"#
+);

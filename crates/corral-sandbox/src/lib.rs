@@ -12,7 +12,8 @@ mod step;
 mod untrusted;
 
 pub use container::{
-    ContainerSpec, DockerSandbox, LabelledContainer, NetworkMode, RUN_DIR_IN_CONTAINER, labels,
+    ALIVE_FILE, ContainerSpec, DockerSandbox, LabelledContainer, NetworkMode, RUN_DIR_IN_CONTAINER,
+    labels,
 };
 pub use exec::{ExecLookup, ExecOutput};
 pub use image::{AGENT_IMAGE_PREFIX, BUILD_IMAGE_PREFIX, CorralImage, ImageSpec};

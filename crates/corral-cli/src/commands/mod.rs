@@ -2,6 +2,7 @@
 //! prints to the given writer.
 
 pub mod doctor;
+pub mod interrupt;
 pub mod key;
 pub mod project;
 pub mod run;

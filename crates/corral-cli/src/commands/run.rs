@@ -9,7 +9,8 @@ use corral_core::{
 use corral_engine::{Engine, EngineError};
 use serde::Serialize;
 
-use crate::cli::{LogFormat, RunArgs, RunCommand};
+use super::interrupt::{self, Signals};
+use crate::cli::{LogFormat, OnInterrupt, RunArgs, RunCommand};
 use crate::output;
 use crate::usage_error;
 
@@ -449,30 +450,38 @@ pub async fn run(
                 );
             }
             let format = LogFormat::of(args.json, args.raw);
-            wait_and_report(engine, started.id, args.follow, format, out).await
+            wait_and_report(
+                engine,
+                started.id,
+                args.follow,
+                format,
+                args.on_interrupt,
+                out,
+            )
+            .await
         }
     }
 }
 
-/// Waits for a started run to end (printing its log with `follow`), then says how it ended.
+/// Waits for a started run to end (printing its log with `follow`), then says how it ended. A
+/// signal meanwhile cancels or detaches (see `interrupt`).
 async fn wait_and_report(
     engine: &Engine,
     run_id: corral_core::RunId,
     follow: bool,
     format: LogFormat,
+    on_interrupt: OnInterrupt,
     out: &mut impl Write,
 ) -> anyhow::Result<std::process::ExitCode> {
     let json = format == LogFormat::Json;
-    let run = if follow {
-        print_log(engine, run_id, true, format, out).await?
-    } else {
-        loop {
-            let run = engine.run(run_id).await?;
-            if run.state.is_terminal() {
-                break run;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+    let mut signals = Signals::install()?;
+    let waited = tokio::select! {
+        run = wait_for_end(engine, run_id, follow, format, out) => Ok(run?),
+        got = signals.next() => Err(got),
+    };
+    let run = match waited {
+        Ok(run) => run,
+        Err(got) => return interrupt::handle(engine, run_id, got, on_interrupt).await,
     };
     if json && !follow {
         output::json(out, &RunJson::new(&run))?;
@@ -482,12 +491,30 @@ async fn wait_and_report(
     Ok(outcome_code(&run))
 }
 
+async fn wait_for_end(
+    engine: &Engine,
+    run_id: corral_core::RunId,
+    follow: bool,
+    format: LogFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<Run> {
+    if follow {
+        return print_log(engine, run_id, true, format, out).await;
+    }
+    loop {
+        let run = engine.run(run_id).await?;
+        if run.state.is_terminal() {
+            return Ok(run);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 pub async fn follow_up(
     engine: &Engine,
     run: &str,
     message: &str,
-    follow: bool,
-    format: LogFormat,
+    (follow, format, on_interrupt): (bool, LogFormat, OnInterrupt),
     out: &mut impl Write,
 ) -> anyhow::Result<std::process::ExitCode> {
     let source = engine.find_run(run).await?;
@@ -498,7 +525,7 @@ pub async fn follow_up(
         source.id,
         started.branch.as_deref().unwrap_or("-")
     );
-    wait_and_report(engine, started.id, follow, format, out).await
+    wait_and_report(engine, started.id, follow, format, on_interrupt, out).await
 }
 
 pub async fn runs(

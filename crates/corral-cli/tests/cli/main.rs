@@ -2,6 +2,7 @@
 
 mod agents;
 mod hostile;
+mod interrupt;
 mod model_server;
 mod moved_repo;
 mod slots;

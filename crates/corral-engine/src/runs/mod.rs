@@ -130,6 +130,12 @@ impl Engine {
         self.queue(run, task, project, note).await
     }
 
+    /// How many runs this process drives (a process that drives none may exit without
+    /// leaving a run behind).
+    pub fn runs_driven_here(&self) -> usize {
+        self.runs.count()
+    }
+
     /// Asks the run's supervisor to stop it. The current step is stopped promptly; the logs stay.
     pub async fn cancel_run(&self, run_id: RunId) -> EngineResult<Run> {
         let run = self.run(run_id).await?;

@@ -39,6 +39,11 @@ impl RunRegistry {
         self.cancels().remove(&run);
     }
 
+    /// How many runs supervisors of this process drive.
+    pub fn count(&self) -> usize {
+        self.cancels().len()
+    }
+
     /// Whether a supervisor of this process drives `run`.
     pub fn drives(&self, run: RunId) -> bool {
         self.cancels().contains_key(&run)

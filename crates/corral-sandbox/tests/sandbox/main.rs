@@ -434,8 +434,12 @@ async fn a_leftover_forger_changes_no_status_and_does_not_outlive_its_step() {
     assert!(
         ps.lines()
             .filter(|l| l.starts_with("sleep"))
-            .all(|l| l.trim() == "sleep infinity"),
-        "only the container's own sleep: {ps}"
+            .all(|l| l.trim() == "sleep 5"),
+        "only the watchdog's own sleep: {ps}"
+    );
+    assert!(
+        ps.lines().any(|l| l.contains("corral-watchdog")),
+        "the watchdog is spared: {ps}"
     );
     verify_files.make_fresh().expect("fresh");
     let verify = sandbox
@@ -467,4 +471,35 @@ async fn a_leftover_forger_changes_no_status_and_does_not_outlive_its_step() {
         "the container lives on"
     );
     sandbox.remove(&id).await.expect("remove");
+}
+
+#[tokio::test]
+async fn a_container_whose_run_folder_is_deleted_removes_itself() {
+    let sandbox = DockerSandbox::connect(None).await.expect("connect");
+    let (dir, ws) = workspace();
+    let spec = spec(&ws);
+    let id = sandbox.create(&spec).await.expect("create");
+    // A step still running, as an agent would be when its driver and data dir went away.
+    StepFiles::new(&spec.run_dir, "agent")
+        .make_fresh()
+        .expect("step files");
+    sandbox
+        .start_step(&id, "agent", &["sleep".into(), "600".into()], &[])
+        .await
+        .expect("a long step");
+    assert!(sandbox.is_running(&id).await.expect("inspect"));
+    let deleted = std::time::Instant::now();
+    std::fs::remove_dir_all(dir.path()).expect("rm -rf the data");
+    let mut gone = false;
+    for _ in 0..200 {
+        let listed = sandbox.list_labelled(&spec.instance).await.expect("list");
+        if listed.iter().any(|c| c.id == id) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        } else {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "the container outlived its run folder by 20 s");
+    eprintln!("container gone {:?} after its folder", deleted.elapsed());
 }
