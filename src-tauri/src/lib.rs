@@ -38,6 +38,10 @@ fn background(engine: Arc<Engine>) {
         if let Err(err) = engine.resume_runs().await {
             tracing::warn!(error = %err, "could not pick up live runs");
         }
+        // Runs `corral` commands drive show live here too.
+        if let Err(err) = engine.relay_other_processes() {
+            tracing::warn!(error = %err, "runs of other processes will show only when reloaded");
+        }
         loop {
             if let Err(err) = engine.gc(false).await {
                 tracing::warn!(error = %err, "cleanup failed");

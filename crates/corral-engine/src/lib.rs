@@ -1,6 +1,7 @@
 //! Corral's engine: everything the app does, without any UI. Front ends (the desktop shell and
 //! the `corral` CLI) call its operations and subscribe to its `EngineEvent` bus.
 
+mod changes;
 mod clock;
 mod config;
 mod doctor;
@@ -16,6 +17,7 @@ mod settings;
 mod tasks;
 mod views;
 
+pub use changes::DatabaseChanges;
 pub use config::Config;
 pub use corral_git::{DiffLine, FileDiff, FileStatus, LineKind};
 pub use doctor::{Check, CheckStatus, LOW_DISK_BYTES};

@@ -5,11 +5,13 @@
 //! warning. Nothing is dropped silently.
 
 mod coalesce;
+mod file_signal;
 mod ignore_rules;
 mod rescan;
 mod watcher;
 
 pub use coalesce::{Change, ChangeKind};
+pub use file_signal::{FileSignal, watch_files};
 pub use rescan::{changed_files, changed_files_up_to};
 pub use watcher::{RESCAN_LIMIT, WatchConfig, WatchEvent, WatchHandle, watch};
 

@@ -1,12 +1,13 @@
 //! A run's log streamed to its view through a `tauri::ipc::Channel`: first everything stored
 //! so far (in pages), then each committed batch as it lands, until the run is over (or the view
 //! closes the stream). A viewer that falls behind the live batches re-reads the database, so
-//! nothing is skipped.
+//! nothing is skipped; so does a commit by another process (a run a `corral run` drives).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use corral_core::{RunEvent, RunEventBody, RunId};
-use corral_engine::Engine;
+use corral_engine::{DatabaseChanges, Engine};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::ipc::Channel;
@@ -58,6 +59,15 @@ async fn replay(
     }
 }
 
+/// Resolves when some process committed to the database (or after a while, as a safety net);
+/// never when the data dir cannot be watched.
+async fn committed_elsewhere(changes: Option<&DatabaseChanges>) {
+    match changes {
+        Some(changes) => changes.next(Duration::from_secs(2)).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn stream(
     engine: Arc<Engine>,
     channel: Channel<RunStreamDto>,
@@ -74,10 +84,19 @@ async fn stream(
         .await
         .map(|r| r.state.is_terminal())
         .unwrap_or(true);
+    // Another process (a `corral run`) may drive the run: its commits wake this stream too.
+    let changes = engine.database_changes().ok();
     while !ended && !already_over {
         let batch = tokio::select! {
             _ = &mut stop => return,
             batch = live.recv() => batch,
+            _ = committed_elsewhere(changes.as_ref()) => {
+                let Some((seq, end)) = replay(&engine, &channel, run, last).await else {
+                    return;
+                };
+                (last, ended) = (seq, end);
+                continue;
+            }
         };
         match batch {
             Ok(batch) => {

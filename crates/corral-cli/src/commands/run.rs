@@ -281,6 +281,13 @@ async fn print_log(
         format,
         agent: is_agent_run(engine, run_id).await?,
     };
+    // Woken by any process's commit (the run may be driven by another one); polled when the
+    // data dir cannot be watched.
+    let changes = if follow {
+        engine.database_changes().ok()
+    } else {
+        None
+    };
     let mut after = 0;
     loop {
         let run = engine.run(run_id).await?;
@@ -302,7 +309,10 @@ async fn print_log(
             out.flush()?;
             return Ok(engine.run(run_id).await?);
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        match &changes {
+            Some(changes) => changes.next(Duration::from_secs(1)).await,
+            None => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 mod agents;
 mod hostile;
 mod interrupt;
+mod live;
 mod model_server;
 mod moved_repo;
 mod slots;
