@@ -33,6 +33,7 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             runs::run_file_diff,
             run_stream::follow_run,
             run_stream::close_run_stream,
+            run_stream::run_log_before,
             settings::get_settings,
             settings::set_theme,
             settings::send_test_notification,

@@ -1,5 +1,6 @@
-//! A run's log streamed to its view through a `tauri::ipc::Channel`: first everything stored
-//! so far (in pages), then each committed batch as it lands, until the run is over (or the view
+//! A run's log streamed to its view through a `tauri::ipc::Channel`: first its timeline and the
+//! end of what is stored (a long log opens at its last line at once; earlier entries are paged
+//! in with `run_log_before`), then each committed batch as it lands, until the run is over (or the view
 //! closes the stream). A viewer that falls behind the live batches re-reads the database, so
 //! nothing is skipped; so does a commit by another process (a run a `corral run` drives).
 
@@ -23,13 +24,21 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]
 #[serde(tag = "type")]
 pub enum RunStreamDto {
-    /// Log entries in order: the stored ones first, then live ones.
+    /// First: the run's whole state timeline (its state changes before the entries that
+    /// follow), and whether the log has entries before them (`run_log_before` pages them in).
+    Opened {
+        timeline: Vec<RunEventDto>,
+        earlier: bool,
+    },
+    /// Log entries in order: the last stored ones first, then live ones.
     Events { events: Vec<RunEventDto> },
     /// The run is over and every entry was sent.
     End,
 }
 
 const PAGE: u64 = 2000;
+/// Entries a view opens with: the end of the log, whatever its length.
+const TAIL: u64 = 2000;
 fn is_end(event: &RunEvent) -> bool {
     matches!(&event.body, RunEventBody::StateChanged { to, .. } if to.is_terminal())
 }
@@ -59,6 +68,59 @@ async fn replay(
     }
 }
 
+/// Sends the timeline and the last `TAIL` entries, then whatever was committed meanwhile.
+/// Returns the last seq sent and whether the run's end was among the entries.
+async fn open_at_end(
+    engine: &Engine,
+    channel: &Channel<RunStreamDto>,
+    run: RunId,
+) -> Option<(i64, bool)> {
+    let tail = engine.run_events_before(run, i64::MAX, TAIL).await.ok()?;
+    let first = tail.first().map(|e| e.seq).unwrap_or(i64::MAX);
+    let timeline = engine
+        .run_timeline(run)
+        .await
+        .ok()?
+        .into_iter()
+        .filter(|e| e.seq < first)
+        .map(RunEventDto::from)
+        .collect();
+    let earlier = tail.first().is_some_and(|e| e.seq > 1);
+    channel
+        .send(RunStreamDto::Opened { timeline, earlier })
+        .ok()?;
+    let last = tail.last().map(|e| e.seq).unwrap_or(0);
+    let ended = tail.iter().any(is_end);
+    if !tail.is_empty() {
+        let events = tail.into_iter().map(RunEventDto::from).collect();
+        channel.send(RunStreamDto::Events { events }).ok()?;
+    }
+    let (last, more_ended) = replay(engine, channel, run, last).await?;
+    Some((last, ended || more_ended))
+}
+
+/// Up to `limit` entries of the run's log before `before`, the latest ones, in order (what a
+/// view shows as the user scrolls up past what it opened with).
+#[tauri::command]
+#[specta::specta]
+pub async fn run_log_before(
+    state: State<'_, AppState>,
+    id: String,
+    before: f64,
+    limit: u32,
+) -> ApiResult<Vec<RunEventDto>> {
+    let engine = state.engine()?;
+    let run: RunId = parse_id("run", &id)?;
+    // Seqs are whole numbers well within f64's exact range.
+    let before = before as i64;
+    Ok(engine
+        .run_events_before(run, before, u64::from(limit.min(5000)))
+        .await?
+        .into_iter()
+        .map(RunEventDto::from)
+        .collect())
+}
+
 /// Resolves when some process committed to the database (or after a while, as a safety net);
 /// never when the data dir cannot be watched.
 async fn committed_elsewhere(changes: Option<&DatabaseChanges>) {
@@ -76,7 +138,7 @@ async fn stream(
 ) {
     // Subscribed before the replay, so nothing committed meanwhile is missed.
     let mut live = engine.subscribe_run_events();
-    let Some((mut last, mut ended)) = replay(&engine, &channel, run, 0).await else {
+    let Some((mut last, mut ended)) = open_at_end(&engine, &channel, run).await else {
         return;
     };
     let already_over = engine

@@ -47,6 +47,11 @@ export const commands = {
 	followRun: (id: string, channel: Channel<RunStreamDto>) => typedError<number, ApiError>(__TAURI_INVOKE("follow_run", { id, channel })),
 	/**  Ends a stream the view no longer shows. */
 	closeRunStream: (token: number) => typedError<null, ApiError>(__TAURI_INVOKE("close_run_stream", { token })),
+	/**
+	 *  Up to `limit` entries of the run's log before `before`, the latest ones, in order (what a
+	 *  view shows as the user scrolls up past what it opened with).
+	 */
+	runLogBefore: (id: string, before: number | null, limit: number) => typedError<RunEventDto[], ApiError>(__TAURI_INVOKE("run_log_before", { id, before, limit })),
 	getSettings: () => typedError<SettingsDto, ApiError>(__TAURI_INVOKE("get_settings")),
 	setTheme: (theme: ThemeDto) => typedError<null, ApiError>(__TAURI_INVOKE("set_theme", { theme })),
 	/**
@@ -305,7 +310,12 @@ export type RunStatus = "queued" | "preparing" | "running" | "waiting_input" | "
 
 /**  What a run stream carries. */
 export type RunStreamDto = 
-/**  Log entries in order: the stored ones first, then live ones. */
+/**
+ *  First: the run's whole state timeline (its state changes before the entries that
+ *  follow), and whether the log has entries before them (`run_log_before` pages them in).
+ */
+{ type: "Opened"; timeline: RunEventDto[]; earlier: boolean } | 
+/**  Log entries in order: the last stored ones first, then live ones. */
 { type: "Events"; events: RunEventDto[] } | 
 /**  The run is over and every entry was sent. */
 { type: "End" };

@@ -86,6 +86,22 @@ impl Engine {
             .collect())
     }
 
+    /// Up to `limit` stored events of a run before `before`, the latest ones, in order: the end
+    /// of its log with `before = i64::MAX`, earlier pages as a viewer scrolls up.
+    pub async fn run_events_before(
+        &self,
+        run: RunId,
+        before: i64,
+        limit: u64,
+    ) -> EngineResult<Vec<RunEvent>> {
+        Ok(RunEventQuery::before(self.store.db(), run, before, limit).await?)
+    }
+
+    /// The run's state changes, in order: its timeline, whatever the length of its log.
+    pub async fn run_timeline(&self, run: RunId) -> EngineResult<Vec<RunEvent>> {
+        Ok(RunEventQuery::of_kind(self.store.db(), run, "state_changed").await?)
+    }
+
     /// Up to `limit` stored events of a run after `after`.
     pub async fn run_events(
         &self,

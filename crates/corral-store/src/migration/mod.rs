@@ -7,6 +7,7 @@ mod m20261125_000001_create_tables;
 mod m20261125_000002_run_merged_commit;
 mod m20261125_000003_run_follow_up;
 mod m20261203_000001_run_fail_kind;
+mod m20261203_000002_run_events_kind_index;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_run_merged_commit::Migration),
             Box::new(m20261125_000003_run_follow_up::Migration),
             Box::new(m20261203_000001_run_fail_kind::Migration),
+            Box::new(m20261203_000002_run_events_kind_index::Migration),
         ]
     }
 }

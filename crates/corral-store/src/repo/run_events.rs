@@ -42,6 +42,28 @@ impl RunEventQuery {
             .collect()
     }
 
+    /// Up to `limit` events of a run with `seq < before`, the latest ones, in order (the end of
+    /// a log with `before = i64::MAX`; earlier pages as a viewer scrolls up).
+    pub async fn before(
+        db: &impl ConnectionTrait,
+        run: RunId,
+        before: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<RunEvent>> {
+        let mut events = run_events::Entity::find()
+            .filter(run_events::Column::RunId.eq(run.to_string()))
+            .filter(run_events::Column::Seq.lt(before))
+            .order_by_desc(run_events::Column::Seq)
+            .limit(limit)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(to_event)
+            .collect::<StoreResult<Vec<_>>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
     /// Every event of a run with the given kind name (`RunEventBody::kind`), in order.
     pub async fn of_kind(
         db: &impl ConnectionTrait,

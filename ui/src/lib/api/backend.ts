@@ -87,10 +87,13 @@ export interface Backend {
   /** One file's diff with numbered lines; null when it has not changed. */
   runFileDiff(id: string, path: string): Promise<FileDetailDto | null>;
   /**
-   * Streams the run's log: stored entries first, then live ones, then `End`. Returns a function
+   * Streams the run's log: `Opened` (its timeline), the last stored entries, then live ones,
+   * then `End`. Returns a function
    * that closes the stream.
    */
   followRun(id: string, onMessage: (message: RunStreamDto) => void): Promise<() => void>;
+  /** Up to `limit` log entries before `before`, the latest ones, in order. */
+  runLogBefore(id: string, before: number, limit: number): Promise<RunEventDto[]>;
   getSettings(): Promise<SettingsDto>;
   setTheme(theme: ThemeDto): Promise<void>;
   sendTestNotification(): Promise<boolean>;

@@ -53,6 +53,7 @@ export const tauriBackend: Backend = {
       void commands.closeRunStream(token);
     };
   },
+  runLogBefore: (id, before, limit) => unwrap(commands.runLogBefore(id, before, limit)),
   getSettings: () => unwrap(commands.getSettings()),
   setTheme: async (theme) => {
     await unwrap(commands.setTheme(theme));

@@ -7,13 +7,9 @@ import {
   type Backend,
   type CheckDto,
   type CorralEvent,
-  type FileDetailDto,
-  type FileDiffDto,
   type NewTaskDto,
   type ProjectDto,
   type RunDto,
-  type RunEventDto,
-  type RunStreamDto,
   type TaskCardDto,
   type TaskDto,
   type TaskEditDto,
@@ -21,6 +17,9 @@ import {
   type WorkflowDto,
 } from "../api/backend";
 import { groupByStatus } from "./board";
+import { RunSession } from "./runSession.svelte";
+
+export { RUN_LOG_LIMIT } from "./runSession.svelte";
 
 export type Screen =
   | { name: "projects" }
@@ -35,9 +34,6 @@ export type Screen =
 export type ErrorReporter = (action: string, failure: ApiFailure) => void;
 
 const KEY = Symbol("app");
-
-/** Log entries a run view keeps in memory; older ones stay in the database (`corral logs`). */
-export const RUN_LOG_LIMIT = 20_000;
 
 /** Errors that mean the engine did not start: shown in place of the app, not as a toast. */
 const FATAL_KINDS = new Set<string>([
@@ -66,21 +62,10 @@ export class AppController {
   createTaskOpen = $state(false);
   boardLoadedAt = $state<number | null>(null);
   taskRuns = $state<RunDto[]>([]);
-  openRun = $state<RunDto | null>(null);
-  runLog = $state<RunEventDto[]>([]);
-  /** Entries dropped from the front of `runLog` to stay within `RUN_LOG_LIMIT`. */
-  runLogDropped = $state(0);
-  runDiff = $state<FileDiffDto[] | null>(null);
-  /** Every changed file of the open run, when the list holds only the first of them. */
-  runDiffTotal = $state(0);
-  /** The file whose diff the run view shows, and that diff (null: unchanged or not loaded). */
-  openFile = $state<string | null>(null);
-  fileDiff = $state<FileDetailDto | null>(null);
+  /** The open run view's run, log, changes and open file. */
+  runSession = $state<RunSession | null>(null);
   /** Files changed per task, from the live runs' announcements (for the cards). */
   changedCounts = $state<Record<string, number>>({});
-  #stopStream: (() => void) | null = null;
-  #changesTimer: ReturnType<typeof setTimeout> | null = null;
-  #pendingPaths = new Set<string>();
   /** Set when the engine could not start (corrupt database, unwritable data dir): nothing works. */
   fatal = $state<ApiFailure | null>(null);
 
@@ -89,6 +74,26 @@ export class AppController {
   failingChecks = $derived(this.checks.filter((c) => c.status === "fail"));
 
   #unlisten: (() => void) | null = null;
+
+  // The open run's parts, read through its session.
+  get openRun() {
+    return this.runSession?.run ?? null;
+  }
+  get runLog() {
+    return this.runSession?.log ?? [];
+  }
+  get runDiff() {
+    return this.runSession?.diff ?? null;
+  }
+  get runDiffTotal() {
+    return this.runSession?.diffTotal ?? 0;
+  }
+  get openFile() {
+    return this.runSession?.openFile ?? null;
+  }
+  get fileDiff() {
+    return this.runSession?.fileDiff ?? null;
+  }
 
   constructor(
     private readonly backend: Backend,
@@ -148,7 +153,7 @@ export class AppController {
         break;
       case "RunChanged":
         // The run itself comes with the event: its views update without a reload.
-        if (this.openRun?.id === event.run.id) this.openRun = event.run;
+        this.runSession?.update(event.run);
         if (this.openTask?.id === event.task_id) {
           const others = this.taskRuns.filter((r) => r.id !== event.run.id);
           const known = others.length < this.taskRuns.length;
@@ -172,7 +177,7 @@ export class AppController {
         await this.openRunView(event.run_id);
         break;
       case "Resync":
-        if (this.openRun) await this.#refreshRun();
+        await this.runSession?.refresh();
         await this.loadProjects();
         await this.loadTasks();
         break;
@@ -180,7 +185,7 @@ export class AppController {
   }
 
   go(screen: Screen) {
-    if (screen.name !== "run") this.#closeStream();
+    if (screen.name !== "run") this.runSession?.dispose();
     this.screen = screen;
   }
 
@@ -276,100 +281,27 @@ export class AppController {
   async openRunView(id: string) {
     const run = await this.#attempt("Opening the run", () => this.backend.getRun(id));
     if (!run) return;
-    this.openRun = run;
-    this.runLog = [];
-    this.runLogDropped = 0;
-    this.runDiff = null;
-    this.openFile = null;
-    this.fileDiff = null;
+    this.runSession?.dispose();
+    const session: RunSession = new RunSession(
+      this.backend,
+      this.report,
+      run,
+      () => this.screen.name === "run" && this.runSession === session,
+    );
+    this.runSession = session;
     this.screen = { name: "run", runId: id };
-    this.#closeStream();
-    try {
-      this.#stopStream = await this.backend.followRun(id, (m) => this.#onStream(id, m));
-    } catch (e) {
-      this.report("Following the run", asFailure(e));
-    }
-    await this.#loadChanges(id, []);
-  }
-
-  async #refreshRun() {
-    const id = this.openRun?.id;
-    if (!id) return;
-    try {
-      this.openRun = await this.backend.getRun(id);
-    } catch {
-      // Gone (its task was deleted): leave the view as it is.
-    }
-  }
-
-  /** Appends streamed entries, keeping at most RUN_LOG_LIMIT. */
-  #appendLog(events: RunEventDto[]) {
-    const all = this.runLog.concat(events);
-    const excess = all.length - RUN_LOG_LIMIT;
-    this.runLog = excess > 0 ? all.slice(excess) : all;
-    if (excess > 0) this.runLogDropped += excess;
-  }
-
-  #onStream(id: string, message: RunStreamDto) {
-    if (this.openRun?.id !== id || this.screen.name !== "run") {
-      this.#closeStream();
-      return;
-    }
-    if (message.type === "End") {
-      this.#closeStream();
-      void this.#refreshRun();
-      void this.#loadChanges(id, []);
-      return;
-    }
-    this.#appendLog(message.events);
-    if (message.events.some((e) => e.kind === "state_changed")) void this.#refreshRun();
-    const touched = message.events.flatMap((e) => (e.kind === "file_changed" ? [e.path] : []));
-    if (touched.length > 0) this.#scheduleChanges(id, touched);
-  }
-
-  #closeStream() {
-    this.#stopStream?.();
-    this.#stopStream = null;
-  }
-
-  /** Reloads the changed files (and the open file's diff when it changed), at most ~4 times a second. */
-  #scheduleChanges(id: string, paths: string[]) {
-    for (const p of paths) this.#pendingPaths.add(p);
-    if (this.#changesTimer) return;
-    this.#changesTimer = setTimeout(() => {
-      this.#changesTimer = null;
-      const touched = [...this.#pendingPaths];
-      this.#pendingPaths.clear();
-      void this.#loadChanges(id, touched);
-    }, 250);
-  }
-
-  async #loadChanges(id: string, touched: string[]) {
-    try {
-      const changes = await this.backend.runDiff(id);
-      if (this.openRun?.id !== id) return;
-      this.runDiff = changes.files;
-      this.runDiffTotal = changes.total;
-      const open = this.openFile;
-      if (open && (touched.length === 0 || touched.includes(open))) await this.openFileDiff(open);
-    } catch (e) {
-      this.report("Loading the changed files", asFailure(e));
-    }
+    await session.start();
   }
 
   /** Shows one file's diff in the run view. */
   async openFileDiff(path: string) {
-    const run = this.openRun;
-    if (!run) return;
-    this.openFile = path;
-    const detail = await this.#attempt("Loading the diff", () => this.backend.runFileDiff(run.id, path));
-    if (this.openFile === path && this.openRun?.id === run.id) this.fileDiff = detail;
+    await this.runSession?.openFileDiff(path);
   }
 
   async mergeRun(id: string) {
     const run = await this.#attempt("Merging the run", () => this.backend.mergeRun(id));
     if (run) {
-      this.openRun = run;
+      this.runSession?.update(run);
       await this.loadTasks();
     }
     return run;
@@ -384,7 +316,7 @@ export class AppController {
 
   async cancelRun(id: string) {
     const run = await this.#attempt("Cancelling the run", () => this.backend.cancelRun(id));
-    if (run) this.openRun = run;
+    if (run) this.runSession?.update(run);
   }
 
   async refreshOpenTask() {

@@ -220,10 +220,36 @@ describe("AppController runs", () => {
       stderr: false,
       line: `line ${i}`,
     }));
+    backend.tail = RUN_LOG_LIMIT + 5000; // the whole log arrives: the view keeps the limit
     await app.startRun(task.id);
     await until(() => app.runDiff !== null);
     expect(app.runLog).toHaveLength(RUN_LOG_LIMIT);
-    expect(app.runLogDropped).toBe(5000);
+    expect(app.runSession?.hasEarlier).toBe(true);
     expect(app.runLog.at(-1)?.seq).toBe(RUN_LOG_LIMIT + 5000);
+  });
+
+  it("opens a long log at its end with the whole timeline, and pages earlier lines in", async () => {
+    const { app, backend, task } = await withTask();
+    const lines = 1_000_000;
+    backend.log = [
+      { kind: "state_changed", seq: 1, at: 0, from: "queued", to: "preparing", reason: null, fail_kind: null },
+      { kind: "state_changed", seq: 2, at: 0, from: "preparing", to: "running", reason: null, fail_kind: null },
+      ...Array.from({ length: lines }, (_, i) => ({
+        kind: "output" as const, seq: i + 3, at: 0, step: "agent", stderr: false, line: `line ${i}`,
+      })),
+      { kind: "state_changed", seq: lines + 3, at: 0, from: "running", to: "succeeded", reason: null, fail_kind: null },
+    ];
+    await app.startRun(task.id);
+    await until(() => app.runDiff !== null);
+    const session = app.runSession!;
+    expect(session.log).toHaveLength(2000);
+    expect(session.log.at(-1)?.seq).toBe(lines + 3);
+    expect(session.timeline.map((e) => e.to)).toEqual(["preparing", "running", "succeeded"]);
+    expect(session.hasEarlier).toBe(true);
+    await session.loadEarlier();
+    expect(session.log).toHaveLength(4000);
+    expect(session.log[0].seq).toBe(lines + 3 - 3999);
+    expect(session.timeline.map((e) => e.to)).toEqual(["preparing", "running", "succeeded"]);
+    expect(backend.calls).toContain(`runLogBefore ${lines + 3 - 1999}`);
   });
 });

@@ -219,14 +219,24 @@ export class FakeBackend implements Backend {
     return this.fileDiffs[path] ?? null;
   }
   #streams: ((m: RunStreamDto) => void)[] = [];
-  /** Replays `log`, then keeps the stream open for `pushLog` until `endStreams`. */
+  /** Entries a stream opens with, like the engine's (the rest come from `runLogBefore`). */
+  tail = 2000;
+  /** Opens at the end of `log`, then keeps the stream open for `pushLog` until `endStreams`. */
   async followRun(_id: string, onMessage: (m: RunStreamDto) => void) {
     this.calls.push("followRun");
-    onMessage({ type: "Events", events: [...this.log] });
+    const tail = this.log.slice(-this.tail);
+    const first = tail[0]?.seq ?? Infinity;
+    const timeline = this.log.filter((e) => e.kind === "state_changed" && e.seq < first);
+    onMessage({ type: "Opened", timeline, earlier: first !== Infinity && first > 1 });
+    onMessage({ type: "Events", events: tail });
     this.#streams.push(onMessage);
     return () => {
       this.#streams = this.#streams.filter((s) => s !== onMessage);
     };
+  }
+  async runLogBefore(_id: string, before: number, limit: number) {
+    this.calls.push(`runLogBefore ${before}`);
+    return this.log.filter((e) => e.seq < before).slice(-limit);
   }
   /** A live entry arriving on every open stream. */
   pushLog(...events: RunEventDto[]) {

@@ -1,0 +1,67 @@
+// A finished run of 1,000,000 lines opens in the window at its last line, with its whole state
+// timeline, and earlier lines page in on request. Prints how long opening took.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { browser, $, expect } from "@wdio/globals";
+import { corralCli, screenshotDir } from "../wdio.conf.js";
+
+const LINES = 1_000_000;
+
+function seed() {
+  const work = fs.mkdtempSync(path.join(process.env.CORRAL_E2E_WORKDIR, "long-"));
+  const repo = path.join(work, "long log");
+  fs.mkdirSync(repo);
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: "E2E",
+    GIT_AUTHOR_EMAIL: "e2e@example.com",
+    GIT_COMMITTER_NAME: "E2E",
+    GIT_COMMITTER_EMAIL: "e2e@example.com",
+  };
+  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: repo, env });
+  fs.writeFileSync(path.join(repo, "README.md"), "# long\n");
+  execFileSync("git", ["add", "."], { cwd: repo, env });
+  execFileSync("git", ["commit", "-qm", "first"], { cwd: repo, env });
+  execFileSync(corralCli, ["project", "add", repo, "--name", "long"], { env });
+  // Host processes: printing a million lines needs no container.
+  execFileSync(corralCli, ["project", "set", "long", "sandbox=local"], { env });
+  execFileSync(corralCli, ["task", "add", "-p", "long", "-t", "Million", "--", "seq", "1", String(LINES)], { env });
+  const started = Date.now();
+  execFileSync(corralCli, ["run", "Million"], { env, stdio: "ignore" });
+  return Date.now() - started;
+}
+
+describe("A long run", () => {
+  it("opens at its last line with its whole timeline", async () => {
+    const seeded = seed();
+    console.log(`recorded a run of ${LINES.toLocaleString("en")} lines in ${seeded} ms`);
+    // The project was added by the CLI: the reloaded window opens its board.
+    await browser.refresh();
+    const card = $('[data-testid="task-card"][data-title="Million"]');
+    await card.waitForDisplayed({ timeout: 30000 });
+    await card.click();
+    const link = $('[data-testid="task-runs"]').$("button=Run 1");
+    await link.waitForDisplayed();
+
+    const clicked = Date.now();
+    await link.click();
+    await browser.waitUntil(async () => (await $('[data-testid="run-log"]').getText()).includes(String(LINES)), {
+      timeout: 30000,
+      interval: 10,
+      timeoutMsg: "the last line never showed",
+    });
+    const opened = Date.now() - clicked;
+    console.log(`a ${LINES.toLocaleString("en")}-line run opened at its last line in ${opened} ms (click to text, WebDriver round trips included)`);
+    await browser.saveScreenshot(path.join(screenshotDir, "20-long-run.png"));
+
+    await expect($('[data-testid="run-state"]')).toHaveText("succeeded");
+    const timeline = await $('ol[aria-label="State changes"]').getText();
+    for (const state of ["preparing", "running", "succeeded"]) expect(timeline).toContain(state);
+    // The first line is far above; it is paged in on request, not replayed on opening.
+    expect(await $('[data-testid="run-log"]').getText()).not.toContain("\n1\n");
+    await $('[data-testid="load-earlier"]').click();
+    await browser.waitUntil(async () => (await $('[data-testid="run-log"]').getText()).length > 0, { timeout: 10000 });
+    await expect($('[data-testid="load-earlier"]')).toBeDisplayed();
+  });
+});

@@ -1,0 +1,197 @@
+// One open run: its record, its log (opened at the end; earlier entries paged in as the user
+// scrolls up), its state timeline, its changed files and the open file's diff. Made when a run
+// view opens and disposed when it closes, so nothing of one run leaks into the next.
+import {
+  ApiFailure,
+  type Backend,
+  type FileDetailDto,
+  type FileDiffDto,
+  type RunDto,
+  type RunEventDto,
+  type RunStreamDto,
+} from "../api/backend";
+
+/** Log entries a run view keeps in memory; older ones are paged in again when scrolled to. */
+export const RUN_LOG_LIMIT = 20_000;
+/** Entries fetched per page when scrolling up. */
+export const EARLIER_PAGE = 2_000;
+
+export type StateChange = Extract<RunEventDto, { kind: "state_changed" }>;
+
+function asFailure(e: unknown): ApiFailure {
+  return e instanceof ApiFailure ? e : new ApiFailure({ kind: "internal", message: String(e), fix: null });
+}
+
+function isStateChange(e: RunEventDto): e is StateChange {
+  return e.kind === "state_changed";
+}
+
+export class RunSession {
+  run = $state<RunDto>() as RunDto;
+  log = $state<RunEventDto[]>([]);
+  /** The log has entries before the first one held (the stream opened at the end). */
+  hasEarlier = $state(false);
+  loadingEarlier = $state(false);
+  /** State changes before the first entry held; with the ones in `log`, the whole timeline. */
+  #timelineBefore = $state<StateChange[]>([]);
+  timeline = $derived([...this.#timelineBefore, ...this.log.filter(isStateChange)]);
+  diff = $state<FileDiffDto[] | null>(null);
+  /** Every changed file, when `diff` holds only the first of them. */
+  diffTotal = $state(0);
+  /** The file whose diff the view shows, and that diff (null: unchanged or not loaded). */
+  openFile = $state<string | null>(null);
+  fileDiff = $state<FileDetailDto | null>(null);
+  /** Milliseconds from opening until the log's end was shown (for the open-at-end check). */
+  openedIn = $state<number | null>(null);
+  #stop: (() => void) | null = null;
+  #disposed = false;
+  #opening = 0;
+  #changesTimer: ReturnType<typeof setTimeout> | null = null;
+  #pendingPaths = new Set<string>();
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly report: (action: string, failure: ApiFailure) => void,
+    run: RunDto,
+    /** Whether its view is still on screen: a hidden session stops streaming. */
+    private readonly shown: () => boolean = () => true,
+  ) {
+    this.run = run;
+  }
+
+  get id() {
+    return this.run.id;
+  }
+
+  /** Starts streaming the log and loads the changed files. */
+  async start() {
+    this.#opening = performance.now();
+    try {
+      this.#stop = await this.backend.followRun(this.id, (m) => this.#onStream(m));
+      if (this.#disposed) this.#closeStream();
+    } catch (e) {
+      this.report("Following the run", asFailure(e));
+    }
+    await this.#loadChanges([]);
+  }
+
+  /** Stops everything this session started; its state is left as it was. */
+  dispose() {
+    this.#disposed = true;
+    this.#closeStream();
+    if (this.#changesTimer) clearTimeout(this.#changesTimer);
+    this.#changesTimer = null;
+  }
+
+  /** The run changed (an engine event, an action's result). */
+  update(run: RunDto) {
+    if (run.id === this.id) this.run = run;
+  }
+
+  async refresh() {
+    try {
+      this.update(await this.backend.getRun(this.id));
+    } catch {
+      // Gone (its task was deleted): leave the view as it is.
+    }
+  }
+
+  /** Pages in the entries before the first one held. */
+  async loadEarlier() {
+    if (!this.hasEarlier || this.loadingEarlier) return;
+    const first = this.log[0]?.seq;
+    if (first === undefined) return;
+    this.loadingEarlier = true;
+    try {
+      const page = await this.backend.runLogBefore(this.id, first, EARLIER_PAGE);
+      if (this.#disposed) return;
+      this.log = [...page, ...this.log];
+      const firstNow = this.log[0]?.seq ?? 1;
+      this.hasEarlier = page.length > 0 && firstNow > 1;
+      // Those state changes are now in the log itself.
+      this.#timelineBefore = this.#timelineBefore.filter((e) => e.seq < firstNow);
+    } catch (e) {
+      this.report("Loading earlier lines", asFailure(e));
+    } finally {
+      this.loadingEarlier = false;
+    }
+  }
+
+  /** Shows one file's diff. */
+  async openFileDiff(path: string) {
+    this.openFile = path;
+    try {
+      const detail = await this.backend.runFileDiff(this.id, path);
+      if (this.openFile === path && !this.#disposed) this.fileDiff = detail;
+    } catch (e) {
+      this.report("Loading the diff", asFailure(e));
+    }
+  }
+
+  /** Appends streamed entries, keeping at most RUN_LOG_LIMIT (the dropped ones can be paged in). */
+  #append(events: RunEventDto[]) {
+    const all = this.log.concat(events);
+    const excess = all.length - RUN_LOG_LIMIT;
+    if (excess > 0) {
+      const dropped = all.slice(0, excess).filter(isStateChange);
+      this.#timelineBefore = [...this.#timelineBefore, ...dropped];
+      this.hasEarlier = true;
+    }
+    this.log = excess > 0 ? all.slice(excess) : all;
+  }
+
+  #onStream(message: RunStreamDto) {
+    if (this.#disposed || !this.shown()) {
+      this.#closeStream();
+      return;
+    }
+    switch (message.type) {
+      case "Opened":
+        this.#timelineBefore = message.timeline.filter(isStateChange);
+        this.hasEarlier = message.earlier;
+        return;
+      case "End":
+        this.#closeStream();
+        void this.refresh();
+        void this.#loadChanges([]);
+        return;
+      case "Events": {
+        this.#append(message.events);
+        if (this.openedIn === null) this.openedIn = performance.now() - this.#opening;
+        if (message.events.some(isStateChange)) void this.refresh();
+        const touched = message.events.flatMap((e) => (e.kind === "file_changed" ? [e.path] : []));
+        if (touched.length > 0) this.#scheduleChanges(touched);
+      }
+    }
+  }
+
+  #closeStream() {
+    this.#stop?.();
+    this.#stop = null;
+  }
+
+  /** Reloads the changed files (and the open file's diff when it changed), at most ~4 times a second. */
+  #scheduleChanges(paths: string[]) {
+    for (const p of paths) this.#pendingPaths.add(p);
+    if (this.#changesTimer) return;
+    this.#changesTimer = setTimeout(() => {
+      this.#changesTimer = null;
+      const touched = [...this.#pendingPaths];
+      this.#pendingPaths.clear();
+      void this.#loadChanges(touched);
+    }, 250);
+  }
+
+  async #loadChanges(touched: string[]) {
+    try {
+      const changes = await this.backend.runDiff(this.id);
+      if (this.#disposed) return;
+      this.diff = changes.files;
+      this.diffTotal = changes.total;
+      const open = this.openFile;
+      if (open && (touched.length === 0 || touched.includes(open))) await this.openFileDiff(open);
+    } catch (e) {
+      this.report("Loading the changed files", asFailure(e));
+    }
+  }
+}
