@@ -45,7 +45,7 @@ pub enum CorralEvent {
         task_id: String,
         run_id: String,
         /// The run as it is now: views update from it without reloading.
-        run: crate::commands::runs::RunDto,
+        run: crate::dto::RunDto,
     },
     /// Files of a live run's checkout changed; `changed` files now differ from its base.
     FilesChanged {

@@ -98,7 +98,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             json,
             raw,
         } => {
-            commands::run::logs(&engine, run, follow, LogFormat::of(json, raw), &mut out).await?;
+            commands::log::logs(&engine, run, follow, LogFormat::of(json, raw), &mut out).await?;
             ExitCode::SUCCESS
         }
         Command::Key(command) => {
@@ -133,7 +133,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Diff { run, stat, path } => {
-            commands::run::diff(&engine, run, stat, path, &mut out).await?;
+            commands::diff::diff(&engine, run, stat, path, &mut out).await?;
             ExitCode::SUCCESS
         }
     };

@@ -150,6 +150,16 @@ impl<'a> CheckJson<'a> {
     }
 }
 
+/// Bytes as the biggest whole unit: `4.0 GiB`, `100.0 MiB`, `12 bytes`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    UNITS
+        .iter()
+        .find(|(_, size)| bytes >= *size)
+        .map(|(unit, size)| format!("{:.1} {unit}", bytes as f64 / *size as f64))
+        .unwrap_or_else(|| format!("{bytes} bytes"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -220,17 +220,32 @@ impl DockerSandbox {
             .v(true)
             .build();
         match self.docker.remove_container(container, Some(options)).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {}
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
-            }) => Ok(()),
-            // Another caller (the run's supervisor, or a second Corral) is removing it already.
+            }) => return Ok(()),
+            // Another caller (Docker's own auto-removal once the container stopped, the run's
+            // supervisor, or a second Corral) is removing it already.
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 409,
                 message,
-            }) if message.contains("already in progress") => Ok(()),
-            Err(e) => Err(e.into()),
+            }) if message.contains("already in progress") => {}
+            Err(e) => return Err(e.into()),
         }
+        // Gone when this returns, whoever removes it (a removal in progress is still listed).
+        for _ in 0..200 {
+            match self.docker.inspect_container(container, None).await {
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => return Ok(()),
+                Err(e) => return Err(e.into()),
+                Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        Err(SandboxError::Container {
+            container: container.to_string(),
+            message: "Docker did not finish removing it within 10 s".into(),
+        })
     }
 
     /// Every container (running or not) of this Corral instance carrying a `corral.run` label.

@@ -16,7 +16,7 @@ use tauri::{AppHandle, Manager, State};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::parse_id;
-use super::runs::RunEventDto;
+use crate::dto::RunEventDto;
 use crate::error::ApiResult;
 use crate::state::AppState;
 

@@ -1,0 +1,87 @@
+//! The JSON shapes of a run (`run show --json`, `runs --json`, `run --json`).
+
+use corral_core::{FailKind, Run, RunStatus};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct RunJson {
+    id: String,
+    task_id: String,
+    project_id: String,
+    attempt: u32,
+    state: RunStatus,
+    /// The failure's message (kept for scripts written before `failure`).
+    reason: Option<String>,
+    /// Why it failed: `kind` to branch on, the message, the kind's fix.
+    failure: Option<FailureJson>,
+    branch: Option<String>,
+    base_commit: Option<String>,
+    result_commit: Option<String>,
+    exit_code: Option<i64>,
+    merged_commit: Option<String>,
+    checkout_path: Option<String>,
+    container_id: Option<String>,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    /// `docker` or `local` (not isolated), once the run has a sandbox.
+    sandbox: Option<&'static str>,
+    agent_session_id: Option<String>,
+    /// The run this one follows up, and the message it sent.
+    follow_up_of: Option<String>,
+    follow_up_message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct FailureJson {
+    kind: FailKind,
+    message: String,
+    fix: Option<&'static str>,
+}
+
+impl RunJson {
+    pub fn new(r: &Run) -> Self {
+        RunJson {
+            id: r.id.to_string(),
+            task_id: r.task_id.to_string(),
+            project_id: r.project_id.to_string(),
+            attempt: r.attempt,
+            state: r.state.status(),
+            reason: r.state.failure().map(|f| f.message.clone()),
+            failure: r.state.failure().map(|f| FailureJson {
+                kind: f.kind,
+                message: f.message.clone(),
+                fix: f.kind.fix(),
+            }),
+            branch: r.branch.clone(),
+            base_commit: r.base_commit.clone(),
+            result_commit: r.result_commit.clone(),
+            exit_code: r.exit_code,
+            merged_commit: r.merged_commit.clone(),
+            checkout_path: r.checkout_path.clone(),
+            container_id: r.container_id.clone(),
+            sandbox: r.sandbox_kind().map(|k| k.as_str()),
+            agent_session_id: r.agent_session_id.clone(),
+            follow_up_of: r.follow_up.as_ref().map(|f| f.of.to_string()),
+            follow_up_message: r.follow_up.as_ref().map(|f| f.message.clone()),
+            created_at: r.created_at.0,
+            started_at: r.started_at.map(|t| t.0),
+            finished_at: r.finished_at.map(|t| t.0),
+        }
+    }
+}
+
+/// `run show --json`: the run, and the files its commit left out.
+#[derive(Debug, Serialize)]
+pub struct RunShowJson<'a> {
+    #[serde(flatten)]
+    pub run: RunJson,
+    pub left_out: Vec<LeftOutJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LeftOutJson<'a> {
+    pub path: &'a str,
+    pub size: u64,
+    pub max_bytes: u64,
+}

@@ -1,0 +1,14 @@
+//! The types that cross the IPC boundary, with their conversions from and to domain types, one
+//! file per domain. They are deliberately separate from the domain: they change only when the
+//! UI contract does. Times are milliseconds since the epoch as `f64` (exact below 2^53; a JS
+//! number).
+
+mod health;
+mod project;
+mod run;
+mod task;
+
+pub use health::*;
+pub use project::*;
+pub use run::*;
+pub use task::*;

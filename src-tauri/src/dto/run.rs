@@ -1,0 +1,366 @@
+//! Runs: the run, why it failed, its log entries (and what an agent did), its changes.
+
+use corral_core::{
+    AgentEvent, FailKind, FailReason, OutputStream, Run, RunEvent, RunEventBody, RunStatus,
+    ToolKind,
+};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct RunDto {
+    pub id: String,
+    pub task_id: String,
+    pub project_id: String,
+    pub attempt: u32,
+    pub state: RunStatus,
+    /// Why it failed, when it did.
+    pub failure: Option<FailureDto>,
+    pub branch: Option<String>,
+    pub base_commit: Option<String>,
+    pub result_commit: Option<String>,
+    pub exit_code: Option<i32>,
+    /// Set once the result was merged into the project branch.
+    pub merged_commit: Option<String>,
+    pub created_at: f64,
+    pub started_at: Option<f64>,
+    pub finished_at: Option<f64>,
+    /// Where its steps ran, once it has a sandbox; `local` is NOT isolated.
+    pub sandbox: Option<crate::dto::SandboxDto>,
+    /// The agent's session, once its agent started (a follow-up resumes it).
+    pub agent_session_id: Option<String>,
+    /// The run this one follows up, and the message it sent the agent.
+    pub follow_up_of: Option<String>,
+    pub follow_up_message: Option<String>,
+}
+
+/// Why a run failed: a kind the UI branches on, the message, and the kind's fix when it has one.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct FailureDto {
+    pub kind: FailKind,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+impl From<&FailReason> for FailureDto {
+    fn from(f: &FailReason) -> Self {
+        FailureDto {
+            kind: f.kind,
+            message: f.message.clone(),
+            fix: f.kind.fix().map(str::to_string),
+        }
+    }
+}
+
+impl From<&Run> for RunDto {
+    fn from(r: &Run) -> Self {
+        RunDto {
+            id: r.id.to_string(),
+            task_id: r.task_id.to_string(),
+            project_id: r.project_id.to_string(),
+            attempt: r.attempt,
+            state: r.state.status(),
+            failure: r.state.failure().map(FailureDto::from),
+            branch: r.branch.clone(),
+            base_commit: r.base_commit.clone(),
+            result_commit: r.result_commit.clone(),
+            exit_code: r.exit_code.and_then(|c| i32::try_from(c).ok()),
+            merged_commit: r.merged_commit.clone(),
+            created_at: r.created_at.0 as f64,
+            started_at: r.started_at.map(|t| t.0 as f64),
+            finished_at: r.finished_at.map(|t| t.0 as f64),
+            sandbox: r.sandbox_kind().map(Into::into),
+            agent_session_id: r.agent_session_id.clone(),
+            follow_up_of: r.follow_up.as_ref().map(|f| f.of.to_string()),
+            follow_up_message: r.follow_up.as_ref().map(|f| f.message.clone()),
+        }
+    }
+}
+
+/// What a coding agent did (see `corral_core::AgentEvent`). Tool input is JSON text.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AgentEventDto {
+    SessionStarted {
+        session_id: String,
+    },
+    AssistantText {
+        text: String,
+    },
+    Thinking {
+        text: String,
+    },
+    ToolCall {
+        id: String,
+        name: String,
+        input: String,
+        /// file_edit, command, read, search, mcp, other
+        kind: String,
+    },
+    ToolResult {
+        id: String,
+        ok: bool,
+        output: String,
+    },
+    FileEdit {
+        path: String,
+    },
+    Usage {
+        input_tokens: f64,
+        output_tokens: f64,
+        cost_usd: Option<f64>,
+    },
+    Error {
+        message: String,
+    },
+    Finished {
+        ok: bool,
+        summary: Option<String>,
+    },
+    Raw {
+        line: String,
+    },
+}
+
+impl From<AgentEvent> for AgentEventDto {
+    fn from(e: AgentEvent) -> Self {
+        match e {
+            AgentEvent::SessionStarted { session_id } => {
+                AgentEventDto::SessionStarted { session_id }
+            }
+            AgentEvent::AssistantText { text } => AgentEventDto::AssistantText { text },
+            AgentEvent::Thinking { text } => AgentEventDto::Thinking { text },
+            AgentEvent::ToolCall {
+                id,
+                name,
+                input,
+                kind,
+            } => AgentEventDto::ToolCall {
+                id,
+                name,
+                input: input.to_string(),
+                kind: match kind {
+                    ToolKind::FileEdit => "file_edit",
+                    ToolKind::Command => "command",
+                    ToolKind::Read => "read",
+                    ToolKind::Search => "search",
+                    ToolKind::Mcp => "mcp",
+                    ToolKind::Other => "other",
+                }
+                .to_string(),
+            },
+            AgentEvent::ToolResult { id, ok, output } => {
+                AgentEventDto::ToolResult { id, ok, output }
+            }
+            AgentEvent::FileEdit { path } => AgentEventDto::FileEdit { path },
+            AgentEvent::Usage {
+                input_tokens,
+                output_tokens,
+                cost_micro_usd,
+            } => AgentEventDto::Usage {
+                input_tokens: input_tokens as f64,
+                output_tokens: output_tokens as f64,
+                cost_usd: cost_micro_usd.map(|c| c as f64 / 1_000_000.0),
+            },
+            AgentEvent::Error { message } => AgentEventDto::Error { message },
+            AgentEvent::Finished { ok, summary } => AgentEventDto::Finished { ok, summary },
+            AgentEvent::Raw { line } => AgentEventDto::Raw { line },
+        }
+    }
+}
+
+/// One entry of a run's log.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunEventDto {
+    Output {
+        seq: u32,
+        at: f64,
+        step: String,
+        stderr: bool,
+        line: String,
+    },
+    StepStarted {
+        seq: u32,
+        at: f64,
+        step: String,
+        argv: Vec<String>,
+    },
+    StepExited {
+        seq: u32,
+        at: f64,
+        step: String,
+        exit_code: i32,
+    },
+    StateChanged {
+        seq: u32,
+        at: f64,
+        from: RunStatus,
+        to: RunStatus,
+        reason: Option<String>,
+        fail_kind: Option<FailKind>,
+    },
+    Note {
+        seq: u32,
+        at: f64,
+        text: String,
+    },
+    /// Something the coding agent did.
+    Agent {
+        seq: u32,
+        at: f64,
+        event: AgentEventDto,
+    },
+    FileChanged {
+        seq: u32,
+        at: f64,
+        path: String,
+        /// created, modified, removed, renamed
+        change: String,
+        from: Option<String>,
+        /// Bytes, when it is a regular file after the change.
+        size: Option<f64>,
+        /// A symbolic link's target text (Corral never follows it).
+        link: Option<String>,
+    },
+    /// A file over the project's max-file-size, left out of the run's commit.
+    FileLeftOut {
+        seq: u32,
+        at: f64,
+        path: String,
+        size: f64,
+        max_bytes: f64,
+    },
+}
+
+impl From<RunEvent> for RunEventDto {
+    fn from(e: RunEvent) -> Self {
+        // Per run; four billion lines is far beyond any run.
+        let (seq, at) = (u32::try_from(e.seq).unwrap_or(u32::MAX), e.at.0 as f64);
+        match e.body {
+            RunEventBody::Output {
+                step, stream, line, ..
+            } => RunEventDto::Output {
+                seq,
+                at,
+                step: step.as_str().to_string(),
+                stderr: stream == OutputStream::Stderr,
+                line,
+            },
+            RunEventBody::StepStarted { step, argv } => RunEventDto::StepStarted {
+                seq,
+                at,
+                step: step.as_str().to_string(),
+                argv,
+            },
+            RunEventBody::StepExited { step, exit_code } => RunEventDto::StepExited {
+                seq,
+                at,
+                step: step.as_str().to_string(),
+                exit_code: i32::try_from(exit_code).unwrap_or(i32::MIN),
+            },
+            RunEventBody::StateChanged {
+                from,
+                to,
+                reason,
+                fail_kind,
+            } => RunEventDto::StateChanged {
+                seq,
+                at,
+                from,
+                to,
+                reason,
+                fail_kind,
+            },
+            RunEventBody::Note { text } => RunEventDto::Note { seq, at, text },
+            RunEventBody::Agent { event } => RunEventDto::Agent {
+                seq,
+                at,
+                event: event.into(),
+            },
+            RunEventBody::FileLeftOut {
+                path,
+                size,
+                max_bytes,
+            } => RunEventDto::FileLeftOut {
+                seq,
+                at,
+                path,
+                size: size as f64,
+                max_bytes: max_bytes as f64,
+            },
+            RunEventBody::FileChanged {
+                path,
+                change,
+                from,
+                size,
+                link,
+            } => RunEventDto::FileChanged {
+                seq,
+                at,
+                path,
+                change: change.as_str().to_string(),
+                from,
+                size: size.map(|s| s as f64),
+                link,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct FileDiffDto {
+    pub path: String,
+    /// added, modified, deleted, renamed, type_changed, left_out (over the project's
+    /// max-file-size: in the checkout, not in the result)
+    pub status: String,
+    pub added: u32,
+    pub removed: u32,
+    pub binary: bool,
+    pub patch: Option<String>,
+    pub truncated: bool,
+}
+
+/// A run's changed files, the first `LISTED_FILES` of them.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct RunChangesDto {
+    pub files: Vec<FileDiffDto>,
+    /// Every changed file, listed or not (`corral diff --stat` lists them all).
+    pub total: u32,
+}
+
+pub(crate) fn status_name(status: corral_engine::FileStatus) -> &'static str {
+    match status {
+        corral_engine::FileStatus::Added => "added",
+        corral_engine::FileStatus::Modified => "modified",
+        corral_engine::FileStatus::Deleted => "deleted",
+        corral_engine::FileStatus::Renamed => "renamed",
+        corral_engine::FileStatus::TypeChanged => "type_changed",
+        corral_engine::FileStatus::LeftOut => "left_out",
+    }
+}
+
+/// One line of a file's diff: `kind` is hunk, context, added or removed.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct DiffLineDto {
+    pub kind: String,
+    pub old: Option<u32>,
+    pub new: Option<u32>,
+    pub text: String,
+}
+
+/// One file's change for the diff viewer.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct FileDetailDto {
+    pub path: String,
+    pub old_path: Option<String>,
+    pub status: String,
+    pub added: u32,
+    pub removed: u32,
+    pub binary: bool,
+    /// A symbolic link: the lines are its target text, never the file it points to.
+    pub symlink: bool,
+    /// Cut at the size cap (2 MiB of patch); the note says so.
+    pub truncated: bool,
+    pub lines: Vec<DiffLineDto>,
+}

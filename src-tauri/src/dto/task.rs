@@ -1,0 +1,131 @@
+//! Tasks: cards on the board, the full task, new tasks and edits.
+
+use corral_core::{Task, TaskStatus, TaskSummary};
+use corral_engine::TaskView;
+
+use super::RuntimeDto;
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatusDto {
+    Backlog,
+    Ready,
+    Blocked,
+    Running,
+    NeedsInput,
+    Review,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl From<TaskStatus> for TaskStatusDto {
+    fn from(s: TaskStatus) -> Self {
+        match s {
+            TaskStatus::Backlog => TaskStatusDto::Backlog,
+            TaskStatus::Ready => TaskStatusDto::Ready,
+            TaskStatus::Blocked => TaskStatusDto::Blocked,
+            TaskStatus::Running => TaskStatusDto::Running,
+            TaskStatus::NeedsInput => TaskStatusDto::NeedsInput,
+            TaskStatus::Review => TaskStatusDto::Review,
+            TaskStatus::Done => TaskStatusDto::Done,
+            TaskStatus::Failed => TaskStatusDto::Failed,
+            TaskStatus::Cancelled => TaskStatusDto::Cancelled,
+        }
+    }
+}
+
+/// A task as the board shows it: no prompt.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct TaskCardDto {
+    pub id: String,
+    pub project_id: String,
+    pub title: String,
+    pub runtime: Option<RuntimeDto>,
+    pub model: Option<String>,
+    pub status: TaskStatusDto,
+    pub depends_on: Vec<String>,
+    pub dependents: Vec<String>,
+}
+
+impl From<&TaskView<TaskSummary>> for TaskCardDto {
+    fn from(v: &TaskView<TaskSummary>) -> Self {
+        TaskCardDto {
+            id: v.task.id.to_string(),
+            project_id: v.task.project_id.to_string(),
+            title: v.task.title.clone(),
+            runtime: v.task.runtime.map(Into::into),
+            model: v.task.model.clone(),
+            status: v.status.into(),
+            depends_on: v.depends_on.iter().map(ToString::to_string).collect(),
+            dependents: v.dependents.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// A task in full, for its detail view and edit form.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct TaskDto {
+    pub id: String,
+    pub project_id: String,
+    pub title: String,
+    pub prompt: String,
+    pub runtime: Option<RuntimeDto>,
+    pub model: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub max_attempts: u32,
+    pub status: TaskStatusDto,
+    pub depends_on: Vec<String>,
+    pub dependents: Vec<String>,
+    pub created_at: f64,
+    pub updated_at: f64,
+}
+
+impl From<&TaskView<Task>> for TaskDto {
+    fn from(v: &TaskView<Task>) -> Self {
+        let t = &v.task;
+        TaskDto {
+            id: t.id.to_string(),
+            project_id: t.project_id.to_string(),
+            title: t.title.clone(),
+            prompt: t.prompt.clone(),
+            runtime: t.runtime.map(Into::into),
+            model: t.model.clone(),
+            command: t.command.clone(),
+            max_attempts: t.max_attempts,
+            status: v.status.into(),
+            depends_on: v.depends_on.iter().map(ToString::to_string).collect(),
+            dependents: v.dependents.iter().map(ToString::to_string).collect(),
+            created_at: t.created_at.0 as f64,
+            updated_at: t.updated_at.0 as f64,
+        }
+    }
+}
+
+/// What the create-task dialog sends.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct NewTaskDto {
+    pub project_id: String,
+    pub title: String,
+    pub prompt: String,
+    pub runtime: Option<RuntimeDto>,
+    pub model: Option<String>,
+    /// The argument vector of a `custom` task (giving one makes the task `custom`).
+    pub command: Option<Vec<String>>,
+    /// Ids of tasks the new task runs after.
+    pub after: Vec<String>,
+}
+
+/// What the edit dialog sends: every editable field, always (no optional-by-accident fields).
+/// `runtime` and `model` are `null` for "the project's default".
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct TaskEditDto {
+    pub title: String,
+    pub prompt: String,
+    pub runtime: Option<RuntimeDto>,
+    pub model: Option<String>,
+    /// The argument vector of a `custom` task; `null` for an agent task.
+    pub command: Option<Vec<String>>,
+}
