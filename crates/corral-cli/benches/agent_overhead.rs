@@ -5,6 +5,7 @@
 //! Prints medians; asserts nothing about speed.
 //! Run: `cargo bench -p corral-cli --bench agent_overhead` (needs Docker and npm).
 
+use corral_testkit::git;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,17 +28,6 @@ fn run(cmd: &mut Command) -> anyhow::Result<Duration> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(took)
-}
-
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
-    run(Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "b")
-        .env("GIT_AUTHOR_EMAIL", "b@example.com")
-        .env("GIT_COMMITTER_NAME", "b")
-        .env("GIT_COMMITTER_EMAIL", "b@example.com"))
-    .map(|_| ())
 }
 
 fn script(name: &str) -> anyhow::Result<String> {
@@ -99,17 +89,17 @@ fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(&repo)?;
-    git(&repo, &["init", "-q", "-b", "main"])?;
+    git(&repo, &["init", "-q", "-b", "main"]);
     std::fs::write(repo.join("README"), "bench\n")?;
-    git(&repo, &["add", "."])?;
-    git(&repo, &["commit", "-qm", "init"])?;
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "init"]);
 
     // Bare: the CLI as the adapter runs it, in a clean clone, with its own home.
     let bare_repo = dir.path().join("bare");
     git(
         dir.path(),
         &["clone", "-q", repo.to_str().unwrap_or_default(), "bare"],
-    )?;
+    );
     let home = dir.path().join("home");
     let bare = |home: &Path| -> anyhow::Result<Duration> {
         let _ = std::fs::remove_file(bare_repo.join("hello.txt"));

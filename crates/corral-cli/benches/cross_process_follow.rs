@@ -5,6 +5,7 @@
 //! Docker runs). Prints numbers; asserts nothing about speed.
 //! Run: `cargo bench -p corral-cli --bench cross_process_follow`.
 
+use corral_testkit::git;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -27,20 +28,6 @@ fn ok(data: &Path, args: &[&str]) -> anyhow::Result<String> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let ok = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "b")
-        .env("GIT_AUTHOR_EMAIL", "b@example.com")
-        .env("GIT_COMMITTER_NAME", "b")
-        .env("GIT_COMMITTER_EMAIL", "b@example.com")
-        .status()?
-        .success();
-    anyhow::ensure!(ok, "git {args:?}");
-    Ok(())
 }
 
 fn ms(d: Duration) -> f64 {
@@ -78,10 +65,10 @@ fn main() -> anyhow::Result<()> {
     let data = dir.path().join("data");
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(&repo)?;
-    git(&repo, &["init", "-q", "-b", "main"])?;
+    git(&repo, &["init", "-q", "-b", "main"]);
     std::fs::write(repo.join("README"), "x")?;
-    git(&repo, &["add", "."])?;
-    git(&repo, &["commit", "-qm", "first"])?;
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "first"]);
     ok(
         &data,
         &["project", "add", repo.to_str().unwrap_or_default()],

@@ -2,6 +2,7 @@
 //! wall time of the real binary, process start to exit, output to a pipe. Prints figures;
 //! asserts nothing about speed. Run: `cargo bench -p corral-cli --bench task_list_startup`.
 
+use corral_testkit::git;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,27 +13,13 @@ use corral_store::{Store, TaskMutation};
 const TASKS: usize = 10_000;
 const SAMPLES: usize = 30;
 
-fn git(dir: &std::path::Path, args: &[&str]) -> anyhow::Result<()> {
-    let ok = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "b")
-        .env("GIT_AUTHOR_EMAIL", "b@example.com")
-        .env("GIT_COMMITTER_NAME", "b")
-        .env("GIT_COMMITTER_EMAIL", "b@example.com")
-        .status()?
-        .success();
-    anyhow::ensure!(ok, "git {args:?} failed");
-    Ok(())
-}
-
 async fn seed(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     let repo = dir.join("repo");
     std::fs::create_dir_all(&repo)?;
-    git(&repo, &["init", "-q", "-b", "main"])?;
+    git(&repo, &["init", "-q", "-b", "main"]);
     std::fs::write(repo.join("f"), "x")?;
-    git(&repo, &["add", "."])?;
-    git(&repo, &["commit", "-qm", "x"])?;
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "x"]);
     let data = dir.join("data");
     let engine = Engine::open(Config::new(&data)).await?;
     let project = engine

@@ -4,26 +4,12 @@
 //! same for both). Prints numbers; asserts nothing about speed.
 //! Run: `cargo bench -p corral-engine --bench file_events`.
 
+use corral_testkit::git;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use corral_core::{RunEventBody, RunState};
 use corral_engine::{Config, Engine, NewTask};
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "b")
-        .env("GIT_AUTHOR_EMAIL", "b@example.com")
-        .env("GIT_COMMITTER_NAME", "b")
-        .env("GIT_COMMITTER_EMAIL", "b@example.com")
-        .status()
-        .expect("git")
-        .success();
-    assert!(ok, "git {args:?}");
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;

@@ -1,26 +1,11 @@
 //! Per-run checkout cost: Corral's local clone (objects copied) against a git worktree, on
 //! a repository of 5,000 files. Prints figures. Run: `cargo bench -p corral-git --bench checkout`.
 
-use std::path::Path;
-use std::process::Command;
+use corral_testkit::git;
 use std::time::{Duration, Instant};
 
 const FILES: usize = 5_000;
 const RUNS: usize = 15;
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "b")
-        .env("GIT_AUTHOR_EMAIL", "b@example.com")
-        .env("GIT_COMMITTER_NAME", "b")
-        .env("GIT_COMMITTER_EMAIL", "b@example.com")
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(ok, "git {args:?}");
-}
 
 fn median(mut v: Vec<Duration>) -> f64 {
     v.sort();

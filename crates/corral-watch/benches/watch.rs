@@ -8,26 +8,12 @@
 //!   watcher process's CPU time meanwhile;
 //! - a checkout of 100,000 files (1,000 folders): watch set-up time and the RSS it adds.
 
+use corral_testkit::git;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use corral_watch::{ChangeKind, WatchConfig, WatchEvent, watch};
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "b")
-        .env("GIT_AUTHOR_EMAIL", "b@example.com")
-        .env("GIT_COMMITTER_NAME", "b")
-        .env("GIT_COMMITTER_EMAIL", "b@example.com")
-        .status()
-        .expect("git")
-        .success();
-    assert!(ok, "git {args:?}");
-}
 
 fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tmp");

@@ -1,31 +1,14 @@
 //! The watcher on real folders and real git repositories (inotify on this machine).
 
+use corral_testkit::git;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use corral_watch::{Change, ChangeKind, WatchConfig, WatchEvent, WatchHandle, watch};
 use tokio::sync::mpsc::Receiver;
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tmp");

@@ -5,24 +5,12 @@ import path from "node:path";
 import { browser, $, $$, expect } from "@wdio/globals";
 import { screenshotDir } from "../wdio.conf.js";
 import { startModelServer } from "../model-server.js";
+import { makeRepo } from "../git-repo.js";
 
 const work = process.env.CORRAL_E2E_WORKDIR;
 
 function gitRepo(name) {
-  const dir = path.join(work, name);
-  fs.mkdirSync(dir, { recursive: true });
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "E2E",
-    GIT_AUTHOR_EMAIL: "e2e@example.com",
-    GIT_COMMITTER_NAME: "E2E",
-    GIT_COMMITTER_EMAIL: "e2e@example.com",
-  };
-  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: dir, env });
-  fs.writeFileSync(path.join(dir, "README.md"), "# demo\n");
-  execFileSync("git", ["add", "."], { cwd: dir, env });
-  execFileSync("git", ["commit", "-qm", "first"], { cwd: dir, env });
-  return dir;
+  return makeRepo(path.join(work, name));
 }
 
 async function shot(name) {

@@ -5,24 +5,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { browser, $, expect } from "@wdio/globals";
 import { corralCli, screenshotDir } from "../wdio.conf.js";
+import { makeRepo } from "../git-repo.js";
 
 const LINES = 1_000_000;
 
 function seed() {
   const work = fs.mkdtempSync(path.join(process.env.CORRAL_E2E_WORKDIR, "long-"));
-  const repo = path.join(work, "long log");
-  fs.mkdirSync(repo);
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "E2E",
-    GIT_AUTHOR_EMAIL: "e2e@example.com",
-    GIT_COMMITTER_NAME: "E2E",
-    GIT_COMMITTER_EMAIL: "e2e@example.com",
-  };
-  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: repo, env });
-  fs.writeFileSync(path.join(repo, "README.md"), "# long\n");
-  execFileSync("git", ["add", "."], { cwd: repo, env });
-  execFileSync("git", ["commit", "-qm", "first"], { cwd: repo, env });
+  const repo = makeRepo(path.join(work, "long log"));
+  const env = process.env;
   execFileSync(corralCli, ["project", "add", repo, "--name", "long"], { env });
   // Host processes: printing a million lines needs no container.
   execFileSync(corralCli, ["project", "set", "long", "sandbox=local"], { env });

@@ -11,14 +11,10 @@ use super::{Env, git, json, s, test_image};
 /// runs it to its end and returns the run (`run show --json`) and its log (`logs --json`).
 fn run_script(env: &Env, settings: &[&str], script: &str) -> (serde_json::Value, String) {
     test_image();
-    let repo = env.repo("r");
-    env.ok(&["project", "add", s(&repo)]);
-    let mut set = vec!["project", "set", "r", "agent-image=corral-test/busybox:1"];
+    let mut set = vec!["agent-image=corral-test/busybox:1"];
     set.extend_from_slice(settings);
-    env.ok(&set);
-    env.ok(&[
-        "task", "add", "-p", "r", "-t", "Attack", "--", "sh", "-c", script,
-    ]);
+    env.project("r", &set);
+    env.sh_task("r", "Attack", script);
     let _ = env.corral(&["run", "Attack", "--follow"]);
     let runs = json(&env.ok(&["runs", "--json"]));
     let id = runs[0]["id"].as_str().expect("id").to_string();

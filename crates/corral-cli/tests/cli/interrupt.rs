@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Env, json, s};
+use super::{Env, json};
 
 /// Starts `corral run <title> --follow ...` and returns it once its log printed `started`.
 fn run_until_started(env: &Env, title: &str, extra: &[&str]) -> Child {
@@ -73,33 +73,9 @@ fn state_of(env: &Env, title: &str) -> String {
 #[test]
 fn ctrl_c_cancels_the_run_or_with_detach_leaves_it_to_a_background_corral() {
     let env = Env::new();
-    let repo = env.repo("r");
-    env.ok(&["project", "add", s(&repo)]);
-    env.ok(&["project", "set", "r", "sandbox=local"]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Long",
-        "--",
-        "sh",
-        "-c",
-        "echo started; sleep 60",
-    ]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Short",
-        "--",
-        "sh",
-        "-c",
-        "echo started; sleep 3; echo finished",
-    ]);
+    env.project("r", &["sandbox=local"]);
+    env.sh_task("r", "Long", "echo started; sleep 60");
+    env.sh_task("r", "Short", "echo started; sleep 3; echo finished");
 
     let (code, stderr) = ctrl_c(run_until_started(&env, "Long", &[]));
     assert_eq!(code, 130, "{stderr}");

@@ -7,26 +7,13 @@ use std::time::Duration;
 use corral_core::RunState;
 use corral_engine::{Config, Engine, EngineEvent};
 
-use super::{Env, s};
+use super::Env;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_apps_engine_announces_the_states_of_a_run_a_cli_process_drives() {
     let env = Env::new();
-    let repo = env.repo("r");
-    env.ok(&["project", "add", s(&repo)]);
-    env.ok(&["project", "set", "r", "sandbox=local"]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "T",
-        "--",
-        "sh",
-        "-c",
-        "echo hi; sleep 1",
-    ]);
+    env.project("r", &["sandbox=local"]);
+    env.sh_task("r", "T", "echo hi; sleep 1");
     let app = Engine::open(Config::new(env.data.clone()))
         .await
         .expect("the app's engine");

@@ -8,6 +8,7 @@ mod model_server;
 mod moved_repo;
 mod slots;
 
+use corral_testkit::git;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -86,26 +87,28 @@ impl Env {
 
     fn repo(&self, name: &str) -> PathBuf {
         let path = self.dir.path().join(name);
-        std::fs::create_dir_all(&path).expect("mkdir");
-        git(&path, &["init", "-q", "-b", "main"]);
-        std::fs::write(path.join("README"), "hi").expect("write");
-        git(&path, &["add", "."]);
-        git(&path, &["commit", "-qm", "first"]);
+        corral_testkit::make_repo(&path);
         path
     }
-}
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}");
+    /// A project named `name` on a fresh repository, with `settings` (`key=value`) applied.
+    fn project(&self, name: &str, settings: &[&str]) -> PathBuf {
+        let repo = self.repo(name);
+        self.ok(&["project", "add", s(&repo)]);
+        if !settings.is_empty() {
+            let mut args = vec!["project", "set", name];
+            args.extend_from_slice(settings);
+            self.ok(&args);
+        }
+        repo
+    }
+
+    /// A custom task of `project` whose command is `sh -c <script>`.
+    fn sh_task(&self, project: &str, title: &str, script: &str) {
+        self.ok(&[
+            "task", "add", "-p", project, "-t", title, "--", "sh", "-c", script,
+        ]);
+    }
 }
 
 /// A file's content on a branch of the repository (empty when it is not there).
@@ -251,7 +254,10 @@ fn a_whole_session_projects_tasks_dependencies() {
         json(&env.ok(&["project", "list", "--json"])),
         serde_json::json!([])
     );
-    assert!(repo.join("README").exists(), "the repository is untouched");
+    assert!(
+        repo.join("README.md").exists(),
+        "the repository is untouched"
+    );
 }
 
 #[test]

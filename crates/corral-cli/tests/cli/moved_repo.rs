@@ -7,21 +7,8 @@ use super::{Env, json, s, test_image};
 fn a_moved_repository_is_named_with_the_fix_and_path_points_the_project_at_it() {
     test_image();
     let env = Env::new();
-    let repo = env.repo("r");
-    env.ok(&["project", "add", s(&repo)]);
-    env.ok(&["project", "set", "r", "agent-image=corral-test/busybox:1"]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Touch",
-        "--",
-        "sh",
-        "-c",
-        "echo hi > hi.txt",
-    ]);
+    let repo = env.project("r", &["agent-image=corral-test/busybox:1"]);
+    env.sh_task("r", "Touch", "echo hi > hi.txt");
     let moved = env.dir.path().join("moved here");
     std::fs::rename(&repo, &moved).expect("move the repository");
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use corral_core::{RunState, TaskId};
 use corral_engine::{Config, Engine};
 
-use super::{Env, s};
+use super::Env;
 
 /// A task whose command marks its start and end in `log`, with a pause between.
 fn add_marking_task(env: &Env, title: &str, log: &Path, pause: &str) {
@@ -16,9 +16,7 @@ fn add_marking_task(env: &Env, title: &str, log: &Path, pause: &str) {
         "echo start {title} >> '{log}'; sleep {pause}; echo end {title} >> '{log}'",
         log = log.display()
     );
-    env.ok(&[
-        "task", "add", "-p", "r", "-t", title, "--", "sh", "-c", &script,
-    ]);
+    env.sh_task("r", title, &script);
 }
 
 /// The most tasks ever between their start and end marks at once.
@@ -78,10 +76,8 @@ async fn until_finished(engine: &Engine, titles: &[&str]) -> Vec<RunState> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_runs_holds_across_the_app_and_cli_processes_and_a_change_applies_at_once() {
     let env = Env::new();
-    let repo = env.repo("r");
-    env.ok(&["project", "add", s(&repo)]);
     // Host processes: the marks of every run land in one file.
-    env.ok(&["project", "set", "r", "sandbox=local", "max-runs=1"]);
+    env.project("r", &["sandbox=local", "max-runs=1"]);
     let log = env.dir.path().join("marks.log");
     for title in ["A", "B", "C", "D"] {
         add_marking_task(&env, title, &log, "1");

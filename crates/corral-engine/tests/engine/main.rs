@@ -11,8 +11,8 @@ mod runs;
 mod tasks;
 mod url_projects;
 
+pub use corral_testkit::git;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use corral_engine::{Config, Engine};
 
@@ -47,23 +47,6 @@ impl Fixture {
         std::fs::create_dir_all(&path).expect("mkdir");
         path
     }
-}
-
-pub fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 pub fn s(p: &Path) -> &str {

@@ -1,5 +1,6 @@
 //! Checkouts, commits, publishing and diffs against real repositories made in temp dirs.
 
+use corral_testkit::git;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -8,24 +9,6 @@ use corral_git::{FileStatus, GitError, commit_all, create_checkout, diff, publis
 const AUTHOR: (&str, &str) = ("Corral", "corral@localhost");
 /// No size cap on committed files.
 const NO_CAP: u64 = u64::MAX;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "User")
-        .env("GIT_AUTHOR_EMAIL", "user@example.com")
-        .env("GIT_COMMITTER_NAME", "User")
-        .env("GIT_COMMITTER_EMAIL", "user@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// A user's repository with a few files, a .gitignore, and one commit on `main`.
 fn user_repo(dir: &Path) -> PathBuf {
