@@ -8,6 +8,7 @@ mod follow;
 pub(crate) mod gc;
 mod merge;
 mod paths;
+mod plan;
 mod prepare;
 mod queries;
 mod reconcile;
@@ -17,6 +18,7 @@ mod result;
 mod slots;
 mod step;
 mod supervisor;
+mod work;
 
 use corral_core::{Project, Run, RunId, Task, TaskId, Transition};
 use corral_store::{RunMutation, RunQuery};
@@ -34,11 +36,31 @@ impl Engine {
     pub async fn start_run(&self, task_id: TaskId) -> EngineResult<Run> {
         let task = self.task_record(task_id).await?;
         let project = self.project(task.project_id).await?;
-        check_runnable(&task, &project).await?;
         let attempt = RunQuery::for_task(self.store.db(), task_id).await?.len() as u32 + 1;
         let run = Run::queued(task_id, project.id, attempt, Engine::now());
+        // Refused before anything is recorded when the task cannot run.
+        let plan = self.plan(&run, &task, &project).await?;
         let note = format!("run {} of `{}` queued", run.attempt, task.title);
-        self.queue(run, task, project, note).await
+        self.queue(run, task, project, plan, note).await
+    }
+
+    /// The plan of `run` (see `plan`): its adapter resolved and its API key looked up, once.
+    pub(crate) async fn plan(
+        &self,
+        run: &Run,
+        task: &Task,
+        project: &Project,
+    ) -> EngineResult<plan::RunPlan> {
+        let agent = match agent::adapter(task, project)? {
+            None => None,
+            Some(adapter) => {
+                // What can be refused without the key is, before the keychain is asked.
+                plan::check(task, Some(adapter.as_ref()))?;
+                let key = agent::api_key(adapter.as_ref()).await?;
+                Some((adapter, key))
+            }
+        };
+        plan::RunPlan::resolve(run, task, project, &self.sandbox_dir(run.id), agent)
     }
 
     /// Records a new queued run, notes why it was queued, announces it and starts its
@@ -48,12 +70,13 @@ impl Engine {
         run: Run,
         task: Task,
         project: Project,
+        plan: plan::RunPlan,
         note: String,
     ) -> EngineResult<Run> {
         RunMutation::insert(self.store.db(), &run).await?;
         self.note(run.id, note).await?;
         self.publish(EngineEvent::RunUpdated { run: run.clone() });
-        supervisor::spawn(self.clone(), run.clone(), task, project);
+        supervisor::spawn(self.clone(), run.clone(), task, project, Some(plan));
         Ok(run)
     }
 
@@ -109,7 +132,6 @@ impl Engine {
                 busy.id
             ));
         }
-        check_runnable(&task, &project).await?;
         let attempt = RunQuery::for_task(db, task.id).await?.len() as u32 + 1;
         let run = Run {
             checkout_path: Some(checkout),
@@ -122,12 +144,13 @@ impl Engine {
             }),
             ..Run::queued(task.id, project.id, attempt, Engine::now())
         };
+        let plan = self.plan(&run, &task, &project).await?;
         let note = format!(
             "run {} of `{}` queued: a follow-up of run {} (same checkout and branch, resuming \
              the agent's session)",
             run.attempt, task.title, source.id
         );
-        self.queue(run, task, project, note).await
+        self.queue(run, task, project, plan, note).await
     }
 
     /// How many runs this process drives (a process that drives none may exit without
@@ -174,31 +197,5 @@ impl Engine {
     /// up while runs go on (the app, `corral run`, `corral logs --follow`).
     pub async fn resume_runs(&self) -> EngineResult<()> {
         reconcile::reconcile(self.clone()).await
-    }
-}
-
-/// Only what this build can run: a `custom` command line, or a runtime with an adapter and its
-/// API key (checked here, before anything is prepared).
-async fn check_runnable(task: &Task, project: &Project) -> EngineResult<()> {
-    match agent::adapter(task, project)? {
-        None if task.command.is_none() => Err(EngineError::NotRunnable {
-            reason: "a custom task needs a command line (`--runtime custom -- CMD ...`)".into(),
-        }),
-        None => Ok(()),
-        Some(adapter) => {
-            if adapter.runtime() == corral_core::Runtime::Acp && task.command.is_none() {
-                return Err(EngineError::NotRunnable {
-                    reason: "an acp task needs the agent's command line (`--runtime acp -- \
-                             gemini --acp`)"
-                        .into(),
-                });
-            }
-            if task.prompt.trim().is_empty() {
-                return Err(EngineError::NotRunnable {
-                    reason: "the task has no prompt for the agent".into(),
-                });
-            }
-            agent::api_key(adapter.as_ref()).await.map(|_| ())
-        }
     }
 }

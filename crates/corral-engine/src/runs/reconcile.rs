@@ -47,16 +47,16 @@ pub(crate) async fn reconcile(ctx: Engine) -> EngineResult<()> {
             (Some(_), SandboxKind::Docker, None) => continue,
         };
         match (&run.state, sandbox_alive) {
-            (RunState::Queued, _) => spawn(ctx.clone(), run, task, project),
+            (RunState::Queued, _) => spawn(ctx.clone(), run, task, project, None),
             (_, Some(true)) => {
                 ctx.note(run.id, "Corral restarted; following the run again")
                     .await?;
-                spawn(ctx.clone(), run, task, project);
+                spawn(ctx.clone(), run, task, project, None);
             }
             (RunState::Preparing, None) => {
                 ctx.note(run.id, "Corral restarted while preparing; preparing again")
                     .await?;
-                spawn(ctx.clone(), run, task, project);
+                spawn(ctx.clone(), run, task, project, None);
             }
             _ => {
                 ctx.note(run.id, "the run's sandbox is gone").await?;

@@ -1,31 +1,41 @@
-//! The supervisor of one run: queued -> preparing (checkout, image, container, setup) ->
-//! running (the task's command) -> verifying -> succeeded, or failed with a reason, cancelled,
-//! interrupted. It holds the run folder's lock while it drives, so two Corral processes never
-//! drive the same run. It can start from any live state: after a restart it picks up where the
-//! files say the run is.
+//! The supervisor of one run: a loop over its states, each arm a small step of its own.
+//!
+//! ```text
+//! queued -> preparing (checkout, image, container; the setup step) -> running (the work) ->
+//! verifying (the verify step) -> succeeded (the result committed), or failed with a typed
+//! reason, cancelled, interrupted
+//! ```
+//!
+//! It holds the run folder's lock while it drives, so two Corral processes never drive the same
+//! run, and one of the project's run slots. It can start from any live state: after a restart
+//! it picks up where the files say the run is. New states (waiting for input, a retry after a
+//! failed check, waiting for upstream tasks) are new arms of `advance`.
 
-use corral_core::{
-    FailKind, FailReason, Project, Run, RunState, SandboxKind, StepName, Task, Transition,
-};
+use corral_core::{FailKind, FailReason, Project, Run, RunState, SandboxKind, Task, Transition};
 use corral_sandbox::{LocalSandbox, Sandbox};
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::follow::StepStop;
+use super::plan::{RunPlan, StepSpec};
 use super::prepare::prepare;
 use super::registry::lock_run;
 use super::result::finish;
 use super::step::step;
+use super::work::work;
 use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
+use crate::error::EngineResult;
 
-pub(crate) fn spawn(ctx: Engine, run: Run, task: Task, project: Project) {
+/// Starts driving `run` in this process. `plan` when the caller resolved it already (a run
+/// started here); otherwise the supervisor resolves it (a run picked up after a restart).
+pub(crate) fn spawn(ctx: Engine, run: Run, task: Task, project: Project, plan: Option<RunPlan>) {
     let span =
         tracing::info_span!("run", run = %run.id, task = %run.task_id, project = %run.project_id);
+    // Registered before the task starts, so a cancel right after the start reaches it.
+    let cancel = ctx.runs.register(run.id);
     tokio::spawn(
         async move {
-            let cancel = ctx.runs.register(run.id);
-            if let Err(err) = drive(&ctx, run.clone(), &task, &project, cancel).await {
+            if let Err(err) = drive(&ctx, run.clone(), &task, &project, plan, cancel).await {
                 tracing::error!(error = %err, "run supervisor failed");
             }
             ctx.runs.unregister(run.id);
@@ -39,6 +49,7 @@ async fn drive(
     mut run: Run,
     task: &Task,
     project: &Project,
+    plan: Option<RunPlan>,
     mut cancel: watch::Receiver<bool>,
 ) -> EngineResult<()> {
     let Some(_lock) = lock_run(&ctx.run_dir(run.id))? else {
@@ -58,18 +69,37 @@ async fn drive(
             return Ok(());
         }
     };
-    // A run keeps the sandbox it started in, whatever the project says now.
-    let kind = run.sandbox_kind().unwrap_or(project.workflow.sandbox);
-    let outcome = match kind {
-        SandboxKind::Local => steps(ctx, &LocalSandbox, &mut run, task, project, &mut cancel).await,
-        SandboxKind::Docker => match ctx.sandbox().await {
-            Ok(docker) => steps(ctx, docker, &mut run, task, project, &mut cancel).await,
-            Err(err) => Err(StepStop::fail(
-                err.fail_kind(),
-                format!(
-                    "{err}; start Docker, or set the project's sandbox to local (not isolated)"
-                ),
-            )),
+    let outcome = match plan {
+        Some(plan) => Ok(plan),
+        None => ctx.plan(&run, task, project).await,
+    };
+    let outcome = match outcome {
+        Err(err) => Err(StepStop::fail(err.fail_kind(), err.to_string())),
+        Ok(plan) => match plan.sandbox {
+            SandboxKind::Local => {
+                run_states(
+                    ctx,
+                    &LocalSandbox,
+                    &mut run,
+                    task,
+                    project,
+                    &plan,
+                    &mut cancel,
+                )
+                .await
+            }
+            SandboxKind::Docker => match ctx.sandbox().await {
+                Ok(docker) => {
+                    run_states(ctx, docker, &mut run, task, project, &plan, &mut cancel).await
+                }
+                Err(err) => Err(StepStop::fail(
+                    err.fail_kind(),
+                    format!(
+                        "{err}; start Docker, or set the project's sandbox to local (not \
+                         isolated)"
+                    ),
+                )),
+            },
         },
     };
     match outcome {
@@ -97,12 +127,31 @@ async fn drive(
     Ok(())
 }
 
-async fn steps(
+/// Everything the arms of the loop share.
+struct Turn<'a, S> {
+    ctx: &'a Engine,
+    sandbox: &'a S,
+    project: &'a Project,
+    plan: &'a RunPlan,
+}
+
+/// What an arm of the loop leads to.
+enum Next {
+    /// The run moved on to another live state: go round again.
+    Continue,
+    /// The steps are over and passed: commit the result.
+    Done,
+    /// The run had ended already: nothing to do.
+    Over,
+}
+
+async fn run_states(
     ctx: &Engine,
     sandbox: &impl Sandbox,
     run: &mut Run,
     task: &Task,
     project: &Project,
+    plan: &RunPlan,
     cancel: &mut watch::Receiver<bool>,
 ) -> Result<(), StepStop> {
     if run.state == RunState::Queued {
@@ -117,202 +166,114 @@ async fn steps(
         Some(path) => super::file_watch::start(ctx, run, std::path::Path::new(path)).await,
         None => None,
     };
-    let result = run_steps(ctx, sandbox, run, task, project, cancel).await;
+    let turn = Turn {
+        ctx,
+        sandbox,
+        project,
+        plan,
+    };
+    let result: Result<bool, StepStop> = async {
+        loop {
+            match advance(&turn, run, cancel).await? {
+                Next::Continue => {}
+                Next::Done => return Ok(true),
+                Next::Over => return Ok(false),
+            }
+        }
+    }
+    .await;
     if let Some(watch) = watch {
         watch.finish().await;
     }
-    result?;
+    if !result? {
+        return Ok(());
+    }
     finish(ctx, run, task, project).await?;
     ctx.transition(run, Transition::Succeed).await?;
     Ok(())
 }
 
-/// The setup command (once), the task's command, the verify command: from wherever the run is.
-async fn run_steps(
-    ctx: &Engine,
-    sandbox: &impl Sandbox,
+/// One arm per live state.
+async fn advance<S: Sandbox>(
+    turn: &Turn<'_, S>,
     run: &mut Run,
-    task: &Task,
-    project: &Project,
     cancel: &mut watch::Receiver<bool>,
-) -> Result<(), StepStop> {
-    if run.state == RunState::Preparing {
-        if let Some(setup) = &project.workflow.setup_command {
-            let argv = vec!["sh".to_string(), "-c".to_string(), setup.clone()];
-            let code = step(
+) -> Result<Next, StepStop> {
+    let ctx = turn.ctx;
+    match run.state {
+        RunState::Preparing => {
+            if let Some(setup) = &turn.plan.setup {
+                let code = run_step(turn, run, setup, cancel).await?;
+                if code != 0 {
+                    return Err(StepStop::fail(
+                        FailKind::SetupFailed,
+                        format!("the setup command exited with {code}"),
+                    ));
+                }
+            }
+            ctx.transition(run, Transition::Start).await?;
+            Ok(Next::Continue)
+        }
+        RunState::Running => {
+            work(
                 ctx,
-                sandbox,
+                turn.sandbox,
                 run,
-                project,
-                StepName::Setup,
-                &argv,
-                &[],
+                turn.project,
+                &turn.plan.work,
                 cancel,
-                None,
             )
             .await?;
-            if code != 0 {
-                return Err(StepStop::fail(
-                    FailKind::SetupFailed,
-                    format!("the setup command exited with {code}"),
-                ));
+            if turn.plan.verify.is_none() {
+                return Ok(Next::Done);
             }
-        }
-        ctx.transition(run, Transition::Start).await?;
-    }
-    let container = run
-        .container_id
-        .clone()
-        .ok_or_else(|| StepStop::fail(FailKind::Internal, "no container"))?;
-    if run.state == RunState::Running {
-        let adapter = super::agent::adapter(task, project)?;
-        let (code, agent, program) = match adapter {
-            None => {
-                let argv = task.command.clone().unwrap_or_default();
-                let code = step(
-                    ctx,
-                    sandbox,
-                    run,
-                    project,
-                    StepName::Agent,
-                    &argv,
-                    &[],
-                    cancel,
-                    None,
-                )
-                .await?;
-                (code, None, argv.first().cloned().unwrap_or_default())
-            }
-            Some(adapter) => {
-                let home_on_host = ctx.sandbox_dir(run.id).join("home");
-                let home = if sandbox.is_isolated() {
-                    format!("{}/home", corral_sandbox::RUN_DIR_IN_CONTAINER)
-                } else {
-                    home_on_host.display().to_string()
-                };
-                let request = super::agent::request(
-                    run,
-                    task,
-                    project,
-                    adapter.as_ref(),
-                    &home,
-                    sandbox.is_isolated(),
-                );
-                super::agent::write_files(adapter.as_ref(), &request, &home_on_host)?;
-                let mut env = super::agent::home_env(&home);
-                env.extend(adapter.env(&request));
-                let key = super::agent::api_key(adapter.as_ref()).await?;
-                if let Some(why) = &key.keychain_error {
-                    ctx.note(
-                        run.id,
-                        format!(
-                            "no OS keychain ({why}); {} was read from Corral's environment",
-                            key.name
-                        ),
-                    )
-                    .await?;
-                }
-                env.push((key.name, key.value));
-                let argv = adapter.command(&request);
-                let mut output = super::agent::AgentOutput::new(
-                    adapter.as_ref(),
-                    (!sandbox.is_isolated())
-                        .then(|| run.checkout_path.clone())
-                        .flatten(),
-                );
-                let code = step(
-                    ctx,
-                    sandbox,
-                    run,
-                    project,
-                    StepName::Agent,
-                    &argv,
-                    &env,
-                    cancel,
-                    Some(&mut output),
-                )
-                .await?;
-                (code, Some(output), adapter.program().to_string())
-            }
-        };
-        run.exit_code = Some(code);
-        if let Some(agent) = &agent {
-            run.agent_session_id = agent.session_id.clone().or(run.agent_session_id.take());
-            run.input_tokens = i64::try_from(agent.input_tokens).unwrap_or(i64::MAX);
-            run.output_tokens = i64::try_from(agent.output_tokens).unwrap_or(i64::MAX);
-        }
-        ctx.save(run).await?;
-        if let Some(agent) = &agent
-            && code == 0
-            && agent.finished_ok == Some(false)
-        {
-            return Err(StepStop::fail(
-                FailKind::AgentExit,
-                format!(
-                    "the agent reported an error: {}",
-                    agent.last_error.as_deref().unwrap_or("no message")
-                ),
-            ));
-        }
-        if let Some(agent) = &agent
-            && code != 0
-        {
-            if code == 127 {
-                return Err(StepStop::fail(
-                    FailKind::AgentNotFound,
-                    format!(
-                        "the agent's program `{program}` was not found in the run's sandbox (exit \
-                     127); use an image that has it (agent-image) or put it on PATH"
-                    ),
-                ));
-            }
-            return Err(StepStop::fail(
-                FailKind::AgentExit,
-                match &agent.last_error {
-                    Some(message) => format!("the agent exited with {code}: {message}"),
-                    None => format!("the agent exited with {code}"),
-                },
-            ));
-        }
-        if code != 0 {
-            if sandbox
-                .oom_killed(&container)
-                .await
-                .map_err(EngineError::from)?
-            {
-                return Err(StepStop::fail(FailKind::OutOfMemory, "out of memory"));
-            }
-            return Err(StepStop::fail(
-                FailKind::CommandExit,
-                format!("the task's command exited with {code}"),
-            ));
-        }
-        if project.workflow.verify_command.is_some() {
             ctx.transition(run, Transition::Verify).await?;
+            Ok(Next::Continue)
         }
-    }
-    if run.state == RunState::Verifying
-        && let Some(verify) = &project.workflow.verify_command
-    {
-        let argv = vec!["sh".to_string(), "-c".to_string(), verify.clone()];
-        let code = step(
-            ctx,
-            sandbox,
-            run,
-            project,
-            StepName::Verify,
-            &argv,
-            &[],
-            cancel,
-            None,
-        )
-        .await?;
-        if code != 0 {
-            return Err(StepStop::fail(
-                FailKind::VerifyFailed,
-                format!("the verify command exited with {code}"),
-            ));
+        RunState::Verifying => {
+            if let Some(verify) = &turn.plan.verify {
+                let code = run_step(turn, run, verify, cancel).await?;
+                if code != 0 {
+                    return Err(StepStop::fail(
+                        FailKind::VerifyFailed,
+                        format!("the verify command exited with {code}"),
+                    ));
+                }
+            }
+            Ok(Next::Done)
         }
+        RunState::WaitingInput => Err(StepStop::fail(
+            FailKind::Internal,
+            "the run waits for input, and this version of Corral cannot answer it",
+        )),
+        RunState::Queued => Err(StepStop::fail(
+            FailKind::Internal,
+            "the run went back to queued while it was driven",
+        )),
+        RunState::Succeeded
+        | RunState::Failed { .. }
+        | RunState::Cancelled
+        | RunState::Interrupted => Ok(Next::Over),
     }
-    Ok(())
+}
+
+/// A step without an agent reading its output (setup, verify).
+async fn run_step<S: Sandbox>(
+    turn: &Turn<'_, S>,
+    run: &Run,
+    spec: &StepSpec,
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<i64, StepStop> {
+    step(
+        turn.ctx,
+        turn.sandbox,
+        run,
+        turn.project,
+        spec.name,
+        &spec.argv,
+        &spec.env,
+        cancel,
+        None,
+    )
+    .await
 }

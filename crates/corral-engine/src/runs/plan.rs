@@ -1,0 +1,294 @@
+//! A run's plan: what it will do, worked out once from its task, project and run before
+//! anything is prepared: its sandbox, its steps as data (name, command line, environment) and,
+//! for an agent task, the agent call. Pure: the API key is looked up by the caller (the only
+//! IO) and passed in, so the adapter is resolved and the key read once per run, and the plan
+//! is tested without Docker.
+
+use std::path::{Path, PathBuf};
+
+use corral_agents::{Adapter, AgentRequest};
+use corral_core::{Project, Run, Runtime, SandboxKind, StepName, Task};
+
+use super::agent;
+use crate::error::{EngineError, EngineResult};
+use crate::keys::FoundKey;
+
+/// One step to run in the sandbox. Its environment may hold the API key: `Debug` shows names
+/// only.
+pub(crate) struct StepSpec {
+    pub name: StepName,
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for StepSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("StepSpec")
+            .field("name", &self.name)
+            .field("argv", &self.argv)
+            .field("env", &names)
+            .finish()
+    }
+}
+
+/// The task's own work: a command line, or a coding agent.
+#[derive(Debug)]
+pub(crate) enum Work {
+    Command(StepSpec),
+    Agent(Box<AgentCall>),
+}
+
+/// A coding agent's step, with what the run needs to set it up and read its output.
+pub(crate) struct AgentCall {
+    pub adapter: Box<dyn Adapter>,
+    pub request: AgentRequest,
+    pub step: StepSpec,
+    /// The agent's home on the host (its configuration files are written there).
+    pub home_on_host: PathBuf,
+    /// Said in the run's log before the agent starts (the keychain could not be read).
+    pub key_note: Option<String>,
+}
+
+impl std::fmt::Debug for AgentCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentCall")
+            .field("runtime", &self.adapter.runtime())
+            .field("step", &self.step)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentCall {
+    pub fn program(&self) -> &str {
+        self.adapter.program()
+    }
+}
+
+/// Everything a run does, in order: setup (once), the work, verify.
+#[derive(Debug)]
+pub(crate) struct RunPlan {
+    pub sandbox: SandboxKind,
+    pub setup: Option<StepSpec>,
+    pub work: Work,
+    pub verify: Option<StepSpec>,
+}
+
+/// A shell command line as a step.
+fn shell(name: StepName, command: &str) -> StepSpec {
+    StepSpec {
+        name,
+        argv: vec!["sh".to_string(), "-c".to_string(), command.to_string()],
+        env: Vec::new(),
+    }
+}
+
+/// Whether the task can run with this adapter (`None`: a custom command), before any key is
+/// looked up or anything prepared.
+pub(crate) fn check(task: &Task, adapter: Option<&dyn Adapter>) -> EngineResult<()> {
+    let refuse = |reason: &str| {
+        Err(EngineError::NotRunnable {
+            reason: reason.to_string(),
+        })
+    };
+    match adapter {
+        None if task.command.is_none() => {
+            refuse("a custom task needs a command line (`--runtime custom -- CMD ...`)")
+        }
+        None => Ok(()),
+        Some(adapter) if adapter.runtime() == Runtime::Acp && task.command.is_none() => {
+            refuse("an acp task needs the agent's command line (`--runtime acp -- gemini --acp`)")
+        }
+        Some(_) if task.prompt.trim().is_empty() => refuse("the task has no prompt for the agent"),
+        Some(_) => Ok(()),
+    }
+}
+
+impl RunPlan {
+    /// The plan of `run`. `agent` is the task's adapter with its API key (`None` for a custom
+    /// command); `sandbox_dir` is the run's sandbox folder on the host.
+    pub fn resolve(
+        run: &Run,
+        task: &Task,
+        project: &Project,
+        sandbox_dir: &Path,
+        agent: Option<(Box<dyn Adapter>, FoundKey)>,
+    ) -> EngineResult<RunPlan> {
+        check(task, agent.as_ref().map(|(a, _)| a.as_ref()))?;
+        // A run keeps the sandbox it started in, whatever the project says now.
+        let sandbox = run.sandbox_kind().unwrap_or(project.workflow.sandbox);
+        let isolated = sandbox == SandboxKind::Docker;
+        let work = match agent {
+            None => Work::Command(StepSpec {
+                name: StepName::Agent,
+                argv: task.command.clone().unwrap_or_default(),
+                env: Vec::new(),
+            }),
+            Some((adapter, key)) => {
+                let home_on_host = sandbox_dir.join("home");
+                let home = if isolated {
+                    format!("{}/home", corral_sandbox::RUN_DIR_IN_CONTAINER)
+                } else {
+                    home_on_host.display().to_string()
+                };
+                let request = agent::request(run, task, project, adapter.as_ref(), &home, isolated);
+                let mut env = agent::home_env(&home);
+                env.extend(adapter.env(&request));
+                let key_note = key.keychain_error.as_ref().map(|why| {
+                    format!(
+                        "no OS keychain ({why}); {} was read from Corral's environment",
+                        key.name
+                    )
+                });
+                env.push((key.name, key.value));
+                let argv = adapter.command(&request);
+                Work::Agent(Box::new(AgentCall {
+                    step: StepSpec {
+                        name: StepName::Agent,
+                        argv,
+                        env,
+                    },
+                    adapter,
+                    request,
+                    home_on_host,
+                    key_note,
+                }))
+            }
+        };
+        Ok(RunPlan {
+            sandbox,
+            setup: project
+                .workflow
+                .setup_command
+                .as_deref()
+                .map(|c| shell(StepName::Setup, c)),
+            work,
+            verify: project
+                .workflow
+                .verify_command
+                .as_deref()
+                .map(|c| shell(StepName::Verify, c)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corral_core::{CreatedBy, ProjectId, RepoSource, TaskId, TaskKind, Timestamp, Workflow};
+
+    fn project(sandbox: SandboxKind) -> Project {
+        Project {
+            id: ProjectId::new(),
+            name: "p".into(),
+            source: RepoSource::Local {
+                path: "/repos/p".into(),
+            },
+            default_branch: Some("main".into()),
+            workflow: Workflow {
+                sandbox,
+                setup_command: Some("make deps".into()),
+                verify_command: Some("make test".into()),
+                ..Workflow::default()
+            },
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    fn task(project: &Project, runtime: Runtime, command: Option<&[&str]>, prompt: &str) -> Task {
+        Task {
+            id: TaskId::new(),
+            project_id: project.id,
+            title: "T".into(),
+            prompt: prompt.into(),
+            runtime: Some(runtime),
+            model: None,
+            command: command.map(|c| c.iter().map(|s| s.to_string()).collect()),
+            kind: TaskKind::Work,
+            parent: None,
+            created_by: CreatedBy::Human,
+            max_attempts: 1,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    fn key() -> FoundKey {
+        FoundKey {
+            name: "ANTHROPIC_API_KEY".into(),
+            value: "sk-secret-value".into(),
+            source: crate::keys::KeySource::Environment,
+            keychain_error: None,
+        }
+    }
+
+    #[test]
+    fn a_custom_task_runs_its_command_between_the_projects_setup_and_verify() {
+        let p = project(SandboxKind::Docker);
+        let t = task(&p, Runtime::Custom, Some(&["make", "it"]), "");
+        let run = Run::queued(t.id, p.id, 1, Timestamp(0));
+        let plan =
+            RunPlan::resolve(&run, &t, &p, Path::new("/data/runs/x/sandbox"), None).expect("plan");
+        assert_eq!(plan.sandbox, SandboxKind::Docker);
+        let setup = plan.setup.expect("setup");
+        assert_eq!(
+            (setup.name, setup.argv.join(" ")),
+            (StepName::Setup, "sh -c make deps".into())
+        );
+        let Work::Command(work) = plan.work else {
+            panic!("a command");
+        };
+        assert_eq!(work.argv, ["make", "it"]);
+        assert_eq!(plan.verify.expect("verify").name, StepName::Verify);
+    }
+
+    #[test]
+    fn an_agent_task_gets_its_adapters_command_a_home_and_its_key_which_debug_never_shows() {
+        let p = project(SandboxKind::Docker);
+        let t = task(&p, Runtime::ClaudeCode, None, "Fix the cart");
+        let run = Run::queued(t.id, p.id, 1, Timestamp(0));
+        let adapter = corral_agents::adapter_for(Runtime::ClaudeCode).expect("adapter");
+        let plan = RunPlan::resolve(&run, &t, &p, Path::new("/data/s"), Some((adapter, key())))
+            .expect("plan");
+        let Work::Agent(call) = &plan.work else {
+            panic!("an agent");
+        };
+        assert_eq!(call.program(), "claude");
+        assert_eq!(call.request.prompt, "Fix the cart");
+        assert_eq!(call.home_on_host, Path::new("/data/s/home"));
+        let env: Vec<&str> = call.step.env.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(env.contains(&"ANTHROPIC_API_KEY"), "{env:?}");
+        assert!(
+            call.step
+                .env
+                .iter()
+                .any(|(k, v)| k == "TMPDIR" && v.starts_with("/corral/run/home")),
+            "the home as the container sees it"
+        );
+        let shown = format!("{plan:?}");
+        assert!(!shown.contains("sk-secret-value"), "{shown}");
+    }
+
+    #[test]
+    fn what_cannot_run_is_refused_before_a_key_is_needed() {
+        let p = project(SandboxKind::Local);
+        let custom = task(&p, Runtime::Custom, None, "");
+        assert!(matches!(
+            check(&custom, None),
+            Err(EngineError::NotRunnable { .. })
+        ));
+        let adapter = corral_agents::adapter_for(Runtime::ClaudeCode).expect("adapter");
+        let no_prompt = task(&p, Runtime::ClaudeCode, None, "  ");
+        assert!(matches!(
+            check(&no_prompt, Some(adapter.as_ref())),
+            Err(EngineError::NotRunnable { .. })
+        ));
+        let acp = corral_agents::adapter_for(Runtime::Acp).expect("acp");
+        let no_command = task(&p, Runtime::Acp, None, "do it");
+        assert!(matches!(
+            check(&no_command, Some(acp.as_ref())),
+            Err(EngineError::NotRunnable { .. })
+        ));
+    }
+}

@@ -1,0 +1,106 @@
+//! The running state's step: the task's command line, or its coding agent (its files written,
+//! its output parsed into the log, its session and usage kept), and what its exit means.
+
+use corral_core::{FailKind, Project, Run};
+use corral_sandbox::Sandbox;
+use tokio::sync::watch;
+
+use super::agent::{AgentOutput, write_files};
+use super::follow::StepStop;
+use super::plan::Work;
+use super::step::step;
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+pub(super) async fn work(
+    ctx: &Engine,
+    sandbox: &impl Sandbox,
+    run: &mut Run,
+    project: &Project,
+    work: &Work,
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<(), StepStop> {
+    let (code, agent) = match work {
+        Work::Command(spec) => {
+            let code = step(
+                ctx, sandbox, run, project, spec.name, &spec.argv, &spec.env, cancel, None,
+            )
+            .await?;
+            (code, None)
+        }
+        Work::Agent(call) => {
+            write_files(call.adapter.as_ref(), &call.request, &call.home_on_host)?;
+            if let Some(note) = &call.key_note {
+                ctx.note(run.id, note.clone()).await?;
+            }
+            // Where the agent sees the checkout when that is not `/workspace` (the local
+            // sandbox): its edits are named relative to it.
+            let seen_as = (!sandbox.is_isolated())
+                .then(|| run.checkout_path.clone())
+                .flatten();
+            let mut output = AgentOutput::new(call.adapter.as_ref(), seen_as);
+            let spec = &call.step;
+            let code = step(
+                ctx,
+                sandbox,
+                run,
+                project,
+                spec.name,
+                &spec.argv,
+                &spec.env,
+                cancel,
+                Some(&mut output),
+            )
+            .await?;
+            (code, Some((output, call.program())))
+        }
+    };
+    run.exit_code = Some(code);
+    if let Some((agent, _)) = &agent {
+        run.agent_session_id = agent.session_id.clone().or(run.agent_session_id.take());
+        run.input_tokens = i64::try_from(agent.input_tokens).unwrap_or(i64::MAX);
+        run.output_tokens = i64::try_from(agent.output_tokens).unwrap_or(i64::MAX);
+    }
+    ctx.save(run).await?;
+    match agent {
+        Some((agent, _)) if code == 0 && agent.finished_ok == Some(false) => Err(StepStop::fail(
+            FailKind::AgentExit,
+            format!(
+                "the agent reported an error: {}",
+                agent.last_error.as_deref().unwrap_or("no message")
+            ),
+        )),
+        Some((_, program)) if code == 127 => Err(StepStop::fail(
+            FailKind::AgentNotFound,
+            format!(
+                "the agent's program `{program}` was not found in the run's sandbox (exit 127); \
+                 use an image that has it (agent-image) or put it on PATH"
+            ),
+        )),
+        Some((agent, _)) if code != 0 => Err(StepStop::fail(
+            FailKind::AgentExit,
+            match &agent.last_error {
+                Some(message) => format!("the agent exited with {code}: {message}"),
+                None => format!("the agent exited with {code}"),
+            },
+        )),
+        None if code != 0 => {
+            let container = run
+                .container_id
+                .clone()
+                .ok_or_else(|| StepStop::fail(FailKind::Internal, "no container"))?;
+            if sandbox
+                .oom_killed(&container)
+                .await
+                .map_err(EngineError::from)?
+            {
+                return Err(StepStop::fail(FailKind::OutOfMemory, "out of memory"));
+            }
+            Err(StepStop::fail(
+                FailKind::CommandExit,
+                format!("the task's command exited with {code}"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
