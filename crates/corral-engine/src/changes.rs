@@ -45,7 +45,7 @@ impl Engine {
             .to_string();
         corral_watch::watch_files(&dir, &name)
             .map(DatabaseChanges)
-            .map_err(|e| EngineError::Internal(e.to_string()))
+            .map_err(EngineError::from)
     }
 
     /// Until the engine is closed: announces (as `RunUpdated`) every run another process

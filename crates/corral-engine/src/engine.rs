@@ -85,7 +85,7 @@ impl Engine {
         let db_path = config.database_path()?;
         tokio::task::spawn_blocking(move || ensure_writable_dir(&data_dir))
             .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?
+            .map_err(EngineError::from)?
             .map_err(|reason| EngineError::DataDirNotWritable {
                 path: config.data_dir.clone(),
                 reason,

@@ -198,6 +198,8 @@ pub enum EngineError {
     MissingApiKey { runtime: String, names: String },
     #[error("{0}")]
     Sandbox(#[from] SandboxError),
+    #[error("{0}")]
+    Watch(#[from] corral_watch::WatchError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -217,6 +219,20 @@ impl From<StoreError> for EngineError {
             StoreError::NewerSchema { path, .. } => EngineError::DatabaseTooNew { path },
             other => EngineError::Store(other),
         }
+    }
+}
+
+/// A transition the state machine refuses: a bug in the engine, which drives the states.
+impl From<corral_core::TransitionError> for EngineError {
+    fn from(err: corral_core::TransitionError) -> Self {
+        EngineError::Internal(err.to_string())
+    }
+}
+
+/// A blocking task panicked or was cancelled: a bug, not the user's doing.
+impl From<tokio::task::JoinError> for EngineError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        EngineError::Internal(format!("a background task failed: {err}"))
     }
 }
 
@@ -290,7 +306,7 @@ impl EngineError {
             EngineError::Keychain { .. } => ErrorKind::Keychain,
             EngineError::Sandbox(e) if e.is_unreachable() => ErrorKind::DockerUnreachable,
             EngineError::Sandbox(_) => ErrorKind::Sandbox,
-            EngineError::Io { .. } => ErrorKind::Io,
+            EngineError::Io { .. } | EngineError::Watch(_) => ErrorKind::Io,
             EngineError::Store(_) => ErrorKind::Database,
             EngineError::Internal(_) => ErrorKind::Internal,
         }

@@ -99,7 +99,7 @@ fn find(names: &[&str]) -> Option<FoundKey> {
 pub(crate) async fn lookup(names: &'static [&'static str]) -> EngineResult<Option<FoundKey>> {
     tokio::task::spawn_blocking(move || find(names))
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))
+        .map_err(EngineError::from)
 }
 
 /// Every key variable some runtime reads, with the runtimes that read it.
@@ -163,7 +163,7 @@ impl Engine {
                 .collect()
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))
+        .map_err(EngineError::from)
     }
 
     /// Stores a key in the OS keychain.
@@ -181,7 +181,7 @@ impl Engine {
                 .map_err(|e| keychain_failed(e, name))
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        .map_err(EngineError::from)??;
         tracing::info!(key = name, "API key stored in the keychain");
         Ok(())
     }
@@ -196,7 +196,7 @@ impl Engine {
             }
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        .map_err(EngineError::from)??;
         tracing::info!(key = name, "API key removed from the keychain");
         Ok(())
     }

@@ -51,7 +51,7 @@ impl Engine {
             let path = absolute(Path::new(source));
             let info = tokio::task::spawn_blocking(move || corral_git::inspect(&path))
                 .await
-                .map_err(|e| EngineError::Internal(e.to_string()))??;
+                .map_err(EngineError::from)??;
             (RepoSource::Local { path: info.root }, info.head_branch)
         };
         let name = validate::name("project name", name.unwrap_or(&source.default_name()))?;
@@ -185,7 +185,7 @@ impl Engine {
         }
         let info = tokio::task::spawn_blocking(move || corral_git::inspect(&path))
             .await
-            .map_err(|e| EngineError::Internal(e.to_string()))??;
+            .map_err(EngineError::from)??;
         Ok(RepoSource::Local { path: info.root })
     }
 

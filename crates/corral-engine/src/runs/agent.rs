@@ -106,15 +106,14 @@ pub(crate) fn write_files(
 ) -> EngineResult<()> {
     // The home is the sandbox's (and a follow-up's copy of an earlier one): never write
     // through a link planted in it.
-    std::fs::create_dir_all(home_on_host)
-        .map_err(|e| EngineError::Internal(format!("agent home: {e}")))?;
+    std::fs::create_dir_all(home_on_host).map_err(EngineError::io("making the agent's home"))?;
     for (_, dir) in HOME_DIRS {
         corral_sandbox::make_dir_inside(home_on_host, Path::new(dir))
-            .map_err(|e| EngineError::Internal(format!("agent home: {e}")))?;
+            .map_err(EngineError::io("making the agent's home"))?;
     }
     for (relative, contents) in adapter.files(request) {
         corral_sandbox::write_inside(home_on_host, Path::new(&relative), contents.as_bytes())
-            .map_err(|e| EngineError::Internal(format!("agent config {relative}: {e}")))?;
+            .map_err(EngineError::io(format!("writing the agent's {relative}")))?;
     }
     Ok(())
 }

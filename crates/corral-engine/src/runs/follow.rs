@@ -66,9 +66,8 @@ async fn pump(
         (reader, lines)
     })
     .await
-    .map_err(|e| EngineError::Internal(e.to_string()))?;
-    let mut lines =
-        lines.map_err(|e| EngineError::Internal(format!("reading step output: {e}")))?;
+    .map_err(EngineError::from)?;
+    let mut lines = lines.map_err(EngineError::io("reading the step's output"))?;
     if finish && lines.len() < BATCH {
         lines.extend(reader.finish());
     }

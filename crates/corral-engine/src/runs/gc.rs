@@ -130,7 +130,7 @@ pub(crate) async fn gc(
                     let _ = std::fs::remove_dir_all(&r);
                 })
                 .await
-                .map_err(|e| EngineError::Internal(e.to_string()))?;
+                .map_err(EngineError::from)?;
             }
         }
         if let (Some(branch), Some(_), RepoSource::Local { path }) =
@@ -142,7 +142,7 @@ pub(crate) async fn gc(
                     corral_git::delete_branch(&p, &b).unwrap_or(false)
                 })
                 .await
-                .map_err(|e| EngineError::Internal(e.to_string()))?
+                .map_err(EngineError::from)?
             };
             if removed {
                 report.branches_removed.push(branch.clone());

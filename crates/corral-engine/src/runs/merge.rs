@@ -60,7 +60,7 @@ impl Engine {
             )
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)?
         .map_err(|e| match EngineError::from(e) {
             EngineError::MergeConflict { branch, paths, .. } => EngineError::MergeConflict {
                 branch,

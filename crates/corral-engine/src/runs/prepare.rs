@@ -156,7 +156,7 @@ async fn sync_mirror(
         })
     })
     .await
-    .map_err(|e| EngineError::Internal(e.to_string()))?;
+    .map_err(EngineError::from)?;
     notes.finish().await;
     let synced = synced.map_err(|e| {
         StepStop::fail(
@@ -227,7 +227,7 @@ pub(super) async fn prepare(
             made
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)?
         .map_err(|e| {
             let text = e.to_string();
             if text.to_lowercase().contains("no space left") {
@@ -261,7 +261,7 @@ pub(super) async fn prepare(
             let from = ctx.sandbox_dir(follow_up.of).join("home");
             tokio::task::spawn_blocking(move || copy_tree(&from, &home))
                 .await
-                .map_err(|e| EngineError::Internal(e.to_string()))?
+                .map_err(EngineError::from)?
                 .map_err(|e| {
                     StepStop::fail(
                         FailKind::Internal,

@@ -134,7 +134,7 @@ impl Engine {
             )
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)?
         .map_err(EngineError::from)?;
         if run.result_commit.is_some() {
             files.extend(
@@ -180,7 +180,7 @@ impl Engine {
             )
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)?
         .map_err(EngineError::from)
     }
 

@@ -32,9 +32,7 @@ impl Engine {
         transition: Transition,
     ) -> EngineResult<()> {
         let from = run.state.clone();
-        let to = from
-            .apply(&transition)
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let to = from.apply(&transition).map_err(EngineError::from)?;
         let now = Engine::now();
         if matches!(to, RunState::Preparing) && run.started_at.is_none() {
             run.started_at = Some(now);

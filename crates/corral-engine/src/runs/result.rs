@@ -38,7 +38,7 @@ pub(super) async fn guard_git_dir(ctx: &Engine, run: &Run) -> Result<(), StepSto
         corral_git::restore_git_dir(checkout, &copy)
     })
     .await
-    .map_err(|e| EngineError::Internal(e.to_string()))?
+    .map_err(EngineError::from)?
     .map_err(|e| StepStop::fail(FailKind::Result, format!("the checkout's git folder: {e}")))?;
     if !restored.is_empty() {
         ctx.note(
@@ -90,7 +90,7 @@ pub(super) async fn finish(
         Ok::<_, corral_git::GitError>((recorded, head))
     })
     .await
-    .map_err(|e| EngineError::Internal(e.to_string()))?
+    .map_err(EngineError::from)?
     .map_err(|e| {
         StepStop::fail(
             FailKind::Result,

@@ -83,7 +83,7 @@ impl Engine {
             let at = dir.clone();
             let taken = tokio::task::spawn_blocking(move || try_take(&at, limit))
                 .await
-                .map_err(|e| EngineError::Internal(e.to_string()))?
+                .map_err(EngineError::from)?
                 .map_err(EngineError::io("taking a run slot"))?;
             if let Some(file) = taken {
                 return Ok(Some(Slot {

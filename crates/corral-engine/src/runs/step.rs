@@ -158,7 +158,7 @@ async fn start_step(
     let fresh = files.clone();
     tokio::task::spawn_blocking(move || fresh.make_fresh())
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)?
         .map_err(|e| start_failed(&files.stdout, name, format!("preparing its files: {e}")))?;
     ctx.append(
         run.id,
