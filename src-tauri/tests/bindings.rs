@@ -1,5 +1,6 @@
 //! `ui/src/lib/bindings.ts` must match the commands and types in Rust. Run with
 //! `UPDATE_BINDINGS=1` (or `npm run bindings`) to regenerate it.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use std::path::Path;
 

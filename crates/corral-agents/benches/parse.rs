@@ -1,6 +1,7 @@
 //! Parser throughput: a 100 MB Claude Code stream-json transcript (tool calls, results, text),
 //! parsed line by line. Prints MB/s and events/s; asserts nothing about speed.
 //! Run: `cargo bench -p corral-agents --bench parse`.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use std::time::Instant;
 

@@ -166,7 +166,7 @@ fn count(text: &str) -> u64 {
     match text.strip_suffix('k') {
         Some(k) => k
             .parse::<f64>()
-            .map(|n| (n * 1000.0).round() as u64)
+            .map(|n| crate::whole(n * 1000.0))
             .unwrap_or(0),
         None => text.parse().unwrap_or(0),
     }
@@ -190,7 +190,7 @@ fn usage(line: &str) -> Option<AgentEvent> {
         .next()
         .and_then(|c| c.parse::<f64>().ok())
         .filter(|c| c.is_finite() && *c > 0.0)
-        .map(|c| (c * 1_000_000.0).round() as u64);
+        .map(|c| crate::whole(c * 1_000_000.0));
     Some(AgentEvent::Usage {
         input_tokens: sent,
         output_tokens: received,

@@ -202,7 +202,7 @@ impl StreamParser for ClaudeParser {
                         .get("total_cost_usd")
                         .and_then(Value::as_f64)
                         .filter(|c| c.is_finite() && *c >= 0.0)
-                        .map(|c| (c * 1_000_000.0).round() as u64),
+                        .map(|c| crate::whole(c * 1_000_000.0)),
                 });
                 let ok = !value
                     .get("is_error")

@@ -22,3 +22,10 @@ pub use cursor::Cursor;
 pub use gemini::{GEMINI_DEFAULT_MODEL, Gemini};
 pub use image::{AGENT_PREFIX, AgentImage, AgentPackage, DEFAULT_BASE_IMAGE, agent_image};
 pub use opencode::Opencode;
+
+/// A non-negative amount from an agent's JSON (tokens in thousands, a cost in dollars) as a
+/// whole number: rounded, and saturating (a negative or absurd value becomes 0 or u64::MAX).
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn whole(amount: f64) -> u64 {
+    amount.round() as u64
+}

@@ -1,4 +1,5 @@
 //! The parsers on transcripts in each runtime's documented format, and on garbage.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use corral_agents::{
     Acp, Adapter, AgentRequest, Aider, ClaudeCode, Codex, Cursor, Gemini, Opencode, PermissionMode,

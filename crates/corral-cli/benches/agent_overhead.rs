@@ -4,6 +4,7 @@
 //! before the samples). Wall time is process start to exit of the bare CLI or of `corral run`.
 //! Prints medians; asserts nothing about speed.
 //! Run: `cargo bench -p corral-cli --bench agent_overhead` (needs Docker and npm).
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use corral_testkit::git;
 use std::path::{Path, PathBuf};

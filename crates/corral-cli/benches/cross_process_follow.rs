@@ -4,6 +4,7 @@
 //! writes. The local sandbox (no Docker needed; the watcher and the database are the same for
 //! Docker runs). Prints numbers; asserts nothing about speed.
 //! Run: `cargo bench -p corral-cli --bench cross_process_follow`.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use corral_testkit::git;
 use std::io::{BufRead, BufReader};

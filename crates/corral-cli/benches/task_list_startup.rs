@@ -1,6 +1,7 @@
 //! Start-up of `corral task list` on a database with 10,000 tasks (and 5,000 dependencies):
 //! wall time of the real binary, process start to exit, output to a pipe. Prints figures;
 //! asserts nothing about speed. Run: `cargo bench -p corral-cli --bench task_list_startup`.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use corral_testkit::git;
 use std::process::{Command, Stdio};

@@ -120,6 +120,8 @@ fn parse_size_mib(
     if !n.is_finite() || n < 0.0 {
         return Err(bad());
     }
+    // A float cast saturates: a huge number becomes u64::MAX, which in_range refuses.
+    #[allow(clippy::cast_possible_truncation)]
     let mib = (n * factor).round() as u64;
     validate::in_range(field, mib, range)
 }
@@ -134,6 +136,8 @@ fn parse_cpu_millis(value: &str) -> Result<u32, ValidationError> {
     if !n.is_finite() || n < 0.0 {
         return Err(bad());
     }
+    // A float cast saturates: a huge number becomes u32::MAX, which in_range refuses.
+    #[allow(clippy::cast_possible_truncation)]
     let millis = (n * 1000.0).round() as u32;
     validate::in_range("cpus (thousandths)", millis, validate::CPU_MILLIS_RANGE)
 }

@@ -3,6 +3,8 @@
 //! p50/p95/p99 over 1,000 writes. Uses the local sandbox (no Docker needed; the watcher is the
 //! same for both). Prints numbers; asserts nothing about speed.
 //! Run: `cargo bench -p corral-engine --bench file_events`.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
+#![allow(clippy::disallowed_methods)] // their blocking calls stall no engine but their own
 
 use corral_testkit::git;
 use std::path::Path;

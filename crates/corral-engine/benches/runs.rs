@@ -6,6 +6,8 @@
 //!   the command prints the host's /proc/uptime (the kernel clock is shared with containers).
 //! - log pump: a command printing 1,000,000 lines; lines persisted per second; peak RSS.
 //! - 20 concurrent runs of a small command: wall time and the engine's CPU time.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
+#![allow(clippy::disallowed_methods)] // their blocking calls stall no engine but their own
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -8,6 +8,7 @@ mod doctor;
 mod engine;
 mod error;
 mod events;
+mod fs_work;
 mod keys;
 pub mod logging;
 mod projects;

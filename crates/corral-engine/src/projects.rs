@@ -205,9 +205,7 @@ impl Engine {
         if let RepoSource::Remote { .. } = project.source {
             // The mirror is Corral's own cache; the remote itself is never touched.
             let mirror = self.mirror_dir(id);
-            if let Err(e) = std::fs::remove_dir_all(&mirror)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
+            if let Err(e) = crate::fs_work::remove_tree(mirror.clone()).await {
                 tracing::warn!(error = %e, mirror = %mirror.display(), "could not remove the mirror");
             }
         }

@@ -1,5 +1,6 @@
 //! Per-run checkout cost: Corral's local clone (objects copied) against a git worktree, on
 //! a repository of 5,000 files. Prints figures. Run: `cargo bench -p corral-git --bench checkout`.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use corral_testkit::git;
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! EventWriter append rate and memory: 1M small events through the writer into a real SQLite
 //! file, with the process's resident memory sampled along the way. Prints figures; asserts
 //! nothing about speed. Run: `cargo bench -p corral-store --bench event_writer`.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use std::time::Instant;
 

@@ -1,5 +1,6 @@
 //! Helpers for Corral's tests and benchmarks (a dev-dependency only): the real `git` in temp
 //! repositories, and percentiles for benchmarks that print numbers.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use std::path::Path;
 use std::process::Command;

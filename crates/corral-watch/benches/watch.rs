@@ -7,6 +7,7 @@
 //!   install): time from its last write until the reported set equals git status's, and the
 //!   watcher process's CPU time meanwhile;
 //! - a checkout of 100,000 files (1,000 folders): watch set-up time and the RSS it adds.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use corral_testkit::git;
 use std::collections::BTreeSet;

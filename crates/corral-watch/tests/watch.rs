@@ -1,4 +1,5 @@
 //! The watcher on real folders and real git repositories (inotify on this machine).
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use corral_testkit::git;
 use std::collections::{BTreeMap, BTreeSet};

@@ -111,7 +111,8 @@ pub async fn run_log_before(
 ) -> ApiResult<Vec<RunEventDto>> {
     let engine = state.engine()?;
     let run: RunId = parse_id("run", &id)?;
-    // Seqs are whole numbers well within f64's exact range.
+    // Seqs are whole numbers well within f64's exact range (the cast saturates otherwise).
+    #[allow(clippy::cast_possible_truncation)]
     let before = before as i64;
     Ok(engine
         .run_events_before(run, before, u64::from(limit.min(5000)))

@@ -261,6 +261,8 @@ impl WorkflowDto {
                 .collect(),
             limits: ResourceLimits {
                 memory_mib: u64::from(self.memory_mib),
+                // Saturates: an absurd number of CPUs is refused by validation.
+                #[allow(clippy::cast_possible_truncation)]
                 cpu_millis: (self.cpus.max(0.0) * 1000.0).round() as u32,
                 pids: self.pids,
             },

@@ -34,7 +34,7 @@ fn read_prompt(args: &PromptArgs) -> anyhow::Result<Option<String>> {
     }
     if bytes.len() > PROMPT_MAX_BYTES {
         let size = std::fs::metadata(path)
-            .map(|m| m.len() as usize)
+            .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX))
             .unwrap_or(bytes.len());
         return Err(
             corral_engine::EngineError::from(ValidationError::PromptTooLarge {

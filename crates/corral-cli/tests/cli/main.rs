@@ -1,4 +1,5 @@
 //! Drives the real `corral` binary against temp data dirs and real git repositories.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 mod agents;
 mod hostile;

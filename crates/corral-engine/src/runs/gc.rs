@@ -58,7 +58,7 @@ pub(crate) async fn gc(
     for mut run in RunQuery::live(db).await? {
         let since = run.started_at.unwrap_or(run.created_at);
         let stuck = matches!(run.state, RunState::Queued | RunState::Preparing)
-            && now.millis_since(since) > stuck_after.as_millis() as i64;
+            && now.millis_since(since) > i64::try_from(stuck_after.as_millis()).unwrap_or(i64::MAX);
         if !stuck || ctx.runs.is_driven(run.id, &ctx.run_dir(run.id))? {
             continue;
         }
@@ -126,8 +126,8 @@ pub(crate) async fn gc(
                 let (c, r) = (checkout.clone(), run_dir.clone());
                 tokio::task::spawn_blocking(move || {
                     let _ = std::fs::remove_file(super::result::git_config_copy(&c));
-                    let _ = std::fs::remove_dir_all(&c);
-                    let _ = std::fs::remove_dir_all(&r);
+                    let _ = crate::fs_work::remove_tree_blocking(&c);
+                    let _ = crate::fs_work::remove_tree_blocking(&r);
                 })
                 .await
                 .map_err(EngineError::from)?;

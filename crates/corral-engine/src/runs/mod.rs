@@ -36,7 +36,7 @@ impl Engine {
     pub async fn start_run(&self, task_id: TaskId) -> EngineResult<Run> {
         let task = self.task_record(task_id).await?;
         let project = self.project(task.project_id).await?;
-        let attempt = RunQuery::for_task(self.store.db(), task_id).await?.len() as u32 + 1;
+        let attempt = next_attempt(RunQuery::for_task(self.store.db(), task_id).await?.len());
         let run = Run::queued(task_id, project.id, attempt, Engine::now());
         // Refused before anything is recorded when the task cannot run.
         let plan = self.plan(&run, &task, &project).await?;
@@ -132,7 +132,7 @@ impl Engine {
                 busy.id
             ));
         }
-        let attempt = RunQuery::for_task(db, task.id).await?.len() as u32 + 1;
+        let attempt = next_attempt(RunQuery::for_task(db, task.id).await?.len());
         let run = Run {
             checkout_path: Some(checkout),
             branch: Some(branch),
@@ -198,4 +198,9 @@ impl Engine {
     pub async fn resume_runs(&self) -> EngineResult<()> {
         reconcile::reconcile(self.clone()).await
     }
+}
+
+/// The attempt number of a task's next run, after `runs` earlier ones.
+fn next_attempt(runs: usize) -> u32 {
+    u32::try_from(runs).unwrap_or(u32::MAX).saturating_add(1)
 }

@@ -213,7 +213,7 @@ pub(super) async fn prepare(
         let checkout = tokio::task::spawn_blocking(move || {
             if dst.exists() {
                 // Half-made by a process that died before recording it: ours to remake.
-                let _ = std::fs::remove_dir_all(&dst);
+                let _ = crate::fs_work::remove_tree_blocking(&dst);
             }
             let made = corral_git::create_checkout(&src, &base, &br, &dst).and_then(|checkout| {
                 // Corral's own copy of the git config, put back after every step.
@@ -222,7 +222,7 @@ pub(super) async fn prepare(
             });
             if made.is_err() {
                 // Whatever was written is of no use and may be what filled the disk.
-                let _ = std::fs::remove_dir_all(&dst);
+                let _ = crate::fs_work::remove_tree_blocking(&dst);
             }
             made
         })

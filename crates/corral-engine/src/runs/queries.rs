@@ -204,8 +204,9 @@ impl Engine {
             .into_iter()
             .filter(|r| r.id.to_string().starts_with(reference) || r.id.short() == reference)
             .collect();
-        match matches.len() {
-            1 => Ok(matches.into_iter().next().expect("one match")),
+        let mut matches = matches.into_iter();
+        match (matches.next(), matches.next()) {
+            (Some(run), None) => Ok(run),
             _ => Err(EngineError::RunNotFound {
                 reference: reference.to_string(),
             }),

@@ -1,5 +1,7 @@
 //! Engine integration tests: real git repositories in temp dirs, a real SQLite file, and the
 //! machine's real Docker daemon for the doctor.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
+#![allow(clippy::disallowed_methods)] // their blocking calls stall no engine but their own
 
 mod disk_full;
 mod docker_stops;

@@ -1,4 +1,5 @@
 //! Checkouts, commits, publishing and diffs against real repositories made in temp dirs.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use corral_testkit::git;
 use std::path::{Path, PathBuf};

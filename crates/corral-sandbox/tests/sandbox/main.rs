@@ -1,5 +1,6 @@
 //! Against the real Docker daemon this machine runs (CI starts one), with a small image built
 //! locally from busybox-static (no registry is reachable here).
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

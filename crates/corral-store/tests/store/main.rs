@@ -1,4 +1,5 @@
 //! Integration tests of the store against real SQLite files in temp dirs.
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 mod event_writer;
 mod migrations;
