@@ -23,11 +23,14 @@ function app(backend = new FakeBackend()) {
 describe("HealthBanner", () => {
   it("is absent while every check passes and names failing checks otherwise", async () => {
     const { controller } = app();
-    const { container } = render(HealthBanner, { context: appContext(controller) });
+    let fixed = 0;
+    const { container } = render(HealthBanner, { props: { health: controller.health, onFix: () => fixed++ } });
     expect(container.querySelector('[role="alert"]')).toBeNull();
-    controller.checks = [{ name: "docker", status: "fail", detail: "cannot reach the Docker daemon", fix: "start it" }];
+    controller.health.checks = [{ name: "docker", status: "fail", detail: "cannot reach the Docker daemon", fix: "start it" }];
     await tick();
     expect(screen.getByRole("alert").textContent).toContain("docker: cannot reach the Docker daemon");
+    await fireEvent.click(screen.getByText("How to fix"));
+    expect(fixed).toBe(1);
   });
 });
 
@@ -38,8 +41,8 @@ describe("HealthScreen", () => {
       { name: "docker", status: "fail", detail: "unreachable", fix: "start Docker" },
       { name: "git", status: "ok", detail: "git 2.47", fix: null },
     ];
-    await controller.runDoctor();
-    const { container } = render(HealthScreen, { context: appContext(controller) });
+    await controller.health.run();
+    const { container } = render(HealthScreen, { props: { health: controller.health } });
     const docker = container.querySelector('[data-check="docker"]');
     expect(docker?.textContent).toContain("fail");
     expect(docker?.textContent).toContain("Fix: start Docker");
@@ -214,7 +217,7 @@ describe("RunView failures", () => {
 describe("SettingsScreen", () => {
   it("stores and removes API keys without ever showing a value", async () => {
     const { controller, backend } = app();
-    const { container } = render(SettingsScreen, { context: appContext(controller) });
+    const { container } = render(SettingsScreen, { props: { settings: controller.settings } });
     await until(() => screen.queryAllByTestId("key-status").length === 2);
     const row = () => container.querySelector('[data-key="ANTHROPIC_API_KEY"]') as HTMLElement;
     expect(row().querySelector('[data-testid="key-status"]')?.textContent?.trim()).toBe("Missing");

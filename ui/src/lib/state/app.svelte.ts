@@ -1,23 +1,25 @@
 // The app's state and actions, as a rune controller provided through context. Components read
 // its fields and call its methods; all host access goes through the `Backend` it was given.
 import { getContext } from "svelte";
-import {
+import type {
   ApiFailure,
-  type ApiKeyDto,
-  type Backend,
-  type CheckDto,
-  type CorralEvent,
-  type NewTaskDto,
-  type ProjectDto,
-  type RunDto,
-  type TaskCardDto,
-  type TaskDto,
-  type TaskEditDto,
-  type ThemeDto,
-  type WorkflowDto,
+  Backend,
+  NewTaskDto,
+  ProjectDto,
+  RunDto,
+  TaskCardDto,
+  TaskDto,
+  TaskEditDto,
+  WorkflowDto,
 } from "../api/backend";
+import { type Attempt, asFailure, attempter, type ErrorReporter } from "./attempt";
 import { groupByStatus } from "./board";
+import { routeEvent } from "./events";
+import { HealthController } from "./health.svelte";
 import { RunSession } from "./runSession.svelte";
+import { SettingsController } from "./settings.svelte";
+
+export type { ErrorReporter } from "./attempt";
 
 export { RUN_LOG_LIMIT } from "./runSession.svelte";
 
@@ -30,8 +32,6 @@ export type Screen =
   | { name: "health" }
   | { name: "settings" };
 
-/** Shows a failed action to the user (a toast in the app, a recorder in tests). */
-export type ErrorReporter = (action: string, failure: ApiFailure) => void;
 
 const KEY = Symbol("app");
 
@@ -44,20 +44,12 @@ const FATAL_KINDS = new Set<string>([
   "unsupported_database",
 ]);
 
-function asFailure(e: unknown): ApiFailure {
-  return e instanceof ApiFailure ? e : new ApiFailure({ kind: "internal", message: String(e), fix: null });
-}
-
 export class AppController {
   screen = $state<Screen>({ name: "projects" });
   projects = $state<ProjectDto[]>([]);
   currentProjectId = $state<string | null>(null);
   tasks = $state<TaskCardDto[]>([]);
   openTask = $state<TaskDto | null>(null);
-  checks = $state<CheckDto[]>([]);
-  checking = $state(false);
-  theme = $state<ThemeDto>("system");
-  dataDir = $state("");
   paletteOpen = $state(false);
   createTaskOpen = $state(false);
   boardLoadedAt = $state<number | null>(null);
@@ -71,9 +63,10 @@ export class AppController {
 
   currentProject = $derived(this.projects.find((p) => p.id === this.currentProjectId) ?? null);
   columns = $derived(groupByStatus(this.tasks));
-  failingChecks = $derived(this.checks.filter((c) => c.status === "fail"));
 
   #unlisten: (() => void) | null = null;
+  readonly health: HealthController;
+  readonly settings: SettingsController;
 
   // The open run's parts, read through its session.
   get openRun() {
@@ -98,20 +91,17 @@ export class AppController {
   constructor(
     private readonly backend: Backend,
     private readonly report: ErrorReporter,
-  ) {}
-
-  /** Runs an action; a failure is reported and returned as null. */
-  async #attempt<T>(action: string, body: () => Promise<T>): Promise<T | null> {
-    try {
-      return await body();
-    } catch (e) {
-      this.report(action, asFailure(e));
-      return null;
-    }
+  ) {
+    this.#attempt = attempter(report);
+    this.health = new HealthController(backend, this.#attempt);
+    this.settings = new SettingsController(backend, this.#attempt);
   }
 
+  /** Runs an action; a failure is reported and returned as null. */
+  #attempt: Attempt;
+
   async start() {
-    this.#unlisten = await this.backend.onEvent((e) => void this.#onEvent(e));
+    this.#unlisten = await this.backend.onEvent((e) => void routeEvent(this, e));
     try {
       this.projects = await this.backend.listProjects();
     } catch (e) {
@@ -122,65 +112,27 @@ export class AppController {
       }
       this.report("Loading projects", failure);
     }
-    const settings = await this.#attempt("Loading settings", () => this.backend.getSettings());
-    if (settings) {
-      this.theme = settings.theme;
-      this.dataDir = settings.data_dir;
-    }
+    await this.settings.load();
     if (this.projects.length > 0) await this.openBoard(this.projects[0].id);
-    await this.runDoctor();
+    await this.health.run();
   }
 
   stop() {
     this.#unlisten?.();
   }
 
-  async #onEvent(event: CorralEvent) {
-    switch (event.type) {
-      case "ProjectAdded":
-      case "ProjectUpdated":
-      case "ProjectRemoved":
-        await this.loadProjects();
-        if (event.type === "ProjectRemoved" && event.id === this.currentProjectId) {
-          this.currentProjectId = null;
-          this.tasks = [];
-        }
-        break;
-      case "TaskCreated":
-      case "TaskUpdated":
-        if (event.task.project_id === this.currentProjectId) await this.loadTasks();
-        if (this.openTask?.id === event.task.id) this.openTask = event.task;
-        break;
-      case "RunChanged":
-        // The run itself comes with the event: its views update without a reload.
-        this.runSession?.update(event.run);
-        if (this.openTask?.id === event.task_id) {
-          const others = this.taskRuns.filter((r) => r.id !== event.run.id);
-          const known = others.length < this.taskRuns.length;
-          this.taskRuns = known
-            ? this.taskRuns.map((r) => (r.id === event.run.id ? event.run : r))
-            : [event.run, ...others];
-        }
-        // The task's status follows its runs'.
-        if (event.project_id === this.currentProjectId) await this.loadTasks();
-        if (this.openTask?.id === event.task_id) await this.refreshOpenTask();
-        break;
-      case "TaskDeleted":
-      case "DependenciesChanged":
-        if (event.project_id === this.currentProjectId) await this.loadTasks();
-        if (this.openTask) await this.refreshOpenTask();
-        break;
-      case "FilesChanged":
-        this.changedCounts = { ...this.changedCounts, [event.task_id]: event.changed };
-        break;
-      case "OpenRun":
-        await this.openRunView(event.run_id);
-        break;
-      case "Resync":
-        await this.runSession?.refresh();
-        await this.loadProjects();
-        await this.loadTasks();
-        break;
+  /** A run of this task changed (the run comes with the event): update it in place. */
+  updateTaskRun(taskId: string, run: RunDto) {
+    if (this.openTask?.id !== taskId) return;
+    const known = this.taskRuns.some((r) => r.id === run.id);
+    this.taskRuns = known ? this.taskRuns.map((r) => (r.id === run.id ? run : r)) : [run, ...this.taskRuns];
+  }
+
+  /** A project was removed: forget it if it was the current one. */
+  forgetProject(id: string) {
+    if (id === this.currentProjectId) {
+      this.currentProjectId = null;
+      this.tasks = [];
     }
   }
 
@@ -371,51 +323,6 @@ export class AppController {
       this.openTask = task;
       await this.loadTasks();
     }
-  }
-
-  async runDoctor() {
-    this.checking = true;
-    const checks = await this.#attempt("Running the health checks", () => this.backend.doctor());
-    if (checks) this.checks = checks;
-    this.checking = false;
-  }
-
-  async setTheme(theme: ThemeDto) {
-    this.theme = theme;
-    await this.#attempt("Saving the theme", () => this.backend.setTheme(theme));
-  }
-
-  toggleTheme() {
-    const dark =
-      this.theme === "dark" ||
-      (this.theme === "system" && globalThis.matchMedia?.("(prefers-color-scheme: dark)").matches);
-    return this.setTheme(dark ? "light" : "dark");
-  }
-
-  /** API keys by name with where they come from; reloaded after each change. */
-  apiKeys = $state<ApiKeyDto[]>([]);
-
-  async loadApiKeys() {
-    const keys = await this.#attempt("Reading the API keys", () => this.backend.listApiKeys());
-    if (keys) this.apiKeys = keys;
-  }
-
-  async setApiKey(name: string, value: string) {
-    const done = await this.#attempt("Storing the key", async () => {
-      await this.backend.setApiKey(name, value);
-      return true;
-    });
-    await this.loadApiKeys();
-    return done === true;
-  }
-
-  async deleteApiKey(name: string) {
-    await this.#attempt("Removing the key", () => this.backend.deleteApiKey(name));
-    await this.loadApiKeys();
-  }
-
-  async sendTestNotification() {
-    return this.#attempt("Sending a test notification", () => this.backend.sendTestNotification());
   }
 
   titleOf(taskId: string) {

@@ -16,7 +16,7 @@ describe("AppController", () => {
     const { app, backend } = setup();
     await app.start();
     expect(app.screen).toEqual({ name: "projects" });
-    expect(app.checks).toHaveLength(1);
+    expect(app.health.checks).toHaveLength(1);
     expect(backend.calls).toContain("doctor");
   });
 
@@ -81,9 +81,9 @@ describe("AppController", () => {
 
   it("toggles the theme between light and dark", async () => {
     const { app } = setup();
-    await app.setTheme("dark");
-    await app.toggleTheme();
-    expect(app.theme).toBe("light");
+    await app.settings.setTheme("dark");
+    await app.settings.toggleTheme();
+    expect(app.settings.theme).toBe("light");
   });
 });
 

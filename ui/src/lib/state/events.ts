@@ -1,0 +1,43 @@
+// Routes each engine event to the parts of the app that show what it changed.
+import type { CorralEvent } from "../api/backend";
+import type { AppController } from "./app.svelte";
+
+export async function routeEvent(app: AppController, event: CorralEvent) {
+  switch (event.type) {
+    case "ProjectAdded":
+    case "ProjectUpdated":
+    case "ProjectRemoved":
+      await app.loadProjects();
+      if (event.type === "ProjectRemoved") app.forgetProject(event.id);
+      break;
+    case "TaskCreated":
+    case "TaskUpdated":
+      if (event.task.project_id === app.currentProjectId) await app.loadTasks();
+      if (app.openTask?.id === event.task.id) app.openTask = event.task;
+      break;
+    case "RunChanged":
+      // The run itself comes with the event: its views update without a reload.
+      app.runSession?.update(event.run);
+      app.updateTaskRun(event.task_id, event.run);
+      // The task's status follows its runs'.
+      if (event.project_id === app.currentProjectId) await app.loadTasks();
+      if (app.openTask?.id === event.task_id) await app.refreshOpenTask();
+      break;
+    case "TaskDeleted":
+    case "DependenciesChanged":
+      if (event.project_id === app.currentProjectId) await app.loadTasks();
+      if (app.openTask) await app.refreshOpenTask();
+      break;
+    case "FilesChanged":
+      app.changedCounts = { ...app.changedCounts, [event.task_id]: event.changed };
+      break;
+    case "OpenRun":
+      await app.openRunView(event.run_id);
+      break;
+    case "Resync":
+      await app.runSession?.refresh();
+      await app.loadProjects();
+      await app.loadTasks();
+      break;
+  }
+}
