@@ -168,7 +168,7 @@ pub enum ExecLookup {
 /// some are still there after 50 rounds. The main process is the oldest process with its
 /// command line: it is started with the container, before any step, so no stray can be older.
 /// Right after the container starts it may not exist yet: wait for it (5 s at most) rather than
-/// mistake it for a stray. The watchdog's own `sleep` is killed too; its loop starts another.
+/// mistake it for a stray. The watchdog's own `sleep` (its child) is spared too.
 const STRAY_KILLER: &str = concat!(
     "watchdog='sh -c ",
     watchdog_script!(),
@@ -193,12 +193,15 @@ while [ "$round" -lt 50 ]; do
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
     [ "$p" -gt 1 ] && [ "$p" != "$main" ] && [ "$p" != "$$" ] || continue
-    # A zombie is already dead; its parent (init, once orphaned) reaps it. The state is the
-    # word after the last ")" of the stat line: the name before it is the process's choice.
+    # A zombie is already dead; its parent (init, once orphaned) reaps it. The state and the
+    # parent's pid are the words after the last ")" of the stat line: the name before it is
+    # the process's choice.
     read -r stat 2>/dev/null < /proc/$p/stat || continue
-    state=${stat##*) }
-    state=${state%% *}
-    [ "$state" = Z ] && continue
+    set -- ${stat##*) }
+    [ "$1" = Z ] && continue
+    # The watchdog's own sleep: killing it only makes the watchdog start another. Nothing a
+    # step starts can be its child.
+    [ "$2" = "$main" ] && continue
     seen=1
     kill -9 "$p" 2>/dev/null
   done

@@ -12,6 +12,11 @@ use corral_sandbox::{
 
 const IMAGE: &str = "corral-test/busybox:1";
 
+/// The pid of the container's watchdog (its main process).
+const WATCHDOG_PID: &str = r#"for p in /proc/[0-9]*; do
+  case "$(tr '\0' ' ' < $p/cmdline 2>/dev/null)" in "sh -c while"*corral-watchdog*) echo ${p#/proc/};; esac
+done; true"#;
+
 /// Builds the test image once per test binary.
 fn test_image() -> &'static str {
     static BUILT: OnceLock<()> = OnceLock::new();
@@ -420,8 +425,15 @@ async fn a_leftover_forger_changes_no_status_and_does_not_outlive_its_step() {
     }
     assert_eq!(forged, Some(0), "the forger is at work");
 
-    // What the engine does between steps: leftovers stopped, the step's files made fresh.
+    // What the engine does between steps: leftovers stopped (by the killer, not a restart of
+    // the container: the watchdog and its sleep stay as they were), the step's files made fresh.
+    let watchdog_before = sh(&sandbox, &id, WATCHDOG_PID).await;
     sandbox.end_strays(&id).await.expect("strays ended");
+    assert_eq!(
+        sh(&sandbox, &id, WATCHDOG_PID).await,
+        watchdog_before,
+        "the container was not restarted"
+    );
     let ps = sh(
         &sandbox,
         &id,
