@@ -165,14 +165,14 @@ impl RunState {
         })
     }
 
-    /// Names of the states that are live, for queries.
-    pub const LIVE_NAMES: [&'static str; 5] = [
-        "queued",
-        "preparing",
-        "running",
-        "waiting_input",
-        "verifying",
-    ];
+    /// Names of the states that are live, for queries (from `RunStatus`, the one list).
+    pub fn live_names() -> Vec<&'static str> {
+        RunStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_live())
+            .map(RunStatus::as_str)
+            .collect()
+    }
 }
 
 impl fmt::Display for RunState {
@@ -403,7 +403,7 @@ mod tests {
                 Some(state.clone())
             );
             assert_eq!(
-                RunState::LIVE_NAMES.contains(&state.name()),
+                RunState::live_names().contains(&state.name()),
                 state.is_live()
             );
         }

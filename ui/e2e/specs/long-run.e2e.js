@@ -1,6 +1,6 @@
 // A finished run of 1,000,000 lines opens in the window at its last line, with its whole state
 // timeline, and earlier lines page in on request. Prints how long opening took.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { browser, $, expect } from "@wdio/globals";
@@ -53,5 +53,36 @@ describe("A long run", () => {
     await $('[data-testid="load-earlier"]').click();
     await browser.waitUntil(async () => (await $('[data-testid="run-log"]').getText()).length > 0, { timeout: 10000 });
     await expect($('[data-testid="load-earlier"]')).toBeDisplayed();
+  });
+
+  it("shows a run a corral command drives as live as one it started itself", async () => {
+    const env = process.env;
+    const script = "for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 1; done";
+    execFileSync(corralCli, ["task", "add", "-p", "long", "-t", "Ticks", "--", "sh", "-c", script], { env });
+    await browser.refresh();
+    const card = $('[data-testid="task-card"][data-title="Ticks"]');
+    await card.waitForDisplayed({ timeout: 30000 });
+    await card.click();
+    await $('[data-testid="task-runs"]').waitForExist();
+    // Another process drives the run; the window learns of it from the database's commits.
+    const cli = spawn(corralCli, ["run", "Ticks"], { env, stdio: "ignore" });
+    try {
+      const link = $('[data-testid="task-runs"]').$("button=Run 1");
+      await link.waitForDisplayed({ timeout: 30000, timeoutMsg: "the CLI's run never showed on the task" });
+      await link.click();
+      await browser.waitUntil(async () => (await $('[data-testid="run-log"]').getText()).includes("tick 2"), {
+        timeout: 30000,
+        timeoutMsg: "the live log of the CLI's run never showed",
+      });
+      expect(await $('[data-testid="run-state"]').getText()).toBe("running");
+      await browser.waitUntil(async () => (await $('[data-testid="run-state"]').getText()) === "succeeded", {
+        timeout: 60000,
+        timeoutMsg: "the CLI's run never showed as succeeded",
+      });
+      await expect($('[data-testid="run-log"]')).toHaveText(expect.stringContaining("tick 8"));
+      await browser.saveScreenshot(path.join(screenshotDir, "21-cli-run-live.png"));
+    } finally {
+      cli.kill();
+    }
   });
 });

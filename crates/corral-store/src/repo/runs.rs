@@ -36,7 +36,7 @@ impl RunQuery {
     /// Runs that are not finished, oldest first.
     pub async fn live(db: &impl ConnectionTrait) -> StoreResult<Vec<Run>> {
         runs::Entity::find()
-            .filter(runs::Column::State.is_in(RunState::LIVE_NAMES))
+            .filter(runs::Column::State.is_in(RunState::live_names()))
             .order_by_asc(runs::Column::Id)
             .all(db)
             .await?
@@ -92,7 +92,7 @@ impl RunQuery {
         task: Option<TaskId>,
     ) -> StoreResult<u64> {
         let mut query =
-            runs::Entity::find().filter(runs::Column::State.is_in(RunState::LIVE_NAMES));
+            runs::Entity::find().filter(runs::Column::State.is_in(RunState::live_names()));
         if let Some(project) = project {
             query = query.filter(runs::Column::ProjectId.eq(project.to_string()));
         }
