@@ -26,7 +26,17 @@ impl DatabaseChanges {
     /// Resolves after the next commit (one since the last call is not lost), or after `limit`
     /// (a safety net: the watch may miss a change on some file systems).
     pub async fn next(&self, limit: Duration) {
-        let _ = tokio::time::timeout(limit, self.0.changed()).await;
+        if tokio::time::timeout(limit, self.0.changed()).await.is_err() {
+            return;
+        }
+        // The log file is written before SQLite makes the commit visible, and a commit may be
+        // several writes: wait until the writes pause (5 ms, at most 50 ms) before reading.
+        let settle = tokio::time::Instant::now() + Duration::from_millis(50);
+        while tokio::time::Instant::now() < settle
+            && tokio::time::timeout(Duration::from_millis(5), self.0.changed())
+                .await
+                .is_ok()
+        {}
     }
 }
 
@@ -63,9 +73,12 @@ impl Engine {
                             engine.publish(EngineEvent::RunUpdated { run });
                         }
                     }
-                    Err(err) => {
-                        tracing::debug!(error = %err, "reading runs of other processes stopped");
+                    Err(err) if engine.store.db().ping().await.is_err() => {
+                        tracing::debug!(error = %err, "the database closed; relaying stops");
                         return;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "reading runs of other processes failed");
                     }
                 }
             }

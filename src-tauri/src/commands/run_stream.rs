@@ -122,12 +122,12 @@ pub async fn run_log_before(
         .collect())
 }
 
-/// Resolves when some process committed to the database (or after a while, as a safety net);
-/// never when the data dir cannot be watched.
+/// Resolves when some process committed to the database (or after a while, as a safety net).
 async fn committed_elsewhere(changes: Option<&DatabaseChanges>) {
     match changes {
         Some(changes) => changes.next(Duration::from_secs(2)).await,
-        None => std::future::pending().await,
+        // No watch (the OS's inotify limit): look every half second instead.
+        None => tokio::time::sleep(Duration::from_millis(500)).await,
     }
 }
 
@@ -147,6 +147,12 @@ async fn stream(
         .await
         .map(|r| r.state.is_terminal())
         .unwrap_or(true);
+    if already_over && !ended {
+        // It ended between opening and now: what it committed last is sent before `End`.
+        let Some((_, _)) = replay(&engine, &channel, run, last).await else {
+            return;
+        };
+    }
     // Another process (a `corral run`) may drive the run: its commits wake this stream too.
     let changes = engine.database_changes().ok();
     while !ended && !already_over {

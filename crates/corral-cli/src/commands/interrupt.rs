@@ -63,20 +63,39 @@ pub async fn handle(
     run: RunId,
     got: Signal,
     on_interrupt: OnInterrupt,
+    signals: &mut Signals,
 ) -> anyhow::Result<ExitCode> {
     if got == Signal::Interrupt && on_interrupt == OnInterrupt::Cancel {
         say(&format!(
             "Ctrl-C: cancelling run {run} (`--on-interrupt detach` leaves a run going)"
         ));
         engine.cancel_run(run).await?;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
+        // The supervisor stops the step and removes the sandbox; this process must not exit
+        // before it has recorded the end (its exit would stop the supervisor half-way).
+        let mut told = false;
+        let started = Instant::now();
+        loop {
             let now = engine.run(run).await?;
-            if now.state.is_terminal() {
+            if now.state.is_terminal() && engine.runs_driven_here() == 0 {
                 say(&format!("run {run} {}", now.state));
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !told && started.elapsed() > Duration::from_secs(5) {
+                told = true;
+                say(
+                    "still stopping the run's sandbox… (Ctrl-C again to leave it to the next corral)",
+                );
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = signals.next() => {
+                    say(&format!(
+                        "left as it is: the next corral process on this data dir finishes \
+                         cancelling run {run}"
+                    ));
+                    break;
+                }
+            }
         }
         return Ok(ExitCode::from(INTERRUPTED));
     }
@@ -120,8 +139,10 @@ pub async fn drive(engine: &Engine, run: &str) -> anyhow::Result<ExitCode> {
     let run = engine.find_run(run).await?;
     let deadline = Instant::now() + HAND_OVER_WAIT;
     loop {
-        engine.resume_runs().await?;
-        if engine.runs_driven_here() > 0 || engine.run(run.id).await?.state.is_terminal() {
+        // A run that cannot be picked up yet (its sandbox unreachable for now, an error the
+        // engine logs) is tried again.
+        let _ = engine.resume_runs().await;
+        if engine.drives_run(run.id) || engine.run(run.id).await?.state.is_terminal() {
             break;
         }
         if Instant::now() >= deadline {

@@ -193,7 +193,9 @@ async fn wait_and_report(
     };
     let run = match waited {
         Ok(run) => run,
-        Err(got) => return interrupt::handle(engine, run_id, got, on_interrupt).await,
+        Err(got) => {
+            return interrupt::handle(engine, run_id, got, on_interrupt, &mut signals).await;
+        }
     };
     if json && !follow {
         output::json(out, &RunJson::new(&run))?;

@@ -111,3 +111,39 @@ fn ctrl_c_cancels_the_run_or_with_detach_leaves_it_to_a_background_corral() {
     let log = env.ok(&["logs", &id]);
     assert!(log.contains("finished"), "{log}");
 }
+
+#[test]
+fn a_cancel_from_another_process_reaches_the_process_that_drives_the_run() {
+    let env = Env::new();
+    env.project("r", &["sandbox=local"]);
+    env.sh_task("r", "Long", "echo started; sleep 60; echo never");
+    let mut driver = run_until_started(&env, "Long", &[]);
+    let id = json(&env.ok(&["runs", "--task", "Long", "--json"]))[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let cancelled = Instant::now();
+    env.ok(&["run", "cancel", &id]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(status) = driver.try_wait().expect("wait") {
+            break status.code().unwrap_or(-1);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the driving process did not end the run"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!(
+        "cancelled from another process in {:?}",
+        cancelled.elapsed()
+    );
+    assert_eq!(code, 1, "corral run reports the run did not succeed");
+    assert_eq!(state_of(&env, "Long"), "cancelled");
+    let log = env.ok(&["logs", &id, "--json"]);
+    assert!(
+        !log.contains("\"line\":\"never\""),
+        "the step was stopped: {log}"
+    );
+}

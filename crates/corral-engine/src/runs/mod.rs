@@ -29,6 +29,9 @@ use crate::events::EngineEvent;
 
 pub use queries::LeftOutFile;
 
+/// In a run's (host-only) folder: a cancel was asked for, by any process.
+pub(crate) const CANCEL_FILE: &str = "cancel-requested";
+
 impl Engine {
     /// Starts a run of `task`: the run is created `queued` and a supervisor drives it. Returns
     /// at once; follow it with `subscribe` or `wait_for_run`.
@@ -39,24 +42,30 @@ impl Engine {
         let attempt = next_attempt(RunQuery::for_task(self.store.db(), task_id).await?.len());
         let run = Run::queued(task_id, project.id, attempt, Engine::now());
         // Refused before anything is recorded when the task cannot run.
-        let plan = self.plan(&run, &task, &project).await?;
+        let plan = self.plan(&run, &task, &project, true).await?;
         let note = format!("run {} of `{}` queued", run.attempt, task.title);
         self.queue(run, task, project, plan, note).await
     }
 
     /// The plan of `run` (see `plan`): its adapter resolved and its API key looked up, once.
+    /// With `require_key` a missing key refuses the run; without (a run picked up after a
+    /// restart) it only fails the run if its agent has still to start.
     pub(crate) async fn plan(
         &self,
         run: &Run,
         task: &Task,
         project: &Project,
+        require_key: bool,
     ) -> EngineResult<plan::RunPlan> {
         let agent = match agent::adapter(task, project)? {
             None => None,
             Some(adapter) => {
                 // What can be refused without the key is, before the keychain is asked.
                 plan::check(task, Some(adapter.as_ref()))?;
-                let key = agent::api_key(adapter.as_ref()).await?;
+                let key = agent::api_key(adapter.as_ref()).await;
+                if require_key && let Err(missing) = key {
+                    return Err(missing);
+                }
                 Some((adapter, key))
             }
         };
@@ -144,7 +153,7 @@ impl Engine {
             }),
             ..Run::queued(task.id, project.id, attempt, Engine::now())
         };
-        let plan = self.plan(&run, &task, &project).await?;
+        let plan = self.plan(&run, &task, &project, true).await?;
         let note = format!(
             "run {} of `{}` queued: a follow-up of run {} (same checkout and branch, resuming \
              the agent's session)",
@@ -159,23 +168,35 @@ impl Engine {
         self.runs.count()
     }
 
-    /// Asks the run's supervisor to stop it. The current step is stopped promptly; the logs stay.
+    /// Whether a supervisor of this process drives `run`.
+    pub fn drives_run(&self, run: RunId) -> bool {
+        self.runs.drives(run)
+    }
+
+    /// Asks the run's supervisor to stop it, in whichever process it runs. The current step is
+    /// stopped promptly; the logs stay. The request is a file in the run's folder, so it holds
+    /// when the driving process dies before it acts: the next driver cancels the run.
     pub async fn cancel_run(&self, run_id: RunId) -> EngineResult<Run> {
         let run = self.run(run_id).await?;
         if run.state.is_terminal() {
             return Ok(run);
         }
-        if !self.runs.cancel(run_id) {
-            // No supervisor here (another process drives it, or none does): stop it directly.
-            let mut run = run;
-            if let Some(handle) = &run.container_id
-                && let Err(e) = self.remove_sandbox(handle).await
-            {
-                tracing::warn!(error = %e, "could not remove the run's sandbox");
-            }
-            self.transition(&mut run, Transition::Cancel).await?;
+        let run_dir = self.run_dir(run_id);
+        std::fs::create_dir_all(&run_dir).map_err(EngineError::io("making the run folder"))?;
+        std::fs::write(run_dir.join(CANCEL_FILE), b"")
+            .map_err(EngineError::io("recording the cancel request"))?;
+        if self.runs.cancel(run_id) || self.runs.is_driven(run_id, &run_dir)? {
+            // Its supervisor (here, or in the process holding its lock) records the end.
             return Ok(run);
         }
+        // Nobody drives it: stop it directly.
+        let mut run = run;
+        if let Some(handle) = &run.container_id
+            && let Err(e) = self.remove_sandbox(handle).await
+        {
+            tracing::warn!(error = %e, "could not remove the run's sandbox");
+        }
+        self.transition(&mut run, Transition::Cancel).await?;
         Ok(run)
     }
 

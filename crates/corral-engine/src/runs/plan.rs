@@ -48,6 +48,9 @@ pub(crate) struct AgentCall {
     pub home_on_host: PathBuf,
     /// Said in the run's log before the agent starts (the keychain could not be read).
     pub key_note: Option<String>,
+    /// Why there is no API key in the step's environment: only a run picked up after its agent
+    /// started may go on without one (the running agent has it); starting the agent fails.
+    pub missing_key: Option<EngineError>,
 }
 
 impl std::fmt::Debug for AgentCall {
@@ -112,7 +115,7 @@ impl RunPlan {
         task: &Task,
         project: &Project,
         sandbox_dir: &Path,
-        agent: Option<(Box<dyn Adapter>, FoundKey)>,
+        agent: Option<(Box<dyn Adapter>, EngineResult<FoundKey>)>,
     ) -> EngineResult<RunPlan> {
         check(task, agent.as_ref().map(|(a, _)| a.as_ref()))?;
         // A run keeps the sandbox it started in, whatever the project says now.
@@ -134,13 +137,19 @@ impl RunPlan {
                 let request = agent::request(run, task, project, adapter.as_ref(), &home, isolated);
                 let mut env = agent::home_env(&home);
                 env.extend(adapter.env(&request));
-                let key_note = key.keychain_error.as_ref().map(|why| {
-                    format!(
-                        "no OS keychain ({why}); {} was read from Corral's environment",
-                        key.name
-                    )
-                });
-                env.push((key.name, key.value));
+                let (key_note, missing_key) = match key {
+                    Ok(key) => {
+                        let note = key.keychain_error.as_ref().map(|why| {
+                            format!(
+                                "no OS keychain ({why}); {} was read from Corral's environment",
+                                key.name
+                            )
+                        });
+                        env.push((key.name, key.value));
+                        (note, None)
+                    }
+                    Err(missing) => (None, Some(missing)),
+                };
                 let argv = adapter.command(&request);
                 Work::Agent(Box::new(AgentCall {
                     step: StepSpec {
@@ -152,6 +161,7 @@ impl RunPlan {
                     request,
                     home_on_host,
                     key_note,
+                    missing_key,
                 }))
             }
         };
@@ -249,8 +259,14 @@ mod tests {
         let t = task(&p, Runtime::ClaudeCode, None, "Fix the cart");
         let run = Run::queued(t.id, p.id, 1, Timestamp(0));
         let adapter = corral_agents::adapter_for(Runtime::ClaudeCode).expect("adapter");
-        let plan = RunPlan::resolve(&run, &t, &p, Path::new("/data/s"), Some((adapter, key())))
-            .expect("plan");
+        let plan = RunPlan::resolve(
+            &run,
+            &t,
+            &p,
+            Path::new("/data/s"),
+            Some((adapter, Ok(key()))),
+        )
+        .expect("plan");
         let Work::Agent(call) = &plan.work else {
             panic!("an agent");
         };

@@ -12,6 +12,9 @@ use super::supervisor::spawn;
 use crate::engine::Engine;
 use crate::error::EngineResult;
 
+/// How long a queued run belongs to the process that queued it, before another may take it.
+const JUST_QUEUED_MS: i64 = 5_000;
+
 pub(crate) async fn reconcile(ctx: Engine) -> EngineResult<()> {
     let db = ctx.store.db();
     let live = RunQuery::live(db).await?;
@@ -24,9 +27,15 @@ pub(crate) async fn reconcile(ctx: Engine) -> EngineResult<()> {
             None
         }
     };
+    let now = crate::clock::now();
     for mut run in live.clone() {
         // This process drives it already, or another one does.
         if ctx.runs.is_driven(run.id, &ctx.run_dir(run.id))? {
+            continue;
+        }
+        // Just queued: the process that queued it is taking its lock right now (a short-lived
+        // command picking it up here would leave it without a driver when it exits).
+        if run.state == RunState::Queued && now.millis_since(run.created_at) < JUST_QUEUED_MS {
             continue;
         }
         let (Some(task), Some(project)) = (

@@ -61,12 +61,14 @@ fn try_take(dir: &Path, limit: u32) -> std::io::Result<Option<File>> {
 
 impl Engine {
     /// Waits for one of the project's run slots; `None` when the run was cancelled meanwhile.
-    /// Says once in the run's log why it waits.
+    /// Says once in the run's log why it waits. Without `within_limit` (a run already running,
+    /// picked up after a restart) any free slot file is taken at once.
     pub(crate) async fn take_slot(
         &self,
         project: ProjectId,
         run: RunId,
         cancel: &mut watch::Receiver<bool>,
+        within_limit: bool,
     ) -> EngineResult<Option<Slot>> {
         let dir = self.config.data_dir.join("slots").join(project.to_string());
         let released = self.runs.slot_released.clone();
@@ -76,10 +78,13 @@ impl Engine {
             let freed = released.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
-            let limit = ProjectQuery::by_id(self.store.db(), project)
-                .await?
-                .map(|p| p.workflow.max_concurrent_runs)
-                .unwrap_or(1);
+            let limit = match within_limit {
+                true => ProjectQuery::by_id(self.store.db(), project)
+                    .await?
+                    .map(|p| p.workflow.max_concurrent_runs)
+                    .unwrap_or(1),
+                false => SLOT_FILES,
+            };
             let at = dir.clone();
             let taken = tokio::task::spawn_blocking(move || try_take(&at, limit))
                 .await

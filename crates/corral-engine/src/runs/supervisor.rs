@@ -11,7 +11,9 @@
 //! it picks up where the files say the run is. New states (waiting for input, a retry after a
 //! failed check, waiting for upstream tasks) are new arms of `advance`.
 
-use corral_core::{FailKind, FailReason, Project, Run, RunState, SandboxKind, Task, Transition};
+use corral_core::{
+    FailKind, FailReason, Project, Run, RunId, RunState, SandboxKind, Task, Transition,
+};
 use corral_sandbox::{LocalSandbox, Sandbox};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -33,6 +35,7 @@ pub(crate) fn spawn(ctx: Engine, run: Run, task: Task, project: Project, plan: O
         tracing::info_span!("run", run = %run.id, task = %run.task_id, project = %run.project_id);
     // Registered before the task starts, so a cancel right after the start reaches it.
     let cancel = ctx.runs.register(run.id);
+    tokio::spawn(watch_cancel_requests(ctx.clone(), run.id));
     tokio::spawn(
         async move {
             if let Err(err) = drive(&ctx, run.clone(), &task, &project, plan, cancel).await {
@@ -42,6 +45,22 @@ pub(crate) fn spawn(ctx: Engine, run: Run, task: Task, project: Project, plan: O
         }
         .instrument(span),
     );
+}
+
+/// While this process drives the run, a cancel asked for by another process (a file in the
+/// run's folder) reaches its supervisor within a quarter of a second.
+async fn watch_cancel_requests(ctx: Engine, run: RunId) {
+    let request = ctx.run_dir(run).join(super::CANCEL_FILE);
+    loop {
+        if !ctx.runs.drives(run) {
+            return;
+        }
+        if request.exists() {
+            ctx.runs.cancel(run);
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 async fn drive(
@@ -56,52 +75,55 @@ async fn drive(
         tracing::info!("another Corral process drives this run");
         return Ok(());
     };
-    let _slot = match ctx.take_slot(project.id, run.id, &mut cancel).await {
-        Ok(Some(slot)) => slot,
-        Ok(None) => {
-            ctx.transition(&mut run, Transition::Cancel).await?;
-            return Ok(());
-        }
-        Err(err) => {
-            let reason = FailReason::new(err.fail_kind(), err.to_string());
-            ctx.transition(&mut run, Transition::Fail { reason })
-                .await?;
-            return Ok(());
-        }
-    };
-    let outcome = match plan {
-        Some(plan) => Ok(plan),
-        None => ctx.plan(&run, task, project).await,
-    };
-    let outcome = match outcome {
+    // A run picked up past `queued` is running already: it takes a slot whatever the limit,
+    // rather than wait behind runs that have not started.
+    let within_limit = run.state == RunState::Queued;
+    let outcome = match ctx
+        .take_slot(project.id, run.id, &mut cancel, within_limit)
+        .await
+    {
+        Ok(None) => Err(StepStop::Cancelled),
         Err(err) => Err(StepStop::fail(err.fail_kind(), err.to_string())),
-        Ok(plan) => match plan.sandbox {
-            SandboxKind::Local => {
-                run_states(
-                    ctx,
-                    &LocalSandbox,
-                    &mut run,
-                    task,
-                    project,
-                    &plan,
-                    &mut cancel,
-                )
-                .await
-            }
-            SandboxKind::Docker => match ctx.sandbox().await {
-                Ok(docker) => {
-                    run_states(ctx, docker, &mut run, task, project, &plan, &mut cancel).await
-                }
-                Err(err) => Err(StepStop::fail(
-                    err.fail_kind(),
-                    format!(
-                        "{err}; start Docker, or set the project's sandbox to local (not \
-                         isolated)"
-                    ),
-                )),
-            },
-        },
+        Ok(Some(_slot)) => with_slot(ctx, &mut run, task, project, plan, &mut cancel).await,
     };
+    conclude(ctx, run, outcome).await
+}
+
+/// What the run does while it holds a slot: its plan (resolved now when the caller had none),
+/// then its states, in the sandbox the plan names.
+async fn with_slot(
+    ctx: &Engine,
+    run: &mut Run,
+    task: &Task,
+    project: &Project,
+    plan: Option<RunPlan>,
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<(), StepStop> {
+    let plan = match plan {
+        Some(plan) => plan,
+        None => ctx
+            .plan(run, task, project, false)
+            .await
+            .map_err(|err| StepStop::fail(err.fail_kind(), err.to_string()))?,
+    };
+    match plan.sandbox {
+        SandboxKind::Local => {
+            run_states(ctx, &LocalSandbox, run, task, project, &plan, cancel).await
+        }
+        SandboxKind::Docker => match ctx.sandbox().await {
+            Ok(docker) => run_states(ctx, docker, run, task, project, &plan, cancel).await,
+            Err(err) => Err(StepStop::fail(
+                err.fail_kind(),
+                format!(
+                    "{err}; start Docker, or set the project's sandbox to local (not isolated)"
+                ),
+            )),
+        },
+    }
+}
+
+/// Records how the run ended and removes its sandbox, whatever ended it.
+async fn conclude(ctx: &Engine, mut run: Run, outcome: Result<(), StepStop>) -> EngineResult<()> {
     match outcome {
         Ok(()) => {}
         Err(StepStop::Cancelled) => {
@@ -123,6 +145,8 @@ async fn drive(
     {
         tracing::warn!(error = %e, "could not remove the run's sandbox");
     }
+    // A cancel asked for and carried out (or come too late) is not asked again.
+    let _ = std::fs::remove_file(ctx.run_dir(run.id).join(super::CANCEL_FILE));
     ctx.events.flush().await?;
     Ok(())
 }

@@ -29,6 +29,12 @@ pub(super) async fn work(
             (code, None)
         }
         Work::Agent(call) => {
+            let started = ctx.run_dir(run.id).join("agent.step").exists();
+            if let Some(missing) = &call.missing_key
+                && !started
+            {
+                return Err(StepStop::fail(FailKind::MissingKey, missing.to_string()));
+            }
             write_files(call.adapter.as_ref(), &call.request, &call.home_on_host)?;
             if let Some(note) = &call.key_note {
                 ctx.note(run.id, note.clone()).await?;

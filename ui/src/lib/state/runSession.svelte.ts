@@ -105,6 +105,9 @@ export class RunSession {
     try {
       const page = await this.backend.runLogBefore(this.id, first, EARLIER_PAGE);
       if (this.#disposed) return;
+      // Live entries may have pushed the front of the log on meanwhile: the page fits only if
+      // it ends right where the log now starts (otherwise the user scrolls up again).
+      if ((this.log[0]?.seq ?? first) !== first) return;
       this.log = [...page, ...this.log];
       const firstNow = this.log[0]?.seq ?? 1;
       this.hasEarlier = page.length > 0 && firstNow > 1;
