@@ -20,6 +20,10 @@ pub enum FailKind {
     RepoMissing,
     /// The checkout could not be made or read (git, or the disk).
     Checkout,
+    /// The work of the tasks it runs after does not merge cleanly into its checkout.
+    UpstreamConflict,
+    /// The result of a task it runs after is gone (its branch deleted, its checkout cleaned up).
+    UpstreamMissing,
     /// The disk Corral keeps its data on is full.
     DiskFull,
     /// The agent's API key is not set.
@@ -51,12 +55,14 @@ pub enum FailKind {
 }
 
 impl FailKind {
-    pub const ALL: [FailKind; 19] = [
+    pub const ALL: [FailKind; 21] = [
         FailKind::DockerUnreachable,
         FailKind::Sandbox,
         FailKind::Image,
         FailKind::RepoMissing,
         FailKind::Checkout,
+        FailKind::UpstreamConflict,
+        FailKind::UpstreamMissing,
         FailKind::DiskFull,
         FailKind::MissingKey,
         FailKind::SetupFailed,
@@ -81,6 +87,8 @@ impl FailKind {
             FailKind::Image => "image",
             FailKind::RepoMissing => "repo_missing",
             FailKind::Checkout => "checkout",
+            FailKind::UpstreamConflict => "upstream_conflict",
+            FailKind::UpstreamMissing => "upstream_missing",
             FailKind::DiskFull => "disk_full",
             FailKind::MissingKey => "missing_key",
             FailKind::SetupFailed => "setup_failed",
@@ -118,6 +126,13 @@ impl FailKind {
             FailKind::RepoMissing => {
                 "point the project at the repository's new place: `corral project set <project> \
                  path=<folder>`"
+            }
+            FailKind::UpstreamConflict => {
+                "make the upstream tasks' work agree (a follow-up to one of them), or merge them \
+                 by hand, then run this task again"
+            }
+            FailKind::UpstreamMissing => {
+                "run the upstream task again, or restore its branch, then run this task again"
             }
             FailKind::DiskFull => "free disk space, e.g. with `corral gc`",
             FailKind::MissingKey => {

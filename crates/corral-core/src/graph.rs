@@ -194,6 +194,22 @@ impl TaskGraph {
         None
     }
 
+    /// Every task `task` runs after, directly or through others, each after its own
+    /// dependencies (the order their work is merged in).
+    pub fn upstream_of(&self, task: TaskId) -> Vec<TaskId> {
+        let mut upstream = BTreeSet::new();
+        let mut todo: Vec<TaskId> = self.dependencies(task).collect();
+        while let Some(next) = todo.pop() {
+            if upstream.insert(next) {
+                todo.extend(self.dependencies(next));
+            }
+        }
+        self.topological_order()
+            .into_iter()
+            .filter(|t| upstream.contains(t))
+            .collect()
+    }
+
     /// Every task, each after all of its dependencies; ties broken by id (creation order).
     pub fn topological_order(&self) -> Vec<TaskId> {
         let mut remaining: HashMap<TaskId, usize> =

@@ -236,3 +236,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn upstream_is_every_task_run_after_in_merge_order() {
+    let ids: Vec<TaskId> = (0..5).map(|_| TaskId::new()).collect();
+    let (a, b, c, d, other) = (ids[0], ids[1], ids[2], ids[3], ids[4]);
+    let (g, rejected) = TaskGraph::from_edges(ids.clone(), &[(b, a), (c, a), (d, b), (d, c)]);
+    assert!(rejected.is_empty());
+    assert_eq!(g.upstream_of(d), vec![a, b, c]);
+    assert_eq!(g.upstream_of(b), vec![a]);
+    assert!(g.upstream_of(a).is_empty());
+    assert!(g.upstream_of(other).is_empty());
+}

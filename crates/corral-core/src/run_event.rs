@@ -61,6 +61,14 @@ pub enum RunEventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fail_kind: Option<FailKind>,
     },
+    /// The result of a task this run's task runs after, brought into its checkout before it
+    /// started (`merged` false: the checkout held it already).
+    UpstreamMerged {
+        task_id: crate::ids::TaskId,
+        run_id: crate::ids::RunId,
+        commit: String,
+        merged: bool,
+    },
     /// Something Corral itself wants on the record ("pulling image ...").
     Note { text: String },
     /// Something the coding agent did, parsed from its output (the output lines themselves are
@@ -121,6 +129,7 @@ impl RunEventBody {
             RunEventBody::StepStarted { .. } => "step_started",
             RunEventBody::StepExited { .. } => "step_exited",
             RunEventBody::StateChanged { .. } => "state_changed",
+            RunEventBody::UpstreamMerged { .. } => "upstream_merged",
             RunEventBody::Note { .. } => "note",
             RunEventBody::FileChanged { .. } => "file_changed",
             RunEventBody::FileLeftOut { .. } => "file_left_out",

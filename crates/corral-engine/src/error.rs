@@ -261,6 +261,12 @@ impl From<GitError> for EngineError {
                 path: branch,
                 message: "the branch exists already".into(),
             },
+            e @ (GitError::UpstreamConflict { .. } | GitError::UpstreamMissing { .. }) => {
+                EngineError::Git {
+                    path: String::new(),
+                    message: e.to_string(),
+                }
+            }
             GitError::Tampered { path, what } => EngineError::Git {
                 path,
                 message: format!("{what}; Corral will not run git there"),

@@ -11,6 +11,7 @@ mod inspect;
 mod merge;
 mod mirror;
 mod publish;
+mod upstream;
 
 pub use checkout::{Checkout, branch_exists, create_checkout};
 pub use commit::{LeftOut, Recorded, RunHead, commit_all, point_run_branch};
@@ -20,6 +21,7 @@ pub use inspect::{RepoInfo, inspect, libgit2_version};
 pub use merge::{MergeOutcome, merge_run};
 pub use mirror::{MirrorSync, sync_mirror};
 pub use publish::{delete_branch, publish_branch};
+pub use upstream::{UpstreamMerge, UpstreamResult, merge_upstream};
 
 /// Why a path cannot be used as a project repository.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,17 @@ pub enum GitError {
     },
     #[error("merging into `{branch}` conflicts in: {}", paths.join(", "))]
     MergeConflict { branch: String, paths: Vec<String> },
+    #[error("the work of `{task}` conflicts with the work before it in: {}", paths.join(", "))]
+    UpstreamConflict { task: String, paths: Vec<String> },
+    #[error(
+        "the result of `{task}` ({commit}) is not in the repository any more{}",
+        branch.as_ref().map(|b| format!(" (its branch `{b}` was deleted?)")).unwrap_or_default()
+    )]
+    UpstreamMissing {
+        task: String,
+        commit: String,
+        branch: Option<String>,
+    },
     /// The sandbox changed the checkout's git folder in a way Corral will not work with.
     #[error("{path}: {what}; Corral will not run git there")]
     Tampered { path: String, what: String },

@@ -200,6 +200,16 @@ pub enum RunEventDto {
         reason: Option<String>,
         fail_kind: Option<FailKind>,
     },
+    /// An upstream task's result brought into this run's checkout before it started
+    /// (`merged` false: it was there already).
+    UpstreamMerged {
+        seq: u32,
+        at: f64,
+        task_id: String,
+        run_id: String,
+        commit: String,
+        merged: bool,
+    },
     Note {
         seq: u32,
         at: f64,
@@ -271,6 +281,19 @@ impl From<RunEvent> for RunEventDto {
                 to,
                 reason,
                 fail_kind,
+            },
+            RunEventBody::UpstreamMerged {
+                task_id,
+                run_id,
+                commit,
+                merged,
+            } => RunEventDto::UpstreamMerged {
+                seq,
+                at,
+                task_id: task_id.to_string(),
+                run_id: run_id.to_string(),
+                commit,
+                merged,
             },
             RunEventBody::Note { text } => RunEventDto::Note { seq, at, text },
             RunEventBody::Agent { event } => RunEventDto::Agent {

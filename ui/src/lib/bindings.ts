@@ -162,6 +162,10 @@ export type FailKind =
 "repo_missing" | 
 /**  The checkout could not be made or read (git, or the disk). */
 "checkout" | 
+/**  The work of the tasks it runs after does not merge cleanly into its checkout. */
+"upstream_conflict" | 
+/**  The result of a task it runs after is gone (its branch deleted, its checkout cleaned up). */
+"upstream_missing" | 
 /**  The disk Corral keeps its data on is full. */
 "disk_full" | 
 /**  The agent's API key is not set. */
@@ -291,7 +295,12 @@ export type RunDto = {
 };
 
 /**  One entry of a run's log. */
-export type RunEventDto = { kind: "output"; seq: number; at: number | null; step: string; stderr: boolean; line: string } | { kind: "step_started"; seq: number; at: number | null; step: string; argv: string[] } | { kind: "step_exited"; seq: number; at: number | null; step: string; exit_code: number } | { kind: "state_changed"; seq: number; at: number | null; from: RunStatus; to: RunStatus; reason: string | null; fail_kind: FailKind | null } | { kind: "note"; seq: number; at: number | null; text: string } | 
+export type RunEventDto = { kind: "output"; seq: number; at: number | null; step: string; stderr: boolean; line: string } | { kind: "step_started"; seq: number; at: number | null; step: string; argv: string[] } | { kind: "step_exited"; seq: number; at: number | null; step: string; exit_code: number } | { kind: "state_changed"; seq: number; at: number | null; from: RunStatus; to: RunStatus; reason: string | null; fail_kind: FailKind | null } | 
+/**
+ *  An upstream task's result brought into this run's checkout before it started
+ *  (`merged` false: it was there already).
+ */
+{ kind: "upstream_merged"; seq: number; at: number | null; task_id: string; run_id: string; commit: string; merged: boolean } | { kind: "note"; seq: number; at: number | null; text: string } | 
 /**  Something the coding agent did. */
 { kind: "agent"; seq: number; at: number | null; event: AgentEventDto } | { kind: "file_changed"; seq: number; at: number | null; path: string; 
 /**  created, modified, removed, renamed */

@@ -122,6 +122,16 @@ fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io
             };
             writeln!(out, "{:>6} {mark} {line}", step.as_str())
         }
+        RunEventBody::UpstreamMerged {
+            task_id,
+            commit,
+            merged,
+            ..
+        } => {
+            let how = if *merged { "merged in" } else { "already in" };
+            let short = &commit[..commit.len().min(12)];
+            writeln!(out, "   run - upstream task {task_id}: {short} {how}")
+        }
         RunEventBody::StepStarted { step, argv } => {
             writeln!(out, "{:>6} $ {}", step.as_str(), argv.join(" "))
         }

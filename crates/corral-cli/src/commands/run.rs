@@ -8,7 +8,7 @@ use corral_engine::Engine;
 
 use super::interrupt::{self, Signals};
 use super::log::print_log;
-use super::run_json::{LeftOutJson, RunJson, RunShowJson};
+use super::run_json::{LeftOutJson, RunJson, RunShowJson, UpstreamJson};
 use crate::cli::{LogFormat, OnInterrupt, RunArgs, RunCommand};
 use crate::output;
 use crate::usage_error;
@@ -46,6 +46,7 @@ pub async fn run(
         Some(RunCommand::Show { run, json }) => {
             let run = engine.find_run(&run).await?;
             let left_out = engine.run_left_out(run.id).await?;
+            let upstream = engine.run_upstream(run.id).await?;
             if json {
                 output::json(
                     out,
@@ -57,6 +58,15 @@ pub async fn run(
                                 path: &f.path,
                                 size: f.size,
                                 max_bytes: f.max_bytes,
+                            })
+                            .collect(),
+                        upstream: upstream
+                            .iter()
+                            .map(|u| UpstreamJson {
+                                task_id: u.task.to_string(),
+                                run_id: u.run.to_string(),
+                                commit: u.commit.clone(),
+                                merged: u.merged,
                             })
                             .collect(),
                     },
@@ -82,6 +92,20 @@ pub async fn run(
                     writeln!(out, "follows up {}: {}", follow_up.of, follow_up.message)?;
                 }
                 writeln!(out, "branch     {}", run.branch.as_deref().unwrap_or("-"))?;
+                for u in &upstream {
+                    let title = engine
+                        .task(u.task)
+                        .await
+                        .map(|t| t.task.title)
+                        .unwrap_or_else(|_| u.task.to_string());
+                    let how = if u.merged { "merged in" } else { "already in" };
+                    writeln!(
+                        out,
+                        "upstream   `{title}`: {} {how} (run {})",
+                        &u.commit[..u.commit.len().min(12)],
+                        u.run
+                    )?;
+                }
                 writeln!(
                     out,
                     "base       {}",

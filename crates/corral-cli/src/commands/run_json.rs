@@ -71,12 +71,13 @@ impl RunJson {
     }
 }
 
-/// `run show --json`: the run, and the files its commit left out.
+/// `run show --json`: the run, the files its commit left out, the upstream work it started from.
 #[derive(Debug, Serialize)]
 pub struct RunShowJson<'a> {
     #[serde(flatten)]
     pub run: RunJson,
     pub left_out: Vec<LeftOutJson<'a>>,
+    pub upstream: Vec<UpstreamJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -84,4 +85,14 @@ pub struct LeftOutJson<'a> {
     pub path: &'a str,
     pub size: u64,
     pub max_bytes: u64,
+}
+
+/// An upstream task's result the run's checkout started from.
+#[derive(Debug, Serialize)]
+pub struct UpstreamJson {
+    pub task_id: String,
+    pub run_id: String,
+    pub commit: String,
+    /// False when the checkout held it already.
+    pub merged: bool,
 }

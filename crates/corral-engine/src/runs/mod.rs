@@ -18,6 +18,7 @@ mod result;
 mod slots;
 mod step;
 mod supervisor;
+mod upstream;
 mod work;
 
 use corral_core::{Project, Run, RunId, Task, TaskId, Transition};
@@ -27,7 +28,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
 
-pub use queries::LeftOutFile;
+pub use queries::{LeftOutFile, UpstreamWork};
 
 /// In a run's (host-only) folder: a cancel was asked for, by any process.
 pub(crate) const CANCEL_FILE: &str = "cancel-requested";

@@ -243,9 +243,15 @@ pub(super) async fn prepare(
                 StepStop::fail(FailKind::Checkout, format!("checkout failed: {text}"))
             }
         })?;
+        // A dependant starts from the work of the tasks it runs after (recorded before the
+        // checkout is: a process dying in between makes the checkout again).
+        let base =
+            super::upstream::bring_in_upstream(ctx, run, task, &checkout.path, &checkout.branch)
+                .await?
+                .unwrap_or(checkout.base_commit);
         run.checkout_path = Some(checkout.path.display().to_string());
         run.branch = Some(checkout.branch);
-        run.base_commit = Some(checkout.base_commit);
+        run.base_commit = Some(base);
         ctx.save(run).await?;
     }
     // A follow-up works in the checkout of the run it follows.

@@ -20,6 +20,16 @@ fn left_out_diff(file: LeftOutFile) -> corral_git::FileDiff {
     corral_git::FileDiff::unread(file.path, corral_git::FileStatus::LeftOut)
 }
 
+/// An upstream task's result a run's checkout started from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamWork {
+    pub task: TaskId,
+    pub run: RunId,
+    pub commit: String,
+    /// False when the checkout held it already (through another upstream task).
+    pub merged: bool,
+}
+
 impl Engine {
     pub async fn run(&self, run_id: RunId) -> EngineResult<Run> {
         RunQuery::by_id(self.store.db(), run_id)
@@ -80,6 +90,28 @@ impl Engine {
                     path,
                     size,
                     max_bytes,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The upstream tasks' results its checkout started from, in merge order.
+    pub async fn run_upstream(&self, run: RunId) -> EngineResult<Vec<UpstreamWork>> {
+        let events = RunEventQuery::of_kind(self.store.db(), run, "upstream_merged").await?;
+        Ok(events
+            .into_iter()
+            .filter_map(|e| match e.body {
+                corral_core::RunEventBody::UpstreamMerged {
+                    task_id,
+                    run_id,
+                    commit,
+                    merged,
+                } => Some(UpstreamWork {
+                    task: task_id,
+                    run: run_id,
+                    commit,
+                    merged,
                 }),
                 _ => None,
             })

@@ -9,7 +9,7 @@ use super::prepare::source_path;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
-const AUTHOR: (&str, &str) = ("Corral", "corral@localhost");
+pub(super) const AUTHOR: (&str, &str) = ("Corral", "corral@localhost");
 
 /// Where Corral keeps its copy of a checkout's git config: beside the checkout, outside
 /// anything mounted into a sandbox.

@@ -11,6 +11,7 @@ mod open;
 mod projects;
 mod runs;
 mod tasks;
+mod upstream;
 mod url_projects;
 
 pub use corral_testkit::git;
