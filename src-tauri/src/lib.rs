@@ -38,6 +38,8 @@ fn background(engine: Arc<Engine>) {
         if let Err(err) = engine.resume_runs().await {
             tracing::warn!(error = %err, "could not pick up live runs");
         }
+        // Graph runs go on here while the app is open (one process per data dir schedules).
+        engine.start_scheduler();
         // Runs `corral` commands drive show live here too.
         if let Err(err) = engine.relay_other_processes() {
             tracing::warn!(error = %err, "runs of other processes will show only when reloaded");

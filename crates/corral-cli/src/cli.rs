@@ -82,6 +82,10 @@ pub enum Command {
     /// API keys of the agent runtimes, kept in the OS keychain (values are never shown).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Run a project's task graph: every task that has not succeeded, each as soon as the
+    /// tasks it runs after have (exit code 0 only when every task succeeded); or stop it.
+    #[command(subcommand)]
+    Graph(GraphCommand),
     /// Clean up by policy: old checkouts, merged run branches, leftover containers, stuck runs.
     Gc {
         /// Only report what would be removed.
@@ -169,6 +173,20 @@ pub enum RunCommand {
     },
     /// Cancel a run: its current step stops, its logs stay.
     Cancel { run: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GraphCommand {
+    /// Runs the graph and waits until nothing more can run. It goes on without this command
+    /// (the app, or the next corral, carries on): Ctrl-C stops waiting, not the graph.
+    Run {
+        project: String,
+        /// Print each task's start and end as they happen.
+        #[arg(long, short)]
+        follow: bool,
+    },
+    /// Starts nothing more of the graph; live runs go on (cancel them with `corral run cancel`).
+    Stop { project: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -105,6 +105,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             commands::key::run(&engine, command, &mut out).await?;
             ExitCode::SUCCESS
         }
+        Command::Graph(command) => commands::graph::run(&engine, command, &mut out).await?,
         Command::Gc { dry_run } => {
             engine.resume_runs().await?;
             let r = engine.gc(dry_run).await?;

@@ -5,6 +5,7 @@ pub mod agent_event;
 pub mod branch;
 pub mod fail;
 pub mod graph;
+pub mod graph_run;
 pub mod ids;
 pub mod project;
 pub mod run;

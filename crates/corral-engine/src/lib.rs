@@ -9,6 +9,7 @@ mod engine;
 mod error;
 mod events;
 mod fs_work;
+mod graph_runs;
 mod keys;
 pub mod logging;
 mod projects;

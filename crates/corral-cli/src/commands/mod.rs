@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod doctor;
+pub mod graph;
 pub mod interrupt;
 pub mod key;
 pub mod log;

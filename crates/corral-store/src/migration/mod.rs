@@ -8,6 +8,7 @@ mod m20261125_000002_run_merged_commit;
 mod m20261125_000003_run_follow_up;
 mod m20261203_000001_run_fail_kind;
 mod m20261203_000002_run_events_kind_index;
+mod m20261203_000003_graph_runs;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_run_follow_up::Migration),
             Box::new(m20261203_000001_run_fail_kind::Migration),
             Box::new(m20261203_000002_run_events_kind_index::Migration),
+            Box::new(m20261203_000003_graph_runs::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! group writes.
 
 pub mod file_changes;
+pub mod graph_runs;
 pub mod projects;
 pub mod run_events;
 pub mod runs;
@@ -10,6 +11,7 @@ pub mod settings;
 pub mod tasks;
 
 pub use file_changes::{FileChange, FileChangeQuery};
+pub use graph_runs::GraphRuns;
 pub use projects::{ProjectMutation, ProjectQuery};
 pub use run_events::RunEventQuery;
 pub use runs::{RunMutation, RunQuery};
