@@ -126,9 +126,18 @@ impl Engine {
             let path = engine.config.data_dir.join("scheduler.lock");
             let mut lock: Option<File> = None;
             let mut refused = HashMap::new();
+            let mut picked_up = tokio::time::Instant::now();
             loop {
                 if lock.is_none() {
                     lock = take_lock(&path);
+                }
+                // The scheduling process also picks up runs whose driver died (a `corral`
+                // killed mid-graph), so a graph run never waits on a run nobody drives.
+                if lock.is_some() && picked_up.elapsed() >= PICK_UP_EVERY {
+                    picked_up = tokio::time::Instant::now();
+                    if let Err(err) = engine.resume_runs().await {
+                        tracing::warn!(error = %err, "picking up runs failed");
+                    }
                 }
                 if lock.is_some()
                     && let Err(err) = engine.schedule_once(&mut refused).await
@@ -146,6 +155,9 @@ impl Engine {
         });
     }
 }
+
+/// How often the scheduling process looks for runs nobody drives.
+const PICK_UP_EVERY: Duration = Duration::from_secs(10);
 
 /// The scheduler lock, when no other process holds it.
 fn take_lock(path: &std::path::Path) -> Option<File> {

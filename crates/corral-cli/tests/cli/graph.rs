@@ -90,3 +90,78 @@ fn a_failure_blocks_its_dependants_and_nothing_else() {
         "D never started"
     );
 }
+
+fn runs_of(env: &Env, title: &str) -> Vec<serde_json::Value> {
+    json(&env.ok(&["runs", "--task", title, "--json"]))
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn kill_9_mid_graph_and_the_next_corral_carries_on_starting_nothing_twice() {
+    let env = Env::new();
+    env.project("r", &["sandbox=local"]);
+    env.sh_task("r", "A", "sleep 3; echo a > a.txt");
+    env.sh_task("r", "B", "test -f a.txt && echo b > b.txt");
+    env.ok(&["task", "dep", "add", "B", "--after", "A"]);
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["graph", "run", "r"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .env_remove("CORRAL_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("graph run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while runs_of(&env, "A").first().map(|r| r["state"].clone()) != Some("running".into()) {
+        assert!(std::time::Instant::now() < deadline, "A never ran");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    first.kill().expect("kill -9");
+    first.wait().expect("reaped");
+
+    let ran = env.corral(&["graph", "run", "r"]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stderr.contains("running already"), "{}", ran.stderr);
+    for title in ["A", "B"] {
+        let runs = runs_of(&env, title);
+        assert_eq!(runs.len(), 1, "{title} ran once: {runs:?}");
+        assert_eq!(runs[0]["state"], "succeeded", "{title}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_schedules_so_no_task_starts_twice() {
+    let env = Env::new();
+    diamond(&env, "test -f a.txt && echo b > b.txt");
+    // The app's engine schedules (it holds the data dir's scheduler lock first) while a
+    // `corral graph run` waits in another process.
+    let app = corral_engine::Engine::open(corral_engine::Config::new(env.data.clone()))
+        .await
+        .expect("the app's engine");
+    app.start_scheduler();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let data = env.data.clone();
+    let ran = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+            .args(["graph", "run", "r"])
+            .env("CORRAL_DATA_DIR", &data)
+            .env_remove("CORRAL_LOG")
+            .output()
+            .expect("graph run")
+    })
+    .await
+    .expect("joined");
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    for title in ["A", "B", "C", "D"] {
+        let runs = runs_of(&env, title);
+        assert_eq!(runs.len(), 1, "{title} started once: {runs:?}");
+        assert_eq!(runs[0]["state"], "succeeded", "{title}");
+    }
+    app.close().await.expect("close");
+}
