@@ -502,7 +502,17 @@ async fn a_container_whose_run_folder_is_deleted_removes_itself() {
         .expect("a long step");
     assert!(sandbox.is_running(&id).await.expect("inspect"));
     let deleted = std::time::Instant::now();
-    std::fs::remove_dir_all(dir.path()).expect("rm -rf the data");
+    // As a person's `rm -rf` would, again while the step still writes into it.
+    let mut removed = std::fs::remove_dir_all(dir.path());
+    for _ in 0..20 {
+        match &removed {
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+                removed = std::fs::remove_dir_all(dir.path());
+            }
+            _ => break,
+        }
+    }
+    removed.expect("rm -rf the data");
     let mut gone = false;
     for _ in 0..200 {
         let listed = sandbox.list_labelled(&spec.instance).await.expect("list");

@@ -24,6 +24,7 @@ async fn migrations_run_up_down_and_up_again_on_a_temp_file() {
     };
     let expected = [
         "file_changes",
+        "graph_runs",
         "input_requests",
         "projects",
         "run_events",
