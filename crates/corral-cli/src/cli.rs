@@ -187,6 +187,17 @@ pub enum GraphCommand {
     },
     /// Starts nothing more of the graph; live runs go on (cancel them with `corral run cancel`).
     Stop { project: String },
+    /// The tasks by layer (a task comes after every task it runs after), with their status and
+    /// why a blocked one is blocked.
+    Show {
+        #[arg(long, short)]
+        project: Option<String>,
+        #[arg(long, conflicts_with = "dot")]
+        json: bool,
+        /// Graphviz: `corral graph show --dot | dot -Tsvg > graph.svg`.
+        #[arg(long)]
+        dot: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

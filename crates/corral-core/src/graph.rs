@@ -210,6 +210,22 @@ impl TaskGraph {
             .collect()
     }
 
+    /// Each task's layer: 0 for a task that runs after nothing, else one more than the
+    /// highest layer of the tasks it runs after.
+    pub fn layers(&self) -> HashMap<TaskId, usize> {
+        let mut layers = HashMap::new();
+        for task in self.topological_order() {
+            let layer = self
+                .dependencies(task)
+                .filter_map(|dep| layers.get(&dep))
+                .map(|l| l + 1)
+                .max()
+                .unwrap_or(0);
+            layers.insert(task, layer);
+        }
+        layers
+    }
+
     /// Every task, each after all of its dependencies; ties broken by id (creation order).
     pub fn topological_order(&self) -> Vec<TaskId> {
         let mut remaining: HashMap<TaskId, usize> =

@@ -244,6 +244,12 @@ fn upstream_is_every_task_run_after_in_merge_order() {
     let (g, rejected) = TaskGraph::from_edges(ids.clone(), &[(b, a), (c, a), (d, b), (d, c)]);
     assert!(rejected.is_empty());
     assert_eq!(g.upstream_of(d), vec![a, b, c]);
+    let layers = g.layers();
+    assert_eq!(
+        [a, b, c, d, other].map(|t| layers[&t]),
+        [0, 1, 1, 2, 0],
+        "layers by the longest way in"
+    );
     assert_eq!(g.upstream_of(b), vec![a]);
     assert!(g.upstream_of(a).is_empty());
     assert!(g.upstream_of(other).is_empty());

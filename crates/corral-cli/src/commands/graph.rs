@@ -1,4 +1,4 @@
-//! `corral graph run` and `graph stop`.
+//! `corral graph run`, `graph stop` and `graph show`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use corral_core::graph_run::Blocked;
-use corral_core::{RunStatus, TaskId};
+use corral_core::{Project, RunStatus, TaskGraph, TaskId, TaskStatus};
 use corral_engine::Engine;
+use serde::Serialize;
 
 use crate::cli::GraphCommand;
 
@@ -17,6 +18,24 @@ pub async fn run(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     match command {
+        GraphCommand::Show { project, json, dot } => {
+            let projects = match project {
+                Some(p) => vec![engine.find_project(&p).await?],
+                None => engine.list_projects().await?,
+            };
+            let mut all = Vec::new();
+            for project in &projects {
+                all.extend(shown_tasks(engine, project).await?);
+            }
+            if json {
+                crate::output::json(out, &all)?;
+            } else if dot {
+                write_dot(out, &projects, &all)?;
+            } else {
+                write_layers(out, &projects, &all)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         GraphCommand::Stop { project } => {
             let project = engine.find_project(&project).await?;
             if engine.stop_graph(project.id).await? {
@@ -103,4 +122,121 @@ pub async fn run(
             }
         }
     }
+}
+
+/// A task as `graph show` shows it.
+#[derive(Debug, Serialize)]
+struct ShownTask {
+    id: String,
+    project: String,
+    title: String,
+    layer: usize,
+    status: &'static str,
+    /// For a blocked task: the upstream task that failed or was cancelled.
+    blocked_by: Option<String>,
+    after: Vec<String>,
+}
+
+async fn shown_tasks(engine: &Engine, project: &Project) -> anyhow::Result<Vec<ShownTask>> {
+    let views = engine.list_task_summaries(Some(project.id)).await?;
+    let edges: Vec<(TaskId, TaskId)> = views
+        .iter()
+        .flat_map(|v| v.depends_on.iter().map(|after| (v.task.id, *after)))
+        .collect();
+    let (graph, _) = TaskGraph::from_edges(views.iter().map(|v| v.task.id), &edges);
+    let layers = graph.layers();
+    let status: HashMap<TaskId, TaskStatus> = views.iter().map(|v| (v.task.id, v.status)).collect();
+    let title: HashMap<TaskId, &str> = views
+        .iter()
+        .map(|v| (v.task.id, v.task.title.as_str()))
+        .collect();
+    let mut shown: Vec<ShownTask> = views
+        .iter()
+        .map(|v| ShownTask {
+            id: v.task.id.to_string(),
+            project: project.name.clone(),
+            title: v.task.title.clone(),
+            layer: layers.get(&v.task.id).copied().unwrap_or(0),
+            status: v.status.as_str(),
+            blocked_by: (v.status == TaskStatus::Blocked)
+                .then(|| {
+                    graph.upstream_of(v.task.id).into_iter().find(|u| {
+                        matches!(
+                            status.get(u),
+                            Some(TaskStatus::Failed | TaskStatus::Cancelled)
+                        )
+                    })
+                })
+                .flatten()
+                .and_then(|u| title.get(&u).map(|t| t.to_string())),
+            after: v
+                .depends_on
+                .iter()
+                .filter_map(|a| title.get(a).map(|t| t.to_string()))
+                .collect(),
+        })
+        .collect();
+    shown.sort_by(|a, b| (a.layer, &a.title).cmp(&(b.layer, &b.title)));
+    Ok(shown)
+}
+
+fn write_layers(
+    out: &mut impl Write,
+    projects: &[Project],
+    tasks: &[ShownTask],
+) -> std::io::Result<()> {
+    for project in projects {
+        writeln!(out, "project {}", project.name)?;
+        let mut layer = None;
+        for task in tasks.iter().filter(|t| t.project == project.name) {
+            if layer != Some(task.layer) {
+                layer = Some(task.layer);
+                writeln!(out, "  layer {}", task.layer)?;
+            }
+            let why = task
+                .blocked_by
+                .as_ref()
+                .map(|b| format!(" (by `{b}`)"))
+                .unwrap_or_default();
+            writeln!(out, "    {:<40} {}{why}", task.title, task.status)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_dot(
+    out: &mut impl Write,
+    projects: &[Project],
+    tasks: &[ShownTask],
+) -> std::io::Result<()> {
+    let escaped = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let quoted = |s: &str| format!("\"{}\"", escaped(s));
+    writeln!(out, "digraph corral {{")?;
+    writeln!(out, "  rankdir=LR;")?;
+    for project in projects {
+        writeln!(
+            out,
+            "  subgraph {} {{",
+            quoted(&format!("cluster {}", project.name))
+        )?;
+        writeln!(out, "    label={};", quoted(&project.name))?;
+        for task in tasks.iter().filter(|t| t.project == project.name) {
+            // DOT's `\n` breaks the label's line.
+            let label = format!("\"{}\\n{}\"", escaped(&task.title), task.status);
+            writeln!(out, "    {} [label={label}];", quoted(&task.id))?;
+        }
+        writeln!(out, "  }}")?;
+    }
+    let ids: HashMap<(&str, &str), &str> = tasks
+        .iter()
+        .map(|t| ((t.project.as_str(), t.title.as_str()), t.id.as_str()))
+        .collect();
+    for task in tasks {
+        for after in &task.after {
+            if let Some(from) = ids.get(&(task.project.as_str(), after.as_str())) {
+                writeln!(out, "  {} -> {};", quoted(from), quoted(&task.id))?;
+            }
+        }
+    }
+    writeln!(out, "}}")
 }

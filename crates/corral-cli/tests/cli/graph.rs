@@ -165,3 +165,36 @@ async fn one_process_schedules_so_no_task_starts_twice() {
     }
     app.close().await.expect("close");
 }
+
+#[test]
+fn graph_show_lists_tasks_by_layer_and_says_why_one_is_blocked() {
+    let env = Env::new();
+    diamond(&env, "exit 3");
+    let _ = env.corral(&["graph", "run", "r"]);
+    let shown = json(&env.ok(&["graph", "show", "--project", "r", "--json"]));
+    let task = |title: &str| {
+        shown
+            .as_array()
+            .and_then(|all| all.iter().find(|t| t["title"] == title))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        ["A", "B", "C", "D"].map(|t| task(t)["layer"].as_u64()),
+        [Some(0), Some(1), Some(1), Some(2)]
+    );
+    assert_eq!(task("B")["status"], "failed");
+    assert_eq!(task("D")["status"], "blocked");
+    assert_eq!(task("D")["blocked_by"], "B");
+    let human = env.ok(&["graph", "show", "-p", "r"]);
+    assert!(human.contains("layer 2"), "{human}");
+    assert!(human.contains("blocked (by `B`)"), "{human}");
+    let dot = env.ok(&["graph", "show", "-p", "r", "--dot"]);
+    assert!(dot.starts_with("digraph corral {"), "{dot}");
+    assert_eq!(
+        dot.matches(" -> ").count(),
+        4,
+        "one edge per dependency: {dot}"
+    );
+    assert!(dot.contains("\\nfailed\""), "{dot}");
+}
