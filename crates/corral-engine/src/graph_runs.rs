@@ -46,23 +46,29 @@ impl Engine {
         Ok(next_step(&graph, &latest, since))
     }
 
-    async fn graph_and_latest(
-        &self,
-        project: ProjectId,
-    ) -> EngineResult<(TaskGraph, HashMap<TaskId, Latest>)> {
-        let db = self.store.db();
+    /// The project's task graph: every task and its dependencies.
+    pub(crate) async fn project_graph(&self, project: ProjectId) -> EngineResult<TaskGraph> {
         let tasks: Vec<TaskId> = self
             .list_task_summaries(Some(project))
             .await?
             .into_iter()
             .map(|t| t.task.id)
             .collect();
-        let edges = TaskQuery::edges(db, Some(project)).await?;
-        let (graph, _) = TaskGraph::from_edges(tasks, &edges);
+        let edges = TaskQuery::edges(self.store.db(), Some(project)).await?;
+        // Stored edges that would close a cycle (a hand-edited database) are left out.
+        Ok(TaskGraph::from_edges(tasks, &edges).0)
+    }
+
+    async fn graph_and_latest(
+        &self,
+        project: ProjectId,
+    ) -> EngineResult<(TaskGraph, HashMap<TaskId, Latest>)> {
+        let db = self.store.db();
+        let graph = self.project_graph(project).await?;
         let mut latest = HashMap::new();
         // Newest first: the first run seen of a task is its latest.
-        for run in RunQuery::list(db, None).await? {
-            if run.project_id != project || latest.contains_key(&run.task_id) {
+        for run in RunQuery::for_project(db, project).await? {
+            if latest.contains_key(&run.task_id) {
                 continue;
             }
             let outcome = match run.state {

@@ -160,6 +160,10 @@ async fn stream(
             _ = &mut stop => return,
             batch = live.recv() => batch,
             _ = committed_elsewhere(changes.as_ref()) => {
+                // A run this process drives arrives through `live` already.
+                if engine.drives_run(run) {
+                    continue;
+                }
                 let Some((seq, end)) = replay(&engine, &channel, run, last).await else {
                     return;
                 };

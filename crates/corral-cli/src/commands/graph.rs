@@ -73,10 +73,7 @@ pub async fn run(
             let mut seen: HashMap<TaskId, RunStatus> = HashMap::new();
             loop {
                 if follow {
-                    for run in engine.list_runs(None).await?.into_iter().rev() {
-                        if run.project_id != project.id {
-                            continue;
-                        }
+                    for run in engine.project_runs(project.id).await?.into_iter().rev() {
                         let now = run.state.status();
                         if seen.insert(run.task_id, now) != Some(now) {
                             writeln!(out, "{}: {}", title(&run.task_id), run.state)?;

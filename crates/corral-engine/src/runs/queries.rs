@@ -1,6 +1,6 @@
 //! Reading runs: by id or reference, lists, their logs, file changes and diffs.
 
-use corral_core::{Run, RunEvent, RunId, RunState, TaskId};
+use corral_core::{ProjectId, Run, RunEvent, RunId, RunState, TaskId};
 use corral_store::{RunEventQuery, RunQuery};
 
 use crate::engine::Engine;
@@ -74,6 +74,11 @@ impl Engine {
     /// Runs of one task (or all), newest first.
     pub async fn list_runs(&self, task: Option<TaskId>) -> EngineResult<Vec<Run>> {
         Ok(RunQuery::list(self.store.db(), task).await?)
+    }
+
+    /// Runs of one project, newest first.
+    pub async fn project_runs(&self, project: ProjectId) -> EngineResult<Vec<Run>> {
+        Ok(RunQuery::for_project(self.store.db(), project).await?)
     }
 
     /// Files left out of the run's commit for their size, as its log records them.

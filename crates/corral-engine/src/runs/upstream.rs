@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use corral_core::{FailKind, Run, RunEventBody, RunId, RunState, Task, TaskGraph, TaskId};
+use corral_core::{FailKind, Run, RunEventBody, RunId, RunState, Task, TaskId};
 use corral_git::{GitError, UpstreamResult};
 use corral_store::{RunQuery, TaskQuery};
 
@@ -25,14 +25,7 @@ struct Upstream {
 /// yet brings nothing (noted in the run's log).
 async fn upstream_results(ctx: &Engine, run: &Run, task: &Task) -> Result<Vec<Upstream>, StepStop> {
     let db = ctx.store.db();
-    let edges = TaskQuery::edges(db, Some(task.project_id))
-        .await
-        .map_err(EngineError::from)?;
-    let tasks = edges
-        .iter()
-        .flat_map(|(t, after)| [*t, *after])
-        .chain([task.id]);
-    let (graph, _) = TaskGraph::from_edges(tasks, &edges);
+    let graph = ctx.project_graph(task.project_id).await?;
     let mut found = Vec::new();
     for upstream in graph.upstream_of(task.id) {
         let Some(upstream_task) = TaskQuery::by_id(db, upstream)

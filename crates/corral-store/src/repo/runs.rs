@@ -33,6 +33,21 @@ impl RunQuery {
         query.all(db).await?.into_iter().map(run_from_row).collect()
     }
 
+    /// Runs of one project, newest first.
+    pub async fn for_project(
+        db: &impl ConnectionTrait,
+        project: ProjectId,
+    ) -> StoreResult<Vec<Run>> {
+        runs::Entity::find()
+            .filter(runs::Column::ProjectId.eq(project.to_string()))
+            .order_by_desc(runs::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(run_from_row)
+            .collect()
+    }
+
     /// Runs that are not finished, oldest first.
     pub async fn live(db: &impl ConnectionTrait) -> StoreResult<Vec<Run>> {
         runs::Entity::find()
