@@ -1,15 +1,19 @@
-//! One step of a graph run (`corral graph run`, Run all): which tasks to start now, which are
-//! blocked and why, and whether the run is over. Pure: the engine passes each task's latest
-//! run in and starts what this says, as often as anything changes.
+//! One step of a graph run (`corral graph run`, Run all, or a project with `auto-run=on`):
+//! which tasks to start now, which are blocked and why, and whether the run is over. Pure: the
+//! engine passes each task's latest run in and starts what this says, as often as anything
+//! changes.
 //!
-//! Within one graph run a task runs at most once: a task whose run in this graph run failed is
-//! not started again (its dependants are blocked); one that failed before the graph run
-//! started is (the user asked for the graph to run).
+//! A task is *satisfied* (its dependants may start) when its result is in the project branch,
+//! or, with `chain-on=success` (the default), when its latest run succeeded. Within one graph
+//! run a task runs at most once: a task whose run in this graph run failed is not started
+//! again (its dependants are blocked); one that failed before the graph run started is (the
+//! user asked for the graph to run).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::graph::TaskGraph;
 use crate::ids::TaskId;
+use crate::project::ChainOn;
 use crate::time::Timestamp;
 
 /// A task's latest run, as a graph run needs to know it.
@@ -36,62 +40,100 @@ pub enum Blocked {
     Upstream { task: TaskId },
 }
 
+/// What the graph run knows of the project: its graph, each task's latest run, which tasks'
+/// results are in the project branch, and when a task counts as finished.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphState<'a> {
+    pub graph: &'a TaskGraph,
+    pub latest: &'a HashMap<TaskId, Latest>,
+    /// Tasks whose latest succeeded result is reachable from the project branch.
+    pub merged: &'a HashSet<TaskId>,
+    pub chain_on: ChainOn,
+}
+
 /// What a graph run does next.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GraphStep {
     /// Ready and not yet run in this graph run: start them now, in this order.
     pub start: Vec<TaskId>,
     pub blocked: BTreeMap<TaskId, Blocked>,
-    /// Nothing is live and nothing can start: the graph run is over.
+    /// Succeeded but not merged, with `chain-on=merge`, while a task after them waits: the
+    /// graph run waits for the user to merge them.
+    pub awaiting_merge: BTreeSet<TaskId>,
+    /// Nothing is live, nothing can start and no merge is awaited: the graph run is over.
     pub over: bool,
 }
 
-/// The next step of a graph run that started at `since`.
-pub fn next_step(
-    graph: &TaskGraph,
-    latest: &HashMap<TaskId, Latest>,
-    since: Timestamp,
-) -> GraphStep {
-    let mut step = GraphStep::default();
-    let mut satisfied = BTreeMap::new();
-    let mut live = false;
-    for task in graph.topological_order() {
-        let run = latest.get(&task);
-        let this_run = run.filter(|r| r.created_at >= since);
-        let succeeded = run.is_some_and(|r| r.outcome == Outcome::Succeeded);
-        satisfied.insert(task, succeeded);
-        if run.is_some_and(|r| r.outcome == Outcome::Live) {
-            live = true;
-            continue;
-        }
-        if succeeded {
-            continue;
-        }
-        if this_run.is_some_and(|r| r.outcome == Outcome::Ended) {
-            step.blocked.insert(task, Blocked::Failed);
-            continue;
-        }
-        let blocker = graph
-            .dependencies(task)
-            .find_map(|dep| match step.blocked.get(&dep) {
-                Some(Blocked::Failed) => Some(dep),
-                Some(Blocked::Upstream { task }) => Some(*task),
-                None => None,
-            });
-        if let Some(failed) = blocker {
-            step.blocked
-                .insert(task, Blocked::Upstream { task: failed });
-            continue;
-        }
-        if graph
-            .dependencies(task)
-            .all(|dep| satisfied.get(&dep).copied().unwrap_or(false))
-        {
-            step.start.push(task);
-        }
+impl GraphState<'_> {
+    /// Whether the tasks that run after `task` may count it as finished.
+    pub fn satisfied(&self, task: TaskId) -> bool {
+        self.merged.contains(&task)
+            || (self.chain_on == ChainOn::Success
+                && self
+                    .latest
+                    .get(&task)
+                    .is_some_and(|r| r.outcome == Outcome::Succeeded))
     }
-    step.over = !live && step.start.is_empty();
-    step
+
+    /// The next step of a graph run that started at `since`.
+    pub fn next_step(&self, since: Timestamp) -> GraphStep {
+        let graph = self.graph;
+        let mut step = GraphStep::default();
+        let mut live = false;
+        let mut unmerged = Vec::new();
+        for task in graph.topological_order() {
+            let run = self.latest.get(&task);
+            let this_run = run.filter(|r| r.created_at >= since);
+            if run.is_some_and(|r| r.outcome == Outcome::Live) {
+                live = true;
+                continue;
+            }
+            if self.merged.contains(&task) {
+                continue;
+            }
+            if run.is_some_and(|r| r.outcome == Outcome::Succeeded) {
+                if !self.satisfied(task) {
+                    unmerged.push(task);
+                }
+                continue;
+            }
+            if this_run.is_some_and(|r| r.outcome == Outcome::Ended) {
+                step.blocked.insert(task, Blocked::Failed);
+                continue;
+            }
+            let blocker = graph
+                .dependencies(task)
+                .find_map(|dep| match step.blocked.get(&dep) {
+                    Some(Blocked::Failed) => Some(dep),
+                    Some(Blocked::Upstream { task }) => Some(*task),
+                    None => None,
+                });
+            if let Some(failed) = blocker {
+                step.blocked
+                    .insert(task, Blocked::Upstream { task: failed });
+                continue;
+            }
+            if graph.dependencies(task).all(|dep| self.satisfied(dep)) {
+                step.start.push(task);
+            }
+        }
+        // A merge is awaited only for a task something still waits on.
+        for task in unmerged {
+            let waited_on = graph.dependents(task).any(|d| {
+                !self.satisfied(d)
+                    && !step.blocked.contains_key(&d)
+                    && self
+                        .latest
+                        .get(&d)
+                        .is_none_or(|r| r.outcome != Outcome::Live)
+            });
+            if waited_on {
+                step.awaiting_merge.insert(task);
+            }
+        }
+        step.over = !live && step.start.is_empty() && step.awaiting_merge.is_empty();
+        step
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +148,17 @@ mod tests {
         (g, ids)
     }
 
+    fn step(g: &TaskGraph, latest: &HashMap<TaskId, Latest>, since: Timestamp) -> GraphStep {
+        let merged = HashSet::new();
+        GraphState {
+            graph: g,
+            latest,
+            merged: &merged,
+            chain_on: ChainOn::Success,
+        }
+        .next_step(since)
+    }
+
     fn at(ms: i64, outcome: Outcome) -> Latest {
         Latest {
             created_at: Timestamp(ms),
@@ -118,22 +171,22 @@ mod tests {
         let (g, [a, b, c, d]) = diamond();
         let since = Timestamp(100);
         let mut latest = HashMap::new();
-        assert_eq!(next_step(&g, &latest, since).start, vec![a]);
+        assert_eq!(step(&g, &latest, since).start, vec![a]);
         latest.insert(a, at(101, Outcome::Live));
-        let step = next_step(&g, &latest, since);
-        assert!(step.start.is_empty() && !step.over);
+        let st = step(&g, &latest, since);
+        assert!(st.start.is_empty() && !st.over);
         latest.insert(a, at(101, Outcome::Succeeded));
-        let mut wave = next_step(&g, &latest, since).start;
+        let mut wave = step(&g, &latest, since).start;
         wave.sort();
         let mut expected = vec![b, c];
         expected.sort();
         assert_eq!(wave, expected);
         latest.insert(b, at(102, Outcome::Succeeded));
         latest.insert(c, at(103, Outcome::Succeeded));
-        assert_eq!(next_step(&g, &latest, since).start, vec![d]);
+        assert_eq!(step(&g, &latest, since).start, vec![d]);
         latest.insert(d, at(104, Outcome::Succeeded));
-        let step = next_step(&g, &latest, since);
-        assert!(step.over && step.start.is_empty() && step.blocked.is_empty());
+        let st = step(&g, &latest, since);
+        assert!(st.over && st.start.is_empty() && st.blocked.is_empty());
     }
 
     #[test]
@@ -145,13 +198,72 @@ mod tests {
             (b, at(102, Outcome::Ended)),
             (c, at(103, Outcome::Live)),
         ]);
-        let step = next_step(&g, &latest, since);
-        assert!(step.start.is_empty(), "b is not started again");
-        assert_eq!(step.blocked.get(&b), Some(&Blocked::Failed));
-        assert_eq!(step.blocked.get(&d), Some(&Blocked::Upstream { task: b }));
-        assert!(!step.over, "c still runs");
+        let st = step(&g, &latest, since);
+        assert!(st.start.is_empty(), "b is not started again");
+        assert_eq!(st.blocked.get(&b), Some(&Blocked::Failed));
+        assert_eq!(st.blocked.get(&d), Some(&Blocked::Upstream { task: b }));
+        assert!(!st.over, "c still runs");
         // A failure from before this graph run is run again.
         let earlier = HashMap::from([(a, at(50, Outcome::Ended))]);
-        assert_eq!(next_step(&g, &earlier, since).start, vec![a]);
+        assert_eq!(step(&g, &earlier, since).start, vec![a]);
+    }
+
+    #[test]
+    fn with_chain_on_merge_dependants_wait_for_the_merge_and_the_graph_run_waits_too() {
+        let (g, [a, b, c, d]) = diamond();
+        let since = Timestamp(100);
+        let latest = HashMap::from([(a, at(101, Outcome::Succeeded))]);
+        let mut merged = HashSet::new();
+        let state = |merged: &HashSet<TaskId>| {
+            GraphState {
+                graph: &g,
+                latest: &latest,
+                merged,
+                chain_on: ChainOn::Merge,
+            }
+            .next_step(since)
+        };
+        let st = state(&merged);
+        assert!(st.start.is_empty(), "b and c wait for a's merge");
+        assert_eq!(st.awaiting_merge, BTreeSet::from([a]));
+        assert!(!st.over, "the graph run waits for the merge");
+        merged.insert(a);
+        let mut wave = state(&merged).start;
+        wave.sort();
+        let mut expected = vec![b, c];
+        expected.sort();
+        assert_eq!(wave, expected);
+        let _ = d;
+    }
+
+    #[test]
+    fn a_merged_result_satisfies_its_dependants_even_when_a_later_run_failed() {
+        let (g, [a, b, c, _]) = diamond();
+        let since = Timestamp(100);
+        // a's latest run failed before this graph run, but an earlier result is in the branch.
+        let latest = HashMap::from([(a, at(50, Outcome::Ended))]);
+        let merged = HashSet::from([a]);
+        let mut st = GraphState {
+            graph: &g,
+            latest: &latest,
+            merged: &merged,
+            chain_on: ChainOn::Success,
+        }
+        .next_step(since)
+        .start;
+        st.sort();
+        let mut expected = vec![b, c];
+        expected.sort();
+        assert_eq!(st, expected, "a is not run again; b and c start");
+    }
+
+    #[test]
+    fn auto_run_never_retries_a_failure() {
+        // auto-run steps with `since` at the beginning of time: every run counts.
+        let (g, [a, b, _, _]) = diamond();
+        let latest = HashMap::from([(a, at(50, Outcome::Succeeded)), (b, at(60, Outcome::Ended))]);
+        let st = step(&g, &latest, Timestamp(i64::MIN));
+        assert_eq!(st.blocked.get(&b), Some(&Blocked::Failed));
+        assert_eq!(st.start.len(), 1, "only c starts");
     }
 }

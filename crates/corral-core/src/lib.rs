@@ -21,8 +21,8 @@ pub use agent_event::{AgentEvent, ToolKind};
 pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RunId, TaskId};
 pub use project::{
-    AgentPermissions, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention,
-    SandboxKind, Workflow,
+    AgentPermissions, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits,
+    Retention, SandboxKind, Workflow,
 };
 pub use run::{
     FailKind, FailReason, FollowUp, LOCAL_SANDBOX_HANDLE_PREFIX, Run, RunState, RunStatus,

@@ -116,6 +116,27 @@ impl NetworkPolicy {
     }
 }
 
+/// When a task counts as finished for the tasks that run after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ChainOn {
+    /// When its latest run succeeded (the default).
+    #[default]
+    Success,
+    /// Only when its result is in the project branch (merged by Corral or by hand).
+    Merge,
+}
+
+impl ChainOn {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChainOn::Success => "success",
+            ChainOn::Merge => "merge",
+        }
+    }
+}
+
 /// Where a project's runs execute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -225,6 +246,10 @@ pub struct Workflow {
     pub agent_permissions: AgentPermissions,
     /// Files bigger than this (MiB) are left out of a run's commit, and said so.
     pub max_file_mib: u64,
+    /// Keep the graph scheduler on: a task that becomes ready starts by itself.
+    pub auto_run: bool,
+    /// When a task counts as finished for its dependants.
+    pub chain_on: ChainOn,
 }
 
 impl Default for Workflow {
@@ -246,6 +271,8 @@ impl Default for Workflow {
             inactivity_timeout_secs: 30 * 60,
             agent_permissions: AgentPermissions::Edits,
             max_file_mib: 50,
+            auto_run: false,
+            chain_on: ChainOn::Success,
         }
     }
 }

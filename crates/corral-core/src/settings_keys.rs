@@ -1,12 +1,14 @@
 //! `key=value` editing of a project's workflow, shared by the CLI (`corral project set`) and any
 //! other text front end. An empty value clears an optional setting.
 
-use crate::project::{AgentPermissions, ImageChoice, NetworkPolicy, SandboxKind, Workflow};
+use crate::project::{
+    AgentPermissions, ChainOn, ImageChoice, NetworkPolicy, SandboxKind, Workflow,
+};
 use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 22] = [
+pub const SETTING_KEYS: [(&str, &str); 24] = [
     (
         "path",
         "the repository's folder, when it moved (a project added by path)",
@@ -44,6 +46,14 @@ pub const SETTING_KEYS: [(&str, &str); 22] = [
     ("cpus", "CPU limit, e.g. 2 or 1.5"),
     ("pids", "process limit"),
     ("max-runs", "runs of this project at once"),
+    (
+        "auto-run",
+        "on | off: keep the graph running, so a task starts by itself once the tasks it runs after are finished (default off)",
+    ),
+    (
+        "chain-on",
+        "success | merge: a task is finished for the tasks after it when its run succeeded, or only once its result is merged into the project branch (default success)",
+    ),
     (
         "inactivity-timeout",
         "stop a task's command or agent silent for this long, e.g. 30m, 90s, 2h (default 30m)",
@@ -202,6 +212,30 @@ fn parse_permissions(value: &str) -> Result<AgentPermissions, ValidationError> {
     }
 }
 
+fn parse_on_off(field: &'static str, value: &str) -> Result<bool, ValidationError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(ValidationError::BadValue {
+            field,
+            given: value.to_string(),
+            expected: "on or off",
+        }),
+    }
+}
+
+fn parse_chain_on(value: &str) -> Result<ChainOn, ValidationError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "success" => Ok(ChainOn::Success),
+        "merge" => Ok(ChainOn::Merge),
+        _ => Err(ValidationError::BadValue {
+            field: "chain-on",
+            given: value.to_string(),
+            expected: "success or merge",
+        }),
+    }
+}
+
 fn parse_network(value: &str) -> Result<NetworkPolicy, ValidationError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "none" => Ok(NetworkPolicy::None),
@@ -269,6 +303,8 @@ impl Workflow {
                 self.max_concurrent_runs =
                     parse_u32("max-runs", value, validate::MAX_RUNS_RANGE).map_err(invalid)?
             }
+            "auto-run" => self.auto_run = parse_on_off("auto-run", value).map_err(invalid)?,
+            "chain-on" => self.chain_on = parse_chain_on(value).map_err(invalid)?,
             "inactivity-timeout" => {
                 self.inactivity_timeout_secs = parse_duration_secs(value).map_err(invalid)?
             }

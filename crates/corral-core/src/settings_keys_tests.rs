@@ -18,6 +18,8 @@ fn sets_every_documented_key() {
         ("cpus", "1.5"),
         ("pids", "256"),
         ("max-runs", "3"),
+        ("auto-run", "on"),
+        ("chain-on", "merge"),
         ("retention-runs", "5"),
         ("retention-days", "2"),
         ("secrets", "OPENAI_API_KEY, GH_TOKEN"),
@@ -64,6 +66,8 @@ fn sets_every_documented_key() {
     assert_eq!(wf.limits.cpu_millis, 1500);
     assert_eq!(wf.limits.pids, 256);
     assert_eq!(wf.max_concurrent_runs, 3);
+    assert!(wf.auto_run);
+    assert_eq!(wf.chain_on, crate::project::ChainOn::Merge);
     assert_eq!(wf.retention.keep_runs, 5);
     assert_eq!(wf.retention.keep_days, 2);
     assert_eq!(wf.secret_names, vec!["OPENAI_API_KEY", "GH_TOKEN"]);
@@ -83,6 +87,20 @@ fn sets_every_documented_key() {
     assert!(wf.env.is_empty());
     wf.set("verify", "").expect("clear verify");
     assert_eq!(wf.verify_command, None);
+}
+
+#[test]
+fn graph_settings_default_to_manual_runs_chained_on_success() {
+    let wf = Workflow::default();
+    assert!(!wf.auto_run);
+    assert_eq!(wf.chain_on, crate::project::ChainOn::Success);
+    // A workflow stored before these settings existed reads with the defaults.
+    let old: Workflow = serde_json::from_str(r#"{"max_concurrent_runs": 2}"#).expect("old row");
+    assert!(!old.auto_run);
+    assert_eq!(old.chain_on, crate::project::ChainOn::Success);
+    let mut on = Workflow::default();
+    on.set("auto-run", "off").expect("off");
+    assert!(!on.auto_run);
 }
 
 #[test]
@@ -118,6 +136,8 @@ fn bad_values_are_refused_and_change_nothing() {
         ("cpus", "0"),
         ("pids", "-3"),
         ("max-runs", "0"),
+        ("auto-run", "sometimes"),
+        ("chain-on", "review"),
         ("runtime", "gpt"),
         ("env.1BAD", "x"),
         ("secrets", "OK,NOT OK"),

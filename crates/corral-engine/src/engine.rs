@@ -12,6 +12,7 @@ use tokio::sync::broadcast;
 use crate::config::Config;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
+use crate::merged::MergedCache;
 use crate::runs::registry::RunRegistry;
 
 /// Events kept for a slow subscriber before it sees `Lagged` (it then re-reads state).
@@ -28,6 +29,8 @@ pub struct Shared {
     pub(crate) events: EventWriter,
     pub(crate) bus: broadcast::Sender<EngineEvent>,
     pub(crate) runs: RunRegistry,
+    /// Which results the project branches hold, per branch tip.
+    pub(crate) merged: MergedCache,
 }
 
 impl Deref for Engine {
@@ -100,6 +103,7 @@ impl Engine {
             events,
             bus,
             runs: RunRegistry::default(),
+            merged: MergedCache::default(),
         })))
     }
 

@@ -1,6 +1,8 @@
-//! Graph runs (`corral graph run`, Run all): every task of a project that has not succeeded
-//! runs, each as soon as the tasks it runs after have succeeded, as many at once as the
-//! project's run slots allow; a failure blocks its dependants and nothing else.
+//! Graph runs (`corral graph run`, Run all): every task of a project that is not finished
+//! runs, each as soon as the tasks it runs after are (succeeded, or merged with
+//! `chain-on=merge`), as many at once as the project's run slots allow; a failure blocks its
+//! dependants and nothing else. A project with `auto-run=on` is always in a graph run that
+//! never retries a failure: a task starts by itself once it becomes ready.
 //!
 //! A graph run is a row in the database, so it outlives the process that started it. Exactly
 //! one process per data dir schedules (the one holding `scheduler.lock`): the app, or any
@@ -10,12 +12,13 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::time::Duration;
 
-use corral_core::graph_run::{GraphStep, Latest, Outcome, next_step};
-use corral_core::{ProjectId, RunState, TaskGraph, TaskId, Timestamp};
+use corral_core::graph_run::{GraphState, GraphStep, Latest, Outcome};
+use corral_core::{Project, ProjectId, RunState, TaskGraph, TaskId, Timestamp};
 use corral_store::{GraphRuns, RunQuery, TaskQuery};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
+use crate::runs::source_path;
 
 impl Engine {
     /// Starts running the project's graph. Returns when its graph run started and whether it
@@ -42,8 +45,9 @@ impl Engine {
         project: ProjectId,
         since: Timestamp,
     ) -> EngineResult<GraphStep> {
-        let (graph, latest) = self.graph_and_latest(project).await?;
-        Ok(next_step(&graph, &latest, since))
+        let project = self.project(project).await?;
+        let known = self.graph_knowledge(&project).await?;
+        Ok(known.state(&project).next_step(since))
     }
 
     /// The project's task graph: every task and its dependencies.
@@ -59,15 +63,22 @@ impl Engine {
         Ok(TaskGraph::from_edges(tasks, &edges).0)
     }
 
-    async fn graph_and_latest(
-        &self,
-        project: ProjectId,
-    ) -> EngineResult<(TaskGraph, HashMap<TaskId, Latest>)> {
+    /// What a graph run needs to know of the project now.
+    async fn graph_knowledge(&self, project: &Project) -> EngineResult<GraphKnowledge> {
         let db = self.store.db();
-        let graph = self.project_graph(project).await?;
+        let graph = self.project_graph(project.id).await?;
         let mut latest = HashMap::new();
-        // Newest first: the first run seen of a task is its latest.
-        for run in RunQuery::for_project(db, project).await? {
+        let mut results = Vec::new();
+        let mut has_result = HashSet::new();
+        // Newest first: the first run seen of a task is its latest, and the first succeeded
+        // one holds the result that counts.
+        for run in RunQuery::for_project(db, project.id).await? {
+            if run.state == RunState::Succeeded
+                && let Some(commit) = &run.result_commit
+                && has_result.insert(run.task_id)
+            {
+                results.push((run.task_id, commit.clone()));
+            }
             if latest.contains_key(&run.task_id) {
                 continue;
             }
@@ -84,19 +95,98 @@ impl Engine {
                 },
             );
         }
-        Ok((graph, latest))
+        let merged = self.merged_results(project, results).await;
+        Ok(GraphKnowledge {
+            graph,
+            latest,
+            merged,
+        })
     }
 
-    /// One pass over every graph run: starts what is ready, ends what is over. `refused`
-    /// remembers tasks that could not start (not runnable), so they are not tried again.
+    /// Of `results` (a task and the result commit of its latest succeeded run), the tasks
+    /// whose result is in the project branch. A repository that cannot be read (moved, not
+    /// cloned yet) holds nothing: that is logged, and listing and scheduling go on.
+    pub(crate) async fn merged_results(
+        &self,
+        project: &Project,
+        results: Vec<(TaskId, String)>,
+    ) -> HashSet<TaskId> {
+        if results.is_empty() {
+            return HashSet::new();
+        }
+        let repo = source_path(self, project);
+        let branch = project
+            .default_branch
+            .clone()
+            .unwrap_or_else(|| "HEAD".to_string());
+        let answers = {
+            let cache_repo = repo.clone();
+            let tip =
+                tokio::task::spawn_blocking(move || corral_git::branch_tip(&cache_repo, &branch))
+                    .await
+                    .map_err(EngineError::from)
+                    .and_then(|tip| tip.map_err(EngineError::from));
+            let tip = match tip {
+                Ok(tip) => tip,
+                Err(err) => {
+                    tracing::debug!(project = %project.id, error = %err, "the project branch cannot be read");
+                    return HashSet::new();
+                }
+            };
+            let unknown = self
+                .merged
+                .unknown(project.id, &tip, results.iter().map(|(_, c)| c));
+            if !unknown.is_empty() {
+                let (repo, at) = (repo.clone(), tip.clone());
+                let asked = unknown.clone();
+                let found = tokio::task::spawn_blocking(move || {
+                    corral_git::reachable_from(&repo, &at, &asked)
+                })
+                .await
+                .map_err(EngineError::from)
+                .and_then(|r| r.map_err(EngineError::from));
+                match found {
+                    Ok(found) => self.merged.learn(
+                        project.id,
+                        &tip,
+                        unknown.into_iter().zip(found).collect(),
+                    ),
+                    Err(err) => {
+                        tracing::debug!(project = %project.id, error = %err, "results cannot be looked up");
+                        return HashSet::new();
+                    }
+                }
+            }
+            tip
+        };
+        results
+            .into_iter()
+            .filter(|(_, commit)| self.merged.holds(project.id, &answers, commit))
+            .map(|(task, _)| task)
+            .collect()
+    }
+
+    /// One pass over every graph run (and every project with `auto-run=on`): starts what is
+    /// ready, ends what is over. `refused` remembers tasks that could not start (not
+    /// runnable), so they are not tried again.
     async fn schedule_once(
         &self,
         refused: &mut HashMap<ProjectId, HashSet<TaskId>>,
     ) -> EngineResult<()> {
-        for (project, since) in GraphRuns::active(self.store.db()).await? {
-            let (graph, latest) = self.graph_and_latest(project).await?;
-            let step = next_step(&graph, &latest, since);
-            let refused_here = refused.entry(project).or_default();
+        let graph_runs: HashMap<ProjectId, Timestamp> = GraphRuns::active(self.store.db())
+            .await?
+            .into_iter()
+            .collect();
+        for project in self.list_projects().await? {
+            let since = match graph_runs.get(&project.id) {
+                Some(since) => *since,
+                // Always on, and a failure is never retried: every run counts.
+                None if project.workflow.auto_run => Timestamp(i64::MIN),
+                None => continue,
+            };
+            let known = self.graph_knowledge(&project).await?;
+            let step = known.state(&project).next_step(since);
+            let refused_here = refused.entry(project.id).or_default();
             let mut started = false;
             let to_start: Vec<TaskId> = step
                 .start
@@ -113,11 +203,12 @@ impl Engine {
                     }
                 }
             }
-            let live = latest.values().any(|l| l.outcome == Outcome::Live);
-            if !started && !live {
-                GraphRuns::stop(self.store.db(), project).await?;
-                refused.remove(&project);
-                tracing::info!(project = %project, "graph run over");
+            let live = known.latest.values().any(|l| l.outcome == Outcome::Live);
+            let waiting = !step.awaiting_merge.is_empty();
+            if graph_runs.contains_key(&project.id) && !started && !live && !waiting {
+                GraphRuns::stop(self.store.db(), project.id).await?;
+                refused.remove(&project.id);
+                tracing::info!(project = %project.id, "graph run over");
             }
         }
         Ok(())
@@ -159,6 +250,24 @@ impl Engine {
                 }
             }
         });
+    }
+}
+
+/// A project's graph, its tasks' latest runs and the tasks whose results its branch holds.
+struct GraphKnowledge {
+    graph: TaskGraph,
+    latest: HashMap<TaskId, Latest>,
+    merged: HashSet<TaskId>,
+}
+
+impl GraphKnowledge {
+    fn state<'a>(&'a self, project: &Project) -> GraphState<'a> {
+        GraphState {
+            graph: &self.graph,
+            latest: &self.latest,
+            merged: &self.merged,
+            chain_on: project.workflow.chain_on,
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod fs_work;
 mod graph_runs;
 mod keys;
 pub mod logging;
+mod merged;
 mod projects;
 mod resolve;
 mod runs;

@@ -1,6 +1,6 @@
 //! Task operations: create, edit, delete, dependencies, and listing with derived status.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use corral_core::graph::Readiness;
 use corral_core::task::node_progress;
@@ -8,7 +8,7 @@ use corral_core::{
     CreatedBy, GraphError, ProjectId, RunState, Runtime, Task, TaskGraph, TaskId, TaskKind,
     TaskStatus, TaskSummary, ValidationError, validate,
 };
-use corral_store::{RunQuery, TaskMutation, TaskQuery};
+use corral_store::{LatestRun, RunQuery, TaskMutation, TaskQuery};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
@@ -44,7 +44,9 @@ pub struct TaskUpdate {
 /// The graph and latest run states of one project (or all), and the readiness they imply.
 struct Statuses {
     graph: TaskGraph,
-    latest: HashMap<TaskId, (RunState, bool)>,
+    latest: HashMap<TaskId, LatestRun>,
+    /// Tasks whose latest run succeeded and whose result is in the project branch.
+    merged: HashSet<TaskId>,
     readiness: HashMap<TaskId, Readiness>,
 }
 
@@ -52,14 +54,11 @@ impl Statuses {
     fn view<T>(&self, id: TaskId, task: T) -> TaskView<T> {
         TaskView {
             task,
-            status: {
-                let latest = self.latest.get(&id);
-                TaskStatus::derive(
-                    latest.map(|(s, _)| s),
-                    latest.is_some_and(|(_, merged)| *merged),
-                    self.readiness.get(&id).copied(),
-                )
-            },
+            status: TaskStatus::derive(
+                self.latest.get(&id).map(|l| &l.state),
+                self.merged.contains(&id),
+                self.readiness.get(&id).copied(),
+            ),
             depends_on: self.graph.dependencies(id).collect(),
             dependents: self.graph.dependents(id).collect(),
         }
@@ -96,31 +95,65 @@ impl Engine {
     async fn statuses(
         &self,
         project: Option<ProjectId>,
-        tasks: impl IntoIterator<Item = TaskId>,
+        tasks: impl IntoIterator<Item = (TaskId, ProjectId)>,
     ) -> EngineResult<Statuses> {
         let db = self.store.db();
+        let tasks: Vec<(TaskId, ProjectId)> = tasks.into_iter().collect();
         let edges = TaskQuery::edges(db, project).await?;
         let latest = RunQuery::latest_states(db, project).await?;
-        let (graph, rejected) = TaskGraph::from_edges(tasks, &edges);
+        let (graph, rejected) = TaskGraph::from_edges(tasks.iter().map(|(t, _)| *t), &edges);
         for (task, after) in rejected {
             // Only a hand-edited database gets here; listing goes on without the bad edge.
             tracing::warn!(task = %task, after = %after, "stored dependency ignored: it would close a cycle");
         }
+        let merged = self.merged_tasks(&tasks, &latest).await?;
         let readiness = graph
-            .readiness(|t| node_progress(latest.get(&t).map(|(s, _)| s)))
+            .readiness(|t| node_progress(latest.get(&t).map(|l| &l.state)))
             .into_iter()
             .collect();
         Ok(Statuses {
             graph,
             latest,
+            merged,
             readiness,
         })
+    }
+
+    /// Of `tasks`, those whose latest run succeeded with a result the project branch holds
+    /// (merged by Corral, by hand, or through a dependant).
+    async fn merged_tasks(
+        &self,
+        tasks: &[(TaskId, ProjectId)],
+        latest: &HashMap<TaskId, LatestRun>,
+    ) -> EngineResult<HashSet<TaskId>> {
+        let mut merged = HashSet::new();
+        let mut per_project: HashMap<ProjectId, Vec<(TaskId, String)>> = HashMap::new();
+        for (task, project) in tasks {
+            let Some(run) = latest.get(task).filter(|l| l.state == RunState::Succeeded) else {
+                continue;
+            };
+            if run.merged_by_corral {
+                merged.insert(*task);
+            } else if let Some(commit) = &run.result_commit {
+                per_project
+                    .entry(*project)
+                    .or_default()
+                    .push((*task, commit.clone()));
+            }
+        }
+        for (project, results) in per_project {
+            let project = self.project(project).await?;
+            merged.extend(self.merged_results(&project, results).await);
+        }
+        Ok(merged)
     }
 
     /// Tasks of one project (or all) in full, in creation order, with their derived status.
     pub async fn list_tasks(&self, project: Option<ProjectId>) -> EngineResult<Vec<TaskView>> {
         let tasks = TaskQuery::list(self.store.db(), project).await?;
-        let statuses = self.statuses(project, tasks.iter().map(|t| t.id)).await?;
+        let statuses = self
+            .statuses(project, tasks.iter().map(|t| (t.id, t.project_id)))
+            .await?;
         Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
     }
 
@@ -130,7 +163,9 @@ impl Engine {
         project: Option<ProjectId>,
     ) -> EngineResult<Vec<TaskView<TaskSummary>>> {
         let tasks = TaskQuery::summaries(self.store.db(), project).await?;
-        let statuses = self.statuses(project, tasks.iter().map(|t| t.id)).await?;
+        let statuses = self
+            .statuses(project, tasks.iter().map(|t| (t.id, t.project_id)))
+            .await?;
         Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
     }
 
@@ -140,7 +175,7 @@ impl Engine {
         let ids = TaskQuery::summaries(self.store.db(), Some(project))
             .await?
             .into_iter()
-            .map(|t| t.id);
+            .map(|t| (t.id, t.project_id));
         Ok(self.statuses(Some(project), ids).await?.view(id, task))
     }
 
@@ -266,7 +301,10 @@ impl Engine {
         }
         let summaries = TaskQuery::summaries(self.store.db(), Some(task.project_id)).await?;
         let mut statuses = self
-            .statuses(Some(task.project_id), summaries.iter().map(|t| t.id))
+            .statuses(
+                Some(task.project_id),
+                summaries.iter().map(|t| (t.id, t.project_id)),
+            )
             .await?;
         match statuses.graph.add_dependency(task_id, after_id) {
             Ok(()) => {}

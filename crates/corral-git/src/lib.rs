@@ -11,6 +11,7 @@ mod inspect;
 mod merge;
 mod mirror;
 mod publish;
+mod reach;
 mod upstream;
 
 pub use checkout::{Checkout, branch_exists, create_checkout};
@@ -21,6 +22,7 @@ pub use inspect::{RepoInfo, inspect, libgit2_version};
 pub use merge::{MergeOutcome, merge_run};
 pub use mirror::{MirrorSync, sync_mirror};
 pub use publish::{delete_branch, publish_branch};
+pub use reach::{branch_tip, reachable_from};
 pub use upstream::{UpstreamMerge, UpstreamResult, merge_upstream};
 
 /// Why a path cannot be used as a project repository.

@@ -1,8 +1,8 @@
 //! Projects and their workflow settings.
 
 use corral_core::{
-    AgentPermissions, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits, Retention,
-    Runtime, SandboxKind, Workflow,
+    AgentPermissions, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits,
+    Retention, Runtime, SandboxKind, Workflow,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -164,6 +164,10 @@ pub struct WorkflowDto {
     pub agent_permissions: AgentPermissionsDto,
     /// Files bigger than this (MiB) are left out of a run's commit.
     pub max_file_mib: u32,
+    /// Keep the graph running: a task starts by itself once it is ready.
+    pub auto_run: bool,
+    /// When a task counts as finished for the tasks after it.
+    pub chain_on: ChainOn,
 }
 
 fn network_dto(n: NetworkPolicy) -> NetworkDto {
@@ -224,6 +228,8 @@ impl From<&Workflow> for WorkflowDto {
             inactivity_timeout_secs: w.inactivity_timeout_secs,
             agent_permissions: w.agent_permissions.into(),
             max_file_mib: u32::try_from(w.max_file_mib).unwrap_or(u32::MAX),
+            auto_run: w.auto_run,
+            chain_on: w.chain_on,
         }
     }
 }
@@ -273,6 +279,8 @@ impl WorkflowDto {
             max_file_mib: u64::from(self.max_file_mib),
             sandbox: self.sandbox.into(),
             max_concurrent_runs: self.max_concurrent_runs,
+            auto_run: self.auto_run,
+            chain_on: self.chain_on,
             retention: Retention {
                 keep_runs: self.retention_runs,
                 keep_days: self.retention_days,

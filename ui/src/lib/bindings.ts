@@ -96,6 +96,13 @@ export type ApiKeyDto = {
 	source: string | null,
 };
 
+/**  When a task counts as finished for the tasks that run after it. */
+export type ChainOn = 
+/**  When its latest run succeeded (the default). */
+"success" | 
+/**  Only when its result is in the project branch (merged by Corral or by hand). */
+"merge";
+
 export type CheckDto = {
 	name: string,
 	status: CheckStatusDto,
@@ -410,6 +417,10 @@ export type WorkflowDto = {
 	agent_permissions: AgentPermissionsDto,
 	/**  Files bigger than this (MiB) are left out of a run's commit. */
 	max_file_mib: number,
+	/**  Keep the graph running: a task starts by itself once it is ready. */
+	auto_run: boolean,
+	/**  When a task counts as finished for the tasks after it. */
+	chain_on: ChainOn,
 };
 
 /* Tauri Specta runtime */

@@ -71,6 +71,7 @@ pub async fn run(
             let title = |t: &TaskId| titles.get(t).cloned().unwrap_or_else(|| t.to_string());
             let changes = engine.database_changes().ok();
             let mut seen: HashMap<TaskId, RunStatus> = HashMap::new();
+            let mut awaiting = std::collections::BTreeSet::new();
             loop {
                 if follow {
                     for run in engine.project_runs(project.id).await?.into_iter().rev() {
@@ -80,6 +81,17 @@ pub async fn run(
                             out.flush()?;
                         }
                     }
+                    // With chain-on=merge the graph waits for the user to merge.
+                    let step = engine.graph_step(project.id, since).await?;
+                    for task in step.awaiting_merge.difference(&awaiting) {
+                        writeln!(
+                            out,
+                            "{}: waiting to be merged into the project branch (chain-on=merge)",
+                            title(task)
+                        )?;
+                        out.flush()?;
+                    }
+                    awaiting = step.awaiting_merge;
                 }
                 if engine.graph_running_since(project.id).await?.is_none() {
                     break;

@@ -107,6 +107,25 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
         ),
         ("max runs", wf.max_concurrent_runs.to_string()),
         (
+            "auto-run",
+            if wf.auto_run {
+                "on: a task starts by itself once it is ready".to_string()
+            } else {
+                "off: tasks run when started (graph run, run)".to_string()
+            },
+        ),
+        (
+            "chain-on",
+            match wf.chain_on {
+                corral_core::ChainOn::Success => {
+                    "success: a task's run succeeding lets the tasks after it start".to_string()
+                }
+                corral_core::ChainOn::Merge => {
+                    "merge: the tasks after a task start once its result is merged".to_string()
+                }
+            },
+        ),
+        (
             "max file",
             format!("{} MiB (bigger files stay out of commits)", wf.max_file_mib),
         ),

@@ -198,3 +198,141 @@ fn graph_show_lists_tasks_by_layer_and_says_why_one_is_blocked() {
     );
     assert!(dot.contains("\\nfailed\""), "{dot}");
 }
+
+/// Waits (up to 30 s) until `done` holds.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}: timed out");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn shown_status(env: &Env, title: &str) -> serde_json::Value {
+    json(&env.ok(&["graph", "show", "--project", "r", "--json"]))
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["title"] == title))
+        .map(|t| t["status"].clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn with_chain_on_merge_a_dependant_waits_until_its_upstream_is_merged_by_hand() {
+    let env = Env::new();
+    let repo = env.project("r", &["sandbox=local", "chain-on=merge"]);
+    env.sh_task("r", "A", "echo a > a.txt");
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "B",
+        "--after",
+        "A",
+        "--",
+        "sh",
+        "-c",
+        "test -f a.txt && echo b > b.txt",
+    ]);
+    let follow = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["graph", "run", "r", "--follow"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .env_remove("CORRAL_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("graph run");
+    wait_for("A succeeds", || {
+        runs_of(&env, "A").first().map(|r| r["state"].clone()) == Some("succeeded".into())
+    });
+    // Succeeded is not enough with chain-on=merge: B waits, and so does the graph run.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(runs_of(&env, "B").is_empty(), "B waits for A's merge");
+    assert_eq!(shown_status(&env, "A"), "review");
+
+    // The user merges A's result with their own git, on the checked-out main.
+    let a = &runs_of(&env, "A")[0];
+    let branch = a["branch"].as_str().expect("A's branch");
+    corral_testkit::git(&repo, &["merge", "-q", "--no-edit", branch]);
+    let out = follow.wait_with_output().expect("graph run ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("A: waiting to be merged into the project branch"),
+        "{stdout}"
+    );
+    assert_eq!(runs_of(&env, "B")[0]["state"], "succeeded");
+    assert_eq!(shown_status(&env, "A"), "done", "merged by hand is done");
+    assert_eq!(shown_status(&env, "B"), "review");
+
+    // Merging the dependant (which holds A's commits) makes both done.
+    let b = &runs_of(&env, "B")[0];
+    corral_testkit::git(
+        &repo,
+        &[
+            "merge",
+            "-q",
+            "--no-edit",
+            b["branch"].as_str().expect("branch"),
+        ],
+    );
+    assert_eq!(shown_status(&env, "B"), "done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auto_run_a_task_starts_by_itself_once_ready_and_a_failure_is_not_retried() {
+    let env = Env::new();
+    env.project("r", &["sandbox=local", "auto-run=on"]);
+    let app = corral_engine::Engine::open(corral_engine::Config::new(env.data.clone()))
+        .await
+        .expect("the app's engine");
+    app.start_scheduler();
+    let env = std::sync::Arc::new(env);
+    let cli = env.clone();
+    tokio::task::spawn_blocking(move || {
+        let env = cli;
+        env.sh_task("r", "A", "echo a > a.txt");
+        env.ok(&[
+            "task",
+            "add",
+            "-p",
+            "r",
+            "-t",
+            "B",
+            "--after",
+            "A",
+            "--",
+            "sh",
+            "-c",
+            "test -f a.txt && echo b > b.txt",
+        ]);
+        // Nobody starts anything: the project's scheduler does.
+        wait_for("A and B run by themselves", || {
+            ["A", "B"].iter().all(|t| {
+                runs_of(&env, t).first().map(|r| r["state"].clone()) == Some("succeeded".into())
+            })
+        });
+        env.sh_task("r", "C", "exit 3");
+        env.ok(&[
+            "task", "add", "-p", "r", "-t", "D", "--after", "C", "--", "sh", "-c", "true",
+        ]);
+        wait_for("C fails", || {
+            runs_of(&env, "C").first().map(|r| r["state"].clone()) == Some("failed".into())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert_eq!(runs_of(&env, "C").len(), 1, "a failure is not retried");
+        assert!(runs_of(&env, "D").is_empty(), "D is blocked by C");
+        assert_eq!(shown_status(&env, "D"), "blocked");
+        for t in ["A", "B"] {
+            assert_eq!(runs_of(&env, t).len(), 1, "{t} ran once");
+        }
+    })
+    .await
+    .expect("the CLI side");
+    app.close().await.expect("close");
+}

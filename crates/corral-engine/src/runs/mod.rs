@@ -28,6 +28,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
 
+pub(crate) use prepare::source_path;
 pub use queries::{LeftOutFile, UpstreamWork};
 
 /// In a run's (host-only) folder: a cancel was asked for, by any process.

@@ -100,7 +100,7 @@ fn image_of(
 
 /// The repository runs check out from and publish to: the user's own, or the mirror of a
 /// project added by URL.
-pub(super) fn source_path(ctx: &Engine, project: &Project) -> std::path::PathBuf {
+pub(crate) fn source_path(ctx: &Engine, project: &Project) -> std::path::PathBuf {
     match &project.source {
         RepoSource::Local { path } => path.clone(),
         RepoSource::Remote { .. } => ctx.mirror_dir(project.id),

@@ -461,3 +461,34 @@ fn a_huge_file_in_a_live_checkout_is_diffed_as_binary_without_being_read() {
         "4 GiB are not read: {took:?}"
     );
 }
+
+#[test]
+fn a_result_is_in_the_branch_once_merged_by_hand_directly_or_through_a_later_commit() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let (co_a, a) = finished_run(dir.path(), &user, "corral/a-1");
+    let (co_b, b) = finished_run(dir.path(), &user, "corral/b-1");
+    publish_branch(&user, &co_a, "corral/a-1").expect("publish a");
+    publish_branch(&user, &co_b, "corral/b-1").expect("publish b");
+    let tip = corral_git::branch_tip(&user, "main").expect("tip");
+    let commits = [a.clone(), b.clone(), "not-a-commit".into(), "0".repeat(40)];
+    assert_eq!(
+        corral_git::reachable_from(&user, &tip, &commits).expect("reach"),
+        vec![false, false, false, false]
+    );
+
+    // The user merges b with their own git; a stays out.
+    git(
+        &user,
+        &["merge", "-q", "--no-ff", "-m", "take b", "corral/b-1"],
+    );
+    let tip = corral_git::branch_tip(&user, "main").expect("tip");
+    assert_eq!(tip, git(&user, &["rev-parse", "main"]).trim());
+    assert_eq!(
+        corral_git::reachable_from(&user, &tip, &[a.clone(), b.clone()]).expect("reach"),
+        vec![false, true]
+    );
+    // HEAD names the checked-out branch too.
+    assert_eq!(corral_git::branch_tip(&user, "HEAD").expect("HEAD"), tip);
+    assert!(corral_git::branch_tip(&user, "no-such-branch").is_err());
+}

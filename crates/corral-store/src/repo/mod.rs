@@ -14,6 +14,6 @@ pub use file_changes::{FileChange, FileChangeQuery};
 pub use graph_runs::GraphRuns;
 pub use projects::{ProjectMutation, ProjectQuery};
 pub use run_events::RunEventQuery;
-pub use runs::{RunMutation, RunQuery};
+pub use runs::{LatestRun, RunMutation, RunQuery};
 pub use settings::{SettingMutation, SettingQuery};
 pub use tasks::{TaskMutation, TaskQuery};

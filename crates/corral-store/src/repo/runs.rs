@@ -72,12 +72,12 @@ impl RunQuery {
             .collect()
     }
 
-    /// The state of each task's latest run and whether it was merged (run ids are
-    /// time-ordered, so the last one wins).
+    /// Each task's latest run: its state, whether Corral merged it and its result commit (run
+    /// ids are time-ordered, so the last one wins).
     pub async fn latest_states(
         db: &impl ConnectionTrait,
         project: Option<ProjectId>,
-    ) -> StoreResult<HashMap<TaskId, (RunState, bool)>> {
+    ) -> StoreResult<HashMap<TaskId, LatestRun>> {
         let mut query = runs::Entity::find()
             .select_only()
             .columns([
@@ -86,6 +86,7 @@ impl RunQuery {
                 runs::Column::FailKind,
                 runs::Column::FailReason,
                 runs::Column::MergedCommit,
+                runs::Column::ResultCommit,
             ])
             .order_by_asc(runs::Column::Id);
         if let Some(project) = project {
@@ -93,9 +94,16 @@ impl RunQuery {
         }
         let rows: Vec<LatestRow> = query.into_tuple().all(db).await?;
         let mut latest = HashMap::with_capacity(rows.len());
-        for (task, state, kind, reason, merged) in rows {
+        for (task, state, kind, reason, merged, result_commit) in rows {
             let state = run_state(&state, kind.as_deref(), reason.as_deref())?;
-            latest.insert(id("run task id", &task)?, (state, merged.is_some()));
+            latest.insert(
+                id("run task id", &task)?,
+                LatestRun {
+                    state,
+                    merged_by_corral: merged.is_some(),
+                    result_commit,
+                },
+            );
         }
         Ok(latest)
     }
@@ -139,11 +147,21 @@ impl RunMutation {
     }
 }
 
-/// Task id, state, failure kind, failure message, merged commit.
+/// Task id, state, failure kind, failure message, merged commit, result commit.
 type LatestRow = (
     String,
     String,
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
+
+/// What lists need of a task's latest run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestRun {
+    pub state: RunState,
+    /// `corral merge` (or the window's Merge) merged it.
+    pub merged_by_corral: bool,
+    pub result_commit: Option<String>,
+}

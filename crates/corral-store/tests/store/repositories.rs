@@ -180,7 +180,14 @@ async fn runs_round_trip_and_latest_state_wins() {
     let latest = RunQuery::latest_states(db, Some(p.id))
         .await
         .expect("latest");
-    assert_eq!(latest.get(&t.id), Some(&(RunState::Queued, false)));
+    assert_eq!(
+        latest.get(&t.id),
+        Some(&corral_store::LatestRun {
+            state: RunState::Queued,
+            merged_by_corral: false,
+            result_commit: None,
+        })
+    );
 
     second.state = RunState::Succeeded;
     second.input_tokens = 1200;

@@ -31,6 +31,8 @@ export const defaultWorkflow: WorkflowDto = {
   sandbox: "docker",
   build_network: "bridge",
   max_concurrent_runs: 4,
+  auto_run: false,
+  chain_on: "success",
   retention_runs: 20,
   retention_days: 7,
   inactivity_timeout_secs: 1800,
