@@ -4,7 +4,7 @@
 use specta_typescript::Typescript;
 use tauri::Wry;
 
-use crate::commands::{health, projects, run_stream, runs, settings, tasks};
+use crate::commands::{graph, health, projects, run_stream, runs, settings, tasks};
 use crate::events::CorralEvent;
 
 pub fn builder() -> tauri_specta::Builder<Wry> {
@@ -22,6 +22,9 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             tasks::delete_task,
             tasks::add_dependency,
             tasks::remove_dependency,
+            graph::graph_run,
+            graph::run_graph,
+            graph::stop_graph,
             runs::start_run,
             runs::list_runs,
             runs::get_run,

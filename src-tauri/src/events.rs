@@ -47,6 +47,11 @@ pub enum CorralEvent {
         /// The run as it is now: views update from it without reloading.
         run: crate::dto::RunDto,
     },
+    /// The project's graph run (Run all) started, or ended or was stopped.
+    GraphRunChanged {
+        project_id: String,
+        running: bool,
+    },
     /// Files of a live run's checkout changed; `changed` files now differ from its base.
     FilesChanged {
         project_id: String,
@@ -97,6 +102,13 @@ fn convert(event: EngineEvent) -> CorralEvent {
             task_id: task_id.to_string(),
             run_id: run_id.to_string(),
             changed: u32::try_from(changed).unwrap_or(u32::MAX),
+        },
+        EngineEvent::GraphRunChanged {
+            project_id,
+            running,
+        } => CorralEvent::GraphRunChanged {
+            project_id: project_id.to_string(),
+            running,
         },
         EngineEvent::DependencyAdded { project_id, .. }
         | EngineEvent::DependencyRemoved { project_id, .. } => CorralEvent::DependenciesChanged {

@@ -40,6 +40,11 @@ pub enum EngineEvent {
     RunUpdated {
         run: Run,
     },
+    /// The project's graph run started or ended (or was stopped).
+    GraphRunChanged {
+        project_id: ProjectId,
+        running: bool,
+    },
     /// Files of a live run's checkout changed; `changed` files now differ from its base.
     FilesChanged {
         run_id: RunId,

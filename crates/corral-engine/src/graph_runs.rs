@@ -18,6 +18,7 @@ use corral_store::{GraphRuns, RunQuery, TaskQuery};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
+use crate::events::EngineEvent;
 use crate::runs::source_path;
 
 impl Engine {
@@ -25,12 +26,22 @@ impl Engine {
     /// was running already (then this one just follows it).
     pub async fn run_graph(&self, project: ProjectId) -> EngineResult<(Timestamp, bool)> {
         self.project(project).await?;
-        Ok(GraphRuns::start(self.store.db(), project, Engine::now()).await?)
+        let started = GraphRuns::start(self.store.db(), project, Engine::now()).await?;
+        self.publish(EngineEvent::GraphRunChanged {
+            project_id: project,
+            running: true,
+        });
+        Ok(started)
     }
 
     /// Stops the project's graph run: nothing new starts; live runs go on. False when none ran.
     pub async fn stop_graph(&self, project: ProjectId) -> EngineResult<bool> {
-        Ok(GraphRuns::stop(self.store.db(), project).await?)
+        let stopped = GraphRuns::stop(self.store.db(), project).await?;
+        self.publish(EngineEvent::GraphRunChanged {
+            project_id: project,
+            running: false,
+        });
+        Ok(stopped)
     }
 
     /// When the project's graph run started, while one is in progress.
@@ -206,7 +217,7 @@ impl Engine {
             let live = known.latest.values().any(|l| l.outcome == Outcome::Live);
             let waiting = !step.awaiting_merge.is_empty();
             if graph_runs.contains_key(&project.id) && !started && !live && !waiting {
-                GraphRuns::stop(self.store.db(), project.id).await?;
+                self.stop_graph(project.id).await?;
                 refused.remove(&project.id);
                 tracing::info!(project = %project.id, "graph run over");
             }

@@ -1,6 +1,7 @@
 //! Tauri commands: each parses ids, calls one engine operation and converts the result to a
 //! DTO. No business logic lives here.
 
+pub mod graph;
 pub mod health;
 pub mod projects;
 pub mod run_stream;

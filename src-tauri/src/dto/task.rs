@@ -129,3 +129,16 @@ pub struct TaskEditDto {
     /// The argument vector of a `custom` task; `null` for an agent task.
     pub command: Option<Vec<String>>,
 }
+
+/// Where a project's graph run stands, for the graph view's toolbar.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct GraphRunDto {
+    pub project_id: String,
+    /// A graph run (Run all) is in progress.
+    pub running: bool,
+    /// The project keeps its graph running (`auto-run=on`).
+    pub auto_run: bool,
+    /// Tasks that succeeded and wait to be merged before the tasks after them start
+    /// (`chain-on=merge`).
+    pub awaiting_merge: Vec<String>,
+}

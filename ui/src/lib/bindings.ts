@@ -23,6 +23,11 @@ export const commands = {
 	/**  Makes `task_id` run after `after_id`; a cycle is refused with the tasks that would form it. */
 	addDependency: (taskId: string, afterId: string) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("add_dependency", { taskId, afterId })),
 	removeDependency: (taskId: string, afterId: string) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("remove_dependency", { taskId, afterId })),
+	graphRun: (projectId: string) => typedError<GraphRunDto, ApiError>(__TAURI_INVOKE("graph_run", { projectId })),
+	/**  Run all: every task not yet finished runs, each once the tasks it runs after are. */
+	runGraph: (projectId: string) => typedError<GraphRunDto, ApiError>(__TAURI_INVOKE("run_graph", { projectId })),
+	/**  Stop: nothing new starts; live runs go on. */
+	stopGraph: (projectId: string) => typedError<GraphRunDto, ApiError>(__TAURI_INVOKE("stop_graph", { projectId })),
 	startRun: (taskId: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("start_run", { taskId })),
 	/**  Runs of a task, newest first. */
 	listRuns: (taskId: string) => typedError<RunDto[], ApiError>(__TAURI_INVOKE("list_runs", { taskId })),
@@ -119,6 +124,8 @@ export type CorralEvent = { type: "ProjectAdded"; project: ProjectDto } | { type
 { type: "RunChanged"; project_id: string; task_id: string; run_id: string; 
 /**  The run as it is now: views update from it without reloading. */
 run: RunDto } | 
+/**  The project's graph run (Run all) started, or ended or was stopped. */
+{ type: "GraphRunChanged"; project_id: string; running: boolean } | 
 /**  Files of a live run's checkout changed; `changed` files now differ from its base. */
 { type: "FilesChanged"; project_id: string; task_id: string; run_id: string; changed: number } | 
 /**  The user picked a run in the tray menu: show it. */
@@ -236,6 +243,20 @@ export type FileDiffDto = {
 	binary: boolean,
 	patch: string | null,
 	truncated: boolean,
+};
+
+/**  Where a project's graph run stands, for the graph view's toolbar. */
+export type GraphRunDto = {
+	project_id: string,
+	/**  A graph run (Run all) is in progress. */
+	running: boolean,
+	/**  The project keeps its graph running (`auto-run=on`). */
+	auto_run: boolean,
+	/**
+	 *  Tasks that succeeded and wait to be merged before the tasks after them start
+	 *  (`chain-on=merge`).
+	 */
+	awaiting_merge: string[],
 };
 
 export type ImageDto = { kind: "default" } | { kind: "base"; image: string } | { kind: "agent"; image: string } | 

@@ -1,11 +1,12 @@
 // Keyboard shortcuts: one table, used by the key handler and listed in the command palette.
-export type ShortcutAction = "palette" | "new-task" | "projects" | "board" | "health" | "settings";
+export type ShortcutAction = "palette" | "new-task" | "projects" | "board" | "toggle-graph" | "health" | "settings";
 
 export const SHORTCUTS: { action: ShortcutAction; key: string; label: string }[] = [
   { action: "palette", key: "k", label: "Command palette" },
   { action: "new-task", key: "n", label: "New task" },
   { action: "projects", key: "1", label: "Projects" },
   { action: "board", key: "2", label: "Board" },
+  { action: "toggle-graph", key: "g", label: "Board / Graph" },
   { action: "health", key: "3", label: "Health" },
   { action: "settings", key: ",", label: "Settings" },
 ];

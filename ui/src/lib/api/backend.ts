@@ -9,6 +9,7 @@ import type {
   DiffLineDto,
   FileDetailDto,
   FileDiffDto,
+  GraphRunDto,
   NewTaskDto,
   ProjectDto,
   RunChangesDto,
@@ -32,6 +33,7 @@ export type {
   DiffLineDto,
   FileDetailDto,
   FileDiffDto,
+  GraphRunDto,
   NewTaskDto,
   ProjectDto,
   RunChangesDto,
@@ -76,6 +78,12 @@ export interface Backend {
   deleteTask(id: string): Promise<void>;
   addDependency(taskId: string, afterId: string): Promise<TaskDto>;
   removeDependency(taskId: string, afterId: string): Promise<TaskDto>;
+  /** Where the project's graph run stands. */
+  graphRun(projectId: string): Promise<GraphRunDto>;
+  /** Run all: every task not yet finished runs, each once the tasks it runs after are. */
+  runGraph(projectId: string): Promise<GraphRunDto>;
+  /** Stop: nothing new starts; live runs go on. */
+  stopGraph(projectId: string): Promise<GraphRunDto>;
   startRun(taskId: string): Promise<RunDto>;
   listRuns(taskId: string): Promise<RunDto[]>;
   getRun(id: string): Promise<RunDto>;

@@ -15,6 +15,7 @@ import type {
 import { type Attempt, asFailure, attempter, type ErrorReporter } from "./attempt";
 import { groupByStatus } from "./board";
 import { routeEvent } from "./events";
+import { GraphController } from "./graph.svelte";
 import { HealthController } from "./health.svelte";
 import { RunSession } from "./runSession.svelte";
 import { SettingsController } from "./settings.svelte";
@@ -67,6 +68,7 @@ export class AppController {
   #unlisten: (() => void) | null = null;
   readonly health: HealthController;
   readonly settings: SettingsController;
+  readonly graph: GraphController;
 
   // The open run's parts, read through its session.
   get openRun() {
@@ -95,6 +97,7 @@ export class AppController {
     this.#attempt = attempter(report);
     this.health = new HealthController(backend, this.#attempt);
     this.settings = new SettingsController(backend, this.#attempt);
+    this.graph = new GraphController(backend, this.#attempt);
   }
 
   /** Runs an action; a failure is reported and returned as null. */
@@ -153,6 +156,7 @@ export class AppController {
     if (tasks && id === this.currentProjectId) {
       this.tasks = tasks;
       this.boardLoadedAt = performance.now();
+      if (this.graph.view === "graph") await this.graph.load(id);
     }
   }
 
@@ -163,6 +167,7 @@ export class AppController {
     }
     this.screen = { name: "board" };
     await this.loadTasks();
+    if (this.graph.run?.project_id !== projectId) await this.graph.load(projectId);
   }
 
   /** Adds a project; returns it, or null after reporting why not. */

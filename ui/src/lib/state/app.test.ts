@@ -28,6 +28,32 @@ describe("AppController", () => {
     expect(app.currentProject?.name).toBe("shop");
   });
 
+  it("remembers the Board / Graph switch, runs and stops the graph, and follows the engine's word", async () => {
+    localStorage.removeItem("corral.projectView");
+    const { app, backend } = setup();
+    const project = await backend.addProject("/repos/shop", null);
+    await app.start();
+    expect(app.graph.view).toBe("board");
+    app.graph.toggleView();
+    expect(app.graph.view).toBe("graph");
+    expect(localStorage.getItem("corral.projectView")).toBe("graph");
+    expect(new AppController(backend, () => {}).graph.view).toBe("graph");
+    expect(app.graph.running(project.id)).toBe(false);
+    await app.graph.runAll(project.id);
+    expect(backend.calls).toContain(`runGraph ${project.id}`);
+    expect(app.graph.running(project.id)).toBe(true);
+    // The scheduler ended the graph run: the engine says so.
+    backend.graphRunning.delete(project.id);
+    backend.emit({ type: "GraphRunChanged", project_id: project.id, running: false });
+    await Promise.resolve();
+    expect(app.graph.running(project.id)).toBe(false);
+    await app.graph.runAll(project.id);
+    await app.graph.stop(project.id);
+    expect(backend.calls).toContain(`stopGraph ${project.id}`);
+    expect(app.graph.running(project.id)).toBe(false);
+    localStorage.removeItem("corral.projectView");
+  });
+
   it("reports a failed add with the engine's kind and fix, and changes nothing", async () => {
     const { app, reported } = setup();
     await app.start();

@@ -28,6 +28,10 @@ export async function routeEvent(app: AppController, event: CorralEvent) {
       if (event.project_id === app.currentProjectId) await app.loadTasks();
       if (app.openTask) await app.refreshOpenTask();
       break;
+    case "GraphRunChanged":
+      app.graph.changed(event.project_id, event.running);
+      if (event.project_id === app.currentProjectId) await app.graph.load(event.project_id);
+      break;
     case "FilesChanged":
       app.changedCounts = { ...app.changedCounts, [event.task_id]: event.changed };
       break;

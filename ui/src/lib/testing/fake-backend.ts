@@ -7,6 +7,7 @@ import {
   type CorralEvent,
   type FileDetailDto,
   type FileDiffDto,
+  type GraphRunDto,
   type NewTaskDto,
   type ProjectDto,
   type RunDto,
@@ -151,6 +152,23 @@ export class FakeBackend implements Backend {
     const task = this.tasks.find((x) => x.id === taskId) ?? this.#fail("task_not_found", "no task");
     task.depends_on = task.depends_on.filter((d) => d !== afterId);
     return this.#withStatus(task);
+  }
+  graphRunning = new Set<string>();
+  #graphRun(projectId: string): GraphRunDto {
+    return { project_id: projectId, running: this.graphRunning.has(projectId), auto_run: false, awaiting_merge: [] };
+  }
+  async graphRun(projectId: string) {
+    return this.#graphRun(projectId);
+  }
+  async runGraph(projectId: string) {
+    this.calls.push(`runGraph ${projectId}`);
+    this.graphRunning.add(projectId);
+    return this.#graphRun(projectId);
+  }
+  async stopGraph(projectId: string) {
+    this.calls.push(`stopGraph ${projectId}`);
+    this.graphRunning.delete(projectId);
+    return this.#graphRun(projectId);
   }
   runs: RunDto[] = [];
   log: RunEventDto[] = [];
