@@ -53,7 +53,11 @@ describe("The graph view", () => {
     await $('[data-testid="view-graph"]').waitForClickable({ timeout: 30000 });
     await $('[data-testid="view-graph"]').click();
     await node("D").waitForDisplayed({ timeout: 30000 });
-    expect(await $$(".svelte-flow__edge")).toHaveLength(3);
+    // Edges are drawn once the nodes' handles are measured.
+    await browser.waitUntil(async () => (await $$(".svelte-flow__edge")).length === 3, {
+      timeout: 10000,
+      timeoutMsg: "the three dependencies were never drawn",
+    });
 
     // Drag from B's bottom handle to D's top handle: D now runs after B as well.
     await drag(await flowNode("B").$(".svelte-flow__handle.source"), await flowNode("D").$(".svelte-flow__handle.target"));
@@ -95,6 +99,18 @@ describe("The graph view", () => {
     const d = JSON.parse(cli("runs", "--task", "D", "--json"))[0];
     const checkout = JSON.parse(cli("run", "show", d.id, "--json")).checkout_path;
     for (const file of ["a.txt", "b.txt", "c.txt", "d.txt"]) expect(fs.existsSync(path.join(checkout, file))).toBe(true);
+
+    // Select an edge and press Delete: the dependency goes.
+    const edge = (await $$(".svelte-flow__edge"))[0];
+    await edge.$(".svelte-flow__edge-interaction").click();
+    await browser.keys("Delete");
+    await browser.waitUntil(async () => (await $$(".svelte-flow__edge")).length === 3, {
+      timeout: 10000,
+      timeoutMsg: "the deleted dependency stayed",
+    });
+    const after = JSON.parse(cli("graph", "show", "-p", "diamond", "--json"));
+    expect(after.reduce((n, t) => n + t.after.length, 0)).toBe(3);
+    expect(await $$('[data-testid="graph-node"]')).toHaveLength(4);
   });
 
   it("lays out and paints 500 tasks", async () => {
