@@ -75,6 +75,12 @@ export const config = {
     driver = spawn(tauriDriverPath(), [], { stdio: ["ignore", "inherit", "inherit"] });
     await waitForPort(4444, 20000);
   },
+  async before() {
+    // The window's own storage (the remembered Board / Graph switch) outlives the app and the
+    // data dir: every spec starts from none, as on a fresh machine.
+    await browser.execute(() => localStorage.clear());
+    await browser.refresh();
+  },
   afterSession() {
     driver?.kill();
   },

@@ -99,6 +99,10 @@ pub enum Command {
         run: String,
         #[arg(long)]
         stat: bool,
+        /// Against the project branch the run started from, so the work of the tasks it runs
+        /// after shows too (default: against its base, only its own work).
+        #[arg(long)]
+        against_project: bool,
         /// Only this file.
         path: Option<String>,
     },
@@ -326,12 +330,16 @@ pub enum TaskCommand {
     /// Add or remove a dependency.
     #[command(subcommand)]
     Dep(DepCommand),
-    /// Remove a task (tasks that ran after it no longer wait for it).
+    /// Remove a task. Tasks that run after it no longer wait for it: when it has any, they are
+    /// named and `--yes` is needed.
     #[command(alias = "remove")]
     Rm {
         task: String,
         #[arg(long, short)]
         project: Option<String>,
+        /// Remove it even though other tasks run after it (their dependency on it goes too).
+        #[arg(long, short)]
+        yes: bool,
     },
 }
 

@@ -133,8 +133,13 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             )?;
             ExitCode::SUCCESS
         }
-        Command::Diff { run, stat, path } => {
-            commands::diff::diff(&engine, run, stat, path, &mut out).await?;
+        Command::Diff {
+            run,
+            stat,
+            against_project,
+            path,
+        } => {
+            commands::diff::diff(&engine, run, stat, against_project, path, &mut out).await?;
             ExitCode::SUCCESS
         }
     };

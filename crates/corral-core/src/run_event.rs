@@ -69,6 +69,13 @@ pub enum RunEventBody {
         commit: String,
         merged: bool,
     },
+    /// Another live run of the same project changed a path this run changed too: a conflict
+    /// to expect when both are merged. Each of the two runs gets one per path.
+    Overlap {
+        run_id: crate::ids::RunId,
+        task_id: crate::ids::TaskId,
+        path: String,
+    },
     /// Something Corral itself wants on the record ("pulling image ...").
     Note { text: String },
     /// Something the coding agent did, parsed from its output (the output lines themselves are
@@ -130,6 +137,7 @@ impl RunEventBody {
             RunEventBody::StepExited { .. } => "step_exited",
             RunEventBody::StateChanged { .. } => "state_changed",
             RunEventBody::UpstreamMerged { .. } => "upstream_merged",
+            RunEventBody::Overlap { .. } => "overlap",
             RunEventBody::Note { .. } => "note",
             RunEventBody::FileChanged { .. } => "file_changed",
             RunEventBody::FileLeftOut { .. } => "file_left_out",

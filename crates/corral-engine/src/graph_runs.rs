@@ -13,12 +13,13 @@ use std::fs::File;
 use std::time::Duration;
 
 use corral_core::graph_run::{GraphState, GraphStep, Latest, Outcome};
-use corral_core::{Project, ProjectId, RunState, TaskGraph, TaskId, Timestamp};
+use corral_core::{ChainOn, Project, ProjectId, RunState, TaskGraph, TaskId, Timestamp};
 use corral_store::{GraphRuns, RunQuery, TaskQuery};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
+use crate::runs::repo_lock::{Access, lock_repo};
 use crate::runs::source_path;
 
 impl Engine {
@@ -63,11 +64,10 @@ impl Engine {
 
     /// The project's task graph: every task and its dependencies.
     pub(crate) async fn project_graph(&self, project: ProjectId) -> EngineResult<TaskGraph> {
-        let tasks: Vec<TaskId> = self
-            .list_task_summaries(Some(project))
+        let tasks: Vec<TaskId> = TaskQuery::summaries(self.store.db(), Some(project))
             .await?
             .into_iter()
-            .map(|t| t.task.id)
+            .map(|t| t.id)
             .collect();
         let edges = TaskQuery::edges(self.store.db(), Some(project)).await?;
         // Stored edges that would close a cycle (a hand-edited database) are left out.
@@ -83,7 +83,8 @@ impl Engine {
         let mut has_result = HashSet::new();
         // Newest first: the first run seen of a task is its latest, and the first succeeded
         // one holds the result that counts.
-        for run in RunQuery::for_project(db, project.id).await? {
+        let runs = RunQuery::for_project(db, project.id).await?;
+        for run in &runs {
             if run.state == RunState::Succeeded
                 && let Some(commit) = &run.result_commit
                 && has_result.insert(run.task_id)
@@ -93,7 +94,7 @@ impl Engine {
             if latest.contains_key(&run.task_id) {
                 continue;
             }
-            let outcome = match run.state {
+            let outcome = match &run.state {
                 RunState::Succeeded => Outcome::Succeeded,
                 s if s.is_live() => Outcome::Live,
                 _ => Outcome::Ended,
@@ -105,6 +106,16 @@ impl Engine {
                     outcome,
                 },
             );
+        }
+        // With chain-on=success a task whose latest run succeeded is finished whether merged
+        // or not: git is asked only about the others (a result merged before a later run
+        // failed still counts), which keeps the scheduler off the repository most of the time.
+        if project.workflow.chain_on == ChainOn::Success {
+            results.retain(|(task, _)| {
+                latest
+                    .get(task)
+                    .is_none_or(|l: &Latest| l.outcome != Outcome::Succeeded)
+            });
         }
         let merged = self.merged_results(project, results).await;
         Ok(GraphKnowledge {
@@ -130,13 +141,17 @@ impl Engine {
             .default_branch
             .clone()
             .unwrap_or_else(|| "HEAD".to_string());
+        let (data_dir, project_id) = (self.config.data_dir.clone(), project.id);
+        let read = move || lock_repo(&data_dir, project_id, Access::Read);
         let answers = {
-            let cache_repo = repo.clone();
-            let tip =
-                tokio::task::spawn_blocking(move || corral_git::branch_tip(&cache_repo, &branch))
-                    .await
-                    .map_err(EngineError::from)
-                    .and_then(|tip| tip.map_err(EngineError::from));
+            let (cache_repo, turn) = (repo.clone(), read.clone());
+            let tip = tokio::task::spawn_blocking(move || {
+                let _turn = turn()?;
+                corral_git::branch_tip(&cache_repo, &branch)
+            })
+            .await
+            .map_err(EngineError::from)
+            .and_then(|tip| tip.map_err(EngineError::from));
             let tip = match tip {
                 Ok(tip) => tip,
                 Err(err) => {
@@ -151,6 +166,7 @@ impl Engine {
                 let (repo, at) = (repo.clone(), tip.clone());
                 let asked = unknown.clone();
                 let found = tokio::task::spawn_blocking(move || {
+                    let _turn = read()?;
                     corral_git::reachable_from(&repo, &at, &asked)
                 })
                 .await

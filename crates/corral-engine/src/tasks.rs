@@ -5,15 +5,15 @@ use std::collections::{HashMap, HashSet};
 use corral_core::graph::Readiness;
 use corral_core::task::node_progress;
 use corral_core::{
-    CreatedBy, GraphError, ProjectId, RunState, Runtime, Task, TaskGraph, TaskId, TaskKind,
-    TaskStatus, TaskSummary, ValidationError, validate,
+    CreatedBy, GraphError, ProjectId, RunEventBody, RunId, RunState, Runtime, Task, TaskGraph,
+    TaskId, TaskKind, TaskStatus, TaskSummary, ValidationError, validate,
 };
-use corral_store::{LatestRun, RunQuery, TaskMutation, TaskQuery};
+use corral_store::{LatestRun, RunEventQuery, RunQuery, TaskMutation, TaskQuery};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
-use crate::views::TaskView;
+use crate::views::{Overlap, TaskView};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewTask {
@@ -48,6 +48,9 @@ struct Statuses {
     /// Tasks whose latest run succeeded and whose result is in the project branch.
     merged: HashSet<TaskId>,
     readiness: HashMap<TaskId, Readiness>,
+    /// For each task's latest run (past `queued`): the upstream run it was given, per task.
+    started_from: HashMap<TaskId, HashMap<TaskId, RunId>>,
+    overlaps: HashMap<TaskId, Vec<Overlap>>,
 }
 
 impl Statuses {
@@ -61,7 +64,33 @@ impl Statuses {
             ),
             depends_on: self.graph.dependencies(id).collect(),
             dependents: self.graph.dependents(id).collect(),
+            stale_after: self.stale_after(id),
+            overlaps: self.overlaps.get(&id).cloned().unwrap_or_default(),
         }
+    }
+
+    /// Upstream tasks whose latest run succeeded after `id`'s latest run started without it.
+    fn stale_after(&self, id: TaskId) -> Vec<TaskId> {
+        let (Some(own), Some(given)) = (self.latest.get(&id), self.started_from.get(&id)) else {
+            return Vec::new();
+        };
+        self.graph
+            .upstream_of(id)
+            .into_iter()
+            .filter(|up| {
+                let Some(newest) = self
+                    .latest
+                    .get(up)
+                    .filter(|l| l.state == RunState::Succeeded)
+                else {
+                    return false;
+                };
+                match given.get(up) {
+                    Some(run) => *run != newest.id,
+                    None => newest.created_at > own.created_at,
+                }
+            })
+            .collect()
     }
 }
 
@@ -111,12 +140,63 @@ impl Engine {
             .readiness(|t| node_progress(latest.get(&t).map(|l| &l.state)))
             .into_iter()
             .collect();
+        let (started_from, overlaps) = self.run_relations(&latest).await?;
         Ok(Statuses {
             graph,
             latest,
             merged,
             readiness,
+            started_from,
+            overlaps,
         })
+    }
+
+    /// From the logs of each task's latest run: the upstream runs it started from (for runs
+    /// past `queued`) and its overlaps with other runs.
+    #[allow(clippy::type_complexity)]
+    async fn run_relations(
+        &self,
+        latest: &HashMap<TaskId, LatestRun>,
+    ) -> EngineResult<(
+        HashMap<TaskId, HashMap<TaskId, RunId>>,
+        HashMap<TaskId, Vec<Overlap>>,
+    )> {
+        let db = self.store.db();
+        let task_of: HashMap<RunId, TaskId> = latest.iter().map(|(t, l)| (l.id, *t)).collect();
+        let runs: Vec<RunId> = task_of.keys().copied().collect();
+        let mut started_from: HashMap<TaskId, HashMap<TaskId, RunId>> = latest
+            .iter()
+            .filter(|(_, l)| l.state != RunState::Queued)
+            .map(|(t, _)| (*t, HashMap::new()))
+            .collect();
+        for event in RunEventQuery::of_kind_for_runs(db, &runs, "upstream_merged").await? {
+            if let RunEventBody::UpstreamMerged {
+                task_id, run_id, ..
+            } = event.body
+                && let Some(given) = task_of
+                    .get(&event.run_id)
+                    .and_then(|t| started_from.get_mut(t))
+            {
+                given.insert(task_id, run_id);
+            }
+        }
+        let mut overlaps: HashMap<TaskId, Vec<Overlap>> = HashMap::new();
+        for event in RunEventQuery::of_kind_for_runs(db, &runs, "overlap").await? {
+            if let RunEventBody::Overlap {
+                run_id,
+                task_id,
+                path,
+            } = event.body
+                && let Some(task) = task_of.get(&event.run_id)
+            {
+                overlaps.entry(*task).or_default().push(Overlap {
+                    run: run_id,
+                    task: task_id,
+                    path,
+                });
+            }
+        }
+        Ok((started_from, overlaps))
     }
 
     /// Of `tasks`, those whose latest run succeeded with a result the project branch holds

@@ -1,6 +1,6 @@
 //! Read models: what front ends are given to show, derived from the stored records.
 
-use corral_core::{Task, TaskId, TaskStatus};
+use corral_core::{RunId, Task, TaskId, TaskStatus};
 
 /// A task (in full, or a `TaskSummary` in lists) with what is derived from the graph and its runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,4 +11,19 @@ pub struct TaskView<T = Task> {
     pub depends_on: Vec<TaskId>,
     /// Tasks that run after this one.
     pub dependents: Vec<TaskId>,
+    /// Tasks it runs after (directly or further up) that have a newer succeeded run than the
+    /// one its latest run started from: that run lacks their newer work until it runs again.
+    pub stale_after: Vec<TaskId>,
+    /// Paths its latest run changed that another run of the project, live at the same time,
+    /// changed too: a conflict to expect when both are merged.
+    pub overlaps: Vec<Overlap>,
+}
+
+/// A path two runs of a project changed while both were live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlap {
+    /// The other run and its task.
+    pub run: RunId,
+    pub task: TaskId,
+    pub path: String,
 }

@@ -5,7 +5,8 @@ use tauri::State;
 
 use super::parse_id;
 use crate::dto::{
-    DiffLineDto, FileDetailDto, FileDiffDto, RunChangesDto, RunDto, RunEventDto, status_name,
+    DiffAgainstDto, DiffLineDto, FileDetailDto, FileDiffDto, RunChangesDto, RunDto, RunEventDto,
+    status_name,
 };
 use crate::error::ApiResult;
 use crate::state::{AppState, guarded};
@@ -99,12 +100,16 @@ const LISTED_FILES: usize = 5_000;
 
 #[tauri::command]
 #[specta::specta]
-pub async fn run_diff(state: State<'_, AppState>, id: String) -> ApiResult<RunChangesDto> {
+pub async fn run_diff(
+    state: State<'_, AppState>,
+    id: String,
+    against: DiffAgainstDto,
+) -> ApiResult<RunChangesDto> {
     let engine = state.engine()?;
     let id: RunId = parse_id("run", &id)?;
     guarded(async move {
         // The list needs counts only; each file's lines come with `run_file_diff`.
-        let files = engine.run_diff(id, 0).await?;
+        let files = engine.run_diff_against(id, against.into(), 0).await?;
         let total = u32::try_from(files.len()).unwrap_or(u32::MAX);
         let files = files
             .into_iter()
@@ -132,11 +137,15 @@ pub async fn run_file_diff(
     state: State<'_, AppState>,
     id: String,
     path: String,
+    against: DiffAgainstDto,
 ) -> ApiResult<Option<FileDetailDto>> {
     let engine = state.engine()?;
     let id: RunId = parse_id("run", &id)?;
     guarded(async move {
-        let Some(f) = engine.run_file_diff(id, &path, 2 * 1024 * 1024).await? else {
+        let Some(f) = engine
+            .run_file_diff_against(id, &path, against.into(), 2 * 1024 * 1024)
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(FileDetailDto {

@@ -210,6 +210,14 @@ pub enum RunEventDto {
         commit: String,
         merged: bool,
     },
+    /// Another live run of the project (of `task_id`) changed `path` too.
+    Overlap {
+        seq: u32,
+        at: f64,
+        run_id: String,
+        task_id: String,
+        path: String,
+    },
     Note {
         seq: u32,
         at: f64,
@@ -294,6 +302,17 @@ impl From<RunEvent> for RunEventDto {
                 run_id: run_id.to_string(),
                 commit,
                 merged,
+            },
+            RunEventBody::Overlap {
+                run_id,
+                task_id,
+                path,
+            } => RunEventDto::Overlap {
+                seq,
+                at,
+                run_id: run_id.to_string(),
+                task_id: task_id.to_string(),
+                path,
             },
             RunEventBody::Note { text } => RunEventDto::Note { seq, at, text },
             RunEventBody::Agent { event } => RunEventDto::Agent {
@@ -386,4 +405,22 @@ pub struct FileDetailDto {
     /// Cut at the size cap (2 MiB of patch); the note says so.
     pub truncated: bool,
     pub lines: Vec<DiffLineDto>,
+}
+
+/// What a run's diff is taken against: its base (the project branch with the work of the tasks
+/// it runs after merged in: only its own work shows) or the project branch it started from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffAgainstDto {
+    RunBase,
+    ProjectBranch,
+}
+
+impl From<DiffAgainstDto> for corral_engine::DiffAgainst {
+    fn from(d: DiffAgainstDto) -> Self {
+        match d {
+            DiffAgainstDto::RunBase => corral_engine::DiffAgainst::RunBase,
+            DiffAgainstDto::ProjectBranch => corral_engine::DiffAgainst::ProjectBranch,
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Tasks: cards on the board, the full task, new tasks and edits.
 
 use corral_core::{Task, TaskStatus, TaskSummary};
-use corral_engine::TaskView;
+use corral_engine::{Overlap, TaskView};
 
 use super::RuntimeDto;
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,28 @@ pub struct TaskCardDto {
     pub status: TaskStatusDto,
     pub depends_on: Vec<String>,
     pub dependents: Vec<String>,
+    /// Tasks it runs after with newer work than its latest run started from.
+    pub stale_after: Vec<String>,
+    /// Paths its latest run changed that another live run changed too.
+    pub overlaps: Vec<OverlapDto>,
+}
+
+/// A path another run (of `task_id`) changed while both runs were live.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct OverlapDto {
+    pub run_id: String,
+    pub task_id: String,
+    pub path: String,
+}
+
+fn overlaps(v: &[Overlap]) -> Vec<OverlapDto> {
+    v.iter()
+        .map(|o| OverlapDto {
+            run_id: o.run.to_string(),
+            task_id: o.task.to_string(),
+            path: o.path.clone(),
+        })
+        .collect()
 }
 
 impl From<&TaskView<TaskSummary>> for TaskCardDto {
@@ -61,6 +83,8 @@ impl From<&TaskView<TaskSummary>> for TaskCardDto {
             status: v.status.into(),
             depends_on: v.depends_on.iter().map(ToString::to_string).collect(),
             dependents: v.dependents.iter().map(ToString::to_string).collect(),
+            stale_after: v.stale_after.iter().map(ToString::to_string).collect(),
+            overlaps: overlaps(&v.overlaps),
         }
     }
 }
@@ -79,6 +103,10 @@ pub struct TaskDto {
     pub status: TaskStatusDto,
     pub depends_on: Vec<String>,
     pub dependents: Vec<String>,
+    /// Tasks it runs after with newer work than its latest run started from.
+    pub stale_after: Vec<String>,
+    /// Paths its latest run changed that another live run changed too.
+    pub overlaps: Vec<OverlapDto>,
     pub created_at: f64,
     pub updated_at: f64,
 }
@@ -98,6 +126,8 @@ impl From<&TaskView<Task>> for TaskDto {
             status: v.status.into(),
             depends_on: v.depends_on.iter().map(ToString::to_string).collect(),
             dependents: v.dependents.iter().map(ToString::to_string).collect(),
+            stale_after: v.stale_after.iter().map(ToString::to_string).collect(),
+            overlaps: overlaps(&v.overlaps),
             created_at: t.created_at.0 as f64,
             updated_at: t.updated_at.0 as f64,
         }

@@ -92,6 +92,23 @@ describe("TaskCard", () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(controller.screen).toEqual({ name: "task", taskId: b.id });
   });
+
+  it("says when another live run changed the same files and when newer upstream work is missing", async () => {
+    const { controller, backend } = app();
+    const project = await backend.addProject("/repos/shop", null);
+    const a = await backend.createTask({ project_id: project.id, title: "Schema", prompt: "", runtime: null, model: null, command: null, after: [] });
+    const b = await backend.createTask({ project_id: project.id, title: "Api", prompt: "", runtime: null, model: null, command: null, after: [a.id] });
+    const c = await backend.createTask({ project_id: project.id, title: "Ui", prompt: "", runtime: null, model: null, command: null, after: [] });
+    await controller.openBoard(project.id);
+    const card = {
+      ...controller.tasks.find((t) => t.id === b.id)!,
+      stale_after: [a.id],
+      overlaps: [{ run_id: "r-ui", task_id: c.id, path: "src/api.ts" }],
+    };
+    render(TaskCard, { props: { task: card }, context: appContext(controller) });
+    expect(screen.getByTestId("card-overlap").textContent).toContain("overlaps Ui: src/api.ts");
+    expect(screen.getByTestId("card-stale").textContent).toContain("stale: newer work of Schema");
+  });
 });
 
 describe("TaskCreateDialog", () => {

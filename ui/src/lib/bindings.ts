@@ -42,12 +42,12 @@ export const commands = {
 	mergeRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("merge_run", { id })),
 	/**  Up to `limit` log entries after `after` (a seq); the view pages through and keeps up. */
 	runLog: (id: string, after: number, limit: number) => typedError<RunEventDto[], ApiError>(__TAURI_INVOKE("run_log", { id, after, limit })),
-	runDiff: (id: string) => typedError<RunChangesDto, ApiError>(__TAURI_INVOKE("run_diff", { id })),
+	runDiff: (id: string, against: DiffAgainstDto) => typedError<RunChangesDto, ApiError>(__TAURI_INVOKE("run_diff", { id, against })),
 	/**
 	 *  One file's diff against the run's base (the live checkout while the run is live); `null`
 	 *  when the file has not changed.
 	 */
-	runFileDiff: (id: string, path: string) => typedError<FileDetailDto | null, ApiError>(__TAURI_INVOKE("run_file_diff", { id, path })),
+	runFileDiff: (id: string, path: string, against: DiffAgainstDto) => typedError<FileDetailDto | null, ApiError>(__TAURI_INVOKE("run_file_diff", { id, path, against })),
 	/**  Streams the run's log into `channel` and returns a token for `close_run_stream`. */
 	followRun: (id: string, channel: Channel<RunStreamDto>) => typedError<number, ApiError>(__TAURI_INVOKE("follow_run", { id, channel })),
 	/**  Ends a stream the view no longer shows. */
@@ -132,6 +132,12 @@ run: RunDto } |
 { type: "OpenRun"; run_id: string } | 
 /**  Events were missed (the window was too slow); re-read everything. */
 { type: "Resync" };
+
+/**
+ *  What a run's diff is taken against: its base (the project branch with the work of the tasks
+ *  it runs after merged in: only its own work shows) or the project branch it started from.
+ */
+export type DiffAgainstDto = "run_base" | "project_branch";
 
 /**  One line of a file's diff: `kind` is hunk, context, added or removed. */
 export type DiffLineDto = {
@@ -278,6 +284,13 @@ export type NewTaskDto = {
 	after: string[],
 };
 
+/**  A path another run (of `task_id`) changed while both runs were live. */
+export type OverlapDto = {
+	run_id: string,
+	task_id: string,
+	path: string,
+};
+
 export type ProjectDto = {
 	id: string,
 	name: string,
@@ -328,7 +341,9 @@ export type RunEventDto = { kind: "output"; seq: number; at: number | null; step
  *  An upstream task's result brought into this run's checkout before it started
  *  (`merged` false: it was there already).
  */
-{ kind: "upstream_merged"; seq: number; at: number | null; task_id: string; run_id: string; commit: string; merged: boolean } | { kind: "note"; seq: number; at: number | null; text: string } | 
+{ kind: "upstream_merged"; seq: number; at: number | null; task_id: string; run_id: string; commit: string; merged: boolean } | 
+/**  Another live run of the project (of `task_id`) changed `path` too. */
+{ kind: "overlap"; seq: number; at: number | null; run_id: string; task_id: string; path: string } | { kind: "note"; seq: number; at: number | null; text: string } | 
 /**  Something the coding agent did. */
 { kind: "agent"; seq: number; at: number | null; event: AgentEventDto } | { kind: "file_changed"; seq: number; at: number | null; path: string; 
 /**  created, modified, removed, renamed */
@@ -378,6 +393,10 @@ export type TaskCardDto = {
 	status: TaskStatusDto,
 	depends_on: string[],
 	dependents: string[],
+	/**  Tasks it runs after with newer work than its latest run started from. */
+	stale_after: string[],
+	/**  Paths its latest run changed that another live run changed too. */
+	overlaps: OverlapDto[],
 };
 
 /**  A task in full, for its detail view and edit form. */
@@ -393,6 +412,10 @@ export type TaskDto = {
 	status: TaskStatusDto,
 	depends_on: string[],
 	dependents: string[],
+	/**  Tasks it runs after with newer work than its latest run started from. */
+	stale_after: string[],
+	/**  Paths its latest run changed that another live run changed too. */
+	overlaps: OverlapDto[],
 	created_at: number | null,
 	updated_at: number | null,
 };

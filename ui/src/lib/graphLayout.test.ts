@@ -11,6 +11,8 @@ const card = (id: string, status: TaskCardDto["status"], depends_on: string[] = 
   status,
   depends_on,
   dependents: [],
+  stale_after: [],
+  overlaps: [],
 });
 
 const diamond = () => [

@@ -2,17 +2,25 @@
 
 use std::io::Write;
 
-use corral_engine::{Engine, EngineError};
+use corral_engine::{DiffAgainst, Engine, EngineError};
 
 pub async fn diff(
     engine: &Engine,
     run: String,
     stat: bool,
+    against_project: bool,
     path: Option<String>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let run = engine.find_run(&run).await?;
-    let mut files = engine.run_diff(run.id, 1024 * 1024).await?;
+    let against = if against_project {
+        DiffAgainst::ProjectBranch
+    } else {
+        DiffAgainst::RunBase
+    };
+    let mut files = engine
+        .run_diff_against(run.id, against, 1024 * 1024)
+        .await?;
     if let Some(path) = &path {
         files.retain(|f| &f.path == path);
         if files.is_empty() {

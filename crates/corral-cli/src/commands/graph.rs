@@ -144,6 +144,10 @@ struct ShownTask {
     /// For a blocked task: the upstream task that failed or was cancelled.
     blocked_by: Option<String>,
     after: Vec<String>,
+    /// Tasks it runs after with newer work than its latest run started from.
+    stale_after: Vec<String>,
+    /// Paths its latest run changed that another live run changed too.
+    overlaps: Vec<String>,
 }
 
 async fn shown_tasks(engine: &Engine, project: &Project) -> anyhow::Result<Vec<ShownTask>> {
@@ -183,6 +187,12 @@ async fn shown_tasks(engine: &Engine, project: &Project) -> anyhow::Result<Vec<S
                 .iter()
                 .filter_map(|a| title.get(a).map(|t| t.to_string()))
                 .collect(),
+            stale_after: v
+                .stale_after
+                .iter()
+                .filter_map(|a| title.get(a).map(|t| t.to_string()))
+                .collect(),
+            overlaps: v.overlaps.iter().map(|o| o.path.clone()).collect(),
         })
         .collect();
     shown.sort_by(|a, b| (a.layer, &a.title).cmp(&(b.layer, &b.title)));
@@ -202,11 +212,24 @@ fn write_layers(
                 layer = Some(task.layer);
                 writeln!(out, "  layer {}", task.layer)?;
             }
-            let why = task
+            let mut why = task
                 .blocked_by
                 .as_ref()
                 .map(|b| format!(" (by `{b}`)"))
                 .unwrap_or_default();
+            if !task.stale_after.is_empty() {
+                why.push_str(&format!(
+                    " (stale: newer work of {})",
+                    task.stale_after
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if !task.overlaps.is_empty() {
+                why.push_str(&format!(" (overlaps on {})", task.overlaps.join(", ")));
+            }
             writeln!(out, "    {:<40} {}{why}", task.title, task.status)?;
         }
     }

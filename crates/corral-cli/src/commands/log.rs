@@ -132,6 +132,12 @@ fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io
             let short = &commit[..commit.len().min(12)];
             writeln!(out, "   run - upstream task {task_id}: {short} {how}")
         }
+        RunEventBody::Overlap { run_id, path, .. } => {
+            writeln!(
+                out,
+                "   run - overlap: run {run_id} (live too) changed {path} as well"
+            )
+        }
         RunEventBody::StepStarted { step, argv } => {
             writeln!(out, "{:>6} $ {}", step.as_str(), argv.join(" "))
         }

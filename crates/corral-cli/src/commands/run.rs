@@ -51,7 +51,14 @@ pub async fn run(
                 output::json(
                     out,
                     &RunShowJson {
-                        run: RunJson::new(&run),
+                        run: RunJson::new(&run).with_overlaps(
+                            engine
+                                .run_overlaps(&[run.id])
+                                .await?
+                                .get(&run.id)
+                                .map(Vec::as_slice)
+                                .unwrap_or_default(),
+                        ),
                         left_out: left_out
                             .iter()
                             .map(|f| LeftOutJson {
@@ -285,10 +292,16 @@ pub async fn runs(
     if let Some(p) = &scope {
         runs.retain(|r| r.project_id == p.id);
     }
+    let ids: Vec<corral_core::RunId> = runs.iter().map(|r| r.id).collect();
+    let overlaps = engine.run_overlaps(&ids).await?;
+    let overlaps_of = |r: &Run| overlaps.get(&r.id).map(Vec::as_slice).unwrap_or_default();
     if json {
         return Ok(output::json(
             out,
-            &runs.iter().map(RunJson::new).collect::<Vec<_>>(),
+            &runs
+                .iter()
+                .map(|r| RunJson::new(r).with_overlaps(overlaps_of(r)))
+                .collect::<Vec<_>>(),
         )?);
     }
     if runs.is_empty() {
@@ -313,12 +326,39 @@ pub async fn runs(
                     titles.get(&r.task_id).map(String::as_str).unwrap_or("?"),
                     50,
                 ),
+                overlap_cell(overlaps_of(r), &titles),
             ]
         })
         .collect();
     Ok(output::table(
         out,
-        &["ID", "STATE", "ATTEMPT", "BRANCH", "TASK"],
+        &["ID", "STATE", "ATTEMPT", "BRANCH", "TASK", "OVERLAPS"],
         &rows,
     )?)
+}
+
+/// "src/a.rs (with `B`)", "3 paths (with `B`, `C`)", or "-".
+fn overlap_cell(
+    overlaps: &[corral_engine::Overlap],
+    titles: &std::collections::HashMap<corral_core::TaskId, String>,
+) -> String {
+    let Some(first) = overlaps.first() else {
+        return "-".into();
+    };
+    let mut with: Vec<String> = overlaps
+        .iter()
+        .map(|o| {
+            format!(
+                "`{}`",
+                titles.get(&o.task).map(String::as_str).unwrap_or("?")
+            )
+        })
+        .collect();
+    with.dedup();
+    let what = if overlaps.len() == 1 {
+        first.path.clone()
+    } else {
+        format!("{} paths", overlaps.len())
+    };
+    output::cell(&format!("{what} (with {})", with.join(", ")), 60)
 }

@@ -30,6 +30,15 @@ pub struct RunJson {
     /// The run this one follows up, and the message it sent.
     follow_up_of: Option<String>,
     follow_up_message: Option<String>,
+    /// Paths another run of the project, live at the same time, changed too.
+    overlaps: Vec<OverlapJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OverlapJson {
+    pub run_id: String,
+    pub task_id: String,
+    pub path: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,7 +76,21 @@ impl RunJson {
             created_at: r.created_at.0,
             started_at: r.started_at.map(|t| t.0),
             finished_at: r.finished_at.map(|t| t.0),
+            overlaps: Vec::new(),
         }
+    }
+
+    /// With the run's overlaps (`Engine::run_overlaps`).
+    pub fn with_overlaps(mut self, overlaps: &[corral_engine::Overlap]) -> Self {
+        self.overlaps = overlaps
+            .iter()
+            .map(|o| OverlapJson {
+                run_id: o.run.to_string(),
+                task_id: o.task.to_string(),
+                path: o.path.clone(),
+            })
+            .collect();
+        self
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use corral_core::validate::PROMPT_MAX_BYTES;
-use corral_core::{Project, ProjectId, Runtime, TaskId, TaskSummary, ValidationError};
+use corral_core::{Project, ProjectId, Runtime, TaskId, TaskStatus, TaskSummary, ValidationError};
 use corral_engine::{Engine, NewTask, TaskUpdate, TaskView};
 
 use crate::cli::{DepCommand, PromptArgs, TaskCommand};
@@ -338,9 +338,14 @@ pub async fn run(
             let task_id = find(engine, &task, scope.as_ref()).await?;
             let after_id = find_after(engine, task_id, &after, scope.as_ref()).await?;
             let view = engine.add_dependency(task_id, after_id).await?;
+            let live = if matches!(view.status, TaskStatus::Running | TaskStatus::NeedsInput) {
+                " (its live run goes on as it started: the dependency applies to its next run)"
+            } else {
+                ""
+            };
             writeln!(
                 out,
-                "`{}` now runs after `{after}` — {}",
+                "`{}` now runs after `{after}` — {}{live}",
                 view.task.title,
                 view.status.as_str()
             )?;
@@ -361,9 +366,30 @@ pub async fn run(
                 view.status.as_str()
             )?;
         }
-        TaskCommand::Rm { task, project } => {
+        TaskCommand::Rm { task, project, yes } => {
             let scope = scope(engine, project.as_deref()).await?;
             let id = find(engine, &task, scope.as_ref()).await?;
+            let view = engine.task(id).await?;
+            if !view.dependents.is_empty() {
+                let mut names = Vec::new();
+                for d in &view.dependents {
+                    names.push(format!("`{}`", engine.task(*d).await?.task.title));
+                }
+                if !yes {
+                    return Err(usage_error(format!(
+                        "{} run(s) after `{}`; removed, it would no longer be waited for. \
+                         Remove it anyway with --yes",
+                        names.join(", "),
+                        view.task.title
+                    )));
+                }
+                writeln!(
+                    out,
+                    "{} no longer wait for `{}`",
+                    names.join(", "),
+                    view.task.title
+                )?;
+            }
             let removed = engine.delete_task(id).await?;
             writeln!(out, "removed task `{}` ({})", removed.title, removed.id)?;
         }

@@ -336,3 +336,183 @@ async fn with_auto_run_a_task_starts_by_itself_once_ready_and_a_failure_is_not_r
     .expect("the CLI side");
     app.close().await.expect("close");
 }
+
+fn millis(run: &serde_json::Value, field: &str) -> i64 {
+    run[field]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{field}: {run}"))
+}
+
+#[test]
+fn with_max_runs_1_a_graph_ten_wide_runs_one_at_a_time_in_order() {
+    let env = Env::new();
+    env.project("r", &["sandbox=local", "max-runs=1"]);
+    env.sh_task("r", "Root", "true");
+    let wide: Vec<String> = (0..10).map(|i| format!("W{i}")).collect();
+    for title in &wide {
+        env.ok(&[
+            "task",
+            "add",
+            "-p",
+            "r",
+            "-t",
+            title,
+            "--after",
+            "Root",
+            "--",
+            "sh",
+            "-c",
+            "sleep 0.2",
+        ]);
+    }
+    let ran = env.corral(&["graph", "run", "r"]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let runs: Vec<serde_json::Value> = wide
+        .iter()
+        .map(|t| {
+            let runs = runs_of(&env, t);
+            assert_eq!(runs.len(), 1, "{t} ran once");
+            runs[0].clone()
+        })
+        .collect();
+    // They queued at once and ran in the order they were added, one after the other.
+    for pair in runs.windows(2) {
+        assert!(
+            millis(&pair[1], "started_at") >= millis(&pair[0], "finished_at"),
+            "one at a time, in order: {} then {}",
+            pair[0],
+            pair[1]
+        );
+    }
+}
+
+#[test]
+fn a_dependency_added_while_a_task_runs_applies_to_its_next_run() {
+    let env = Env::new();
+    env.project("r", &["sandbox=local"]);
+    env.sh_task("r", "U", "echo u > u.txt");
+    env.sh_task("r", "T", "sleep 2; echo t > t.txt");
+    env.ok(&["run", "U"]);
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["run", "T"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .env_remove("CORRAL_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run T");
+    wait_for("T runs", || {
+        runs_of(&env, "T").first().map(|r| r["state"].clone()) == Some("running".into())
+    });
+    let said = env.ok(&["task", "dep", "add", "T", "--after", "U"]);
+    assert!(said.contains("applies to its next run"), "{said}");
+    assert!(first.wait().expect("T's run ends").success());
+    let run1 = &runs_of(&env, "T")[0];
+    let shown = json(&env.ok(&["run", "show", run1["id"].as_str().expect("id"), "--json"]));
+    assert_eq!(
+        shown["upstream"].as_array().map(Vec::len),
+        Some(0),
+        "the live run went on as it started: {shown}"
+    );
+    env.ok(&["run", "T"]);
+    let run2 = &runs_of(&env, "T")[0];
+    let shown = json(&env.ok(&["run", "show", run2["id"].as_str().expect("id"), "--json"]));
+    assert_eq!(
+        shown["upstream"].as_array().map(Vec::len),
+        Some(1),
+        "{shown}"
+    );
+    let checkout = shown["checkout_path"].as_str().expect("checkout");
+    assert!(Path::new(checkout).join("u.txt").exists());
+}
+
+#[test]
+fn removing_a_task_others_run_after_names_them_and_needs_yes() {
+    let env = Env::new();
+    diamond(&env, "true");
+    let refused = env.corral(&["task", "rm", "A"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("`B`") && refused.stderr.contains("`C`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert_eq!(shown_status(&env, "A"), "ready", "nothing changed");
+    let removed = env.ok(&["task", "rm", "A", "--yes"]);
+    assert!(removed.contains("no longer wait for `A`"), "{removed}");
+    assert_eq!(shown_status(&env, "B"), "ready", "B waits for nothing now");
+    assert_eq!(
+        shown_status(&env, "D"),
+        "backlog",
+        "D still waits for B and C"
+    );
+}
+
+#[test]
+fn two_live_runs_changing_the_same_path_both_say_so() {
+    let env = Env::new();
+    env.project("r", &["sandbox=local", "max-runs=2"]);
+    env.sh_task("r", "X", "echo x > shared.txt; echo x > x.txt; sleep 5");
+    env.sh_task("r", "Y", "sleep 1; echo y > shared.txt; sleep 5");
+    let ran = env.corral(&["graph", "run", "r"]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let x = &runs_of(&env, "X")[0];
+    let y = &runs_of(&env, "Y")[0];
+    for (run, other) in [(x, y), (y, x)] {
+        let overlaps = run["overlaps"].as_array().cloned().unwrap_or_default();
+        assert_eq!(overlaps.len(), 1, "one overlap, on shared.txt: {run}");
+        assert_eq!(overlaps[0]["path"], "shared.txt");
+        assert_eq!(overlaps[0]["run_id"], other["id"]);
+        assert_eq!(overlaps[0]["task_id"], other["task_id"]);
+    }
+    let table = env.ok(&["runs", "-p", "r"]);
+    assert!(table.contains("shared.txt (with `Y`)"), "{table}");
+    assert!(table.contains("shared.txt (with `X`)"), "{table}");
+    let shown = env.ok(&["graph", "show", "-p", "r"]);
+    assert!(shown.contains("(overlaps on shared.txt)"), "{shown}");
+    let log = env.ok(&["logs", x["id"].as_str().expect("id")]);
+    assert!(log.contains("overlap: run"), "{log}");
+}
+
+#[test]
+fn a_dependant_is_stale_once_its_upstream_has_newer_work_until_it_runs_again() {
+    let env = Env::new();
+    env.project("r", &["sandbox=local"]);
+    env.sh_task("r", "A", "date +%s%N > a.txt");
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "B",
+        "--after",
+        "A",
+        "--",
+        "sh",
+        "-c",
+        "cat a.txt > b.txt",
+    ]);
+    let ran = env.corral(&["graph", "run", "r"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let stale = |title: &str| {
+        json(&env.ok(&["graph", "show", "-p", "r", "--json"]))
+            .as_array()
+            .and_then(|all| all.iter().find(|t| t["title"] == title).cloned())
+            .map(|t| t["stale_after"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(stale("B"), serde_json::json!([]));
+    // A runs again: B's latest run started from A's older work.
+    env.ok(&["run", "A"]);
+    assert_eq!(stale("B"), serde_json::json!(["A"]));
+    let shown = env.ok(&["graph", "show", "-p", "r"]);
+    assert!(shown.contains("(stale: newer work of `A`)"), "{shown}");
+    env.ok(&["run", "B"]);
+    assert_eq!(
+        stale("B"),
+        serde_json::json!([]),
+        "ran again from A's newest work"
+    );
+}

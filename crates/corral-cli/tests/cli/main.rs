@@ -250,7 +250,7 @@ fn a_whole_session_projects_tasks_dependencies() {
         "{log}"
     );
 
-    env.ok(&["task", "rm", "A"]);
+    env.ok(&["task", "rm", "A", "--yes"]);
     env.ok(&["project", "rm", p]);
     assert_eq!(
         json(&env.ok(&["project", "list", "--json"])),

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use corral_core::{FileChangeKind, Run, RunEventBody, RunId};
-use corral_store::FileChangeQuery;
+use corral_store::{FileChangeQuery, RunEventQuery, RunQuery};
 use corral_watch::{Change, ChangeKind, WatchConfig, WatchEvent, WatchHandle};
 use std::time::Duration;
 
@@ -28,6 +28,8 @@ pub(crate) struct CheckoutWatch {
 
 /// How long `finish` lets the last events arrive (beyond the watcher's coalescing window).
 const SETTLE: Duration = Duration::from_millis(150);
+/// How often a live run looks for paths another live run of its project changed too.
+const OVERLAP_EVERY: Duration = Duration::from_secs(2);
 
 impl CheckoutWatch {
     /// Records the changes still in flight and a last rescan (so the recorded set is exactly
@@ -101,6 +103,8 @@ struct Recorder {
     recorded: HashSet<String>,
     /// The list was cut at `MAX_RECORDED_CHANGES` (and the log says so).
     truncated: bool,
+    /// Overlaps with other runs already in the log: (other run, path).
+    overlaps: HashSet<(RunId, String)>,
 }
 
 impl Recorder {
@@ -212,6 +216,45 @@ impl Recorder {
         Ok(())
     }
 
+    /// Notes in the log each path that another live run of the project changed too (once per
+    /// run and path). Each of the two runs' recorders does so for its own log.
+    async fn check_overlaps(&mut self) -> EngineResult<()> {
+        if self.recorded.is_empty() {
+            return Ok(());
+        }
+        let db = self.ctx.store.db();
+        let others: HashMap<RunId, corral_core::TaskId> = RunQuery::live(db)
+            .await?
+            .into_iter()
+            .filter(|r| r.project_id == self.run.project_id && r.id != self.run.id)
+            .map(|r| (r.id, r.task_id))
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<RunId> = others.keys().copied().collect();
+        let mut found = FileChangeQuery::paths_of_runs(db, &ids).await?;
+        found.sort();
+        for (other, path) in found {
+            if !self.recorded.contains(&path) || self.overlaps.contains(&(other, path.clone())) {
+                continue;
+            }
+            self.overlaps.insert((other, path.clone()));
+            let task_id = others[&other];
+            self.ctx
+                .append(
+                    self.run.id,
+                    RunEventBody::Overlap {
+                        run_id: other,
+                        task_id,
+                        path,
+                    },
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
     fn announce(&self) {
         let _ = self.ctx.bus.send(EngineEvent::FilesChanged {
             run_id: self.run.id,
@@ -298,6 +341,15 @@ pub(crate) async fn start(ctx: &Engine, run: &Run, checkout: &Path) -> Option<Ch
         }
     };
     let truncated = recorded.len() >= MAX_RECORDED_CHANGES;
+    let overlaps = RunEventQuery::of_kind(ctx.store.db(), run.id, "overlap")
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            RunEventBody::Overlap { run_id, path, .. } => Some((run_id, path)),
+            _ => None,
+        })
+        .collect();
     let mut recorder = Recorder {
         ctx: ctx.clone(),
         run: run.clone(),
@@ -305,6 +357,7 @@ pub(crate) async fn start(ctx: &Engine, run: &Run, checkout: &Path) -> Option<Ch
         set,
         recorded,
         truncated,
+        overlaps,
     };
     let (finish_tx, mut finish_rx) = oneshot::channel::<()>();
     let span =
@@ -322,10 +375,18 @@ pub(crate) async fn start(ctx: &Engine, run: &Run, checkout: &Path) -> Option<Ch
                 return;
             }
             let mut settle_until: Option<tokio::time::Instant> = None;
+            let mut overlap_check = tokio::time::interval(OVERLAP_EVERY);
+            overlap_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 let event = match settle_until {
                     None => tokio::select! {
                         event = events.recv() => event,
+                        _ = overlap_check.tick() => {
+                            if let Err(err) = recorder.check_overlaps().await {
+                                tracing::warn!(error = %err, "looking for overlapping runs failed");
+                            }
+                            continue;
+                        }
                         _ = &mut finish_rx => {
                             settle_until = Some(tokio::time::Instant::now() + SETTLE);
                             continue;
@@ -357,6 +418,9 @@ pub(crate) async fn start(ctx: &Engine, run: &Run, checkout: &Path) -> Option<Ch
                     Ok(()) => recorder.announce(),
                     Err(err) => tracing::warn!(error = %err, "recording the last rescan failed"),
                 }
+            }
+            if let Err(err) = recorder.check_overlaps().await {
+                tracing::warn!(error = %err, "looking for overlapping runs failed");
             }
         },
         span,

@@ -138,7 +138,15 @@ pub(crate) async fn gc(
         {
             let removed = dry_run || {
                 let (p, b) = (path.clone(), branch.clone());
+                let (data_dir, project_id) = (ctx.config.data_dir.clone(), project.id);
                 tokio::task::spawn_blocking(move || {
+                    let Ok(_turn) = super::repo_lock::lock_repo(
+                        &data_dir,
+                        project_id,
+                        super::repo_lock::Access::Write,
+                    ) else {
+                        return false;
+                    };
                     corral_git::delete_branch(&p, &b).unwrap_or(false)
                 })
                 .await

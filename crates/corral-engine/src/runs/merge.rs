@@ -50,7 +50,13 @@ impl Engine {
             });
         };
         let run_branch = branch.clone();
+        let (data_dir, project_id) = (self.config.data_dir.clone(), run.project_id);
         let outcome = tokio::task::spawn_blocking(move || {
+            let _turn = super::repo_lock::lock_repo(
+                &data_dir,
+                project_id,
+                super::repo_lock::Access::Write,
+            )?;
             corral_git::merge_run(
                 &repo,
                 std::path::Path::new(&checkout),

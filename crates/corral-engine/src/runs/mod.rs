@@ -14,6 +14,7 @@ mod queries;
 mod reconcile;
 mod record;
 pub(crate) mod registry;
+pub(crate) mod repo_lock;
 mod result;
 mod slots;
 mod step;
@@ -29,7 +30,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
 
 pub(crate) use prepare::source_path;
-pub use queries::{LeftOutFile, UpstreamWork};
+pub use queries::{DiffAgainst, LeftOutFile, UpstreamWork};
 
 /// In a run's (host-only) folder: a cancel was asked for, by any process.
 pub(crate) const CANCEL_FILE: &str = "cancel-requested";

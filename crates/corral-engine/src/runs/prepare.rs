@@ -150,7 +150,10 @@ async fn sync_mirror(
     let notes = ProgressNotes::start(ctx, run.id);
     let tx = notes.sender();
     let url_owned = url.to_string();
+    let (data_dir, project_id) = (ctx.config.data_dir.clone(), project.id);
     let synced = tokio::task::spawn_blocking(move || {
+        let _turn =
+            super::repo_lock::lock_repo(&data_dir, project_id, super::repo_lock::Access::Write)?;
         corral_git::sync_mirror(&url_owned, &dest, &mut |line| {
             let _ = tx.send(line);
         })
@@ -209,17 +212,24 @@ pub(super) async fn prepare(
         )
         .await?;
         let (src, dst, br) = (source.clone(), dest.clone(), branch.clone());
+        let (data_dir, project_id) = (ctx.config.data_dir.clone(), project.id);
         // Removing a whole checkout is bulk disk work: off the async runtime, like the clone.
         let checkout = tokio::task::spawn_blocking(move || {
             if dst.exists() {
                 // Half-made by a process that died before recording it: ours to remake.
                 let _ = crate::fs_work::remove_tree_blocking(&dst);
             }
-            let made = corral_git::create_checkout(&src, &base, &br, &dst).and_then(|checkout| {
-                // Corral's own copy of the git config, put back after every step.
-                corral_git::save_git_config(&checkout.path, &git_config_copy(&checkout.path))?;
-                Ok(checkout)
-            });
+            let made =
+                super::repo_lock::lock_repo(&data_dir, project_id, super::repo_lock::Access::Read)
+                    .and_then(|_turn| corral_git::create_checkout(&src, &base, &br, &dst))
+                    .and_then(|checkout| {
+                        // Corral's own copy of the git config, put back after every step.
+                        corral_git::save_git_config(
+                            &checkout.path,
+                            &git_config_copy(&checkout.path),
+                        )?;
+                        Ok(checkout)
+                    });
             if made.is_err() {
                 // Whatever was written is of no use and may be what filled the disk.
                 let _ = crate::fs_work::remove_tree_blocking(&dst);

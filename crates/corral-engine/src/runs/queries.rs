@@ -20,6 +20,17 @@ fn left_out_diff(file: LeftOutFile) -> corral_git::FileDiff {
     corral_git::FileDiff::unread(file.path, corral_git::FileStatus::LeftOut)
 }
 
+/// What a run's diff is taken against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiffAgainst {
+    /// Its base: the project branch with the work of the tasks it runs after merged in (only
+    /// its own work shows).
+    #[default]
+    RunBase,
+    /// The project branch as the run started from it (its upstream work shows too).
+    ProjectBranch,
+}
+
 /// An upstream task's result a run's checkout started from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamWork {
@@ -123,6 +134,33 @@ impl Engine {
             .collect())
     }
 
+    /// For each of `runs` that has any: the paths another live run changed too.
+    pub async fn run_overlaps(
+        &self,
+        runs: &[RunId],
+    ) -> EngineResult<std::collections::HashMap<RunId, Vec<crate::views::Overlap>>> {
+        let mut found: std::collections::HashMap<RunId, Vec<crate::views::Overlap>> =
+            std::collections::HashMap::new();
+        for event in RunEventQuery::of_kind_for_runs(self.store.db(), runs, "overlap").await? {
+            if let corral_core::RunEventBody::Overlap {
+                run_id,
+                task_id,
+                path,
+            } = event.body
+            {
+                found
+                    .entry(event.run_id)
+                    .or_default()
+                    .push(crate::views::Overlap {
+                        run: run_id,
+                        task: task_id,
+                        path,
+                    });
+            }
+        }
+        Ok(found)
+    }
+
     /// Up to `limit` stored events of a run before `before`, the latest ones, in order: the end
     /// of its log with `before = i64::MAX`, earlier pages as a viewer scrolls up.
     pub async fn run_events_before(
@@ -156,9 +194,43 @@ impl Engine {
         run_id: RunId,
         patch_cap: usize,
     ) -> EngineResult<Vec<corral_git::FileDiff>> {
+        self.run_diff_against(run_id, DiffAgainst::RunBase, patch_cap)
+            .await
+    }
+
+    /// The commit a run's diff is taken against: its base (the project branch with its
+    /// upstream work merged in), or the project branch as the run started from it.
+    async fn diff_base(&self, run: &Run, against: DiffAgainst) -> EngineResult<Option<String>> {
+        match (against, &run.checkout_path) {
+            (DiffAgainst::RunBase, _) | (_, None) => Ok(run.base_commit.clone()),
+            (DiffAgainst::ProjectBranch, Some(checkout)) => {
+                let project = self.project(run.project_id).await?;
+                let branch = format!(
+                    "refs/remotes/origin/{}",
+                    project.default_branch.as_deref().unwrap_or("HEAD")
+                );
+                let checkout = std::path::PathBuf::from(checkout);
+                Ok(Some(
+                    tokio::task::spawn_blocking(move || corral_git::branch_tip(&checkout, &branch))
+                        .await
+                        .map_err(EngineError::from)??,
+                ))
+            }
+        }
+    }
+
+    /// `run_diff` against the run's base or the project branch.
+    pub async fn run_diff_against(
+        &self,
+        run_id: RunId,
+        against: DiffAgainst,
+        patch_cap: usize,
+    ) -> EngineResult<Vec<corral_git::FileDiff>> {
         let run = self.run(run_id).await?;
-        let (Some(checkout), Some(base)) = (run.checkout_path.clone(), run.base_commit.clone())
-        else {
+        let (Some(checkout), Some(base)) = (
+            run.checkout_path.clone(),
+            self.diff_base(&run, against).await?,
+        ) else {
             return Ok(Vec::new());
         };
         let target = run.result_commit.clone();
@@ -191,9 +263,23 @@ impl Engine {
         path: &str,
         patch_cap: usize,
     ) -> EngineResult<Option<corral_git::FileDiff>> {
+        self.run_file_diff_against(run_id, path, DiffAgainst::RunBase, patch_cap)
+            .await
+    }
+
+    /// `run_file_diff` against the run's base or the project branch.
+    pub async fn run_file_diff_against(
+        &self,
+        run_id: RunId,
+        path: &str,
+        against: DiffAgainst,
+        patch_cap: usize,
+    ) -> EngineResult<Option<corral_git::FileDiff>> {
         let run = self.run(run_id).await?;
-        let (Some(checkout), Some(base)) = (run.checkout_path.clone(), run.base_commit.clone())
-        else {
+        let (Some(checkout), Some(base)) = (
+            run.checkout_path.clone(),
+            self.diff_base(&run, against).await?,
+        ) else {
             return Ok(None);
         };
         let target = run.result_commit.clone();

@@ -28,9 +28,17 @@ pub(crate) async fn reconcile(ctx: Engine) -> EngineResult<()> {
         }
     };
     let now = crate::clock::now();
-    for mut run in live.clone() {
+    for listed in &live {
         // This process drives it already, or another one does.
-        if ctx.runs.is_driven(run.id, &ctx.run_dir(run.id))? {
+        if ctx.runs.is_driven(listed.id, &ctx.run_dir(listed.id))? {
+            continue;
+        }
+        // Read it again: it may have ended since the list was read (its driver lets go of its
+        // lock only after recording how it ended), and an ended run is never touched.
+        let Some(mut run) = RunQuery::by_id(db, listed.id).await? else {
+            continue;
+        };
+        if run.state.is_terminal() {
             continue;
         }
         // Just queued: the process that queued it is taking its lock right now (a short-lived

@@ -6,6 +6,7 @@ use corral_core::{FailKind, Project, Run, RunEventBody, Task};
 
 use super::follow::StepStop;
 use super::prepare::source_path;
+use super::repo_lock::{Access, lock_repo};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -81,11 +82,13 @@ pub(super) async fn finish(
         .ok_or_else(|| StepStop::fail(FailKind::Internal, "no base commit"))?;
     let run_branch = branch.clone();
     let max_bytes = project.workflow.max_file_mib.saturating_mul(1024 * 1024);
+    let (data_dir, project_id) = (ctx.config.data_dir.clone(), project.id);
     let (recorded, head) = tokio::task::spawn_blocking(move || {
         let path = std::path::Path::new(&checkout);
         // Whatever the agent did with git, the result is what HEAD and the working tree hold.
         let recorded = corral_git::commit_all(path, AUTHOR, &message, max_bytes)?;
         let head = corral_git::point_run_branch(path, &run_branch, &base)?;
+        let _turn = lock_repo(&data_dir, project_id, Access::Write)?;
         corral_git::publish_branch(&source, path, &run_branch)?;
         Ok::<_, corral_git::GitError>((recorded, head))
     })

@@ -2,15 +2,16 @@
 //! process on the data dir (the app and any `corral` commands). A slot is a file lock,
 //! `<data dir>/slots/<project>/<n>.lock`, held while the run is driven: the OS releases it when
 //! the process dies, so a crash never leaks one. The limit is read each time a run asks, so a
-//! changed `max-runs` applies to the next queued run without a restart.
+//! changed `max-runs` applies to the next queued run without a restart. Queued runs take slots
+//! in the order they were queued (a graph ten tasks wide under `max-runs=1` runs in order).
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use corral_core::{ProjectId, RunId, validate};
-use corral_store::ProjectQuery;
+use corral_core::{ProjectId, RunId, RunState, validate};
+use corral_store::{ProjectQuery, RunQuery};
 use tokio::sync::{Notify, watch};
 
 use crate::engine::Engine;
@@ -85,11 +86,15 @@ impl Engine {
                     .unwrap_or(1),
                 false => SLOT_FILES,
             };
-            let at = dir.clone();
-            let taken = tokio::task::spawn_blocking(move || try_take(&at, limit))
-                .await
-                .map_err(EngineError::from)?
-                .map_err(EngineError::io("taking a run slot"))?;
+            let taken = if within_limit && self.queued_before(project, run).await? {
+                None
+            } else {
+                let at = dir.clone();
+                tokio::task::spawn_blocking(move || try_take(&at, limit))
+                    .await
+                    .map_err(EngineError::from)?
+                    .map_err(EngineError::io("taking a run slot"))?
+            };
             if let Some(file) = taken {
                 return Ok(Some(Slot {
                     _file: file,
@@ -113,6 +118,23 @@ impl Engine {
                 _ = cancel.wait_for(|c| *c) => return Ok(None),
             }
         }
+    }
+}
+
+impl Engine {
+    /// Whether a run of the project queued before `run` still waits for a slot: it goes first.
+    /// One nobody drives (its process died) does not hold the line.
+    async fn queued_before(&self, project: ProjectId, run: RunId) -> EngineResult<bool> {
+        for other in RunQuery::live(self.store.db()).await? {
+            if other.project_id == project
+                && other.state == RunState::Queued
+                && other.id < run
+                && self.runs.is_driven(other.id, &self.run_dir(other.id))?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 

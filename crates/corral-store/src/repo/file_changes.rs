@@ -2,7 +2,7 @@
 //! its entry in the run's log. Written by `EventWriter`, in the transaction of that entry.
 
 use corral_core::{FileChangeKind, RunId, Timestamp};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entity::file_changes;
 use crate::error::{StoreError, StoreResult};
@@ -37,6 +37,32 @@ pub(crate) fn kind_from_str(s: &str) -> StoreResult<FileChangeKind> {
 pub struct FileChangeQuery;
 
 impl FileChangeQuery {
+    /// Every path that has a recorded change in any of `runs`, with the run.
+    pub async fn paths_of_runs(
+        db: &impl ConnectionTrait,
+        runs: &[RunId],
+    ) -> StoreResult<Vec<(RunId, String)>> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String)> = file_changes::Entity::find()
+            .select_only()
+            .columns([file_changes::Column::RunId, file_changes::Column::Path])
+            .distinct()
+            .filter(file_changes::Column::RunId.is_in(runs.iter().map(ToString::to_string)))
+            .into_tuple()
+            .all(db)
+            .await?;
+        rows.into_iter()
+            .map(|(run, path)| {
+                let run = run.parse().map_err(|_| {
+                    StoreError::corrupt("file change", format!("bad run id `{run}`"))
+                })?;
+                Ok((run, path))
+            })
+            .collect()
+    }
+
     /// Every change of a run, in order.
     pub async fn for_run(db: &impl ConnectionTrait, run: RunId) -> StoreResult<Vec<FileChange>> {
         file_changes::Entity::find()

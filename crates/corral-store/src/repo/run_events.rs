@@ -81,6 +81,27 @@ impl RunEventQuery {
             .collect()
     }
 
+    /// Events of one kind of several runs, by run and in order.
+    pub async fn of_kind_for_runs(
+        db: &impl ConnectionTrait,
+        runs: &[RunId],
+        kind: &str,
+    ) -> StoreResult<Vec<RunEvent>> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        run_events::Entity::find()
+            .filter(run_events::Column::RunId.is_in(runs.iter().map(ToString::to_string)))
+            .filter(run_events::Column::Kind.eq(kind))
+            .order_by_asc(run_events::Column::RunId)
+            .order_by_asc(run_events::Column::Seq)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(to_event)
+            .collect()
+    }
+
     /// Where following a step's stream resumes: the offset stored with its last persisted line.
     pub async fn last_offset(
         db: &impl ConnectionTrait,

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use corral_core::{ProjectId, Run, RunId, RunState, TaskId};
+use corral_core::{ProjectId, Run, RunId, RunState, TaskId, Timestamp};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -87,6 +87,8 @@ impl RunQuery {
                 runs::Column::FailReason,
                 runs::Column::MergedCommit,
                 runs::Column::ResultCommit,
+                runs::Column::Id,
+                runs::Column::CreatedAt,
             ])
             .order_by_asc(runs::Column::Id);
         if let Some(project) = project {
@@ -94,11 +96,13 @@ impl RunQuery {
         }
         let rows: Vec<LatestRow> = query.into_tuple().all(db).await?;
         let mut latest = HashMap::with_capacity(rows.len());
-        for (task, state, kind, reason, merged, result_commit) in rows {
+        for (task, state, kind, reason, merged, result_commit, run, created_at) in rows {
             let state = run_state(&state, kind.as_deref(), reason.as_deref())?;
             latest.insert(
                 id("run task id", &task)?,
                 LatestRun {
+                    id: id("run id", &run)?,
+                    created_at: Timestamp(created_at),
                     state,
                     merged_by_corral: merged.is_some(),
                     result_commit,
@@ -147,7 +151,8 @@ impl RunMutation {
     }
 }
 
-/// Task id, state, failure kind, failure message, merged commit, result commit.
+/// Task id, state, failure kind, failure message, merged commit, result commit, run id,
+/// created at.
 type LatestRow = (
     String,
     String,
@@ -155,11 +160,15 @@ type LatestRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    String,
+    i64,
 );
 
 /// What lists need of a task's latest run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LatestRun {
+    pub id: RunId,
+    pub created_at: Timestamp,
     pub state: RunState,
     /// `corral merge` (or the window's Merge) merged it.
     pub merged_by_corral: bool,

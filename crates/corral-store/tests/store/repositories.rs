@@ -183,6 +183,8 @@ async fn runs_round_trip_and_latest_state_wins() {
     assert_eq!(
         latest.get(&t.id),
         Some(&corral_store::LatestRun {
+            id: second.id,
+            created_at: second.created_at,
             state: RunState::Queued,
             merged_by_corral: false,
             result_commit: None,

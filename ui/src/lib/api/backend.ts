@@ -6,6 +6,7 @@ import type {
   ApiError,
   CheckDto,
   CorralEvent,
+  DiffAgainstDto,
   DiffLineDto,
   FileDetailDto,
   FileDiffDto,
@@ -30,6 +31,7 @@ export type {
   ApiError,
   CheckDto,
   CorralEvent,
+  DiffAgainstDto,
   DiffLineDto,
   FileDetailDto,
   FileDiffDto,
@@ -91,9 +93,10 @@ export interface Backend {
   /** A new run on the same checkout and branch, resuming the agent's session with `message`. */
   followUpRun(id: string, message: string): Promise<RunDto>;
   mergeRun(id: string): Promise<RunDto>;
-  runDiff(id: string): Promise<RunChangesDto>;
+  /** What the run changed, against its base (only its own work) or the project branch. */
+  runDiff(id: string, against: DiffAgainstDto): Promise<RunChangesDto>;
   /** One file's diff with numbered lines; null when it has not changed. */
-  runFileDiff(id: string, path: string): Promise<FileDetailDto | null>;
+  runFileDiff(id: string, path: string, against: DiffAgainstDto): Promise<FileDetailDto | null>;
   /**
    * Streams the run's log: `Opened` (its timeline), the last stored entries, then live ones,
    * then `End`. Returns a function

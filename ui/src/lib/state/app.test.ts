@@ -160,6 +160,13 @@ describe("AppController runs", () => {
     await until(() => app.runDiff !== null);
     expect(app.runLog.map((e) => e.seq)).toEqual([1, 2]);
     expect(app.runDiff?.map((f) => f.path)).toEqual(["hello.txt"]);
+    // Against the project branch, the upstream work shows too; and back.
+    backend.upstreamDiffs = [{ path: "upstream.txt", status: "added", added: 1, removed: 0, binary: false, patch: null, truncated: false }];
+    await app.runSession!.setDiffAgainst("project_branch");
+    expect(app.runDiff?.map((f) => f.path)).toEqual(["upstream.txt", "hello.txt"]);
+    expect(backend.calls).toContain("runDiff project_branch");
+    await app.runSession!.setDiffAgainst("run_base");
+    expect(app.runDiff?.map((f) => f.path)).toEqual(["hello.txt"]);
     const merged = await app.mergeRun(run!.id);
     expect(merged?.merged_commit).toBe("abc123");
     expect(app.openRun?.merged_commit).toBe("abc123");

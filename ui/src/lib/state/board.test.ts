@@ -11,6 +11,8 @@ const card = (id: string, status: TaskCardDto["status"]): TaskCardDto => ({
   status,
   depends_on: [],
   dependents: [],
+  stale_after: [],
+  overlaps: [],
 });
 
 describe("groupByStatus", () => {

@@ -4,6 +4,7 @@
 import {
   ApiFailure,
   type Backend,
+  type DiffAgainstDto,
   type FileDetailDto,
   type FileDiffDto,
   type RunDto,
@@ -38,6 +39,8 @@ export class RunSession {
   diff = $state<FileDiffDto[] | null>(null);
   /** Every changed file, when `diff` holds only the first of them. */
   diffTotal = $state(0);
+  /** The diff's base: the run's own (only its work) or the project branch (its upstream work too). */
+  diffAgainst = $state<DiffAgainstDto>("run_base");
   /** The file whose diff the view shows, and that diff (null: unchanged or not loaded). */
   openFile = $state<string | null>(null);
   fileDiff = $state<FileDetailDto | null>(null);
@@ -120,11 +123,18 @@ export class RunSession {
     }
   }
 
+  /** Switches what the diff is taken against and reloads it. */
+  async setDiffAgainst(against: DiffAgainstDto) {
+    if (against === this.diffAgainst) return;
+    this.diffAgainst = against;
+    await this.#loadChanges([]);
+  }
+
   /** Shows one file's diff. */
   async openFileDiff(path: string) {
     this.openFile = path;
     try {
-      const detail = await this.backend.runFileDiff(this.id, path);
+      const detail = await this.backend.runFileDiff(this.id, path, this.diffAgainst);
       if (this.openFile === path && !this.#disposed) this.fileDiff = detail;
     } catch (e) {
       this.report("Loading the diff", asFailure(e));
@@ -187,7 +197,7 @@ export class RunSession {
 
   async #loadChanges(touched: string[]) {
     try {
-      const changes = await this.backend.runDiff(this.id);
+      const changes = await this.backend.runDiff(this.id, this.diffAgainst);
       if (this.#disposed) return;
       this.diff = changes.files;
       this.diffTotal = changes.total;

@@ -5,6 +5,7 @@ import {
   type Backend,
   type CheckDto,
   type CorralEvent,
+  type DiffAgainstDto,
   type FileDetailDto,
   type FileDiffDto,
   type GraphRunDto,
@@ -121,6 +122,8 @@ export class FakeBackend implements Backend {
       status: "ready",
       depends_on: input.after,
       dependents: [],
+      stale_after: [],
+      overlaps: [],
       created_at: 0,
       updated_at: 0,
     };
@@ -231,11 +234,15 @@ export class FakeBackend implements Backend {
     run.merged_commit = "abc123";
     return run;
   }
-  async runDiff() {
-    return { files: this.diffs, total: this.diffTotal ?? this.diffs.length };
+  /** Files the project-branch diff adds (the upstream work). */
+  upstreamDiffs: FileDiffDto[] = [];
+  async runDiff(_id: string, against: DiffAgainstDto) {
+    this.calls.push(`runDiff ${against}`);
+    const files = against === "project_branch" ? [...this.upstreamDiffs, ...this.diffs] : this.diffs;
+    return { files, total: this.diffTotal ?? files.length };
   }
   fileDiffs: Record<string, FileDetailDto> = {};
-  async runFileDiff(_id: string, path: string) {
+  async runFileDiff(_id: string, path: string, _against: DiffAgainstDto) {
     return this.fileDiffs[path] ?? null;
   }
   #streams: ((m: RunStreamDto) => void)[] = [];
