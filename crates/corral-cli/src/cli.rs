@@ -188,6 +188,10 @@ pub enum GraphCommand {
         /// Print each task's start and end as they happen.
         #[arg(long, short)]
         follow: bool,
+        /// JSON lines: one per change of a task's run (with --follow), then how the graph run
+        /// ended.
+        #[arg(long)]
+        json: bool,
     },
     /// Starts nothing more of the graph; live runs go on (cancel them with `corral run cancel`).
     Stop { project: String },

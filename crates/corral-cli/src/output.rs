@@ -44,6 +44,12 @@ pub fn json(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()>
     writeln!(out)
 }
 
+/// One JSON value on one line (a stream of JSON lines).
+pub fn json_line(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, value).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
+
 /// One line for a cell: newlines shown as ⏎, cut at `max` characters.
 pub fn cell(text: &str, max: usize) -> String {
     if text.len() <= max && !text.contains('\n') {

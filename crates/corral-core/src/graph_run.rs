@@ -60,8 +60,14 @@ pub struct GraphStep {
     /// Succeeded but not merged, with `chain-on=merge`, while a task after them waits: the
     /// graph run waits for the user to merge them.
     pub awaiting_merge: BTreeSet<TaskId>,
+    /// Not finished, not live, not blocked and not ready: waiting for a task it runs after
+    /// (live, awaiting its merge, or itself waiting).
+    pub waiting: BTreeSet<TaskId>,
     /// Nothing is live, nothing can start and no merge is awaited: the graph run is over.
     pub over: bool,
+    /// Every task's latest run succeeded (or its result is merged): a graph run that is over
+    /// succeeded.
+    pub finished: bool,
 }
 
 impl GraphState<'_> {
@@ -115,9 +121,12 @@ impl GraphState<'_> {
             }
             if graph.dependencies(task).all(|dep| self.satisfied(dep)) {
                 step.start.push(task);
+            } else {
+                step.waiting.insert(task);
             }
         }
-        // A merge is awaited only for a task something still waits on.
+        // A merge is awaited only for a task something still waits on: a dependant that has
+        // not run yet, or whose run ended without success, and is not blocked.
         for task in unmerged {
             let waited_on = graph.dependents(task).any(|d| {
                 !self.satisfied(d)
@@ -125,13 +134,20 @@ impl GraphState<'_> {
                     && self
                         .latest
                         .get(&d)
-                        .is_none_or(|r| r.outcome != Outcome::Live)
+                        .is_none_or(|r| r.outcome == Outcome::Ended)
             });
             if waited_on {
                 step.awaiting_merge.insert(task);
             }
         }
         step.over = !live && step.start.is_empty() && step.awaiting_merge.is_empty();
+        step.finished = graph.topological_order().into_iter().all(|t| {
+            self.merged.contains(&t)
+                || self
+                    .latest
+                    .get(&t)
+                    .is_some_and(|r| r.outcome == Outcome::Succeeded)
+        });
         step
     }
 }
@@ -187,6 +203,7 @@ mod tests {
         latest.insert(d, at(104, Outcome::Succeeded));
         let st = step(&g, &latest, since);
         assert!(st.over && st.start.is_empty() && st.blocked.is_empty());
+        assert!(st.finished);
     }
 
     #[test]
@@ -234,6 +251,29 @@ mod tests {
         expected.sort();
         assert_eq!(wave, expected);
         let _ = d;
+    }
+
+    #[test]
+    fn a_dependant_that_already_succeeded_awaits_no_merge() {
+        let (g, [a, b, c, d]) = diamond();
+        // Everything ran; then a ran again. With chain-on=merge nothing is merged, but nothing
+        // would start again either: the graph run is over.
+        let latest = HashMap::from([
+            (a, at(200, Outcome::Succeeded)),
+            (b, at(110, Outcome::Succeeded)),
+            (c, at(120, Outcome::Succeeded)),
+            (d, at(130, Outcome::Succeeded)),
+        ]);
+        let merged = HashSet::new();
+        let st = GraphState {
+            graph: &g,
+            latest: &latest,
+            merged: &merged,
+            chain_on: ChainOn::Merge,
+        }
+        .next_step(Timestamp(100));
+        assert!(st.awaiting_merge.is_empty(), "{st:?}");
+        assert!(st.over);
     }
 
     #[test]

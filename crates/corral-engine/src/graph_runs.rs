@@ -19,7 +19,6 @@ use corral_store::{GraphRuns, RunQuery, TaskQuery};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
-use crate::runs::repo_lock::{Access, lock_repo};
 use crate::runs::source_path;
 
 impl Engine {
@@ -127,7 +126,9 @@ impl Engine {
 
     /// Of `results` (a task and the result commit of its latest succeeded run), the tasks
     /// whose result is in the project branch. A repository that cannot be read (moved, not
-    /// cloned yet) holds nothing: that is logged, and listing and scheduling go on.
+    /// cloned yet) holds nothing: that is logged, and listing and scheduling go on. Reads need
+    /// no turn of the repository lock (only clones do, see `repo_lock`): a fetch into a
+    /// mirror never holds up the board or the scheduler.
     pub(crate) async fn merged_results(
         &self,
         project: &Project,
@@ -141,61 +142,57 @@ impl Engine {
             .default_branch
             .clone()
             .unwrap_or_else(|| "HEAD".to_string());
-        let (data_dir, project_id) = (self.config.data_dir.clone(), project.id);
-        let read = move || lock_repo(&data_dir, project_id, Access::Read);
-        let answers = {
-            let (cache_repo, turn) = (repo.clone(), read.clone());
-            let tip = tokio::task::spawn_blocking(move || {
-                let _turn = turn()?;
-                corral_git::branch_tip(&cache_repo, &branch)
-            })
+        let at = repo.clone();
+        let tip = tokio::task::spawn_blocking(move || corral_git::branch_tip(&at, &branch))
             .await
             .map_err(EngineError::from)
             .and_then(|tip| tip.map_err(EngineError::from));
-            let tip = match tip {
-                Ok(tip) => tip,
+        let tip = match tip {
+            Ok(tip) => tip,
+            Err(err) => {
+                tracing::debug!(project = %project.id, error = %err, "the project branch cannot be read");
+                return HashSet::new();
+            }
+        };
+        let unknown = self
+            .merged
+            .unknown(project.id, &tip, results.iter().map(|(_, c)| c));
+        let mut found_now = HashMap::new();
+        if !unknown.is_empty() {
+            let (at, from) = (repo.clone(), tip.clone());
+            let asked = unknown.clone();
+            let found =
+                tokio::task::spawn_blocking(move || corral_git::reachable_from(&at, &from, &asked))
+                    .await
+                    .map_err(EngineError::from)
+                    .and_then(|r| r.map_err(EngineError::from));
+            match found {
+                Ok(found) => {
+                    let answers: Vec<(String, bool)> = unknown.into_iter().zip(found).collect();
+                    found_now.extend(answers.iter().cloned());
+                    self.merged.learn(project.id, &tip, answers);
+                }
                 Err(err) => {
-                    tracing::debug!(project = %project.id, error = %err, "the project branch cannot be read");
+                    tracing::warn!(project = %project.id, error = %err, "which results the project branch holds cannot be looked up");
                     return HashSet::new();
                 }
-            };
-            let unknown = self
-                .merged
-                .unknown(project.id, &tip, results.iter().map(|(_, c)| c));
-            if !unknown.is_empty() {
-                let (repo, at) = (repo.clone(), tip.clone());
-                let asked = unknown.clone();
-                let found = tokio::task::spawn_blocking(move || {
-                    let _turn = read()?;
-                    corral_git::reachable_from(&repo, &at, &asked)
-                })
-                .await
-                .map_err(EngineError::from)
-                .and_then(|r| r.map_err(EngineError::from));
-                match found {
-                    Ok(found) => self.merged.learn(
-                        project.id,
-                        &tip,
-                        unknown.into_iter().zip(found).collect(),
-                    ),
-                    Err(err) => {
-                        tracing::debug!(project = %project.id, error = %err, "results cannot be looked up");
-                        return HashSet::new();
-                    }
-                }
             }
-            tip
-        };
+        }
         results
             .into_iter()
-            .filter(|(_, commit)| self.merged.holds(project.id, &answers, commit))
+            .filter(|(_, commit)| {
+                found_now
+                    .get(commit)
+                    .copied()
+                    .unwrap_or_else(|| self.merged.holds(project.id, &tip, commit))
+            })
             .map(|(task, _)| task)
             .collect()
     }
 
     /// One pass over every graph run (and every project with `auto-run=on`): starts what is
-    /// ready, ends what is over. `refused` remembers tasks that could not start (not
-    /// runnable), so they are not tried again.
+    /// ready, ends what is over. `refused` remembers tasks that could not start, so they are
+    /// not tried on every pass (the scheduler forgets them every `PICK_UP_EVERY`).
     async fn schedule_once(
         &self,
         refused: &mut HashMap<ProjectId, HashSet<TaskId>>,
@@ -204,6 +201,7 @@ impl Engine {
             .await?
             .into_iter()
             .collect();
+        let mut scheduled = HashSet::new();
         for project in self.list_projects().await? {
             let since = match graph_runs.get(&project.id) {
                 Some(since) => *since,
@@ -211,6 +209,7 @@ impl Engine {
                 None if project.workflow.auto_run => Timestamp(i64::MIN),
                 None => continue,
             };
+            scheduled.insert(project.id);
             let known = self.graph_knowledge(&project).await?;
             let step = known.state(&project).next_step(since);
             let refused_here = refused.entry(project.id).or_default();
@@ -238,6 +237,9 @@ impl Engine {
                 tracing::info!(project = %project.id, "graph run over");
             }
         }
+        // A graph run stopped elsewhere, or auto-run switched off: what was refused there is
+        // forgotten, so a later Run all tries again.
+        refused.retain(|project, _| scheduled.contains(project));
         Ok(())
     }
 
@@ -259,6 +261,9 @@ impl Engine {
                 // killed mid-graph), so a graph run never waits on a run nobody drives.
                 if lock.is_some() && picked_up.elapsed() >= PICK_UP_EVERY {
                     picked_up = tokio::time::Instant::now();
+                    // A task that could not start (a key missing, the database busy) is tried
+                    // again now and then, not only after a restart.
+                    refused.clear();
                     if let Err(err) = engine.resume_runs().await {
                         tracing::warn!(error = %err, "picking up runs failed");
                     }
@@ -271,6 +276,9 @@ impl Engine {
                     }
                     tracing::warn!(error = %err, "scheduling the graph runs failed");
                 }
+                // Every log line is a database change: passes are spaced a little so a busy run
+                // does not keep the scheduler reading the graph all the time.
+                tokio::time::sleep(MIN_GAP).await;
                 match &changes {
                     Some(changes) => changes.next(Duration::from_secs(1)).await,
                     None => tokio::time::sleep(Duration::from_millis(500)).await,
@@ -297,6 +305,9 @@ impl GraphKnowledge {
         }
     }
 }
+
+/// The least time between two scheduling passes.
+const MIN_GAP: Duration = Duration::from_millis(40);
 
 /// How often the scheduling process looks for runs nobody drives.
 const PICK_UP_EVERY: Duration = Duration::from_secs(10);

@@ -5,8 +5,9 @@ use std::collections::{HashMap, HashSet};
 use corral_core::graph::Readiness;
 use corral_core::task::node_progress;
 use corral_core::{
-    CreatedBy, GraphError, ProjectId, RunEventBody, RunId, RunState, Runtime, Task, TaskGraph,
-    TaskId, TaskKind, TaskStatus, TaskSummary, ValidationError, validate,
+    ChainOn, CreatedBy, GraphError, NodeProgress, Project, ProjectId, RunEventBody, RunId,
+    RunState, Runtime, Task, TaskGraph, TaskId, TaskKind, TaskStatus, TaskSummary, ValidationError,
+    validate,
 };
 use corral_store::{LatestRun, RunEventQuery, RunQuery, TaskMutation, TaskQuery};
 
@@ -70,6 +71,8 @@ impl Statuses {
     }
 
     /// Upstream tasks whose latest run succeeded after `id`'s latest run started without it.
+    /// (Only upstream tasks whose latest run succeeded count: a newer success followed by a
+    /// failed run is not flagged.)
     fn stale_after(&self, id: TaskId) -> Vec<TaskId> {
         let (Some(own), Some(given)) = (self.latest.get(&id), self.started_from.get(&id)) else {
             return Vec::new();
@@ -87,7 +90,8 @@ impl Statuses {
                 };
                 match given.get(up) {
                     Some(run) => *run != newest.id,
-                    None => newest.created_at > own.created_at,
+                    // It had no success to give when this run started (it was running, say).
+                    None => newest.finished_at.is_some_and(|f| f > own.created_at),
                 }
             })
             .collect()
@@ -135,9 +139,34 @@ impl Engine {
             // Only a hand-edited database gets here; listing goes on without the bad edge.
             tracing::warn!(task = %task, after = %after, "stored dependency ignored: it would close a cycle");
         }
-        let merged = self.merged_tasks(&tasks, &latest).await?;
+        let projects: HashMap<ProjectId, Project> = match project {
+            Some(p) => HashMap::from([(p, self.project(p).await?)]),
+            None => self
+                .list_projects()
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect(),
+        };
+        let merged = self.merged_tasks(&tasks, &latest, &projects).await?;
+        let project_of: HashMap<TaskId, ProjectId> = tasks.iter().copied().collect();
+        // As the scheduler sees it: merged is finished; with chain-on=merge a succeeded run
+        // that is not merged yet keeps the tasks after it waiting.
         let readiness = graph
-            .readiness(|t| node_progress(latest.get(&t).map(|l| &l.state)))
+            .readiness(|t| {
+                let state = latest.get(&t).map(|l| &l.state);
+                let chain_on = project_of
+                    .get(&t)
+                    .and_then(|p| projects.get(p))
+                    .map(|p| p.workflow.chain_on);
+                if merged.contains(&t) {
+                    NodeProgress::Succeeded
+                } else if state == Some(&RunState::Succeeded) && chain_on == Some(ChainOn::Merge) {
+                    NodeProgress::Active
+                } else {
+                    node_progress(state)
+                }
+            })
             .into_iter()
             .collect();
         let (started_from, overlaps) = self.run_relations(&latest).await?;
@@ -205,6 +234,7 @@ impl Engine {
         &self,
         tasks: &[(TaskId, ProjectId)],
         latest: &HashMap<TaskId, LatestRun>,
+        projects: &HashMap<ProjectId, Project>,
     ) -> EngineResult<HashSet<TaskId>> {
         let mut merged = HashSet::new();
         let mut per_project: HashMap<ProjectId, Vec<(TaskId, String)>> = HashMap::new();
@@ -222,8 +252,9 @@ impl Engine {
             }
         }
         for (project, results) in per_project {
-            let project = self.project(project).await?;
-            merged.extend(self.merged_results(&project, results).await);
+            if let Some(project) = projects.get(&project) {
+                merged.extend(self.merged_results(project, results).await);
+            }
         }
         Ok(merged)
     }

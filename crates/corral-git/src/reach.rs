@@ -34,15 +34,23 @@ pub fn reachable_from(
 ) -> Result<Vec<bool>, GitError> {
     let repo = Repository::open(repo_path).map_err(|e| err(repo_path, e))?;
     let tip = Oid::from_str(tip).map_err(|e| err(repo_path, e))?;
-    Ok(commits
+    commits
         .iter()
         .map(|commit| {
             let Ok(oid) = Oid::from_str(commit) else {
-                return false;
+                return Ok(false);
             };
-            oid == tip
-                || (repo.find_commit(oid).is_ok()
-                    && repo.graph_descendant_of(tip, oid).unwrap_or(false))
+            if oid == tip {
+                return Ok(true);
+            }
+            match repo.find_commit(oid) {
+                Ok(_) => repo
+                    .graph_descendant_of(tip, oid)
+                    .map_err(|e| err(repo_path, e)),
+                // Not in the repository (any more): not in the branch either.
+                Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(false),
+                Err(e) => Err(err(repo_path, e)),
+            }
         })
-        .collect())
+        .collect()
 }

@@ -12,8 +12,8 @@ export type Point = { x: number; y: number };
 export type TaskNodeData = {
   task: TaskCardDto;
   changed: number | undefined;
-  /** Title of the failed or cancelled upstream task, for a blocked one. */
-  blockedBy: string | null;
+  /** For a blocked one: the failed or cancelled upstream task. */
+  blockedBy: TaskCardDto | null;
   awaitingMerge: boolean;
 };
 

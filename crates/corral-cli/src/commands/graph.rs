@@ -49,7 +49,11 @@ pub async fn run(
             }
             Ok(ExitCode::SUCCESS)
         }
-        GraphCommand::Run { project, follow } => {
+        GraphCommand::Run {
+            project,
+            follow,
+            json,
+        } => {
             let project = engine.find_project(&project).await?;
             let (since, already) = engine.run_graph(project.id).await?;
             if already {
@@ -77,18 +81,42 @@ pub async fn run(
                     for run in engine.project_runs(project.id).await?.into_iter().rev() {
                         let now = run.state.status();
                         if seen.insert(run.task_id, now) != Some(now) {
-                            writeln!(out, "{}: {}", title(&run.task_id), run.state)?;
+                            if json {
+                                crate::output::json_line(
+                                    out,
+                                    &serde_json::json!({
+                                        "event": "run",
+                                        "task": title(&run.task_id),
+                                        "task_id": run.task_id.to_string(),
+                                        "run_id": run.id.to_string(),
+                                        "state": now,
+                                    }),
+                                )?;
+                            } else {
+                                writeln!(out, "{}: {}", title(&run.task_id), run.state)?;
+                            }
                             out.flush()?;
                         }
                     }
                     // With chain-on=merge the graph waits for the user to merge.
                     let step = engine.graph_step(project.id, since).await?;
                     for task in step.awaiting_merge.difference(&awaiting) {
-                        writeln!(
-                            out,
-                            "{}: waiting to be merged into the project branch (chain-on=merge)",
-                            title(task)
-                        )?;
+                        if json {
+                            crate::output::json_line(
+                                out,
+                                &serde_json::json!({
+                                    "event": "awaiting_merge",
+                                    "task": title(task),
+                                    "task_id": task.to_string(),
+                                }),
+                            )?;
+                        } else {
+                            writeln!(
+                                out,
+                                "{}: waiting to be merged into the project branch (chain-on=merge)",
+                                title(task)
+                            )?;
+                        }
                         out.flush()?;
                     }
                     awaiting = step.awaiting_merge;
@@ -101,34 +129,90 @@ pub async fn run(
                     None => tokio::time::sleep(Duration::from_millis(250)).await,
                 }
             }
+            // Stopped: the live runs go on, and this process drives some of them; leaving now
+            // would leave them to whichever Corral opens next.
+            let mut said = false;
+            while engine.runs_driven_here() > 0 {
+                if !said {
+                    said = true;
+                    eprintln!(
+                        "the graph of `{}` starts nothing more; waiting for {} live run(s) to end \
+                         (cancel them with `corral run cancel <run>`)",
+                        project.name,
+                        engine.runs_driven_here()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             let step = engine.graph_step(project.id, since).await?;
-            let not_done: Vec<String> = step
+            let failed: Vec<String> = step
                 .blocked
                 .iter()
-                .map(|(task, why)| match why {
-                    Blocked::Failed => format!("`{}` failed", title(task)),
-                    Blocked::Upstream { task: failed } => {
-                        format!("`{}` is blocked by `{}`", title(task), title(failed))
-                    }
+                .filter(|(_, why)| **why == Blocked::Failed)
+                .map(|(task, _)| title(task))
+                .collect();
+            let blocked: Vec<(String, String)> = step
+                .blocked
+                .iter()
+                .filter_map(|(task, why)| match why {
+                    Blocked::Upstream { task: by } => Some((title(task), title(by))),
+                    Blocked::Failed => None,
                 })
                 .collect();
-            if not_done.is_empty() && step.start.is_empty() {
+            let not_started: Vec<String> = step.start.iter().map(&title).collect();
+            let awaiting_merge: Vec<String> = step.awaiting_merge.iter().map(&title).collect();
+            let waiting: Vec<String> = step.waiting.iter().map(&title).collect();
+            let succeeded = step.finished;
+            if json {
+                crate::output::json_line(
+                    out,
+                    &serde_json::json!({
+                        "event": "over",
+                        "succeeded": succeeded,
+                        "failed": failed,
+                        "blocked": blocked
+                            .iter()
+                            .map(|(t, by)| serde_json::json!({"task": t, "by": by}))
+                            .collect::<Vec<_>>(),
+                        "not_started": not_started,
+                        "awaiting_merge": awaiting_merge,
+                        "waiting": waiting,
+                    }),
+                )?;
+            } else if succeeded {
                 writeln!(out, "every task of `{}` succeeded", project.name)?;
-                Ok(ExitCode::SUCCESS)
-            } else {
-                let mut reasons = not_done;
-                reasons.extend(
-                    step.start
-                        .iter()
-                        .map(|t| format!("`{}` could not start", title(t))),
-                );
-                eprintln!(
-                    "the graph of `{}` is over: {}",
-                    project.name,
-                    reasons.join("; ")
-                );
-                Ok(ExitCode::FAILURE)
             }
+            if succeeded {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut reasons: Vec<String> = failed.iter().map(|t| format!("`{t}` failed")).collect();
+            reasons.extend(
+                blocked
+                    .iter()
+                    .map(|(t, by)| format!("`{t}` is blocked by `{by}`")),
+            );
+            reasons.extend(not_started.iter().map(|t| {
+                format!("`{t}` did not start (the graph run was stopped, or starting it failed)")
+            }));
+            reasons.extend(
+                awaiting_merge
+                    .iter()
+                    .map(|t| format!("`{t}` waits to be merged")),
+            );
+            reasons.extend(
+                waiting
+                    .iter()
+                    .map(|t| format!("`{t}` did not run (the graph run was stopped)")),
+            );
+            if reasons.is_empty() {
+                reasons.push("it was stopped while tasks still run".to_string());
+            }
+            eprintln!(
+                "the graph of `{}` is over: {}",
+                project.name,
+                reasons.join("; ")
+            );
+            Ok(ExitCode::FAILURE)
         }
     }
 }
@@ -141,8 +225,9 @@ struct ShownTask {
     title: String,
     layer: usize,
     status: &'static str,
-    /// For a blocked task: the upstream task that failed or was cancelled.
+    /// For a blocked task: the upstream task that failed or was cancelled, and which of the two.
     blocked_by: Option<String>,
+    blocked_how: Option<&'static str>,
     after: Vec<String>,
     /// Tasks it runs after with newer work than its latest run started from.
     stale_after: Vec<String>,
@@ -163,6 +248,19 @@ async fn shown_tasks(engine: &Engine, project: &Project) -> anyhow::Result<Vec<S
         .iter()
         .map(|v| (v.task.id, v.task.title.as_str()))
         .collect();
+    // For a blocked task: the failed or cancelled task it waits on, directly or further up.
+    let blocker = |task: TaskId| {
+        (status.get(&task) == Some(&TaskStatus::Blocked))
+            .then(|| {
+                graph.upstream_of(task).into_iter().find(|u| {
+                    matches!(
+                        status.get(u),
+                        Some(TaskStatus::Failed | TaskStatus::Cancelled)
+                    )
+                })
+            })
+            .flatten()
+    };
     let mut shown: Vec<ShownTask> = views
         .iter()
         .map(|v| ShownTask {
@@ -171,17 +269,8 @@ async fn shown_tasks(engine: &Engine, project: &Project) -> anyhow::Result<Vec<S
             title: v.task.title.clone(),
             layer: layers.get(&v.task.id).copied().unwrap_or(0),
             status: v.status.as_str(),
-            blocked_by: (v.status == TaskStatus::Blocked)
-                .then(|| {
-                    graph.upstream_of(v.task.id).into_iter().find(|u| {
-                        matches!(
-                            status.get(u),
-                            Some(TaskStatus::Failed | TaskStatus::Cancelled)
-                        )
-                    })
-                })
-                .flatten()
-                .and_then(|u| title.get(&u).map(|t| t.to_string())),
+            blocked_by: blocker(v.task.id).and_then(|u| title.get(&u).map(|t| t.to_string())),
+            blocked_how: blocker(v.task.id).and_then(|u| status.get(&u).map(|s| s.as_str())),
             after: v
                 .depends_on
                 .iter()
@@ -212,11 +301,11 @@ fn write_layers(
                 layer = Some(task.layer);
                 writeln!(out, "  layer {}", task.layer)?;
             }
-            let mut why = task
-                .blocked_by
-                .as_ref()
-                .map(|b| format!(" (by `{b}`)"))
-                .unwrap_or_default();
+            let mut why = match (&task.blocked_by, task.blocked_how) {
+                (Some(b), Some(how)) => format!(" (by `{b}`, {how})"),
+                (Some(b), None) => format!(" (by `{b}`)"),
+                _ => String::new(),
+            };
             if !task.stale_after.is_empty() {
                 why.push_str(&format!(
                     " (stale: newer work of {})",

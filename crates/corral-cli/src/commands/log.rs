@@ -244,8 +244,11 @@ pub async fn logs(
 ) -> anyhow::Result<()> {
     let run = engine.find_run(&run).await?;
     if follow {
-        // This process may have to drive the run: after a crash nobody else does.
+        // This process may have to drive the run: after a crash nobody else does. And while it
+        // waits it carries on a graph run whose scheduling process died (unless another
+        // process, the app say, schedules already).
         engine.resume_runs().await?;
+        engine.start_scheduler();
     }
     print_log(engine, run.id, follow, format, out).await?;
     Ok(())

@@ -89,6 +89,22 @@ fn a_failure_blocks_its_dependants_and_nothing_else() {
             .is_some_and(Vec::is_empty),
         "D never started"
     );
+    // The same, as JSON lines for scripts: nothing left to run, the same verdict.
+    let again = env.corral(&["graph", "run", "r", "--follow", "--json"]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    let over: serde_json::Value =
+        serde_json::from_str(again.stdout.lines().last().expect("a line")).expect("json");
+    assert_eq!(over["event"], "over");
+    assert_eq!(over["succeeded"], false);
+    assert_eq!(over["failed"], serde_json::json!(["B"]));
+    assert_eq!(
+        over["blocked"],
+        serde_json::json!([{"task": "D", "by": "B"}])
+    );
+    for line in again.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("every line is JSON");
+        assert!(v["event"].is_string(), "{line}");
+    }
 }
 
 fn runs_of(env: &Env, title: &str) -> Vec<serde_json::Value> {
@@ -188,7 +204,8 @@ fn graph_show_lists_tasks_by_layer_and_says_why_one_is_blocked() {
     assert_eq!(task("D")["blocked_by"], "B");
     let human = env.ok(&["graph", "show", "-p", "r"]);
     assert!(human.contains("layer 2"), "{human}");
-    assert!(human.contains("blocked (by `B`)"), "{human}");
+    assert!(human.contains("blocked (by `B`, failed)"), "{human}");
+    assert_eq!(task("D")["blocked_how"], "failed");
     let dot = env.ok(&["graph", "show", "-p", "r", "--dot"]);
     assert!(dot.starts_with("digraph corral {"), "{dot}");
     assert_eq!(
@@ -255,6 +272,10 @@ fn with_chain_on_merge_a_dependant_waits_until_its_upstream_is_merged_by_hand() 
     let a = &runs_of(&env, "A")[0];
     let branch = a["branch"].as_str().expect("A's branch");
     corral_testkit::git(&repo, &["merge", "-q", "--no-edit", branch]);
+    // Bounded: a graph run that never sees the merge fails here instead of hanging.
+    wait_for("B runs once A is merged", || {
+        runs_of(&env, "B").first().map(|r| r["state"].clone()) == Some("succeeded".into())
+    });
     let out = follow.wait_with_output().expect("graph run ends");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -515,4 +536,37 @@ fn a_dependant_is_stale_once_its_upstream_has_newer_work_until_it_runs_again() {
         serde_json::json!([]),
         "ran again from A's newest work"
     );
+}
+
+#[test]
+fn a_stopped_graph_run_starts_nothing_more_and_does_not_report_success() {
+    let env = Env::new();
+    env.project("r", &["sandbox=local"]);
+    env.sh_task("r", "A", "sleep 2; echo a > a.txt");
+    env.ok(&[
+        "task", "add", "-p", "r", "-t", "B", "--after", "A", "--", "sh", "-c", "true",
+    ]);
+    let graph = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["graph", "run", "r"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .env_remove("CORRAL_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("graph run");
+    wait_for("A runs", || {
+        runs_of(&env, "A").first().map(|r| r["state"].clone()) == Some("running".into())
+    });
+    let said = env.ok(&["graph", "stop", "r"]);
+    assert!(said.contains("starts nothing more"), "{said}");
+    let out = graph.wait_with_output().expect("graph run ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`B` did not start"), "{stderr}");
+    // A's live run went on; B never started.
+    wait_for("A ends", || {
+        runs_of(&env, "A").first().map(|r| r["state"].clone()) == Some("succeeded".into())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(runs_of(&env, "B").is_empty(), "nothing new started");
 }

@@ -105,6 +105,16 @@ struct Recorder {
     truncated: bool,
     /// Overlaps with other runs already in the log: (other run, path).
     overlaps: HashSet<(RunId, String)>,
+    /// The other live runs of the project and the paths they changed, as last read.
+    others: HashMap<RunId, OtherRun>,
+}
+
+/// Another live run of the project, as the overlap check knows it.
+struct OtherRun {
+    task: corral_core::TaskId,
+    /// The newest of its file changes read so far.
+    last_seq: i64,
+    paths: HashSet<String>,
 }
 
 impl Recorder {
@@ -217,35 +227,49 @@ impl Recorder {
     }
 
     /// Notes in the log each path that another live run of the project changed too (once per
-    /// run and path). Each of the two runs' recorders does so for its own log.
+    /// run and path). Each of the two runs' recorders does so for its own log. The other runs'
+    /// paths are read incrementally (only rows newer than the last look).
     async fn check_overlaps(&mut self) -> EngineResult<()> {
-        if self.recorded.is_empty() {
-            return Ok(());
-        }
         let db = self.ctx.store.db();
-        let others: HashMap<RunId, corral_core::TaskId> = RunQuery::live(db)
+        let live: HashMap<RunId, corral_core::TaskId> = RunQuery::live(db)
             .await?
             .into_iter()
             .filter(|r| r.project_id == self.run.project_id && r.id != self.run.id)
             .map(|r| (r.id, r.task_id))
             .collect();
-        if others.is_empty() {
-            return Ok(());
+        // A run that ended overlaps with nothing any more.
+        self.others.retain(|id, _| live.contains_key(id));
+        for (id, task) in &live {
+            let other = self.others.entry(*id).or_insert_with(|| OtherRun {
+                task: *task,
+                last_seq: 0,
+                paths: HashSet::new(),
+            });
+            let (paths, last) = FileChangeQuery::paths_after(db, *id, other.last_seq).await?;
+            other.last_seq = last;
+            other.paths.extend(paths);
         }
-        let ids: Vec<RunId> = others.keys().copied().collect();
-        let mut found = FileChangeQuery::paths_of_runs(db, &ids).await?;
-        found.sort();
-        for (other, path) in found {
-            if !self.recorded.contains(&path) || self.overlaps.contains(&(other, path.clone())) {
-                continue;
+        let mut found = Vec::new();
+        for (id, other) in &self.others {
+            let (small, large) = if other.paths.len() < self.recorded.len() {
+                (&other.paths, &self.recorded)
+            } else {
+                (&self.recorded, &other.paths)
+            };
+            for path in small.iter().filter(|p| large.contains(*p)) {
+                if !self.overlaps.contains(&(*id, path.clone())) {
+                    found.push((*id, other.task, path.clone()));
+                }
             }
-            self.overlaps.insert((other, path.clone()));
-            let task_id = others[&other];
+        }
+        found.sort();
+        for (run_id, task_id, path) in found {
+            self.overlaps.insert((run_id, path.clone()));
             self.ctx
                 .append(
                     self.run.id,
                     RunEventBody::Overlap {
-                        run_id: other,
+                        run_id,
                         task_id,
                         path,
                     },
@@ -358,6 +382,7 @@ pub(crate) async fn start(ctx: &Engine, run: &Run, checkout: &Path) -> Option<Ch
         recorded,
         truncated,
         overlaps,
+        others: HashMap::new(),
     };
     let (finish_tx, mut finish_rx) = oneshot::channel::<()>();
     let span =

@@ -122,14 +122,16 @@ impl Engine {
 }
 
 impl Engine {
-    /// Whether a run of the project queued before `run` still waits for a slot: it goes first.
-    /// One nobody drives (its process died) does not hold the line.
+    /// Whether a run of the project that this process queued before `run` still waits for a
+    /// slot: it goes first (a graph run's tasks start in order). Runs of other processes are
+    /// not waited for: telling whether another process drives a run means taking its lock for
+    /// a moment, which could make that process believe someone else drives it.
     async fn queued_before(&self, project: ProjectId, run: RunId) -> EngineResult<bool> {
         for other in RunQuery::live(self.store.db()).await? {
             if other.project_id == project
                 && other.state == RunState::Queued
                 && other.id < run
-                && self.runs.is_driven(other.id, &self.run_dir(other.id))?
+                && self.runs.drives(other.id)
             {
                 return Ok(true);
             }

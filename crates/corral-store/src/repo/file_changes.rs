@@ -37,30 +37,24 @@ pub(crate) fn kind_from_str(s: &str) -> StoreResult<FileChangeKind> {
 pub struct FileChangeQuery;
 
 impl FileChangeQuery {
-    /// Every path that has a recorded change in any of `runs`, with the run.
-    pub async fn paths_of_runs(
+    /// The paths of a run's changes recorded after `after_seq`, with the newest seq seen
+    /// (`after_seq` when there are none).
+    pub async fn paths_after(
         db: &impl ConnectionTrait,
-        runs: &[RunId],
-    ) -> StoreResult<Vec<(RunId, String)>> {
-        if runs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<(String, String)> = file_changes::Entity::find()
+        run: RunId,
+        after_seq: i64,
+    ) -> StoreResult<(Vec<String>, i64)> {
+        let rows: Vec<(i64, String)> = file_changes::Entity::find()
             .select_only()
-            .columns([file_changes::Column::RunId, file_changes::Column::Path])
-            .distinct()
-            .filter(file_changes::Column::RunId.is_in(runs.iter().map(ToString::to_string)))
+            .columns([file_changes::Column::Seq, file_changes::Column::Path])
+            .filter(file_changes::Column::RunId.eq(run.to_string()))
+            .filter(file_changes::Column::Seq.gt(after_seq))
+            .order_by_asc(file_changes::Column::Seq)
             .into_tuple()
             .all(db)
             .await?;
-        rows.into_iter()
-            .map(|(run, path)| {
-                let run = run.parse().map_err(|_| {
-                    StoreError::corrupt("file change", format!("bad run id `{run}`"))
-                })?;
-                Ok((run, path))
-            })
-            .collect()
+        let last = rows.last().map_or(after_seq, |(seq, _)| *seq);
+        Ok((rows.into_iter().map(|(_, path)| path).collect(), last))
     }
 
     /// Every change of a run, in order.

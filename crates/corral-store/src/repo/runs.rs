@@ -89,6 +89,7 @@ impl RunQuery {
                 runs::Column::ResultCommit,
                 runs::Column::Id,
                 runs::Column::CreatedAt,
+                runs::Column::FinishedAt,
             ])
             .order_by_asc(runs::Column::Id);
         if let Some(project) = project {
@@ -96,13 +97,15 @@ impl RunQuery {
         }
         let rows: Vec<LatestRow> = query.into_tuple().all(db).await?;
         let mut latest = HashMap::with_capacity(rows.len());
-        for (task, state, kind, reason, merged, result_commit, run, created_at) in rows {
+        for (task, state, kind, reason, merged, result_commit, run, created_at, finished_at) in rows
+        {
             let state = run_state(&state, kind.as_deref(), reason.as_deref())?;
             latest.insert(
                 id("run task id", &task)?,
                 LatestRun {
                     id: id("run id", &run)?,
                     created_at: Timestamp(created_at),
+                    finished_at: finished_at.map(Timestamp),
                     state,
                     merged_by_corral: merged.is_some(),
                     result_commit,
@@ -152,7 +155,7 @@ impl RunMutation {
 }
 
 /// Task id, state, failure kind, failure message, merged commit, result commit, run id,
-/// created at.
+/// created at, finished at.
 type LatestRow = (
     String,
     String,
@@ -162,6 +165,7 @@ type LatestRow = (
     Option<String>,
     String,
     i64,
+    Option<i64>,
 );
 
 /// What lists need of a task's latest run.
@@ -169,6 +173,7 @@ type LatestRow = (
 pub struct LatestRun {
     pub id: RunId,
     pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
     pub state: RunState,
     /// `corral merge` (or the window's Merge) merged it.
     pub merged_by_corral: bool,

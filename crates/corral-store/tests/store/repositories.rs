@@ -185,6 +185,7 @@ async fn runs_round_trip_and_latest_state_wins() {
         Some(&corral_store::LatestRun {
             id: second.id,
             created_at: second.created_at,
+            finished_at: None,
             state: RunState::Queued,
             merged_by_corral: false,
             result_commit: None,

@@ -134,8 +134,9 @@ export class RunSession {
   async openFileDiff(path: string) {
     this.openFile = path;
     try {
-      const detail = await this.backend.runFileDiff(this.id, path, this.diffAgainst);
-      if (this.openFile === path && !this.#disposed) this.fileDiff = detail;
+      const against = this.diffAgainst;
+      const detail = await this.backend.runFileDiff(this.id, path, against);
+      if (this.openFile === path && this.diffAgainst === against && !this.#disposed) this.fileDiff = detail;
     } catch (e) {
       this.report("Loading the diff", asFailure(e));
     }
@@ -197,8 +198,10 @@ export class RunSession {
 
   async #loadChanges(touched: string[]) {
     try {
-      const changes = await this.backend.runDiff(this.id, this.diffAgainst);
-      if (this.#disposed) return;
+      const against = this.diffAgainst;
+      const changes = await this.backend.runDiff(this.id, against);
+      // Switched meanwhile: the answer for the other base is dropped.
+      if (this.#disposed || this.diffAgainst !== against) return;
       this.diff = changes.files;
       this.diffTotal = changes.total;
       const open = this.openFile;
