@@ -121,14 +121,7 @@ fn kill_9_mid_graph_and_the_next_corral_carries_on_starting_nothing_twice() {
     env.sh_task("r", "A", "sleep 3; echo a > a.txt");
     env.sh_task("r", "B", "test -f a.txt && echo b > b.txt");
     env.ok(&["task", "dep", "add", "B", "--after", "A"]);
-    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["graph", "run", "r"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env_remove("CORRAL_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("graph run");
+    let mut first = env.spawn(&["graph", "run", "r"], false);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while runs_of(&env, "A").first().map(|r| r["state"].clone()) != Some("running".into()) {
         assert!(std::time::Instant::now() < deadline, "A never ran");
@@ -252,14 +245,7 @@ fn with_chain_on_merge_a_dependant_waits_until_its_upstream_is_merged_by_hand() 
         "-c",
         "test -f a.txt && echo b > b.txt",
     ]);
-    let follow = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["graph", "run", "r", "--follow"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env_remove("CORRAL_LOG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("graph run");
+    let follow = env.spawn(&["graph", "run", "r", "--follow"], true);
     wait_for("A succeeds", || {
         runs_of(&env, "A").first().map(|r| r["state"].clone()) == Some("succeeded".into())
     });
@@ -414,14 +400,7 @@ fn a_dependency_added_while_a_task_runs_applies_to_its_next_run() {
     env.sh_task("r", "U", "echo u > u.txt");
     env.sh_task("r", "T", "sleep 2; echo t > t.txt");
     env.ok(&["run", "U"]);
-    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["run", "T"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env_remove("CORRAL_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("run T");
+    let mut first = env.spawn(&["run", "T"], false);
     wait_for("T runs", || {
         runs_of(&env, "T").first().map(|r| r["state"].clone()) == Some("running".into())
     });
@@ -546,14 +525,7 @@ fn a_stopped_graph_run_starts_nothing_more_and_does_not_report_success() {
     env.ok(&[
         "task", "add", "-p", "r", "-t", "B", "--after", "A", "--", "sh", "-c", "true",
     ]);
-    let graph = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["graph", "run", "r"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env_remove("CORRAL_LOG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("graph run");
+    let graph = env.spawn(&["graph", "run", "r"], true);
     wait_for("A runs", || {
         runs_of(&env, "A").first().map(|r| r["state"].clone()) == Some("running".into())
     });

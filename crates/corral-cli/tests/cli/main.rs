@@ -105,6 +105,26 @@ impl Env {
         repo
     }
 
+    /// `corral <args>` started in the background; its output is kept (`wait_with_output`)
+    /// when `keep_output`, else dropped.
+    fn spawn(&self, args: &[&str], keep_output: bool) -> std::process::Child {
+        let stdio = || {
+            if keep_output {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            }
+        };
+        Command::new(env!("CARGO_BIN_EXE_corral"))
+            .args(args)
+            .env("CORRAL_DATA_DIR", &self.data)
+            .env_remove("CORRAL_LOG")
+            .stdout(stdio())
+            .stderr(stdio())
+            .spawn()
+            .expect("corral starts")
+    }
+
     /// A custom task of `project` whose command is `sh -c <script>`.
     fn sh_task(&self, project: &str, title: &str, script: &str) {
         self.ok(&[
