@@ -68,6 +68,11 @@ pub enum RunEventBody {
         run_id: crate::ids::RunId,
         commit: String,
         merged: bool,
+        /// The project branch's commit the checkout started from, before any upstream work
+        /// was merged in (absent in logs written before it was recorded). Recorded by Corral:
+        /// the checkout's own refs are the sandbox's to rewrite.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project_commit: Option<String>,
     },
     /// Another live run of the same project changed a path this run changed too: a conflict
     /// to expect when both are merged. Each of the two runs gets one per path.

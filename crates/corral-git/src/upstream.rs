@@ -25,6 +25,8 @@ pub struct UpstreamResult {
 pub struct UpstreamMerge {
     /// The checkout's commit now (the run's base).
     pub head: String,
+    /// The checkout's commit before anything was merged: the project branch it started from.
+    pub start: String,
     /// Per upstream result, in order: whether it had to be brought in (false: already there).
     pub merged: Vec<bool>,
 }
@@ -119,6 +121,7 @@ pub fn merge_upstream(
     }
     Ok(UpstreamMerge {
         head: head.to_string(),
+        start: start.to_string(),
         merged,
     })
 }

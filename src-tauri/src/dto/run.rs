@@ -295,6 +295,7 @@ impl From<RunEvent> for RunEventDto {
                 run_id,
                 commit,
                 merged,
+                ..
             } => RunEventDto::UpstreamMerged {
                 seq,
                 at,

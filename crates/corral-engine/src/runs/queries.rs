@@ -123,6 +123,7 @@ impl Engine {
                     run_id,
                     commit,
                     merged,
+                    ..
                 } => Some(UpstreamWork {
                     task: task_id,
                     run: run_id,
@@ -199,24 +200,20 @@ impl Engine {
     }
 
     /// The commit a run's diff is taken against: its base (the project branch with its
-    /// upstream work merged in), or the project branch as the run started from it.
+    /// upstream work merged in), or the project branch as the run started from it. Both come
+    /// from what Corral recorded, never from the checkout's refs (the sandbox can rewrite
+    /// those). A run that merged nothing started from the project branch itself; one whose
+    /// log predates the recorded start shows its own work.
     async fn diff_base(&self, run: &Run, against: DiffAgainst) -> EngineResult<Option<String>> {
-        match (against, &run.checkout_path) {
-            (DiffAgainst::RunBase, _) | (_, None) => Ok(run.base_commit.clone()),
-            (DiffAgainst::ProjectBranch, Some(checkout)) => {
-                let project = self.project(run.project_id).await?;
-                let branch = format!(
-                    "refs/remotes/origin/{}",
-                    project.default_branch.as_deref().unwrap_or("HEAD")
-                );
-                let checkout = std::path::PathBuf::from(checkout);
-                Ok(Some(
-                    tokio::task::spawn_blocking(move || corral_git::branch_tip(&checkout, &branch))
-                        .await
-                        .map_err(EngineError::from)??,
-                ))
-            }
+        if against == DiffAgainst::RunBase {
+            return Ok(run.base_commit.clone());
         }
+        let events = RunEventQuery::of_kind(self.store.db(), run.id, "upstream_merged").await?;
+        let start = events.into_iter().find_map(|e| match e.body {
+            corral_core::RunEventBody::UpstreamMerged { project_commit, .. } => project_commit,
+            _ => None,
+        });
+        Ok(start.or_else(|| run.base_commit.clone()))
     }
 
     /// `run_diff` against the run's base or the project branch.

@@ -134,6 +134,7 @@ pub(super) async fn bring_in_upstream(
                 run_id: u.run,
                 commit: u.result.commit.clone(),
                 merged: *was_merged,
+                project_commit: Some(merged.start.clone()),
             },
         )
         .await?;

@@ -246,3 +246,34 @@ async fn a_dependants_diff_against_the_project_branch_shows_its_upstream_work_to
         .expect("file diff");
     assert!(file.is_some(), "a.txt differs from the project branch");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_branch_ref_rewritten_in_the_checkout_does_not_change_the_diff() {
+    let f = Fixture::new().await;
+    let p = local_project(&f).await;
+    let a = task(&f, &p, "A", "echo a > a.txt").await;
+    // The sandbox points the checkout's idea of the project branch at its own result, which
+    // would hide the upstream work from a diff taken against that ref.
+    let b = task(
+        &f,
+        &p,
+        "B",
+        "echo b > b.txt; git add -A; git -c user.email=x@y -c user.name=x commit -qm b; \
+         git update-ref refs/remotes/origin/main HEAD",
+    )
+    .await;
+    f.engine.add_dependency(b, a).await.expect("dependency");
+    run_to_end(&f, a).await;
+    let run = run_to_end(&f, b).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:?}");
+    let mut paths: Vec<String> = f
+        .engine
+        .run_diff_against(run.id, corral_engine::DiffAgainst::ProjectBranch, 0)
+        .await
+        .expect("diff")
+        .into_iter()
+        .map(|d| d.path)
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["a.txt", "b.txt"], "taken from the recorded start");
+}
