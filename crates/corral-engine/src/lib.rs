@@ -17,6 +17,7 @@ mod projects;
 mod resolve;
 mod runs;
 mod settings;
+mod task_status;
 mod tasks;
 mod views;
 

@@ -1,20 +1,15 @@
 //! Task operations: create, edit, delete, dependencies, and listing with derived status.
 
-use std::collections::{HashMap, HashSet};
-
-use corral_core::graph::Readiness;
-use corral_core::task::node_progress;
 use corral_core::{
-    ChainOn, CreatedBy, GraphError, NodeProgress, Project, ProjectId, RunEventBody, RunId,
-    RunState, Runtime, Task, TaskGraph, TaskId, TaskKind, TaskStatus, TaskSummary, ValidationError,
-    validate,
+    CreatedBy, GraphError, ProjectId, Runtime, Task, TaskId, TaskKind, TaskSummary,
+    ValidationError, validate,
 };
-use corral_store::{LatestRun, RunEventQuery, RunQuery, TaskMutation, TaskQuery};
+use corral_store::{RunQuery, TaskMutation, TaskQuery};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
-use crate::views::{Overlap, TaskView};
+use crate::views::TaskView;
 
 #[derive(Debug, Clone, Default)]
 pub struct NewTask {
@@ -40,62 +35,6 @@ pub struct TaskUpdate {
     pub model: Option<Option<String>>,
     pub command: Option<Option<Vec<String>>>,
     pub max_attempts: Option<u32>,
-}
-
-/// The graph and latest run states of one project (or all), and the readiness they imply.
-struct Statuses {
-    graph: TaskGraph,
-    latest: HashMap<TaskId, LatestRun>,
-    /// Tasks whose latest run succeeded and whose result is in the project branch.
-    merged: HashSet<TaskId>,
-    readiness: HashMap<TaskId, Readiness>,
-    /// For each task's latest run (past `queued`): the upstream run it was given, per task.
-    started_from: HashMap<TaskId, HashMap<TaskId, RunId>>,
-    overlaps: HashMap<TaskId, Vec<Overlap>>,
-}
-
-impl Statuses {
-    fn view<T>(&self, id: TaskId, task: T) -> TaskView<T> {
-        TaskView {
-            task,
-            status: TaskStatus::derive(
-                self.latest.get(&id).map(|l| &l.state),
-                self.merged.contains(&id),
-                self.readiness.get(&id).copied(),
-            ),
-            depends_on: self.graph.dependencies(id).collect(),
-            dependents: self.graph.dependents(id).collect(),
-            stale_after: self.stale_after(id),
-            overlaps: self.overlaps.get(&id).cloned().unwrap_or_default(),
-        }
-    }
-
-    /// Upstream tasks whose latest run succeeded after `id`'s latest run started without it.
-    /// (Only upstream tasks whose latest run succeeded count: a newer success followed by a
-    /// failed run is not flagged.)
-    fn stale_after(&self, id: TaskId) -> Vec<TaskId> {
-        let (Some(own), Some(given)) = (self.latest.get(&id), self.started_from.get(&id)) else {
-            return Vec::new();
-        };
-        self.graph
-            .upstream_of(id)
-            .into_iter()
-            .filter(|up| {
-                let Some(newest) = self
-                    .latest
-                    .get(up)
-                    .filter(|l| l.state == RunState::Succeeded)
-                else {
-                    return false;
-                };
-                match given.get(up) {
-                    Some(run) => *run != newest.id,
-                    // It had no success to give when this run started (it was running, say).
-                    None => newest.finished_at.is_some_and(|f| f > own.created_at),
-                }
-            })
-            .collect()
-    }
 }
 
 /// Keeps the runtime and command of a task consistent: a command means `custom` (or `acp`, whose
@@ -125,140 +64,6 @@ fn check_runtime(
 }
 
 impl Engine {
-    async fn statuses(
-        &self,
-        project: Option<ProjectId>,
-        tasks: impl IntoIterator<Item = (TaskId, ProjectId)>,
-    ) -> EngineResult<Statuses> {
-        let db = self.store.db();
-        let tasks: Vec<(TaskId, ProjectId)> = tasks.into_iter().collect();
-        let edges = TaskQuery::edges(db, project).await?;
-        let latest = RunQuery::latest_states(db, project).await?;
-        let (graph, rejected) = TaskGraph::from_edges(tasks.iter().map(|(t, _)| *t), &edges);
-        for (task, after) in rejected {
-            // Only a hand-edited database gets here; listing goes on without the bad edge.
-            tracing::warn!(task = %task, after = %after, "stored dependency ignored: it would close a cycle");
-        }
-        let projects: HashMap<ProjectId, Project> = match project {
-            Some(p) => HashMap::from([(p, self.project(p).await?)]),
-            None => self
-                .list_projects()
-                .await?
-                .into_iter()
-                .map(|p| (p.id, p))
-                .collect(),
-        };
-        let merged = self.merged_tasks(&tasks, &latest, &projects).await?;
-        let project_of: HashMap<TaskId, ProjectId> = tasks.iter().copied().collect();
-        // As the scheduler sees it: merged is finished; with chain-on=merge a succeeded run
-        // that is not merged yet keeps the tasks after it waiting.
-        let readiness = graph
-            .readiness(|t| {
-                let state = latest.get(&t).map(|l| &l.state);
-                let chain_on = project_of
-                    .get(&t)
-                    .and_then(|p| projects.get(p))
-                    .map(|p| p.workflow.chain_on);
-                if merged.contains(&t) {
-                    NodeProgress::Succeeded
-                } else if state == Some(&RunState::Succeeded) && chain_on == Some(ChainOn::Merge) {
-                    NodeProgress::Active
-                } else {
-                    node_progress(state)
-                }
-            })
-            .into_iter()
-            .collect();
-        let (started_from, overlaps) = self.run_relations(&latest).await?;
-        Ok(Statuses {
-            graph,
-            latest,
-            merged,
-            readiness,
-            started_from,
-            overlaps,
-        })
-    }
-
-    /// From the logs of each task's latest run: the upstream runs it started from (for runs
-    /// past `queued`) and its overlaps with other runs.
-    #[allow(clippy::type_complexity)]
-    async fn run_relations(
-        &self,
-        latest: &HashMap<TaskId, LatestRun>,
-    ) -> EngineResult<(
-        HashMap<TaskId, HashMap<TaskId, RunId>>,
-        HashMap<TaskId, Vec<Overlap>>,
-    )> {
-        let db = self.store.db();
-        let task_of: HashMap<RunId, TaskId> = latest.iter().map(|(t, l)| (l.id, *t)).collect();
-        let runs: Vec<RunId> = task_of.keys().copied().collect();
-        let mut started_from: HashMap<TaskId, HashMap<TaskId, RunId>> = latest
-            .iter()
-            .filter(|(_, l)| l.state != RunState::Queued)
-            .map(|(t, _)| (*t, HashMap::new()))
-            .collect();
-        for event in RunEventQuery::of_kind_for_runs(db, &runs, "upstream_merged").await? {
-            if let RunEventBody::UpstreamMerged {
-                task_id, run_id, ..
-            } = event.body
-                && let Some(given) = task_of
-                    .get(&event.run_id)
-                    .and_then(|t| started_from.get_mut(t))
-            {
-                given.insert(task_id, run_id);
-            }
-        }
-        let mut overlaps: HashMap<TaskId, Vec<Overlap>> = HashMap::new();
-        for event in RunEventQuery::of_kind_for_runs(db, &runs, "overlap").await? {
-            if let RunEventBody::Overlap {
-                run_id,
-                task_id,
-                path,
-            } = event.body
-                && let Some(task) = task_of.get(&event.run_id)
-            {
-                overlaps.entry(*task).or_default().push(Overlap {
-                    run: run_id,
-                    task: task_id,
-                    path,
-                });
-            }
-        }
-        Ok((started_from, overlaps))
-    }
-
-    /// Of `tasks`, those whose latest run succeeded with a result the project branch holds
-    /// (merged by Corral, by hand, or through a dependant).
-    async fn merged_tasks(
-        &self,
-        tasks: &[(TaskId, ProjectId)],
-        latest: &HashMap<TaskId, LatestRun>,
-        projects: &HashMap<ProjectId, Project>,
-    ) -> EngineResult<HashSet<TaskId>> {
-        let mut merged = HashSet::new();
-        let mut per_project: HashMap<ProjectId, Vec<(TaskId, String)>> = HashMap::new();
-        for (task, project) in tasks {
-            let Some(run) = latest.get(task).filter(|l| l.state == RunState::Succeeded) else {
-                continue;
-            };
-            if run.merged_by_corral {
-                merged.insert(*task);
-            } else if let Some(commit) = &run.result_commit {
-                per_project
-                    .entry(*project)
-                    .or_default()
-                    .push((*task, commit.clone()));
-            }
-        }
-        for (project, results) in per_project {
-            if let Some(project) = projects.get(&project) {
-                merged.extend(self.merged_results(project, results).await);
-            }
-        }
-        Ok(merged)
-    }
-
     /// Tasks of one project (or all) in full, in creation order, with their derived status.
     pub async fn list_tasks(&self, project: Option<ProjectId>) -> EngineResult<Vec<TaskView>> {
         let tasks = TaskQuery::list(self.store.db(), project).await?;

@@ -46,8 +46,11 @@ export function layoutTasks(tasks: TaskCardDto[]): Map<string, Point> {
 }
 
 /** For a blocked task: the upstream task (direct or further up) that failed or was cancelled. */
-export function blockedBy(tasks: TaskCardDto[], taskId: string): TaskCardDto | null {
-  const byId = new Map(tasks.map((t) => [t.id, t]));
+export function blockedBy(
+  tasks: TaskCardDto[],
+  taskId: string,
+  byId: Map<string, TaskCardDto> = new Map(tasks.map((t) => [t.id, t])),
+): TaskCardDto | null {
   const seen = new Set<string>();
   const queue = [...(byId.get(taskId)?.depends_on ?? [])];
   while (queue.length > 0) {

@@ -3,6 +3,7 @@
 
 mod agents;
 mod graph;
+mod graph_cases;
 mod hostile;
 mod interrupt;
 mod live;
@@ -123,6 +124,13 @@ impl Env {
             .stderr(stdio())
             .spawn()
             .expect("corral starts")
+    }
+
+    /// A custom task of `project` that runs after `after`, whose command is `sh -c <script>`.
+    fn sh_task_after(&self, project: &str, title: &str, after: &str, script: &str) {
+        self.ok(&[
+            "task", "add", "-p", project, "-t", title, "--after", after, "--", "sh", "-c", script,
+        ]);
     }
 
     /// A custom task of `project` whose command is `sh -c <script>`.

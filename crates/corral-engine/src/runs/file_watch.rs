@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use corral_core::{FileChangeKind, Run, RunEventBody, RunId};
-use corral_store::{FileChangeQuery, RunEventQuery, RunQuery};
+use corral_store::FileChangeQuery;
 use corral_watch::{Change, ChangeKind, WatchConfig, WatchEvent, WatchHandle};
 use std::time::Duration;
 
@@ -17,6 +17,8 @@ use tokio::task::JoinHandle;
 use crate::engine::Engine;
 use crate::error::EngineResult;
 use crate::events::EngineEvent;
+
+use super::overlaps::Overlaps;
 
 /// Owns a checkout's watcher and the task recording its changes; dropping it stops both.
 #[derive(Debug)]
@@ -103,18 +105,8 @@ struct Recorder {
     recorded: HashSet<String>,
     /// The list was cut at `MAX_RECORDED_CHANGES` (and the log says so).
     truncated: bool,
-    /// Overlaps with other runs already in the log: (other run, path).
-    overlaps: HashSet<(RunId, String)>,
-    /// The other live runs of the project and the paths they changed, as last read.
-    others: HashMap<RunId, OtherRun>,
-}
-
-/// Another live run of the project, as the overlap check knows it.
-struct OtherRun {
-    task: corral_core::TaskId,
-    /// The newest of its file changes read so far.
-    last_seq: i64,
-    paths: HashSet<String>,
+    /// Paths other live runs of the project changed too.
+    overlaps: Overlaps,
 }
 
 impl Recorder {
@@ -226,59 +218,6 @@ impl Recorder {
         Ok(())
     }
 
-    /// Notes in the log each path that another live run of the project changed too (once per
-    /// run and path). Each of the two runs' recorders does so for its own log. The other runs'
-    /// paths are read incrementally (only rows newer than the last look).
-    async fn check_overlaps(&mut self) -> EngineResult<()> {
-        let db = self.ctx.store.db();
-        let live: HashMap<RunId, corral_core::TaskId> = RunQuery::live(db)
-            .await?
-            .into_iter()
-            .filter(|r| r.project_id == self.run.project_id && r.id != self.run.id)
-            .map(|r| (r.id, r.task_id))
-            .collect();
-        // A run that ended overlaps with nothing any more.
-        self.others.retain(|id, _| live.contains_key(id));
-        for (id, task) in &live {
-            let other = self.others.entry(*id).or_insert_with(|| OtherRun {
-                task: *task,
-                last_seq: 0,
-                paths: HashSet::new(),
-            });
-            let (paths, last) = FileChangeQuery::paths_after(db, *id, other.last_seq).await?;
-            other.last_seq = last;
-            other.paths.extend(paths);
-        }
-        let mut found = Vec::new();
-        for (id, other) in &self.others {
-            let (small, large) = if other.paths.len() < self.recorded.len() {
-                (&other.paths, &self.recorded)
-            } else {
-                (&self.recorded, &other.paths)
-            };
-            for path in small.iter().filter(|p| large.contains(*p)) {
-                if !self.overlaps.contains(&(*id, path.clone())) {
-                    found.push((*id, other.task, path.clone()));
-                }
-            }
-        }
-        found.sort();
-        for (run_id, task_id, path) in found {
-            self.overlaps.insert((run_id, path.clone()));
-            self.ctx
-                .append(
-                    self.run.id,
-                    RunEventBody::Overlap {
-                        run_id,
-                        task_id,
-                        path,
-                    },
-                )
-                .await?;
-        }
-        Ok(())
-    }
-
     fn announce(&self) {
         let _ = self.ctx.bus.send(EngineEvent::FilesChanged {
             run_id: self.run.id,
@@ -365,15 +304,7 @@ pub(crate) async fn start(ctx: &Engine, run: &Run, checkout: &Path) -> Option<Ch
         }
     };
     let truncated = recorded.len() >= MAX_RECORDED_CHANGES;
-    let overlaps = RunEventQuery::of_kind(ctx.store.db(), run.id, "overlap")
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|e| match e.body {
-            RunEventBody::Overlap { run_id, path, .. } => Some((run_id, path)),
-            _ => None,
-        })
-        .collect();
+    let overlaps = Overlaps::load(ctx, run.id).await;
     let mut recorder = Recorder {
         ctx: ctx.clone(),
         run: run.clone(),
@@ -382,7 +313,6 @@ pub(crate) async fn start(ctx: &Engine, run: &Run, checkout: &Path) -> Option<Ch
         recorded,
         truncated,
         overlaps,
-        others: HashMap::new(),
     };
     let (finish_tx, mut finish_rx) = oneshot::channel::<()>();
     let span =
@@ -407,7 +337,7 @@ pub(crate) async fn start(ctx: &Engine, run: &Run, checkout: &Path) -> Option<Ch
                     None => tokio::select! {
                         event = events.recv() => event,
                         _ = overlap_check.tick() => {
-                            if let Err(err) = recorder.check_overlaps().await {
+                            if let Err(err) = recorder.overlaps.check(&recorder.ctx, &recorder.run, &recorder.recorded).await {
                                 tracing::warn!(error = %err, "looking for overlapping runs failed");
                             }
                             continue;
@@ -444,7 +374,11 @@ pub(crate) async fn start(ctx: &Engine, run: &Run, checkout: &Path) -> Option<Ch
                     Err(err) => tracing::warn!(error = %err, "recording the last rescan failed"),
                 }
             }
-            if let Err(err) = recorder.check_overlaps().await {
+            if let Err(err) = recorder
+                .overlaps
+                .check(&recorder.ctx, &recorder.run, &recorder.recorded)
+                .await
+            {
                 tracing::warn!(error = %err, "looking for overlapping runs failed");
             }
         },

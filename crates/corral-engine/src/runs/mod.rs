@@ -7,6 +7,7 @@ mod file_watch;
 mod follow;
 pub(crate) mod gc;
 mod merge;
+mod overlaps;
 mod paths;
 mod plan;
 mod prepare;

@@ -70,15 +70,7 @@ impl RunEventQuery {
         run: RunId,
         kind: &str,
     ) -> StoreResult<Vec<RunEvent>> {
-        run_events::Entity::find()
-            .filter(run_events::Column::RunId.eq(run.to_string()))
-            .filter(run_events::Column::Kind.eq(kind))
-            .order_by_asc(run_events::Column::Seq)
-            .all(db)
-            .await?
-            .into_iter()
-            .map(to_event)
-            .collect()
+        Self::of_kind_for_runs(db, &[run], kind).await
     }
 
     /// Events of one kind of several runs, by run and in order.
