@@ -5,7 +5,7 @@
 //! link ending, ends every stream.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
@@ -22,6 +22,8 @@ pub type Door = u8;
 pub const WINDOW: u32 = 256 * 1024;
 /// The protocol version sent in `Hello`.
 pub const VERSION: u8 = 1;
+/// Streams the peer may have open at once; more are refused (reset) as they come.
+pub const MAX_PEER_STREAMS: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -39,6 +41,10 @@ pub enum MuxError {
     Frame(#[from] FrameError),
     #[error("the link failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The peer broke the protocol (sent past its window, granted room it was never asked
+    /// for, reused a stream id): the link is ended, since nothing it sends can be trusted.
+    #[error("the peer broke the protocol: {0}")]
+    Protocol(&'static str),
 }
 
 /// What the demultiplexer hands a stream's inbound pump.
@@ -53,6 +59,8 @@ struct StreamSide {
     inbound: mpsc::UnboundedSender<Inbound>,
     /// Room the peer has made for this side's data.
     credit: Arc<Semaphore>,
+    /// Bytes the peer may still send before it must wait for a `Window` from us.
+    recv_room: Arc<AtomicU32>,
     pumps: Vec<JoinHandle<()>>,
 }
 
@@ -61,10 +69,12 @@ struct Shared {
     out: mpsc::UnboundedSender<Frame>,
     streams: Mutex<HashMap<u32, StreamSide>>,
     next_id: AtomicU32,
-    closed: AtomicBool,
+    closed: watch::Sender<bool>,
     /// Wakes the writer when the link ends from the reading side.
     ended: tokio::sync::Notify,
     incoming: mpsc::UnboundedSender<(Door, DuplexStream)>,
+    /// Whether the peer's stream ids are odd (it is the relay).
+    peer_odd: bool,
 }
 
 /// One end of a link.
@@ -95,9 +105,10 @@ impl Mux {
                 Role::Relay => 1,
                 Role::Engine => 2,
             }),
-            closed: AtomicBool::new(false),
+            closed: watch::Sender::new(false),
             ended: tokio::sync::Notify::new(),
             incoming,
+            peer_odd: role == Role::Engine,
         });
         tokio::spawn(write_link(writer, out_rx, shared.clone()));
         tokio::spawn(read_link(reader, shared.clone(), ready_tx));
@@ -113,7 +124,19 @@ impl Mux {
 
     /// Whether the link has ended.
     pub fn is_closed(&self) -> bool {
-        self.shared.closed.load(Ordering::SeqCst)
+        *self.shared.closed.borrow()
+    }
+
+    /// Waits until the link has ended.
+    pub async fn closed(&self) {
+        let mut closed = self.shared.closed.subscribe();
+        let _ = closed.wait_for(|c| *c).await;
+    }
+
+    /// Ends the link from this side: every stream ends, and the writer lets go of its end of
+    /// the byte stream (so the peer reads its end).
+    pub fn shutdown(&self) {
+        close(&self.shared);
     }
 
     /// Opens a stream to the peer's `door`.
@@ -137,6 +160,7 @@ fn add_stream(shared: &Arc<Shared>, id: u32) -> DuplexStream {
     let (mut our_read, mut our_write) = tokio::io::split(ours);
     let (inbound, mut inbound_rx) = mpsc::unbounded_channel::<Inbound>();
     let credit = Arc::new(Semaphore::new(WINDOW as usize));
+    let recv_room = Arc::new(AtomicU32::new(WINDOW));
     let finished = Arc::new(AtomicU8::new(0));
     // The second pump to finish forgets the stream.
     let done = {
@@ -186,6 +210,7 @@ fn add_stream(shared: &Arc<Shared>, id: u32) -> DuplexStream {
         done_out();
     });
     let out = shared.out.clone();
+    let room_back = recv_room.clone();
     // The peer's DATA goes to the user; once written, the peer may send that much more.
     let inbound_pump = tokio::spawn(async move {
         while let Some(message) = inbound_rx.recv().await {
@@ -196,6 +221,7 @@ fn add_stream(shared: &Arc<Shared>, id: u32) -> DuplexStream {
                         break;
                     }
                     let room = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+                    room_back.fetch_add(room, Ordering::SeqCst);
                     let _ = out.send(Frame::new(id, Kind::Window, room.to_be_bytes().to_vec()));
                 }
                 Inbound::Eof => {
@@ -211,6 +237,7 @@ fn add_stream(shared: &Arc<Shared>, id: u32) -> DuplexStream {
         StreamSide {
             inbound,
             credit,
+            recv_room,
             pumps: vec![outbound, inbound_pump],
         },
     );
@@ -250,6 +277,8 @@ async fn write_link<W: AsyncWrite + Unpin>(
             break;
         }
     }
+    // The peer reads the end (over a `docker exec`, the relay's stdin closes).
+    let _ = writer.shutdown().await;
     close(&shared);
 }
 
@@ -262,7 +291,7 @@ async fn read_link<R: AsyncRead + Unpin>(
     let result: Result<(), MuxError> = async {
         loop {
             while let Some(frame) = Frame::decode(&mut buf)? {
-                dispatch(&shared, frame, &ready);
+                dispatch(&shared, frame, &ready)?;
             }
             if reader.read_buf(&mut buf).await? == 0 {
                 return Ok(());
@@ -276,19 +305,48 @@ async fn read_link<R: AsyncRead + Unpin>(
     close(&shared);
 }
 
-fn dispatch(shared: &Arc<Shared>, frame: Frame, ready: &watch::Sender<bool>) {
+/// Acts on one frame from the peer. The peer may be hostile (the sandbox's side): it gets
+/// no more memory than the windows it was given and at most `MAX_PEER_STREAMS` streams.
+fn dispatch(
+    shared: &Arc<Shared>,
+    frame: Frame,
+    ready: &watch::Sender<bool>,
+) -> Result<(), MuxError> {
     let id = frame.stream;
     match frame.kind {
         Kind::Hello => {
             let _ = ready.send(true);
         }
         Kind::Open => {
+            if (id % 2 == 1) != shared.peer_odd || id == 0 {
+                return Err(MuxError::Protocol("opened a stream with one of our ids"));
+            }
+            if lock(&shared.streams).contains_key(&id) {
+                return Err(MuxError::Protocol("opened a stream that is open"));
+            }
+            let peer_streams = lock(&shared.streams)
+                .keys()
+                .filter(|k| (*k % 2 == 1) == shared.peer_odd)
+                .count();
+            if peer_streams >= MAX_PEER_STREAMS {
+                let _ = shared.out.send(Frame::new(id, Kind::Reset, Bytes::new()));
+                return Ok(());
+            }
             let door = frame.payload.first().copied().unwrap_or(0);
             let app = add_stream(shared, id);
             let _ = shared.incoming.send((door, app));
         }
         Kind::Data => {
             if let Some(side) = lock(&shared.streams).get(&id) {
+                let len = u32::try_from(frame.payload.len()).unwrap_or(u32::MAX);
+                let taken =
+                    side.recv_room
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |room| {
+                            room.checked_sub(len)
+                        });
+                if taken.is_err() {
+                    return Err(MuxError::Protocol("sent more than its window"));
+                }
                 let _ = side.inbound.send(Inbound::Data(frame.payload));
             }
         }
@@ -307,15 +365,20 @@ fn dispatch(shared: &Arc<Shared>, frame: Frame, ready: &watch::Sender<bool>) {
                 .map(u32::from_be_bytes)
                 .unwrap_or(0);
             if let Some(side) = lock(&shared.streams).get(&id) {
+                // Room is only ever given back for what was sent: never more than the window.
+                if side.credit.available_permits() + room as usize > WINDOW as usize {
+                    return Err(MuxError::Protocol("gave back more room than it was sent"));
+                }
                 side.credit.add_permits(room as usize);
             }
         }
     }
+    Ok(())
 }
 
 /// The link ended: every stream ends with it.
 fn close(shared: &Shared) {
-    shared.closed.store(true, Ordering::SeqCst);
+    shared.closed.send_replace(true);
     shared.ended.notify_one();
     for (_, side) in lock(&shared.streams).drain() {
         side.credit.close();

@@ -1,11 +1,15 @@
 //! Two ends of a link over an in-memory pipe, as the engine and the relay will be over a
 //! `docker exec` stdio stream.
-#![allow(clippy::expect_used, clippy::unwrap_used)] // tests: a failure is the report
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation
+)] // tests: a failure is the report
 
 use std::time::Duration;
 
-use corral_relay::mux::WINDOW;
-use corral_relay::{Mux, Role};
+use corral_relay::mux::{MAX_PEER_STREAMS, WINDOW};
+use corral_relay::{Frame, Kind, Mux, Role};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The relay's and the engine's ends of one link.
@@ -145,4 +149,118 @@ async fn garbage_on_the_link_ends_it() {
     })
     .await
     .expect("a bad frame closes the link");
+}
+
+/// An engine end and the raw other end of its link, for a peer that writes its own frames.
+fn engine_and_raw_peer() -> (
+    Mux,
+    corral_relay::mux::Incoming,
+    tokio::io::ReadHalf<tokio::io::DuplexStream>,
+    tokio::io::WriteHalf<tokio::io::DuplexStream>,
+) {
+    let (a, b) = tokio::io::duplex(1024 * 1024);
+    let (ar, aw) = tokio::io::split(a);
+    let (engine, incoming) = Mux::start(ar, aw, Role::Engine);
+    let (br, bw) = tokio::io::split(b);
+    (engine, incoming, br, bw)
+}
+
+async fn send(w: &mut tokio::io::WriteHalf<tokio::io::DuplexStream>, frames: &[Frame]) {
+    let mut buf = bytes::BytesMut::new();
+    for f in frames {
+        f.encode(&mut buf).expect("encode");
+    }
+    w.write_all(&buf).await.expect("write");
+}
+
+async fn closes(mux: &Mux) -> bool {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !mux.is_closed() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn a_peer_sending_past_its_window_is_cut_off() {
+    let (engine, mut incoming, _r, mut w) = engine_and_raw_peer();
+    send(&mut w, &[Frame::new(1, Kind::Open, vec![1])]).await;
+    // Nobody reads the stream: an honest peer stops at WINDOW bytes.
+    let (_door, _stream) = incoming.recv().await.expect("opened");
+    let chunk = vec![7u8; 64 * 1024];
+    let frames: Vec<Frame> = (0..(WINDOW as usize / chunk.len() + 1))
+        .map(|_| Frame::new(1, Kind::Data, chunk.clone()))
+        .collect();
+    send(&mut w, &frames).await;
+    assert!(
+        closes(&engine).await,
+        "a flood past the window ends the link"
+    );
+}
+
+#[tokio::test]
+async fn a_peer_granting_room_it_was_never_asked_for_is_cut_off() {
+    let (engine, _incoming, _r, mut w) = engine_and_raw_peer();
+    let _ours = engine.open(1).expect("open");
+    // Stream 2 is ours (the engine opens even ids); nothing was sent on it yet.
+    send(
+        &mut w,
+        &[Frame::new(2, Kind::Window, u32::MAX.to_be_bytes().to_vec())],
+    )
+    .await;
+    assert!(closes(&engine).await, "a forged window ends the link");
+}
+
+#[tokio::test]
+async fn a_peer_opening_a_stream_with_our_id_or_twice_is_cut_off() {
+    let (engine, _incoming, _r, mut w) = engine_and_raw_peer();
+    send(&mut w, &[Frame::new(2, Kind::Open, vec![1])]).await;
+    assert!(
+        closes(&engine).await,
+        "an even id from the relay ends the link"
+    );
+
+    let (engine, _incoming, _r, mut w) = engine_and_raw_peer();
+    send(
+        &mut w,
+        &[
+            Frame::new(3, Kind::Open, vec![1]),
+            Frame::new(3, Kind::Open, vec![1]),
+        ],
+    )
+    .await;
+    assert!(closes(&engine).await, "a reused id ends the link");
+}
+
+#[tokio::test]
+async fn a_peer_opening_too_many_streams_has_the_extra_ones_refused() {
+    let (engine, mut incoming, mut r, mut w) = engine_and_raw_peer();
+    let frames: Vec<Frame> = (0..=MAX_PEER_STREAMS as u32)
+        .map(|i| Frame::new(2 * i + 1, Kind::Open, vec![1]))
+        .collect();
+    send(&mut w, &frames).await;
+    let mut opened = Vec::new();
+    for _ in 0..MAX_PEER_STREAMS {
+        opened.push(incoming.recv().await.expect("opened"));
+    }
+    // The one past the limit is reset, the link stays up.
+    let last = 2 * MAX_PEER_STREAMS as u32 + 1;
+    let mut buf = bytes::BytesMut::new();
+    let reset = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            while let Some(f) = Frame::decode(&mut buf).expect("frame") {
+                if f.kind == Kind::Reset {
+                    return f.stream;
+                }
+            }
+            r.read_buf(&mut buf).await.expect("read");
+        }
+    })
+    .await
+    .expect("a reset came");
+    assert_eq!(reset, last);
+    assert!(!engine.is_closed());
+    assert!(incoming.try_recv().is_err(), "no stream past the limit");
 }

@@ -2,6 +2,7 @@
 //! built from user text.
 
 use crate::container::watchdog_script;
+use crate::relay::relay_uid;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
 use futures::StreamExt;
@@ -168,7 +169,7 @@ pub enum ExecLookup {
 /// some are still there after 50 rounds. The main process is the oldest process with its
 /// command line: it is started with the container, before any step, so no stray can be older.
 /// Right after the container starts it may not exist yet: wait for it (5 s at most) rather than
-/// mistake it for a stray. The watchdog's own `sleep` (its child) is spared too.
+/// mistake it for a stray. The watchdog's own `sleep` (its child) and the relay are spared too.
 const STRAY_KILLER: &str = concat!(
     "watchdog='sh -c ",
     watchdog_script!(),
@@ -199,6 +200,11 @@ while [ "$round" -lt 50 ]; do
     read -r stat 2>/dev/null < /proc/$p/stat || continue
     set -- ${stat##*) }
     [ "$1" = Z ] && continue
+    # The relay runs as its own user (RELAY_UID), which the step's user cannot signal.
+    uid=$(while read -r key value _; do [ "$key" = Uid: ] && { echo "$value"; break; }; done 2>/dev/null < /proc/$p/status)
+    [ "$uid" = "#,
+    relay_uid!(),
+    r#" ] && continue
     # The watchdog's own sleep: killing it only makes the watchdog start another.
     [ "$2" = "$main" ] && [ "$(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)" = "sleep 5 " ] && continue
     seen=1

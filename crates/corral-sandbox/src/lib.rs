@@ -1,12 +1,14 @@
 //! Where runs execute: the `Sandbox` trait, `DockerSandbox` (bollard: reaching the daemon,
-//! images, one hardened, labelled, long-lived container per run in which steps run as execs)
-//! and `LocalSandbox` (host processes, not isolated).
+//! images, one hardened, labelled, long-lived container per run in which steps run as execs,
+//! and the link to the relay inside it) and `LocalSandbox` (host processes, not isolated).
 
 mod container;
 mod exec;
 mod image;
+mod link;
 mod local;
 mod probe;
+mod relay;
 mod sandbox;
 mod step;
 mod untrusted;
@@ -17,8 +19,10 @@ pub use container::{
 };
 pub use exec::{ExecLookup, ExecOutput};
 pub use image::{AGENT_IMAGE_PREFIX, BUILD_IMAGE_PREFIX, CorralImage, ImageSpec};
+pub use link::Link;
 pub use local::{LOCAL_HANDLE_PREFIX, LocalSandbox};
 pub use probe::{DockerVersion, probe};
+pub use relay::{RELAY_IN_CONTAINER, RELAY_UID, install_relay};
 pub use sandbox::Sandbox;
 pub use step::{Line, LineReader, STEP_WRAPPER, StepFiles};
 pub use untrusted::{make_dir_inside, open_untrusted, read_untrusted, remove_any, write_inside};
@@ -40,6 +44,19 @@ pub enum SandboxError {
     DockerGone { message: String },
     #[error("Docker error: {0}")]
     Docker(String),
+    /// This build of Corral carries no relay (built on a platform that cannot build it).
+    #[error(
+        "this build of Corral has no relay for the sandboxes: build it on Linux, or name a static Linux relay with CORRAL_RELAY_BIN when building"
+    )]
+    NoRelay,
+    #[error("writing the relay to {path}: {message}")]
+    RelayInstall {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    /// The link to the relay in a container could not be made, or broke.
+    #[error("the link into container {container}: {message}")]
+    Link { container: String, message: String },
 }
 
 impl SandboxError {

@@ -10,6 +10,8 @@ use corral_sandbox::{
     ContainerSpec, DockerSandbox, LineReader, NetworkMode, SandboxError, StepFiles, probe,
 };
 
+mod link;
+
 const IMAGE: &str = "corral-test/busybox:1";
 
 /// The pid of the container's watchdog (its main process).
