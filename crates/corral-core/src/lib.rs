@@ -7,6 +7,7 @@ pub mod fail;
 pub mod graph;
 pub mod graph_run;
 pub mod ids;
+pub mod network;
 pub mod project;
 pub mod run;
 pub mod run_event;
@@ -20,6 +21,7 @@ pub mod validate;
 pub use agent_event::{AgentEvent, ToolKind};
 pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RunId, TaskId};
+pub use network::{BlockRule, NetworkDoor, NetworkRequest};
 pub use project::{
     AgentPermissions, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits,
     Retention, SandboxKind, Workflow,
