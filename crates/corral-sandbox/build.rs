@@ -12,13 +12,23 @@ fn main() {
     println!("cargo:rerun-if-changed=../corral-relay/src");
     println!("cargo:rerun-if-changed=../corral-relay/Cargo.toml");
     println!("cargo:rerun-if-changed=../../Cargo.lock");
+    println!("cargo:rerun-if-changed=../../Cargo.toml"); // [profile.relay]
     println!("cargo:rerun-if-env-changed=CORRAL_RELAY_BIN");
+    // A release build without a relay would only fail when a run starts: fail it now.
+    let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
     let embedded = out_dir.join("corral-relay");
     let built = match std::env::var("CORRAL_RELAY_BIN") {
-        Ok(path) if !path.is_empty() => PathBuf::from(path),
+        Ok(path) if !path.is_empty() => {
+            println!("cargo:rerun-if-changed={path}");
+            PathBuf::from(path)
+        }
         _ => match build_static_relay(&out_dir) {
             Ok(path) => path,
+            Err(reason) if release => {
+                eprintln!("no relay for the sandboxes: {reason}");
+                std::process::exit(1);
+            }
             Err(reason) => {
                 // The crate still builds; opening a link then says why there is no relay.
                 println!("cargo:warning=no relay for the sandboxes: {reason}");
@@ -39,6 +49,11 @@ fn main() {
 fn build_static_relay(out_dir: &Path) -> Result<PathBuf, String> {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if arch != "x86_64" && arch != "aarch64" {
+        return Err(format!(
+            "no relay is built for {arch}; name one with CORRAL_RELAY_BIN"
+        ));
+    }
     if os != "linux" {
         return Err(format!(
             "on {os} the relay must be built for Linux separately and named by CORRAL_RELAY_BIN"

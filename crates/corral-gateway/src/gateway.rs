@@ -30,6 +30,10 @@ pub(crate) type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>
 
 /// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes of request bodies a gateway holds at once (a model request is read whole).
+const MAX_BUFFERED: usize = 64 * 1024 * 1024;
+/// Name lookups a gateway runs at once (each holds a thread of the blocking pool).
+const MAX_LOOKUPS: usize = 8;
 
 /// Where one provider's model requests go, and the key added to them.
 #[derive(Debug, Clone)]
@@ -64,6 +68,13 @@ pub(crate) struct ModelUpstream {
     pub key: Option<Secret>,
 }
 
+impl ModelUpstream {
+    /// Where it is, for messages.
+    pub fn display(&self) -> String {
+        format!("{}://{}{}", self.scheme, self.authority, self.prefix)
+    }
+}
+
 pub(crate) struct Inner {
     pub run: String,
     pub placeholder: Secret,
@@ -75,6 +86,10 @@ pub(crate) struct Inner {
     pub resolver: Arc<dyn Resolve>,
     pub events: EventSink,
     pub client: HttpsClient,
+    /// Room for request bodies being read (`MAX_BUFFERED` bytes).
+    pub buffered: tokio::sync::Semaphore,
+    /// Turns for name lookups (`MAX_LOOKUPS`).
+    pub lookups: tokio::sync::Semaphore,
     /// True once the run has ended.
     pub ended: watch::Sender<bool>,
 }
@@ -119,6 +134,11 @@ impl RunGateway {
                 return Err(bad("only http:// and https:// are supported"));
             }
             let authority = uri.authority().cloned().ok_or_else(|| bad("no host"))?;
+            if authority.as_str().contains('@') {
+                return Err(bad(
+                    "a user or password in the URL; the key is set with `corral key set`",
+                ));
+            }
             upstreams.insert(
                 provider,
                 ModelUpstream {
@@ -151,6 +171,8 @@ impl RunGateway {
                 resolver,
                 events,
                 client,
+                buffered: tokio::sync::Semaphore::new(MAX_BUFFERED),
+                lookups: tokio::sync::Semaphore::new(MAX_LOOKUPS),
                 ended: watch::Sender::new(false),
             }),
         })

@@ -16,7 +16,7 @@ use crate::RunGateway;
 use crate::gateway::{Body, millis, respond, strip_hop_by_hop};
 use crate::metered::Metered;
 use crate::provider::{Provider, strip_credentials, strip_key_param};
-use crate::tools::strip_provider_tools;
+use crate::tools::{NotJson, strip_provider_tools};
 
 /// The largest request body forwarded (the providers' own limit is about this).
 pub const MAX_MODEL_REQUEST: usize = 32 * 1024 * 1024;
@@ -49,7 +49,7 @@ impl RunGateway {
                 (req.method(), req.uri()),
             );
         }
-        if !provider.is_model_path(req.uri().path()) {
+        if !provider.is_model_path(req.method(), req.uri().path()) {
             return refuse(
                 StatusCode::NOT_FOUND,
                 BlockRule::NotModelEndpoint,
@@ -67,6 +67,43 @@ impl RunGateway {
             }
         }
 
+        let too_large = BlockRule::TooLarge {
+            limit: MAX_MODEL_REQUEST as u64,
+        };
+        let declared = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_MODEL_REQUEST as u64) {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                too_large,
+                (req.method(), req.uri()),
+            );
+        }
+        let encoded = req
+            .headers()
+            .get(http::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes() != b"identity");
+        if encoded && !inner.provider_tools {
+            // Compressed, it could not be checked for provider-side tools.
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                BlockRule::Malformed,
+                (req.method(), req.uri()),
+            );
+        }
+        // Room in the gateway's memory for the body, which is read whole (the declared
+        // length, or the most a body may be): many big uploads at once wait their turn.
+        let room = declared.unwrap_or(MAX_MODEL_REQUEST as u64).max(1);
+        let Ok(_room) = inner
+            .buffered
+            .acquire_many(u32::try_from(room).unwrap_or(u32::MAX))
+            .await
+        else {
+            return self.model_error(provider, StatusCode::SERVICE_UNAVAILABLE, "closing");
+        };
         let (mut parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_MODEL_REQUEST).collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -75,17 +112,22 @@ impl RunGateway {
                 if e.downcast_ref::<http_body_util::LengthLimitError>()
                     .is_some()
                 {
-                    let limit = MAX_MODEL_REQUEST as u64;
-                    return refuse(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        BlockRule::TooLarge { limit },
-                        asked,
-                    );
+                    return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large, asked);
                 }
                 return refuse(StatusCode::BAD_REQUEST, BlockRule::Malformed, asked);
             }
         };
-        let (body, stripped_tools) = self.without_provider_tools(provider, body);
+        let (body, stripped_tools) = match self.without_provider_tools(provider, body) {
+            Ok(rewritten) => rewritten,
+            Err(NotJson) => {
+                // Unread, it could not be checked for provider-side tools.
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    BlockRule::Malformed,
+                    (&parts.method, &parts.uri),
+                );
+            }
+        };
         let bytes_up = body.len() as u64;
 
         let path = parts.uri.path().to_string();
@@ -131,10 +173,7 @@ impl RunGateway {
         let response = match inner.client.request(forwarded).await {
             Ok(response) => response,
             Err(e) => {
-                let upstream_url = format!(
-                    "{}://{}{}",
-                    upstream.scheme, upstream.authority, upstream.prefix
-                );
+                let upstream_url = upstream.display();
                 tracing::warn!(run = %inner.run, upstream = %upstream_url, error = %e, "gateway: the upstream is unreachable");
                 self.report(NetworkRequest {
                     door,
@@ -182,20 +221,18 @@ impl RunGateway {
         Response::from_parts(parts, metered.boxed_unsync())
     }
 
-    fn without_provider_tools(&self, provider: Provider, body: Bytes) -> (Bytes, Vec<String>) {
-        if self.inner.provider_tools {
-            return (body, Vec::new());
+    /// The body to forward: as it came when provider-side tools are allowed (or it is empty),
+    /// else rewritten without them.
+    fn without_provider_tools(
+        &self,
+        provider: Provider,
+        body: Bytes,
+    ) -> Result<(Bytes, Vec<String>), NotJson> {
+        if self.inner.provider_tools || body.is_empty() {
+            return Ok((body, Vec::new()));
         }
-        let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&body) else {
-            return (body, Vec::new());
-        };
-        match strip_provider_tools(provider, &mut json) {
-            Some(stripped) if !stripped.is_empty() => match serde_json::to_vec(&json) {
-                Ok(rewritten) => (Bytes::from(rewritten), stripped),
-                Err(_) => (body, Vec::new()),
-            },
-            _ => (body, Vec::new()),
-        }
+        let rewritten = strip_provider_tools(provider, &body, self.inner.budget.is_some())?;
+        Ok((Bytes::from(rewritten.body), rewritten.stripped))
     }
 
     fn model_error(&self, provider: Provider, status: StatusCode, message: &str) -> Response<Body> {

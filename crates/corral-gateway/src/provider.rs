@@ -39,43 +39,47 @@ impl Provider {
         }
     }
 
-    /// Whether `path` (as the agent asked, relative to the door) is one of the model
-    /// endpoints: generating, counting tokens, listing models. Nothing else (files, batches,
-    /// fine-tuning, admin) is forwarded.
-    pub fn is_model_path(self, path: &str) -> bool {
+    /// Whether `method path` (as the agent asked, relative to the door) is one of the model
+    /// endpoints: generating and counting tokens (POST), listing models (GET). Nothing else
+    /// (files, batches, fine-tuning, stored completions, deletions) is forwarded, and no
+    /// percent-encoded path (which the upstream could decode into another).
+    pub fn is_model_path(self, method: &http::Method, path: &str) -> bool {
         let path = path.trim_end_matches('/');
-        if path.contains("..") || path.contains("//") {
+        if path.contains("..") || path.contains("//") || path.contains('%') {
             return false;
         }
+        let post = method == http::Method::POST;
+        let get = method == http::Method::GET;
+        let models = |base: &str| path == base || single_segment_under(path, &format!("{base}/"));
         match self {
             Provider::Anthropic => {
-                matches!(
-                    path,
-                    "/v1/messages" | "/v1/messages/count_tokens" | "/v1/models"
-                ) || single_segment_under(path, "/v1/models/")
+                (post && matches!(path, "/v1/messages" | "/v1/messages/count_tokens"))
+                    || (get && models("/v1/models"))
             }
             Provider::OpenAi => {
-                matches!(
-                    path,
-                    "/v1/responses" | "/v1/chat/completions" | "/v1/completions" | "/v1/models"
-                ) || single_segment_under(path, "/v1/models/")
+                (post
+                    && matches!(
+                        path,
+                        "/v1/responses" | "/v1/chat/completions" | "/v1/completions"
+                    ))
+                    || (get && models("/v1/models"))
             }
             Provider::Gemini => ["/v1beta/models", "/v1/models"].iter().any(|base| {
-                path == *base
-                    || path
-                        .strip_prefix(base)
-                        .and_then(|rest| rest.strip_prefix('/'))
-                        .is_some_and(|rest| {
-                            let (model, action) = rest.split_once(':').unwrap_or((rest, ""));
-                            !model.is_empty()
-                                && !model.contains('/')
-                                && matches!(
-                                    action,
-                                    "" | "generateContent"
-                                        | "streamGenerateContent"
-                                        | "countTokens"
-                                )
-                        })
+                if get && models(base) {
+                    return true;
+                }
+                post && path
+                    .strip_prefix(base)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .and_then(|rest| rest.split_once(':'))
+                    .is_some_and(|(model, action)| {
+                        !model.is_empty()
+                            && !model.contains('/')
+                            && matches!(
+                                action,
+                                "generateContent" | "streamGenerateContent" | "countTokens"
+                            )
+                    })
             }),
         }
     }
@@ -178,26 +182,38 @@ mod tests {
 
     #[test]
     fn only_model_endpoints_are_forwarded() {
+        let (get, post, delete) = (
+            &http::Method::GET,
+            &http::Method::POST,
+            &http::Method::DELETE,
+        );
         let a = Provider::Anthropic;
-        assert!(a.is_model_path("/v1/messages"));
-        assert!(a.is_model_path("/v1/messages/count_tokens"));
-        assert!(a.is_model_path("/v1/models/claude-sonnet-4-5"));
-        assert!(!a.is_model_path("/v1/files"));
-        assert!(!a.is_model_path("/v1/organizations/me/api_keys"));
-        assert!(!a.is_model_path("/v1/messages/../files"));
-        assert!(!a.is_model_path("/v1/messages/batches"));
+        assert!(a.is_model_path(post, "/v1/messages"));
+        assert!(a.is_model_path(post, "/v1/messages/count_tokens"));
+        assert!(a.is_model_path(get, "/v1/models/claude-sonnet-4-5"));
+        assert!(!a.is_model_path(get, "/v1/messages"));
+        assert!(!a.is_model_path(post, "/v1/files"));
+        assert!(!a.is_model_path(get, "/v1/organizations/me/api_keys"));
+        assert!(!a.is_model_path(post, "/v1/messages/../files"));
+        assert!(!a.is_model_path(post, "/v1/messages/batches"));
+        assert!(!a.is_model_path(get, "/v1/models/%2E%2E%2Ffiles"));
         let o = Provider::OpenAi;
-        assert!(o.is_model_path("/v1/responses"));
-        assert!(o.is_model_path("/v1/chat/completions"));
-        assert!(!o.is_model_path("/v1/files"));
-        assert!(!o.is_model_path("/v1/fine_tuning/jobs"));
+        assert!(o.is_model_path(post, "/v1/responses"));
+        assert!(o.is_model_path(post, "/v1/chat/completions"));
+        assert!(
+            !o.is_model_path(get, "/v1/chat/completions"),
+            "stored completions"
+        );
+        assert!(!o.is_model_path(delete, "/v1/models/ft:mine"));
+        assert!(!o.is_model_path(post, "/v1/files"));
+        assert!(!o.is_model_path(post, "/v1/fine_tuning/jobs"));
         let g = Provider::Gemini;
-        assert!(g.is_model_path("/v1beta/models/gemini-2.5-pro:streamGenerateContent"));
-        assert!(g.is_model_path("/v1beta/models/gemini-2.5-pro:countTokens"));
-        assert!(g.is_model_path("/v1beta/models"));
-        assert!(!g.is_model_path("/v1beta/models/x:delete"));
-        assert!(!g.is_model_path("/v1beta/files"));
-        assert!(!g.is_model_path("/v1beta/models/a/b:generateContent"));
+        assert!(g.is_model_path(post, "/v1beta/models/gemini-2.5-pro:streamGenerateContent"));
+        assert!(g.is_model_path(post, "/v1beta/models/gemini-2.5-pro:countTokens"));
+        assert!(g.is_model_path(get, "/v1beta/models"));
+        assert!(!g.is_model_path(post, "/v1beta/models/x:delete"));
+        assert!(!g.is_model_path(post, "/v1beta/files"));
+        assert!(!g.is_model_path(post, "/v1beta/models/a/b:generateContent"));
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl RunGateway {
         let tcp = match connect(&addrs).await {
             Ok(tcp) => tcp,
             Err(e) => {
-                self.report(self.record(&req, &host, 502, started));
+                self.report(self.record_parts(req.method(), req.uri(), &host, 502, started));
                 let message = format!("Corral's proxy could not connect to {host}:{port}: {e}");
                 return text(StatusCode::BAD_GATEWAY, &message);
             }
@@ -82,11 +82,14 @@ impl RunGateway {
         let addrs = match host.trim_matches(['[', ']']).parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
             Err(_) => {
+                let Ok(_turn) = self.inner.lookups.acquire().await else {
+                    return Err(text(StatusCode::SERVICE_UNAVAILABLE, "closing"));
+                };
                 let lookup = self.inner.resolver.resolve(host, port);
                 match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
                     Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
                     Ok(Err(_)) | Ok(Ok(_)) | Err(_) => {
-                        self.report(self.record(req, host, 502, started));
+                        self.report(self.record_parts(req.method(), req.uri(), host, 502, started));
                         return Err(text(
                             StatusCode::BAD_GATEWAY,
                             &format!("Corral's proxy could not resolve {host}"),
@@ -178,14 +181,17 @@ impl RunGateway {
             .uri
             .path_and_query()
             .map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
-        let authority = parts.uri.authority().cloned();
+        // The host asked for is the one checked: the sandbox's own Host header is replaced,
+        // so it cannot name another site behind the same address (RFC 9112, 3.2.2).
+        let host_header = match parts.uri.port_u16() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        };
         parts.uri = origin_form
             .parse()
             .unwrap_or_else(|_| Uri::from_static("/"));
-        if let Some(authority) = authority
-            && !parts.headers.contains_key(http::header::HOST)
-            && let Ok(value) = http::HeaderValue::from_str(authority.as_str())
-        {
+        parts.headers.remove(http::header::HOST);
+        if let Ok(value) = http::HeaderValue::from_str(&host_header) {
             parts.headers.insert(http::header::HOST, value);
         }
         let response = match sender.send_request(Request::from_parts(parts, body)).await {
@@ -212,16 +218,6 @@ impl RunGateway {
             });
         });
         Response::from_parts(head, metered.boxed_unsync())
-    }
-
-    fn record(
-        &self,
-        req: &Request<Incoming>,
-        host: &str,
-        status: u16,
-        started: Instant,
-    ) -> NetworkRequest {
-        self.record_parts(req.method(), req.uri(), host, status, started)
     }
 
     fn record_parts(
@@ -253,6 +249,9 @@ impl RunGateway {
 fn target_of(req: &Request<Incoming>) -> Option<(String, u16)> {
     let uri = req.uri();
     let authority = uri.authority()?;
+    if authority.as_str().contains('@') {
+        return None; // a user or password in the address: not a proxy request we take
+    }
     if req.method() == Method::CONNECT {
         return Some((authority.host().to_string(), authority.port_u16()?));
     }

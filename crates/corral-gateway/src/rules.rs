@@ -53,10 +53,7 @@ fn normalise(host: &str) -> String {
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_internal_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_internal_v4(v4),
-            None => is_internal_v6(v6),
-        },
+        IpAddr::V6(v6) => is_internal_v6(v6),
     }
 }
 
@@ -82,7 +79,8 @@ fn is_internal_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xfe00) == 0xfc00 // unique local (fd00:ec2::254 is AWS's metadata)
         || (first & 0xffc0) == 0xfe80 // link-local
         || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed by some)
-        // IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::/96) carry an IPv4 address.
+        // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::/96)
+        // carry an IPv4 address.
         || ip.to_ipv4().is_some_and(is_internal_v4)
         || (ip.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
             && is_internal_v4(Ipv4Addr::from(

@@ -95,7 +95,10 @@ impl Frame {
         }
         let stream = buf.get_u32();
         buf.advance(5);
-        let payload = buf.split_to(len).freeze();
+        // A copy, not a view: a small frame kept in a queue must not keep the whole read
+        // buffer it arrived in alive.
+        let payload = Bytes::copy_from_slice(&buf[..len]);
+        buf.advance(len);
         Ok(Some(Frame {
             stream,
             kind,

@@ -22,7 +22,8 @@ pub type Door = u8;
 pub const WINDOW: u32 = 256 * 1024;
 /// The protocol version sent in `Hello`.
 pub const VERSION: u8 = 1;
-/// Streams the peer may have open at once; more are refused (reset) as they come.
+/// Streams the peer may have open at once; opening more breaks the protocol (the relay keeps
+/// to `relay::MAX_CONNECTIONS`, well under it).
 pub const MAX_PEER_STREAMS: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,8 @@ struct StreamSide {
     credit: Arc<Semaphore>,
     /// Bytes the peer may still send before it must wait for a `Window` from us.
     recv_room: Arc<AtomicU32>,
+    /// Tells this stream from a later one with the same id.
+    generation: u64,
     pumps: Vec<JoinHandle<()>>,
 }
 
@@ -69,6 +72,7 @@ struct Shared {
     out: mpsc::UnboundedSender<Frame>,
     streams: Mutex<HashMap<u32, StreamSide>>,
     next_id: AtomicU32,
+    generations: std::sync::atomic::AtomicU64,
     closed: watch::Sender<bool>,
     /// Wakes the writer when the link ends from the reading side.
     ended: tokio::sync::Notify,
@@ -101,6 +105,7 @@ impl Mux {
         let shared = Arc::new(Shared {
             out,
             streams: Mutex::new(HashMap::new()),
+            generations: std::sync::atomic::AtomicU64::new(0),
             next_id: AtomicU32::new(match role {
                 Role::Relay => 1,
                 Role::Engine => 2,
@@ -162,14 +167,18 @@ fn add_stream(shared: &Arc<Shared>, id: u32) -> DuplexStream {
     let credit = Arc::new(Semaphore::new(WINDOW as usize));
     let recv_room = Arc::new(AtomicU32::new(WINDOW));
     let finished = Arc::new(AtomicU8::new(0));
-    // The second pump to finish forgets the stream.
+    let generation = shared.generations.fetch_add(1, Ordering::SeqCst);
+    // The second pump to finish forgets the stream (not a later one that took its id).
     let done = {
         let (shared, finished) = (Arc::downgrade(shared), finished.clone());
         move || {
             if finished.fetch_add(1, Ordering::SeqCst) == 1
                 && let Some(shared) = shared.upgrade()
             {
-                lock(&shared.streams).remove(&id);
+                let mut streams = lock(&shared.streams);
+                if streams.get(&id).is_some_and(|s| s.generation == generation) {
+                    streams.remove(&id);
+                }
             }
         }
     };
@@ -238,6 +247,7 @@ fn add_stream(shared: &Arc<Shared>, id: u32) -> DuplexStream {
             inbound,
             credit,
             recv_room,
+            generation,
             pumps: vec![outbound, inbound_pump],
         },
     );
@@ -291,6 +301,9 @@ async fn read_link<R: AsyncRead + Unpin>(
     let result: Result<(), MuxError> = async {
         loop {
             while let Some(frame) = Frame::decode(&mut buf)? {
+                if *shared.closed.borrow() {
+                    return Ok(()); // ended from this side: nothing more is taken
+                }
                 dispatch(&shared, frame, &ready)?;
             }
             if reader.read_buf(&mut buf).await? == 0 {
@@ -321,22 +334,27 @@ fn dispatch(
             if (id % 2 == 1) != shared.peer_odd || id == 0 {
                 return Err(MuxError::Protocol("opened a stream with one of our ids"));
             }
-            if lock(&shared.streams).contains_key(&id) {
-                return Err(MuxError::Protocol("opened a stream that is open"));
-            }
-            let peer_streams = lock(&shared.streams)
-                .keys()
-                .filter(|k| (*k % 2 == 1) == shared.peer_odd)
-                .count();
-            if peer_streams >= MAX_PEER_STREAMS {
-                let _ = shared.out.send(Frame::new(id, Kind::Reset, Bytes::new()));
-                return Ok(());
+            {
+                let streams = lock(&shared.streams);
+                if streams.contains_key(&id) {
+                    return Err(MuxError::Protocol("opened a stream that is open"));
+                }
+                let peer_streams = streams
+                    .keys()
+                    .filter(|k| (*k % 2 == 1) == shared.peer_odd)
+                    .count();
+                if peer_streams >= MAX_PEER_STREAMS {
+                    return Err(MuxError::Protocol("opened too many streams"));
+                }
             }
             let door = frame.payload.first().copied().unwrap_or(0);
             let app = add_stream(shared, id);
             let _ = shared.incoming.send((door, app));
         }
         Kind::Data => {
+            if frame.payload.is_empty() {
+                return Err(MuxError::Protocol("sent an empty data frame"));
+            }
             if let Some(side) = lock(&shared.streams).get(&id) {
                 let len = u32::try_from(frame.payload.len()).unwrap_or(u32::MAX);
                 let taken =

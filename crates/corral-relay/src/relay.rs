@@ -9,6 +9,11 @@ use tokio::net::TcpListener;
 
 use crate::{Mux, Role, Service};
 
+/// Connections carried at once; more wait to be accepted. Well under the engine's limit of
+/// streams (`mux::MAX_PEER_STREAMS`), so a stream the engine has not yet forgotten never
+/// pushes the relay over it.
+pub const MAX_CONNECTIONS: usize = 512;
+
 /// Listens, then runs the link over `reader` / `writer` until it ends (Corral went away: its
 /// end of the exec closed). Fails only when a port cannot be listened on.
 pub async fn run<R, W>(reader: R, writer: W) -> Result<(), String>
@@ -24,10 +29,11 @@ where
         listeners.push((service, listener));
     }
     let (mux, mut incoming) = Mux::start(reader, writer, Role::Relay);
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     for (service, listener) in listeners {
-        tokio::spawn(accept(mux.clone(), service, listener));
+        tokio::spawn(accept(mux.clone(), service, listener, slots.clone()));
     }
-    // The engine opens no streams toward the relay; any it did are dropped (reset).
+    // The engine opens no streams toward the relay; any it did are dropped (ended).
     let drain = async { while incoming.recv().await.is_some() {} };
     tokio::select! {
         () = mux.closed() => {}
@@ -36,10 +42,23 @@ where
     Ok(())
 }
 
-async fn accept(mux: Mux, service: Service, listener: TcpListener) {
+async fn accept(
+    mux: Mux,
+    service: Service,
+    listener: TcpListener,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+) {
     loop {
-        let Ok((mut tcp, _)) = listener.accept().await else {
-            continue;
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut tcp = match listener.accept().await {
+            Ok((tcp, _)) => tcp,
+            Err(_) => {
+                // Out of file descriptors, say: wait rather than spin.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let _ = tcp.set_nodelay(true);
         let Ok(mut stream) = mux.open(service.door()) else {
@@ -47,6 +66,7 @@ async fn accept(mux: Mux, service: Service, listener: TcpListener) {
         };
         tokio::spawn(async move {
             let _ = tokio::io::copy_bidirectional(&mut tcp, &mut stream).await;
+            drop(slot);
         });
     }
 }

@@ -72,10 +72,12 @@ impl DockerSandbox {
             let item = match chunk {
                 Ok(LogOutput::StdOut { message }) => Some(Ok(message)),
                 Ok(LogOutput::StdErr { message }) => {
-                    let text = String::from_utf8_lossy(&message);
-                    tracing::warn!(exec = %link_id, relay = %text.trim_end(), "the relay says");
+                    // The relay says little (why it could not listen); more is not logged.
                     let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
-                    if kept.len() < STDERR_KEPT {
+                    let room = STDERR_KEPT.saturating_sub(kept.len());
+                    if room > 0 {
+                        let text = String::from_utf8_lossy(&message[..message.len().min(room)]);
+                        tracing::warn!(exec = %link_id, relay = %text.trim_end(), "the relay says");
                         kept.push_str(&text);
                     }
                     None

@@ -285,3 +285,34 @@ async fn malformed_http_is_answered_and_reported() {
     assert!(answer.is_empty() || status_of(&answer) == 400, "{answer}");
     assert_eq!(h.events(1).await[0].blocked, Some(BlockRule::Malformed));
 }
+
+#[tokio::test]
+async fn bodies_that_cannot_be_checked_and_other_methods_are_refused() {
+    let up = upstream::start().await;
+    let h = Harness::new(Options::new(&up.url));
+    let key = [("x-api-key", PLACEHOLDER)];
+    // Not JSON, or compressed: the provider-side tools in it could not be removed.
+    let answer = h
+        .raw(Service::Anthropic, &post("/v1/messages", &key, "[1,2]"))
+        .await;
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    let gz = [("x-api-key", PLACEHOLDER), ("Content-Encoding", "gzip")];
+    let answer = h
+        .raw(Service::Anthropic, &post("/v1/messages", &gz, "{}"))
+        .await;
+    assert_eq!(status_of(&answer), 415, "{answer}");
+    // A model path with another method (OpenAI's GET lists stored completions).
+    let bearer = format!("Bearer {PLACEHOLDER}");
+    let get = format!(
+        "GET /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: {bearer}\r\nConnection: close\r\n\r\n"
+    );
+    let answer = h.raw(Service::OpenAi, get.as_bytes()).await;
+    assert_eq!(status_of(&answer), 404, "{answer}");
+    // A declared length over the limit is refused before a byte of it is read.
+    let huge = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: {PLACEHOLDER}\r\nContent-Length: 999999999999\r\nConnection: close\r\n\r\n"
+    );
+    let answer = h.raw(Service::Anthropic, huge.as_bytes()).await;
+    assert_eq!(status_of(&answer), 413, "{answer}");
+    assert!(up.seen.lock().unwrap().is_empty(), "nothing was forwarded");
+}

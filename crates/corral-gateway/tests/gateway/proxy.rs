@@ -82,8 +82,9 @@ async fn an_allowed_host_is_reached_through_a_tunnel_or_a_plain_request() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("hello from the upstream"), "{answer}");
 
+    // Its own Host header names another site: the one checked is the one asked for.
     let plain = format!(
-        "GET http://127.0.0.1:{port}/plain?q=secret HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET http://127.0.0.1:{port}/plain?q=secret HTTP/1.1\r\nHost: not-allowed.invalid\r\nConnection: close\r\n\r\n"
     );
     let answer = h.raw(Service::Proxy, plain.as_bytes()).await;
     assert_eq!(status_of(&answer), 200, "{answer}");
@@ -92,6 +93,7 @@ async fn an_allowed_host_is_reached_through_a_tunnel_or_a_plain_request() {
     let seen = up.seen.lock().unwrap().clone();
     assert_eq!(seen[0].path, "/through");
     assert_eq!(seen[1].path, "/plain");
+    assert_eq!(seen[1].headers["host"], format!("127.0.0.1:{port}"));
     let events = h.events(2).await;
     let tunnel = events.iter().find(|e| e.method == "CONNECT").unwrap();
     assert_eq!(tunnel.host, "local.invalid");
