@@ -30,7 +30,8 @@ const STREAMS: usize = 20;
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
-/// The scripted model: a small JSON answer, or an endless event stream (`/v1/models/stream`).
+/// The scripted model: a small JSON answer, or an endless event stream (a request asking to
+/// stream), its first event 50 ms after the request.
 async fn upstream() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -39,8 +40,13 @@ async fn upstream() -> SocketAddr {
             let _ = tcp.set_nodelay(true);
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(|req: Request<Incoming>| async move {
-                    let streaming = req.uri().path().ends_with("/stream");
-                    let _ = req.into_body().collect().await;
+                    let body = req
+                        .into_body()
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
+                    let streaming = body.windows(13).any(|w| w == b"\"stream\":true");
                     let body: Body = if streaming {
                         let event =
                             Bytes::from(format!("data: {{\"x\":\"{}\"}}\n\n", "y".repeat(1000)));
@@ -139,15 +145,18 @@ async fn client(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Ful
     sender
 }
 
-fn request(path: &str) -> Request<Full<Bytes>> {
-    Request::post(path)
+fn request(stream: bool) -> Request<Full<Bytes>> {
+    let body: &'static [u8] = if stream {
+        b"{\"model\":\"m\",\"max_tokens\":10,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+    } else {
+        b"{\"model\":\"m\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+    };
+    Request::post("/v1/messages")
         .header("host", "127.0.0.1")
         .header("x-api-key", PLACEHOLDER)
         .header("anthropic-version", "2023-06-01")
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from_static(
-            b"{\"model\":\"m\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
-        )))
+        .body(Full::new(Bytes::from_static(body)))
         .unwrap()
 }
 
@@ -158,7 +167,7 @@ async fn latencies(addr: SocketAddr) -> Vec<Duration> {
     for i in 0..REQUESTS + 50 {
         let started = Instant::now();
         sender.ready().await.unwrap();
-        let response = sender.send_request(request("/v1/messages")).await.unwrap();
+        let response = sender.send_request(request(false)).await.unwrap();
         response.into_body().collect().await.unwrap();
         if i >= 50 {
             times.push(started.elapsed()); // the first 50 warm up
@@ -174,10 +183,7 @@ async fn first_bytes(addr: SocketAddr) -> Vec<Duration> {
     for _ in 0..50 {
         let mut sender = client(addr).await;
         let started = Instant::now();
-        let response = sender
-            .send_request(request("/v1/models/stream"))
-            .await
-            .unwrap();
+        let response = sender.send_request(request(true)).await.unwrap();
         let mut body = response.into_body();
         while let Some(frame) = body.frame().await {
             if frame.unwrap().data_ref().is_some_and(|d| !d.is_empty()) {
@@ -239,10 +245,7 @@ async fn main() {
     for _ in 0..STREAMS {
         let addr = behind_link(gateway(up)).await;
         let mut sender = client(addr).await;
-        let response = sender
-            .send_request(request("/v1/models/stream"))
-            .await
-            .unwrap();
+        let response = sender.send_request(request(true)).await.unwrap();
         bodies.push((sender, response.into_body()));
     }
     // Read every stream for 3 s (about 60 events of 1 KB each).
