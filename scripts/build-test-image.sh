@@ -12,6 +12,9 @@ if [ -z "$busybox" ] || ! file -L "$busybox" | grep -q "statically linked"; then
 fi
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
+# mktemp makes it 0700: as the image's / that would lock out every user but root (the relay
+# runs as its own user), where real images have 0755.
+chmod 755 "$root"
 mkdir -p "$root"/{bin,tmp,workspace,etc,proc,sys,dev}
 chmod 1777 "$root/tmp" "$root/workspace"
 cp "$busybox" "$root/bin/busybox"

@@ -48,6 +48,10 @@ pub enum FailKind {
     Result,
     /// The run made no progress for far too long and was failed by clean-up.
     Stuck,
+    /// The run used up its token budget (`budget-tokens`).
+    TokenBudget,
+    /// The task cannot run on the project's network setting (an agent with `network=none`).
+    Network,
     /// A bug or an unexpected error; the message and the log say more.
     Internal,
     /// Recorded by a Corral from before failures had kinds.
@@ -55,7 +59,7 @@ pub enum FailKind {
 }
 
 impl FailKind {
-    pub const ALL: [FailKind; 21] = [
+    pub const ALL: [FailKind; 23] = [
         FailKind::DockerUnreachable,
         FailKind::Sandbox,
         FailKind::Image,
@@ -75,6 +79,8 @@ impl FailKind {
         FailKind::RunFilesRemoved,
         FailKind::Result,
         FailKind::Stuck,
+        FailKind::TokenBudget,
+        FailKind::Network,
         FailKind::Internal,
         FailKind::Unknown,
     ];
@@ -101,6 +107,8 @@ impl FailKind {
             FailKind::RunFilesRemoved => "run_files_removed",
             FailKind::Result => "result",
             FailKind::Stuck => "stuck",
+            FailKind::TokenBudget => "token_budget",
+            FailKind::Network => "network",
             FailKind::Internal => "internal",
             FailKind::Unknown => "unknown",
         }
@@ -148,6 +156,12 @@ impl FailKind {
             FailKind::Inactivity => "raise the project's inactivity-timeout, or run it again",
             FailKind::OutOfMemory => "raise the project's memory limit (setting memory)",
             FailKind::Stuck => "run the task again; the log up to then is kept",
+            FailKind::TokenBudget => {
+                "raise the project's budget-tokens (or set it off), then run the task again"
+            }
+            FailKind::Network => {
+                "let the project reach the model API: `corral project set <project> network=allowlist`"
+            }
             FailKind::Internal => "see the log in the data dir's logs folder",
             FailKind::Checkout
             | FailKind::AgentExit

@@ -21,7 +21,7 @@ pub mod validate;
 pub use agent_event::{AgentEvent, ToolKind};
 pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RunId, TaskId};
-pub use network::{BlockRule, NetworkDoor, NetworkRequest};
+pub use network::{BlockRule, NetworkDoor, NetworkRequest, NetworkSummary};
 pub use project::{
     AgentPermissions, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits,
     Retention, SandboxKind, Workflow,

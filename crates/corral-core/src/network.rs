@@ -18,7 +18,6 @@ pub enum NetworkDoor {
 /// Why the gateway refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum BlockRule {
     /// The host is not in the project's `allow-hosts`.
     NotAllowed,
@@ -60,7 +59,6 @@ impl BlockRule {
 
 /// One request through the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NetworkRequest {
     pub door: NetworkDoor,
     /// The host asked for (the provider's upstream host for a model request).
@@ -82,4 +80,93 @@ pub struct NetworkRequest {
     /// Provider-side tools removed from a model request (`web_search`, ...).
     #[serde(default)]
     pub stripped_tools: Vec<String>,
+}
+
+/// What a run asked of the network, summed up ("214 requests, 2 blocked: registry.npmjs.org").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NetworkSummary {
+    pub requests: u64,
+    pub blocked: u64,
+    /// The hosts of blocked requests, each once, in the order first blocked.
+    pub blocked_hosts: Vec<String>,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub tokens: u64,
+}
+
+impl NetworkSummary {
+    pub fn of<'a>(requests: impl IntoIterator<Item = &'a NetworkRequest>) -> NetworkSummary {
+        let mut sum = NetworkSummary::default();
+        for r in requests {
+            sum.requests += 1;
+            sum.bytes_up += r.bytes_up;
+            sum.bytes_down += r.bytes_down;
+            sum.tokens += r.tokens.unwrap_or(0);
+            if r.blocked.is_some() {
+                sum.blocked += 1;
+                if !sum.blocked_hosts.contains(&r.host) {
+                    sum.blocked_hosts.push(r.host.clone());
+                }
+            }
+        }
+        sum
+    }
+
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "{} request{}",
+            self.requests,
+            if self.requests == 1 { "" } else { "s" }
+        );
+        if self.blocked > 0 {
+            text.push_str(&format!(
+                ", {} blocked: {}",
+                self.blocked,
+                self.blocked_hosts.join(", ")
+            ));
+        }
+        if self.tokens > 0 {
+            text.push_str(&format!(", {} tokens", self.tokens));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(host: &str, blocked: Option<BlockRule>, tokens: Option<u64>) -> NetworkRequest {
+        NetworkRequest {
+            door: NetworkDoor::Proxy,
+            host: host.into(),
+            method: "CONNECT".into(),
+            path: String::new(),
+            status: Some(200),
+            bytes_up: 10,
+            bytes_down: 20,
+            duration_ms: 1,
+            blocked,
+            tokens,
+            stripped_tools: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_summary_counts_requests_blocked_hosts_once_and_tokens() {
+        let all = [
+            request("api.anthropic.com", None, Some(150)),
+            request("registry.npmjs.org", Some(BlockRule::NotAllowed), None),
+            request("registry.npmjs.org", Some(BlockRule::NotAllowed), None),
+            request("evil.invalid", Some(BlockRule::NotAllowed), None),
+        ];
+        let sum = NetworkSummary::of(&all);
+        assert_eq!((sum.requests, sum.blocked, sum.tokens), (4, 3, 150));
+        assert_eq!(sum.blocked_hosts, ["registry.npmjs.org", "evil.invalid"]);
+        assert_eq!(
+            sum.describe(),
+            "4 requests, 3 blocked: registry.npmjs.org, evil.invalid, 150 tokens"
+        );
+    }
 }

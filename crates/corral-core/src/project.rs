@@ -97,8 +97,12 @@ pub enum ImageChoice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum NetworkPolicy {
-    /// No network at all (the default: sandboxed).
+    /// No network interface but loopback; the model API through Corral's gateway (which adds
+    /// the key outside the sandbox) and other hosts only when `allow_hosts` names them, through
+    /// its proxy. The default.
     #[default]
+    Allowlist,
+    /// No network at all: only for tasks that need none (an agent needs its model API).
     None,
     /// The host's network namespace.
     Host,
@@ -109,6 +113,7 @@ pub enum NetworkPolicy {
 impl NetworkPolicy {
     pub fn as_str(&self) -> &'static str {
         match self {
+            NetworkPolicy::Allowlist => "allowlist",
             NetworkPolicy::None => "none",
             NetworkPolicy::Host => "host",
             NetworkPolicy::Bridge => "bridge",
@@ -235,6 +240,15 @@ pub struct Workflow {
     pub secret_names: Vec<String>,
     pub limits: ResourceLimits,
     pub network: NetworkPolicy,
+    /// Hosts the sandbox may reach through the gateway's proxy with `network=allowlist`: exact
+    /// names, `*.suffix`, or addresses.
+    pub allow_hosts: Vec<String>,
+    /// Whether provider-side tools (web search and fetch run by the provider, remote MCP
+    /// servers) stay in model requests; they reach the internet past the allowlist.
+    pub provider_tools: bool,
+    /// Tokens a run may use (as its provider reports them) before the gateway refuses further
+    /// model calls; `None`: no budget.
+    pub budget_tokens: Option<u64>,
     pub max_concurrent_runs: u32,
     pub retention: Retention,
     pub sandbox: SandboxKind,
@@ -263,7 +277,10 @@ impl Default for Workflow {
             env: BTreeMap::new(),
             secret_names: Vec::new(),
             limits: ResourceLimits::default(),
-            network: NetworkPolicy::None,
+            network: NetworkPolicy::Allowlist,
+            allow_hosts: Vec::new(),
+            provider_tools: false,
+            budget_tokens: None,
             max_concurrent_runs: 4,
             retention: Retention::default(),
             sandbox: SandboxKind::Docker,

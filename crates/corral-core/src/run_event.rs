@@ -83,6 +83,11 @@ pub enum RunEventBody {
     },
     /// Something Corral itself wants on the record ("pulling image ...").
     Note { text: String },
+    /// A request from the sandbox through Corral's gateway: to a model API or through its
+    /// proxy, allowed or blocked.
+    Network {
+        request: crate::network::NetworkRequest,
+    },
     /// Something the coding agent did, parsed from its output (the output lines themselves are
     /// kept as `Output` too).
     Agent {
@@ -144,6 +149,7 @@ impl RunEventBody {
             RunEventBody::UpstreamMerged { .. } => "upstream_merged",
             RunEventBody::Overlap { .. } => "overlap",
             RunEventBody::Note { .. } => "note",
+            RunEventBody::Network { .. } => "network",
             RunEventBody::FileChanged { .. } => "file_changed",
             RunEventBody::FileLeftOut { .. } => "file_left_out",
             RunEventBody::Agent { .. } => "agent",

@@ -8,7 +8,7 @@ use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 24] = [
+pub const SETTING_KEYS: [(&str, &str); 27] = [
     (
         "path",
         "the repository's folder, when it moved (a project added by path)",
@@ -33,10 +33,25 @@ pub const SETTING_KEYS: [(&str, &str); 24] = [
         "agent-permissions",
         "edits (agents may edit files; the default) | bypass (agents may do anything without asking; the container is the boundary)",
     ),
-    ("network", "none | host | bridge"),
+    (
+        "network",
+        "allowlist (the default: no network; the model API through Corral's gateway, which adds the key outside the sandbox, and allow-hosts through its proxy) | none (nothing; not for agents) | host | bridge (the whole network: the API key then enters the sandbox)",
+    ),
+    (
+        "allow-hosts",
+        "comma-separated hosts the sandbox may reach with network=allowlist: names, *.suffix or addresses, e.g. registry.npmjs.org,*.pythonhosted.org (empty: none)",
+    ),
+    (
+        "provider-tools",
+        "on | off: keep provider-side tools (web search and fetch run by the provider, remote MCP servers) in model requests; they reach the internet past the allowlist (default off)",
+    ),
+    (
+        "budget-tokens",
+        "tokens a run may use before its model calls are refused and it fails, e.g. 2000000 (empty or off: no budget)",
+    ),
     (
         "build-network",
-        "network of a Dockerfile build: none | host | bridge (default bridge)",
+        "network of a Dockerfile build: none | host | bridge (default bridge; a build cannot use the gateway)",
     ),
     (
         "sandbox",
@@ -238,13 +253,72 @@ fn parse_chain_on(value: &str) -> Result<ChainOn, ValidationError> {
 
 fn parse_network(value: &str) -> Result<NetworkPolicy, ValidationError> {
     match value.trim().to_ascii_lowercase().as_str() {
+        "allowlist" => Ok(NetworkPolicy::Allowlist),
         "none" => Ok(NetworkPolicy::None),
         "host" => Ok(NetworkPolicy::Host),
         "bridge" => Ok(NetworkPolicy::Bridge),
         _ => Err(ValidationError::BadValue {
             field: "network",
             given: value.to_string(),
-            expected: "one of none, host, bridge",
+            expected: "one of allowlist, none, host, bridge",
+        }),
+    }
+}
+
+fn parse_build_network(value: &str) -> Result<NetworkPolicy, ValidationError> {
+    match parse_network(value) {
+        Ok(NetworkPolicy::Allowlist) | Err(_) => Err(ValidationError::BadValue {
+            field: "build-network",
+            given: value.to_string(),
+            expected: "one of none, host, bridge (a Dockerfile build cannot use the gateway)",
+        }),
+        Ok(policy) => Ok(policy),
+    }
+}
+
+/// `a.example,*.example.org,10.0.0.5`: names (letters, digits, `-`, `.`), `*.suffix`, or
+/// addresses.
+fn parse_allow_hosts(value: &str) -> Result<Vec<String>, ValidationError> {
+    let mut hosts = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let name = entry.strip_prefix("*.").unwrap_or(entry);
+        let address = entry
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok();
+        let valid_name = !name.is_empty()
+            && name.len() <= 253
+            && !name.starts_with(['.', '-'])
+            && !name.ends_with('-')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !address && !valid_name {
+            return Err(ValidationError::BadValue {
+                field: "allow-hosts",
+                given: entry.to_string(),
+                expected: "host names, *.suffix or addresses, separated by commas",
+            });
+        }
+        let entry = entry.to_ascii_lowercase();
+        if !hosts.contains(&entry) {
+            hosts.push(entry);
+        }
+    }
+    Ok(hosts)
+}
+
+fn parse_budget(value: &str) -> Result<Option<u64>, ValidationError> {
+    let v = value.trim().to_ascii_lowercase().replace('_', "");
+    if v.is_empty() || v == "off" {
+        return Ok(None);
+    }
+    match v.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(ValidationError::BadValue {
+            field: "budget-tokens",
+            given: value.to_string(),
+            expected: "a number of tokens, or off",
         }),
     }
 }
@@ -291,7 +365,12 @@ impl Workflow {
                 self.agent_permissions = parse_permissions(value).map_err(invalid)?
             }
             "network" => self.network = parse_network(value).map_err(invalid)?,
-            "build-network" => self.build_network = parse_network(value).map_err(invalid)?,
+            "allow-hosts" => self.allow_hosts = parse_allow_hosts(value).map_err(invalid)?,
+            "provider-tools" => {
+                self.provider_tools = parse_on_off("provider-tools", value).map_err(invalid)?
+            }
+            "budget-tokens" => self.budget_tokens = parse_budget(value).map_err(invalid)?,
+            "build-network" => self.build_network = parse_build_network(value).map_err(invalid)?,
             "sandbox" => self.sandbox = parse_sandbox(value).map_err(invalid)?,
             "memory" => self.limits.memory_mib = parse_memory_mib(value).map_err(invalid)?,
             "cpus" => self.limits.cpu_millis = parse_cpu_millis(value).map_err(invalid)?,
@@ -362,6 +441,10 @@ impl Workflow {
         }
         for name in self.env.keys().chain(self.secret_names.iter()) {
             validate::env_name(name)?;
+        }
+        parse_allow_hosts(&self.allow_hosts.join(","))?;
+        if self.build_network == NetworkPolicy::Allowlist {
+            parse_build_network("allowlist")?;
         }
         validate::in_range(
             "memory (MiB)",

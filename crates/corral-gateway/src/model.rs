@@ -59,8 +59,9 @@ impl RunGateway {
         if let Some(budget) = inner.budget {
             let used = inner.used.load(Ordering::SeqCst);
             if used >= budget {
+                // Not 429: clients retry that; a budget does not come back by waiting.
                 return refuse(
-                    StatusCode::TOO_MANY_REQUESTS,
+                    StatusCode::PAYMENT_REQUIRED,
                     BlockRule::BudgetSpent { budget, used },
                     (req.method(), req.uri()),
                 );

@@ -146,6 +146,7 @@ fn single_segment_under(path: &str, prefix: &str) -> bool {
 fn error_type(status: u16) -> &'static str {
     match status {
         401 => "authentication_error",
+        402 => "billing_error",
         403 | 404 => "permission_error",
         413 => "request_too_large",
         429 => "rate_limit_error",

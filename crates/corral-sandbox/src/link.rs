@@ -68,9 +68,19 @@ impl DockerSandbox {
         let kept = stderr.clone();
         let link_id = exec.id.clone();
         // Stdout is the link; stderr is the relay's complaints, logged and kept (bounded).
+        // The start of stdout too: when the relay never ran, Docker's own complaint is there.
+        let first_out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let first = first_out.clone();
         let stdout = output.filter_map(move |chunk| {
             let item = match chunk {
-                Ok(LogOutput::StdOut { message }) => Some(Ok(message)),
+                Ok(LogOutput::StdOut { message }) => {
+                    let mut first = first.lock().unwrap_or_else(|p| p.into_inner());
+                    if first.len() < 512 {
+                        let room = 512 - first.len();
+                        first.extend_from_slice(&message[..message.len().min(room)]);
+                    }
+                    Some(Ok(message))
+                }
                 Ok(LogOutput::StdErr { message }) => {
                     // The relay says little (why it could not listen); more is not logged.
                     let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
@@ -96,7 +106,15 @@ impl DockerSandbox {
         }
         // The relay exits on failing to listen: give its last words a moment to arrive.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let said = stderr.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut said = stderr.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if said.trim().is_empty() {
+            // Not frames: printable text from Docker (the frames start with binary ids).
+            let out = first_out.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let text = String::from_utf8_lossy(&out);
+            if text.chars().all(|c| !c.is_control() || c.is_whitespace()) {
+                said = text.into_owned();
+            }
+        }
         let said = said.trim();
         Err(failed(match said_hello {
             Err(_) => format!(

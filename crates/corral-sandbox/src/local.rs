@@ -235,6 +235,10 @@ impl Sandbox for LocalSandbox {
         Ok(())
     }
 
+    async fn open_link(&self, _handle: &str) -> Result<Option<crate::Link>, SandboxError> {
+        Ok(None) // its processes are on this machine's network
+    }
+
     async fn remove(&self, handle: &str) -> Result<(), SandboxError> {
         self.stop(handle, Duration::ZERO).await?;
         let run_dir = run_dir_of(handle)?;

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::{ContainerSpec, DockerSandbox, ImageSpec, SandboxError, StepFiles};
+use crate::{ContainerSpec, DockerSandbox, ImageSpec, Link, SandboxError, StepFiles};
 
 pub trait Sandbox: Send + Sync {
     /// Whether steps are kept away from the user's files, processes and credentials.
@@ -64,6 +64,13 @@ pub trait Sandbox: Send + Sync {
 
     /// Stops everything and releases the sandbox; the run folder (the logs) stays.
     fn remove(&self, handle: &str) -> impl Future<Output = Result<(), SandboxError>> + Send;
+
+    /// Opens the link that carries the sandbox's connections to the engine (the relay in a
+    /// container, which must have been made with it mounted); `None` where there is none.
+    fn open_link(
+        &self,
+        handle: &str,
+    ) -> impl Future<Output = Result<Option<Link>, SandboxError>> + Send;
 }
 
 impl Sandbox for DockerSandbox {
@@ -133,5 +140,9 @@ impl Sandbox for DockerSandbox {
 
     async fn remove(&self, handle: &str) -> Result<(), SandboxError> {
         DockerSandbox::remove(self, handle).await
+    }
+
+    async fn open_link(&self, handle: &str) -> Result<Option<Link>, SandboxError> {
+        DockerSandbox::open_link(self, handle).await.map(Some)
     }
 }

@@ -76,6 +76,8 @@ pub enum ImageDto {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum NetworkDto {
+    /// No network; the model API through Corral's gateway, other hosts from the allowlist.
+    Allowlist,
     None,
     Host,
     Bridge,
@@ -153,6 +155,12 @@ pub struct WorkflowDto {
     pub cpus: f64,
     pub pids: u32,
     pub network: NetworkDto,
+    /// Hosts reachable through the gateway's proxy with `network=allowlist`.
+    pub allow_hosts: Vec<String>,
+    /// Keep provider-side tools (web search/fetch by the provider) in model requests.
+    pub provider_tools: bool,
+    /// Tokens a run may use; `None`: no budget.
+    pub budget_tokens: Option<u32>,
     /// The network of a Dockerfile build's RUN steps.
     pub build_network: NetworkDto,
     pub sandbox: SandboxDto,
@@ -172,6 +180,7 @@ pub struct WorkflowDto {
 
 fn network_dto(n: NetworkPolicy) -> NetworkDto {
     match n {
+        NetworkPolicy::Allowlist => NetworkDto::Allowlist,
         NetworkPolicy::None => NetworkDto::None,
         NetworkPolicy::Host => NetworkDto::Host,
         NetworkPolicy::Bridge => NetworkDto::Bridge,
@@ -180,6 +189,7 @@ fn network_dto(n: NetworkPolicy) -> NetworkDto {
 
 fn network_policy(n: NetworkDto) -> NetworkPolicy {
     match n {
+        NetworkDto::Allowlist => NetworkPolicy::Allowlist,
         NetworkDto::None => NetworkPolicy::None,
         NetworkDto::Host => NetworkPolicy::Host,
         NetworkDto::Bridge => NetworkPolicy::Bridge,
@@ -220,6 +230,11 @@ impl From<&Workflow> for WorkflowDto {
             cpus: f64::from(w.limits.cpu_millis) / 1000.0,
             pids: w.limits.pids,
             network: network_dto(w.network),
+            allow_hosts: w.allow_hosts.clone(),
+            provider_tools: w.provider_tools,
+            budget_tokens: w
+                .budget_tokens
+                .map(|b| u32::try_from(b).unwrap_or(u32::MAX)),
             build_network: network_dto(w.build_network),
             sandbox: w.sandbox.into(),
             max_concurrent_runs: w.max_concurrent_runs,
@@ -273,6 +288,14 @@ impl WorkflowDto {
                 pids: self.pids,
             },
             network: network_policy(self.network),
+            allow_hosts: self
+                .allow_hosts
+                .into_iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            provider_tools: self.provider_tools,
+            budget_tokens: self.budget_tokens.filter(|b| *b > 0).map(u64::from),
             build_network: network_policy(self.build_network),
             inactivity_timeout_secs: self.inactivity_timeout_secs,
             agent_permissions: self.agent_permissions.into(),

@@ -1,8 +1,8 @@
 //! Runs: the run, why it failed, its log entries (and what an agent did), its changes.
 
 use corral_core::{
-    AgentEvent, FailKind, FailReason, OutputStream, Run, RunEvent, RunEventBody, RunStatus,
-    ToolKind,
+    AgentEvent, BlockRule, FailKind, FailReason, NetworkDoor, OutputStream, Run, RunEvent,
+    RunEventBody, RunStatus, ToolKind,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -249,6 +249,61 @@ pub enum RunEventDto {
         size: f64,
         max_bytes: f64,
     },
+    /// A request from the sandbox through Corral's gateway, allowed or blocked.
+    Network {
+        seq: u32,
+        at: f64,
+        door: NetworkDoor,
+        host: String,
+        method: String,
+        path: String,
+        status: Option<u16>,
+        bytes_up: f64,
+        bytes_down: f64,
+        duration_ms: f64,
+        /// Why it was blocked; `None`: allowed.
+        blocked: Option<BlockRuleDto>,
+        /// The rule in words.
+        blocked_why: Option<String>,
+        tokens: Option<f64>,
+        stripped_tools: Vec<String>,
+    },
+}
+
+/// Why the gateway refused a request (`corral_core::BlockRule`, its numbers as JS numbers).
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum BlockRuleDto {
+    NotAllowed,
+    PrivateAddress { address: String },
+    NotModelEndpoint,
+    BadPlaceholder,
+    RunEnded,
+    BudgetSpent { budget: f64, used: f64 },
+    TooLarge { limit: f64 },
+    Malformed,
+}
+
+impl From<&BlockRule> for BlockRuleDto {
+    fn from(rule: &BlockRule) -> Self {
+        match rule {
+            BlockRule::NotAllowed => BlockRuleDto::NotAllowed,
+            BlockRule::PrivateAddress { address } => BlockRuleDto::PrivateAddress {
+                address: address.clone(),
+            },
+            BlockRule::NotModelEndpoint => BlockRuleDto::NotModelEndpoint,
+            BlockRule::BadPlaceholder => BlockRuleDto::BadPlaceholder,
+            BlockRule::RunEnded => BlockRuleDto::RunEnded,
+            BlockRule::BudgetSpent { budget, used } => BlockRuleDto::BudgetSpent {
+                budget: *budget as f64,
+                used: *used as f64,
+            },
+            BlockRule::TooLarge { limit } => BlockRuleDto::TooLarge {
+                limit: *limit as f64,
+            },
+            BlockRule::Malformed => BlockRuleDto::Malformed,
+        }
+    }
 }
 
 impl From<RunEvent> for RunEventDto {
@@ -316,6 +371,22 @@ impl From<RunEvent> for RunEventDto {
                 path,
             },
             RunEventBody::Note { text } => RunEventDto::Note { seq, at, text },
+            RunEventBody::Network { request } => RunEventDto::Network {
+                seq,
+                at,
+                door: request.door,
+                blocked: request.blocked.as_ref().map(BlockRuleDto::from),
+                blocked_why: request.blocked.as_ref().map(BlockRule::describe),
+                host: request.host,
+                method: request.method,
+                path: request.path,
+                status: request.status,
+                bytes_up: request.bytes_up as f64,
+                bytes_down: request.bytes_down as f64,
+                duration_ms: request.duration_ms as f64,
+                tokens: request.tokens.map(|t| t as f64),
+                stripped_tools: request.stripped_tools,
+            },
             RunEventBody::Agent { event } => RunEventDto::Agent {
                 seq,
                 at,

@@ -101,6 +101,9 @@ export type ApiKeyDto = {
 	source: string | null,
 };
 
+/**  Why the gateway refused a request (`corral_core::BlockRule`, its numbers as JS numbers). */
+export type BlockRuleDto = { rule: "not_allowed" } | { rule: "private_address"; address: string } | { rule: "not_model_endpoint" } | { rule: "bad_placeholder" } | { rule: "run_ended" } | { rule: "budget_spent"; budget: number | null; used: number | null } | { rule: "too_large"; limit: number | null } | { rule: "malformed" };
+
 /**  When a task counts as finished for the tasks that run after it. */
 export type ChainOn = 
 /**  When its latest run succeeded (the default). */
@@ -210,6 +213,10 @@ export type FailKind =
 "result" | 
 /**  The run made no progress for far too long and was failed by clean-up. */
 "stuck" | 
+/**  The run used up its token budget (`budget-tokens`). */
+"token_budget" | 
+/**  The task cannot run on the project's network setting (an agent with `network=none`). */
+"network" | 
 /**  A bug or an unexpected error; the message and the log say more. */
 "internal" | 
 /**  Recorded by a Corral from before failures had kinds. */
@@ -269,7 +276,14 @@ export type ImageDto = { kind: "default" } | { kind: "base"; image: string } | {
 /**  A Dockerfile in the repository, relative to its root. */
 { kind: "dockerfile"; path: string };
 
-export type NetworkDto = "none" | "host" | "bridge";
+/**  Which door of the gateway a request came through. */
+export type NetworkDoor = 
+/**  Other hosts, through the allowlist. */
+"proxy" | "anthropic" | "open_ai" | "gemini";
+
+export type NetworkDto = 
+/**  No network; the model API through Corral's gateway, other hosts from the allowlist. */
+"allowlist" | "none" | "host" | "bridge";
 
 /**  What the create-task dialog sends. */
 export type NewTaskDto = {
@@ -353,7 +367,13 @@ size: number | null;
 /**  A symbolic link's target text (Corral never follows it). */
 link: string | null } | 
 /**  A file over the project's max-file-size, left out of the run's commit. */
-{ kind: "file_left_out"; seq: number; at: number | null; path: string; size: number | null; max_bytes: number | null };
+{ kind: "file_left_out"; seq: number; at: number | null; path: string; size: number | null; max_bytes: number | null } | 
+/**  A request from the sandbox through Corral's gateway, allowed or blocked. */
+{ kind: "network"; seq: number; at: number | null; door: NetworkDoor; host: string; method: string; path: string; status: number | null; bytes_up: number | null; bytes_down: number | null; duration_ms: number | null; 
+/**  Why it was blocked; `None`: allowed. */
+blocked: BlockRuleDto | null; 
+/**  The rule in words. */
+blocked_why: string | null; tokens: number | null; stripped_tools: string[] };
 
 /**  Where a run is. Terminal statuses never change again. */
 export type RunStatus = "queued" | "preparing" | "running" | "waiting_input" | "verifying" | "succeeded" | "failed" | "cancelled" | 
@@ -450,6 +470,12 @@ export type WorkflowDto = {
 	cpus: number | null,
 	pids: number,
 	network: NetworkDto,
+	/**  Hosts reachable through the gateway's proxy with `network=allowlist`. */
+	allow_hosts: string[],
+	/**  Keep provider-side tools (web search/fetch by the provider) in model requests. */
+	provider_tools: boolean,
+	/**  Tokens a run may use; `None`: no budget. */
+	budget_tokens: number | null,
 	/**  The network of a Dockerfile build's RUN steps. */
 	build_network: NetworkDto,
 	sandbox: SandboxDto,

@@ -151,6 +151,29 @@ fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io
             None => writeln!(out, "   run = {from} -> {to}"),
         },
         RunEventBody::Note { text } => writeln!(out, "   run - {text}"),
+        RunEventBody::Network { request: r } => {
+            let status = r.status.map(|s| format!(" -> {s}")).unwrap_or_default();
+            match &r.blocked {
+                Some(rule) => writeln!(
+                    out,
+                    "   net ! {} {}{}{status} BLOCKED: {}",
+                    r.method,
+                    r.host,
+                    r.path,
+                    rule.describe()
+                ),
+                None => writeln!(
+                    out,
+                    "   net - {} {}{}{status} ({} up, {} down, {} ms)",
+                    r.method,
+                    r.host,
+                    r.path,
+                    crate::output::human_size(r.bytes_up),
+                    crate::output::human_size(r.bytes_down),
+                    r.duration_ms
+                ),
+            }
+        }
         RunEventBody::Agent { event } => print_agent_event(out, event),
         RunEventBody::FileLeftOut {
             path,

@@ -86,7 +86,42 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
                 }
             },
         ),
-        ("network", wf.network.as_str().to_string()),
+        (
+            "network",
+            match wf.network {
+                corral_core::NetworkPolicy::Allowlist => {
+                    "allowlist: no network; the model API through Corral's gateway (the key stays outside the sandbox)".to_string()
+                }
+                corral_core::NetworkPolicy::None => {
+                    "none: no network at all (agents cannot run)".to_string()
+                }
+                other => format!(
+                    "{}: the sandbox has this machine's network, and an agent's API key is in it",
+                    other.as_str()
+                ),
+            },
+        ),
+        (
+            "allow-hosts",
+            if wf.allow_hosts.is_empty() {
+                "(none)".to_string()
+            } else {
+                wf.allow_hosts.join(", ")
+            },
+        ),
+        (
+            "provider-tools",
+            if wf.provider_tools {
+                "on: provider-side web search and fetch are kept".to_string()
+            } else {
+                "off: provider-side web search and fetch are removed from requests".to_string()
+            },
+        ),
+        (
+            "budget-tokens",
+            wf.budget_tokens
+                .map_or_else(|| "off".to_string(), |b| format!("{b} per run")),
+        ),
         (
             "sandbox",
             match wf.sandbox {

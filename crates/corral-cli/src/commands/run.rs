@@ -47,6 +47,7 @@ pub async fn run(
             let run = engine.find_run(&run).await?;
             let left_out = engine.run_left_out(run.id).await?;
             let upstream = engine.run_upstream(run.id).await?;
+            let network = engine.run_network(run.id).await?;
             if json {
                 output::json(
                     out,
@@ -76,6 +77,7 @@ pub async fn run(
                                 merged: u.merged,
                             })
                             .collect(),
+                        network,
                     },
                 )?;
             } else {
@@ -133,6 +135,9 @@ pub async fn run(
                     "checkout   {}",
                     run.checkout_path.as_deref().unwrap_or("-")
                 )?;
+                if network.requests > 0 {
+                    writeln!(out, "network    {}", network.describe())?;
+                }
                 if let Some(max) = left_out.first().map(|f| f.max_bytes) {
                     writeln!(
                         out,

@@ -101,6 +101,8 @@ pub struct RunShowJson<'a> {
     pub run: RunJson,
     pub left_out: Vec<LeftOutJson<'a>>,
     pub upstream: Vec<UpstreamJson>,
+    /// What it asked of the network through Corral's gateway.
+    pub network: corral_core::NetworkSummary,
 }
 
 #[derive(Debug, Serialize)]

@@ -85,6 +85,8 @@ struct Agent {
     task_args: &'static [&'static str],
     /// The runtime whose agent image the run builds: its own, or for ACP the agent it runs.
     image: &'static str,
+    /// Whether Corral's gateway speaks for it (its model API without the key in the sandbox).
+    gateway: bool,
 }
 
 const CLAUDE: Agent = Agent {
@@ -97,6 +99,7 @@ const CLAUDE: Agent = Agent {
     bypass: "bypassPermissions",
     final_text: "Done.",
     reports_usage: true,
+    gateway: true,
     task_args: &[],
 };
 
@@ -110,6 +113,7 @@ const CODEX: Agent = Agent {
     bypass: "--dangerously-bypass-approvals-and-sandbox",
     final_text: "Done.",
     reports_usage: true,
+    gateway: true,
     task_args: &[],
 };
 
@@ -123,6 +127,7 @@ const GEMINI: Agent = Agent {
     bypass: "yolo",
     final_text: "Done.",
     reports_usage: true,
+    gateway: true,
     task_args: &[],
 };
 
@@ -136,6 +141,7 @@ const OPENCODE: Agent = Agent {
     bypass: "--auto",
     final_text: "Done.",
     reports_usage: true,
+    gateway: true,
     task_args: &[],
 };
 
@@ -149,6 +155,7 @@ const AIDER: Agent = Agent {
     bypass: "--yes-always",
     final_text: "I will create hello.txt",
     reports_usage: true,
+    gateway: true,
     task_args: &[],
 };
 
@@ -163,6 +170,7 @@ const ACP: Agent = Agent {
     bypass: "bypass",
     final_text: "Done.",
     reports_usage: false,
+    gateway: false,
     task_args: &["--", "gemini", "--acp", "-m", "gemini-2.5-flash"],
 };
 
@@ -279,6 +287,11 @@ fn agent_hello(spec: &Agent, settings: &[&str]) -> (Env, serde_json::Value) {
     );
     // The prompt reached the model intact, as one argument (JSON-escaped in the body).
     let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    // With the real key: from the agent itself, or added by Corral's gateway.
+    assert!(
+        seen.iter().any(|r| r.contains(secret)),
+        "the model API got the real key: {seen:?}"
+    );
     let escaped = serde_json::to_string(prompt).expect("json");
     let escaped = &escaped[1..escaped.len() - 1];
     assert!(
@@ -403,17 +416,43 @@ fn in_the_local_sandbox(spec: &Agent) -> (Env, serde_json::Value) {
 /// agent in a container on the host network, where the scripted server is.
 fn in_a_container_built_for_it(spec: &Agent) {
     let base = format!("base-image={}", node_image());
+    // Through the gateway (the default, network=allowlist): the container has no network,
+    // the agent a placeholder key; the gateway reaches the scripted server on this machine
+    // with the real one. An agent the gateway does not speak for gets the host's network.
+    let network = if spec.gateway {
+        "network=allowlist"
+    } else {
+        "network=host"
+    };
     let (env, run) = agent_hello(
         spec,
         &[
             &base,
-            "network=host",
+            network,
             "build-network=host",
             "agent-permissions=bypass",
         ],
     );
     assert_eq!(run["sandbox"], "docker", "{run}");
     let log = env.ok(&["logs", run["id"].as_str().expect("id"), "--json"]);
+    if spec.gateway {
+        let requests: Vec<serde_json::Value> = log
+            .lines()
+            .map(json)
+            .filter(|e| e["kind"] == "network")
+            .map(|e| e["request"].clone())
+            .collect();
+        assert!(
+            requests
+                .iter()
+                .any(|r| r["status"] == 200 && r["blocked"].is_null()),
+            "the model requests went through the gateway: {requests:?}"
+        );
+        assert!(
+            !log.contains("the key is in the sandbox"),
+            "no note says the key entered: {log}"
+        );
+    }
     let argv = log
         .lines()
         .map(json)
@@ -774,4 +813,53 @@ fn garbage_from_an_agent_never_fails_the_engine() {
     assert!(entries.iter().any(|e| e["kind"] == "agent"
         && e["event"]["event"] == "session_started"
         && e["event"]["session_id"] == "s-garbage"));
+}
+
+/// A run past its token budget: the gateway refuses the agent's next model call and the run
+/// fails saying why.
+#[test]
+fn the_token_budget_stops_a_claude_code_run_through_the_gateway() {
+    let (url, _requests) = model_server();
+    let env = Env::new();
+    let base = format!("base-image={}", node_image());
+    let upstream = format!("env.ANTHROPIC_BASE_URL={url}");
+    env.project(
+        "r",
+        &[
+            &base,
+            &upstream,
+            "runtime=claude-code",
+            "model=claude-sonnet-4-5",
+            "build-network=host",
+            "agent-permissions=bypass",
+            "budget-tokens=1",
+        ],
+    );
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Hello agent",
+        "--prompt",
+        "Write hello.txt",
+    ]);
+    let ran = env.corral_with(
+        &["run", "Hello agent", "--follow", "--json"],
+        &[("ANTHROPIC_API_KEY", "sk-corral-budget-test")],
+    );
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stderr, ran.stdout);
+    let run = json(&env.ok(&["runs", "--json"]))[0].clone();
+    assert_eq!(run["failure"]["kind"], "token_budget", "{run}");
+    let id = run["id"].as_str().expect("id");
+    let log = env.ok(&["logs", id, "--json"]);
+    assert!(
+        log.lines()
+            .map(json)
+            .any(|e| e["kind"] == "network" && e["request"]["blocked"]["rule"] == "budget_spent"),
+        "{log}"
+    );
+    let shown = env.ok(&["run", "show", id]);
+    assert!(shown.contains("budget-tokens"), "{shown}");
 }

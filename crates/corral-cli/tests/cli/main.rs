@@ -9,6 +9,7 @@ mod interrupt;
 mod live;
 mod model_server;
 mod moved_repo;
+mod network;
 mod slots;
 
 use corral_testkit::git;

@@ -7,6 +7,7 @@ mod file_watch;
 mod follow;
 pub(crate) mod gc;
 mod merge;
+mod network;
 mod overlaps;
 mod paths;
 mod plan;
@@ -23,7 +24,7 @@ mod supervisor;
 mod upstream;
 mod work;
 
-use corral_core::{Project, Run, RunId, Task, TaskId, Transition};
+use corral_core::{Project, Run, RunId, SandboxKind, Task, TaskId, Transition};
 use corral_store::{RunMutation, RunQuery};
 
 use crate::engine::Engine;
@@ -65,7 +66,7 @@ impl Engine {
             None => None,
             Some(adapter) => {
                 // What can be refused without the key is, before the keychain is asked.
-                plan::check(task, Some(adapter.as_ref()))?;
+                plan::check(task, project, Some(adapter.as_ref()))?;
                 let key = agent::api_key(adapter.as_ref()).await;
                 if require_key && let Err(missing) = key {
                     return Err(missing);
@@ -73,7 +74,23 @@ impl Engine {
                 Some((adapter, key))
             }
         };
-        plan::RunPlan::resolve(run, task, project, &self.sandbox_dir(run.id), agent)
+        let sandbox = run.sandbox_kind().unwrap_or(project.workflow.sandbox);
+        let placeholder = if network::through_gateway(project, sandbox == SandboxKind::Docker) {
+            Some(
+                network::placeholder(self, run.id)
+                    .map_err(EngineError::io("making the run's placeholder key"))?,
+            )
+        } else {
+            None
+        };
+        plan::RunPlan::resolve(
+            run,
+            task,
+            project,
+            &self.sandbox_dir(run.id),
+            agent,
+            placeholder,
+        )
     }
 
     /// Records a new queued run, notes why it was queued, announces it and starts its

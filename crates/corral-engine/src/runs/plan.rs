@@ -10,6 +10,7 @@ use corral_agents::{Adapter, AgentRequest};
 use corral_core::{Project, Run, Runtime, SandboxKind, StepName, Task};
 
 use super::agent;
+use super::network::{self, NetworkPlan};
 use crate::error::{EngineError, EngineResult};
 use crate::keys::FoundKey;
 
@@ -68,13 +69,15 @@ impl AgentCall {
     }
 }
 
-/// Everything a run does, in order: setup (once), the work, verify.
+/// Everything a run does, in order: setup (once), the work, verify; and, with
+/// `network=allowlist` in a container, what its gateway needs.
 #[derive(Debug)]
 pub(crate) struct RunPlan {
     pub sandbox: SandboxKind,
     pub setup: Option<StepSpec>,
     pub work: Work,
     pub verify: Option<StepSpec>,
+    pub network: Option<NetworkPlan>,
 }
 
 /// A shell command line as a step.
@@ -86,14 +89,26 @@ fn shell(name: StepName, command: &str) -> StepSpec {
     }
 }
 
-/// Whether the task can run with this adapter (`None`: a custom command), before any key is
-/// looked up or anything prepared.
-pub(crate) fn check(task: &Task, adapter: Option<&dyn Adapter>) -> EngineResult<()> {
+/// Whether the task can run with this adapter (`None`: a custom command) on the project's
+/// settings, before any key is looked up or anything prepared.
+pub(crate) fn check(
+    task: &Task,
+    project: &Project,
+    adapter: Option<&dyn Adapter>,
+) -> EngineResult<()> {
     let refuse = |reason: &str| {
         Err(EngineError::NotRunnable {
             reason: reason.to_string(),
         })
     };
+    if adapter.is_some() && project.workflow.network == corral_core::NetworkPolicy::None {
+        return refuse(&format!(
+            "an agent needs its model API, and project `{}` has network=none; let it through \
+             Corral's gateway (the key stays outside the sandbox): `corral project set {} \
+             network=allowlist`",
+            project.name, project.name
+        ));
+    }
     match adapter {
         None if task.command.is_none() => {
             refuse("a custom task needs a command line (`--runtime custom -- CMD ...`)")
@@ -109,23 +124,33 @@ pub(crate) fn check(task: &Task, adapter: Option<&dyn Adapter>) -> EngineResult<
 
 impl RunPlan {
     /// The plan of `run`. `agent` is the task's adapter with its API key (`None` for a custom
-    /// command); `sandbox_dir` is the run's sandbox folder on the host.
+    /// command); `sandbox_dir` is the run's sandbox folder on the host; `placeholder` is the
+    /// run's placeholder key, when it goes out through the gateway.
     pub fn resolve(
         run: &Run,
         task: &Task,
         project: &Project,
         sandbox_dir: &Path,
         agent: Option<(Box<dyn Adapter>, EngineResult<FoundKey>)>,
+        placeholder: Option<corral_gateway::Secret>,
     ) -> EngineResult<RunPlan> {
-        check(task, agent.as_ref().map(|(a, _)| a.as_ref()))?;
+        check(task, project, agent.as_ref().map(|(a, _)| a.as_ref()))?;
         // A run keeps the sandbox it started in, whatever the project says now.
         let sandbox = run.sandbox_kind().unwrap_or(project.workflow.sandbox);
         let isolated = sandbox == SandboxKind::Docker;
+        let placeholder = placeholder.filter(|_| network::through_gateway(project, isolated));
+        // Every step's web traffic goes to the gateway's proxy.
+        let step_env = if placeholder.is_some() {
+            network::proxy_env()
+        } else {
+            Vec::new()
+        };
+        let mut gateway_key = None;
         let work = match agent {
             None => Work::Command(StepSpec {
                 name: StepName::Agent,
                 argv: task.command.clone().unwrap_or_default(),
-                env: Vec::new(),
+                env: step_env.clone(),
             }),
             Some((adapter, key)) => {
                 let home_on_host = sandbox_dir.join("home");
@@ -134,21 +159,51 @@ impl RunPlan {
                 } else {
                     home_on_host.display().to_string()
                 };
-                let request = agent::request(run, task, project, adapter.as_ref(), &home, isolated);
+                let mut request =
+                    agent::request(run, task, project, adapter.as_ref(), &home, isolated);
+                // The gateway speaks for the key's provider when the agent reads that
+                // provider's base URL: the agent gets the door and a placeholder.
+                let provider = key
+                    .as_ref()
+                    .ok()
+                    .and_then(|k| network::provider_of_key(&k.name))
+                    .filter(|p| adapter.base_url_env() == network::base_url_var(*p))
+                    .filter(|_| placeholder.is_some());
+                if let Some(provider) = provider {
+                    request.base_url = Some(network::door_url(provider));
+                }
                 let mut env = agent::home_env(&home);
                 env.extend(adapter.env(&request));
-                let (key_note, missing_key) = match key {
+                env.extend(step_env.iter().cloned());
+                let mut notes = Vec::new();
+                let missing_key = match key {
                     Ok(key) => {
-                        let note = key.keychain_error.as_ref().map(|why| {
-                            format!(
+                        if let Some(why) = &key.keychain_error {
+                            notes.push(format!(
                                 "no OS keychain ({why}); {} was read from Corral's environment",
                                 key.name
-                            )
-                        });
-                        env.push((key.name, key.value));
-                        (note, None)
+                            ));
+                        }
+                        match (provider, &placeholder) {
+                            (Some(provider), Some(placeholder)) => {
+                                env.push((key.name, placeholder.expose().to_string()));
+                                gateway_key =
+                                    Some((provider, corral_gateway::Secret::new(key.value)));
+                            }
+                            _ => {
+                                notes.extend(key_inside_note(
+                                    project,
+                                    adapter.as_ref(),
+                                    &key.name,
+                                    isolated,
+                                    placeholder.is_some(),
+                                ));
+                                env.push((key.name, key.value));
+                            }
+                        }
+                        None
                     }
-                    Err(missing) => (None, Some(missing)),
+                    Err(missing) => Some(missing),
                 };
                 let argv = adapter.command(&request);
                 Work::Agent(Box::new(AgentCall {
@@ -160,10 +215,14 @@ impl RunPlan {
                     adapter,
                     request,
                     home_on_host,
-                    key_note,
+                    key_note: (!notes.is_empty()).then(|| notes.join("; ")),
                     missing_key,
                 }))
             }
+        };
+        let with_env = |mut spec: StepSpec| {
+            spec.env.extend(step_env.iter().cloned());
+            spec
         };
         Ok(RunPlan {
             sandbox,
@@ -171,15 +230,46 @@ impl RunPlan {
                 .workflow
                 .setup_command
                 .as_deref()
-                .map(|c| shell(StepName::Setup, c)),
+                .map(|c| with_env(shell(StepName::Setup, c))),
             work,
             verify: project
                 .workflow
                 .verify_command
                 .as_deref()
-                .map(|c| shell(StepName::Verify, c)),
+                .map(|c| with_env(shell(StepName::Verify, c))),
+            network: placeholder.map(|p| NetworkPlan::new(project, p, gateway_key)),
         })
     }
+}
+
+/// Said in the run's log when the API key goes into the sandbox.
+fn key_inside_note(
+    project: &Project,
+    adapter: &dyn Adapter,
+    key: &str,
+    isolated: bool,
+    gateway: bool,
+) -> Option<String> {
+    if gateway {
+        return Some(format!(
+            "Corral's gateway does not speak for {} with {key}: the key is in the sandbox, and \
+             its model API must be in the project's allow-hosts",
+            adapter.runtime()
+        ));
+    }
+    let network = project.workflow.network;
+    (isolated
+        && matches!(
+            network,
+            corral_core::NetworkPolicy::Host | corral_core::NetworkPolicy::Bridge
+        ))
+    .then(|| {
+        format!(
+            "network={}: the sandbox has this machine's network and {key} is in its \
+                 environment; network=allowlist keeps the key outside",
+            network.as_str()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -238,8 +328,8 @@ mod tests {
         let p = project(SandboxKind::Docker);
         let t = task(&p, Runtime::Custom, Some(&["make", "it"]), "");
         let run = Run::queued(t.id, p.id, 1, Timestamp(0));
-        let plan =
-            RunPlan::resolve(&run, &t, &p, Path::new("/data/runs/x/sandbox"), None).expect("plan");
+        let plan = RunPlan::resolve(&run, &t, &p, Path::new("/data/runs/x/sandbox"), None, None)
+            .expect("plan");
         assert_eq!(plan.sandbox, SandboxKind::Docker);
         let setup = plan.setup.expect("setup");
         assert_eq!(
@@ -265,6 +355,7 @@ mod tests {
             &p,
             Path::new("/data/s"),
             Some((adapter, Ok(key()))),
+            None,
         )
         .expect("plan");
         let Work::Agent(call) = &plan.work else {
@@ -291,20 +382,94 @@ mod tests {
         let p = project(SandboxKind::Local);
         let custom = task(&p, Runtime::Custom, None, "");
         assert!(matches!(
-            check(&custom, None),
+            check(&custom, &p, None),
             Err(EngineError::NotRunnable { .. })
         ));
         let adapter = corral_agents::adapter_for(Runtime::ClaudeCode).expect("adapter");
         let no_prompt = task(&p, Runtime::ClaudeCode, None, "  ");
         assert!(matches!(
-            check(&no_prompt, Some(adapter.as_ref())),
+            check(&no_prompt, &p, Some(adapter.as_ref())),
             Err(EngineError::NotRunnable { .. })
         ));
         let acp = corral_agents::adapter_for(Runtime::Acp).expect("acp");
         let no_command = task(&p, Runtime::Acp, None, "do it");
         assert!(matches!(
-            check(&no_command, Some(acp.as_ref())),
+            check(&no_command, &p, Some(acp.as_ref())),
             Err(EngineError::NotRunnable { .. })
         ));
+    }
+
+    #[test]
+    fn through_the_gateway_the_agent_holds_a_placeholder_and_the_door_not_the_key() {
+        let mut p = project(SandboxKind::Docker);
+        p.workflow.env.insert(
+            "ANTHROPIC_BASE_URL".into(),
+            "http://company-gateway.invalid".into(),
+        );
+        let t = task(&p, Runtime::ClaudeCode, None, "Fix the cart");
+        let run = Run::queued(t.id, p.id, 1, Timestamp(0));
+        let adapter = corral_agents::adapter_for(Runtime::ClaudeCode).expect("adapter");
+        let placeholder = corral_gateway::Secret::new("corral-placeholder-x");
+        let plan = RunPlan::resolve(
+            &run,
+            &t,
+            &p,
+            Path::new("/data/s"),
+            Some((adapter, Ok(key()))),
+            Some(placeholder),
+        )
+        .expect("plan");
+        let Work::Agent(call) = &plan.work else {
+            panic!("an agent");
+        };
+        let env: std::collections::HashMap<&str, &str> = call
+            .step
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(env["ANTHROPIC_API_KEY"], "corral-placeholder-x");
+        assert_eq!(env["ANTHROPIC_BASE_URL"], "http://127.0.0.1:47181");
+        assert_eq!(env["HTTPS_PROXY"], "http://127.0.0.1:47180");
+        assert_eq!(env["https_proxy"], "http://127.0.0.1:47180");
+        assert!(!format!("{:?}", call.step.env).contains("sk-secret-value"));
+        let setup = plan.setup.as_ref().expect("setup");
+        assert!(
+            setup.env.iter().any(|(k, _)| k == "HTTP_PROXY"),
+            "every step"
+        );
+        let network = plan.network.as_ref().expect("the gateway");
+        let anthropic = network
+            .upstreams
+            .iter()
+            .find(|u| u.provider == corral_gateway::Provider::Anthropic)
+            .expect("anthropic");
+        assert_eq!(
+            anthropic.key.as_ref().map(|k| k.expose()),
+            Some("sk-secret-value")
+        );
+        assert_eq!(
+            anthropic.base_url.as_deref(),
+            Some("http://company-gateway.invalid")
+        );
+        assert!(
+            network.upstreams.iter().filter(|u| u.key.is_some()).count() == 1,
+            "the key goes only to its own provider"
+        );
+    }
+
+    #[test]
+    fn an_agent_on_a_project_with_no_network_is_refused_saying_how_to_allow_it() {
+        let mut p = project(SandboxKind::Docker);
+        p.workflow.network = corral_core::NetworkPolicy::None;
+        let adapter = corral_agents::adapter_for(Runtime::ClaudeCode).expect("adapter");
+        let t = task(&p, Runtime::ClaudeCode, None, "do it");
+        let err = check(&t, &p, Some(adapter.as_ref())).expect_err("refused");
+        assert!(err.to_string().contains("network=allowlist"), "{err}");
+        let custom = task(&p, Runtime::Custom, Some(&["true"]), "");
+        assert!(
+            check(&custom, &p, None).is_ok(),
+            "a command needs no network"
+        );
     }
 }

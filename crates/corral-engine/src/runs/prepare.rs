@@ -15,7 +15,10 @@ use crate::error::EngineError;
 
 fn network_mode(policy: corral_core::NetworkPolicy) -> NetworkMode {
     match policy {
-        corral_core::NetworkPolicy::None => NetworkMode::None,
+        // Nothing but loopback: the relay there carries connections to the gateway.
+        corral_core::NetworkPolicy::Allowlist | corral_core::NetworkPolicy::None => {
+            NetworkMode::None
+        }
         corral_core::NetworkPolicy::Host => NetworkMode::Host,
         corral_core::NetworkPolicy::Bridge => NetworkMode::Bridge,
     }
@@ -319,7 +322,7 @@ pub(super) async fn prepare(
             cpu_millis: limits.cpu_millis,
             pids: limits.pids,
             network: network_mode(project.workflow.network),
-            read_only_mounts: Vec::new(),
+            read_only_mounts: relay_mount(ctx, project, sandbox.is_isolated())?,
         };
         let id = sandbox
             .create(&spec)
@@ -338,6 +341,23 @@ pub(super) async fn prepare(
         ctx.save(run).await?;
     }
     Ok(())
+}
+
+/// The relay, mounted read-only into a container that reaches the world through the gateway.
+fn relay_mount(
+    ctx: &Engine,
+    project: &Project,
+    isolated: bool,
+) -> Result<Vec<(std::path::PathBuf, String)>, StepStop> {
+    if !super::network::through_gateway(project, isolated) {
+        return Ok(Vec::new());
+    }
+    let relay = corral_sandbox::install_relay(&ctx.config.data_dir.join("bin"))
+        .map_err(|e| StepStop::fail(FailKind::Sandbox, e.to_string()))?;
+    Ok(vec![(
+        relay,
+        corral_sandbox::RELAY_IN_CONTAINER.to_string(),
+    )])
 }
 
 /// Copies a folder tree the sandbox wrote: links are copied as links, never followed; only

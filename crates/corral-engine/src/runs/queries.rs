@@ -112,6 +112,19 @@ impl Engine {
             .collect())
     }
 
+    /// What the run asked of the network through its gateway, summed up.
+    pub async fn run_network(&self, run: RunId) -> EngineResult<corral_core::NetworkSummary> {
+        let events = RunEventQuery::of_kind(self.store.db(), run, "network").await?;
+        let requests: Vec<corral_core::NetworkRequest> = events
+            .into_iter()
+            .filter_map(|e| match e.body {
+                corral_core::RunEventBody::Network { request } => Some(request),
+                _ => None,
+            })
+            .collect();
+        Ok(corral_core::NetworkSummary::of(&requests))
+    }
+
     /// The upstream tasks' results its checkout started from, in merge order.
     pub async fn run_upstream(&self, run: RunId) -> EngineResult<Vec<UpstreamWork>> {
         let events = RunEventQuery::of_kind(self.store.db(), run, "upstream_merged").await?;

@@ -170,10 +170,18 @@ async fn start_step(
     .await?;
     // The project's variables, then the step's own (an agent's home, its API key): values
     // never logged.
+    // With the gateway, the variables naming a provider's upstream are the gateway's.
+    let gateway = super::network::through_gateway(project, sandbox.is_isolated());
     let env: Vec<String> = project
         .workflow
         .env
         .iter()
+        .filter(|(k, _)| {
+            !gateway
+                || !super::network::UPSTREAM_VARS
+                    .iter()
+                    .any(|(var, _)| var == k)
+        })
         .map(|(k, v)| format!("{k}={v}"))
         .chain(extra_env.iter().map(|(k, v)| format!("{k}={v}")))
         .collect();

