@@ -172,9 +172,13 @@ impl SandboxKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentPermissions {
+    /// `Bypass` in a container that is the whole boundary (no network but Corral's gateway, no
+    /// key inside); `Edits` anywhere else (the local sandbox, an open network, a key inside).
+    /// The default.
+    #[default]
+    Auto,
     /// File edits in the checkout are allowed; commands follow the agent's own rules (Claude
     /// Code `acceptEdits`; Codex in its workspace-write sandbox where it can make one).
-    #[default]
     Edits,
     /// Everything is allowed without asking (Claude Code `bypassPermissions`, Codex without
     /// approvals or sandbox): the run's container is the only boundary.
@@ -184,6 +188,7 @@ pub enum AgentPermissions {
 impl AgentPermissions {
     pub fn as_str(&self) -> &'static str {
         match self {
+            AgentPermissions::Auto => "auto",
             AgentPermissions::Edits => "edits",
             AgentPermissions::Bypass => "bypass",
         }
@@ -286,7 +291,7 @@ impl Default for Workflow {
             sandbox: SandboxKind::Docker,
             build_network: NetworkPolicy::Bridge,
             inactivity_timeout_secs: 30 * 60,
-            agent_permissions: AgentPermissions::Edits,
+            agent_permissions: AgentPermissions::Auto,
             max_file_mib: 50,
             auto_run: false,
             chain_on: ChainOn::Success,

@@ -31,7 +31,7 @@ pub const SETTING_KEYS: [(&str, &str); 27] = [
     ("model", "default model (empty: the runtime's default)"),
     (
         "agent-permissions",
-        "edits (agents may edit files; the default) | bypass (agents may do anything without asking; the container is the boundary)",
+        "auto (the default: bypass in a container, which is the boundary, edits in the local sandbox) | edits (agents may edit files, and ask for the rest) | bypass (agents may do anything without asking)",
     ),
     (
         "network",
@@ -217,12 +217,13 @@ fn parse_sandbox(value: &str) -> Result<SandboxKind, ValidationError> {
 
 fn parse_permissions(value: &str) -> Result<AgentPermissions, ValidationError> {
     match value.trim().to_ascii_lowercase().as_str() {
+        "auto" => Ok(AgentPermissions::Auto),
         "edits" => Ok(AgentPermissions::Edits),
         "bypass" => Ok(AgentPermissions::Bypass),
         _ => Err(ValidationError::BadValue {
             field: "agent-permissions",
             given: value.to_string(),
-            expected: "edits or bypass",
+            expected: "auto, edits or bypass",
         }),
     }
 }

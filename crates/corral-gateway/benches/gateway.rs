@@ -85,6 +85,7 @@ fn gateway(upstream: SocketAddr) -> RunGateway {
             allow_hosts: AllowList::default(),
             provider_tools: false,
             budget_tokens: None,
+            tokens_used_before: 0,
         },
         Arc::new(SystemResolver),
         Arc::new(|_| {}),

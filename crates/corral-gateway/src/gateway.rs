@@ -55,6 +55,8 @@ pub struct GatewayConfig {
     /// Whether provider-side tools (web search, web fetch, remote MCP) stay in requests.
     pub provider_tools: bool,
     pub budget_tokens: Option<u64>,
+    /// Tokens the run used before this gateway (a restarted Corral makes a new one).
+    pub tokens_used_before: u64,
 }
 
 /// Called with every request the gateway saw.
@@ -83,6 +85,8 @@ pub(crate) struct Inner {
     pub provider_tools: bool,
     pub budget: Option<u64>,
     pub used: AtomicU64,
+    /// Set once a model call was refused for the budget.
+    pub budget_refused: std::sync::atomic::AtomicBool,
     pub resolver: Arc<dyn Resolve>,
     pub events: EventSink,
     pub client: HttpsClient,
@@ -167,7 +171,8 @@ impl RunGateway {
                 allow_hosts: config.allow_hosts,
                 provider_tools: config.provider_tools,
                 budget: config.budget_tokens,
-                used: AtomicU64::new(0),
+                used: AtomicU64::new(config.tokens_used_before),
+                budget_refused: std::sync::atomic::AtomicBool::new(false),
                 resolver,
                 events,
                 client,
@@ -181,6 +186,13 @@ impl RunGateway {
     /// Tokens the providers reported for this run so far.
     pub fn tokens_used(&self) -> u64 {
         self.inner.used.load(Ordering::SeqCst)
+    }
+
+    /// `(budget, used)` once a model call was refused for the run's token budget.
+    pub fn budget_refused(&self) -> Option<(u64, u64)> {
+        let refused = self.inner.budget_refused.load(Ordering::SeqCst);
+        let budget = self.inner.budget?;
+        refused.then(|| (budget, self.tokens_used()))
     }
 
     /// The run has ended: its placeholder is refused from now on and every connection is cut.

@@ -59,6 +59,7 @@ impl RunGateway {
         if let Some(budget) = inner.budget {
             let used = inner.used.load(Ordering::SeqCst);
             if used >= budget {
+                inner.budget_refused.store(true, Ordering::SeqCst);
                 // Not 429: clients retry that; a budget does not come back by waiting.
                 return refuse(
                     StatusCode::PAYMENT_REQUIRED,

@@ -113,6 +113,8 @@ impl From<SandboxDto> for SandboxKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentPermissionsDto {
+    /// Bypass in a container, edits in the local sandbox.
+    Auto,
     Edits,
     Bypass,
 }
@@ -120,6 +122,7 @@ pub enum AgentPermissionsDto {
 impl From<AgentPermissions> for AgentPermissionsDto {
     fn from(p: AgentPermissions) -> Self {
         match p {
+            AgentPermissions::Auto => AgentPermissionsDto::Auto,
             AgentPermissions::Edits => AgentPermissionsDto::Edits,
             AgentPermissions::Bypass => AgentPermissionsDto::Bypass,
         }
@@ -129,6 +132,7 @@ impl From<AgentPermissions> for AgentPermissionsDto {
 impl From<AgentPermissionsDto> for AgentPermissions {
     fn from(p: AgentPermissionsDto) -> Self {
         match p {
+            AgentPermissionsDto::Auto => AgentPermissions::Auto,
             AgentPermissionsDto::Edits => AgentPermissions::Edits,
             AgentPermissionsDto::Bypass => AgentPermissions::Bypass,
         }
@@ -160,7 +164,7 @@ pub struct WorkflowDto {
     /// Keep provider-side tools (web search/fetch by the provider) in model requests.
     pub provider_tools: bool,
     /// Tokens a run may use; `None`: no budget.
-    pub budget_tokens: Option<u32>,
+    pub budget_tokens: Option<f64>,
     /// The network of a Dockerfile build's RUN steps.
     pub build_network: NetworkDto,
     pub sandbox: SandboxDto,
@@ -232,9 +236,7 @@ impl From<&Workflow> for WorkflowDto {
             network: network_dto(w.network),
             allow_hosts: w.allow_hosts.clone(),
             provider_tools: w.provider_tools,
-            budget_tokens: w
-                .budget_tokens
-                .map(|b| u32::try_from(b).unwrap_or(u32::MAX)),
+            budget_tokens: w.budget_tokens.map(|b| b as f64),
             build_network: network_dto(w.build_network),
             sandbox: w.sandbox.into(),
             max_concurrent_runs: w.max_concurrent_runs,
@@ -295,7 +297,12 @@ impl WorkflowDto {
                 .filter(|h| !h.is_empty())
                 .collect(),
             provider_tools: self.provider_tools,
-            budget_tokens: self.budget_tokens.filter(|b| *b > 0).map(u64::from),
+            // Whole tokens; a float cast saturates (a huge number is a huge budget).
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            budget_tokens: self
+                .budget_tokens
+                .filter(|b| b.is_finite() && *b >= 1.0)
+                .map(|b| b.round() as u64),
             build_network: network_policy(self.build_network),
             inactivity_timeout_secs: self.inactivity_timeout_secs,
             agent_permissions: self.agent_permissions.into(),

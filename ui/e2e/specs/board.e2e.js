@@ -179,6 +179,41 @@ describe("Corral's first run", () => {
     await shot("09-run");
   });
 
+  it("shows a run's requests in the Network tab and allows a blocked host with one click", async () => {
+    // The project from the last test: Docker, network=allowlist (the default), nothing allowed.
+    await $('[data-testid="nav-projects"]').click();
+    await $('[data-testid="project-item"]').$("button=Board").click();
+    await $('[data-testid="new-task"]').click();
+    const dialog = await $('[data-testid="create-task-dialog"]');
+    await dialog.waitForDisplayed();
+    await $("#task-title").setValue("Fetch");
+    await $("#task-runtime").selectByAttribute("value", "custom");
+    await $("#task-command").setValue("wget -qO- http://blocked.invalid/data || echo refused");
+    await $('[data-testid="create-task-submit"]').click();
+    await dialog.waitForDisplayed({ reverse: true });
+    await card("Fetch").click();
+    await $('[data-testid="run-task"]').click();
+    await browser.waitUntil(async () => (await $('[data-testid="run-state"]').getText()) === "succeeded", {
+      timeout: 60000,
+      timeoutMsg: "the run did not succeed",
+    });
+    await $('[data-testid="tab-network"]').click();
+    const row = await $('[data-testid="network-row"][data-host="blocked.invalid"]');
+    await row.waitForDisplayed({ timeout: 30000 });
+    await expect(row).toHaveText(expect.stringContaining("not in the project's allow-hosts"));
+    await expect($('[data-testid="network-summary"]')).toHaveText(expect.stringContaining("1 blocked"));
+    await shot("14-network-blocked");
+    await row.$('[data-testid="allow-host"]').click();
+    await row.$('[data-testid="host-allowed"]').waitForDisplayed({ timeout: 10000 });
+    // The project's allowlist has it now.
+    await $('[data-testid="nav-projects"]').click();
+    await $('[data-testid="project-item"]').$("button=Settings").click();
+    await expect($('[data-testid="allow-hosts"]')).toHaveValue("blocked.invalid");
+    await shot("15-network-allowed");
+    await $('[data-testid="project-settings"]').$("button=Save").click();
+    await $("h1=Projects").waitForDisplayed();
+  });
+
   it("runs Claude Code: a readable live log, the edit's diff, and a follow-up that resumes it", async () => {
     // The real CLI (installed by the Rust tests' script) in the local sandbox, talking to a
     // scripted server on 127.0.0.1.

@@ -82,7 +82,9 @@ export type AgentEventDto = { event: "session_started"; session_id: string } | {
 kind: string } | { event: "tool_result"; id: string; ok: boolean; output: string } | { event: "file_edit"; path: string } | { event: "usage"; input_tokens: number | null; output_tokens: number | null; cost_usd: number | null } | { event: "error"; message: string } | { event: "finished"; ok: boolean; summary: string | null } | { event: "raw"; line: string };
 
 /**  What a project's agents may do without asking: `edits` (the default) or `bypass`. */
-export type AgentPermissionsDto = "edits" | "bypass";
+export type AgentPermissionsDto = 
+/**  Bypass in a container, edits in the local sandbox. */
+"auto" | "edits" | "bypass";
 
 export type ApiError = {
 	kind: ErrorKind,

@@ -78,6 +78,9 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
         (
             "agents may",
             match wf.agent_permissions {
+                corral_core::AgentPermissions::Auto => {
+                    "do anything without asking in a container, which is the boundary; edit files in the local sandbox (agent-permissions=auto)".to_string()
+                }
                 corral_core::AgentPermissions::Edits => {
                     "edit files (agent-permissions=edits)".to_string()
                 }

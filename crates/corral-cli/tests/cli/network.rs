@@ -107,3 +107,99 @@ fn an_agent_on_a_project_with_no_network_is_refused_before_anything_starts() {
     let bad = env.corral_with(&["project", "set", "r", "build-network=allowlist"], &[]);
     assert_ne!(bad.code, 0);
 }
+
+/// What an agent in a container can see: its environment, every process's environment, its
+/// home, and Docker's record of the container hold the placeholder, never the key; the
+/// project's upstream URL is not there either. The "agent" is a script standing in for
+/// `claude` that writes down what it sees.
+#[test]
+fn inside_the_container_there_is_only_the_placeholder() {
+    test_image();
+    let env = Env::new();
+    let repo = env.repo("r");
+    std::fs::create_dir_all(repo.join("bin")).expect("bin");
+    let spy = "#!/bin/sh\n\
+        env > env.txt\n\
+        for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done > proc-environ.txt 2>/dev/null\n\
+        grep -r sk- /corral/run/home > home-grep.txt 2>/dev/null\n\
+        touch /corral/run/inspect-now; sleep 3\n";
+    let script = repo.join("bin/claude");
+    std::fs::write(&script, spy).expect("spy");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    corral_testkit::git(&repo, &["add", "."]);
+    corral_testkit::git(&repo, &["commit", "-qm", "spy"]);
+    env.ok(&["project", "add", super::s(&repo)]);
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "agent-image=corral-test/busybox:1",
+        "runtime=claude-code",
+        "env.PATH=/workspace/bin:/bin",
+        "env.ANTHROPIC_BASE_URL=http://upstream-with-token.invalid/t0ken",
+    ]);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Spy",
+        "--prompt",
+        "look around",
+    ]);
+    let secret = "sk-corral-spy-test-0123456789";
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["run", "Spy", "--follow"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .env("ANTHROPIC_API_KEY", secret)
+        .env_remove("CORRAL_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("corral runs");
+    // While the agent sleeps, Docker's record of its container.
+    let instance = format!("label=corral.instance={}", env.data.display());
+    let mut inspected = String::new();
+    for _ in 0..600 {
+        let ids = std::process::Command::new("docker")
+            .args(["ps", "-q", "--filter", &instance])
+            .output()
+            .expect("docker ps");
+        let ids = String::from_utf8_lossy(&ids.stdout).trim().to_string();
+        if !ids.is_empty() {
+            let out = std::process::Command::new("docker")
+                .args(["inspect", &ids])
+                .output()
+                .expect("docker inspect");
+            inspected = String::from_utf8_lossy(&out.stdout).into_owned();
+            if inspected.contains("corral.run") {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(run.wait().expect("ends").success());
+    assert!(inspected.contains("corral.run"), "the container was seen");
+    assert!(!inspected.contains(secret), "docker inspect holds no key");
+
+    let runs = json(&env.ok(&["runs", "--json"]));
+    let branch = runs[0]["branch"].as_str().expect("branch");
+    let seen = |file: &str| super::file_on_branch(&repo, branch, file);
+    let environment = seen("env.txt");
+    assert!(
+        environment.contains("ANTHROPIC_API_KEY=corral-placeholder-"),
+        "{environment}"
+    );
+    assert!(environment.contains("ANTHROPIC_BASE_URL=http://127.0.0.1:47181"));
+    assert!(environment.contains("HTTPS_PROXY=http://127.0.0.1:47180"));
+    assert!(
+        !environment.contains("t0ken"),
+        "the upstream stays outside: {environment}"
+    );
+    for file in ["env.txt", "proc-environ.txt", "home-grep.txt"] {
+        assert!(!seen(file).contains(secret), "{file} holds the key");
+    }
+    assert!(seen("proc-environ.txt").contains("corral-placeholder-"));
+}

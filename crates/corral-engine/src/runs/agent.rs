@@ -64,9 +64,10 @@ pub(crate) fn request(
             .clone()
             .or_else(|| project.workflow.model.clone()),
         resume,
+        // `auto` is settled by the plan, which knows whether the key stays outside.
         permission: match project.workflow.agent_permissions {
-            AgentPermissions::Edits => PermissionMode::AcceptEdits,
             AgentPermissions::Bypass => PermissionMode::Bypass,
+            AgentPermissions::Edits | AgentPermissions::Auto => PermissionMode::AcceptEdits,
         },
         base_url: project.workflow.env.get(adapter.base_url_env()).cloned(),
         agent_command: match adapter.runtime() {

@@ -75,11 +75,22 @@ impl Engine {
             }
         };
         let sandbox = run.sandbox_kind().unwrap_or(project.workflow.sandbox);
-        let placeholder = if network::through_gateway(project, sandbox == SandboxKind::Docker) {
-            Some(
-                network::placeholder(self, run.id)
-                    .map_err(EngineError::io("making the run's placeholder key"))?,
-            )
+        // Settled once per run: a run that made its placeholder keeps the gateway, one whose
+        // container was made without it keeps going without. A local command needs none: it
+        // holds no key, and a local step could ignore the proxy anyway.
+        let use_gateway = network::uses_gateway(self, run.id)
+            || (run.container_id.is_none()
+                && network::through_gateway(project)
+                && (sandbox == SandboxKind::Docker || agent.is_some()));
+        let gateway = if use_gateway {
+            let placeholder = network::placeholder(self, run.id)
+                .map_err(EngineError::io("making the run's placeholder key"))?;
+            let doors = match sandbox {
+                SandboxKind::Docker => network::Doors::Relay,
+                SandboxKind::Local => network::loopback_doors(self, run.id)
+                    .map_err(EngineError::io("choosing the gateway's loopback ports"))?,
+            };
+            Some((placeholder, doors))
         } else {
             None
         };
@@ -89,7 +100,7 @@ impl Engine {
             project,
             &self.sandbox_dir(run.id),
             agent,
-            placeholder,
+            gateway,
         )
     }
 

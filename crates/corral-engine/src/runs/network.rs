@@ -29,9 +29,10 @@ pub(crate) const UPSTREAM_VARS: [(&str, Provider); 3] = [
 /// How long a restarted Corral tries to link again while the old relay lets go of its ports.
 const RELINK_FOR: Duration = Duration::from_secs(15);
 
-/// Whether a run of `project` in this sandbox goes out through the gateway.
-pub(crate) fn through_gateway(project: &Project, isolated: bool) -> bool {
-    isolated && project.workflow.network == NetworkPolicy::Allowlist
+/// Whether a run of `project` reaches its model API through the gateway (in a container, or
+/// from the local sandbox on loopback ports).
+pub(crate) fn through_gateway(project: &Project) -> bool {
+    project.workflow.network == NetworkPolicy::Allowlist
 }
 
 /// The provider an API key is for (its variable's name), when the gateway speaks for it.
@@ -52,14 +53,76 @@ pub(crate) fn base_url_var(provider: Provider) -> &'static str {
         .map_or("", |(var, _)| var)
 }
 
-/// The base URL an agent is given for `provider`: the relay's door inside the container
-/// (OpenAI's written with its version, as OpenAI clients expect).
-pub(crate) fn door_url(provider: Provider) -> String {
-    match provider {
-        Provider::Anthropic => format!("http://127.0.0.1:{}", Service::Anthropic.port()),
-        Provider::OpenAi => format!("http://127.0.0.1:{}/v1", Service::OpenAi.port()),
-        Provider::Gemini => format!("http://127.0.0.1:{}", Service::Gemini.port()),
+/// Where the sandbox finds the gateway's model doors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Doors {
+    /// The relay's fixed ports inside a container.
+    Relay,
+    /// Ports of this machine's loopback (the local sandbox), chosen for the run.
+    Loopback {
+        anthropic: u16,
+        openai: u16,
+        gemini: u16,
+    },
+}
+
+impl Doors {
+    fn port(self, provider: Provider) -> u16 {
+        match (self, provider) {
+            (Doors::Relay, Provider::Anthropic) => Service::Anthropic.port(),
+            (Doors::Relay, Provider::OpenAi) => Service::OpenAi.port(),
+            (Doors::Relay, Provider::Gemini) => Service::Gemini.port(),
+            (Doors::Loopback { anthropic, .. }, Provider::Anthropic) => anthropic,
+            (Doors::Loopback { openai, .. }, Provider::OpenAi) => openai,
+            (Doors::Loopback { gemini, .. }, Provider::Gemini) => gemini,
+        }
     }
+
+    /// The base URL an agent is given for `provider` (OpenAI's written with its version, as
+    /// OpenAI clients expect).
+    pub fn url(self, provider: Provider) -> String {
+        let port = self.port(provider);
+        match provider {
+            Provider::OpenAi => format!("http://127.0.0.1:{port}/v1"),
+            Provider::Anthropic | Provider::Gemini => format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+/// The loopback ports of a local run's doors: chosen at its first plan (free then) and kept in
+/// its host-only folder, so a restarted Corral opens the same ones its running agent uses.
+pub(crate) fn loopback_doors(ctx: &Engine, run: RunId) -> std::io::Result<Doors> {
+    let dir = ctx.run_dir(run);
+    let file = dir.join("gateway-ports");
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        let ports: Vec<u16> = text
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        if let [anthropic, openai, gemini] = ports[..] {
+            return Ok(Doors::Loopback {
+                anthropic,
+                openai,
+                gemini,
+            });
+        }
+    }
+    let mut ports = Vec::new();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+        ports.push(listener.local_addr()?.port());
+        held.push(listener); // held until all three are chosen: three different ports
+    }
+    std::fs::create_dir_all(&dir)?;
+    let tmp = file.with_extension("tmp");
+    std::fs::write(&tmp, format!("{} {} {}", ports[0], ports[1], ports[2]))?;
+    std::fs::rename(&tmp, &file)?;
+    Ok(Doors::Loopback {
+        anthropic: ports[0],
+        openai: ports[1],
+        gemini: ports[2],
+    })
 }
 
 /// The environment every step gets: its HTTP traffic goes to the gateway's proxy door (both
@@ -84,13 +147,19 @@ pub(crate) fn proxy_env() -> Vec<(String, String)> {
 #[derive(Debug, Clone)]
 pub(crate) struct NetworkPlan {
     pub placeholder: Secret,
+    pub doors: Doors,
     pub upstreams: Vec<Upstream>,
 }
 
 impl NetworkPlan {
     /// The upstream each provider's requests go to: the project's variable naming it, or the
     /// provider itself; the key only for the provider it is for.
-    pub fn new(project: &Project, placeholder: Secret, key: Option<(Provider, Secret)>) -> Self {
+    pub fn new(
+        project: &Project,
+        placeholder: Secret,
+        doors: Doors,
+        key: Option<(Provider, Secret)>,
+    ) -> Self {
         let upstreams = UPSTREAM_VARS
             .iter()
             .map(|(var, provider)| Upstream {
@@ -104,16 +173,25 @@ impl NetworkPlan {
             .collect();
         NetworkPlan {
             placeholder,
+            doors,
             upstreams,
         }
     }
 }
 
+/// Whether `run` goes out through the gateway: settled at its first plan, which made its
+/// placeholder (a run keeps the network it started with, whatever the project says later).
+pub(crate) fn uses_gateway(ctx: &Engine, run: RunId) -> bool {
+    ctx.run_dir(run).join(PLACEHOLDER_FILE).is_file()
+}
+
+const PLACEHOLDER_FILE: &str = "gateway-placeholder";
+
 /// The placeholder key of a run: made at its first plan and kept in its host-only folder, so
 /// a restarted Corral gives the same one the running agent holds.
 pub(crate) fn placeholder(ctx: &Engine, run: RunId) -> std::io::Result<Secret> {
     let dir = ctx.run_dir(run);
-    let file = dir.join("gateway-placeholder");
+    let file = dir.join(PLACEHOLDER_FILE);
     match std::fs::read_to_string(&file) {
         Ok(text) if !text.trim().is_empty() => return Ok(Secret::new(text.trim())),
         Ok(_) => {}
@@ -138,7 +216,12 @@ pub(crate) fn placeholder(ctx: &Engine, run: RunId) -> std::io::Result<Secret> {
 pub(crate) struct RunNetwork {
     gateway: RunGateway,
     serving: tokio::task::JoinHandle<()>,
+    /// The way events go to the recorder; taken to close it at the end.
+    events: Arc<std::sync::Mutex<Option<EventSender>>>,
+    recorder: Option<tokio::task::JoinHandle<()>>,
 }
+
+type EventSender = tokio::sync::mpsc::UnboundedSender<corral_core::NetworkRequest>;
 
 impl Drop for RunNetwork {
     fn drop(&mut self) {
@@ -161,16 +244,20 @@ impl RunNetwork {
             .container_id
             .clone()
             .ok_or_else(|| StepStop::fail(FailKind::Internal, "no container"))?;
-        let (events, mut recorded) = tokio::sync::mpsc::unbounded_channel();
-        let (recorder, run_id) = (ctx.clone(), run.id);
+        let (sender, mut recorded) = tokio::sync::mpsc::unbounded_channel();
+        let (engine, run_id) = (ctx.clone(), run.id);
         // Events leave the gateway's hot path at once; they are recorded in order here.
-        tokio::spawn(async move {
+        let recorder = tokio::spawn(async move {
             while let Some(request) = recorded.recv().await {
-                let _ = recorder
+                let _ = engine
                     .append(run_id, RunEventBody::Network { request })
                     .await;
             }
         });
+        let events = Arc::new(std::sync::Mutex::new(Some(sender)));
+        let sink = events.clone();
+        // A restarted Corral counts what the run used before against its budget.
+        let used_before = ctx.run_network(run.id).await.map(|n| n.tokens).unwrap_or(0);
         let workflow = &project.workflow;
         let gateway = RunGateway::new(
             GatewayConfig {
@@ -180,24 +267,96 @@ impl RunNetwork {
                 allow_hosts: AllowList::new(&workflow.allow_hosts),
                 provider_tools: workflow.provider_tools,
                 budget_tokens: workflow.budget_tokens,
+                tokens_used_before: used_before,
             },
             Arc::new(corral_gateway::SystemResolver),
             Arc::new(move |request| {
-                let _ = events.send(request);
+                let sink = sink.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(sender) = sink.as_ref() {
+                    let _ = sender.send(request);
+                }
             }),
         )
         .map_err(|e| StepStop::fail(FailKind::Network, e.to_string()))?;
-        let link = open_link(sandbox, &container).await?;
-        let serving = tokio::spawn(serve(sandbox.clone(), container, gateway.clone(), link));
-        Ok(RunNetwork { gateway, serving })
+        let serving = match plan.doors {
+            Doors::Relay => {
+                let link = open_link(sandbox, &container).await?;
+                tokio::spawn(serve(sandbox.clone(), container, gateway.clone(), link))
+            }
+            Doors::Loopback { .. } => {
+                let listeners = listen_on_loopback(plan.doors).await?;
+                tokio::spawn(serve_loopback(gateway.clone(), listeners))
+            }
+        };
+        Ok(RunNetwork {
+            gateway,
+            serving,
+            events,
+            recorder: Some(recorder),
+        })
     }
 
-    /// `(budget, used)` once the run's token budget is spent.
-    pub fn budget_spent(&self, project: &Project) -> Option<(u64, u64)> {
-        let budget = project.workflow.budget_tokens?;
-        let used = self.gateway.tokens_used();
-        (used >= budget).then_some((budget, used))
+    /// `(budget, used)` once a model call of the run was refused for its token budget.
+    pub fn budget_refused(&self) -> Option<(u64, u64)> {
+        self.gateway.budget_refused()
     }
+
+    /// Ends the run's network: the placeholder revoked, every connection cut, and every
+    /// request seen until then recorded before the run's end is.
+    pub async fn finish(mut self) {
+        self.gateway.revoke();
+        self.serving.abort();
+        // Cut connections report as they end: a moment for them, then the door closes.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(recorder) = self.recorder.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), recorder).await;
+        }
+    }
+}
+
+/// The local run's doors, on the ports its agent was given.
+async fn listen_on_loopback(
+    doors: Doors,
+) -> Result<Vec<(Service, tokio::net::TcpListener)>, StepStop> {
+    let mut listeners = Vec::new();
+    for (service, provider) in [
+        (Service::Anthropic, Provider::Anthropic),
+        (Service::OpenAi, Provider::OpenAi),
+        (Service::Gemini, Provider::Gemini),
+    ] {
+        let port = doors.port(provider);
+        let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port))
+            .await
+            .map_err(|e| {
+                StepStop::fail(
+                    FailKind::Network,
+                    format!("the gateway cannot listen on 127.0.0.1:{port}, the port its agent was given: {e}"),
+                )
+            })?;
+        listeners.push((service, listener));
+    }
+    Ok(listeners)
+}
+
+/// Hands each loopback connection to the gateway, until the run's network is dropped.
+async fn serve_loopback(gateway: RunGateway, listeners: Vec<(Service, tokio::net::TcpListener)>) {
+    let mut accepting = tokio::task::JoinSet::new();
+    for (service, listener) in listeners {
+        let gateway = gateway.clone();
+        accepting.spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((tcp, _)) => {
+                        let gateway = gateway.clone();
+                        tokio::spawn(async move { gateway.serve(service, tcp).await });
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+    }
+    while accepting.join_next().await.is_some() {}
 }
 
 /// Opens the link, trying again for a while: after a restart the old relay may still hold

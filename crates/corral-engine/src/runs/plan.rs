@@ -124,28 +124,31 @@ pub(crate) fn check(
 
 impl RunPlan {
     /// The plan of `run`. `agent` is the task's adapter with its API key (`None` for a custom
-    /// command); `sandbox_dir` is the run's sandbox folder on the host; `placeholder` is the
-    /// run's placeholder key, when it goes out through the gateway.
+    /// command); `sandbox_dir` is the run's sandbox folder on the host; `gateway` is the run's
+    /// placeholder key and where its doors are, when it goes out through the gateway.
     pub fn resolve(
         run: &Run,
         task: &Task,
         project: &Project,
         sandbox_dir: &Path,
         agent: Option<(Box<dyn Adapter>, EngineResult<FoundKey>)>,
-        placeholder: Option<corral_gateway::Secret>,
+        gateway: Option<(corral_gateway::Secret, network::Doors)>,
     ) -> EngineResult<RunPlan> {
         check(task, project, agent.as_ref().map(|(a, _)| a.as_ref()))?;
         // A run keeps the sandbox it started in, whatever the project says now.
         let sandbox = run.sandbox_kind().unwrap_or(project.workflow.sandbox);
         let isolated = sandbox == SandboxKind::Docker;
-        let placeholder = placeholder.filter(|_| network::through_gateway(project, isolated));
-        // Every step's web traffic goes to the gateway's proxy.
-        let step_env = if placeholder.is_some() {
+        // Whether the run uses the gateway was settled by the caller (once per run: a run
+        // keeps the network it started with).
+        let placeholder = gateway.as_ref().map(|(p, _)| p.clone());
+        // In a container every step's web traffic goes to the gateway's proxy.
+        let step_env = if gateway.is_some() && isolated {
             network::proxy_env()
         } else {
             Vec::new()
         };
         let mut gateway_key = None;
+        let mut key_inside = false;
         let work = match agent {
             None => Work::Command(StepSpec {
                 name: StepName::Agent,
@@ -169,8 +172,17 @@ impl RunPlan {
                     .and_then(|k| network::provider_of_key(&k.name))
                     .filter(|p| adapter.base_url_env() == network::base_url_var(*p))
                     .filter(|_| placeholder.is_some());
-                if let Some(provider) = provider {
-                    request.base_url = Some(network::door_url(provider));
+                if let (Some(provider), Some((_, doors))) = (provider, &gateway) {
+                    request.base_url = Some(doors.url(provider));
+                }
+                // `auto`: bypass only where the container is the whole boundary (no network but
+                // the gateway, no key inside); edits everywhere else.
+                if project.workflow.agent_permissions == corral_core::AgentPermissions::Auto {
+                    request.permission = if isolated && provider.is_some() {
+                        corral_agents::PermissionMode::Bypass
+                    } else {
+                        corral_agents::PermissionMode::AcceptEdits
+                    };
                 }
                 let mut env = agent::home_env(&home);
                 env.extend(adapter.env(&request));
@@ -186,6 +198,11 @@ impl RunPlan {
                         }
                         match (provider, &placeholder) {
                             (Some(provider), Some(placeholder)) => {
+                                // Codex reads OPENAI_API_KEY whichever name its key has.
+                                if key.name == "CODEX_API_KEY" {
+                                    let placeholder = placeholder.expose().to_string();
+                                    env.push(("OPENAI_API_KEY".into(), placeholder));
+                                }
                                 env.push((key.name, placeholder.expose().to_string()));
                                 gateway_key =
                                     Some((provider, corral_gateway::Secret::new(key.value)));
@@ -198,6 +215,7 @@ impl RunPlan {
                                     isolated,
                                     placeholder.is_some(),
                                 ));
+                                key_inside = true;
                                 env.push((key.name, key.value));
                             }
                         }
@@ -220,9 +238,32 @@ impl RunPlan {
                 }))
             }
         };
-        let with_env = |mut spec: StepSpec| {
-            spec.env.extend(step_env.iter().cloned());
+        // The project's variables come first in every step, then the step's own. With the
+        // gateway, those naming a provider's upstream are the gateway's and stay outside (but
+        // for an agent that holds its key itself and so talks to its provider directly).
+        let hide_upstreams = gateway.is_some() && !key_inside;
+        let project_env: Vec<(String, String)> = project
+            .workflow
+            .env
+            .iter()
+            .filter(|(k, _)| {
+                !hide_upstreams || !network::UPSTREAM_VARS.iter().any(|(var, _)| var == k)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let with_env = |mut spec: StepSpec, own: &[(String, String)]| {
+            let mut env = project_env.clone();
+            env.extend(spec.env);
+            env.extend(own.iter().cloned());
+            spec.env = env;
             spec
+        };
+        let work = match work {
+            Work::Command(spec) => Work::Command(with_env(spec, &[])),
+            Work::Agent(mut call) => {
+                call.step = with_env(call.step, &[]);
+                Work::Agent(call)
+            }
         };
         Ok(RunPlan {
             sandbox,
@@ -230,14 +271,14 @@ impl RunPlan {
                 .workflow
                 .setup_command
                 .as_deref()
-                .map(|c| with_env(shell(StepName::Setup, c))),
+                .map(|c| with_env(shell(StepName::Setup, c), &step_env)),
             work,
             verify: project
                 .workflow
                 .verify_command
                 .as_deref()
-                .map(|c| with_env(shell(StepName::Verify, c))),
-            network: placeholder.map(|p| NetworkPlan::new(project, p, gateway_key)),
+                .map(|c| with_env(shell(StepName::Verify, c), &step_env)),
+            network: gateway.map(|(p, doors)| NetworkPlan::new(project, p, doors, gateway_key)),
         })
     }
 }
@@ -251,9 +292,13 @@ fn key_inside_note(
     gateway: bool,
 ) -> Option<String> {
     if gateway {
+        let reach = if isolated {
+            "and its model API must be in the project's allow-hosts"
+        } else {
+            "which reaches its model API directly"
+        };
         return Some(format!(
-            "Corral's gateway does not speak for {} with {key}: the key is in the sandbox, and \
-             its model API must be in the project's allow-hosts",
+            "Corral's gateway does not speak for {} with {key}: the key is in the sandbox, {reach}",
             adapter.runtime()
         ));
     }
@@ -409,14 +454,17 @@ mod tests {
         let t = task(&p, Runtime::ClaudeCode, None, "Fix the cart");
         let run = Run::queued(t.id, p.id, 1, Timestamp(0));
         let adapter = corral_agents::adapter_for(Runtime::ClaudeCode).expect("adapter");
-        let placeholder = corral_gateway::Secret::new("corral-placeholder-x");
+        let gateway = (
+            corral_gateway::Secret::new("corral-placeholder-x"),
+            network::Doors::Relay,
+        );
         let plan = RunPlan::resolve(
             &run,
             &t,
             &p,
             Path::new("/data/s"),
             Some((adapter, Ok(key()))),
-            Some(placeholder),
+            Some(gateway),
         )
         .expect("plan");
         let Work::Agent(call) = &plan.work else {
@@ -471,5 +519,51 @@ mod tests {
             check(&custom, &p, None).is_ok(),
             "a command needs no network"
         );
+    }
+
+    #[test]
+    fn a_local_agent_gets_loopback_doors_and_a_placeholder_but_no_proxy() {
+        let p = project(SandboxKind::Local);
+        let t = task(&p, Runtime::Codex, None, "Fix it");
+        let run = Run::queued(t.id, p.id, 1, Timestamp(0));
+        let adapter = corral_agents::adapter_for(Runtime::Codex).expect("adapter");
+        let doors = network::Doors::Loopback {
+            anthropic: 41001,
+            openai: 41002,
+            gemini: 41003,
+        };
+        let key = FoundKey {
+            name: "OPENAI_API_KEY".into(),
+            ..key()
+        };
+        let gateway = (corral_gateway::Secret::new("corral-placeholder-y"), doors);
+        let plan = RunPlan::resolve(
+            &run,
+            &t,
+            &p,
+            Path::new("/data/s"),
+            Some((adapter, Ok(key))),
+            Some(gateway),
+        )
+        .expect("plan");
+        let Work::Agent(call) = &plan.work else {
+            panic!("an agent");
+        };
+        assert_eq!(
+            call.request.base_url.as_deref(),
+            Some("http://127.0.0.1:41002/v1")
+        );
+        let env: std::collections::HashMap<&str, &str> = call
+            .step
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(env["OPENAI_API_KEY"], "corral-placeholder-y");
+        assert!(
+            !env.contains_key("HTTPS_PROXY"),
+            "a local step could ignore a proxy"
+        );
+        assert_eq!(plan.network.expect("gateway").doors, doors);
     }
 }

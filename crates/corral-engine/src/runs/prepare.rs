@@ -322,7 +322,7 @@ pub(super) async fn prepare(
             cpu_millis: limits.cpu_millis,
             pids: limits.pids,
             network: network_mode(project.workflow.network),
-            read_only_mounts: relay_mount(ctx, project, sandbox.is_isolated())?,
+            read_only_mounts: relay_mount(ctx, run.id, sandbox.is_isolated())?,
         };
         let id = sandbox
             .create(&spec)
@@ -346,10 +346,10 @@ pub(super) async fn prepare(
 /// The relay, mounted read-only into a container that reaches the world through the gateway.
 fn relay_mount(
     ctx: &Engine,
-    project: &Project,
+    run: corral_core::RunId,
     isolated: bool,
 ) -> Result<Vec<(std::path::PathBuf, String)>, StepStop> {
-    if !super::network::through_gateway(project, isolated) {
+    if !isolated || !super::network::uses_gateway(ctx, run) {
         return Ok(Vec::new());
     }
     let relay = corral_sandbox::install_relay(&ctx.config.data_dir.join("bin"))

@@ -52,7 +52,7 @@ pub(super) async fn step(
                 files: &files,
                 id_file: &id_file,
             };
-            start_step(ctx, sandbox, run, &container, project, step).await?
+            start_step(ctx, sandbox, run, &container, step).await?
         }
         Err(e) => {
             return Err(StepStop::fail(
@@ -136,7 +136,6 @@ async fn start_step(
     sandbox: &impl Sandbox,
     run: &Run,
     container: &str,
-    project: &Project,
     step: NewStep<'_>,
 ) -> Result<String, StepStop> {
     let NewStep {
@@ -168,23 +167,9 @@ async fn start_step(
         },
     )
     .await?;
-    // The project's variables, then the step's own (an agent's home, its API key): values
-    // never logged.
-    // With the gateway, the variables naming a provider's upstream are the gateway's.
-    let gateway = super::network::through_gateway(project, sandbox.is_isolated());
-    let env: Vec<String> = project
-        .workflow
-        .env
-        .iter()
-        .filter(|(k, _)| {
-            !gateway
-                || !super::network::UPSTREAM_VARS
-                    .iter()
-                    .any(|(var, _)| var == k)
-        })
-        .map(|(k, v)| format!("{k}={v}"))
-        .chain(extra_env.iter().map(|(k, v)| format!("{k}={v}")))
-        .collect();
+    // The project's variables and the step's own (an agent's home, its key or placeholder),
+    // as the plan put them: values never logged.
+    let env: Vec<String> = extra_env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     // Marks a start in progress: if this process dies before the id is recorded, the next
     // one stops whatever this start left running before starting the step again.
     let starting = id_file.with_extension("starting");

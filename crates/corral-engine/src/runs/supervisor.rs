@@ -190,7 +190,7 @@ async fn run_states(
     // The gateway and its link, up before any step starts (and again after a restart); it
     // is revoked when the steps are over.
     let network = match &plan.network {
-        Some(network) if sandbox.is_isolated() && run.state.is_live() => {
+        Some(network) if run.state.is_live() => {
             Some(RunNetwork::start(ctx, sandbox, run, project, network).await?)
         }
         _ => None,
@@ -221,7 +221,9 @@ async fn run_states(
     if let Some(watch) = watch {
         watch.finish().await;
     }
-    drop(network);
+    if let Some(network) = network {
+        network.finish().await;
+    }
     if !result? {
         return Ok(());
     }
@@ -262,8 +264,11 @@ async fn advance<S: Sandbox>(
             )
             .await;
             // Past its budget the gateway refused the agent's model calls: that, not how the
-            // agent took it, is why the run ends.
-            if let Some((budget, used)) = turn.network.and_then(|n| n.budget_spent(turn.project)) {
+            // agent took it, is why the run ends (unless it was cancelled).
+            let cancelled = matches!(worked, Err(StepStop::Cancelled));
+            if let Some((budget, used)) = turn.network.and_then(RunNetwork::budget_refused)
+                && !cancelled
+            {
                 return Err(StepStop::fail(
                     FailKind::TokenBudget,
                     format!(

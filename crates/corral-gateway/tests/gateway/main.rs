@@ -109,6 +109,7 @@ impl Harness {
                 allow_hosts: AllowList::new(&options.allow),
                 provider_tools: options.provider_tools,
                 budget_tokens: options.budget,
+                tokens_used_before: 0,
             },
             resolver.clone(),
             Arc::new(move |e| sink.lock().unwrap().push(e)),

@@ -186,6 +186,7 @@ async fn past_its_budget_a_run_gets_no_more_model_calls() {
         })
     );
     assert_eq!(up.seen.lock().unwrap().len(), 1);
+    assert_eq!(h.gateway.budget_refused(), Some((100, 150)));
 }
 
 #[tokio::test]

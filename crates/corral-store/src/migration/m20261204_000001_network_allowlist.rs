@@ -1,6 +1,8 @@
 //! `network=allowlist` becomes the default (issue 15). Projects stored with `none`, the old
 //! default, which no agent can work with, move to `allowlist`: as closed (no network in the
-//! sandbox) but with the model API through Corral's gateway.
+//! sandbox) but with the model API through Corral's gateway. And `agent-permissions=auto`
+//! becomes the default: projects stored with `edits`, the old default, move to it (bypass in a
+//! container, which is now a boundary; still edits in the local sandbox).
 
 use sea_orm_migration::prelude::*;
 
@@ -16,6 +18,13 @@ impl MigrationTrait for Migration {
                 "UPDATE projects SET workflow_json = json_set(workflow_json, '$.network', 'allowlist') \
                  WHERE json_extract(workflow_json, '$.network') = 'none'",
             )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE projects SET workflow_json = json_set(workflow_json, '$.agent_permissions', 'auto') \
+                 WHERE json_extract(workflow_json, '$.agent_permissions') = 'edits'",
+            )
             .await
             .map(|_| ())
     }
@@ -27,6 +36,13 @@ impl MigrationTrait for Migration {
             .execute_unprepared(
                 "UPDATE projects SET workflow_json = json_set(workflow_json, '$.network', 'none') \
                  WHERE json_extract(workflow_json, '$.network') = 'allowlist'",
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE projects SET workflow_json = json_set(workflow_json, '$.agent_permissions', 'edits') \
+                 WHERE json_extract(workflow_json, '$.agent_permissions') = 'auto'",
             )
             .await
             .map(|_| ())

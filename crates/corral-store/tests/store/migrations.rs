@@ -121,3 +121,42 @@ async fn a_truncated_sqlite_file_is_refused_too() {
         "left untouched"
     );
 }
+
+/// A project stored before issue 15 with the old defaults (`network=none`, which no agent can
+/// work with, and `agent-permissions=edits`) gets the new ones; other choices stay.
+#[tokio::test]
+async fn projects_with_the_old_network_and_permission_defaults_move_to_the_new_ones() {
+    let (_dir, store) = temp_store().await;
+    let db = store.db();
+    let exec = |sql: String| async move {
+        db.execute_unprepared(&sql).await.expect("sql");
+    };
+    Migrator::down(db, Some(1)).await.expect("down one");
+    for (id, network, permissions) in [("a", "none", "edits"), ("b", "host", "bypass")] {
+        exec(format!(
+            "INSERT INTO projects (id, name, source_json, default_branch, workflow_json, created_at, updated_at) \
+             VALUES ('{id}', '{id}', '{{}}', NULL, '{{\"network\":\"{network}\",\"agent_permissions\":\"{permissions}\",\"model\":\"m\"}}', 0, 0)"
+        ))
+        .await;
+    }
+    Migrator::up(db, None).await.expect("up");
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id, workflow_json FROM projects ORDER BY id",
+        ))
+        .await
+        .expect("rows");
+    let workflows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::from_str(&r.try_get::<String>("", "workflow_json").expect("json"))
+                .expect("valid")
+        })
+        .collect();
+    assert_eq!(workflows[0]["network"], "allowlist");
+    assert_eq!(workflows[0]["agent_permissions"], "auto");
+    assert_eq!(workflows[0]["model"], "m", "the rest is kept");
+    assert_eq!(workflows[1]["network"], "host");
+    assert_eq!(workflows[1]["agent_permissions"], "bypass");
+}

@@ -192,6 +192,22 @@ export class AppController {
     return saved;
   }
 
+  #allowing: Promise<unknown> = Promise.resolve();
+
+  /** Adds `host` to the project's allowlist (it applies to the project's next runs). One at a
+   * time: each builds on the project as the one before saved it. */
+  allowHost(projectId: string, host: string): Promise<unknown> {
+    const next = this.#allowing.then(async () => {
+      const project = this.projects.find((p) => p.id === projectId);
+      if (!project) return false;
+      if (project.workflow.allow_hosts.includes(host)) return true;
+      const workflow = { ...project.workflow, allow_hosts: [...project.workflow.allow_hosts, host] };
+      return this.saveProject(project.id, project.name, workflow);
+    });
+    this.#allowing = next;
+    return next;
+  }
+
   async removeProject(id: string) {
     const done = await this.#attempt("Removing the project", async () => {
       await this.backend.removeProject(id);

@@ -105,6 +105,20 @@ describe("AppController", () => {
     expect(app.openRun?.id).toBe(run.id);
   });
 
+  it("allows a blocked host in one step, once, keeping the rest of the workflow", async () => {
+    const { app, backend } = setup();
+    const project = await backend.addProject("/repos/shop", null);
+    await app.start();
+    // Two clicks at once: both hosts are kept.
+    const both = [app.allowHost(project.id, "registry.npmjs.org"), app.allowHost(project.id, "pypi.org")];
+    expect(await Promise.all(both)).toEqual([expect.anything(), expect.anything()]);
+    expect(await app.allowHost(project.id, "registry.npmjs.org")).toBeTruthy();
+    const saved = app.projects.find((p) => p.id === project.id);
+    expect(saved?.workflow.allow_hosts).toEqual(["registry.npmjs.org", "pypi.org"]);
+    expect(saved?.workflow.network).toBe("allowlist");
+    expect(backend.calls.filter((c) => c.startsWith("updateProject"))).toHaveLength(2);
+  });
+
   it("toggles the theme between light and dark", async () => {
     const { app } = setup();
     await app.settings.setTheme("dark");

@@ -41,7 +41,7 @@ export const defaultWorkflow: WorkflowDto = {
   retention_runs: 20,
   retention_days: 7,
   inactivity_timeout_secs: 1800,
-  agent_permissions: "edits",
+  agent_permissions: "auto",
   max_file_mib: 50,
 };
 
