@@ -14,6 +14,7 @@ pub mod run_event;
 pub mod run_status;
 pub mod runtime;
 pub mod settings_keys;
+mod settings_values;
 pub mod task;
 pub mod time;
 pub mod validate;

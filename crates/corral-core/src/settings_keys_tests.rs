@@ -1,6 +1,7 @@
 //! Tests of `settings_keys`.
 
 use super::*;
+use crate::project::{AgentPermissions, SandboxKind};
 use crate::runtime::Runtime;
 
 #[test]

@@ -4,6 +4,7 @@
 //! number).
 
 mod health;
+mod network;
 mod project;
 mod run;
 mod task;

@@ -4,6 +4,8 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
+use super::agents::node_image;
+use super::model_server::model_server;
 use super::{Env, json, test_image};
 
 /// A one-page web server on 127.0.0.1 (this machine, outside any container); counts visits.
@@ -202,4 +204,102 @@ fn inside_the_container_there_is_only_the_placeholder() {
         assert!(!seen(file).contains(secret), "{file} holds the key");
     }
     assert!(seen("proc-environ.txt").contains("corral-placeholder-"));
+}
+
+/// A run past its token budget: the gateway refuses the agent's next model call and the run
+/// fails saying why.
+#[test]
+fn the_token_budget_stops_a_claude_code_run_through_the_gateway() {
+    let (url, _requests) = model_server();
+    let env = Env::new();
+    let base = format!("base-image={}", node_image());
+    let upstream = format!("env.ANTHROPIC_BASE_URL={url}");
+    env.project(
+        "r",
+        &[
+            &base,
+            &upstream,
+            "runtime=claude-code",
+            "model=claude-sonnet-4-5",
+            "build-network=host",
+            "agent-permissions=bypass",
+            "budget-tokens=1",
+        ],
+    );
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Hello agent",
+        "--prompt",
+        "Write hello.txt",
+    ]);
+    let ran = env.corral_with(
+        &["run", "Hello agent", "--follow", "--json"],
+        &[("ANTHROPIC_API_KEY", "sk-corral-budget-test")],
+    );
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stderr, ran.stdout);
+    let run = json(&env.ok(&["runs", "--json"]))[0].clone();
+    assert_eq!(run["failure"]["kind"], "token_budget", "{run}");
+    let id = run["id"].as_str().expect("id");
+    let log = env.ok(&["logs", id, "--json"]);
+    assert!(
+        log.lines()
+            .map(json)
+            .any(|e| e["kind"] == "network" && e["request"]["blocked"]["rule"] == "budget_spent"),
+        "{log}"
+    );
+    let shown = env.ok(&["run", "show", id]);
+    assert!(shown.contains("budget-tokens"), "{shown}");
+}
+
+/// Corral killed while a run's step waits: the relay in its container loses its link; the
+/// next Corral to pick the run up links it again, and the step's request goes through.
+#[test]
+fn a_corral_that_picks_a_live_run_up_links_its_container_again() {
+    test_image();
+    let (port, visits) = web_server();
+    let env = Env::new();
+    env.project(
+        "r",
+        &["agent-image=corral-test/busybox:1", "allow-hosts=127.0.0.1"],
+    );
+    let script = format!(
+        "unset NO_PROXY no_proxy; echo waiting; sleep 4; \
+         wget -qO- http://127.0.0.1:{port}/after > after.txt && echo fetched"
+    );
+    env.sh_task("r", "Later", &script);
+    let mut first = env.spawn(&["run", "Later", "--follow"], false);
+    let started = std::time::Instant::now();
+    let run_id = loop {
+        let runs = json(&env.ok(&["runs", "--json"]));
+        if let Some(run) = runs.as_array().and_then(|a| a.first())
+            && run["state"] == "running"
+        {
+            break run["id"].as_str().expect("id").to_string();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    assert_eq!(visits.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    let ran = env.corral(&["logs", &run_id, "--follow", "--json"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.lines().map(json).any(|e| e["line"] == "fetched"),
+        "the request after the restart went through: {}",
+        ran.stdout
+    );
+    assert_eq!(visits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let shown = json(&env.ok(&["run", "show", &run_id, "--json"]));
+    assert_eq!(shown["state"], "succeeded", "{shown}");
+    assert_eq!(shown["network"]["requests"], 1, "{shown}");
 }
