@@ -442,12 +442,7 @@ fn in_a_container_built_for_it(spec: &Agent) {
     assert_eq!(run["sandbox"], "docker", "{run}");
     let log = env.ok(&["logs", run["id"].as_str().expect("id"), "--json"]);
     if spec.gateway {
-        let requests: Vec<serde_json::Value> = log
-            .lines()
-            .map(json)
-            .filter(|e| e["kind"] == "network")
-            .map(|e| e["request"].clone())
-            .collect();
+        let requests = super::network::network_requests(&log);
         assert!(
             requests
                 .iter()

@@ -570,6 +570,24 @@ fn test_image() {
 
 const COUNTER: &str = "i=0; while [ $i -lt 60 ]; do echo \"tick $i\"; i=$((i+1)); sleep 0.05; done; echo made > made.txt";
 
+/// The id of the newest run, once it is running (within a minute).
+fn running_run(env: &Env) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let runs = json(&env.ok(&["runs", "--json"]));
+        if let Some(run) = runs.as_array().and_then(|a| a.first())
+            && run["state"] == "running"
+        {
+            return run["id"].as_str().expect("id").to_string();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Starts `corral run Counter --follow`, kills it with SIGKILL while the step prints, waits,
 /// then lets `corral logs --follow` (a new process) finish the run. Returns the run id and what
 /// that second process printed, after checking every tick arrived once and in order.
@@ -582,20 +600,7 @@ fn kill_9_mid_run_then_follow(env: &Env) -> (String, Ran) {
         .spawn()
         .expect("corral runs");
     // Wait until the step is printing, then kill Corral without warning.
-    let started = std::time::Instant::now();
-    let run_id = loop {
-        let runs = json(&env.ok(&["runs", "--json"]));
-        if let Some(run) = runs.as_array().and_then(|a| a.first())
-            && run["state"] == "running"
-        {
-            break run["id"].as_str().expect("id").to_string();
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "the run never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let run_id = running_run(env);
     std::thread::sleep(std::time::Duration::from_millis(700));
     first.kill().expect("SIGKILL");
     first.wait().expect("reaped");

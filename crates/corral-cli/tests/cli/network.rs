@@ -8,6 +8,15 @@ use super::agents::node_image;
 use super::model_server::model_server;
 use super::{Env, json, test_image};
 
+/// The requests through the gateway in a run's `logs --json`.
+pub(super) fn network_requests(log: &str) -> Vec<serde_json::Value> {
+    log.lines()
+        .map(json)
+        .filter(|e| e["kind"] == "network")
+        .map(|e| e["request"].clone())
+        .collect()
+}
+
 /// A one-page web server on 127.0.0.1 (this machine, outside any container); counts visits.
 fn web_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -59,13 +68,7 @@ fn a_step_reaches_an_allowed_host_through_the_proxy_and_is_refused_the_rest_on_t
 
     let run = json(&env.ok(&["runs", "--json"]))[0].clone();
     let id = run["id"].as_str().expect("id");
-    let log = env.ok(&["logs", id, "--json"]);
-    let requests: Vec<serde_json::Value> = log
-        .lines()
-        .map(json)
-        .filter(|e| e["kind"] == "network")
-        .map(|e| e["request"].clone())
-        .collect();
+    let requests = network_requests(&env.ok(&["logs", id, "--json"]));
     assert_eq!(requests.len(), 3, "{requests:?}");
     assert_eq!(requests[0]["host"], "127.0.0.1");
     assert_eq!(requests[0]["status"], 200);
@@ -272,20 +275,7 @@ fn a_corral_that_picks_a_live_run_up_links_its_container_again() {
     );
     env.sh_task("r", "Later", &script);
     let mut first = env.spawn(&["run", "Later", "--follow"], false);
-    let started = std::time::Instant::now();
-    let run_id = loop {
-        let runs = json(&env.ok(&["runs", "--json"]));
-        if let Some(run) = runs.as_array().and_then(|a| a.first())
-            && run["state"] == "running"
-        {
-            break run["id"].as_str().expect("id").to_string();
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "never ran"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let run_id = super::running_run(&env);
     std::thread::sleep(std::time::Duration::from_millis(500));
     first.kill().expect("SIGKILL");
     first.wait().expect("reaped");
