@@ -12,9 +12,10 @@ corral_sudo() {
 # WebKitGTK, tray and input libraries), run git, and run containers.
 CORRAL_APT_PACKAGES=(build-essential pkg-config libssl-dev git curl ca-certificates file docker.io busybox-static
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev)
-# What the end-to-end tests of the real window add: a virtual X server, WebKit's WebDriver, a
-# session bus, a Secret Service (gnome-keyring) for the keychain test, and Python for Aider.
-CORRAL_E2E_PACKAGES=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring python3 python3-venv)
+# What the tests add: a virtual X server and WebKit's WebDriver for the real window, a session
+# bus and a Secret Service (gnome-keyring) for the keychain test, Python for Aider, and openssl
+# for the gateway's TLS test's certificates.
+CORRAL_E2E_PACKAGES=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring python3 python3-venv openssl)
 
 corral_install_apt() {
   local missing=()

@@ -162,16 +162,26 @@ fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io
                     r.path,
                     rule.describe()
                 ),
-                None => writeln!(
-                    out,
-                    "   net - {} {}{}{status} ({} up, {} down, {} ms)",
-                    r.method,
-                    r.host,
-                    r.path,
-                    crate::output::human_size(r.bytes_up),
-                    crate::output::human_size(r.bytes_down),
-                    r.duration_ms
-                ),
+                None => {
+                    let stripped = if r.stripped_tools.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; removed provider-side tools: {}",
+                            r.stripped_tools.join(", ")
+                        )
+                    };
+                    writeln!(
+                        out,
+                        "   net - {} {}{}{status} ({} up, {} down, {} ms{stripped})",
+                        r.method,
+                        r.host,
+                        r.path,
+                        crate::output::human_size(r.bytes_up),
+                        crate::output::human_size(r.bytes_down),
+                        r.duration_ms
+                    )
+                }
             }
         }
         RunEventBody::Agent { event } => print_agent_event(out, event),

@@ -6,6 +6,7 @@
 
 mod model;
 mod proxy;
+mod tls;
 mod upstream;
 
 use std::collections::HashMap;
