@@ -249,12 +249,12 @@ impl RunGateway {
     }
 
     async fn handle(&self, service: Service, req: Request<Incoming>) -> Response<Body> {
+        if let Some(provider) = Provider::behind(service) {
+            return self.model(provider, req).await;
+        }
         match service {
-            Service::Anthropic => self.model(Provider::Anthropic, req).await,
-            Service::OpenAi => self.model(Provider::OpenAi, req).await,
-            Service::Gemini => self.model(Provider::Gemini, req).await,
-            Service::Proxy => self.proxy(req).await,
             Service::Mcp => text(StatusCode::NOT_FOUND, "Corral's MCP server is not here yet"),
+            _ => self.proxy(req).await,
         }
     }
 
@@ -299,12 +299,7 @@ impl RunGateway {
 }
 
 pub(crate) fn door_of(service: Service) -> NetworkDoor {
-    match service {
-        Service::Anthropic => NetworkDoor::Anthropic,
-        Service::OpenAi => NetworkDoor::OpenAi,
-        Service::Gemini => NetworkDoor::Gemini,
-        Service::Proxy | Service::Mcp => NetworkDoor::Proxy,
-    }
+    Provider::behind(service).map_or(NetworkDoor::Proxy, Provider::door)
 }
 
 /// The request's path, never its query (which may hold a key).

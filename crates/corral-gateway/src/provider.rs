@@ -22,6 +22,17 @@ impl Provider {
         }
     }
 
+    /// The provider whose model API a relay service is the door to.
+    pub fn behind(service: corral_relay::Service) -> Option<Provider> {
+        use corral_relay::Service;
+        match service {
+            Service::Anthropic => Some(Provider::Anthropic),
+            Service::OpenAi => Some(Provider::OpenAi),
+            Service::Gemini => Some(Provider::Gemini),
+            Service::Proxy | Service::Mcp => None,
+        }
+    }
+
     pub fn door(self) -> NetworkDoor {
         match self {
             Provider::Anthropic => NetworkDoor::Anthropic,

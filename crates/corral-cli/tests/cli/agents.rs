@@ -582,7 +582,7 @@ fn an_agent_missing_from_the_image_fails_the_run_saying_which_program() {
         "agent-image=corral-test/busybox:1",
         "runtime=claude-code",
     ]);
-    env.ok(&["task", "add", "-p", "r", "-t", "No agent", "--prompt", "hi"]);
+    env.prompt_task("r", "No agent", "hi");
     let ran = env.corral_with(&["run", "No agent"], &[("ANTHROPIC_API_KEY", "sk-x")]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert!(
@@ -672,16 +672,7 @@ fn a_key_in_the_os_keychain_reaches_the_agent_and_nothing_else() {
     let keychain = Keychain::start();
     let (url, requests) = model_server();
     let env = local_claude_project(&url);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Hello agent",
-        "--prompt",
-        "hi",
-    ]);
+    env.prompt_task("r", "Hello agent", "hi");
     // Only the keychain has the key.
     let bus = [
         ("DBUS_SESSION_BUS_ADDRESS", keychain.address.as_str()),
@@ -789,7 +780,7 @@ fn garbage_from_an_agent_never_fails_the_engine() {
         "runtime=claude-code",
         &path,
     ]);
-    env.ok(&["task", "add", "-p", "r", "-t", "Noise", "--prompt", "hi"]);
+    env.prompt_task("r", "Noise", "hi");
     let ran = env.corral_with(&["run", "Noise"], &[("ANTHROPIC_API_KEY", "sk-x")]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let run = json(&env.ok(&["runs", "--json"]))[0].clone();

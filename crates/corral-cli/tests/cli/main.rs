@@ -134,6 +134,13 @@ impl Env {
         ]);
     }
 
+    /// A task of `project` for its default runtime (an agent), with `prompt`.
+    fn prompt_task(&self, project: &str, title: &str, prompt: &str) {
+        self.ok(&[
+            "task", "add", "-p", project, "-t", title, "--prompt", prompt,
+        ]);
+    }
+
     /// A custom task of `project` whose command is `sh -c <script>`.
     fn sh_task(&self, project: &str, title: &str, script: &str) {
         self.ok(&[

@@ -95,7 +95,7 @@ fn a_step_reaches_an_allowed_host_through_the_proxy_and_is_refused_the_rest_on_t
 fn an_agent_on_a_project_with_no_network_is_refused_before_anything_starts() {
     let env = Env::new();
     env.project("r", &["network=none", "runtime=claude-code"]);
-    env.ok(&["task", "add", "-p", "r", "-t", "Agent", "--prompt", "hi"]);
+    env.prompt_task("r", "Agent", "hi");
     let ran = env.corral_with(&["run", "Agent"], &[("ANTHROPIC_API_KEY", "sk-x")]);
     assert_eq!(ran.code, 1, "{}", ran.stdout);
     assert!(ran.stderr.contains("network=allowlist"), "{}", ran.stderr);
@@ -144,16 +144,7 @@ fn inside_the_container_there_is_only_the_placeholder() {
         "env.PATH=/workspace/bin:/bin",
         "env.ANTHROPIC_BASE_URL=http://upstream-with-token.invalid/t0ken",
     ]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Spy",
-        "--prompt",
-        "look around",
-    ]);
+    env.prompt_task("r", "Spy", "look around");
     let secret = "sk-corral-spy-test-0123456789";
     let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
         .args(["run", "Spy", "--follow"])
@@ -229,16 +220,7 @@ fn the_token_budget_stops_a_claude_code_run_through_the_gateway() {
             "budget-tokens=1",
         ],
     );
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Hello agent",
-        "--prompt",
-        "Write hello.txt",
-    ]);
+    env.prompt_task("r", "Hello agent", "Write hello.txt");
     let ran = env.corral_with(
         &["run", "Hello agent", "--follow", "--json"],
         &[("ANTHROPIC_API_KEY", "sk-corral-budget-test")],
