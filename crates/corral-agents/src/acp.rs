@@ -57,6 +57,19 @@ impl Adapter for Acp {
             argv.push("--resume".into());
             argv.push(session.clone());
         }
+        if let Some(mcp) = &request.mcp {
+            // ACP's stdio server shape, given to the agent in `session/new`.
+            argv.push("--mcp".into());
+            argv.push(
+                serde_json::json!({
+                    "name": crate::adapter::MCP_SERVER_NAME,
+                    "command": mcp.command,
+                    "args": mcp.args,
+                    "env": [],
+                })
+                .to_string(),
+            );
+        }
         argv.push("--".into());
         argv.extend(request.agent_command.iter().cloned());
         argv
@@ -90,7 +103,12 @@ impl Adapter for Acp {
             (PROMPT_FILE.to_string(), request.prompt.clone()),
         ];
         if let Some(inner) = acp_inner(&request.agent_command) {
-            files.extend(inner.files(request));
+            // Corral's server reaches the agent through `session/new`, not its own settings.
+            let without_mcp = AgentRequest {
+                mcp: None,
+                ..request.clone()
+            };
+            files.extend(inner.files(&without_mcp));
         }
         files
     }

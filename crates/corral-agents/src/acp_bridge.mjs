@@ -3,7 +3,7 @@
 // on stdout: the agent's `session/update` notifications as they come, plus `corral_acp` lines
 // (session, permission, done, error). Corral parses those lines like any agent's output, so the
 // durable step (output in files, exit status) works as for every agent.
-// Usage: node acp_bridge.mjs --prompt-file F --permission edits|bypass [--resume ID] -- agent args...
+// Usage: node acp_bridge.mjs --prompt-file F --permission edits|bypass [--resume ID] [--mcp JSON] -- agent args...
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
@@ -39,6 +39,8 @@ function protectGeminiSession(id) {
   }
 }
 if (opts.resume) protectGeminiSession(opts.resume);
+// Corral's MCP server for the run (ACP's stdio server shape), when it has one.
+const mcpServers = opts.mcp ? [JSON.parse(opts.mcp)] : [];
 
 const agent = spawn(agentArgv[0], agentArgv.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
 // Exit 1, not 127, when the agent is missing: 127 would read as "node is missing".
@@ -116,14 +118,14 @@ async function main() {
       // Loading replays the conversation as updates, some after the answer: they are history,
       // not this run's events. Wait until the agent has been quiet for 200 ms (at most 3 s).
       replaying = true;
-      await request("session/load", { sessionId: opts.resume, cwd, mcpServers: [] });
+      await request("session/load", { sessionId: opts.resume, cwd, mcpServers });
       const until = Date.now() + 3000;
       lastUpdate = Date.now();
       while (Date.now() - lastUpdate < 200 && Date.now() < until) await sleep(50);
       replaying = false;
       return opts.resume;
     }
-    return (await request("session/new", { cwd, mcpServers: [] })).sessionId;
+    return (await request("session/new", { cwd, mcpServers })).sessionId;
   };
   let sessionId;
   try {

@@ -29,6 +29,35 @@ pub struct AgentRequest {
     /// Whether it runs inside an isolated container (the container is then the boundary, and
     /// an agent's own sandbox, which cannot nest in a hardened container, is switched off).
     pub in_container: bool,
+    /// Corral's MCP server for the run, which the agent starts as a stdio server.
+    pub mcp: Option<McpServer>,
+}
+
+/// How an agent starts Corral's MCP server: a command speaking MCP on its stdio (the relay's
+/// `mcp` mode, a pipe to the run's server in Corral).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpServer {
+    pub command: String,
+    pub args: Vec<String>,
+}
+
+/// The name the agent knows Corral's MCP server by (its tools appear as `corral` tools, e.g.
+/// Claude Code's `mcp__corral__create_task`).
+pub const MCP_SERVER_NAME: &str = "corral";
+
+impl McpServer {
+    /// `{"mcpServers":{"corral":{...}}}`: the JSON shape Claude Code and Gemini CLI read.
+    pub fn servers_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "mcpServers": {
+                MCP_SERVER_NAME: {
+                    "type": "stdio",
+                    "command": self.command,
+                    "args": self.args,
+                }
+            }
+        })
+    }
 }
 
 /// Turns an agent's output, line by line, into events.

@@ -41,6 +41,16 @@ impl Adapter for ClaudeCode {
             argv.push("--resume".into());
             argv.push(session.clone());
         }
+        if let Some(mcp) = &request.mcp {
+            // Only Corral's server, whatever the user's or the repository's configuration
+            // says; its questions go through Corral's ask_human (the built-in one invents an
+            // answer when nobody is there to ask).
+            argv.push("--mcp-config".into());
+            argv.push(mcp.servers_json().to_string());
+            argv.push("--strict-mcp-config".into());
+            argv.push("--disallowedTools".into());
+            argv.push("AskUserQuestion".into());
+        }
         argv
     }
 
@@ -63,6 +73,10 @@ impl Adapter for ClaudeCode {
         ];
         if let Some(url) = &request.base_url {
             env.push(("ANTHROPIC_BASE_URL".to_string(), url.clone()));
+        }
+        if request.mcp.is_some() {
+            // Corral's few tools are offered outright, not deferred behind a tool search.
+            env.push(("ENABLE_TOOL_SEARCH".to_string(), "false".to_string()));
         }
         env
     }

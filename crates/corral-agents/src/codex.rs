@@ -78,6 +78,17 @@ impl Adapter for Codex {
             ));
         }
         config.push_str("[analytics]\nenabled = false\n");
+        if let Some(mcp) = &request.mcp {
+            let quoted = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+            let args: Vec<String> = mcp.args.iter().map(|a| quoted(a)).collect();
+            config.push_str(&format!(
+                "\n[mcp_servers.{}]\ncommand = {}\nargs = [{}]\nstartup_timeout_sec = 20\n\
+                 tool_timeout_sec = 120\n",
+                crate::adapter::MCP_SERVER_NAME,
+                quoted(&mcp.command),
+                args.join(", ")
+            ));
+        }
         vec![(".codex/config.toml".to_string(), config)]
     }
 

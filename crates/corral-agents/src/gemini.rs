@@ -86,8 +86,20 @@ impl Adapter for Gemini {
         "GOOGLE_GEMINI_BASE_URL"
     }
 
-    fn files(&self, _request: &AgentRequest) -> Vec<(String, String)> {
-        vec![(".gemini/settings.json".to_string(), SETTINGS.to_string())]
+    fn files(&self, request: &AgentRequest) -> Vec<(String, String)> {
+        let settings = match &request.mcp {
+            None => SETTINGS.to_string(),
+            Some(mcp) => {
+                let mut settings: serde_json::Value =
+                    serde_json::from_str(SETTINGS).unwrap_or_default();
+                let mut servers = mcp.servers_json();
+                // Trusted: its tool calls need no confirmation nobody is there to give.
+                servers["mcpServers"][crate::adapter::MCP_SERVER_NAME]["trust"] = true.into();
+                settings["mcpServers"] = servers["mcpServers"].take();
+                format!("{settings:#}\n")
+            }
+        };
+        vec![(".gemini/settings.json".to_string(), settings)]
     }
 
     fn package(&self) -> crate::AgentPackage {

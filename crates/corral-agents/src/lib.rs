@@ -14,7 +14,9 @@ mod json;
 mod opencode;
 
 pub use acp::{Acp, acp_inner};
-pub use adapter::{Adapter, AgentRequest, PermissionMode, StreamParser, adapter_for};
+pub use adapter::{
+    Adapter, AgentRequest, MCP_SERVER_NAME, McpServer, PermissionMode, StreamParser, adapter_for,
+};
 pub use aider::{AIDER_SESSION, Aider};
 pub use claude::ClaudeCode;
 pub use codex::Codex;

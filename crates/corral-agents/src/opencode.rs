@@ -97,6 +97,17 @@ impl Adapter for Opencode {
             });
             config["model"] = format!("corral/{model}").into();
         }
+        if let Some(mcp) = &request.mcp {
+            let mut command = vec![mcp.command.clone()];
+            command.extend(mcp.args.iter().cloned());
+            config["mcp"] = serde_json::json!({
+                crate::adapter::MCP_SERVER_NAME: {
+                    "type": "local",
+                    "command": command,
+                    "enabled": true,
+                }
+            });
+        }
         let dir = ".config/opencode";
         vec![
             (PROMPT_FILE.to_string(), request.prompt.clone()),

@@ -41,6 +41,7 @@ async fn seed(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
             kind: TaskKind::Work,
             parent: None,
             created_by: CreatedBy::Human,
+            approval: corral_core::Approval::Approved,
             max_attempts: 1,
             created_at: Timestamp(i as i64),
             updated_at: Timestamp(i as i64),

@@ -49,6 +49,9 @@ pub struct GraphState<'a> {
     /// Tasks whose latest succeeded result is reachable from the project branch.
     pub merged: &'a HashSet<TaskId>,
     pub chain_on: ChainOn,
+    /// Tasks that may not run: proposed by an agent and not approved (or rejected). They
+    /// never start, and the tasks after them wait.
+    pub held: &'a HashSet<TaskId>,
 }
 
 /// What a graph run does next.
@@ -119,7 +122,9 @@ impl GraphState<'_> {
                     .insert(task, Blocked::Upstream { task: failed });
                 continue;
             }
-            if graph.dependencies(task).all(|dep| self.satisfied(dep)) {
+            if self.held.contains(&task) {
+                step.waiting.insert(task);
+            } else if graph.dependencies(task).all(|dep| self.satisfied(dep)) {
                 step.start.push(task);
             } else {
                 step.waiting.insert(task);
@@ -171,6 +176,7 @@ mod tests {
             latest,
             merged: &merged,
             chain_on: ChainOn::Success,
+            held: &HashSet::new(),
         }
         .next_step(since)
     }
@@ -180,6 +186,23 @@ mod tests {
             created_at: Timestamp(ms),
             outcome,
         }
+    }
+
+    #[test]
+    fn a_held_task_never_starts_and_its_dependants_wait() {
+        let (g, [a, b, c, d]) = diamond();
+        let latest = HashMap::from([(a, at(101, Outcome::Succeeded))]);
+        let (merged, held) = (HashSet::new(), HashSet::from([b]));
+        let st = GraphState {
+            graph: &g,
+            latest: &latest,
+            merged: &merged,
+            chain_on: ChainOn::Success,
+            held: &held,
+        }
+        .next_step(Timestamp(100));
+        assert_eq!(st.start, vec![c]);
+        assert!(st.waiting.contains(&b) && st.waiting.contains(&d));
     }
 
     #[test]
@@ -237,6 +260,7 @@ mod tests {
                 latest: &latest,
                 merged,
                 chain_on: ChainOn::Merge,
+                held: &HashSet::new(),
             }
             .next_step(since)
         };
@@ -270,6 +294,7 @@ mod tests {
             latest: &latest,
             merged: &merged,
             chain_on: ChainOn::Merge,
+            held: &HashSet::new(),
         }
         .next_step(Timestamp(100));
         assert!(st.awaiting_merge.is_empty(), "{st:?}");
@@ -288,6 +313,7 @@ mod tests {
             latest: &latest,
             merged: &merged,
             chain_on: ChainOn::Success,
+            held: &HashSet::new(),
         }
         .next_step(since)
         .start;

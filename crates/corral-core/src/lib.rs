@@ -17,6 +17,7 @@ pub mod settings_keys;
 mod settings_values;
 pub mod task;
 pub mod time;
+pub mod tool_call;
 pub mod validate;
 
 pub use agent_event::{AgentEvent, ToolKind};
@@ -24,7 +25,7 @@ pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RunId, TaskId};
 pub use network::{BlockRule, NetworkDoor, NetworkRequest, NetworkSummary};
 pub use project::{
-    AgentPermissions, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits,
+    AgentPermissions, AgentTasks, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits,
     Retention, SandboxKind, Workflow,
 };
 pub use run::{
@@ -34,6 +35,7 @@ pub use run::{
 pub use run_event::{FileChangeKind, OutputStream, RunEvent, RunEventBody, StepName};
 pub use runtime::Runtime;
 pub use settings_keys::{SETTING_KEYS, SettingError};
-pub use task::{CreatedBy, Task, TaskKind, TaskStatus, TaskSummary};
+pub use task::{Approval, CreatedBy, Task, TaskKind, TaskStatus, TaskSummary};
 pub use time::Timestamp;
+pub use tool_call::{ToolCall, ToolOutcome};
 pub use validate::ValidationError;

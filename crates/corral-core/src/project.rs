@@ -195,6 +195,30 @@ impl AgentPermissions {
     }
 }
 
+/// What a run's agent may do with its project's tasks through Corral's MCP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentTasks {
+    /// Tasks an agent creates wait for a person to approve them before they can run. The
+    /// default.
+    #[default]
+    Propose,
+    /// Tasks an agent creates are runnable at once.
+    Allow,
+    /// The task-creating tools are not offered.
+    Deny,
+}
+
+impl AgentTasks {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AgentTasks::Propose => "propose",
+            AgentTasks::Allow => "allow",
+            AgentTasks::Deny => "deny",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceLimits {
     pub memory_mib: u64,
@@ -265,6 +289,14 @@ pub struct Workflow {
     pub agent_permissions: AgentPermissions,
     /// Files bigger than this (MiB) are left out of a run's commit, and said so.
     pub max_file_mib: u64,
+    /// What agents may do with the project's tasks (MCP `create_task`, `add_dependency`).
+    pub agent_tasks: AgentTasks,
+    /// Tasks one run's agent may create.
+    pub agent_task_limit: u32,
+    /// How long an agent's `ask_human` call waits for the answer before it returns that the
+    /// question is pending (the answer then comes as a resumed turn). Below the agent CLIs'
+    /// own tool timeouts.
+    pub ask_wait_secs: u32,
     /// Keep the graph scheduler on: a task that becomes ready starts by itself.
     pub auto_run: bool,
     /// When a task counts as finished for its dependants.
@@ -293,6 +325,9 @@ impl Default for Workflow {
             inactivity_timeout_secs: 30 * 60,
             agent_permissions: AgentPermissions::Auto,
             max_file_mib: 50,
+            agent_tasks: AgentTasks::Propose,
+            agent_task_limit: 20,
+            ask_wait_secs: 50,
             auto_run: false,
             chain_on: ChainOn::Success,
         }

@@ -88,6 +88,10 @@ pub enum RunEventBody {
     Network {
         request: crate::network::NetworkRequest,
     },
+    /// A call the agent made to a tool of its run's MCP server.
+    ToolCall { call: crate::tool_call::ToolCall },
+    /// A short status line the agent reported (`report_progress`).
+    Progress { text: String },
     /// Something the coding agent did, parsed from its output (the output lines themselves are
     /// kept as `Output` too).
     Agent {
@@ -153,6 +157,8 @@ impl RunEventBody {
             RunEventBody::FileChanged { .. } => "file_changed",
             RunEventBody::FileLeftOut { .. } => "file_left_out",
             RunEventBody::Agent { .. } => "agent",
+            RunEventBody::ToolCall { .. } => "tool_call",
+            RunEventBody::Progress { .. } => "progress",
         }
     }
 }
@@ -191,6 +197,18 @@ mod tests {
                 fail_kind: Some(FailKind::AgentExit),
             },
             RunEventBody::Note { text: "hi".into() },
+            RunEventBody::ToolCall {
+                call: crate::tool_call::ToolCall {
+                    tool: "create_task".into(),
+                    arguments: r#"{"title":"x"}"#.into(),
+                    outcome: crate::tool_call::ToolOutcome::Error {
+                        message: "no".into(),
+                    },
+                },
+            },
+            RunEventBody::Progress {
+                text: "half way".into(),
+            },
             RunEventBody::FileChanged {
                 path: "src/a b.rs".into(),
                 change: FileChangeKind::Renamed,

@@ -3,7 +3,7 @@
 
 use crate::project::{ImageChoice, NetworkPolicy, Workflow};
 use crate::settings_values::{
-    parse_allow_hosts, parse_budget, parse_build_network, parse_chain_on, parse_cpu_millis,
+    parse_agent_tasks, parse_allow_hosts, parse_budget, parse_build_network, parse_chain_on, parse_cpu_millis,
     parse_duration_secs, parse_memory_mib, parse_network, parse_on_off, parse_permissions,
     parse_sandbox, parse_size_mib, parse_u32,
 };
@@ -11,7 +11,7 @@ use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 27] = [
+pub const SETTING_KEYS: [(&str, &str); 30] = [
     (
         "path",
         "the repository's folder, when it moved (a project added by path)",
@@ -51,6 +51,18 @@ pub const SETTING_KEYS: [(&str, &str); 27] = [
     (
         "budget-tokens",
         "tokens a run may use before its model calls are refused and it fails, e.g. 2000000 (empty or off: no budget)",
+    ),
+    (
+        "agent-tasks",
+        "propose | allow | deny: tasks an agent creates through Corral's MCP server wait for your approval (propose, the default), can run at once (allow), or cannot be created (deny)",
+    ),
+    (
+        "agent-task-limit",
+        "tasks one run's agent may create (default 20)",
+    ),
+    (
+        "ask-wait",
+        "how long an agent's question waits in its tool call, e.g. 50s (default; at most 55s, below the agents' own tool timeouts); past it the agent ends its turn and your answer resumes it",
     ),
     (
         "build-network",
@@ -168,6 +180,20 @@ impl Workflow {
                 self.provider_tools = parse_on_off("provider-tools", value).map_err(invalid)?
             }
             "budget-tokens" => self.budget_tokens = parse_budget(value).map_err(invalid)?,
+            "agent-tasks" => self.agent_tasks = parse_agent_tasks(value).map_err(invalid)?,
+            "agent-task-limit" => {
+                self.agent_task_limit = parse_u32(
+                    "agent-task-limit",
+                    value,
+                    validate::AGENT_TASK_LIMIT_RANGE,
+                )
+                .map_err(invalid)?
+            }
+            "ask-wait" => {
+                self.ask_wait_secs =
+                    parse_duration_secs("ask-wait", value, validate::ASK_WAIT_SECS_RANGE)
+                        .map_err(invalid)?
+            }
             "build-network" => self.build_network = parse_build_network(value).map_err(invalid)?,
             "sandbox" => self.sandbox = parse_sandbox(value).map_err(invalid)?,
             "memory" => self.limits.memory_mib = parse_memory_mib(value).map_err(invalid)?,
@@ -183,7 +209,11 @@ impl Workflow {
             "auto-run" => self.auto_run = parse_on_off("auto-run", value).map_err(invalid)?,
             "chain-on" => self.chain_on = parse_chain_on(value).map_err(invalid)?,
             "inactivity-timeout" => {
-                self.inactivity_timeout_secs = parse_duration_secs(value).map_err(invalid)?
+                self.inactivity_timeout_secs = parse_duration_secs(
+                    "inactivity-timeout",
+                    value,
+                    validate::INACTIVITY_SECS_RANGE,
+                ).map_err(invalid)?
             }
             "max-file-size" => {
                 self.max_file_mib =
@@ -260,6 +290,12 @@ impl Workflow {
             self.max_file_mib,
             validate::MAX_FILE_MIB_RANGE,
         )?;
+        validate::in_range(
+            "agent-task-limit",
+            self.agent_task_limit,
+            validate::AGENT_TASK_LIMIT_RANGE,
+        )?;
+        validate::in_range("ask-wait", self.ask_wait_secs, validate::ASK_WAIT_SECS_RANGE)?;
         validate::in_range(
             "max-runs",
             self.max_concurrent_runs,

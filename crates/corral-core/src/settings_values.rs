@@ -1,7 +1,7 @@
 //! Parsing one setting's value (`4g`, `30m`, `on`, `allowlist`, `a.example,*.example.org`)
 //! into what the workflow keeps, each with the error that names the setting.
 
-use crate::project::{AgentPermissions, ChainOn, NetworkPolicy, SandboxKind};
+use crate::project::{AgentPermissions, AgentTasks, ChainOn, NetworkPolicy, SandboxKind};
 use crate::validate::{self, ValidationError};
 
 pub(crate) fn parse_memory_mib(value: &str) -> Result<u64, ValidationError> {
@@ -70,9 +70,13 @@ pub(crate) fn parse_u32(
 }
 
 /// Parses a duration: `90s`, `30m`, `2h`, or seconds without a unit.
-pub(crate) fn parse_duration_secs(value: &str) -> Result<u32, ValidationError> {
+pub(crate) fn parse_duration_secs(
+    field: &'static str,
+    value: &str,
+    range: (u32, u32),
+) -> Result<u32, ValidationError> {
     let bad = || ValidationError::BadValue {
-        field: "inactivity-timeout",
+        field,
         given: value.to_string(),
         expected: "a duration such as 90s, 30m or 2h",
     };
@@ -89,7 +93,7 @@ pub(crate) fn parse_duration_secs(value: &str) -> Result<u32, ValidationError> {
         .map_err(|_| bad())?
         .checked_mul(factor)
         .ok_or_else(bad)?;
-    validate::in_range("inactivity-timeout", secs, validate::INACTIVITY_SECS_RANGE)?;
+    validate::in_range(field, secs, range)?;
     Ok(secs)
 }
 
@@ -114,6 +118,19 @@ pub(crate) fn parse_permissions(value: &str) -> Result<AgentPermissions, Validat
             field: "agent-permissions",
             given: value.to_string(),
             expected: "auto, edits or bypass",
+        }),
+    }
+}
+
+pub(crate) fn parse_agent_tasks(value: &str) -> Result<AgentTasks, ValidationError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "propose" => Ok(AgentTasks::Propose),
+        "allow" => Ok(AgentTasks::Allow),
+        "deny" => Ok(AgentTasks::Deny),
+        _ => Err(ValidationError::BadValue {
+            field: "agent-tasks",
+            given: value.to_string(),
+            expected: "propose, allow or deny",
         }),
     }
 }

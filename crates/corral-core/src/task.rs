@@ -25,9 +25,40 @@ pub struct Task {
     /// The orchestrating task this is a subtask of.
     pub parent: Option<TaskId>,
     pub created_by: CreatedBy,
+    pub approval: Approval,
     pub max_attempts: u32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// Whether a task may run. A task an agent created with `agent-tasks=propose` waits for a
+/// person to approve it; a rejected one never runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    #[default]
+    Approved,
+    Proposed,
+    Rejected,
+}
+
+impl Approval {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Approval::Approved => "approved",
+            Approval::Proposed => "proposed",
+            Approval::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Approval> {
+        match s {
+            "approved" => Some(Approval::Approved),
+            "proposed" => Some(Approval::Proposed),
+            "rejected" => Some(Approval::Rejected),
+            _ => None,
+        }
+    }
 }
 
 /// What lists show of a task: everything but the prompt and command line, which can be large
@@ -40,6 +71,8 @@ pub struct TaskSummary {
     pub runtime: Option<Runtime>,
     pub model: Option<String>,
     pub kind: TaskKind,
+    pub created_by: CreatedBy,
+    pub approval: Approval,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -53,6 +86,8 @@ impl From<&Task> for TaskSummary {
             runtime: t.runtime,
             model: t.model.clone(),
             kind: t.kind,
+            created_by: t.created_by,
+            approval: t.approval,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -85,8 +120,9 @@ impl TaskKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CreatedBy {
+    #[default]
     Human,
     /// Created by an agent through Corral's MCP server during this run.
     Run(RunId),
@@ -95,6 +131,10 @@ pub enum CreatedBy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
+    /// Created by an agent; waits for a person to approve it before it can run.
+    Proposed,
+    /// Created by an agent and rejected by a person: it never runs.
+    Rejected,
     /// Not started; waiting for dependencies to finish.
     Backlog,
     /// Not started; every dependency succeeded.
@@ -111,7 +151,9 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 9] = [
+    pub const ALL: [TaskStatus; 11] = [
+        TaskStatus::Proposed,
+        TaskStatus::Rejected,
         TaskStatus::Backlog,
         TaskStatus::Ready,
         TaskStatus::Blocked,
@@ -125,6 +167,8 @@ impl TaskStatus {
 
     pub fn as_str(&self) -> &'static str {
         match self {
+            TaskStatus::Proposed => "proposed",
+            TaskStatus::Rejected => "rejected",
             TaskStatus::Backlog => "backlog",
             TaskStatus::Ready => "ready",
             TaskStatus::Blocked => "blocked",
@@ -134,6 +178,21 @@ impl TaskStatus {
             TaskStatus::Done => "done",
             TaskStatus::Failed => "failed",
             TaskStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// A task's status: waiting for (or refused) a person's approval while it never ran,
+    /// otherwise as `derive` says.
+    pub fn of(
+        approval: Approval,
+        latest_run: Option<&RunState>,
+        merged: bool,
+        readiness: Option<Readiness>,
+    ) -> TaskStatus {
+        match (approval, latest_run) {
+            (Approval::Proposed, None) => TaskStatus::Proposed,
+            (Approval::Rejected, None) => TaskStatus::Rejected,
+            _ => TaskStatus::derive(latest_run, merged, readiness),
         }
     }
 
@@ -210,6 +269,30 @@ mod tests {
             TaskStatus::derive(Some(&RunState::Cancelled), false, None),
             TaskStatus::Cancelled
         );
+    }
+
+    #[test]
+    fn a_proposed_or_rejected_task_says_so_until_it_runs() {
+        let ready = Some(Readiness::Ready);
+        assert_eq!(
+            TaskStatus::of(Approval::Proposed, None, false, ready),
+            TaskStatus::Proposed
+        );
+        assert_eq!(
+            TaskStatus::of(Approval::Rejected, None, false, ready),
+            TaskStatus::Rejected
+        );
+        assert_eq!(
+            TaskStatus::of(Approval::Approved, None, false, ready),
+            TaskStatus::Ready
+        );
+        assert_eq!(
+            TaskStatus::of(Approval::Proposed, Some(&RunState::Running), false, ready),
+            TaskStatus::Running
+        );
+        for a in [Approval::Approved, Approval::Proposed, Approval::Rejected] {
+            assert_eq!(Approval::parse(a.as_str()), Some(a));
+        }
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub const RETENTION_RUNS_RANGE: (u32, u32) = (0, 100_000);
 pub const RETENTION_DAYS_RANGE: (u32, u32) = (0, 3650);
 pub const MAX_ATTEMPTS_RANGE: (u32, u32) = (1, 20);
 pub const INACTIVITY_SECS_RANGE: (u32, u32) = (1, 7 * 24 * 3600);
+pub const AGENT_TASK_LIMIT_RANGE: (u32, u32) = (0, 1000);
+/// Below the shortest agent CLI tool timeout we know of (Codex: 60 s).
+pub const ASK_WAIT_SECS_RANGE: (u32, u32) = (1, 55);
 pub const MAX_FILE_MIB_RANGE: (u64, u64) = (1, 1024 * 1024);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -36,6 +36,8 @@ pub enum ErrorKind {
     InvalidSetting,
     ProjectBusy,
     TaskBusy,
+    /// Approving or rejecting a task that is not waiting for it.
+    NotProposed,
     Git,
     RunNotFound,
     MergeTargetCheckedOut,
@@ -85,6 +87,7 @@ impl ErrorKind {
             ErrorKind::InvalidSetting => "invalid_setting",
             ErrorKind::ProjectBusy => "project_busy",
             ErrorKind::TaskBusy => "task_busy",
+            ErrorKind::NotProposed => "not_proposed",
             ErrorKind::Git => "git",
             ErrorKind::RunNotFound => "run_not_found",
             ErrorKind::MergeTargetCheckedOut => "merge_target_checked_out",
@@ -170,6 +173,11 @@ pub enum EngineError {
     ProjectBusy { name: String, live: u64 },
     #[error("task `{title}` has a live run")]
     TaskBusy { title: String },
+    #[error("task `{title}` is not waiting for approval: it is {approval}")]
+    NotProposed {
+        title: String,
+        approval: &'static str,
+    },
     #[error("git error at {path}: {message}")]
     Git { path: String, message: String },
     #[error("`{branch}` is checked out in {path}, so Corral will not change it")]
@@ -301,6 +309,7 @@ impl EngineError {
             EngineError::Setting(_) => ErrorKind::InvalidSetting,
             EngineError::ProjectBusy { .. } => ErrorKind::ProjectBusy,
             EngineError::TaskBusy { .. } => ErrorKind::TaskBusy,
+            EngineError::NotProposed { .. } => ErrorKind::NotProposed,
             EngineError::Git { .. } => ErrorKind::Git,
             EngineError::RunNotFound { .. } => ErrorKind::RunNotFound,
             EngineError::MergeTargetCheckedOut { .. } => ErrorKind::MergeTargetCheckedOut,

@@ -13,7 +13,7 @@ use std::fs::File;
 use std::time::Duration;
 
 use corral_core::graph_run::{GraphState, GraphStep, Latest, Outcome};
-use corral_core::{ChainOn, Project, ProjectId, RunState, TaskGraph, TaskId, Timestamp};
+use corral_core::{Approval, ChainOn, Project, ProjectId, RunState, TaskGraph, TaskId, Timestamp};
 use corral_store::{GraphRuns, RunQuery, TaskQuery};
 
 use crate::engine::Engine;
@@ -63,20 +63,30 @@ impl Engine {
 
     /// The project's task graph: every task and its dependencies.
     pub(crate) async fn project_graph(&self, project: ProjectId) -> EngineResult<TaskGraph> {
-        let tasks: Vec<TaskId> = TaskQuery::summaries(self.store.db(), Some(project))
-            .await?
-            .into_iter()
+        Ok(self.graph_and_held(project).await?.0)
+    }
+
+    /// The project's task graph, and the tasks in it that may not run (not approved).
+    async fn graph_and_held(
+        &self,
+        project: ProjectId,
+    ) -> EngineResult<(TaskGraph, HashSet<TaskId>)> {
+        let summaries = TaskQuery::summaries(self.store.db(), Some(project)).await?;
+        let held = summaries
+            .iter()
+            .filter(|t| t.approval != Approval::Approved)
             .map(|t| t.id)
             .collect();
         let edges = TaskQuery::edges(self.store.db(), Some(project)).await?;
         // Stored edges that would close a cycle (a hand-edited database) are left out.
-        Ok(TaskGraph::from_edges(tasks, &edges).0)
+        let graph = TaskGraph::from_edges(summaries.into_iter().map(|t| t.id), &edges).0;
+        Ok((graph, held))
     }
 
     /// What a graph run needs to know of the project now.
     async fn graph_knowledge(&self, project: &Project) -> EngineResult<GraphKnowledge> {
         let db = self.store.db();
-        let graph = self.project_graph(project.id).await?;
+        let (graph, held) = self.graph_and_held(project.id).await?;
         let mut latest = HashMap::new();
         let mut results = Vec::new();
         let mut has_result = HashSet::new();
@@ -121,6 +131,7 @@ impl Engine {
             graph,
             latest,
             merged,
+            held,
         })
     }
 
@@ -293,6 +304,8 @@ struct GraphKnowledge {
     graph: TaskGraph,
     latest: HashMap<TaskId, Latest>,
     merged: HashSet<TaskId>,
+    /// Tasks waiting for a person's approval, or rejected.
+    held: HashSet<TaskId>,
 }
 
 impl GraphKnowledge {
@@ -302,6 +315,7 @@ impl GraphKnowledge {
             latest: &self.latest,
             merged: &self.merged,
             chain_on: project.workflow.chain_on,
+            held: &self.held,
         }
     }
 }

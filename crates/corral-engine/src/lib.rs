@@ -11,6 +11,7 @@ mod events;
 mod fs_work;
 mod graph_runs;
 mod keys;
+mod mcp;
 pub mod logging;
 mod merged;
 mod projects;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use corral_core::graph::Readiness;
 use corral_core::task::node_progress;
 use corral_core::{
-    ChainOn, NodeProgress, Project, ProjectId, RunEventBody, RunId, RunState, TaskGraph, TaskId,
+    Approval, ChainOn, NodeProgress, Project, ProjectId, RunEventBody, RunId, RunState, TaskGraph, TaskId,
     TaskStatus,
 };
 use corral_store::{LatestRun, RunEventQuery, RunQuery, TaskQuery};
@@ -26,13 +26,16 @@ pub(crate) struct Statuses {
     /// For each task's latest run (past `queued`): the upstream run it was given, per task.
     started_from: HashMap<TaskId, HashMap<TaskId, RunId>>,
     overlaps: HashMap<TaskId, Vec<Overlap>>,
+    /// Tasks that are not approved (proposed or rejected).
+    approvals: HashMap<TaskId, Approval>,
 }
 
 impl Statuses {
     pub(crate) fn view<T>(&self, id: TaskId, task: T) -> TaskView<T> {
         TaskView {
             task,
-            status: TaskStatus::derive(
+            status: TaskStatus::of(
+                self.approvals.get(&id).copied().unwrap_or_default(),
                 self.latest.get(&id).map(|l| &l.state),
                 self.merged.contains(&id),
                 self.readiness.get(&id).copied(),
@@ -76,10 +79,19 @@ impl Engine {
     pub(crate) async fn statuses(
         &self,
         project: Option<ProjectId>,
-        tasks: impl IntoIterator<Item = (TaskId, ProjectId)>,
+        tasks: impl IntoIterator<Item = (TaskId, ProjectId, Approval)>,
     ) -> EngineResult<Statuses> {
         let db = self.store.db();
-        let tasks: Vec<(TaskId, ProjectId)> = tasks.into_iter().collect();
+        let mut approvals = HashMap::new();
+        let tasks: Vec<(TaskId, ProjectId)> = tasks
+            .into_iter()
+            .map(|(task, project, approval)| {
+                if approval != Approval::Approved {
+                    approvals.insert(task, approval);
+                }
+                (task, project)
+            })
+            .collect();
         let edges = TaskQuery::edges(db, project).await?;
         let latest = RunQuery::latest_states(db, project).await?;
         let (graph, rejected) = TaskGraph::from_edges(tasks.iter().map(|(t, _)| *t), &edges);
@@ -125,6 +137,7 @@ impl Engine {
             readiness,
             started_from,
             overlaps,
+            approvals,
         })
     }
 

@@ -1,7 +1,7 @@
 //! Task operations: create, edit, delete, dependencies, and listing with derived status.
 
 use corral_core::{
-    CreatedBy, GraphError, ProjectId, Runtime, Task, TaskId, TaskKind, TaskSummary,
+    Approval, CreatedBy, GraphError, ProjectId, Runtime, Task, TaskId, TaskKind, TaskSummary,
     ValidationError, validate,
 };
 use corral_store::{RunQuery, TaskMutation, TaskQuery};
@@ -24,6 +24,12 @@ pub struct NewTask {
     pub after: Vec<TaskId>,
     pub kind: TaskKind,
     pub max_attempts: Option<u32>,
+    /// A person, or the run whose agent asked for it (MCP `create_task`).
+    pub created_by: CreatedBy,
+    /// `Proposed` when it must wait for a person's approval.
+    pub approval: Approval,
+    /// The creating agent's key: a second call with it finds this task instead.
+    pub idempotency_key: Option<String>,
 }
 
 /// A change to a task. `None` leaves a field as it is; for optional fields `Some(None)` clears.
@@ -68,7 +74,7 @@ impl Engine {
     pub async fn list_tasks(&self, project: Option<ProjectId>) -> EngineResult<Vec<TaskView>> {
         let tasks = TaskQuery::list(self.store.db(), project).await?;
         let statuses = self
-            .statuses(project, tasks.iter().map(|t| (t.id, t.project_id)))
+            .statuses(project, tasks.iter().map(|t| (t.id, t.project_id, t.approval)))
             .await?;
         Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
     }
@@ -80,7 +86,7 @@ impl Engine {
     ) -> EngineResult<Vec<TaskView<TaskSummary>>> {
         let tasks = TaskQuery::summaries(self.store.db(), project).await?;
         let statuses = self
-            .statuses(project, tasks.iter().map(|t| (t.id, t.project_id)))
+            .statuses(project, tasks.iter().map(|t| (t.id, t.project_id, t.approval)))
             .await?;
         Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
     }
@@ -91,7 +97,7 @@ impl Engine {
         let ids = TaskQuery::summaries(self.store.db(), Some(project))
             .await?
             .into_iter()
-            .map(|t| (t.id, t.project_id));
+            .map(|t| (t.id, t.project_id, t.approval));
         Ok(self.statuses(Some(project), ids).await?.view(id, task))
     }
 
@@ -138,12 +144,19 @@ impl Engine {
             command: new.command,
             kind: new.kind,
             parent: None,
-            created_by: CreatedBy::Human,
+            created_by: new.created_by,
+            approval: new.approval,
             max_attempts,
             created_at: now,
             updated_at: now,
         };
-        TaskMutation::insert_with_edges(self.store.db(), &task, &new.after).await?;
+        TaskMutation::insert_with_edges(
+            self.store.db(),
+            &task,
+            &new.after,
+            new.idempotency_key.as_deref(),
+        )
+        .await?;
         tracing::info!(task = %task.id, title = %task.title, "task created");
         let view = self.task(task.id).await?;
         self.publish(EngineEvent::TaskCreated { task: view.clone() });
@@ -219,7 +232,7 @@ impl Engine {
         let mut statuses = self
             .statuses(
                 Some(task.project_id),
-                summaries.iter().map(|t| (t.id, t.project_id)),
+                summaries.iter().map(|t| (t.id, t.project_id, t.approval)),
             )
             .await?;
         match statuses.graph.add_dependency(task_id, after_id) {
@@ -275,5 +288,38 @@ impl Engine {
             after: after_id,
         });
         self.task(task_id).await
+    }
+
+    /// Lets a task an agent proposed run. Approving an approved task changes nothing.
+    #[tracing::instrument(skip(self), fields(task = %id))]
+    pub async fn approve_task(&self, id: TaskId) -> EngineResult<TaskView> {
+        self.decide_task(id, Approval::Approved).await
+    }
+
+    /// Refuses a task an agent proposed: it stays on record, marked rejected, and never runs.
+    #[tracing::instrument(skip(self), fields(task = %id))]
+    pub async fn reject_task(&self, id: TaskId) -> EngineResult<TaskView> {
+        self.decide_task(id, Approval::Rejected).await
+    }
+
+    async fn decide_task(&self, id: TaskId, decision: Approval) -> EngineResult<TaskView> {
+        let mut task = self.task_record(id).await?;
+        match (task.approval, decision) {
+            (Approval::Proposed, _) => {}
+            (current, decision) if current == decision => return self.task(id).await,
+            (current, _) => {
+                return Err(EngineError::NotProposed {
+                    title: task.title,
+                    approval: current.as_str(),
+                });
+            }
+        }
+        task.approval = decision;
+        task.updated_at = Engine::now();
+        TaskMutation::update(self.store.db(), &task).await?;
+        tracing::info!(task = %id, decision = decision.as_str(), "proposed task decided");
+        let view = self.task(id).await?;
+        self.publish(EngineEvent::TaskUpdated { task: view.clone() });
+        Ok(view)
     }
 }

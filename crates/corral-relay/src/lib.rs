@@ -10,6 +10,7 @@ pub mod frame;
 pub mod mux;
 pub mod relay;
 pub mod service;
+pub mod stdio;
 
 pub use frame::{Frame, FrameError, Kind};
 pub use mux::{Door, Incoming, Mux, MuxError, Role};

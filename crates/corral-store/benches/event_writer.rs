@@ -52,6 +52,7 @@ async fn seed(store: &Store, runs: usize) -> anyhow::Result<Vec<RunId>> {
         kind: TaskKind::Work,
         parent: None,
         created_by: CreatedBy::Human,
+        approval: corral_core::Approval::Approved,
         max_attempts: 1,
         created_at: Timestamp(0),
         updated_at: Timestamp(0),

@@ -2,7 +2,7 @@
 //! table and the problem, instead of panicking.
 
 use corral_core::{
-    CreatedBy, FollowUp, Project, ProjectId, RepoSource, Run, RunId, RunState, Runtime, Task,
+    Approval, CreatedBy, FollowUp, Project, ProjectId, RepoSource, Run, RunId, RunState, Runtime, Task,
     TaskId, TaskKind, TaskSummary, Timestamp, Workflow,
 };
 
@@ -82,6 +82,8 @@ pub(crate) fn task_from_row(row: tasks::Model) -> StoreResult<Task> {
             Some(run) => CreatedBy::Run(run),
             None => CreatedBy::Human,
         },
+        approval: Approval::parse(&row.approval)
+            .ok_or_else(|| StoreError::corrupt("task approval", &row.approval))?,
         max_attempts: u32::try_from(row.max_attempts)
             .map_err(|e| StoreError::corrupt("task max attempts", e))?,
         created_at: Timestamp(row.created_at),
@@ -96,12 +98,25 @@ pub(crate) type SummaryRow = (
     Option<String>,
     Option<String>,
     String,
+    Option<String>,
+    String,
     i64,
     i64,
 );
 
 pub(crate) fn summary_from_row(row: SummaryRow) -> StoreResult<TaskSummary> {
-    let (task_id, project_id, title, runtime, model, kind, created_at, updated_at) = row;
+    let (
+        task_id,
+        project_id,
+        title,
+        runtime,
+        model,
+        kind,
+        created_by_run,
+        approval,
+        created_at,
+        updated_at,
+    ) = row;
     Ok(TaskSummary {
         id: id::<TaskId>("task id", &task_id)?,
         project_id: id::<ProjectId>("task project id", &project_id)?,
@@ -115,6 +130,12 @@ pub(crate) fn summary_from_row(row: SummaryRow) -> StoreResult<TaskSummary> {
             .transpose()?,
         model,
         kind: TaskKind::parse(&kind).ok_or_else(|| StoreError::corrupt("task kind", &kind))?,
+        created_by: match opt_id::<RunId>("task creator run id", created_by_run.as_deref())? {
+            Some(run) => CreatedBy::Run(run),
+            None => CreatedBy::Human,
+        },
+        approval: Approval::parse(&approval)
+            .ok_or_else(|| StoreError::corrupt("task approval", &approval))?,
         created_at: Timestamp(created_at),
         updated_at: Timestamp(updated_at),
     })
@@ -139,6 +160,8 @@ pub(crate) fn task_to_row(t: &Task) -> StoreResult<tasks::Model> {
             CreatedBy::Human => None,
             CreatedBy::Run(run) => Some(run.to_string()),
         },
+        approval: t.approval.as_str().to_string(),
+        idempotency_key: None,
         max_attempts: i32::try_from(t.max_attempts)
             .map_err(|e| StoreError::corrupt("task max attempts", e))?,
         created_at: t.created_at.0,

@@ -76,6 +76,8 @@ pub(crate) fn request(
         },
         home: home.to_string(),
         in_container,
+        // Set by the plan when the run has a gateway (its MCP door comes with it).
+        mcp: None,
     }
 }
 

@@ -101,6 +101,7 @@ impl Engine {
             &self.sandbox_dir(run.id),
             agent,
             gateway,
+            &self.local_relay_path(),
         )
     }
 

@@ -58,11 +58,13 @@ pub(crate) fn base_url_var(provider: Provider) -> &'static str {
 pub(crate) enum Doors {
     /// The relay's fixed ports inside a container.
     Relay,
-    /// Ports of this machine's loopback (the local sandbox), chosen for the run.
+    /// Ports of this machine's loopback (the local sandbox), chosen for the run. A run started
+    /// by a Corral without the MCP server has no MCP port.
     Loopback {
         anthropic: u16,
         openai: u16,
         gemini: u16,
+        mcp: Option<u16>,
     },
 }
 
@@ -75,6 +77,22 @@ impl Doors {
             (Doors::Loopback { anthropic, .. }, Provider::Anthropic) => anthropic,
             (Doors::Loopback { openai, .. }, Provider::OpenAi) => openai,
             (Doors::Loopback { gemini, .. }, Provider::Gemini) => gemini,
+        }
+    }
+
+    /// How the agent starts Corral's MCP server: the relay in `mcp` mode, a pipe to the MCP
+    /// door (`local_relay`: where the relay is on this machine, for a local run).
+    pub fn mcp_server(self, local_relay: &std::path::Path) -> Option<corral_agents::McpServer> {
+        match self {
+            Doors::Relay => Some(corral_agents::McpServer {
+                command: corral_sandbox::RELAY_IN_CONTAINER.to_string(),
+                args: vec!["mcp".to_string()],
+            }),
+            Doors::Loopback { mcp: Some(port), .. } => Some(corral_agents::McpServer {
+                command: local_relay.display().to_string(),
+                args: vec!["mcp".into(), "--port".into(), port.to_string()],
+            }),
+            Doors::Loopback { mcp: None, .. } => None,
         }
     }
 
@@ -99,29 +117,45 @@ pub(crate) fn loopback_doors(ctx: &Engine, run: RunId) -> std::io::Result<Doors>
             .split_whitespace()
             .filter_map(|p| p.parse().ok())
             .collect();
-        if let [anthropic, openai, gemini] = ports[..] {
-            return Ok(Doors::Loopback {
-                anthropic,
-                openai,
-                gemini,
-            });
+        match ports[..] {
+            [anthropic, openai, gemini] => {
+                return Ok(Doors::Loopback {
+                    anthropic,
+                    openai,
+                    gemini,
+                    mcp: None,
+                });
+            }
+            [anthropic, openai, gemini, mcp] => {
+                return Ok(Doors::Loopback {
+                    anthropic,
+                    openai,
+                    gemini,
+                    mcp: Some(mcp),
+                });
+            }
+            _ => {}
         }
     }
     let mut ports = Vec::new();
     let mut held = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
         ports.push(listener.local_addr()?.port());
-        held.push(listener); // held until all three are chosen: three different ports
+        held.push(listener); // held until all are chosen: different ports
     }
     std::fs::create_dir_all(&dir)?;
     let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, format!("{} {} {}", ports[0], ports[1], ports[2]))?;
+    std::fs::write(
+        &tmp,
+        format!("{} {} {} {}", ports[0], ports[1], ports[2], ports[3]),
+    )?;
     std::fs::rename(&tmp, &file)?;
     Ok(Doors::Loopback {
         anthropic: ports[0],
         openai: ports[1],
         gemini: ports[2],
+        mcp: Some(ports[3]),
     })
 }
 
@@ -278,14 +312,19 @@ impl RunNetwork {
             }),
         )
         .map_err(|e| StepStop::fail(FailKind::Network, e.to_string()))?;
+        let doors = Services {
+            gateway: gateway.clone(),
+            ctx: ctx.clone(),
+            scope: crate::mcp::Scope::of(run),
+        };
         let serving = match plan.doors {
             Doors::Relay => {
                 let link = open_link(sandbox, &container).await?;
-                tokio::spawn(serve(sandbox.clone(), container, gateway.clone(), link))
+                tokio::spawn(serve(sandbox.clone(), container, doors, link))
             }
             Doors::Loopback { .. } => {
                 let listeners = listen_on_loopback(plan.doors).await?;
-                tokio::spawn(serve_loopback(gateway.clone(), listeners))
+                tokio::spawn(serve_loopback(doors, listeners))
             }
         };
         Ok(RunNetwork {
@@ -315,17 +354,47 @@ impl RunNetwork {
     }
 }
 
+/// What answers behind the doors: the gateway, and the run's MCP server.
+#[derive(Clone)]
+struct Services {
+    gateway: RunGateway,
+    ctx: Engine,
+    scope: crate::mcp::Scope,
+}
+
+impl Services {
+    /// Serves one connection the sandbox opened to `service`'s door.
+    fn spawn<IO>(&self, service: Service, stream: IO)
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
+        match service {
+            Service::Mcp => {
+                tokio::spawn(crate::mcp::serve(self.ctx.clone(), self.scope, stream));
+            }
+            _ => {
+                let gateway = self.gateway.clone();
+                tokio::spawn(async move { gateway.serve(service, stream).await });
+            }
+        }
+    }
+}
+
 /// The local run's doors, on the ports its agent was given.
 async fn listen_on_loopback(
     doors: Doors,
 ) -> Result<Vec<(Service, tokio::net::TcpListener)>, StepStop> {
+    let Doors::Loopback { mcp, .. } = doors else {
+        return Ok(Vec::new());
+    };
+    let mut ports = vec![
+        (Service::Anthropic, doors.port(Provider::Anthropic)),
+        (Service::OpenAi, doors.port(Provider::OpenAi)),
+        (Service::Gemini, doors.port(Provider::Gemini)),
+    ];
+    ports.extend(mcp.map(|port| (Service::Mcp, port)));
     let mut listeners = Vec::new();
-    for (service, provider) in [
-        (Service::Anthropic, Provider::Anthropic),
-        (Service::OpenAi, Provider::OpenAi),
-        (Service::Gemini, Provider::Gemini),
-    ] {
-        let port = doors.port(provider);
+    for (service, port) in ports {
         let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port))
             .await
             .map_err(|e| {
@@ -339,18 +408,15 @@ async fn listen_on_loopback(
     Ok(listeners)
 }
 
-/// Hands each loopback connection to the gateway, until the run's network is dropped.
-async fn serve_loopback(gateway: RunGateway, listeners: Vec<(Service, tokio::net::TcpListener)>) {
+/// Hands each loopback connection to its service, until the run's network is dropped.
+async fn serve_loopback(services: Services, listeners: Vec<(Service, tokio::net::TcpListener)>) {
     let mut accepting = tokio::task::JoinSet::new();
     for (service, listener) in listeners {
-        let gateway = gateway.clone();
+        let services = services.clone();
         accepting.spawn(async move {
             loop {
                 match listener.accept().await {
-                    Ok((tcp, _)) => {
-                        let gateway = gateway.clone();
-                        tokio::spawn(async move { gateway.serve(service, tcp).await });
-                    }
+                    Ok((tcp, _)) => services.spawn(service, tcp),
                     Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                 }
             }
@@ -380,9 +446,10 @@ async fn open_link<S: Sandbox>(sandbox: &S, container: &str) -> Result<Link, Ste
     }
 }
 
-/// Hands each connection the relay carries to the gateway; opens the link again whenever it
+/// Hands each connection the relay carries to its service; opens the link again whenever it
 /// ends while the container runs.
-async fn serve<S: Sandbox>(sandbox: S, container: String, gateway: RunGateway, mut link: Link) {
+async fn serve<S: Sandbox>(sandbox: S, container: String, services: Services, mut link: Link) {
+    let gateway = services.gateway.clone();
     loop {
         loop {
             tokio::select! {
@@ -390,8 +457,7 @@ async fn serve<S: Sandbox>(sandbox: S, container: String, gateway: RunGateway, m
                     Some((door, stream)) => {
                         // A door no service has: the stream is dropped, which ends it.
                         let Some(service) = Service::from_door(door) else { continue };
-                        let gateway = gateway.clone();
-                        tokio::spawn(async move { gateway.serve(service, stream).await });
+                        services.spawn(service, stream);
                     }
                     None => break,
                 },

@@ -40,6 +40,11 @@ impl Engine {
             .join(format!("{project}.git"))
     }
 
+    /// Where the relay is installed on this machine (a local agent starts it as its MCP server).
+    pub(crate) fn local_relay_path(&self) -> PathBuf {
+        self.config.data_dir.join("bin").join("corral-relay")
+    }
+
     pub(crate) fn checkout_dir(&self, run: RunId) -> PathBuf {
         self.config.data_dir.join("checkouts").join(run.to_string())
     }

@@ -101,6 +101,16 @@ pub(crate) fn check(
             reason: reason.to_string(),
         })
     };
+    match task.approval {
+        corral_core::Approval::Approved => {}
+        corral_core::Approval::Proposed => {
+            return refuse(&format!(
+                "an agent proposed it, and it waits for your approval: `corral task approve {}`",
+                task.id
+            ));
+        }
+        corral_core::Approval::Rejected => return refuse("it was proposed by an agent and rejected"),
+    }
     if adapter.is_some() && project.workflow.network == corral_core::NetworkPolicy::None {
         return refuse(&format!(
             "an agent needs its model API, and project `{}` has network=none; let it through \
@@ -125,7 +135,9 @@ pub(crate) fn check(
 impl RunPlan {
     /// The plan of `run`. `agent` is the task's adapter with its API key (`None` for a custom
     /// command); `sandbox_dir` is the run's sandbox folder on the host; `gateway` is the run's
-    /// placeholder key and where its doors are, when it goes out through the gateway.
+    /// placeholder key and where its doors are, when it goes out through the gateway (its MCP
+    /// door comes with it; `local_relay` is the relay on this machine, a local agent's MCP
+    /// server).
     pub fn resolve(
         run: &Run,
         task: &Task,
@@ -133,6 +145,7 @@ impl RunPlan {
         sandbox_dir: &Path,
         agent: Option<(Box<dyn Adapter>, EngineResult<FoundKey>)>,
         gateway: Option<(corral_gateway::Secret, network::Doors)>,
+        local_relay: &Path,
     ) -> EngineResult<RunPlan> {
         check(task, project, agent.as_ref().map(|(a, _)| a.as_ref()))?;
         // A run keeps the sandbox it started in, whatever the project says now.
@@ -174,6 +187,9 @@ impl RunPlan {
                     .filter(|_| placeholder.is_some());
                 if let (Some(provider), Some((_, doors))) = (provider, &gateway) {
                     request.base_url = Some(doors.url(provider));
+                }
+                if let Some((_, doors)) = &gateway {
+                    request.mcp = doors.mcp_server(local_relay);
                 }
                 // `auto`: bypass only where the container is the whole boundary (no network but
                 // the gateway, no key inside); edits everywhere else.

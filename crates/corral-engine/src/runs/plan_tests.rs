@@ -33,6 +33,7 @@ fn task(project: &Project, runtime: Runtime, command: Option<&[&str]>, prompt: &
         kind: TaskKind::Work,
         parent: None,
         created_by: CreatedBy::Human,
+        approval: corral_core::Approval::Approved,
         max_attempts: 1,
         created_at: Timestamp(0),
         updated_at: Timestamp(0),
@@ -48,12 +49,23 @@ fn key() -> FoundKey {
     }
 }
 
+/// The relay on this machine, as a local agent starts it.
+const RELAY: &str = "/data/bin/corral-relay";
+
 #[test]
 fn a_custom_task_runs_its_command_between_the_projects_setup_and_verify() {
     let p = project(SandboxKind::Docker);
     let t = task(&p, Runtime::Custom, Some(&["make", "it"]), "");
     let run = Run::queued(t.id, p.id, 1, Timestamp(0));
-    let plan = RunPlan::resolve(&run, &t, &p, Path::new("/data/runs/x/sandbox"), None, None)
+    let plan = RunPlan::resolve(
+        &run,
+        &t,
+        &p,
+        Path::new("/data/runs/x/sandbox"),
+        None,
+        None,
+        Path::new(RELAY),
+    )
         .expect("plan");
     assert_eq!(plan.sandbox, SandboxKind::Docker);
     let setup = plan.setup.expect("setup");
@@ -81,6 +93,7 @@ fn an_agent_task_gets_its_adapters_command_a_home_and_its_key_which_debug_never_
         Path::new("/data/s"),
         Some((adapter, Ok(key()))),
         None,
+        Path::new(RELAY),
     )
     .expect("plan");
     let Work::Agent(call) = &plan.work else {
@@ -145,6 +158,7 @@ fn through_the_gateway_the_agent_holds_a_placeholder_and_the_door_not_the_key() 
         Path::new("/data/s"),
         Some((adapter, Ok(key()))),
         Some(gateway),
+        Path::new(RELAY),
     )
     .expect("plan");
     let Work::Agent(call) = &plan.work else {
@@ -161,6 +175,12 @@ fn through_the_gateway_the_agent_holds_a_placeholder_and_the_door_not_the_key() 
     assert_eq!(env["HTTPS_PROXY"], "http://127.0.0.1:47180");
     assert_eq!(env["https_proxy"], "http://127.0.0.1:47180");
     assert!(!format!("{:?}", call.step.env).contains("sk-secret-value"));
+    // Claude Code starts the relay in the container as its only MCP server.
+    let argv = call.step.argv.join(" ");
+    assert!(
+        argv.contains(r#"--mcp-config {"mcpServers":{"corral":{"args":["mcp"],"command":"/corral/bin/corral-relay","type":"stdio"}}} --strict-mcp-config --disallowedTools AskUserQuestion"#),
+        "{argv}"
+    );
     let setup = plan.setup.as_ref().expect("setup");
     assert!(
         setup.env.iter().any(|(k, _)| k == "HTTP_PROXY"),
@@ -211,6 +231,7 @@ fn a_local_agent_gets_loopback_doors_and_a_placeholder_but_no_proxy() {
         anthropic: 41001,
         openai: 41002,
         gemini: 41003,
+        mcp: Some(41004),
     };
     let key = FoundKey {
         name: "OPENAI_API_KEY".into(),
@@ -224,6 +245,7 @@ fn a_local_agent_gets_loopback_doors_and_a_placeholder_but_no_proxy() {
         Path::new("/data/s"),
         Some((adapter, Ok(key))),
         Some(gateway),
+        Path::new(RELAY),
     )
     .expect("plan");
     let Work::Agent(call) = &plan.work else {
@@ -244,5 +266,9 @@ fn a_local_agent_gets_loopback_doors_and_a_placeholder_but_no_proxy() {
         !env.contains_key("HTTPS_PROXY"),
         "a local step could ignore a proxy"
     );
+    // Its MCP server is the relay on this machine, a pipe to the MCP door.
+    let mcp = call.request.mcp.as_ref().expect("an MCP server");
+    assert_eq!(mcp.command, RELAY);
+    assert_eq!(mcp.args, ["mcp", "--port", "41004"]);
     assert_eq!(plan.network.expect("gateway").doors, doors);
 }

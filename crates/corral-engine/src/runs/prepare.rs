@@ -343,17 +343,23 @@ pub(super) async fn prepare(
     Ok(())
 }
 
-/// The relay, mounted read-only into a container that reaches the world through the gateway.
+/// The relay, for a run that reaches the world through the gateway: mounted read-only into its
+/// container, or (a local run) where its agent starts it as its MCP server.
 fn relay_mount(
     ctx: &Engine,
     run: corral_core::RunId,
     isolated: bool,
 ) -> Result<Vec<(std::path::PathBuf, String)>, StepStop> {
-    if !isolated || !super::network::uses_gateway(ctx, run) {
+    if !super::network::uses_gateway(ctx, run) {
         return Ok(Vec::new());
     }
-    let relay = corral_sandbox::install_relay(&ctx.config.data_dir.join("bin"))
+    let relay = ctx.local_relay_path();
+    let dir = relay.parent().unwrap_or(&ctx.config.data_dir);
+    let relay = corral_sandbox::install_relay(dir)
         .map_err(|e| StepStop::fail(FailKind::Sandbox, e.to_string()))?;
+    if !isolated {
+        return Ok(Vec::new());
+    }
     Ok(vec![(
         relay,
         corral_sandbox::RELAY_IN_CONTAINER.to_string(),

@@ -7,6 +7,7 @@ mod disk_full;
 mod docker_stops;
 mod doctor;
 mod local_runs;
+mod mcp;
 mod open;
 mod projects;
 mod runs;

@@ -18,6 +18,10 @@ pub struct Model {
     pub parent_id: Option<String>,
     /// The run whose agent created this task; NULL when a human did.
     pub created_by_run: Option<String>,
+    /// approved | proposed | rejected.
+    pub approval: String,
+    /// The key the creating agent gave, so a retried call finds the task it made.
+    pub idempotency_key: Option<String>,
     pub max_attempts: i32,
     pub created_at: i64,
     pub updated_at: i64,

@@ -10,6 +10,7 @@ mod m20261203_000001_run_fail_kind;
 mod m20261203_000002_run_events_kind_index;
 mod m20261203_000003_graph_runs;
 mod m20261204_000001_network_allowlist;
+mod m20261205_000001_agent_tasks;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_run_events_kind_index::Migration),
             Box::new(m20261203_000003_graph_runs::Migration),
             Box::new(m20261204_000001_network_allowlist::Migration),
+            Box::new(m20261205_000001_agent_tasks::Migration),
         ]
     }
 }

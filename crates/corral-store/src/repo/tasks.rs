@@ -1,9 +1,9 @@
 //! The `tasks` and `task_edges` tables.
 
-use corral_core::{ProjectId, Task, TaskId, TaskSummary};
+use corral_core::{ProjectId, RunId, Task, TaskId, TaskSummary};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Statement, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
 use crate::convert::{SummaryRow, id, summary_from_row, task_from_row, task_to_row};
@@ -39,7 +39,7 @@ impl TaskQuery {
         let rows: Vec<SummaryRow> = bulk_json(
             db,
             "SELECT json_group_array(json_array(id, project_id, title, runtime, model, kind, \
-             created_at, updated_at) ORDER BY id) FROM tasks WHERE ?1 IS NULL OR project_id = ?1",
+             created_by_run, approval, created_at, updated_at) ORDER BY id) FROM tasks WHERE ?1 IS NULL OR project_id = ?1",
             project,
             "task summaries",
         )
@@ -72,6 +72,25 @@ impl TaskQuery {
             .await?
             .into_iter()
             .map(task_from_row)
+            .collect()
+    }
+
+    /// The tasks a run's agent created, oldest first, each with the idempotency key it gave.
+    pub async fn created_by_run(
+        db: &impl ConnectionTrait,
+        run: RunId,
+    ) -> StoreResult<Vec<(TaskId, Option<String>)>> {
+        let rows: Vec<(String, Option<String>)> = tasks::Entity::find()
+            .select_only()
+            .column(tasks::Column::Id)
+            .column(tasks::Column::IdempotencyKey)
+            .filter(tasks::Column::CreatedByRun.eq(run.to_string()))
+            .order_by_asc(tasks::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        rows.into_iter()
+            .map(|(task, key)| Ok((id("task id", &task)?, key)))
             .collect()
     }
 
@@ -138,14 +157,20 @@ impl TaskMutation {
         Ok(())
     }
 
-    /// Inserts a task and the tasks it runs after in one transaction.
+    /// Inserts a task and the tasks it runs after in one transaction. `idempotency_key`: the
+    /// key the creating agent gave (see `TaskQuery::created_by_run`).
     pub async fn insert_with_edges(
         db: &DatabaseConnection,
         task: &Task,
         after: &[TaskId],
+        idempotency_key: Option<&str>,
     ) -> StoreResult<()> {
         let txn = db.begin().await?;
-        Self::insert(&txn, task).await?;
+        let mut row = task_to_row(task)?;
+        row.idempotency_key = idempotency_key.map(str::to_string);
+        tasks::Entity::insert(row.into_active_model().reset_all())
+            .exec_without_returning(&txn)
+            .await?;
         for dep in after {
             Self::add_edge(&txn, task.id, *dep).await?;
         }
@@ -168,11 +193,10 @@ impl TaskMutation {
     }
 
     pub async fn update(db: &impl ConnectionTrait, task: &Task) -> StoreResult<()> {
-        task_to_row(task)?
-            .into_active_model()
-            .reset_all()
-            .update(db)
-            .await?;
+        let mut row = task_to_row(task)?.into_active_model().reset_all();
+        // Set once, when an agent created the task.
+        row.idempotency_key = sea_orm::ActiveValue::NotSet;
+        row.update(db).await?;
         Ok(())
     }
 

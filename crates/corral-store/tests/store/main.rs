@@ -44,6 +44,7 @@ pub fn task(project: ProjectId, title: &str) -> Task {
         kind: TaskKind::Work,
         parent: None,
         created_by: CreatedBy::Human,
+        approval: corral_core::Approval::Approved,
         max_attempts: 1,
         created_at: Timestamp(2),
         updated_at: Timestamp(2),

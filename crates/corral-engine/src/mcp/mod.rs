@@ -1,0 +1,74 @@
+//! Corral's MCP server, one per run, scoped to it: it sees only the run's project and acts as
+//! the run. The agent reaches it through the relay (`corral-relay mcp`, a stdio pipe the agent
+//! CLI starts) and the run's link, like its model traffic; each connection gets a server of its
+//! own. Every tool call is a `tool_call` event in the run's log.
+//!
+//! `server` speaks MCP (rmcp) and records the calls; `task_tools` is what the task tools do.
+
+mod server;
+mod task_tools;
+
+use corral_core::{ProjectId, Run, RunId, TaskId};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// Whose server it is: the run, its task and its project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scope {
+    pub run: RunId,
+    pub task: TaskId,
+    pub project: ProjectId,
+}
+
+impl Scope {
+    pub fn of(run: &Run) -> Scope {
+        Scope {
+            run: run.id,
+            task: run.task_id,
+            project: run.project_id,
+        }
+    }
+}
+
+/// A tool's failure as the agent reads it: what went wrong and, when there is one, what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ToolError(pub String);
+
+impl ToolError {
+    pub fn new(message: impl Into<String>) -> ToolError {
+        ToolError(message.into())
+    }
+}
+
+impl From<EngineError> for ToolError {
+    fn from(err: EngineError) -> ToolError {
+        match err.fix() {
+            Some(fix) => ToolError(format!("{err} ({fix})")),
+            None => ToolError(err.to_string()),
+        }
+    }
+}
+
+/// Serves one MCP connection of the run's agent until it ends. Nothing the agent sends can
+/// fail the engine: a malformed message is dropped, a bad call answered with a tool error.
+pub(crate) async fn serve<IO>(ctx: Engine, scope: Scope, io: IO)
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    server::serve(ctx, scope, io).await;
+}
+
+impl Engine {
+    /// Serves `run`'s MCP server on one connection (`io`) until it ends, as the run's link does
+    /// for its agent; for tests and benchmarks that speak MCP to it directly.
+    pub async fn serve_mcp<IO>(&self, run: RunId, io: IO) -> crate::EngineResult<()>
+    where
+        IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let run = self.run(run).await?;
+        serve(self.clone(), Scope::of(&run), io).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,228 @@
+//! The MCP side of a run's server (rmcp): the tools it offers, each call checked against the
+//! run (still live?), done, recorded in the run's log, and answered with JSON text or a tool
+//! error. Built per connection, from the project's settings at that moment.
+
+use std::future::Future;
+
+use corral_core::{AgentTasks, RunEventBody, ToolCall, ToolOutcome, tool_call};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::task_tools::{self, AddDependency, CreateTask, GetTask, ListTasks, ReportProgress};
+use super::{Scope, ToolError};
+use crate::engine::Engine;
+
+const INSTRUCTIONS: &str = "Corral runs this task in a sandbox and gives it these tools: read \
+the project's task queue (list_tasks, get_task), add tasks for work you find but should not do \
+now (create_task, add_dependency; an agent's tasks may wait for a person's approval), and \
+report_progress with a short status line.";
+
+/// The tools that change the project's tasks, not offered with `agent-tasks=deny`.
+const TASK_WRITING_TOOLS: [&str; 2] = ["create_task", "add_dependency"];
+
+#[derive(Clone)]
+pub(crate) struct CorralServer {
+    ctx: Engine,
+    scope: Scope,
+    tool_router: ToolRouter<Self>,
+}
+
+impl std::fmt::Debug for CorralServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CorralServer")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serves one connection until the agent (or the link) ends it.
+pub(super) async fn serve<IO>(ctx: Engine, scope: Scope, io: IO)
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let agent_tasks = match ctx.project(scope.project).await {
+        Ok(project) => project.workflow.agent_tasks,
+        Err(err) => {
+            tracing::warn!(error = %err, "the MCP server cannot read its project");
+            return;
+        }
+    };
+    let server = CorralServer::new(ctx, scope, agent_tasks);
+    match server.serve(io).await {
+        Ok(running) => {
+            let _ = running.waiting().await;
+        }
+        // The agent went away (or sent no handshake): nothing to serve.
+        Err(err) => tracing::info!(error = %err, "an MCP connection ended before its handshake"),
+    }
+}
+
+#[tool_router]
+impl CorralServer {
+    fn new(ctx: Engine, scope: Scope, agent_tasks: AgentTasks) -> CorralServer {
+        let mut tool_router = Self::tool_router();
+        if agent_tasks == AgentTasks::Deny {
+            for name in TASK_WRITING_TOOLS {
+                tool_router.remove_route(name);
+            }
+        }
+        CorralServer {
+            ctx,
+            scope,
+            tool_router,
+        }
+    }
+
+    /// Checks the run is live, does `work`, records the call in the run's log and answers.
+    async fn call<A: Serialize>(
+        &self,
+        tool: &str,
+        args: &A,
+        work: impl Future<Output = Result<Value, ToolError>>,
+    ) -> CallToolResult {
+        let arguments = tool_call::summarise(&serde_json::to_string(args).unwrap_or_default());
+        let live = match self.ctx.run(self.scope.run).await {
+            Ok(run) if run.state.is_live() => Ok(()),
+            Ok(run) => Err(ToolError::new(format!(
+                "run {} has ended ({}); Corral no longer takes its calls",
+                run.id,
+                run.state.name()
+            ))),
+            Err(err) => Err(ToolError::from(err)),
+        };
+        let outcome = match live {
+            Ok(()) => work.await,
+            Err(ended) => {
+                tracing::info!(tool, "a tool call after the run ended, refused");
+                return error_result(ended);
+            }
+        };
+        let logged = match &outcome {
+            Ok(value) => ToolOutcome::Ok {
+                summary: tool_call::summarise(&value.to_string()),
+            },
+            Err(err) => ToolOutcome::Error {
+                message: tool_call::summarise(&err.0),
+            },
+        };
+        let call = ToolCall {
+            tool: tool.to_string(),
+            arguments,
+            outcome: logged,
+        };
+        if let Err(err) = self
+            .ctx
+            .append(self.scope.run, RunEventBody::ToolCall { call })
+            .await
+        {
+            tracing::warn!(error = %err, tool, "a tool call could not be recorded");
+        }
+        match outcome {
+            Ok(value) => CallToolResult::success(vec![ContentBlock::text(
+                serde_json::to_string_pretty(&value).unwrap_or_default(),
+            )]),
+            Err(err) => error_result(err),
+        }
+    }
+
+    #[tool(
+        description = "List the project's tasks: id, title, status (proposed, backlog, ready, blocked, running, needs_input, review, done, failed, ...), runtime, the tasks each runs after, who created it. Filter by status or runtime."
+    )]
+    async fn list_tasks(&self, Parameters(args): Parameters<ListTasks>) -> CallToolResult {
+        self.call(
+            "list_tasks",
+            &args,
+            task_tools::list_tasks(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "One task of the project in full: its prompt, status, the tasks it runs after, and its latest run (state, the agent's final text, the files it changed)."
+    )]
+    async fn get_task(&self, Parameters(args): Parameters<GetTask>) -> CallToolResult {
+        self.call(
+            "get_task",
+            &args,
+            task_tools::get_task(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Add a task to the project, for work that should be done but not in this task. Give a title and a prompt for the agent that will run it; optionally a runtime, a model, and tasks it runs after. Depending on the project's settings it waits for a person's approval before it can run. Give an idempotency_key so a retried call does not create it twice."
+    )]
+    async fn create_task(&self, Parameters(args): Parameters<CreateTask>) -> CallToolResult {
+        let summary = CreateTaskSummary::of(&args);
+        self.call(
+            "create_task",
+            &summary,
+            task_tools::create_task(&self.ctx, self.scope, args),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Make one task of the project run after another (from its result). A dependency that would close a cycle is refused, naming the cycle."
+    )]
+    async fn add_dependency(&self, Parameters(args): Parameters<AddDependency>) -> CallToolResult {
+        self.call(
+            "add_dependency",
+            &args,
+            task_tools::add_dependency(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Report a short status line (what you are doing now), shown to the person on the task's card and in the run view."
+    )]
+    async fn report_progress(&self, Parameters(args): Parameters<ReportProgress>) -> CallToolResult {
+        self.call(
+            "report_progress",
+            &args,
+            task_tools::report_progress(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+}
+
+/// What the log keeps of a `create_task` call: the prompt by its size (the task holds it).
+#[derive(Serialize)]
+struct CreateTaskSummary {
+    title: String,
+    prompt_bytes: usize,
+    runtime: Option<String>,
+    after: Vec<String>,
+    idempotency_key: Option<String>,
+}
+
+impl CreateTaskSummary {
+    fn of(args: &CreateTask) -> CreateTaskSummary {
+        CreateTaskSummary {
+            title: tool_call::summarise(&args.title),
+            prompt_bytes: args.prompt.len(),
+            runtime: args.runtime.clone(),
+            after: args.after.clone(),
+            idempotency_key: args.idempotency_key.clone(),
+        }
+    }
+}
+
+fn error_result(err: ToolError) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(err.0)])
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for CorralServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("corral", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}

@@ -1,0 +1,351 @@
+//! What the task tools do, for one run's agent: read the project's tasks, create tasks (proposed
+//! by default) and dependencies between them, and report progress. Each returns the JSON the
+//! agent is given, or a `ToolError` saying what to change.
+
+use std::collections::{HashMap, HashSet};
+
+use corral_core::{
+    AgentTasks, Approval, CreatedBy, Project, Runtime, TaskId, TaskStatus, TaskSummary,
+};
+use corral_store::{RunEventQuery, TaskQuery};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Scope, ToolError};
+use crate::engine::Engine;
+use crate::tasks::NewTask;
+use crate::views::TaskView;
+
+/// The longest progress line kept; longer ones are cut.
+const PROGRESS_MAX_CHARS: usize = 200;
+
+/// One `create_task` at a time in this process, so a retried call with the same idempotency
+/// key finds the task the first one made instead of racing it.
+static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct ListTasks {
+    /// Only tasks with one of these statuses: proposed, rejected, backlog, ready, blocked,
+    /// running, needs_input, review, done, failed, cancelled.
+    #[serde(default)]
+    pub status: Vec<String>,
+    /// Only tasks run by this runtime (claude-code, codex, gemini, ...).
+    #[serde(default)]
+    pub runtime: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct GetTask {
+    /// The task's id, or its exact title.
+    pub task: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct CreateTask {
+    /// A short title, unique enough to find the task by.
+    pub title: String,
+    /// What the agent that runs the task should do.
+    pub prompt: String,
+    /// The agent runtime (claude-code, codex, gemini, opencode, aider, cursor); the project's
+    /// default when left out.
+    #[serde(default)]
+    pub runtime: Option<String>,
+    /// The model; the project's (or runtime's) default when left out.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Tasks (ids or exact titles) the new task runs after, from their results.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// Any string unique to this request: a retried call with the same key returns the task
+    /// the first call created instead of creating another.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct AddDependency {
+    /// The task (id or exact title) that is to run after the other.
+    pub task: String,
+    /// The task (id or exact title) it runs after.
+    pub after: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct ReportProgress {
+    /// One short line on where the work is, shown on the task's card and in the run view.
+    pub text: String,
+}
+
+fn parse_status(name: &str) -> Result<TaskStatus, ToolError> {
+    TaskStatus::ALL
+        .into_iter()
+        .find(|s| s.as_str() == name.trim())
+        .ok_or_else(|| {
+            let valid: Vec<&str> = TaskStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ToolError::new(format!(
+                "unknown status `{name}`; valid: {}",
+                valid.join(", ")
+            ))
+        })
+}
+
+fn created_by(by: CreatedBy) -> String {
+    match by {
+        CreatedBy::Human => "a person".to_string(),
+        CreatedBy::Run(run) => format!("the agent of run {run}"),
+    }
+}
+
+fn summary_json(view: &TaskView<TaskSummary>, project: &Project, scope: Scope) -> Value {
+    let t = &view.task;
+    json!({
+        "id": t.id.to_string(),
+        "title": t.title,
+        "status": view.status.as_str(),
+        "runtime": t.runtime.unwrap_or(project.workflow.runtime).as_str(),
+        "model": t.model,
+        "depends_on": view.depends_on.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "created_by": created_by(t.created_by),
+        "yours": t.id == scope.task,
+    })
+}
+
+pub(crate) async fn list_tasks(
+    ctx: &Engine,
+    scope: Scope,
+    args: ListTasks,
+) -> Result<Value, ToolError> {
+    let project = ctx.project(scope.project).await?;
+    let statuses: HashSet<TaskStatus> = args
+        .status
+        .iter()
+        .map(|s| parse_status(s))
+        .collect::<Result<_, _>>()?;
+    let runtime = args
+        .runtime
+        .as_deref()
+        .map(|r| r.parse::<Runtime>().map_err(|e| ToolError::new(e.to_string())))
+        .transpose()?;
+    let views = ctx.list_task_summaries(Some(scope.project)).await?;
+    let total = views.len();
+    let tasks: Vec<Value> = views
+        .iter()
+        .filter(|v| statuses.is_empty() || statuses.contains(&v.status))
+        .filter(|v| runtime.is_none_or(|r| v.task.runtime.unwrap_or(project.workflow.runtime) == r))
+        .map(|v| summary_json(v, &project, scope))
+        .collect();
+    Ok(json!({
+        "project": project.name,
+        "total": total,
+        "shown": tasks.len(),
+        "tasks": tasks,
+    }))
+}
+
+pub(crate) async fn get_task(
+    ctx: &Engine,
+    scope: Scope,
+    args: GetTask,
+) -> Result<Value, ToolError> {
+    let project = ctx.project(scope.project).await?;
+    let task = ctx.find_task(&args.task, Some(&project)).await?;
+    let view = ctx.task(task.id).await?;
+    let titles = titles(ctx, scope).await?;
+    let named = |ids: &[TaskId]| -> Vec<Value> {
+        ids.iter()
+            .map(|id| json!({"id": id.to_string(), "title": titles.get(id)}))
+            .collect()
+    };
+    let latest_run = match ctx.list_runs(Some(task.id)).await?.into_iter().next() {
+        None => Value::Null,
+        Some(run) => {
+            let mut changed: Vec<String> = ctx
+                .run_file_changes(run.id)
+                .await?
+                .into_iter()
+                .map(|c| c.path)
+                .collect();
+            changed.sort();
+            changed.dedup();
+            json!({
+                "id": run.id.to_string(),
+                "state": run.state.name(),
+                "failure": run.state.failure().map(ToString::to_string),
+                "final_text": final_text(ctx, run.id).await?,
+                "changed_files": changed,
+            })
+        }
+    };
+    Ok(json!({
+        "id": task.id.to_string(),
+        "title": task.title,
+        "prompt": task.prompt,
+        "status": view.status.as_str(),
+        "runtime": task.runtime.unwrap_or(project.workflow.runtime).as_str(),
+        "model": task.model,
+        "depends_on": named(&view.depends_on),
+        "dependents": named(&view.dependents),
+        "created_by": created_by(task.created_by),
+        "yours": task.id == scope.task,
+        "latest_run": latest_run,
+    }))
+}
+
+async fn titles(ctx: &Engine, scope: Scope) -> Result<HashMap<TaskId, String>, ToolError> {
+    Ok(TaskQuery::summaries(ctx.store.db(), Some(scope.project))
+        .await
+        .map_err(crate::error::EngineError::from)?
+        .into_iter()
+        .map(|t| (t.id, t.title))
+        .collect())
+}
+
+/// The agent's last words in a run: its final message, or its last text.
+async fn final_text(ctx: &Engine, run: corral_core::RunId) -> Result<Option<String>, ToolError> {
+    let events = RunEventQuery::of_kind(ctx.store.db(), run, "agent")
+        .await
+        .map_err(crate::error::EngineError::from)?;
+    Ok(events.into_iter().rev().find_map(|e| match e.body {
+        corral_core::RunEventBody::Agent { event } => match event {
+            corral_core::AgentEvent::Finished {
+                summary: Some(text),
+                ..
+            }
+            | corral_core::AgentEvent::AssistantText { text } => Some(text),
+            _ => None,
+        },
+        _ => None,
+    }))
+}
+
+pub(crate) async fn create_task(
+    ctx: &Engine,
+    scope: Scope,
+    args: CreateTask,
+) -> Result<Value, ToolError> {
+    let project = ctx.project(scope.project).await?;
+    let approval = match project.workflow.agent_tasks {
+        AgentTasks::Deny => {
+            return Err(ToolError::new(
+                "this project does not let agents create tasks (agent-tasks=deny)",
+            ));
+        }
+        AgentTasks::Propose => Approval::Proposed,
+        AgentTasks::Allow => Approval::Approved,
+    };
+    let runtime = args
+        .runtime
+        .as_deref()
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| r.parse::<Runtime>().map_err(|e| ToolError::new(e.to_string())))
+        .transpose()?;
+    if matches!(runtime, Some(Runtime::Custom | Runtime::Acp)) {
+        return Err(ToolError::new(
+            "an agent may create tasks for coding agents only (claude-code, codex, gemini, \
+             opencode, aider, cursor), not custom or acp command lines",
+        ));
+    }
+    let mut after = Vec::new();
+    for reference in &args.after {
+        after.push(ctx.find_task(reference, Some(&project)).await?.id);
+    }
+    let _one_at_a_time = CREATING.lock().await;
+    let made = TaskQuery::created_by_run(ctx.store.db(), scope.run)
+        .await
+        .map_err(crate::error::EngineError::from)?;
+    if let Some(key) = args.idempotency_key.as_deref()
+        && let Some((id, _)) = made.iter().find(|(_, k)| k.as_deref() == Some(key))
+    {
+        let view = ctx.task(*id).await?;
+        return Ok(created_json(&view, false));
+    }
+    let limit = project.workflow.agent_task_limit;
+    if made.len() >= limit as usize {
+        return Err(ToolError::new(format!(
+            "this run has created {} tasks, the project's limit (agent-task-limit={limit}); \
+             finish with what exists, or ask a person to raise the limit",
+            made.len()
+        )));
+    }
+    let view = ctx
+        .create_task(NewTask {
+            project_id: project.id,
+            title: args.title,
+            prompt: args.prompt,
+            runtime,
+            model: args.model,
+            command: None,
+            after,
+            kind: corral_core::TaskKind::Work,
+            max_attempts: None,
+            created_by: CreatedBy::Run(scope.run),
+            approval,
+            idempotency_key: args.idempotency_key,
+        })
+        .await?;
+    Ok(created_json(&view, true))
+}
+
+fn created_json(view: &TaskView, created: bool) -> Value {
+    let note = match view.task.approval {
+        Approval::Proposed => "proposed: it runs once a person approves it",
+        Approval::Rejected => "a person rejected it: it will not run",
+        Approval::Approved => "it can run",
+    };
+    json!({
+        "id": view.task.id.to_string(),
+        "title": view.task.title,
+        "status": view.status.as_str(),
+        "created": created,
+        "note": note,
+    })
+}
+
+pub(crate) async fn add_dependency(
+    ctx: &Engine,
+    scope: Scope,
+    args: AddDependency,
+) -> Result<Value, ToolError> {
+    let project = ctx.project(scope.project).await?;
+    let task = ctx.find_task(&args.task, Some(&project)).await?;
+    let after = ctx.find_task(&args.after, Some(&project)).await?;
+    match project.workflow.agent_tasks {
+        AgentTasks::Deny => {
+            return Err(ToolError::new(
+                "this project does not let agents change its tasks (agent-tasks=deny)",
+            ));
+        }
+        // A person's graph changes only with a person's say: an agent rewires the tasks it
+        // created.
+        AgentTasks::Propose if task.created_by != CreatedBy::Run(scope.run) => {
+            return Err(ToolError::new(format!(
+                "`{}` was not created by this run; with agent-tasks=propose an agent adds \
+                 dependencies only to the tasks it created",
+                task.title
+            )));
+        }
+        AgentTasks::Propose | AgentTasks::Allow => {}
+    }
+    let view = ctx.add_dependency(task.id, after.id).await?;
+    Ok(json!({
+        "task": view.task.id.to_string(),
+        "runs_after": view.depends_on.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "status": view.status.as_str(),
+    }))
+}
+
+pub(crate) async fn report_progress(
+    ctx: &Engine,
+    scope: Scope,
+    args: ReportProgress,
+) -> Result<Value, ToolError> {
+    let line = args.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        return Err(ToolError::new("the progress text is empty"));
+    }
+    let text: String = line.chars().take(PROGRESS_MAX_CHARS).collect();
+    ctx.append(scope.run, corral_core::RunEventBody::Progress { text })
+        .await?;
+    Ok(json!({ "shown": true }))
+}
