@@ -67,7 +67,11 @@ fn build_static_relay(out_dir: &Path) -> Result<PathBuf, String> {
         .find(|p| p.join("CACHEDIR.TAG").exists())
         .map(|p| p.join("corral-relay-static"))
         .unwrap_or_else(|| out_dir.join("corral-relay-static"));
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Read when the script runs, not when it was compiled: a script compiled for another clone
+    // sharing this target folder would otherwise build that clone's relay.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")
+        .map_err(|_| "cargo did not say where this crate is (CARGO_MANIFEST_DIR)".to_string())?;
+    let workspace = Path::new(&manifest_dir).join("../..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(&workspace)

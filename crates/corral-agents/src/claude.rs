@@ -48,6 +48,8 @@ impl Adapter for ClaudeCode {
             argv.push("--mcp-config".into());
             argv.push(mcp.servers_json().to_string());
             argv.push("--strict-mcp-config".into());
+            argv.push("--allowedTools".into());
+            argv.push(format!("mcp__{}", crate::adapter::MCP_SERVER_NAME));
             argv.push("--disallowedTools".into());
             argv.push("AskUserQuestion".into());
         }

@@ -334,6 +334,18 @@ pub enum TaskCommand {
     /// Add or remove a dependency.
     #[command(subcommand)]
     Dep(DepCommand),
+    /// Let a task an agent proposed run.
+    Approve {
+        task: String,
+        #[arg(long, short)]
+        project: Option<String>,
+    },
+    /// Refuse a task an agent proposed: it stays on record and never runs.
+    Reject {
+        task: String,
+        #[arg(long, short)]
+        project: Option<String>,
+    },
     /// Remove a task. Tasks that run after it no longer wait for it: when it has any, they are
     /// named and `--yes` is needed.
     #[command(alias = "remove")]

@@ -107,6 +107,10 @@ pub struct TaskJson<'a> {
     pub model: Option<&'a str>,
     pub command: Option<&'a [String]>,
     pub kind: &'static str,
+    /// approved | proposed (waits for a person) | rejected.
+    pub approval: &'static str,
+    /// The run whose agent created it; `null` when a person did.
+    pub created_by_run: Option<String>,
     pub max_attempts: u32,
     pub depends_on: Vec<String>,
     pub dependents: Vec<String>,
@@ -128,6 +132,11 @@ impl<'a> TaskJson<'a> {
             model: t.model.as_deref(),
             command: t.command.as_deref(),
             kind: t.kind.as_str(),
+            approval: t.approval.as_str(),
+            created_by_run: match t.created_by {
+                corral_core::CreatedBy::Human => None,
+                corral_core::CreatedBy::Run(run) => Some(run.to_string()),
+            },
             max_attempts: t.max_attempts,
             depends_on: v.depends_on.iter().map(ToString::to_string).collect(),
             dependents: v.dependents.iter().map(ToString::to_string).collect(),

@@ -185,6 +185,19 @@ fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io
             }
         }
         RunEventBody::Agent { event } => print_agent_event(out, event),
+        RunEventBody::ToolCall { call } => match &call.outcome {
+            corral_core::ToolOutcome::Ok { summary } => writeln!(
+                out,
+                "   mcp - {}({}) -> {summary}",
+                call.tool, call.arguments
+            ),
+            corral_core::ToolOutcome::Error { message } => writeln!(
+                out,
+                "   mcp ! {}({}) refused: {message}",
+                call.tool, call.arguments
+            ),
+        },
+        RunEventBody::Progress { text } => writeln!(out, "   run ~ {text}"),
         RunEventBody::FileLeftOut {
             path,
             size,

@@ -126,6 +126,23 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
                 .map_or_else(|| "off".to_string(), |b| format!("{b} per run")),
         ),
         (
+            "agent-tasks",
+            match wf.agent_tasks {
+                corral_core::AgentTasks::Propose => {
+                    "propose (tasks agents create wait for your approval)".to_string()
+                }
+                corral_core::AgentTasks::Allow => {
+                    "allow (tasks agents create can run at once)".to_string()
+                }
+                corral_core::AgentTasks::Deny => "deny (agents cannot create tasks)".to_string(),
+            },
+        ),
+        (
+            "agent-task-limit",
+            format!("{} per run", wf.agent_task_limit),
+        ),
+        ("ask-wait", format!("{}s", wf.ask_wait_secs)),
+        (
             "sandbox",
             match wf.sandbox {
                 corral_core::SandboxKind::Docker => "docker (one container per run)".to_string(),

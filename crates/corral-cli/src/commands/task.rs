@@ -186,6 +186,9 @@ fn print_task(
     if let Some(argv) = &t.command {
         writeln!(out, "command    {argv:?}")?;
     }
+    if let corral_core::CreatedBy::Run(run) = t.created_by {
+        writeln!(out, "created by the agent of run {run}")?;
+    }
     writeln!(out, "after      {}", named(&v.depends_on))?;
     writeln!(out, "before     {}", named(&v.dependents))?;
     writeln!(out, "attempts   {}", t.max_attempts)?;
@@ -365,6 +368,23 @@ pub async fn run(
                 view.task.title,
                 view.status.as_str()
             )?;
+        }
+        TaskCommand::Approve { task, project } => {
+            let scope = scope(engine, project.as_deref()).await?;
+            let id = find(engine, &task, scope.as_ref()).await?;
+            let view = engine.approve_task(id).await?;
+            writeln!(
+                out,
+                "approved `{}` — {}",
+                view.task.title,
+                view.status.as_str()
+            )?;
+        }
+        TaskCommand::Reject { task, project } => {
+            let scope = scope(engine, project.as_deref()).await?;
+            let id = find(engine, &task, scope.as_ref()).await?;
+            let view = engine.reject_task(id).await?;
+            writeln!(out, "rejected `{}`: it will not run", view.task.title)?;
         }
         TaskCommand::Rm { task, project, yes } => {
             let scope = scope(engine, project.as_deref()).await?;

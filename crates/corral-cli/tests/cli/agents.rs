@@ -25,7 +25,7 @@ fn script(name: &str) -> String {
 }
 
 /// The folder of the real agent CLIs' commands, installed once.
-fn agents_bin() -> String {
+pub(super) fn agents_bin() -> String {
     script("install-test-agents.sh")
 }
 

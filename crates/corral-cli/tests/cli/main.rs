@@ -7,6 +7,7 @@ mod graph_cases;
 mod hostile;
 mod interrupt;
 mod live;
+mod mcp;
 mod model_server;
 mod moved_repo;
 mod network;

@@ -2,8 +2,10 @@
 //! Code), OpenAI Responses SSE (Codex), Gemini streamGenerateContent SSE and Chat Completions
 //! SSE (OpenCode, and Aider's whole-file edits as text). Turn 1 of a
 //! conversation is a tool call writing `hello.txt` (`second.txt` when the conversation holds
-//! "FOLLOW-UP"); once the tool's result came back, the reply is the text "Done.". The model
-//! `claude-nope` answers 404. Shared by the CLI tests and the agent overhead benchmark.
+//! "FOLLOW-UP"); once the tool's result came back, the reply is the text "Done.". A Claude
+//! conversation whose prompt holds "CORRAL-MCP" calls Corral's MCP tools instead, one per turn
+//! (`mcp_script`). The model `claude-nope` answers 404. Shared by the CLI tests and the agent
+//! overhead benchmark.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -36,8 +38,19 @@ fn reply(body: &str) -> String {
         .iter()
         .rposition(|m| m["role"] == "user" && has(m, "text") && !has(m, "tool_result"))
         .unwrap_or(0);
-    let answered = messages[last_human..].iter().any(|m| has(m, "tool_result"));
+    let results = messages[last_human..]
+        .iter()
+        .filter(|m| has(m, "tool_result"))
+        .count();
     let turn = messages.len();
+    let script = mcp_script(body);
+    if !script.is_empty() {
+        return match script.get(results) {
+            Some((tool, input)) => tool_use_reply(&request, turn, &format!("mcp__corral__{tool}"), input),
+            None => text_reply(&request, turn, "Done."),
+        };
+    }
+    let answered = results > 0;
     // The agent says where it works: "Primary working directory: <path>".
     let cwd = body
         .split("Primary working directory: ")
@@ -70,6 +83,65 @@ fn reply(body: &str) -> String {
     events.push(serde_json::json!({"type":"message_delta","delta":{"stop_reason": if answered {"end_turn"} else {"tool_use"}},"usage":{"output_tokens":5}}));
     events.push(serde_json::json!({"type":"message_stop"}));
     sse(&events)
+}
+
+/// The MCP tool calls a "CORRAL-MCP" conversation makes, in order: `CORRAL-MCP-TASK` proposes a
+/// task, `CORRAL-MCP-ASK` asks the human a question.
+pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
+    let mut calls = Vec::new();
+    if body.contains("CORRAL-MCP-TASK") {
+        calls.push((
+            "create_task",
+            serde_json::json!({"title": "Write the docs", "prompt": "Document what changed", "idempotency_key": "docs"}),
+        ));
+    }
+    if body.contains("CORRAL-MCP-ASK") {
+        calls.push((
+            "ask_human",
+            serde_json::json!({"questions": [{"question": "Which database?", "options": [
+                {"label": "SQLite", "description": "embedded"},
+                {"label": "Postgres", "description": "a server"}]}],
+                "context": "The cart needs storage"}),
+        ));
+    }
+    calls
+}
+
+fn message_events(
+    request: &serde_json::Value,
+    turn: usize,
+    block: Vec<serde_json::Value>,
+    stop: &str,
+) -> String {
+    let mut events = vec![
+        serde_json::json!({"type":"message_start","message":{"id":format!("msg_{turn}"),"type":"message","role":"assistant","model":request["model"],"content":[],"stop_reason":null,"usage":{"input_tokens":10,"output_tokens":1}}}),
+    ];
+    events.extend(block);
+    events.push(serde_json::json!({"type":"content_block_stop","index":0}));
+    events.push(serde_json::json!({"type":"message_delta","delta":{"stop_reason": stop},"usage":{"output_tokens":5}}));
+    events.push(serde_json::json!({"type":"message_stop"}));
+    sse(&events)
+}
+
+fn tool_use_reply(
+    request: &serde_json::Value,
+    turn: usize,
+    name: &str,
+    input: &serde_json::Value,
+) -> String {
+    let block = vec![
+        serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":format!("toolu_{turn}"),"name":name,"input":{}}}),
+        serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":input.to_string()}}),
+    ];
+    message_events(request, turn, block, "tool_use")
+}
+
+fn text_reply(request: &serde_json::Value, turn: usize, text: &str) -> String {
+    let block = vec![
+        serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+        serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":text}}),
+    ];
+    message_events(request, turn, block, "end_turn")
 }
 
 /// The scripted model's reply in OpenAI's Responses API (what Codex speaks): a shell command

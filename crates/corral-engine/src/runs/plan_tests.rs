@@ -178,7 +178,7 @@ fn through_the_gateway_the_agent_holds_a_placeholder_and_the_door_not_the_key() 
     // Claude Code starts the relay in the container as its only MCP server.
     let argv = call.step.argv.join(" ");
     assert!(
-        argv.contains(r#"--mcp-config {"mcpServers":{"corral":{"args":["mcp"],"command":"/corral/bin/corral-relay","type":"stdio"}}} --strict-mcp-config --disallowedTools AskUserQuestion"#),
+        argv.contains(r#"--mcp-config {"mcpServers":{"corral":{"args":["mcp"],"command":"/corral/bin/corral-relay","type":"stdio"}}} --strict-mcp-config --allowedTools mcp__corral --disallowedTools AskUserQuestion"#),
         "{argv}"
     );
     let setup = plan.setup.as_ref().expect("setup");
