@@ -37,6 +37,23 @@ pub enum Command {
     /// Run a task and wait for the result (exit code 0 only when it succeeded); or show or
     /// cancel a run.
     Run(RunArgs),
+    /// What waits on you, across projects: agents' questions and the tasks agents proposed.
+    Inbox {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Answer an agent's question (see `corral inbox`): pick options by their labels, and/or
+    /// write an answer. The agent goes on with it.
+    Answer {
+        /// The question's id (or the start of it, as `corral inbox` shows it).
+        request: String,
+        /// An option to pick, by its label; repeat for a question that takes several. With
+        /// several questions, `N=LABEL` picks for question N.
+        #[arg(long = "option", value_name = "LABEL")]
+        options: Vec<String>,
+        /// The answer in your words (to the first question; `N=TEXT` for question N).
+        text: Option<String>,
+    },
     /// Send a message to a finished run's agent: a new run on the same checkout and branch
     /// resumes the agent's session with it (exit code 0 only when it succeeded).
     FollowUp {

@@ -91,6 +91,19 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             let how = (follow, LogFormat::of(json, raw), on_interrupt);
             commands::run::follow_up(&engine, &run, &message, how, &mut out).await?
         }
+        Command::Inbox { json } => {
+            commands::inbox::list(&engine, json, &mut out).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Answer {
+            request,
+            options,
+            text,
+        } => {
+            commands::inbox::answer(&engine, &request, &options, text.as_deref(), &mut out)
+                .await?;
+            ExitCode::SUCCESS
+        }
         Command::Drive { run } => commands::interrupt::drive(&engine, &run).await?,
         Command::Logs {
             run,

@@ -80,6 +80,7 @@ macro_rules! typed_id {
 typed_id!(ProjectId, "project");
 typed_id!(TaskId, "task");
 typed_id!(RunId, "run");
+typed_id!(RequestId, "request");
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ pub mod graph_run;
 pub mod ids;
 pub mod network;
 pub mod project;
+pub mod question;
 pub mod run;
 pub mod run_event;
 pub mod run_status;
@@ -22,12 +23,13 @@ pub mod validate;
 
 pub use agent_event::{AgentEvent, ToolKind};
 pub use graph::{GraphError, NodeProgress, TaskGraph};
-pub use ids::{IdParseError, ProjectId, RunId, TaskId};
+pub use ids::{IdParseError, ProjectId, RequestId, RunId, TaskId};
 pub use network::{BlockRule, NetworkDoor, NetworkRequest, NetworkSummary};
 pub use project::{
     AgentPermissions, AgentTasks, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits,
     Retention, SandboxKind, Workflow,
 };
+pub use question::{Answer, Ask, InputRequest, QuestionAnswer, RequestState};
 pub use run::{
     FailKind, FailReason, FollowUp, LOCAL_SANDBOX_HANDLE_PREFIX, Run, RunState, RunStatus,
     Transition, TransitionError,

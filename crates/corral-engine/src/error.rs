@@ -38,6 +38,12 @@ pub enum ErrorKind {
     TaskBusy,
     /// Approving or rejecting a task that is not waiting for it.
     NotProposed,
+    /// No agent question with that id.
+    RequestNotFound,
+    /// Several questions' ids start that way.
+    AmbiguousRequest,
+    /// The question was answered or cancelled already.
+    RequestClosed,
     Git,
     RunNotFound,
     MergeTargetCheckedOut,
@@ -88,6 +94,9 @@ impl ErrorKind {
             ErrorKind::ProjectBusy => "project_busy",
             ErrorKind::TaskBusy => "task_busy",
             ErrorKind::NotProposed => "not_proposed",
+            ErrorKind::RequestNotFound => "request_not_found",
+            ErrorKind::AmbiguousRequest => "ambiguous_request",
+            ErrorKind::RequestClosed => "request_closed",
             ErrorKind::Git => "git",
             ErrorKind::RunNotFound => "run_not_found",
             ErrorKind::MergeTargetCheckedOut => "merge_target_checked_out",
@@ -173,6 +182,17 @@ pub enum EngineError {
     ProjectBusy { name: String, live: u64 },
     #[error("task `{title}` has a live run")]
     TaskBusy { title: String },
+    #[error("no question `{reference}`")]
+    RequestNotFound { reference: String },
+    #[error("several questions start with `{reference}`: {}", candidates.join(", "))]
+    AmbiguousRequest {
+        reference: String,
+        candidates: Vec<String>,
+    },
+    #[error("that question is {state} already")]
+    RequestClosed { state: &'static str },
+    #[error("the answer does not fit the question: {reason}")]
+    BadAnswer { reason: String },
     #[error("task `{title}` is not waiting for approval: it is {approval}")]
     NotProposed {
         title: String,
@@ -310,6 +330,10 @@ impl EngineError {
             EngineError::ProjectBusy { .. } => ErrorKind::ProjectBusy,
             EngineError::TaskBusy { .. } => ErrorKind::TaskBusy,
             EngineError::NotProposed { .. } => ErrorKind::NotProposed,
+            EngineError::RequestNotFound { .. } => ErrorKind::RequestNotFound,
+            EngineError::AmbiguousRequest { .. } => ErrorKind::AmbiguousRequest,
+            EngineError::RequestClosed { .. } => ErrorKind::RequestClosed,
+            EngineError::BadAnswer { .. } => ErrorKind::InvalidInput,
             EngineError::Git { .. } => ErrorKind::Git,
             EngineError::RunNotFound { .. } => ErrorKind::RunNotFound,
             EngineError::MergeTargetCheckedOut { .. } => ErrorKind::MergeTargetCheckedOut,
@@ -387,6 +411,12 @@ impl EngineError {
             }
             EngineError::TaskNotFound { .. } => "list tasks with `corral task list`".into(),
             EngineError::RunNotFound { .. } => "list runs with `corral runs`".into(),
+            EngineError::RequestNotFound { .. } | EngineError::AmbiguousRequest { .. } => {
+                "see what waits with `corral inbox`".into()
+            }
+            EngineError::RequestClosed { .. } => {
+                "nothing more to do: its agent has its answer, or its run ended".into()
+            }
             EngineError::MergeTargetCheckedOut {
                 path, run_branch, ..
             } => format!(

@@ -1,6 +1,6 @@
 //! `EngineEvent`: everything that changes, broadcast to every front end (window, CLI, tray).
 
-use corral_core::{Project, ProjectId, Run, RunId, TaskId};
+use corral_core::{InputRequest, Project, ProjectId, Run, RunId, TaskId};
 
 use crate::views::TaskView;
 
@@ -44,6 +44,11 @@ pub enum EngineEvent {
     GraphRunChanged {
         project_id: ProjectId,
         running: bool,
+    },
+    /// What waits on a person changed: an agent asked a question, or one was answered or
+    /// cancelled (proposed tasks come and go with `TaskCreated` / `TaskUpdated`).
+    InboxChanged {
+        request: InputRequest,
     },
     /// Files of a live run's checkout changed; `changed` files now differ from its base.
     FilesChanged {

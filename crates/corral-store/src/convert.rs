@@ -16,18 +16,18 @@ where
     s.parse().map_err(|e: T::Err| StoreError::corrupt(what, e))
 }
 
-fn opt_id<T: std::str::FromStr>(what: &'static str, s: Option<&str>) -> StoreResult<Option<T>>
+pub(crate) fn opt_id<T: std::str::FromStr>(what: &'static str, s: Option<&str>) -> StoreResult<Option<T>>
 where
     T::Err: std::fmt::Display,
 {
     s.map(|s| id(what, s)).transpose()
 }
 
-fn to_json<T: serde::Serialize>(what: &'static str, value: &T) -> StoreResult<String> {
+pub(crate) fn to_json<T: serde::Serialize>(what: &'static str, value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::corrupt(what, e))
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> StoreResult<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|e| StoreError::corrupt(what, e))
 }
 

@@ -4,6 +4,7 @@
 pub mod diff;
 pub mod doctor;
 pub mod graph;
+pub mod inbox;
 pub mod interrupt;
 pub mod key;
 pub mod log;

@@ -3,8 +3,10 @@
 //! CLI starts) and the run's link, like its model traffic; each connection gets a server of its
 //! own. Every tool call is a `tool_call` event in the run's log.
 //!
-//! `server` speaks MCP (rmcp) and records the calls; `task_tools` is what the task tools do.
+//! `server` speaks MCP (rmcp) and records the calls; `task_tools` is what the task tools do,
+//! `ask_tools` the questions for a person.
 
+mod ask_tools;
 mod server;
 mod task_tools;
 

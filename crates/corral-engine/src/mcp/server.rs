@@ -13,14 +13,16 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::ask_tools::{self, AskHuman};
 use super::task_tools::{self, AddDependency, CreateTask, GetTask, ListTasks, ReportProgress};
 use super::{Scope, ToolError};
 use crate::engine::Engine;
 
 const INSTRUCTIONS: &str = "Corral runs this task in a sandbox and gives it these tools: read \
 the project's task queue (list_tasks, get_task), add tasks for work you find but should not do \
-now (create_task, add_dependency; an agent's tasks may wait for a person's approval), and \
-report_progress with a short status line.";
+now (create_task, add_dependency; an agent's tasks may wait for a person's approval), ask the \
+person a question when you cannot go on without them (ask_human), and report_progress with a \
+short status line.";
 
 /// The tools that change the project's tasks, not offered with `agent-tasks=deny`.
 const TASK_WRITING_TOOLS: [&str; 2] = ["create_task", "add_dependency"];
@@ -175,6 +177,18 @@ impl CorralServer {
             "add_dependency",
             &args,
             task_tools::add_dependency(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Ask the person a question when you cannot go on without their decision (not for things you can find out yourself). 1 to 4 questions, each optionally with 2 to 8 options (label, description), single or multiple choice; they may always answer in their own words. The call waits for the answer; if it says the question is pending, end your turn: the answer comes as your next message."
+    )]
+    async fn ask_human(&self, Parameters(args): Parameters<AskHuman>) -> CallToolResult {
+        self.call(
+            "ask_human",
+            &args,
+            ask_tools::ask_human(&self.ctx, self.scope, args.clone()),
         )
         .await
     }

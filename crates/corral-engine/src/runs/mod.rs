@@ -3,6 +3,7 @@
 //! does the IO around it (checkout, container, steps, commit).
 
 mod agent;
+mod ask;
 mod file_watch;
 mod follow;
 pub(crate) mod gc;

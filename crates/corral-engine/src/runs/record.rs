@@ -65,10 +65,48 @@ impl Engine {
         Ok(())
     }
 
-    /// Stores the run's other fields (container, checkout, result) and announces it.
+    /// Stores the run's other fields (container, checkout, result) and announces it. Its
+    /// state is left as stored: an agent's question may have changed it meanwhile.
     pub(crate) async fn save(&self, run: &Run) -> EngineResult<()> {
-        RunMutation::update(self.store.db(), run).await?;
-        self.publish(EngineEvent::RunUpdated { run: run.clone() });
+        RunMutation::update_fields(self.store.db(), run).await?;
+        let stored = self.run(run.id).await?;
+        self.publish(EngineEvent::RunUpdated { run: stored });
+        Ok(())
+    }
+
+    /// A transition made beside the run's supervisor (an agent's question through the MCP
+    /// server, its answer): applied to the stored state, which alone is written. The
+    /// supervisor reads the state again where it matters (`refresh_state`).
+    pub(crate) async fn transition_state(
+        &self,
+        run: RunId,
+        transition: Transition,
+    ) -> EngineResult<Run> {
+        let mut current = self.run(run).await?;
+        let from = current.state.clone();
+        let to = from.apply(&transition).map_err(EngineError::from)?;
+        current.state = to.clone();
+        self.append(
+            run,
+            RunEventBody::StateChanged {
+                from: from.status(),
+                to: to.status(),
+                reason: None,
+                fail_kind: None,
+            },
+        )
+        .await?;
+        RunMutation::update_state(self.store.db(), &current).await?;
+        tracing::info!(run = %run, from = from.name(), to = to.name(), "run state");
+        self.publish(EngineEvent::RunUpdated {
+            run: current.clone(),
+        });
+        Ok(current)
+    }
+
+    /// Takes the stored state (changed beside the supervisor, by a question) into `run`.
+    pub(crate) async fn refresh_state(&self, run: &mut Run) -> EngineResult<()> {
+        run.state = self.run(run.id).await?.state;
         Ok(())
     }
 }

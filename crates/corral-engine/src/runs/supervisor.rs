@@ -125,6 +125,8 @@ async fn with_slot(
 
 /// Records how the run ended and removes its sandbox, whatever ended it.
 async fn conclude(ctx: &Engine, mut run: Run, outcome: Result<(), StepStop>) -> EngineResult<()> {
+    // A question may have changed the state beside this supervisor.
+    ctx.refresh_state(&mut run).await?;
     match outcome {
         Ok(()) => {}
         Err(StepStop::Cancelled) => {
@@ -141,6 +143,8 @@ async fn conclude(ctx: &Engine, mut run: Run, outcome: Result<(), StepStop>) -> 
                 .await?;
         }
     }
+    // Questions nobody answered leave the inbox with their run.
+    ctx.cancel_questions(run.id).await?;
     if let Some(handle) = &run.container_id
         && let Err(e) = ctx.remove_sandbox(handle).await
     {
@@ -263,6 +267,8 @@ async fn advance<S: Sandbox>(
                 cancel,
             )
             .await;
+            // An agent's question may have put the run in waiting_input meanwhile.
+            ctx.refresh_state(run).await?;
             // Past its budget the gateway refused the agent's model calls: that, not how the
             // agent took it, is why the run ends (unless it was cancelled).
             let cancelled = matches!(worked, Err(StepStop::Cancelled));
@@ -278,6 +284,10 @@ async fn advance<S: Sandbox>(
                 ));
             }
             worked?;
+            if run.state == RunState::WaitingInput {
+                // The agent ended its turn while its question waits: the answer resumes it.
+                return Ok(Next::Continue);
+            }
             if turn.plan.verify.is_none() {
                 return Ok(Next::Done);
             }
@@ -296,10 +306,11 @@ async fn advance<S: Sandbox>(
             }
             Ok(Next::Done)
         }
-        RunState::WaitingInput => Err(StepStop::fail(
-            FailKind::Internal,
-            "the run waits for input, and this version of Corral cannot answer it",
-        )),
+        RunState::WaitingInput => {
+            super::ask::await_answer(turn.ctx, turn.sandbox, run, turn.project, &turn.plan.work, cancel)
+                .await?;
+            Ok(Next::Continue)
+        }
         RunState::Queued => Err(StepStop::fail(
             FailKind::Internal,
             "the run went back to queued while it was driven",

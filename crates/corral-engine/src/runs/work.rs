@@ -12,6 +12,10 @@ use super::step::step;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
+/// In a run's host-only folder: the message of the agent's next turn (a person's answer that
+/// came after its turn ended), kept until that turn has run.
+pub(super) const NEXT_TURN_FILE: &str = "agent.next-turn";
+
 pub(super) async fn work(
     ctx: &Engine,
     sandbox: &impl Sandbox,
@@ -35,7 +39,17 @@ pub(super) async fn work(
             {
                 return Err(StepStop::fail(FailKind::MissingKey, missing.to_string()));
             }
-            write_files(call.adapter.as_ref(), &call.request, &call.home_on_host)?;
+            // An answer to the agent's question that came after its turn ended: the next turn
+            // resumes its session with it.
+            let next_turn = std::fs::read_to_string(ctx.run_dir(run.id).join(NEXT_TURN_FILE)).ok();
+            let mut request = call.request.clone();
+            let mut argv = call.step.argv.clone();
+            if let Some(message) = &next_turn {
+                request.prompt = message.clone();
+                request.resume = run.agent_session_id.clone();
+                argv = call.adapter.command(&request);
+            }
+            write_files(call.adapter.as_ref(), &request, &call.home_on_host)?;
             if let Some(note) = &call.key_note {
                 ctx.note(run.id, note.clone()).await?;
             }
@@ -52,12 +66,18 @@ pub(super) async fn work(
                 run,
                 project,
                 spec.name,
-                &spec.argv,
+                &argv,
                 &spec.env,
                 cancel,
                 Some(&mut output),
             )
             .await?;
+            if next_turn.is_some() {
+                let _ = std::fs::remove_file(ctx.run_dir(run.id).join(NEXT_TURN_FILE));
+                // This turn's usage adds to the earlier turns'.
+                output.input_tokens += u64::try_from(run.input_tokens).unwrap_or(0);
+                output.output_tokens += u64::try_from(run.output_tokens).unwrap_or(0);
+            }
             (code, Some((output, call.program())))
         }
     };

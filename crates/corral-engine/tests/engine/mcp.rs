@@ -109,7 +109,7 @@ impl Client {
 }
 
 /// A local project with `settings`, and a live run of a task that sleeps.
-async fn live_run(f: &Fixture, settings: &[(&str, &str)]) -> (Project, RunId) {
+pub async fn live_run(f: &Fixture, settings: &[(&str, &str)]) -> (Project, RunId) {
     let repo = f.repo("proj");
     let p = f.engine.add_project(s(&repo), None).await.expect("project");
     let mut pairs = vec![("sandbox".to_string(), "local".to_string())];
@@ -121,11 +121,18 @@ async fn live_run(f: &Fixture, settings: &[(&str, &str)]) -> (Project, RunId) {
         .expect("settings");
     let t = task(f, &p, "Asker", "sleep 60").await;
     let run = f.engine.start_run(t).await.expect("start");
-    (p, run.id)
+    // Its command runs (as an agent would be, calling its tools).
+    for _ in 0..600 {
+        if f.engine.run(run.id).await.expect("run").state == corral_core::RunState::Running {
+            return (p, run.id);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the run never started");
 }
 
 /// The run's log once `done` holds for it (events are written in batches, a moment later).
-async fn logged(
+pub async fn logged(
     f: &Fixture,
     run: RunId,
     done: impl Fn(&[corral_core::RunEvent]) -> bool,

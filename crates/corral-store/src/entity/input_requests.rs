@@ -15,6 +15,15 @@ pub struct Model {
     pub answered_by: Option<String>,
     pub created_at: i64,
     pub answered_at: Option<i64>,
+    /// pending | answered | cancelled.
+    pub state: String,
+    /// The questions, their options and the context (`corral_core::Ask`).
+    pub ask_json: Option<String>,
+    /// The checked answer (`corral_core::Answer`).
+    pub answer_json: Option<String>,
+    pub delivered_at: Option<i64>,
+    pub task_id: Option<String>,
+    pub project_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m20261203_000002_run_events_kind_index;
 mod m20261203_000003_graph_runs;
 mod m20261204_000001_network_allowlist;
 mod m20261205_000001_agent_tasks;
+mod m20261205_000002_questions;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_graph_runs::Migration),
             Box::new(m20261204_000001_network_allowlist::Migration),
             Box::new(m20261205_000001_agent_tasks::Migration),
+            Box::new(m20261205_000002_questions::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod file_changes;
 pub mod graph_runs;
+pub mod input_requests;
 pub mod projects;
 pub mod run_events;
 pub mod runs;
@@ -12,6 +13,7 @@ pub mod tasks;
 
 pub use file_changes::{FileChange, FileChangeQuery};
 pub use graph_runs::GraphRuns;
+pub use input_requests::InputRequests;
 pub use projects::{ProjectMutation, ProjectQuery};
 pub use run_events::RunEventQuery;
 pub use runs::{LatestRun, RunMutation, RunQuery};

@@ -94,7 +94,9 @@ impl RunEventQuery {
             .collect()
     }
 
-    /// Where following a step's stream resumes: the offset stored with its last persisted line.
+    /// Where following a step's stream resumes: the offset stored with its last persisted line
+    /// since the step last started (a step run again, such as an agent's next turn, writes new
+    /// files from 0).
     pub async fn last_offset(
         db: &impl ConnectionTrait,
         run: RunId,
@@ -106,7 +108,7 @@ impl RunEventQuery {
         loop {
             let rows = run_events::Entity::find()
                 .filter(run_events::Column::RunId.eq(run.to_string()))
-                .filter(run_events::Column::Kind.eq("output"))
+                .filter(run_events::Column::Kind.is_in(["output", "step_started"]))
                 .filter(run_events::Column::Seq.lt(before))
                 .order_by_desc(run_events::Column::Seq)
                 .limit(1000)
@@ -117,16 +119,15 @@ impl RunEventQuery {
             };
             before = last.seq;
             for row in &rows {
-                if let Ok(RunEventBody::Output {
-                    step: s,
-                    stream: o,
-                    offset: Some(offset),
-                    ..
-                }) = serde_json::from_str::<RunEventBody>(&row.payload)
-                    && s == step
-                    && o == stream
-                {
-                    return Ok(offset);
+                match serde_json::from_str::<RunEventBody>(&row.payload) {
+                    Ok(RunEventBody::Output {
+                        step: s,
+                        stream: o,
+                        offset: Some(offset),
+                        ..
+                    }) if s == step && o == stream => return Ok(offset),
+                    Ok(RunEventBody::StepStarted { step: s, .. }) if s == step => return Ok(0),
+                    _ => {}
                 }
             }
         }

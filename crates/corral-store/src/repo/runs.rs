@@ -152,6 +152,34 @@ impl RunMutation {
             .await?;
         Ok(())
     }
+
+    /// Writes the run's state (and its failure, start and end times) and nothing else.
+    pub async fn update_state(db: &impl ConnectionTrait, run: &Run) -> StoreResult<()> {
+        let row = run_to_row(run)?;
+        runs::ActiveModel {
+            id: sea_orm::ActiveValue::Unchanged(row.id),
+            state: sea_orm::ActiveValue::Set(row.state),
+            fail_reason: sea_orm::ActiveValue::Set(row.fail_reason),
+            fail_kind: sea_orm::ActiveValue::Set(row.fail_kind),
+            started_at: sea_orm::ActiveValue::Set(row.started_at),
+            finished_at: sea_orm::ActiveValue::Set(row.finished_at),
+            ..Default::default()
+        }
+        .update(db)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes everything but the run's state.
+    pub async fn update_fields(db: &impl ConnectionTrait, run: &Run) -> StoreResult<()> {
+        let mut row = run_to_row(run)?.into_active_model().reset_all();
+        row.state = sea_orm::ActiveValue::NotSet;
+        row.fail_reason = sea_orm::ActiveValue::NotSet;
+        row.fail_kind = sea_orm::ActiveValue::NotSet;
+        row.finished_at = sea_orm::ActiveValue::NotSet;
+        row.update(db).await?;
+        Ok(())
+    }
 }
 
 /// Task id, state, failure kind, failure message, merged commit, result commit, run id,

@@ -1,0 +1,268 @@
+//! Agents' questions for a person and the inbox: what waits on the user across projects (the
+//! questions, and tasks agents proposed). A question is stored before its run waits, so it
+//! outlives a crash; it is answered once (from the window, the CLI or a notification) and its
+//! answer reaches the agent in its waiting tool call or, when that call was given up or cut,
+//! as the agent's next turn.
+
+use std::time::Duration;
+
+use corral_core::{
+    Answer, Approval, Ask, InputRequest, RequestId, RequestState, RunId, TaskSummary, Transition,
+};
+use corral_store::{InputRequests, TaskQuery};
+
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::events::EngineEvent;
+use crate::views::TaskView;
+
+/// How often a waiting run looks for its answer (which another process may have written).
+const ANSWER_POLL: Duration = Duration::from_millis(200);
+
+/// One thing waiting on a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxItem {
+    /// An agent's question, with the title of its run's task and its project's name.
+    Question {
+        request: InputRequest,
+        task_title: String,
+        project: String,
+    },
+    /// A task an agent proposed, waiting for approval.
+    ProposedTask {
+        task: TaskView<TaskSummary>,
+        project: String,
+    },
+}
+
+/// Who answered a question (kept with the answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnsweredFrom {
+    App,
+    Cli,
+    Notification,
+}
+
+impl AnsweredFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnsweredFrom::App => "app",
+            AnsweredFrom::Cli => "cli",
+            AnsweredFrom::Notification => "notification",
+        }
+    }
+}
+
+impl Engine {
+    /// Everything waiting on a person, oldest first: questions, then proposed tasks.
+    pub async fn inbox(&self) -> EngineResult<Vec<InboxItem>> {
+        let db = self.store.db();
+        let mut items = Vec::new();
+        for request in InputRequests::pending(db).await? {
+            let task_title = TaskQuery::by_id(db, request.task_id)
+                .await?
+                .map_or_else(|| request.task_id.to_string(), |t| t.title);
+            let project = self.project(request.project_id).await?.name;
+            items.push(InboxItem::Question {
+                request,
+                task_title,
+                project,
+            });
+        }
+        for task in self.list_task_summaries(None).await? {
+            if task.task.approval == Approval::Proposed {
+                let project = self.project(task.task.project_id).await?.name;
+                items.push(InboxItem::ProposedTask { task, project });
+            }
+        }
+        Ok(items)
+    }
+
+    /// A question by its id or the start of it (at least 4 characters, unique).
+    pub async fn find_request(&self, reference: &str) -> EngineResult<InputRequest> {
+        let db = self.store.db();
+        let reference = reference.trim();
+        let not_found = || EngineError::RequestNotFound {
+            reference: reference.to_string(),
+        };
+        if let Ok(id) = reference.parse::<RequestId>() {
+            return InputRequests::by_id(db, id).await?.ok_or_else(not_found);
+        }
+        if reference.len() < 4 || !reference.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(not_found());
+        }
+        let mut found = InputRequests::by_id_prefix(db, &reference.to_ascii_lowercase()).await?;
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(not_found()),
+            _ => Err(EngineError::AmbiguousRequest {
+                reference: reference.to_string(),
+                candidates: found.iter().map(|r| r.id.to_string()).collect(),
+            }),
+        }
+    }
+
+    /// The questions a run's agent asked, oldest first.
+    pub async fn run_questions(&self, run: RunId) -> EngineResult<Vec<InputRequest>> {
+        Ok(InputRequests::for_run(self.store.db(), run).await?)
+    }
+
+    /// Answers a pending question. The answer is checked against its questions; a question
+    /// answered or cancelled already is refused, saying which.
+    #[tracing::instrument(skip(self, answer), fields(request = %id))]
+    pub async fn answer_question(
+        &self,
+        id: RequestId,
+        answer: Answer,
+        from: AnsweredFrom,
+    ) -> EngineResult<InputRequest> {
+        let db = self.store.db();
+        let request = InputRequests::by_id(db, id)
+            .await?
+            .ok_or_else(|| EngineError::RequestNotFound {
+                reference: id.to_string(),
+            })?;
+        if request.state != RequestState::Pending {
+            return Err(EngineError::RequestClosed {
+                state: request.state.as_str(),
+            });
+        }
+        let answer = request
+            .ask
+            .check_answer(answer)
+            .map_err(|e| EngineError::BadAnswer {
+                reason: e.to_string(),
+            })?;
+        let text = request.ask.answer_text(&answer);
+        if !InputRequests::answer(db, id, &answer, &text, from.as_str(), Engine::now()).await? {
+            // Answered or cancelled between the read and the write.
+            let now = InputRequests::by_id(db, id).await?.map(|r| r.state);
+            return Err(EngineError::RequestClosed {
+                state: now.unwrap_or(RequestState::Cancelled).as_str(),
+            });
+        }
+        let answered = InputRequests::by_id(db, id)
+            .await?
+            .ok_or_else(|| EngineError::Internal(format!("question {id} vanished")))?;
+        tracing::info!(run = %answered.run_id, by = from.as_str(), "question answered");
+        self.publish(EngineEvent::InboxChanged {
+            request: answered.clone(),
+        });
+        Ok(answered)
+    }
+
+    /// Stores an agent's question and puts its run in `waiting_input`.
+    pub(crate) async fn ask(&self, run: RunId, ask: Ask) -> EngineResult<InputRequest> {
+        let current = self.run(run).await?;
+        let request = InputRequest {
+            id: RequestId::new(),
+            run_id: run,
+            task_id: current.task_id,
+            project_id: current.project_id,
+            ask,
+            state: RequestState::Pending,
+            answer: None,
+            answered_by: None,
+            created_at: Engine::now(),
+            answered_at: None,
+            delivered_at: None,
+        };
+        InputRequests::insert(self.store.db(), &request).await?;
+        if let Err(err) = self.transition_state(run, Transition::AskInput).await {
+            // The run cannot wait now (it is verifying, or ending): the question goes.
+            InputRequests::cancel_for_run(self.store.db(), run).await?;
+            return Err(err);
+        }
+        self.note(
+            run,
+            format!(
+                "the agent asks: {} (answer with `corral answer {}`)",
+                request.ask.headline(),
+                request.id
+            ),
+        )
+        .await?;
+        self.publish(EngineEvent::InboxChanged {
+            request: request.clone(),
+        });
+        Ok(request)
+    }
+
+    /// Waits up to `limit` for `request`'s answer; `None` when it did not come in time. An
+    /// answer taken here is marked delivered and its run goes back to running.
+    pub(crate) async fn wait_for_answer(
+        &self,
+        request: RequestId,
+        limit: Duration,
+    ) -> EngineResult<Option<InputRequest>> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let now = InputRequests::by_id(self.store.db(), request)
+                .await?
+                .ok_or_else(|| EngineError::RequestNotFound {
+                    reference: request.to_string(),
+                })?;
+            match now.state {
+                RequestState::Answered => {
+                    if InputRequests::mark_delivered(self.store.db(), request, Engine::now())
+                        .await?
+                    {
+                        self.transition_state(now.run_id, Transition::Answer).await?;
+                        self.note(now.run_id, "the person answered; the agent goes on")
+                            .await?;
+                    }
+                    return Ok(Some(now));
+                }
+                RequestState::Cancelled => return Ok(Some(now)),
+                RequestState::Pending => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(ANSWER_POLL).await;
+        }
+    }
+
+    /// The run's question answered but not yet given to its agent, if any.
+    pub(crate) async fn undelivered_answer(
+        &self,
+        run: RunId,
+    ) -> EngineResult<Option<InputRequest>> {
+        Ok(InputRequests::for_run(self.store.db(), run)
+            .await?
+            .into_iter()
+            .find(|r| r.state == RequestState::Answered && r.delivered_at.is_none()))
+    }
+
+    /// The run's question still waiting for a person, if any.
+    pub(crate) async fn pending_question(
+        &self,
+        run: RunId,
+    ) -> EngineResult<Option<InputRequest>> {
+        Ok(InputRequests::for_run(self.store.db(), run)
+            .await?
+            .into_iter()
+            .find(|r| r.state == RequestState::Pending))
+    }
+
+    /// A run ended: its questions nobody answered are cancelled (and leave the inbox).
+    pub(crate) async fn cancel_questions(&self, run: RunId) -> EngineResult<()> {
+        let pending = self.pending_question(run).await?;
+        if InputRequests::cancel_for_run(self.store.db(), run).await? > 0
+            && let Some(request) = pending
+        {
+            let request = InputRequest {
+                state: RequestState::Cancelled,
+                ..request
+            };
+            self.publish(EngineEvent::InboxChanged { request });
+        }
+        Ok(())
+    }
+
+    /// Marks an answer as given to the agent (as its next turn).
+    pub(crate) async fn answer_delivered(&self, request: RequestId) -> EngineResult<()> {
+        InputRequests::mark_delivered(self.store.db(), request, Engine::now()).await?;
+        Ok(())
+    }
+}

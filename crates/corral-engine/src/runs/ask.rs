@@ -1,0 +1,94 @@
+//! The waiting_input state's step: the agent asked a person something and its turn ended
+//! before the answer came (its call gave up waiting, or was cut by a restart). The run waits,
+//! as long as it takes, without its inactivity timeout; the answer becomes the agent's next
+//! turn, resuming its session. Every stage is on disk, so a restart at any point goes on.
+
+use std::time::Duration;
+
+use corral_core::{FailKind, Project, Run, RunState, Transition};
+use corral_sandbox::Sandbox;
+use tokio::sync::watch;
+
+use super::follow::StepStop;
+use super::plan::Work;
+use super::work::{NEXT_TURN_FILE, work};
+use crate::engine::Engine;
+
+/// How often the waiting run looks for the answer (another process may write it).
+const POLL: Duration = Duration::from_millis(250);
+
+/// Waits for the run's answer, then sets up the agent's next turn with it and puts the run
+/// back in `running`.
+pub(super) async fn await_answer(
+    ctx: &Engine,
+    sandbox: &impl Sandbox,
+    run: &mut Run,
+    project: &Project,
+    plan_work: &Work,
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<(), StepStop> {
+    let run_dir = ctx.run_dir(run.id);
+    // A restart while the agent's turn was still going (its call cut): follow it to its end.
+    if run_dir.join("agent.step").exists() && !run_dir.join("agent.ended").exists() {
+        work(ctx, sandbox, run, project, plan_work, cancel).await?;
+        ctx.refresh_state(run).await?;
+        if run.state != RunState::WaitingInput {
+            return Ok(());
+        }
+    }
+    let answered = loop {
+        if *cancel.borrow() {
+            return Err(StepStop::Cancelled);
+        }
+        if let Some(answered) = ctx.undelivered_answer(run.id).await? {
+            break answered;
+        }
+        if ctx.pending_question(run.id).await?.is_none() {
+            return Err(StepStop::fail(
+                FailKind::Internal,
+                "the run waits for input, and no question of it is waiting",
+            ));
+        }
+        tokio::select! {
+            () = tokio::time::sleep(POLL) => {}
+            _ = cancel.changed() => {}
+        }
+    };
+    let text = answered
+        .answer
+        .as_ref()
+        .map(|a| answered.ask.answer_text(a))
+        .unwrap_or_default();
+    let message = format!(
+        "A person answered the question you asked with ask_human (request {}):\n{text}\n\n\
+         Go on with the task.",
+        answered.id
+    );
+    // The next turn's message first, then the finished turn's records cleared (so the agent
+    // step starts afresh), then the state: a restart between any two redoes the rest.
+    let next = run_dir.join(NEXT_TURN_FILE);
+    let tmp = next.with_extension("tmp");
+    std::fs::write(&tmp, &message)
+        .and_then(|()| std::fs::rename(&tmp, &next))
+        .map_err(|e| StepStop::fail(FailKind::Internal, format!("recording the answer: {e}")))?;
+    for record in ["agent.step", "agent.ended"] {
+        match std::fs::remove_file(run_dir.join(record)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(StepStop::fail(
+                    FailKind::Internal,
+                    format!("clearing the agent's finished turn: {e}"),
+                ));
+            }
+        }
+    }
+    ctx.transition(run, Transition::Answer).await?;
+    ctx.answer_delivered(answered.id).await?;
+    ctx.note(
+        run.id,
+        "the person answered; the agent's session resumes with the answer",
+    )
+    .await?;
+    Ok(())
+}
