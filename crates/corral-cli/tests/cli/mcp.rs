@@ -109,3 +109,166 @@ fn a_rejected_task_never_runs() {
     let again = env.fails(&["task", "approve", "Write the docs"]);
     assert!(again.contains("not waiting for approval"), "{again}");
 }
+
+/// A Claude Code task in the local sandbox that asks a question (with `settings`), run in the
+/// background; returns the environment, the running `corral run`, and the model's requests.
+fn claude_asks(
+    settings: &[&str],
+) -> (
+    Env,
+    std::process::Child,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let (url, requests) = model_server();
+    let bin = super::agents::agents_bin();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    let base_url = format!("env.ANTHROPIC_BASE_URL={url}");
+    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
+    let mut set = vec!["project", "set", "r", "runtime=claude-code", "sandbox=local"];
+    set.extend([base_url.as_str(), path.as_str()]);
+    set.extend_from_slice(settings);
+    env.ok(&set);
+    env.prompt_task("r", "Asker", "CORRAL-MCP-ASK: which database?");
+    let running = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["run", "Asker"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .env("ANTHROPIC_API_KEY", "sk-corral-test-ask")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("corral starts");
+    (env, running, requests)
+}
+
+/// The question, once it is in the inbox (and its run waits).
+fn inbox_question(env: &Env) -> serde_json::Value {
+    for _ in 0..600 {
+        let inbox = json(&env.ok(&["inbox", "--json"]));
+        if let Some(q) = inbox
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["kind"] == "question"))
+        {
+            return q.clone();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no question reached the inbox");
+}
+
+fn finished(env: &Env, running: std::process::Child) -> String {
+    let out = running.wait_with_output().expect("corral run ends");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        let runs = json(&env.ok(&["runs", "--json"]));
+        let log = env.ok(&["logs", runs[0]["id"].as_str().unwrap_or_default()]);
+        panic!("{stderr}\n{log}");
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn claude_code_asks_and_the_answer_comes_back_in_its_call() {
+    let (env, running, requests) = claude_asks(&[]);
+    let question = inbox_question(&env);
+    assert_eq!(question["questions"][0]["question"], "Which database?");
+    assert_eq!(question["questions"][0]["options"][0]["label"], "SQLite");
+    let runs = json(&env.ok(&["runs", "--json"]));
+    assert_eq!(runs[0]["state"], "waiting_input", "{runs}");
+    let id = question["id"].as_str().expect("id");
+    let answered = env.ok(&["answer", &id[..8], "--option", "SQLite", "small and local"]);
+    assert!(answered.contains("goes on"), "{answered}");
+    finished(&env, running);
+    // The model's next request carries the answer, as the tool's result.
+    let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(
+        seen.iter().any(|r| r.contains("tool_result")
+            && r.contains("A: SQLite")
+            && r.contains("small and local")),
+        "the answer reached the model in the call's result"
+    );
+    let again = env.fails(&["answer", id, "--option", "Postgres"]);
+    assert!(again.contains("answered already"), "{again}");
+}
+
+#[test]
+fn an_answer_after_the_call_gave_up_resumes_the_agents_session() {
+    let (env, running, requests) = claude_asks(&["ask-wait=1s"]);
+    let question = inbox_question(&env);
+    let id = question["id"].as_str().expect("id").to_string();
+    // The call returned "pending"; the agent ended its turn; the run still waits.
+    let mut ended_turn = false;
+    for _ in 0..300 {
+        let log = env.ok(&["logs", &json(&env.ok(&["runs", "--json"]))[0]["id"].as_str().expect("id").to_string()]);
+        if log.contains("agent - exited with 0") || log.contains("exited with 0") {
+            ended_turn = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(ended_turn, "the agent's first turn ended");
+    assert_eq!(json(&env.ok(&["runs", "--json"]))[0]["state"], "waiting_input");
+    let unknown = env.fails(&["answer", &id, "--option", "MySQL"]);
+    assert!(unknown.contains("MySQL"), "{unknown}");
+    env.ok(&["answer", &id, "--option", "Postgres"]);
+    finished(&env, running);
+    let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(
+        seen.iter().any(|r| r.contains("A person answered the question") && r.contains("A: Postgres")),
+        "the answer came as the next turn of the same session"
+    );
+    let run = json(&env.ok(&["runs", "--json"]));
+    assert_eq!(run[0]["state"], "succeeded", "{run}");
+    let log = env.ok(&["logs", run[0]["id"].as_str().expect("id")]);
+    assert!(log.contains("session resumes with the answer"), "{log}");
+    assert!(log.contains("Got the answer."), "{log}");
+}
+
+#[test]
+fn a_question_outlives_a_kill_and_its_answer_still_reaches_the_agent() {
+    let (env, mut running, requests) = claude_asks(&[]);
+    let question = inbox_question(&env);
+    let id = question["id"].as_str().expect("id").to_string();
+    // Corral dies while the agent's call waits.
+    running.kill().expect("kill -9");
+    let _ = running.wait();
+    let inbox = json(&env.ok(&["inbox", "--json"]));
+    assert_eq!(inbox[0]["id"], id.as_str(), "still in the inbox: {inbox}");
+    // Another corral picks the run up; the answer reaches the agent as its next turn.
+    let run = json(&env.ok(&["runs", "--json"]))[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // (With the key: its next turn starts a new agent process, which needs it.)
+    let driver = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["drive", &run])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .env("ANTHROPIC_API_KEY", "sk-corral-test-ask")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("corral drive starts");
+    env.ok(&["answer", &id, "--option", "SQLite"]);
+    let mut state = String::new();
+    for _ in 0..600 {
+        state = json(&env.ok(&["runs", "--json"]))[0]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if state == "succeeded" || state == "failed" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let log = env.ok(&["logs", &run]);
+    assert_eq!(state, "succeeded", "{log}");
+    assert!(log.contains("Corral restarted"), "{log}");
+    let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(
+        seen.iter().any(|r| r.contains("A person answered the question") && r.contains("A: SQLite")),
+        "{log}"
+    );
+    let mut driver = driver;
+    let _ = driver.wait();
+}

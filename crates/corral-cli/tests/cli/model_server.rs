@@ -44,6 +44,13 @@ fn reply(body: &str) -> String {
         .count();
     let turn = messages.len();
     let script = mcp_script(body);
+    // A resumed session whose new message is a person's answer: it is taken, the turn ends.
+    let answered_later = messages
+        .get(last_human)
+        .is_some_and(|m| m.to_string().contains("A person answered the question"));
+    if !script.is_empty() && answered_later {
+        return text_reply(&request, turn, "Got the answer.");
+    }
     if !script.is_empty() {
         return match script.get(results) {
             Some((tool, input)) => tool_use_reply(&request, turn, &format!("mcp__corral__{tool}"), input),

@@ -30,7 +30,23 @@ pub(super) async fn await_answer(
     let run_dir = ctx.run_dir(run.id);
     // A restart while the agent's turn was still going (its call cut): follow it to its end.
     if run_dir.join("agent.step").exists() && !run_dir.join("agent.ended").exists() {
-        work(ctx, sandbox, run, project, plan_work, cancel).await?;
+        // Its turn may fail for the cut (its model door was gone a while): the question
+        // still waits, and the answer resumes the session all the same.
+        match work(ctx, sandbox, run, project, plan_work, cancel).await {
+            Ok(()) => {}
+            Err(StepStop::Cancelled) => return Err(StepStop::Cancelled),
+            Err(StepStop::Failed(reason)) => {
+                ctx.note(
+                    run.id,
+                    format!(
+                        "the agent's turn ended while Corral was away ({}); its question still waits",
+                        reason.message
+                    ),
+                )
+                .await?;
+            }
+            Err(engine) => return Err(engine),
+        }
         ctx.refresh_state(run).await?;
         if run.state != RunState::WaitingInput {
             return Ok(());

@@ -61,6 +61,8 @@ pub(super) async fn step(
             ));
         }
     };
+    // Offsets count from the step's latest start, whose event must be stored to be seen.
+    ctx.events.flush().await.map_err(EngineError::from)?;
     let db = ctx.store.db();
     let offsets = (
         RunEventQuery::last_offset(db, run.id, name, OutputStream::Stdout)
