@@ -4,7 +4,7 @@
 use specta_typescript::Typescript;
 use tauri::Wry;
 
-use crate::commands::{graph, health, projects, run_stream, runs, settings, tasks};
+use crate::commands::{graph, health, inbox, projects, run_stream, runs, settings, tasks};
 use crate::events::CorralEvent;
 
 pub fn builder() -> tauri_specta::Builder<Wry> {
@@ -22,6 +22,10 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             tasks::delete_task,
             tasks::add_dependency,
             tasks::remove_dependency,
+            inbox::inbox,
+            inbox::answer_question,
+            inbox::approve_task,
+            inbox::reject_task,
             graph::graph_run,
             graph::run_graph,
             graph::stop_graph,

@@ -59,6 +59,13 @@ pub enum CorralEvent {
         run_id: String,
         changed: u32,
     },
+    /// What waits on the user changed (a question asked, answered or cancelled; a task
+    /// proposed or decided): `count` things wait now.
+    InboxChanged {
+        count: u32,
+    },
+    /// The user picked "N need you" in the tray menu: show the inbox.
+    OpenInbox,
     /// The user picked a run in the tray menu: show it.
     OpenRun {
         run_id: String,
@@ -110,6 +117,7 @@ fn convert(event: EngineEvent) -> CorralEvent {
             project_id: project_id.to_string(),
             running,
         },
+        EngineEvent::InboxChanged { .. } => CorralEvent::InboxChanged { count: 0 },
         EngineEvent::DependencyAdded { project_id, .. }
         | EngineEvent::DependencyRemoved { project_id, .. } => CorralEvent::DependenciesChanged {
             project_id: project_id.to_string(),
@@ -131,6 +139,33 @@ async fn notify_run_end(app: &AppHandle, event: &EngineEvent) {
     notify::send(app, "Corral", &body).await;
 }
 
+/// A system notification when an agent asks the user something.
+async fn notify_question(app: &AppHandle, engine: &Engine, event: &EngineEvent) {
+    let EngineEvent::InboxChanged { request } = event else {
+        return;
+    };
+    if request.state != corral_core::RequestState::Pending {
+        return;
+    }
+    let title = match engine.task(request.task_id).await {
+        Ok(task) => format!("{} asks", task.task.title),
+        Err(_) => "An agent asks".to_string(),
+    };
+    notify::send(app, &title, request.ask.headline()).await;
+}
+
+/// Whether the event may change what waits on the user (the tray's count, the inbox).
+fn touches_inbox(event: &EngineEvent) -> bool {
+    matches!(
+        event,
+        EngineEvent::InboxChanged { .. }
+            | EngineEvent::TaskCreated { .. }
+            | EngineEvent::TaskUpdated { .. }
+            | EngineEvent::TaskDeleted { .. }
+            | EngineEvent::RunUpdated { .. }
+    )
+}
+
 /// Forwards every engine event to the window until the engine's bus closes.
 pub fn forward(app: AppHandle, engine: &Arc<Engine>) {
     let mut events = engine.subscribe();
@@ -139,13 +174,26 @@ pub fn forward(app: AppHandle, engine: &Arc<Engine>) {
         loop {
             let event = match events.recv().await {
                 Ok(event) => {
-                    if let EngineEvent::RunUpdated { .. } = &event
+                    let need_you = if touches_inbox(&event) {
+                        engine.inbox_count().await.ok()
+                    } else {
+                        None
+                    };
+                    if let Some(need_you) = need_you
                         && let Ok(live) = engine.live_runs().await
                     {
-                        crate::tray::show_runs(&app, &live);
+                        crate::tray::show_runs(&app, &live, need_you);
                     }
                     notify_run_end(&app, &event).await;
-                    convert(event)
+                    notify_question(&app, &engine, &event).await;
+                    match (convert(event), need_you) {
+                        (CorralEvent::InboxChanged { .. }, Some(count)) => {
+                            CorralEvent::InboxChanged {
+                                count: u32::try_from(count).unwrap_or(u32::MAX),
+                            }
+                        }
+                        (converted, _) => converted,
+                    }
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "window missed engine events; asking it to resync");

@@ -1,7 +1,7 @@
 //! The tray icon and its menu: counts of live runs and those needing input, and each live run
 //! by name (picking one opens it in the window). Closing the window hides it here. Without a tray host (e.g. under Xvfb) creation fails, which is logged and ignored.
 
-use corral_core::{Run, RunState};
+use corral_core::Run;
 use tauri::Wry;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -25,17 +25,17 @@ pub fn show_main_window(app: &AppHandle) {
 const LISTED_RUNS: usize = 8;
 const TITLE_CHARS: usize = 40;
 
-/// The texts of the two count lines.
-pub fn slot_texts(live: usize, waiting: usize) -> (String, String) {
+/// The texts of the two count lines: live runs, and what waits on the user (questions,
+/// proposed tasks).
+pub fn slot_texts(live: usize, need_you: usize) -> (String, String) {
     let running = match live {
         0 => "No runs running".to_string(),
         1 => "1 run running".to_string(),
         n => format!("{n} runs running"),
     };
-    let input = match waiting {
+    let input = match need_you {
         0 => "Nothing needs you".to_string(),
-        1 => "1 run needs input".to_string(),
-        n => format!("{n} runs need input"),
+        n => format!("{n} need you"),
     };
     (running, input)
 }
@@ -65,12 +65,8 @@ pub fn run_lines(runs: &[(Run, String)]) -> Vec<(String, String)> {
     lines
 }
 
-fn menu(app: &AppHandle, runs: &[(Run, String)]) -> tauri::Result<Menu<Wry>> {
-    let waiting = runs
-        .iter()
-        .filter(|(r, _)| r.state == RunState::WaitingInput)
-        .count();
-    let (running_text, input_text) = slot_texts(runs.len(), waiting);
+fn menu(app: &AppHandle, runs: &[(Run, String)], need_you: usize) -> tauri::Result<Menu<Wry>> {
+    let (running_text, input_text) = slot_texts(runs.len(), need_you);
     let menu = Menu::new(app)?;
     menu.append(&MenuItem::with_id(
         app,
@@ -93,9 +89,9 @@ fn menu(app: &AppHandle, runs: &[(Run, String)]) -> tauri::Result<Menu<Wry>> {
     }
     menu.append(&MenuItem::with_id(
         app,
-        "needs_input",
+        "inbox",
         input_text,
-        false,
+        need_you > 0,
         None::<&str>,
     )?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
@@ -109,12 +105,13 @@ fn menu(app: &AppHandle, runs: &[(Run, String)]) -> tauri::Result<Menu<Wry>> {
     Ok(menu)
 }
 
-/// Rebuilds the tray menu for the live runs (a no-op without a tray).
-pub fn show_runs(app: &AppHandle, runs: &[(Run, String)]) {
+/// Rebuilds the tray menu for the live runs and what waits on the user (a no-op without a
+/// tray).
+pub fn show_runs(app: &AppHandle, runs: &[(Run, String)], need_you: usize) {
     let Some(tray) = app.tray_by_id("main") else {
         return;
     };
-    match menu(app, runs) {
+    match menu(app, runs, need_you) {
         Ok(menu) => {
             let _ = tray.set_menu(Some(menu));
         }
@@ -127,10 +124,16 @@ fn build(app: &AppHandle) -> tauri::Result<()> {
     TrayIconBuilder::with_id("main")
         .icon(icon)
         .tooltip("Corral")
-        .menu(&menu(app, &[])?)
+        .menu(&menu(app, &[], 0)?)
         .on_menu_event(|app, event| match event.id.as_ref() {
             "show" => show_main_window(app),
             "quit" => app.exit(0),
+            "inbox" => {
+                show_main_window(app);
+                if let Err(err) = CorralEvent::OpenInbox.emit(app) {
+                    tracing::warn!(error = %err, "could not open the inbox from the tray");
+                }
+            }
             id => {
                 if let Some(run_id) = id.strip_prefix("run:") {
                     show_main_window(app);
@@ -201,11 +204,11 @@ mod tests {
         );
         assert_eq!(
             slot_texts(1, 1),
-            ("1 run running".into(), "1 run needs input".into())
+            ("1 run running".into(), "1 need you".into())
         );
         assert_eq!(
             slot_texts(3, 2),
-            ("3 runs running".into(), "2 runs need input".into())
+            ("3 runs running".into(), "2 need you".into())
         );
     }
 }

@@ -249,6 +249,7 @@ fn the_prompt_is_one_argument_whatever_it_holds() {
         agent_command: Vec::new(),
         home: "/corral/home".into(),
         in_container: true,
+        mcp: None,
     };
     let claude = ClaudeCode.command(&request);
     assert_eq!(claude.iter().filter(|a| a.as_str() == prompt).count(), 1);
@@ -287,6 +288,71 @@ fn the_prompt_is_one_argument_whatever_it_holds() {
             .windows(2)
             .any(|w| w == ["-c", "sandbox_mode=\"danger-full-access\""])
     );
+}
+
+/// Each CLI is pointed at Corral's MCP server for the run in its own per-run configuration,
+/// never the user's or the repository's.
+#[test]
+fn every_cli_gets_corrals_mcp_server_in_its_per_run_configuration() {
+    let request = AgentRequest {
+        prompt: "p".into(),
+        home: "/corral/run/home".into(),
+        in_container: true,
+        mcp: Some(corral_agents::McpServer {
+            command: "/corral/bin/corral-relay".into(),
+            args: vec!["mcp".into()],
+        }),
+        ..AgentRequest::default()
+    };
+    let claude = ClaudeCode.command(&request).join(" ");
+    assert!(claude.contains("--strict-mcp-config"), "{claude}");
+    assert!(claude.contains("--allowedTools mcp__corral"), "{claude}");
+    assert!(claude.contains("--disallowedTools AskUserQuestion"), "{claude}");
+    assert!(
+        ClaudeCode
+            .env(&request)
+            .contains(&("ENABLE_TOOL_SEARCH".into(), "false".into()))
+    );
+    let file = |files: Vec<(String, String)>, name: &str| {
+        files
+            .into_iter()
+            .find(|(path, _)| path.ends_with(name))
+            .map(|(_, text)| text)
+            .unwrap_or_default()
+    };
+    let codex = file(Codex.files(&request), "config.toml");
+    assert!(
+        codex.contains("[mcp_servers.corral]\ncommand = \"/corral/bin/corral-relay\"\nargs = [\"mcp\"]"),
+        "{codex}"
+    );
+    let gemini: serde_json::Value =
+        serde_json::from_str(&file(Gemini.files(&request), "settings.json")).expect("json");
+    assert_eq!(gemini["mcpServers"]["corral"]["command"], "/corral/bin/corral-relay");
+    assert_eq!(gemini["mcpServers"]["corral"]["trust"], true);
+    assert_eq!(gemini["security"]["auth"]["selectedType"], "gemini-api-key");
+    let opencode: serde_json::Value =
+        serde_json::from_str(&file(Opencode.files(&request), "opencode.json")).expect("json");
+    assert_eq!(
+        opencode["mcp"]["corral"]["command"],
+        serde_json::json!(["/corral/bin/corral-relay", "mcp"])
+    );
+    let acp_request = AgentRequest {
+        agent_command: vec!["gemini".into(), "--acp".into()],
+        ..request.clone()
+    };
+    let acp = Acp.command(&acp_request);
+    let mcp = acp
+        .windows(2)
+        .find(|w| w[0] == "--mcp")
+        .map(|w| w[1].clone())
+        .expect("--mcp");
+    let mcp: serde_json::Value = serde_json::from_str(&mcp).expect("json");
+    assert_eq!(mcp["name"], "corral");
+    assert_eq!(mcp["args"], serde_json::json!(["mcp"]));
+    // Given through session/new only: the inner agent's own settings do not repeat it.
+    let inner: serde_json::Value =
+        serde_json::from_str(&file(Acp.files(&acp_request), "settings.json")).expect("json");
+    assert!(inner.get("mcpServers").is_none(), "{inner}");
 }
 
 /// A transcript of the real Claude Code 2.1.332 (`claude -p ... --output-format stream-json

@@ -78,6 +78,18 @@ impl Engine {
         Ok(items)
     }
 
+    /// How many things wait on a person (for the tray and the sidebar): cheaper than `inbox`.
+    pub async fn inbox_count(&self) -> EngineResult<usize> {
+        let db = self.store.db();
+        let questions = InputRequests::pending(db).await?.len();
+        let proposed = TaskQuery::summaries(db, None)
+            .await?
+            .iter()
+            .filter(|t| t.approval == Approval::Proposed)
+            .count();
+        Ok(questions + proposed)
+    }
+
     /// A question by its id or the start of it (at least 4 characters, unique).
     pub async fn find_request(&self, reference: &str) -> EngineResult<InputRequest> {
         let db = self.store.db();

@@ -28,6 +28,8 @@ pub(crate) struct Statuses {
     overlaps: HashMap<TaskId, Vec<Overlap>>,
     /// Tasks that are not approved (proposed or rejected).
     approvals: HashMap<TaskId, Approval>,
+    /// The latest progress line of each task's latest run.
+    progress: HashMap<TaskId, String>,
 }
 
 impl Statuses {
@@ -44,6 +46,7 @@ impl Statuses {
             dependents: self.graph.dependents(id).collect(),
             stale_after: self.stale_after(id),
             overlaps: self.overlaps.get(&id).cloned().unwrap_or_default(),
+            progress: self.progress.get(&id).cloned(),
         }
     }
 
@@ -130,6 +133,7 @@ impl Engine {
             .into_iter()
             .collect();
         let (started_from, overlaps) = self.run_relations(&latest).await?;
+        let progress = self.latest_progress(&latest).await?;
         Ok(Statuses {
             graph,
             latest,
@@ -138,7 +142,27 @@ impl Engine {
             started_from,
             overlaps,
             approvals,
+            progress,
         })
+    }
+
+    /// The latest progress line each task's latest run reported.
+    async fn latest_progress(
+        &self,
+        latest: &HashMap<TaskId, LatestRun>,
+    ) -> EngineResult<HashMap<TaskId, String>> {
+        let task_of: HashMap<RunId, TaskId> = latest.iter().map(|(t, l)| (l.id, *t)).collect();
+        let runs: Vec<RunId> = task_of.keys().copied().collect();
+        let mut progress = HashMap::new();
+        // In log order: a later line replaces an earlier one.
+        for event in RunEventQuery::of_kind_for_runs(self.store.db(), &runs, "progress").await? {
+            if let RunEventBody::Progress { text } = event.body
+                && let Some(task) = task_of.get(&event.run_id)
+            {
+                progress.insert(*task, text);
+            }
+        }
+        Ok(progress)
     }
 
     /// From the logs of each task's latest run: the upstream runs it started from (for runs

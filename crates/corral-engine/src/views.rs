@@ -17,6 +17,8 @@ pub struct TaskView<T = Task> {
     /// Paths its latest run changed that another run of the project, live at the same time,
     /// changed too: a conflict to expect when both are merged.
     pub overlaps: Vec<Overlap>,
+    /// The latest status line its latest run's agent reported (`report_progress`).
+    pub progress: Option<String>,
 }
 
 /// A path two runs of a project changed while both were live.

@@ -3,6 +3,7 @@
 
 pub mod graph;
 pub mod health;
+pub mod inbox;
 pub mod projects;
 pub mod run_stream;
 pub mod runs;

@@ -3,13 +3,17 @@
 //! UI contract does. Times are milliseconds since the epoch as `f64` (exact below 2^53; a JS
 //! number).
 
+mod diff;
 mod health;
+mod inbox;
 mod network;
 mod project;
 mod run;
 mod task;
 
+pub use diff::*;
 pub use health::*;
+pub use inbox::*;
 pub use project::*;
 pub use run::*;
 pub use task::*;

@@ -1,7 +1,7 @@
 //! Projects and their workflow settings.
 
 use corral_core::{
-    AgentPermissions, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits,
+    AgentPermissions, AgentTasks, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits,
     Retention, Runtime, SandboxKind, Workflow,
 };
 use serde::{Deserialize, Serialize};
@@ -180,6 +180,41 @@ pub struct WorkflowDto {
     pub auto_run: bool,
     /// When a task counts as finished for the tasks after it.
     pub chain_on: ChainOn,
+    /// What agents may do with the project's tasks (MCP create_task, add_dependency).
+    pub agent_tasks: AgentTasksDto,
+    /// Tasks one run's agent may create.
+    pub agent_task_limit: u32,
+    /// How long an agent's question waits in its tool call (seconds, 1 to 55).
+    pub ask_wait_secs: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentTasksDto {
+    /// Tasks agents create wait for a person's approval.
+    Propose,
+    Allow,
+    Deny,
+}
+
+impl From<AgentTasks> for AgentTasksDto {
+    fn from(a: AgentTasks) -> Self {
+        match a {
+            AgentTasks::Propose => AgentTasksDto::Propose,
+            AgentTasks::Allow => AgentTasksDto::Allow,
+            AgentTasks::Deny => AgentTasksDto::Deny,
+        }
+    }
+}
+
+impl From<AgentTasksDto> for AgentTasks {
+    fn from(a: AgentTasksDto) -> Self {
+        match a {
+            AgentTasksDto::Propose => AgentTasks::Propose,
+            AgentTasksDto::Allow => AgentTasks::Allow,
+            AgentTasksDto::Deny => AgentTasks::Deny,
+        }
+    }
 }
 
 fn network_dto(n: NetworkPolicy) -> NetworkDto {
@@ -247,6 +282,9 @@ impl From<&Workflow> for WorkflowDto {
             max_file_mib: u32::try_from(w.max_file_mib).unwrap_or(u32::MAX),
             auto_run: w.auto_run,
             chain_on: w.chain_on,
+            agent_tasks: w.agent_tasks.into(),
+            agent_task_limit: w.agent_task_limit,
+            ask_wait_secs: w.ask_wait_secs,
         }
     }
 }
@@ -311,6 +349,9 @@ impl WorkflowDto {
             max_concurrent_runs: self.max_concurrent_runs,
             auto_run: self.auto_run,
             chain_on: self.chain_on,
+            agent_tasks: self.agent_tasks.into(),
+            agent_task_limit: self.agent_task_limit,
+            ask_wait_secs: self.ask_wait_secs,
             retention: Retention {
                 keep_runs: self.retention_runs,
                 keep_days: self.retention_days,

@@ -1,6 +1,6 @@
 //! Tasks: cards on the board, the full task, new tasks and edits.
 
-use corral_core::{Task, TaskStatus, TaskSummary};
+use corral_core::{CreatedBy, Task, TaskStatus, TaskSummary};
 use corral_engine::{Overlap, TaskView};
 
 use super::RuntimeDto;
@@ -10,6 +10,10 @@ use specta::Type;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatusDto {
+    /// An agent created it; it waits for a person's approval.
+    Proposed,
+    /// An agent created it and a person rejected it.
+    Rejected,
     Backlog,
     Ready,
     Blocked,
@@ -24,6 +28,8 @@ pub enum TaskStatusDto {
 impl From<TaskStatus> for TaskStatusDto {
     fn from(s: TaskStatus) -> Self {
         match s {
+            TaskStatus::Proposed => TaskStatusDto::Proposed,
+            TaskStatus::Rejected => TaskStatusDto::Rejected,
             TaskStatus::Backlog => TaskStatusDto::Backlog,
             TaskStatus::Ready => TaskStatusDto::Ready,
             TaskStatus::Blocked => TaskStatusDto::Blocked,
@@ -52,6 +58,17 @@ pub struct TaskCardDto {
     pub stale_after: Vec<String>,
     /// Paths its latest run changed that another live run changed too.
     pub overlaps: Vec<OverlapDto>,
+    /// The run whose agent created it; `None` when a person did.
+    pub created_by_run: Option<String>,
+    /// The latest status line its latest run's agent reported.
+    pub progress: Option<String>,
+}
+
+fn created_by_run(by: CreatedBy) -> Option<String> {
+    match by {
+        CreatedBy::Human => None,
+        CreatedBy::Run(run) => Some(run.to_string()),
+    }
 }
 
 /// A path another run (of `task_id`) changed while both runs were live.
@@ -85,6 +102,8 @@ impl From<&TaskView<TaskSummary>> for TaskCardDto {
             dependents: v.dependents.iter().map(ToString::to_string).collect(),
             stale_after: v.stale_after.iter().map(ToString::to_string).collect(),
             overlaps: overlaps(&v.overlaps),
+            created_by_run: created_by_run(v.task.created_by),
+            progress: v.progress.clone(),
         }
     }
 }
@@ -107,6 +126,10 @@ pub struct TaskDto {
     pub stale_after: Vec<String>,
     /// Paths its latest run changed that another live run changed too.
     pub overlaps: Vec<OverlapDto>,
+    /// The run whose agent created it; `None` when a person did.
+    pub created_by_run: Option<String>,
+    /// The latest status line its latest run's agent reported.
+    pub progress: Option<String>,
     pub created_at: f64,
     pub updated_at: f64,
 }
@@ -128,6 +151,8 @@ impl From<&TaskView<Task>> for TaskDto {
             dependents: v.dependents.iter().map(ToString::to_string).collect(),
             stale_after: v.stale_after.iter().map(ToString::to_string).collect(),
             overlaps: overlaps(&v.overlaps),
+            created_by_run: created_by_run(t.created_by),
+            progress: v.progress.clone(),
             created_at: t.created_at.0 as f64,
             updated_at: t.updated_at.0 as f64,
         }
