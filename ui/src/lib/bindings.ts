@@ -23,6 +23,14 @@ export const commands = {
 	/**  Makes `task_id` run after `after_id`; a cycle is refused with the tasks that would form it. */
 	addDependency: (taskId: string, afterId: string) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("add_dependency", { taskId, afterId })),
 	removeDependency: (taskId: string, afterId: string) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("remove_dependency", { taskId, afterId })),
+	/**  Everything waiting on the user, across projects: questions first, then proposed tasks. */
+	inbox: () => typedError<InboxItemDto[], ApiError>(__TAURI_INVOKE("inbox")),
+	/**  Answers an agent's question (one answer per question); the agent goes on with it. */
+	answerQuestion: (id: string, answers: QuestionAnswerDto[]) => typedError<null, ApiError>(__TAURI_INVOKE("answer_question", { id, answers })),
+	/**  Lets a task an agent proposed run. */
+	approveTask: (id: string) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("approve_task", { id })),
+	/**  Refuses a task an agent proposed: it stays on record and never runs. */
+	rejectTask: (id: string) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("reject_task", { id })),
 	graphRun: (projectId: string) => typedError<GraphRunDto, ApiError>(__TAURI_INVOKE("graph_run", { projectId })),
 	/**  Run all: every task not yet finished runs, each once the tasks it runs after are. */
 	runGraph: (projectId: string) => typedError<GraphRunDto, ApiError>(__TAURI_INVOKE("run_graph", { projectId })),
@@ -86,6 +94,10 @@ export type AgentPermissionsDto =
 /**  Bypass in a container, edits in the local sandbox. */
 "auto" | "edits" | "bypass";
 
+export type AgentTasksDto = 
+/**  Tasks agents create wait for a person's approval. */
+"propose" | "allow" | "deny";
+
 export type ApiError = {
 	kind: ErrorKind,
 	message: string,
@@ -122,6 +134,11 @@ export type CheckDto = {
 
 export type CheckStatusDto = "ok" | "warn" | "fail";
 
+export type ChoiceDto = {
+	label: string,
+	description: string | null,
+};
+
 export type CorralEvent = { type: "ProjectAdded"; project: ProjectDto } | { type: "ProjectUpdated"; project: ProjectDto } | { type: "ProjectRemoved"; id: string } | { type: "TaskCreated"; task: TaskDto } | { type: "TaskUpdated"; task: TaskDto } | { type: "TaskDeleted"; id: string; project_id: string } | 
 /**  Dependencies changed: statuses of other tasks of the project may have changed too. */
 { type: "DependenciesChanged"; project_id: string } | 
@@ -133,6 +150,13 @@ run: RunDto } |
 { type: "GraphRunChanged"; project_id: string; running: boolean } | 
 /**  Files of a live run's checkout changed; `changed` files now differ from its base. */
 { type: "FilesChanged"; project_id: string; task_id: string; run_id: string; changed: number } | 
+/**
+ *  What waits on the user changed (a question asked, answered or cancelled; a task
+ *  proposed or decided): `count` things wait now.
+ */
+{ type: "InboxChanged"; count: number } | 
+/**  The user picked "N need you" in the tray menu: show the inbox. */
+{ type: "OpenInbox" } | 
 /**  The user picked a run in the tray menu: show it. */
 { type: "OpenRun"; run_id: string } | 
 /**  Events were missed (the window was too slow); re-read everything. */
@@ -161,7 +185,15 @@ export type EnvVarDto = {
  *  What kind of error it is: the one list front ends branch on (the shell sends it to the UI
  *  as is, the CLI prints its snake_case name in `--json`).
  */
-export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | 
+export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database_too_new" | "unsupported_database" | "project_path_missing" | "project_path_not_dir" | "not_a_git_repo" | "repo_has_no_commits" | "duplicate_project_name" | "duplicate_project_source" | "project_not_found" | "task_not_found" | "ambiguous_task" | "cross_project_dependency" | "self_dependency" | "dependency_cycle" | "dependency_not_found" | "invalid_input" | "invalid_setting" | "project_busy" | "task_busy" | 
+/**  Approving or rejecting a task that is not waiting for it. */
+"not_proposed" | 
+/**  No agent question with that id. */
+"request_not_found" | 
+/**  Several questions' ids start that way. */
+"ambiguous_request" | 
+/**  The question was answered or cancelled already. */
+"request_closed" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | 
 /**  The Docker daemon does not answer (not started, or went away). */
 "docker_unreachable" | 
 /**  Docker answered with an error (an image, a container). */
@@ -278,6 +310,9 @@ export type ImageDto = { kind: "default" } | { kind: "base"; image: string } | {
 /**  A Dockerfile in the repository, relative to its root. */
 { kind: "dockerfile"; path: string };
 
+/**  One thing waiting on the user. */
+export type InboxItemDto = { kind: "question"; request: QuestionRequestDto } | { kind: "proposed_task"; task: TaskCardDto; project: string };
+
 /**  Which door of the gateway a request came through. */
 export type NetworkDoor = 
 /**  Other hosts, through the allowlist. */
@@ -314,6 +349,33 @@ export type ProjectDto = {
 	default_branch: string | null,
 	workflow: WorkflowDto,
 	created_at: number | null,
+};
+
+/**  The user's answer to one question: options picked by label, and any text. */
+export type QuestionAnswerDto = {
+	selected: string[],
+	text: string | null,
+};
+
+export type QuestionDto = {
+	question: string,
+	/**  Choices offered; none: free text only (free text is always allowed). */
+	options: ChoiceDto[],
+	/**  Several options may be picked. */
+	multiple: boolean,
+};
+
+/**  An agent's question, waiting for the user. */
+export type QuestionRequestDto = {
+	id: string,
+	run_id: string,
+	task_id: string,
+	project_id: string,
+	task_title: string,
+	project: string,
+	questions: QuestionDto[],
+	context: string | null,
+	asked_at: number | null,
 };
 
 export type RepoSourceDto = { kind: "local"; path: string } | { kind: "remote"; url: string };
@@ -375,7 +437,14 @@ link: string | null } |
 /**  Why it was blocked; `None`: allowed. */
 blocked: BlockRuleDto | null; 
 /**  The rule in words. */
-blocked_why: string | null; tokens: number | null; stripped_tools: string[] };
+blocked_why: string | null; tokens: number | null; stripped_tools: string[] } | 
+/**
+ *  A call the agent made to a tool of Corral's MCP server: its arguments summarised, and
+ *  what came back (`ok`) or why it was refused.
+ */
+{ kind: "tool_call"; seq: number; at: number | null; tool: string; arguments: string; ok: boolean; result: string } | 
+/**  A status line the agent reported. */
+{ kind: "progress"; seq: number; at: number | null; text: string };
 
 /**  Where a run is. Terminal statuses never change again. */
 export type RunStatus = "queued" | "preparing" | "running" | "waiting_input" | "verifying" | "succeeded" | "failed" | "cancelled" | 
@@ -419,6 +488,10 @@ export type TaskCardDto = {
 	stale_after: string[],
 	/**  Paths its latest run changed that another live run changed too. */
 	overlaps: OverlapDto[],
+	/**  The run whose agent created it; `None` when a person did. */
+	created_by_run: string | null,
+	/**  The latest status line its latest run's agent reported. */
+	progress: string | null,
 };
 
 /**  A task in full, for its detail view and edit form. */
@@ -438,6 +511,10 @@ export type TaskDto = {
 	stale_after: string[],
 	/**  Paths its latest run changed that another live run changed too. */
 	overlaps: OverlapDto[],
+	/**  The run whose agent created it; `None` when a person did. */
+	created_by_run: string | null,
+	/**  The latest status line its latest run's agent reported. */
+	progress: string | null,
 	created_at: number | null,
 	updated_at: number | null,
 };
@@ -455,7 +532,11 @@ export type TaskEditDto = {
 	command: string[] | null,
 };
 
-export type TaskStatusDto = "backlog" | "ready" | "blocked" | "running" | "needs_input" | "review" | "done" | "failed" | "cancelled";
+export type TaskStatusDto = 
+/**  An agent created it; it waits for a person's approval. */
+"proposed" | 
+/**  An agent created it and a person rejected it. */
+"rejected" | "backlog" | "ready" | "blocked" | "running" | "needs_input" | "review" | "done" | "failed" | "cancelled";
 
 export type ThemeDto = "system" | "light" | "dark";
 
@@ -493,6 +574,12 @@ export type WorkflowDto = {
 	auto_run: boolean,
 	/**  When a task counts as finished for the tasks after it. */
 	chain_on: ChainOn,
+	/**  What agents may do with the project's tasks (MCP create_task, add_dependency). */
+	agent_tasks: AgentTasksDto,
+	/**  Tasks one run's agent may create. */
+	agent_task_limit: number,
+	/**  How long an agent's question waits in its tool call (seconds, 1 to 55). */
+	ask_wait_secs: number,
 };
 
 /* Tauri Specta runtime */

@@ -13,6 +13,8 @@ const card = (id: string, status: TaskCardDto["status"], depends_on: string[] = 
   dependents: [],
   stale_after: [],
   overlaps: [],
+  created_by_run: null,
+  progress: null,
 });
 
 const diamond = () => [

@@ -1,5 +1,5 @@
 // Keyboard shortcuts: one table, used by the key handler and listed in the command palette.
-export type ShortcutAction = "palette" | "new-task" | "projects" | "board" | "toggle-graph" | "health" | "settings";
+export type ShortcutAction = "palette" | "new-task" | "projects" | "board" | "toggle-graph" | "inbox" | "health" | "settings";
 
 export const SHORTCUTS: { action: ShortcutAction; key: string; label: string }[] = [
   { action: "palette", key: "k", label: "Command palette" },
@@ -7,6 +7,7 @@ export const SHORTCUTS: { action: ShortcutAction; key: string; label: string }[]
   { action: "projects", key: "1", label: "Projects" },
   { action: "board", key: "2", label: "Board" },
   { action: "toggle-graph", key: "g", label: "Board / Graph" },
+  { action: "inbox", key: "i", label: "Inbox" },
   { action: "health", key: "3", label: "Health" },
   { action: "settings", key: ",", label: "Settings" },
 ];

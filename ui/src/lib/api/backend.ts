@@ -11,8 +11,11 @@ import type {
   FileDetailDto,
   FileDiffDto,
   GraphRunDto,
+  InboxItemDto,
   NewTaskDto,
   ProjectDto,
+  QuestionAnswerDto,
+  QuestionRequestDto,
   RunChangesDto,
   RunDto,
   RunEventDto,
@@ -36,8 +39,11 @@ export type {
   FileDetailDto,
   FileDiffDto,
   GraphRunDto,
+  InboxItemDto,
   NewTaskDto,
   ProjectDto,
+  QuestionAnswerDto,
+  QuestionRequestDto,
   RunChangesDto,
   RunDto,
   RunEventDto,
@@ -86,6 +92,14 @@ export interface Backend {
   runGraph(projectId: string): Promise<GraphRunDto>;
   /** Stop: nothing new starts; live runs go on. */
   stopGraph(projectId: string): Promise<GraphRunDto>;
+  /** What waits on the user across projects: agents' questions, then proposed tasks. */
+  inbox(): Promise<InboxItemDto[]>;
+  /** Answers an agent's question, one answer per question; the agent goes on with it. */
+  answerQuestion(id: string, answers: QuestionAnswerDto[]): Promise<void>;
+  /** Lets a task an agent proposed run. */
+  approveTask(id: string): Promise<TaskDto>;
+  /** Refuses a task an agent proposed: it never runs. */
+  rejectTask(id: string): Promise<TaskDto>;
   startRun(taskId: string): Promise<RunDto>;
   listRuns(taskId: string): Promise<RunDto[]>;
   getRun(id: string): Promise<RunDto>;

@@ -40,6 +40,12 @@ export const tauriBackend: Backend = {
   graphRun: (projectId) => unwrap(commands.graphRun(projectId)),
   runGraph: (projectId) => unwrap(commands.runGraph(projectId)),
   stopGraph: (projectId) => unwrap(commands.stopGraph(projectId)),
+  inbox: () => unwrap(commands.inbox()),
+  answerQuestion: async (id, answers) => {
+    await unwrap(commands.answerQuestion(id, answers));
+  },
+  approveTask: (id) => unwrap(commands.approveTask(id)),
+  rejectTask: (id) => unwrap(commands.rejectTask(id)),
   startRun: (taskId) => unwrap(commands.startRun(taskId)),
   listRuns: (taskId) => unwrap(commands.listRuns(taskId)),
   getRun: (id) => unwrap(commands.getRun(id)),

@@ -17,6 +17,7 @@ import { groupByStatus } from "./board";
 import { routeEvent } from "./events";
 import { GraphController } from "./graph.svelte";
 import { HealthController } from "./health.svelte";
+import { InboxController } from "./inbox.svelte";
 import { RunSession } from "./runSession.svelte";
 import { SettingsController } from "./settings.svelte";
 
@@ -31,6 +32,7 @@ export type Screen =
   | { name: "task"; taskId: string }
   | { name: "run"; runId: string }
   | { name: "health" }
+  | { name: "inbox" }
   | { name: "settings" };
 
 
@@ -69,6 +71,7 @@ export class AppController {
   readonly health: HealthController;
   readonly settings: SettingsController;
   readonly graph: GraphController;
+  readonly inbox: InboxController;
 
   // The open run's parts, read through its session.
   get openRun() {
@@ -98,6 +101,7 @@ export class AppController {
     this.health = new HealthController(backend, this.#attempt);
     this.settings = new SettingsController(backend, this.#attempt);
     this.graph = new GraphController(backend, this.#attempt);
+    this.inbox = new InboxController(backend, this.#attempt);
   }
 
   /** Runs an action; a failure is reported and returned as null. */
@@ -116,6 +120,7 @@ export class AppController {
       this.report("Loading projects", failure);
     }
     await this.settings.load();
+    await this.inbox.load();
     if (this.projects.length > 0) await this.openBoard(this.projects[0].id);
     await this.health.run();
   }

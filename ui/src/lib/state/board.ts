@@ -2,6 +2,7 @@
 import type { TaskCardDto, TaskStatusDto } from "../api/backend";
 
 export const COLUMNS: { status: TaskStatusDto; label: string }[] = [
+  { status: "proposed", label: "Proposed" },
   { status: "backlog", label: "Backlog" },
   { status: "ready", label: "Ready" },
   { status: "blocked", label: "Blocked" },
@@ -11,6 +12,7 @@ export const COLUMNS: { status: TaskStatusDto; label: string }[] = [
   { status: "done", label: "Done" },
   { status: "failed", label: "Failed" },
   { status: "cancelled", label: "Cancelled" },
+  { status: "rejected", label: "Rejected" },
 ];
 
 export type Column = { status: TaskStatusDto; label: string; tasks: TaskCardDto[] };

@@ -14,6 +14,15 @@ export async function routeEvent(app: AppController, event: CorralEvent) {
     case "TaskUpdated":
       if (event.task.project_id === app.currentProjectId) await app.loadTasks();
       if (app.openTask?.id === event.task.id) app.openTask = event.task;
+      // A task an agent proposed, or one approved or rejected.
+      if (event.task.status === "proposed" || event.type === "TaskUpdated") await app.inbox.load();
+      break;
+    case "InboxChanged":
+      await app.inbox.load();
+      break;
+    case "OpenInbox":
+      app.go({ name: "inbox" });
+      await app.inbox.load();
       break;
     case "RunChanged":
       // The run itself comes with the event: its views update without a reload.
@@ -22,6 +31,10 @@ export async function routeEvent(app: AppController, event: CorralEvent) {
       // The task's status follows its runs'.
       if (event.project_id === app.currentProjectId) await app.loadTasks();
       if (app.openTask?.id === event.task_id) await app.refreshOpenTask();
+      // A run that waits for input, or stops waiting, moves in and out of the inbox.
+      if (event.run.state === "waiting_input" || app.inbox.items.some((i) => i.kind === "question" && i.request.run_id === event.run_id)) {
+        await app.inbox.load();
+      }
       break;
     case "TaskDeleted":
     case "DependenciesChanged":
@@ -39,6 +52,7 @@ export async function routeEvent(app: AppController, event: CorralEvent) {
       await app.openRunView(event.run_id);
       break;
     case "Resync":
+      await app.inbox.load();
       await app.runSession?.refresh();
       await app.loadProjects();
       await app.loadTasks();

@@ -9,8 +9,10 @@ import {
   type FileDetailDto,
   type FileDiffDto,
   type GraphRunDto,
+  type InboxItemDto,
   type NewTaskDto,
   type ProjectDto,
+  type QuestionAnswerDto,
   type RunDto,
   type RunEventDto,
   type RunStreamDto,
@@ -43,11 +45,17 @@ export const defaultWorkflow: WorkflowDto = {
   inactivity_timeout_secs: 1800,
   agent_permissions: "auto",
   max_file_mib: 50,
+  agent_tasks: "propose",
+  agent_task_limit: 20,
+  ask_wait_secs: 50,
 };
 
 export class FakeBackend implements Backend {
   projects: ProjectDto[] = [];
   tasks: TaskDto[] = [];
+  /** What waits on the user; answers and decisions take items out. */
+  inboxItems: InboxItemDto[] = [];
+  answers: Record<string, QuestionAnswerDto[]> = {};
   checks: CheckDto[] = [{ name: "docker", status: "ok", detail: "Docker 20.10", fix: null }];
   calls: string[] = [];
   #listeners: ((e: CorralEvent) => void)[] = [];
@@ -127,6 +135,8 @@ export class FakeBackend implements Backend {
       dependents: [],
       stale_after: [],
       overlaps: [],
+      created_by_run: null,
+      progress: null,
       created_at: 0,
       updated_at: 0,
     };
@@ -181,6 +191,27 @@ export class FakeBackend implements Backend {
   diffs: FileDiffDto[] = [];
   /** How many files changed in all, when more than `diffs` lists. */
   diffTotal: number | null = null;
+  async inbox() {
+    this.calls.push("inbox");
+    return this.inboxItems;
+  }
+  async answerQuestion(id: string, answers: QuestionAnswerDto[]) {
+    this.calls.push(`answerQuestion ${id}`);
+    const known = this.inboxItems.some((i) => i.kind === "question" && i.request.id === id);
+    if (!known) this.#fail("request_closed", "that question is answered already");
+    this.answers[id] = answers;
+    this.inboxItems = this.inboxItems.filter((i) => !(i.kind === "question" && i.request.id === id));
+  }
+  async approveTask(id: string) {
+    this.calls.push(`approveTask ${id}`);
+    this.inboxItems = this.inboxItems.filter((i) => !(i.kind === "proposed_task" && i.task.id === id));
+    return this.getTask(id);
+  }
+  async rejectTask(id: string) {
+    this.calls.push(`rejectTask ${id}`);
+    this.inboxItems = this.inboxItems.filter((i) => !(i.kind === "proposed_task" && i.task.id === id));
+    return this.getTask(id);
+  }
   async startRun(taskId: string) {
     this.calls.push(`startRun ${taskId}`);
     const task = this.tasks.find((t) => t.id === taskId) ?? this.#fail("task_not_found", "no task");
