@@ -1,6 +1,7 @@
 // A scripted Anthropic Messages server on 127.0.0.1 for the real Claude Code CLI in the window's
 // end-to-end test (the Rust tests have the same script): a Write tool call for hello.txt
 // (second.txt when the conversation holds "FOLLOW-UP"), then "Done." once the result came back.
+// A conversation holding "CORRAL-MCP-ASK" calls Corral's ask_human tool instead.
 import http from "node:http";
 
 function reply(body) {
@@ -13,6 +14,7 @@ function reply(body) {
     if (m.role === "user" && has(m, "text") && !has(m, "tool_result")) lastHuman = i;
   });
   const answered = messages.slice(lastHuman).some((m) => has(m, "tool_result"));
+  const asks = body.includes("CORRAL-MCP-ASK");
   const cwd = (body.split("Primary working directory: ")[1] ?? "/workspace").split("\\")[0];
   const turn = messages.length;
   const events = [
@@ -21,6 +23,13 @@ function reply(body) {
   if (answered) {
     events.push({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
     events.push({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Done." } });
+  } else if (asks) {
+    const input = JSON.stringify({
+      questions: [{ question: "Which database?", options: [{ label: "SQLite", description: "embedded" }, { label: "Postgres", description: "a server" }] }],
+      context: "The cart needs storage",
+    });
+    events.push({ type: "content_block_start", index: 0, content_block: { type: "tool_use", id: `toolu_${turn}`, name: "mcp__corral__ask_human", input: {} } });
+    events.push({ type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: input } });
   } else {
     const name = body.includes("FOLLOW-UP") ? "second.txt" : "hello.txt";
     const input = JSON.stringify({ file_path: `${cwd}/${name}`, content: `${name.replace(".txt", "")}\n` });

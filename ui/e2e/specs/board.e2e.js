@@ -282,4 +282,46 @@ describe("Corral's first run", () => {
     });
     await shot("13-follow-up");
   });
+
+  it("answers a real Claude Code question from the Inbox, and the run finishes", async () => {
+    // The same project (local sandbox, the scripted server): the agent asks through Corral.
+    await $('[data-testid="nav-projects"]').click();
+    await $('[data-testid="project-item"]').$("button=Board").click();
+    await $('[data-testid="new-task"]').click();
+    const dialog = await $('[data-testid="create-task-dialog"]');
+    await dialog.waitForDisplayed();
+    await $("#task-title").setValue("Agent asks");
+    await $("#task-prompt").setValue("CORRAL-MCP-ASK: which database?");
+    await $("#task-runtime").selectByAttribute("value", "claude-code");
+    await $('[data-testid="create-task-submit"]').click();
+    await dialog.waitForDisplayed({ reverse: true });
+    await card("Agent asks").click();
+    await $('[data-testid="run-task"]').click();
+    // The question reaches the inbox: its count in the sidebar, then the item.
+    await $('[data-testid="inbox-count"]').waitForDisplayed({ timeout: 60000 });
+    await $('[data-testid="nav-inbox"]').click();
+    const question = await $('[data-testid="inbox-question"]');
+    await question.waitForDisplayed();
+    await expect(question).toHaveText(expect.stringContaining("Which database?"));
+    await expect(question).toHaveText(expect.stringContaining("The cart needs storage"));
+    await question.$("button*=SQLite").click();
+    await shot("16-inbox-question");
+    await $('[data-testid="inbox-send"]').click();
+    await $('[data-testid="inbox-empty"]').waitForDisplayed({ timeout: 30000 });
+    // The agent got its answer and finished.
+    await $('[data-testid="nav-projects"]').click();
+    await $('[data-testid="project-item"]').$("button=Board").click();
+    await card("Agent asks").click();
+    await $('[data-testid="task-runs"]').$("button").click();
+    await browser.waitUntil(async () => ["succeeded", "failed"].includes(await $('[data-testid="run-state"]').getText()), {
+      timeout: 60000,
+      timeoutMsg: "the agent run did not end",
+    });
+    await expect($('[data-testid="run-state"]')).toHaveText("succeeded");
+    await browser.waitUntil(async () => (await $('[data-testid="run-log"]').getText()).includes("ask_human"), {
+      timeout: 10000,
+      timeoutMsg: "the tool call is not in the log",
+    });
+    await shot("17-answered-run");
+  });
 });

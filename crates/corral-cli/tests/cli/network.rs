@@ -275,3 +275,49 @@ fn a_corral_that_picks_a_live_run_up_links_its_container_again() {
     assert_eq!(shown["state"], "succeeded", "{shown}");
     assert_eq!(shown["network"]["requests"], 1, "{shown}");
 }
+
+/// The relay killed inside the container (by anyone with root there): the run goes on, its log
+/// says the relay stopped and the link came back, and the step's request after it goes through.
+#[test]
+fn the_relay_killed_in_its_container_is_linked_again_and_the_log_says_so() {
+    test_image();
+    let (port, visits) = web_server();
+    let env = Env::new();
+    env.project(
+        "r",
+        &["agent-image=corral-test/busybox:1", "allow-hosts=127.0.0.1"],
+    );
+    let script = format!(
+        "unset NO_PROXY no_proxy; echo waiting; sleep 5; \
+         wget -qO- http://127.0.0.1:{port}/after > after.txt && echo fetched"
+    );
+    env.sh_task("r", "Later", &script);
+    let following = env.spawn(&["run", "Later", "--follow"], false);
+    let run_id = super::running_run(&env);
+    let container = json(&env.ok(&["run", "show", &run_id, "--json"]))["container_id"]
+        .as_str()
+        .map(str::to_string);
+    // The container's id as docker knows it, from its run label.
+    let id = container.unwrap_or_else(|| {
+        let out = std::process::Command::new("docker")
+            .args(["ps", "-q", "--filter", &format!("label=corral.run={run_id}")])
+            .output()
+            .expect("docker ps");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let killed = std::process::Command::new("docker")
+        .args(["exec", "-u", "0", &id, "sh", "-c", "kill -9 $(pidof corral-relay)"])
+        .output()
+        .expect("docker exec");
+    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
+    let mut following = following;
+    following.wait().expect("the run ends");
+    let shown = json(&env.ok(&["run", "show", &run_id, "--json"]));
+    let log = env.ok(&["logs", &run_id]);
+    assert_eq!(shown["state"], "succeeded", "{log}");
+    assert!(log.contains("the relay in the container stopped"), "{log}");
+    assert!(log.contains("linked to the container again"), "{log}");
+    assert!(log.contains("fetched"), "{log}");
+    assert_eq!(visits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

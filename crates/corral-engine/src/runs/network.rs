@@ -468,10 +468,24 @@ async fn serve<S: Sandbox>(sandbox: S, container: String, services: Services, mu
             return;
         }
         tracing::info!(container = %container, "the link to the relay ended; linking again");
+        let _ = services
+            .ctx
+            .note(
+                services.scope.run,
+                "the relay in the container stopped (its link ended): the agent's model, proxy \
+                 and Corral tool connections are cut until Corral links again",
+            )
+            .await;
         link = loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             match sandbox.open_link(&container).await {
-                Ok(Some(link)) => break link,
+                Ok(Some(link)) => {
+                    let _ = services
+                        .ctx
+                        .note(services.scope.run, "linked to the container again")
+                        .await;
+                    break link;
+                }
                 Ok(None) => return,
                 Err(e) => {
                     if !sandbox.is_running(&container).await.unwrap_or(false) {
