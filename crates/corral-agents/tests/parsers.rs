@@ -307,7 +307,10 @@ fn every_cli_gets_corrals_mcp_server_in_its_per_run_configuration() {
     let claude = ClaudeCode.command(&request).join(" ");
     assert!(claude.contains("--strict-mcp-config"), "{claude}");
     assert!(claude.contains("--allowedTools mcp__corral"), "{claude}");
-    assert!(claude.contains("--disallowedTools AskUserQuestion"), "{claude}");
+    assert!(
+        claude.contains("--disallowedTools AskUserQuestion"),
+        "{claude}"
+    );
     assert!(
         ClaudeCode
             .env(&request)
@@ -322,12 +325,17 @@ fn every_cli_gets_corrals_mcp_server_in_its_per_run_configuration() {
     };
     let codex = file(Codex.files(&request), "config.toml");
     assert!(
-        codex.contains("[mcp_servers.corral]\ncommand = \"/corral/bin/corral-relay\"\nargs = [\"mcp\"]"),
+        codex.contains(
+            "[mcp_servers.corral]\ncommand = \"/corral/bin/corral-relay\"\nargs = [\"mcp\"]"
+        ),
         "{codex}"
     );
     let gemini: serde_json::Value =
         serde_json::from_str(&file(Gemini.files(&request), "settings.json")).expect("json");
-    assert_eq!(gemini["mcpServers"]["corral"]["command"], "/corral/bin/corral-relay");
+    assert_eq!(
+        gemini["mcpServers"]["corral"]["command"],
+        "/corral/bin/corral-relay"
+    );
     assert_eq!(gemini["mcpServers"]["corral"]["trust"], true);
     assert_eq!(gemini["security"]["auth"]["selectedType"], "gemini-api-key");
     let opencode: serde_json::Value =

@@ -100,8 +100,7 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             options,
             text,
         } => {
-            commands::inbox::answer(&engine, &request, &options, text.as_deref(), &mut out)
-                .await?;
+            commands::inbox::answer(&engine, &request, &options, text.as_deref(), &mut out).await?;
             ExitCode::SUCCESS
         }
         Command::Drive { run } => commands::interrupt::drive(&engine, &run).await?,

@@ -123,7 +123,11 @@ impl Ask {
                 if label.is_empty() {
                     return Err(AskError::EmptyLabel(number));
                 }
-                bounded(|| format!("an option of question {number}"), &label, MAX_LABEL_CHARS)?;
+                bounded(
+                    || format!("an option of question {number}"),
+                    &label,
+                    MAX_LABEL_CHARS,
+                )?;
                 if options.iter().any(|c| c.label == label) {
                     return Err(AskError::DuplicateLabel(number, label));
                 }
@@ -168,7 +172,10 @@ impl Ask {
         let mut out = Vec::with_capacity(answer.answers.len());
         for (i, (q, a)) in self.questions.iter().zip(answer.answers).enumerate() {
             let number = i + 1;
-            let text = a.text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+            let text = a
+                .text
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty());
             total += text.as_deref().map_or(0, |t| t.chars().count());
             for label in &a.selected {
                 if !q.options.iter().any(|o| &o.label == label) {
@@ -218,9 +225,7 @@ impl Ask {
 
     /// A one-line summary for lists and notifications: the first question.
     pub fn headline(&self) -> &str {
-        self.questions
-            .first()
-            .map_or("", |q| q.question.as_str())
+        self.questions.first().map_or("", |q| q.question.as_str())
     }
 }
 

@@ -26,25 +26,43 @@ fn bad_asks_are_refused_saying_why() {
     assert_eq!(ask(vec![]).checked(), Err(AskError::QuestionCount(0)));
     let five = (0..5).map(|i| q(&format!("q{i}"), &[])).collect();
     assert_eq!(ask(five).checked(), Err(AskError::QuestionCount(5)));
-    assert_eq!(ask(vec![q("  ", &[])]).checked(), Err(AskError::EmptyQuestion(1)));
-    assert_eq!(ask(vec![q("Pick", &["only"])]).checked(), Err(AskError::OneOption(1)));
+    assert_eq!(
+        ask(vec![q("  ", &[])]).checked(),
+        Err(AskError::EmptyQuestion(1))
+    );
+    assert_eq!(
+        ask(vec![q("Pick", &["only"])]).checked(),
+        Err(AskError::OneOption(1))
+    );
     assert_eq!(
         ask(vec![q("Pick", &["a", " a "])]).checked(),
         Err(AskError::DuplicateLabel(1, "a".into()))
     );
-    assert_eq!(ask(vec![q("Pick", &["a", ""])]).checked(), Err(AskError::EmptyLabel(1)));
+    assert_eq!(
+        ask(vec![q("Pick", &["a", ""])]).checked(),
+        Err(AskError::EmptyLabel(1))
+    );
     let nine: Vec<String> = (0..9).map(|i| i.to_string()).collect();
     let nine: Vec<&str> = nine.iter().map(String::as_str).collect();
-    assert_eq!(ask(vec![q("Pick", &nine)]).checked(), Err(AskError::TooManyOptions(1, 9)));
+    assert_eq!(
+        ask(vec![q("Pick", &nine)]).checked(),
+        Err(AskError::TooManyOptions(1, 9))
+    );
     let long = "x".repeat(2_001);
-    assert!(matches!(ask(vec![q(&long, &[])]).checked(), Err(AskError::TooLong { .. })));
+    assert!(matches!(
+        ask(vec![q(&long, &[])]).checked(),
+        Err(AskError::TooLong { .. })
+    ));
 }
 
 #[test]
 fn answers_are_checked_against_the_questions() {
-    let a = ask(vec![q("Which database?", &["SQLite", "Postgres"]), q("Why?", &[])])
-        .checked()
-        .expect("fine");
+    let a = ask(vec![
+        q("Which database?", &["SQLite", "Postgres"]),
+        q("Why?", &[]),
+    ])
+    .checked()
+    .expect("fine");
     let answer = |sel: &[&str], text: Option<&str>, second: Option<&str>| Answer {
         answers: vec![
             QuestionAnswer {
@@ -80,7 +98,11 @@ fn answers_are_checked_against_the_questions() {
         a.check_answer(Answer { answers: vec![] }),
         Err(AnswerError::Count { asked: 2, given: 0 })
     );
-    for s in [RequestState::Pending, RequestState::Answered, RequestState::Cancelled] {
+    for s in [
+        RequestState::Pending,
+        RequestState::Answered,
+        RequestState::Cancelled,
+    ] {
         assert_eq!(RequestState::parse(s.as_str()), Some(s));
     }
 }

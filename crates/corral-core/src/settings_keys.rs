@@ -3,9 +3,9 @@
 
 use crate::project::{ImageChoice, NetworkPolicy, Workflow};
 use crate::settings_values::{
-    parse_agent_tasks, parse_allow_hosts, parse_budget, parse_build_network, parse_chain_on, parse_cpu_millis,
-    parse_duration_secs, parse_memory_mib, parse_network, parse_on_off, parse_permissions,
-    parse_sandbox, parse_size_mib, parse_u32,
+    parse_agent_tasks, parse_allow_hosts, parse_budget, parse_build_network, parse_chain_on,
+    parse_cpu_millis, parse_duration_secs, parse_memory_mib, parse_network, parse_on_off,
+    parse_permissions, parse_sandbox, parse_size_mib, parse_u32,
 };
 use crate::validate::{self, ValidationError};
 
@@ -182,12 +182,9 @@ impl Workflow {
             "budget-tokens" => self.budget_tokens = parse_budget(value).map_err(invalid)?,
             "agent-tasks" => self.agent_tasks = parse_agent_tasks(value).map_err(invalid)?,
             "agent-task-limit" => {
-                self.agent_task_limit = parse_u32(
-                    "agent-task-limit",
-                    value,
-                    validate::AGENT_TASK_LIMIT_RANGE,
-                )
-                .map_err(invalid)?
+                self.agent_task_limit =
+                    parse_u32("agent-task-limit", value, validate::AGENT_TASK_LIMIT_RANGE)
+                        .map_err(invalid)?
             }
             "ask-wait" => {
                 self.ask_wait_secs =
@@ -213,7 +210,8 @@ impl Workflow {
                     "inactivity-timeout",
                     value,
                     validate::INACTIVITY_SECS_RANGE,
-                ).map_err(invalid)?
+                )
+                .map_err(invalid)?
             }
             "max-file-size" => {
                 self.max_file_mib =
@@ -295,7 +293,11 @@ impl Workflow {
             self.agent_task_limit,
             validate::AGENT_TASK_LIMIT_RANGE,
         )?;
-        validate::in_range("ask-wait", self.ask_wait_secs, validate::ASK_WAIT_SECS_RANGE)?;
+        validate::in_range(
+            "ask-wait",
+            self.ask_wait_secs,
+            validate::ASK_WAIT_SECS_RANGE,
+        )?;
         validate::in_range(
             "max-runs",
             self.max_concurrent_runs,

@@ -129,11 +129,12 @@ impl Engine {
         from: AnsweredFrom,
     ) -> EngineResult<InputRequest> {
         let db = self.store.db();
-        let request = InputRequests::by_id(db, id)
-            .await?
-            .ok_or_else(|| EngineError::RequestNotFound {
-                reference: id.to_string(),
-            })?;
+        let request =
+            InputRequests::by_id(db, id)
+                .await?
+                .ok_or_else(|| EngineError::RequestNotFound {
+                    reference: id.to_string(),
+                })?;
         if request.state != RequestState::Pending {
             return Err(EngineError::RequestClosed {
                 state: request.state.as_str(),
@@ -219,7 +220,8 @@ impl Engine {
                     if InputRequests::mark_delivered(self.store.db(), request, Engine::now())
                         .await?
                     {
-                        self.transition_state(now.run_id, Transition::Answer).await?;
+                        self.transition_state(now.run_id, Transition::Answer)
+                            .await?;
                         self.note(now.run_id, "the person answered; the agent goes on")
                             .await?;
                     }
@@ -247,10 +249,7 @@ impl Engine {
     }
 
     /// The run's question still waiting for a person, if any.
-    pub(crate) async fn pending_question(
-        &self,
-        run: RunId,
-    ) -> EngineResult<Option<InputRequest>> {
+    pub(crate) async fn pending_question(&self, run: RunId) -> EngineResult<Option<InputRequest>> {
         Ok(InputRequests::for_run(self.store.db(), run)
             .await?
             .into_iter()

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use corral_core::graph::Readiness;
 use corral_core::task::node_progress;
 use corral_core::{
-    Approval, ChainOn, NodeProgress, Project, ProjectId, RunEventBody, RunId, RunState, TaskGraph, TaskId,
-    TaskStatus,
+    Approval, ChainOn, NodeProgress, Project, ProjectId, RunEventBody, RunId, RunState, TaskGraph,
+    TaskId, TaskStatus,
 };
 use corral_store::{LatestRun, RunEventQuery, RunQuery, TaskQuery};
 

@@ -74,7 +74,10 @@ impl Engine {
     pub async fn list_tasks(&self, project: Option<ProjectId>) -> EngineResult<Vec<TaskView>> {
         let tasks = TaskQuery::list(self.store.db(), project).await?;
         let statuses = self
-            .statuses(project, tasks.iter().map(|t| (t.id, t.project_id, t.approval)))
+            .statuses(
+                project,
+                tasks.iter().map(|t| (t.id, t.project_id, t.approval)),
+            )
             .await?;
         Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
     }
@@ -86,7 +89,10 @@ impl Engine {
     ) -> EngineResult<Vec<TaskView<TaskSummary>>> {
         let tasks = TaskQuery::summaries(self.store.db(), project).await?;
         let statuses = self
-            .statuses(project, tasks.iter().map(|t| (t.id, t.project_id, t.approval)))
+            .statuses(
+                project,
+                tasks.iter().map(|t| (t.id, t.project_id, t.approval)),
+            )
             .await?;
         Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
     }

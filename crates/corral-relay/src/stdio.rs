@@ -71,8 +71,8 @@ mod tests {
 
     #[tokio::test]
     async fn no_door_is_a_clear_error() {
-        let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-            .expect("bind");
+        let listener =
+            std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).expect("bind");
         let port = listener.local_addr().expect("addr").port();
         drop(listener);
         let err = pipe(port, tokio::io::empty(), tokio::io::sink())

@@ -2,8 +2,8 @@
 //! table and the problem, instead of panicking.
 
 use corral_core::{
-    Approval, CreatedBy, FollowUp, Project, ProjectId, RepoSource, Run, RunId, RunState, Runtime, Task,
-    TaskId, TaskKind, TaskSummary, Timestamp, Workflow,
+    Approval, CreatedBy, FollowUp, Project, ProjectId, RepoSource, Run, RunId, RunState, Runtime,
+    Task, TaskId, TaskKind, TaskSummary, Timestamp, Workflow,
 };
 
 use crate::entity::{projects, runs, tasks};
@@ -16,7 +16,10 @@ where
     s.parse().map_err(|e: T::Err| StoreError::corrupt(what, e))
 }
 
-pub(crate) fn opt_id<T: std::str::FromStr>(what: &'static str, s: Option<&str>) -> StoreResult<Option<T>>
+pub(crate) fn opt_id<T: std::str::FromStr>(
+    what: &'static str,
+    s: Option<&str>,
+) -> StoreResult<Option<T>>
 where
     T::Err: std::fmt::Display,
 {
@@ -27,7 +30,10 @@ pub(crate) fn to_json<T: serde::Serialize>(what: &'static str, value: &T) -> Sto
     serde_json::to_string(value).map_err(|e| StoreError::corrupt(what, e))
 }
 
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> StoreResult<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    s: &str,
+) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|e| StoreError::corrupt(what, e))
 }
 

@@ -1,8 +1,8 @@
 //! Projects and their workflow settings.
 
 use corral_core::{
-    AgentPermissions, AgentTasks, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource, ResourceLimits,
-    Retention, Runtime, SandboxKind, Workflow,
+    AgentPermissions, AgentTasks, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource,
+    ResourceLimits, Retention, Runtime, SandboxKind, Workflow,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;

@@ -39,17 +39,20 @@ fn assert_proposed(env: &Env, log: &str, seen: &[String]) {
         .filter(|e| e["kind"] == "tool_call")
         .collect();
     assert!(
-        calls.iter().any(|c| c["call"]["tool"] == "create_task"
-            && c["call"]["outcome"]["outcome"] == "ok"),
+        calls
+            .iter()
+            .any(|c| c["call"]["tool"] == "create_task" && c["call"]["outcome"]["outcome"] == "ok"),
         "{log}"
     );
     // Claude Code offered the tool to the model, and sent back what it returned.
     assert!(
-        seen.iter().any(|r| r.contains("\"name\":\"mcp__corral__create_task\"")),
+        seen.iter()
+            .any(|r| r.contains("\"name\":\"mcp__corral__create_task\"")),
         "the model was offered Corral's tools"
     );
     assert!(
-        seen.iter().any(|r| r.contains("proposed: it runs once a person approves it")),
+        seen.iter()
+            .any(|r| r.contains("proposed: it runs once a person approves it")),
         "the tool's result reached the model"
     );
     let tasks = json(&env.ok(&["task", "list", "-p", "r", "--json"]));
@@ -126,7 +129,13 @@ fn claude_asks(
     env.ok(&["project", "add", s(&repo)]);
     let base_url = format!("env.ANTHROPIC_BASE_URL={url}");
     let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
-    let mut set = vec!["project", "set", "r", "runtime=claude-code", "sandbox=local"];
+    let mut set = vec![
+        "project",
+        "set",
+        "r",
+        "runtime=claude-code",
+        "sandbox=local",
+    ];
     set.extend([base_url.as_str(), path.as_str()]);
     set.extend_from_slice(settings);
     env.ok(&set);
@@ -198,24 +207,29 @@ fn an_answer_after_the_call_gave_up_resumes_the_agents_session() {
     let question = inbox_question(&env);
     let id = question["id"].as_str().expect("id").to_string();
     // The call returned "pending"; the agent ended its turn; the run still waits.
+    let run = question["run_id"].as_str().expect("run id").to_string();
     let mut ended_turn = false;
     for _ in 0..300 {
-        let log = env.ok(&["logs", &json(&env.ok(&["runs", "--json"]))[0]["id"].as_str().expect("id").to_string()]);
-        if log.contains("agent - exited with 0") || log.contains("exited with 0") {
+        let log = env.ok(&["logs", &run]);
+        if log.contains("agent - exited with 0") {
             ended_turn = true;
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(ended_turn, "the agent's first turn ended");
-    assert_eq!(json(&env.ok(&["runs", "--json"]))[0]["state"], "waiting_input");
+    assert_eq!(
+        json(&env.ok(&["runs", "--json"]))[0]["state"],
+        "waiting_input"
+    );
     let unknown = env.fails(&["answer", &id, "--option", "MySQL"]);
     assert!(unknown.contains("MySQL"), "{unknown}");
     env.ok(&["answer", &id, "--option", "Postgres"]);
     finished(&env, running);
     let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert!(
-        seen.iter().any(|r| r.contains("A person answered the question") && r.contains("A: Postgres")),
+        seen.iter()
+            .any(|r| r.contains("A person answered the question") && r.contains("A: Postgres")),
         "the answer came as the next turn of the same session"
     );
     let run = json(&env.ok(&["runs", "--json"]));
@@ -266,7 +280,8 @@ fn a_question_outlives_a_kill_and_its_answer_still_reaches_the_agent() {
     assert!(log.contains("Corral restarted"), "{log}");
     let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert!(
-        seen.iter().any(|r| r.contains("A person answered the question") && r.contains("A: SQLite")),
+        seen.iter()
+            .any(|r| r.contains("A person answered the question") && r.contains("A: SQLite")),
         "{log}"
     );
     let mut driver = driver;

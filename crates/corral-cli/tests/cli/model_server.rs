@@ -53,7 +53,9 @@ fn reply(body: &str) -> String {
     }
     if !script.is_empty() {
         return match script.get(results) {
-            Some((tool, input)) => tool_use_reply(&request, turn, &format!("mcp__corral__{tool}"), input),
+            Some((tool, input)) => {
+                tool_use_reply(&request, turn, &format!("mcp__corral__{tool}"), input)
+            }
             None => text_reply(&request, turn, "Done."),
         };
     }

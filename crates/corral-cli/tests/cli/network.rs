@@ -301,7 +301,12 @@ fn the_relay_killed_in_its_container_is_linked_again_and_the_log_says_so() {
     // The container's id as docker knows it, from its run label.
     let id = container.unwrap_or_else(|| {
         let out = std::process::Command::new("docker")
-            .args(["ps", "-q", "--filter", &format!("label=corral.run={run_id}")])
+            .args([
+                "ps",
+                "-q",
+                "--filter",
+                &format!("label=corral.run={run_id}"),
+            ])
             .output()
             .expect("docker ps");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -309,7 +314,15 @@ fn the_relay_killed_in_its_container_is_linked_again_and_the_log_says_so() {
     std::thread::sleep(std::time::Duration::from_millis(800));
     // Root in the container cannot: it has no CAP_KILL over another user's process.
     let refused = std::process::Command::new("docker")
-        .args(["exec", "-u", "0", &id, "sh", "-c", "kill -9 $(pidof corral-relay)"])
+        .args([
+            "exec",
+            "-u",
+            "0",
+            &id,
+            "sh",
+            "-c",
+            "kill -9 $(pidof corral-relay)",
+        ])
         .output()
         .expect("docker exec");
     assert!(
@@ -318,7 +331,15 @@ fn the_relay_killed_in_its_container_is_linked_again_and_the_log_says_so() {
         String::from_utf8_lossy(&refused.stderr)
     );
     let killed = std::process::Command::new("docker")
-        .args(["exec", "-u", "65534", &id, "sh", "-c", "kill -9 $(pidof corral-relay)"])
+        .args([
+            "exec",
+            "-u",
+            "65534",
+            &id,
+            "sh",
+            "-c",
+            "kill -9 $(pidof corral-relay)",
+        ])
         .output()
         .expect("docker exec");
     assert!(

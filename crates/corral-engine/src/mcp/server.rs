@@ -104,9 +104,11 @@ impl CorralServer {
                 return error_result(ended);
             }
         };
+        // Compact JSON: what the agent reads (its context is precious), summarised for the log.
+        let outcome = outcome.map(|value| value.to_string());
         let logged = match &outcome {
-            Ok(value) => ToolOutcome::Ok {
-                summary: tool_call::summarise(&value.to_string()),
+            Ok(text) => ToolOutcome::Ok {
+                summary: tool_call::summarise(text),
             },
             Err(err) => ToolOutcome::Error {
                 message: tool_call::summarise(&err.0),
@@ -125,15 +127,13 @@ impl CorralServer {
             tracing::warn!(error = %err, tool, "a tool call could not be recorded");
         }
         match outcome {
-            Ok(value) => CallToolResult::success(vec![ContentBlock::text(
-                serde_json::to_string_pretty(&value).unwrap_or_default(),
-            )]),
+            Ok(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
             Err(err) => error_result(err),
         }
     }
 
     #[tool(
-        description = "List the project's tasks: id, title, status (proposed, backlog, ready, blocked, running, needs_input, review, done, failed, ...), runtime, the tasks each runs after, who created it. Filter by status or runtime."
+        description = "List the project's tasks: id, title, status (proposed, backlog, ready, blocked, running, needs_input, review, done, failed, ...), runtime, the tasks each runs after, who created it. Filter by status or runtime; at most `limit` (default 100)."
     )]
     async fn list_tasks(&self, Parameters(args): Parameters<ListTasks>) -> CallToolResult {
         self.call(
@@ -196,7 +196,10 @@ impl CorralServer {
     #[tool(
         description = "Report a short status line (what you are doing now), shown to the person on the task's card and in the run view."
     )]
-    async fn report_progress(&self, Parameters(args): Parameters<ReportProgress>) -> CallToolResult {
+    async fn report_progress(
+        &self,
+        Parameters(args): Parameters<ReportProgress>,
+    ) -> CallToolResult {
         self.call(
             "report_progress",
             &args,

@@ -33,7 +33,15 @@ pub(crate) struct ListTasks {
     /// Only tasks run by this runtime (claude-code, codex, gemini, ...).
     #[serde(default)]
     pub runtime: Option<String>,
+    /// At most this many tasks (default 100, at most 1000); `total` says how many there are.
+    #[serde(default)]
+    pub limit: Option<u32>,
 }
+
+/// Tasks `list_tasks` gives when not told otherwise: enough to see the queue, not so many that
+/// a large project floods the agent's context.
+const LIST_DEFAULT: usize = 100;
+const LIST_MAX: usize = 1000;
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub(crate) struct GetTask {
@@ -125,22 +133,42 @@ pub(crate) async fn list_tasks(
     let runtime = args
         .runtime
         .as_deref()
-        .map(|r| r.parse::<Runtime>().map_err(|e| ToolError::new(e.to_string())))
+        .map(|r| {
+            r.parse::<Runtime>()
+                .map_err(|e| ToolError::new(e.to_string()))
+        })
         .transpose()?;
+    let limit = args
+        .limit
+        .map_or(LIST_DEFAULT, |l| usize::try_from(l).unwrap_or(LIST_MAX))
+        .clamp(1, LIST_MAX);
     let views = ctx.list_task_summaries(Some(scope.project)).await?;
     let total = views.len();
-    let tasks: Vec<Value> = views
+    let matching: Vec<&TaskView<TaskSummary>> = views
         .iter()
         .filter(|v| statuses.is_empty() || statuses.contains(&v.status))
         .filter(|v| runtime.is_none_or(|r| v.task.runtime.unwrap_or(project.workflow.runtime) == r))
+        .collect();
+    let tasks: Vec<Value> = matching
+        .iter()
+        .take(limit)
         .map(|v| summary_json(v, &project, scope))
         .collect();
-    Ok(json!({
+    let mut listed = json!({
         "project": project.name,
         "total": total,
+        "matching": matching.len(),
         "shown": tasks.len(),
         "tasks": tasks,
-    }))
+    });
+    if matching.len() > limit {
+        listed["note"] = format!(
+            "{} more match: filter by status or runtime, or give a larger limit (up to {LIST_MAX})",
+            matching.len() - limit
+        )
+        .into();
+    }
+    Ok(listed)
 }
 
 pub(crate) async fn get_task(
@@ -207,14 +235,14 @@ async fn final_text(ctx: &Engine, run: corral_core::RunId) -> Result<Option<Stri
         .await
         .map_err(crate::error::EngineError::from)?;
     Ok(events.into_iter().rev().find_map(|e| match e.body {
-        corral_core::RunEventBody::Agent { event } => match event {
-            corral_core::AgentEvent::Finished {
-                summary: Some(text),
-                ..
-            }
-            | corral_core::AgentEvent::AssistantText { text } => Some(text),
-            _ => None,
-        },
+        corral_core::RunEventBody::Agent {
+            event:
+                corral_core::AgentEvent::Finished {
+                    summary: Some(text),
+                    ..
+                }
+                | corral_core::AgentEvent::AssistantText { text },
+        } => Some(text),
         _ => None,
     }))
 }
@@ -238,7 +266,10 @@ pub(crate) async fn create_task(
         .runtime
         .as_deref()
         .filter(|r| !r.trim().is_empty())
-        .map(|r| r.parse::<Runtime>().map_err(|e| ToolError::new(e.to_string())))
+        .map(|r| {
+            r.parse::<Runtime>()
+                .map_err(|e| ToolError::new(e.to_string()))
+        })
         .transpose()?;
     if matches!(runtime, Some(Runtime::Custom | Runtime::Acp)) {
         return Err(ToolError::new(

@@ -4,6 +4,7 @@
 
 mod agent;
 mod ask;
+mod doors;
 mod file_watch;
 mod follow;
 pub(crate) mod gc;

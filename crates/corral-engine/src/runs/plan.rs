@@ -109,7 +109,9 @@ pub(crate) fn check(
                 task.id
             ));
         }
-        corral_core::Approval::Rejected => return refuse("it was proposed by an agent and rejected"),
+        corral_core::Approval::Rejected => {
+            return refuse("it was proposed by an agent and rejected");
+        }
     }
     if adapter.is_some() && project.workflow.network == corral_core::NetworkPolicy::None {
         return refuse(&format!(

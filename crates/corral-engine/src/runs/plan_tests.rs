@@ -66,7 +66,7 @@ fn a_custom_task_runs_its_command_between_the_projects_setup_and_verify() {
         None,
         Path::new(RELAY),
     )
-        .expect("plan");
+    .expect("plan");
     assert_eq!(plan.sandbox, SandboxKind::Docker);
     let setup = plan.setup.expect("setup");
     assert_eq!(

@@ -307,8 +307,15 @@ async fn advance<S: Sandbox>(
             Ok(Next::Done)
         }
         RunState::WaitingInput => {
-            super::ask::await_answer(turn.ctx, turn.sandbox, run, turn.project, &turn.plan.work, cancel)
-                .await?;
+            super::ask::await_answer(
+                turn.ctx,
+                turn.sandbox,
+                run,
+                turn.project,
+                &turn.plan.work,
+                cancel,
+            )
+            .await?;
             Ok(Next::Continue)
         }
         RunState::Queued => Err(StepStop::fail(

@@ -53,7 +53,9 @@ async fn bad_questions_are_tool_errors() {
     let mut mcp = Client::connect(&f, run).await;
     let none = mcp.refused("ask_human", json!({"questions": []})).await;
     assert!(none.contains("1 to 4 questions"), "{none}");
-    let five: Vec<_> = (0..5).map(|i| json!({"question": format!("q{i}")})).collect();
+    let five: Vec<_> = (0..5)
+        .map(|i| json!({"question": format!("q{i}")}))
+        .collect();
     let many = mcp.refused("ask_human", json!({"questions": five})).await;
     assert!(many.contains("not 5"), "{many}");
     let one = mcp
@@ -68,7 +70,10 @@ async fn bad_questions_are_tool_errors() {
         .await;
     assert!(empty.contains("empty"), "{empty}");
     assert!(f.engine.inbox().await.expect("inbox").is_empty());
-    assert_eq!(f.engine.run(run).await.expect("run").state, RunState::Running);
+    assert_eq!(
+        f.engine.run(run).await.expect("run").state,
+        RunState::Running
+    );
     f.engine.cancel_run(run).await.expect("cancel");
     wait(&f, run, Duration::from_secs(30)).await;
 }
@@ -80,13 +85,19 @@ async fn an_answer_in_time_comes_back_in_the_call() {
     let mut mcp = Client::connect(&f, run).await;
     let engine = f.engine.clone();
     let answering = tokio::spawn(async move {
-        let f = Fixture { dir: tempfile::tempdir().expect("dir"), engine };
+        let f = Fixture {
+            dir: tempfile::tempdir().expect("dir"),
+            engine,
+        };
         let request = waiting_question(&f).await;
         assert_eq!(
             f.engine.run(request.run_id).await.expect("run").state,
             RunState::WaitingInput
         );
-        assert_eq!(request.ask.context.as_deref(), Some("The cart needs storage"));
+        assert_eq!(
+            request.ask.context.as_deref(),
+            Some("The cart needs storage")
+        );
         let wrong = f
             .engine
             .answer_question(request.id, pick("MySQL"), AnsweredFrom::App)
@@ -103,11 +114,18 @@ async fn an_answer_in_time_comes_back_in_the_call() {
     assert_eq!(answer["answered"], true, "{answer}");
     assert_eq!(answer["answer"], "Q: Which database?\nA: SQLite");
     let request = answering.await.expect("answered");
-    let stored = f.engine.find_request(&request.id.to_string()).await.expect("found");
+    let stored = f
+        .engine
+        .find_request(&request.id.to_string())
+        .await
+        .expect("found");
     assert_eq!(stored.state, RequestState::Answered);
     assert!(stored.delivered_at.is_some());
     assert_eq!(stored.answered_by.as_deref(), Some("app"));
-    assert_eq!(f.engine.run(run).await.expect("run").state, RunState::Running);
+    assert_eq!(
+        f.engine.run(run).await.expect("run").state,
+        RunState::Running
+    );
     assert!(f.engine.inbox().await.expect("inbox").is_empty());
     let again = f
         .engine
@@ -127,12 +145,20 @@ async fn past_ask_wait_the_question_is_pending_and_a_cancel_closes_it() {
     let mut mcp = Client::connect(&f, run).await;
     let pending = mcp.ok("ask_human", db_question()).await;
     assert_eq!(pending["answered"], false, "{pending}");
-    assert!(pending["note"].as_str().unwrap_or_default().contains("End your turn"));
+    assert!(
+        pending["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("End your turn")
+    );
     let id = pending["request"].as_str().expect("request id").to_string();
     // It waits in the inbox, findable by the start of its id; the run waits too.
     let request = f.engine.find_request(&id[..8]).await.expect("by prefix");
     assert_eq!(request.state, RequestState::Pending);
-    assert_eq!(f.engine.run(run).await.expect("run").state, RunState::WaitingInput);
+    assert_eq!(
+        f.engine.run(run).await.expect("run").state,
+        RunState::WaitingInput
+    );
     assert_eq!(f.engine.inbox().await.expect("inbox").len(), 1);
     // A second question while one waits is refused.
     let second = mcp.refused("ask_human", db_question()).await;

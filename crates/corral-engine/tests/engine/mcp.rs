@@ -5,9 +5,7 @@
 
 use std::time::Duration;
 
-use corral_core::{
-    Approval, CreatedBy, Project, RunEventBody, RunId, TaskStatus, ToolOutcome,
-};
+use corral_core::{Approval, CreatedBy, Project, RunEventBody, RunId, TaskStatus, ToolOutcome};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
@@ -77,7 +75,10 @@ impl Client {
             .request("tools/call", json!({"name": tool, "arguments": arguments}))
             .await;
         let result = &answer["result"];
-        assert!(result.is_object(), "a tool result, not a protocol error: {answer}");
+        assert!(
+            result.is_object(),
+            "a tool result, not a protocol error: {answer}"
+        );
         let text = result["content"][0]["text"]
             .as_str()
             .unwrap_or_default()
@@ -167,7 +168,13 @@ async fn an_agent_reads_the_queue_and_proposes_a_task_a_person_approves() {
     let (p, run) = live_run(&f, &[]).await;
     let mut mcp = Client::connect(&f, run).await;
     let names = mcp.tool_names().await;
-    for tool in ["list_tasks", "get_task", "create_task", "add_dependency", "report_progress"] {
+    for tool in [
+        "list_tasks",
+        "get_task",
+        "create_task",
+        "add_dependency",
+        "report_progress",
+    ] {
         assert!(names.iter().any(|n| n == tool), "{tool} in {names:?}");
     }
 
@@ -193,11 +200,17 @@ async fn an_agent_reads_the_queue_and_proposes_a_task_a_person_approves() {
             json!({"title": "Write the docs", "prompt": "Document the cart API", "idempotency_key": "docs-1"}),
         )
         .await;
-    assert_eq!((again["id"].clone(), again["created"].clone()), (made["id"].clone(), json!(false)));
+    assert_eq!(
+        (again["id"].clone(), again["created"].clone()),
+        (made["id"].clone(), json!(false))
+    );
 
     let tasks = f.engine.list_tasks(Some(p.id)).await.expect("tasks");
     assert_eq!(tasks.len(), 2);
-    let docs = tasks.iter().find(|t| t.task.title == "Write the docs").expect("docs");
+    let docs = tasks
+        .iter()
+        .find(|t| t.task.title == "Write the docs")
+        .expect("docs");
     assert_eq!(docs.status, TaskStatus::Proposed);
     assert_eq!(docs.task.created_by, CreatedBy::Run(run));
     assert_eq!(docs.task.approval, Approval::Proposed);
@@ -205,25 +218,40 @@ async fn an_agent_reads_the_queue_and_proposes_a_task_a_person_approves() {
     assert_eq!(docs.depends_on.len(), 1);
 
     // It cannot run until a person approves it.
-    let refused = f.engine.start_run(docs.task.id).await.expect_err("proposed");
+    let refused = f
+        .engine
+        .start_run(docs.task.id)
+        .await
+        .expect_err("proposed");
     assert_eq!(refused.kind(), corral_engine::ErrorKind::NotRunnable);
-    assert!(refused.to_string().contains("corral task approve"), "{refused}");
+    assert!(
+        refused.to_string().contains("corral task approve"),
+        "{refused}"
+    );
     let approved = f.engine.approve_task(docs.task.id).await.expect("approve");
     assert_eq!(approved.status, TaskStatus::Backlog, "waits for Asker");
-    let twice = f.engine.reject_task(docs.task.id).await.expect_err("decided");
+    let twice = f
+        .engine
+        .reject_task(docs.task.id)
+        .await
+        .expect_err("decided");
     assert_eq!(twice.kind(), corral_engine::ErrorKind::NotProposed);
 
-    let got = mcp.ok("get_task", json!({"task": docs.task.id.to_string()})).await;
+    let got = mcp
+        .ok("get_task", json!({"task": docs.task.id.to_string()}))
+        .await;
     assert_eq!(got["prompt"], "Document the cart API");
     assert_eq!(got["depends_on"][0]["title"], "Asker");
     assert!(got["latest_run"].is_null());
     let mine = mcp.ok("get_task", json!({"task": "Asker"})).await;
     assert_eq!(mine["latest_run"]["state"], "running", "{mine}");
 
-    mcp.ok("report_progress", json!({"text": "  reading\nthe cart code  "})).await;
-    let progress = |e: &corral_core::RunEvent| {
-        matches!(&e.body, RunEventBody::Progress { text } if text == "reading the cart code")
-    };
+    mcp.ok(
+        "report_progress",
+        json!({"text": "  reading\nthe cart code  "}),
+    )
+    .await;
+    let progress = |e: &corral_core::RunEvent| matches!(&e.body, RunEventBody::Progress { text } if text == "reading the cart code");
     let events = logged(&f, run, |events| events.iter().any(progress)).await;
     assert!(events.iter().any(progress));
 
@@ -232,10 +260,21 @@ async fn an_agent_reads_the_queue_and_proposes_a_task_a_person_approves() {
     let tools: Vec<&str> = calls.iter().map(|c| c.tool.as_str()).collect();
     assert_eq!(
         tools,
-        ["list_tasks", "create_task", "create_task", "get_task", "get_task", "report_progress"]
+        [
+            "list_tasks",
+            "create_task",
+            "create_task",
+            "get_task",
+            "get_task",
+            "report_progress"
+        ]
     );
     assert!(calls.iter().all(|c| c.outcome.is_ok()), "{calls:?}");
-    assert!(calls[1].arguments.contains("\"prompt_bytes\":21"), "{:?}", calls[1]);
+    assert!(
+        calls[1].arguments.contains("\"prompt_bytes\":21"),
+        "{:?}",
+        calls[1]
+    );
     f.engine.cancel_run(run).await.expect("cancel");
     wait(&f, run, Duration::from_secs(30)).await;
 }
@@ -245,7 +284,11 @@ async fn bad_calls_get_tool_errors_and_the_engine_goes_on() {
     let f = Fixture::new().await;
     let (p, run) = live_run(&f, &[("agent-task-limit", "2")]).await;
     let other_repo = f.repo("other");
-    let other = f.engine.add_project(s(&other_repo), None).await.expect("other");
+    let other = f
+        .engine
+        .add_project(s(&other_repo), None)
+        .await
+        .expect("other");
     let foreign = task(&f, &other, "Foreign", "true").await;
     let mut mcp = Client::connect(&f, run).await;
 
@@ -255,9 +298,15 @@ async fn bad_calls_get_tool_errors_and_the_engine_goes_on() {
         .await;
     assert!(too_big.contains("prompt"), "{too_big}");
     let unknown = mcp
-        .refused("create_task", json!({"title": "T", "prompt": "p", "runtime": "gpt-9000"}))
+        .refused(
+            "create_task",
+            json!({"title": "T", "prompt": "p", "runtime": "gpt-9000"}),
+        )
         .await;
-    assert!(unknown.contains("claude-code"), "lists the runtimes: {unknown}");
+    assert!(
+        unknown.contains("claude-code"),
+        "lists the runtimes: {unknown}"
+    );
     let elsewhere = mcp
         .refused(
             "create_task",
@@ -266,19 +315,30 @@ async fn bad_calls_get_tool_errors_and_the_engine_goes_on() {
         .await;
     assert!(elsewhere.contains("no task"), "{elsewhere}");
     let custom = mcp
-        .refused("create_task", json!({"title": "T", "prompt": "p", "runtime": "custom"}))
+        .refused(
+            "create_task",
+            json!({"title": "T", "prompt": "p", "runtime": "custom"}),
+        )
         .await;
     assert!(custom.contains("coding agents only"), "{custom}");
     let missing = mcp.refused("create_task", json!({"title": "T"})).await;
     assert!(missing.contains("prompt"), "{missing}");
 
     // A cycle among its own tasks is refused, naming it.
-    mcp.ok("create_task", json!({"title": "A", "prompt": "a"})).await;
-    mcp.ok("create_task", json!({"title": "B", "prompt": "b", "after": ["A"]})).await;
+    mcp.ok("create_task", json!({"title": "A", "prompt": "a"}))
+        .await;
+    mcp.ok(
+        "create_task",
+        json!({"title": "B", "prompt": "b", "after": ["A"]}),
+    )
+    .await;
     let cycle = mcp
         .refused("add_dependency", json!({"task": "A", "after": "B"}))
         .await;
-    assert!(cycle.contains("A -> B -> A") || cycle.contains("B -> A -> B"), "{cycle}");
+    assert!(
+        cycle.contains("A -> B -> A") || cycle.contains("B -> A -> B"),
+        "{cycle}"
+    );
     // A person's task is not the agent's to rewire (agent-tasks=propose).
     let theirs = mcp
         .refused("add_dependency", json!({"task": "Asker", "after": "A"}))
@@ -289,9 +349,13 @@ async fn bad_calls_get_tool_errors_and_the_engine_goes_on() {
         .refused("create_task", json!({"title": "C", "prompt": "c"}))
         .await;
     assert!(capped.contains("agent-task-limit=2"), "{capped}");
-    let empty = mcp.refused("report_progress", json!({"text": "  \n "})).await;
+    let empty = mcp
+        .refused("report_progress", json!({"text": "  \n "}))
+        .await;
     assert!(empty.contains("empty"), "{empty}");
-    let bad_status = mcp.refused("list_tasks", json!({"status": ["sleeping"]})).await;
+    let bad_status = mcp
+        .refused("list_tasks", json!({"status": ["sleeping"]}))
+        .await;
     assert!(bad_status.contains("needs_input"), "{bad_status}");
 
     // Malformed JSON-RPC is dropped; the connection still answers.
@@ -299,21 +363,29 @@ async fn bad_calls_get_tool_errors_and_the_engine_goes_on() {
     mcp.send("\u{0}\u{1}garbage").await;
     let pong = mcp.request("ping", json!({})).await;
     assert!(pong["result"].is_object(), "{pong}");
-    let nothing = mcp.request("tools/call", json!({"name": "rm_rf", "arguments": {}})).await;
+    let nothing = mcp
+        .request("tools/call", json!({"name": "rm_rf", "arguments": {}}))
+        .await;
     assert!(nothing["error"].is_object(), "{nothing}");
 
     // Refusals are in the log as errors.
     let calls = tool_calls(&f, run, 11).await;
     assert!(calls.iter().any(|c| c.tool == "add_dependency"
         && matches!(&c.outcome, ToolOutcome::Error { message } if message.contains("cycle"))));
-    assert_eq!(f.engine.list_tasks(Some(p.id)).await.expect("tasks").len(), 3);
+    assert_eq!(
+        f.engine.list_tasks(Some(p.id)).await.expect("tasks").len(),
+        3
+    );
 
     // After the run was cancelled, every call is refused; the server stays up.
     f.engine.cancel_run(run).await.expect("cancel");
     wait(&f, run, Duration::from_secs(30)).await;
     let ended = mcp.refused("list_tasks", json!({})).await;
     assert!(ended.contains("has ended (cancelled)"), "{ended}");
-    let late = Client::connect(&f, run).await.refused("report_progress", json!({"text": "hi"})).await;
+    let late = Client::connect(&f, run)
+        .await
+        .refused("report_progress", json!({"text": "hi"}))
+        .await;
     assert!(late.contains("has ended"), "{late}");
 }
 
@@ -324,9 +396,17 @@ async fn with_agent_tasks_deny_the_task_writing_tools_are_not_offered() {
     let mut mcp = Client::connect(&f, run).await;
     let names = mcp.tool_names().await;
     assert!(names.iter().any(|n| n == "list_tasks"), "{names:?}");
-    assert!(!names.iter().any(|n| n == "create_task" || n == "add_dependency"), "{names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "create_task" || n == "add_dependency"),
+        "{names:?}"
+    );
     let answer = mcp
-        .request("tools/call", json!({"name": "create_task", "arguments": {"title": "x", "prompt": "y"}}))
+        .request(
+            "tools/call",
+            json!({"name": "create_task", "arguments": {"title": "x", "prompt": "y"}}),
+        )
         .await;
     assert!(answer["error"].is_object(), "{answer}");
     f.engine.cancel_run(run).await.expect("cancel");
@@ -339,7 +419,10 @@ async fn with_agent_tasks_allow_a_created_task_is_ready_at_once() {
     let (p, run) = live_run(&f, &[("agent-tasks", "allow")]).await;
     let mut mcp = Client::connect(&f, run).await;
     let made = mcp
-        .ok("create_task", json!({"title": "Now", "prompt": "go", "runtime": "claude-code"}))
+        .ok(
+            "create_task",
+            json!({"title": "Now", "prompt": "go", "runtime": "claude-code"}),
+        )
         .await;
     assert_eq!(made["status"], "ready", "{made}");
     let tasks = f.engine.list_tasks(Some(p.id)).await.expect("tasks");

@@ -184,4 +184,3 @@ impl InputRequests {
         Ok(res.rows_affected == 1)
     }
 }
-

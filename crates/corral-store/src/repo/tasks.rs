@@ -3,7 +3,8 @@
 use corral_core::{ProjectId, RunId, Task, TaskId, TaskSummary};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionTrait,
 };
 
 use crate::convert::{SummaryRow, id, summary_from_row, task_from_row, task_to_row};
