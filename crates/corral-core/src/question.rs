@@ -74,6 +74,8 @@ pub enum AskError {
     DuplicateLabel(usize, String),
     #[error("{what} is longer than {max} characters")]
     TooLong { what: String, max: usize },
+    #[error("{0} holds control characters")]
+    ControlCharacters(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,9 +92,17 @@ pub enum AnswerError {
     TooLong,
 }
 
+/// Bounded, and free of control characters but line breaks and tabs (terminal escapes would
+/// reach `corral inbox` and the logs).
 fn bounded(what: impl Fn() -> String, text: &str, max: usize) -> Result<(), AskError> {
     if text.chars().count() > max {
         return Err(AskError::TooLong { what: what(), max });
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(AskError::ControlCharacters(what()));
     }
     Ok(())
 }

@@ -48,6 +48,10 @@ fn bad_asks_are_refused_saying_why() {
         ask(vec![q("Pick", &nine)]).checked(),
         Err(AskError::TooManyOptions(1, 9))
     );
+    assert_eq!(
+        ask(vec![q("Pick \u{1b}[2J", &[])]).checked(),
+        Err(AskError::ControlCharacters("question 1".into()))
+    );
     let long = "x".repeat(2_001);
     assert!(matches!(
         ask(vec![q(&long, &[])]).checked(),

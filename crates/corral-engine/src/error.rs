@@ -82,6 +82,8 @@ pub enum EngineError {
         reference: String,
         candidates: Vec<String>,
     },
+    #[error("the agent's question {request} still waits for a person")]
+    QuestionWaiting { request: String },
     #[error("that question is {state} already")]
     RequestClosed { state: &'static str },
     #[error("the answer does not fit the question: {reason}")]
@@ -226,6 +228,7 @@ impl EngineError {
             EngineError::RequestNotFound { .. } => ErrorKind::RequestNotFound,
             EngineError::AmbiguousRequest { .. } => ErrorKind::AmbiguousRequest,
             EngineError::RequestClosed { .. } => ErrorKind::RequestClosed,
+            EngineError::QuestionWaiting { .. } => ErrorKind::QuestionWaiting,
             EngineError::BadAnswer { .. } => ErrorKind::InvalidInput,
             EngineError::Git { .. } => ErrorKind::Git,
             EngineError::RunNotFound { .. } => ErrorKind::RunNotFound,

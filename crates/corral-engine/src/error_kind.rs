@@ -37,6 +37,8 @@ pub enum ErrorKind {
     AmbiguousRequest,
     /// The question was answered or cancelled already.
     RequestClosed,
+    /// An agent asked again while its question waits.
+    QuestionWaiting,
     Git,
     RunNotFound,
     MergeTargetCheckedOut,
@@ -90,6 +92,7 @@ impl ErrorKind {
             ErrorKind::RequestNotFound => "request_not_found",
             ErrorKind::AmbiguousRequest => "ambiguous_request",
             ErrorKind::RequestClosed => "request_closed",
+            ErrorKind::QuestionWaiting => "question_waiting",
             ErrorKind::Git => "git",
             ErrorKind::RunNotFound => "run_not_found",
             ErrorKind::MergeTargetCheckedOut => "merge_target_checked_out",

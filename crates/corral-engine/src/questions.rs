@@ -164,8 +164,17 @@ impl Engine {
         Ok(answered)
     }
 
-    /// Stores an agent's question and puts its run in `waiting_input`.
+    /// Stores an agent's question and puts its run in `waiting_input`: refused while another
+    /// question of the run waits (checked, stored and moved under the run's state lock, so two
+    /// calls at once cannot both ask).
     pub(crate) async fn ask(&self, run: RunId, ask: Ask) -> EngineResult<InputRequest> {
+        let lock = self.runs.state_lock(run);
+        let _one_at_a_time = lock.lock().await;
+        if let Some(waiting) = self.pending_question(run).await? {
+            return Err(EngineError::QuestionWaiting {
+                request: waiting.id.to_string(),
+            });
+        }
         let current = self.run(run).await?;
         let request = InputRequest {
             id: RequestId::new(),
@@ -181,9 +190,12 @@ impl Engine {
             delivered_at: None,
         };
         InputRequests::insert(self.store.db(), &request).await?;
-        if let Err(err) = self.transition_state(run, Transition::AskInput).await {
-            // The run cannot wait now (it is verifying, or ending): the question goes.
-            InputRequests::cancel_for_run(self.store.db(), run).await?;
+        if let Err(err) = self
+            .transition_state_locked(run, Transition::AskInput)
+            .await
+        {
+            // The run cannot wait now (it is verifying, or ending): this question goes.
+            InputRequests::cancel(self.store.db(), request.id).await?;
             return Err(err);
         }
         self.note(
@@ -217,14 +229,19 @@ impl Engine {
                 })?;
             match now.state {
                 RequestState::Answered => {
-                    if InputRequests::mark_delivered(self.store.db(), request, Engine::now())
-                        .await?
-                    {
-                        self.transition_state(now.run_id, Transition::Answer)
-                            .await?;
-                        self.note(now.run_id, "the person answered; the agent goes on")
-                            .await?;
+                    let lock = self.runs.state_lock(now.run_id);
+                    let _one_at_a_time = lock.lock().await;
+                    if self.runs.awaiting_turn(now.run_id) || now.delivered_at.is_some() {
+                        // The agent's turn ended meanwhile: the supervisor gives the answer.
+                        return Ok(None);
                     }
+                    // The state first: cut between the two, the answer is still undelivered
+                    // and comes as the agent's next turn.
+                    self.transition_state_locked(now.run_id, Transition::Answer)
+                        .await?;
+                    InputRequests::mark_delivered(self.store.db(), request, Engine::now()).await?;
+                    self.note(now.run_id, "the person answered; the agent goes on")
+                        .await?;
                     return Ok(Some(now));
                 }
                 RequestState::Cancelled => return Ok(Some(now)),
@@ -237,15 +254,9 @@ impl Engine {
         }
     }
 
-    /// The run's question answered but not yet given to its agent, if any.
-    pub(crate) async fn undelivered_answer(
-        &self,
-        run: RunId,
-    ) -> EngineResult<Option<InputRequest>> {
-        Ok(InputRequests::for_run(self.store.db(), run)
-            .await?
-            .into_iter()
-            .find(|r| r.state == RequestState::Answered && r.delivered_at.is_none()))
+    /// The run's latest question, if it asked any.
+    pub(crate) async fn latest_question(&self, run: RunId) -> EngineResult<Option<InputRequest>> {
+        Ok(InputRequests::for_run(self.store.db(), run).await?.pop())
     }
 
     /// The run's question still waiting for a person, if any.

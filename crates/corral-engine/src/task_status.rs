@@ -122,7 +122,10 @@ impl Engine {
                     .get(&t)
                     .and_then(|p| projects.get(p))
                     .map(|p| p.workflow.chain_on);
-                if merged.contains(&t) {
+                if approvals.get(&t) == Some(&Approval::Rejected) {
+                    // Never to run: the tasks after it are blocked.
+                    NodeProgress::Cancelled
+                } else if merged.contains(&t) {
                     NodeProgress::Succeeded
                 } else if state == Some(&RunState::Succeeded) && chain_on == Some(ChainOn::Merge) {
                     NodeProgress::Active

@@ -287,3 +287,74 @@ fn a_question_outlives_a_kill_and_its_answer_still_reaches_the_agent() {
     let mut driver = driver;
     let _ = driver.wait();
 }
+
+/// Another agent CLI in the local sandbox, against the scripted server: it is offered Corral's
+/// `create_task` (under the name it gives MCP tools) and proposes the task.
+fn another_cli_proposes(runtime: &str, model: &str, key: &str, base_url: (&str, &str)) {
+    let (url, requests) = model_server();
+    let bin = super::agents::agents_bin();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    let runtime_set = format!("runtime={runtime}");
+    let model_set = format!("model={model}");
+    let base = format!("env.{}={url}{}", base_url.0, base_url.1);
+    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "sandbox=local",
+        &runtime_set,
+        &model_set,
+        &base,
+        &path,
+    ]);
+    env.prompt_task(
+        "r",
+        "Asker",
+        "CORRAL-MCP-TASK: note the docs as a task of their own",
+    );
+    let ran = env.corral_with(
+        &["run", "Asker", "--follow", "--json"],
+        &[(key, "sk-corral-test-mcp-other")],
+    );
+    let runs = json(&env.ok(&["runs", "--json"]));
+    let log = env.ok(&["logs", runs[0]["id"].as_str().expect("id")]);
+    assert_eq!(ran.code, 0, "{}\n{log}", ran.stderr);
+    let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(
+        seen.iter().any(|r| r.contains("create_task")),
+        "{runtime} offered the model Corral's tools: {log}"
+    );
+    assert!(log.contains("mcp - create_task("), "{log}");
+    let tasks = json(&env.ok(&["task", "list", "-p", "r", "--json"]));
+    assert!(
+        tasks
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .any(|t| t["title"] == "Write the docs" && t["status"] == "proposed"),
+        "{tasks}"
+    );
+}
+
+#[test]
+fn gemini_cli_proposes_a_task_through_corral() {
+    another_cli_proposes(
+        "gemini",
+        "gemini-2.5-flash",
+        "GEMINI_API_KEY",
+        ("GOOGLE_GEMINI_BASE_URL", ""),
+    );
+}
+
+#[test]
+fn opencode_proposes_a_task_through_corral() {
+    another_cli_proposes(
+        "opencode",
+        "test-model",
+        "OPENAI_API_KEY",
+        ("OPENAI_BASE_URL", "/v1"),
+    );
+}

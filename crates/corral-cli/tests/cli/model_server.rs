@@ -94,6 +94,14 @@ fn reply(body: &str) -> String {
     sse(&events)
 }
 
+/// The name under which the agent offered the model Corral's `create_task` tool (each CLI
+/// names MCP tools its own way), found in the request's tool declarations.
+fn declared_create_task(tool_names: impl Iterator<Item = String>) -> Option<String> {
+    tool_names
+        .into_iter()
+        .find(|name| name.ends_with("create_task"))
+}
+
 /// The MCP tool calls a "CORRAL-MCP" conversation makes, in order: `CORRAL-MCP-TASK` proposes a
 /// task, `CORRAL-MCP-ASK` asks the human a question.
 pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
@@ -166,9 +174,21 @@ fn responses_reply(body: &str) -> String {
         .iter()
         .any(|i| i["type"] == "function_call_output");
     let turn = items.len();
+    let mcp_tool = body.contains("CORRAL-MCP-TASK").then(|| {
+        declared_create_task(
+            request["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["name"].as_str().map(str::to_string)),
+        )
+    });
     let item = if answered {
         serde_json::json!({"type":"message","role":"assistant","id":format!("msg_{turn}"),
             "content":[{"type":"output_text","text":"Done."}]})
+    } else if let Some(Some(tool)) = mcp_tool {
+        serde_json::json!({"type":"function_call","id":format!("fc_{turn}"),"call_id":format!("call_{turn}"),
+            "name":tool,"arguments":mcp_script(body)[0].1.to_string()})
     } else {
         let (name, text) = if body.contains("FOLLOW-UP") {
             ("second.txt", "second")
@@ -209,9 +229,25 @@ fn gemini_reply(body: &str) -> String {
         chunk["candidates"] = serde_json::json!([candidate]);
         format!("data: {chunk}\r\n\r\n")
     };
+    let mcp_tool = body.contains("CORRAL-MCP-TASK").then(|| {
+        declared_create_task(
+            request["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["functionDeclarations"].as_array())
+                .flatten()
+                .filter_map(|d| d["name"].as_str().map(str::to_string)),
+        )
+    });
     if answered {
         chunk(serde_json::json!([{"text": "Do"}]), false)
             + &chunk(serde_json::json!([{"text": "ne."}]), true)
+    } else if let Some(Some(tool)) = mcp_tool {
+        chunk(
+            serde_json::json!([{"functionCall": {"name": tool, "args": mcp_script(body)[0].1}}]),
+            true,
+        )
     } else {
         let (name, content) = if body.contains("FOLLOW-UP") {
             ("second.txt", "second\n")
@@ -268,6 +304,22 @@ fn chat_reply(body: &str) -> String {
         .unwrap_or(0);
     if messages[last_user..].iter().any(|m| m["role"] == "tool") {
         return text("Done.");
+    }
+    if body.contains("CORRAL-MCP-TASK")
+        && let Some(tool) = declared_create_task(
+            request["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["function"]["name"].as_str().map(str::to_string)),
+        )
+    {
+        return chunk(
+            serde_json::json!({"role": "assistant", "tool_calls": [{"index": 0, "id": format!("call_{}", messages.len()),
+                "type": "function", "function": {"name": tool, "arguments": mcp_script(body)[0].1.to_string()}}]}),
+            None,
+        ) + &chunk(serde_json::json!({}), Some("tool_calls"))
+            + usage;
     }
     let system = messages
         .first()

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::{Scope, ToolError};
 use crate::engine::Engine;
+use crate::error::EngineError;
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub(crate) struct AskHuman {
@@ -69,30 +70,36 @@ pub(crate) async fn ask_human(
     ctx: &Engine,
     scope: Scope,
     args: AskHuman,
+    cancelled: impl std::future::Future<Output = ()>,
 ) -> Result<Value, ToolError> {
     let ask = args
         .into_ask()
         .checked()
         .map_err(|e| ToolError::new(e.to_string()))?;
-    if let Some(waiting) = ctx.pending_question(scope.run).await? {
-        return Err(ToolError::new(format!(
-            "your question {} still waits for a person; end your turn and its answer comes as \
-             your next message",
-            waiting.id
-        )));
-    }
     let project = ctx.project(scope.project).await?;
-    let request = ctx.ask(scope.run, ask).await?;
+    let request = match ctx.ask(scope.run, ask).await {
+        Ok(request) => request,
+        Err(EngineError::QuestionWaiting { request }) => {
+            return Err(ToolError::new(format!(
+                "your question {request} still waits for a person; end your turn and its \
+                 answer comes as your next message"
+            )));
+        }
+        Err(other) => return Err(other.into()),
+    };
     // Below the CLIs' tool timeouts, and well inside the agent's inactivity timeout.
     let wait = project
         .workflow
         .ask_wait_secs
         .min(project.workflow.inactivity_timeout_secs / 2)
         .max(1);
-    match ctx
-        .wait_for_answer(request.id, Duration::from_secs(u64::from(wait)))
-        .await?
-    {
+    // A call the agent gave up (its connection cut, or cancelled) stops waiting: the answer
+    // then comes as its next turn.
+    let waited = tokio::select! {
+        waited = ctx.wait_for_answer(request.id, Duration::from_secs(u64::from(wait))) => waited?,
+        () = cancelled => return Err(ToolError::new("the call was cancelled")),
+    };
+    match waited {
         Some(answered) if answered.state == RequestState::Answered => {
             let text = answered
                 .answer

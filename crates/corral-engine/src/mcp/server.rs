@@ -8,7 +8,8 @@ use corral_core::{AgentTasks, RunEventBody, ToolCall, ToolOutcome, tool_call};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -23,6 +24,10 @@ the project's task queue (list_tasks, get_task), add tasks for work you find but
 now (create_task, add_dependency; an agent's tasks may wait for a person's approval), ask the \
 person a question when you cannot go on without them (ask_human), and report_progress with a \
 short status line.";
+
+/// The longest message an agent may send; a longer one is dropped (a task's prompt is at most
+/// 1 MiB, refused with a clear error past that).
+const MAX_MESSAGE_BYTES: usize = 4 << 20;
 
 /// The tools that change the project's tasks, not offered with `agent-tasks=deny`.
 const TASK_WRITING_TOOLS: [&str; 2] = ["create_task", "add_dependency"];
@@ -55,7 +60,10 @@ where
         }
     };
     let server = CorralServer::new(ctx, scope, agent_tasks);
-    match server.serve(io).await {
+    let (read, write) = tokio::io::split(io);
+    let transport = rmcp::transport::async_rw::AsyncRwTransport::new_server(read, write)
+        .with_max_line_length(MAX_MESSAGE_BYTES);
+    match server.serve(transport).await {
         Ok(running) => {
             let _ = running.waiting().await;
         }
@@ -184,11 +192,16 @@ impl CorralServer {
     #[tool(
         description = "Ask the person a question when you cannot go on without their decision (not for things you can find out yourself). 1 to 4 questions, each optionally with 2 to 8 options (label, description), single or multiple choice; they may always answer in their own words. The call waits for the answer; if it says the question is pending, end your turn: the answer comes as your next message."
     )]
-    async fn ask_human(&self, Parameters(args): Parameters<AskHuman>) -> CallToolResult {
+    async fn ask_human(
+        &self,
+        Parameters(args): Parameters<AskHuman>,
+        request: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let cancelled = request.ct.cancelled_owned();
         self.call(
             "ask_human",
             &args,
-            ask_tools::ask_human(&self.ctx, self.scope, args.clone()),
+            ask_tools::ask_human(&self.ctx, self.scope, args.clone(), cancelled),
         )
         .await
     }

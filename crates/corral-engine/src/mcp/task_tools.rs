@@ -19,6 +19,16 @@ use crate::views::TaskView;
 
 /// The longest progress line kept; longer ones are cut.
 const PROGRESS_MAX_CHARS: usize = 200;
+/// The least time between two progress lines of a run that are kept.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// When each run last reported progress (in this process).
+static LAST_PROGRESS: std::sync::LazyLock<
+    std::sync::Mutex<HashMap<corral_core::RunId, std::time::Instant>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// The longest model name or idempotency key an agent may give.
+const SHORT_FIELD_CHARS: usize = 200;
 
 /// One `create_task` at a time in this process, so a retried call with the same idempotency
 /// key finds the task the first one made instead of racing it.
@@ -262,6 +272,24 @@ pub(crate) async fn create_task(
         AgentTasks::Propose => Approval::Proposed,
         AgentTasks::Allow => Approval::Approved,
     };
+    for (what, value) in [
+        ("the model", args.model.as_deref()),
+        ("the idempotency key", args.idempotency_key.as_deref()),
+    ] {
+        if let Some(value) = value
+            && (value.chars().count() > SHORT_FIELD_CHARS || value.chars().any(char::is_control))
+        {
+            return Err(ToolError::new(format!(
+                "{what} must be at most {SHORT_FIELD_CHARS} characters, with no control characters"
+            )));
+        }
+    }
+    // A task created by a run of a task an agent created waits for a person whatever the
+    // setting: agents' tasks cannot multiply by themselves.
+    let approval = match ctx.task_record(scope.task).await?.created_by {
+        CreatedBy::Run(_) => Approval::Proposed,
+        CreatedBy::Human => approval,
+    };
     let runtime = args
         .runtime
         .as_deref()
@@ -371,11 +399,29 @@ pub(crate) async fn report_progress(
     scope: Scope,
     args: ReportProgress,
 ) -> Result<Value, ToolError> {
-    let line = args.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = args
+        .text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>();
     if line.is_empty() {
         return Err(ToolError::new("the progress text is empty"));
     }
     let text: String = line.chars().take(PROGRESS_MAX_CHARS).collect();
+    {
+        let mut last = LAST_PROGRESS.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        if last
+            .get(&scope.run)
+            .is_some_and(|at| now.duration_since(*at) < PROGRESS_EVERY)
+        {
+            return Ok(json!({ "shown": false, "note": "one status line a second at most" }));
+        }
+        last.insert(scope.run, now);
+    }
     ctx.append(scope.run, corral_core::RunEventBody::Progress { text })
         .await?;
     Ok(json!({ "shown": true }))

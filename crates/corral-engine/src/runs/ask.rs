@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use corral_core::{FailKind, Project, Run, RunState, Transition};
+use corral_core::{FailKind, Project, RequestState, Run, RunState, Transition};
 use corral_sandbox::Sandbox;
 use tokio::sync::watch;
 
@@ -52,41 +52,66 @@ pub(super) async fn await_answer(
             return Ok(());
         }
     }
-    let answered = loop {
-        if *cancel.borrow() {
-            return Err(StepStop::Cancelled);
-        }
-        if let Some(answered) = ctx.undelivered_answer(run.id).await? {
-            break answered;
-        }
-        if ctx.pending_question(run.id).await?.is_none() {
-            return Err(StepStop::fail(
-                FailKind::Internal,
-                "the run waits for input, and no question of it is waiting",
-            ));
-        }
-        tokio::select! {
-            () = tokio::time::sleep(POLL) => {}
-            _ = cancel.changed() => {}
-        }
-    };
-    let text = answered
-        .answer
-        .as_ref()
-        .map(|a| answered.ask.answer_text(a))
-        .unwrap_or_default();
-    let message = format!(
-        "A person answered the question you asked with ask_human (request {}):\n{text}\n\n\
-         Go on with the task.",
-        answered.id
-    );
-    // The next turn's message first, then the finished turn's records cleared (so the agent
-    // step starts afresh), then the state: a restart between any two redoes the rest.
+    // From here the answer is this supervisor's to give; a tool call still waiting lets go.
+    {
+        let lock = ctx.runs.state_lock(run.id);
+        let _one_at_a_time = lock.lock().await;
+        ctx.runs.set_awaiting_turn(run.id, true);
+    }
+    let given = give_answer(ctx, run, cancel).await;
+    ctx.runs.set_awaiting_turn(run.id, false);
+    given
+}
+
+/// Waits for the run's latest question to be answered, then makes the answer the agent's
+/// next turn. The order of the steps makes each restartable: the turn's message is written
+/// first, the answer marked delivered, the finished turn's records cleared, then the state.
+async fn give_answer(
+    ctx: &Engine,
+    run: &mut Run,
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<(), StepStop> {
+    let run_dir = ctx.run_dir(run.id);
     let next = run_dir.join(NEXT_TURN_FILE);
-    let tmp = next.with_extension("tmp");
-    std::fs::write(&tmp, &message)
-        .and_then(|()| std::fs::rename(&tmp, &next))
-        .map_err(|e| StepStop::fail(FailKind::Internal, format!("recording the answer: {e}")))?;
+    if !next.exists() {
+        let answered = loop {
+            if *cancel.borrow() {
+                return Err(StepStop::Cancelled);
+            }
+            // One read decides: an answer landing between two reads cannot be missed.
+            match ctx.latest_question(run.id).await? {
+                Some(q) if q.state == RequestState::Answered => break q,
+                Some(q) if q.state == RequestState::Pending => {}
+                Some(_) | None => {
+                    return Err(StepStop::fail(
+                        FailKind::Internal,
+                        "the run waits for input, and no question of it is waiting",
+                    ));
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                _ = cancel.changed() => {}
+            }
+        };
+        let text = answered
+            .answer
+            .as_ref()
+            .map(|a| answered.ask.answer_text(a))
+            .unwrap_or_default();
+        let message = format!(
+            "A person answered the question you asked with ask_human (request {}):\n{text}\n\n\
+             Go on with the task.",
+            answered.id
+        );
+        let tmp = next.with_extension("tmp");
+        std::fs::write(&tmp, &message)
+            .and_then(|()| std::fs::rename(&tmp, &next))
+            .map_err(|e| {
+                StepStop::fail(FailKind::Internal, format!("recording the answer: {e}"))
+            })?;
+        ctx.answer_delivered(answered.id).await?;
+    }
     for record in ["agent.step", "agent.ended"] {
         match std::fs::remove_file(run_dir.join(record)) {
             Ok(()) => {}
@@ -100,7 +125,6 @@ pub(super) async fn await_answer(
         }
     }
     ctx.transition(run, Transition::Answer).await?;
-    ctx.answer_delivered(answered.id).await?;
     ctx.note(
         run.id,
         "the person answered; the agent's session resumes with the answer",

@@ -195,6 +195,7 @@ impl RunNetwork {
             gateway: gateway.clone(),
             ctx: ctx.clone(),
             scope: crate::mcp::Scope::of(run),
+            mcp_slots: Arc::new(tokio::sync::Semaphore::new(MCP_CONNECTIONS)),
         };
         let serving = match plan.doors {
             Doors::Relay => {
@@ -233,12 +234,16 @@ impl RunNetwork {
     }
 }
 
+/// MCP connections one run's agent may hold open at once; more are cut at once.
+const MCP_CONNECTIONS: usize = 8;
+
 /// What answers behind the doors: the gateway, and the run's MCP server.
 #[derive(Clone)]
 struct Services {
     gateway: RunGateway,
     ctx: Engine,
     scope: crate::mcp::Scope,
+    mcp_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Services {
@@ -249,7 +254,16 @@ impl Services {
     {
         match service {
             Service::Mcp => {
-                tokio::spawn(crate::mcp::serve(self.ctx.clone(), self.scope, stream));
+                // Past the limit the stream is dropped, which ends it.
+                let Ok(slot) = self.mcp_slots.clone().try_acquire_owned() else {
+                    tracing::warn!(run = %self.scope.run, "too many MCP connections; one cut");
+                    return;
+                };
+                let (ctx, scope) = (self.ctx.clone(), self.scope);
+                tokio::spawn(async move {
+                    crate::mcp::serve(ctx, scope, stream).await;
+                    drop(slot);
+                });
             }
             _ => {
                 let gateway = self.gateway.clone();

@@ -25,12 +25,17 @@ impl Engine {
         Ok(())
     }
 
-    /// Applies a transition: persisted, logged as an event, announced on the bus.
+    /// Applies a transition: persisted, logged as an event, announced on the bus. It applies to
+    /// the stored state (a question may have changed it beside the supervisor), under the run's
+    /// state lock, so no change of this process is ever written over.
     pub(crate) async fn transition(
         &self,
         run: &mut Run,
         transition: Transition,
     ) -> EngineResult<()> {
+        let lock = self.runs.state_lock(run.id);
+        let _one_at_a_time = lock.lock().await;
+        self.refresh_state(run).await?;
         let from = run.state.clone();
         let to = from.apply(&transition).map_err(EngineError::from)?;
         let now = Engine::now();
@@ -60,6 +65,10 @@ impl Engine {
             }
         }
         RunMutation::update(self.store.db(), run).await?;
+        if to.is_terminal() {
+            // Questions nobody answered leave the inbox with their run, however it ended.
+            self.cancel_questions(run.id).await?;
+        }
         tracing::info!(run = %run.id, task = %run.task_id, from = from.name(), to = to.name(), "run state");
         self.publish(EngineEvent::RunUpdated { run: run.clone() });
         Ok(())
@@ -75,9 +84,9 @@ impl Engine {
     }
 
     /// A transition made beside the run's supervisor (an agent's question through the MCP
-    /// server, its answer): applied to the stored state, which alone is written. The
-    /// supervisor reads the state again where it matters (`refresh_state`).
-    pub(crate) async fn transition_state(
+    /// server, its answer), by a caller holding the run's state lock: applied to the stored
+    /// state, which alone is written. The supervisor reads the state again where it matters.
+    pub(crate) async fn transition_state_locked(
         &self,
         run: RunId,
         transition: Transition,

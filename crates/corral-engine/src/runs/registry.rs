@@ -20,6 +20,12 @@ pub(crate) struct RunRegistry {
     /// Woken when a run of this process frees its slot (see `slots`).
     pub(super) slot_released: Arc<Notify>,
     pub(super) sandbox: OnceCell<DockerSandbox>,
+    /// One lock per run whose state changes in this process: the supervisor and the run's MCP
+    /// server (a question, its answer) change it one at a time.
+    states: Mutex<HashMap<RunId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Runs whose supervisor waits for an answer after the agent's turn ended: the answer is
+    /// the supervisor's to give (as the next turn), not a tool call's that outlived its turn.
+    awaiting_turn: Mutex<std::collections::HashSet<RunId>>,
 }
 
 impl RunRegistry {
@@ -37,6 +43,38 @@ impl RunRegistry {
 
     pub fn unregister(&self, run: RunId) {
         self.cancels().remove(&run);
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&run);
+    }
+
+    /// Marks (or unmarks) `run` as waiting for an answer to give as the agent's next turn.
+    /// Changed under the run's state lock.
+    pub fn set_awaiting_turn(&self, run: RunId, awaiting: bool) {
+        let mut set = self.awaiting_turn.lock().unwrap_or_else(|p| p.into_inner());
+        if awaiting {
+            set.insert(run);
+        } else {
+            set.remove(&run);
+        }
+    }
+
+    pub fn awaiting_turn(&self, run: RunId) -> bool {
+        self.awaiting_turn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&run)
+    }
+
+    /// The lock over `run`'s state changes in this process.
+    pub fn state_lock(&self, run: RunId) -> Arc<tokio::sync::Mutex<()>> {
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(run)
+            .or_default()
+            .clone()
     }
 
     /// How many runs supervisors of this process drive.

@@ -143,8 +143,6 @@ async fn conclude(ctx: &Engine, mut run: Run, outcome: Result<(), StepStop>) -> 
                 .await?;
         }
     }
-    // Questions nobody answered leave the inbox with their run.
-    ctx.cancel_questions(run.id).await?;
     if let Some(handle) = &run.container_id
         && let Err(e) = ctx.remove_sandbox(handle).await
     {
@@ -286,6 +284,13 @@ async fn advance<S: Sandbox>(
             worked?;
             if run.state == RunState::WaitingInput {
                 // The agent ended its turn while its question waits: the answer resumes it.
+                return Ok(Next::Continue);
+            }
+            if ctx.latest_question(run.id).await?.is_some_and(|q| {
+                q.state == corral_core::RequestState::Answered && q.delivered_at.is_none()
+            }) {
+                // Answered, but the call that was to carry it was cut: the next turn does.
+                ctx.transition(run, Transition::AskInput).await?;
                 return Ok(Next::Continue);
             }
             if turn.plan.verify.is_none() {

@@ -12,6 +12,19 @@ use super::step::step;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
+/// The agent's session id as its run's log recorded it.
+async fn recorded_session(ctx: &Engine, run: corral_core::RunId) -> Option<String> {
+    let events = corral_store::RunEventQuery::of_kind(ctx.store.db(), run, "agent")
+        .await
+        .ok()?;
+    events.into_iter().rev().find_map(|e| match e.body {
+        corral_core::RunEventBody::Agent {
+            event: corral_core::AgentEvent::SessionStarted { session_id },
+        } => Some(session_id),
+        _ => None,
+    })
+}
+
 /// In a run's host-only folder: the message of the agent's next turn (a person's answer that
 /// came after its turn ended), kept until that turn has run.
 pub(super) const NEXT_TURN_FILE: &str = "agent.next-turn";
@@ -45,7 +58,15 @@ pub(super) async fn work(
             let mut request = call.request.clone();
             let mut argv = call.step.argv.clone();
             if let Some(message) = &next_turn {
-                request.prompt = message.clone();
+                // The session as recorded (a turn cut by a restart may not have saved it yet).
+                if run.agent_session_id.is_none() {
+                    run.agent_session_id = recorded_session(ctx, run.id).await;
+                }
+                request.prompt = match &run.agent_session_id {
+                    Some(_) => message.clone(),
+                    // No session to resume: the task comes again, with the answer.
+                    None => format!("{}\n\n{message}", call.request.prompt),
+                };
                 request.resume = run.agent_session_id.clone();
                 argv = call.adapter.command(&request);
             }

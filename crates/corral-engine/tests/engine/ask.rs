@@ -176,3 +176,65 @@ async fn past_ask_wait_the_question_is_pending_and_a_cancel_closes_it() {
     let missing = f.engine.find_request("ffffffff").await.expect_err("none");
     assert_eq!(missing.kind(), ErrorKind::RequestNotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_questions_at_once_make_one_question_and_the_other_call_is_told_so() {
+    let f = Fixture::new().await;
+    let (_, run) = live_run(&f, &[("ask-wait", "2s")]).await;
+    let mut first = Client::connect(&f, run).await;
+    let mut second = Client::connect(&f, run).await;
+    let (a, b) = tokio::join!(
+        first.call("ask_human", db_question()),
+        second.call("ask_human", db_question())
+    );
+    let outcomes = [a, b];
+    assert_eq!(
+        outcomes.iter().filter(|(failed, _)| *failed).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|(failed, text)| *failed && text.contains("still waits")),
+        "{outcomes:?}"
+    );
+    let questions = f.engine.run_questions(run).await.expect("questions");
+    assert_eq!(questions.len(), 1, "{questions:?}");
+    assert_eq!(questions[0].state, RequestState::Pending);
+    assert_eq!(
+        f.engine.run(run).await.expect("run").state,
+        RunState::WaitingInput
+    );
+    f.engine.cancel_run(run).await.expect("cancel");
+    wait(&f, run, Duration::from_secs(30)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_while_the_call_waits_ends_the_run_and_the_question() {
+    let f = Fixture::new().await;
+    let (_, run) = live_run(&f, &[]).await;
+    let mut mcp = Client::connect(&f, run).await;
+    let engine = f.engine.clone();
+    let cancelling = tokio::spawn(async move {
+        let f = Fixture {
+            dir: tempfile::tempdir().expect("dir"),
+            engine,
+        };
+        let request = waiting_question(&f).await;
+        f.engine.cancel_run(request.run_id).await.expect("cancel");
+        request
+    });
+    let (failed, text) = mcp.call("ask_human", db_question()).await;
+    assert!(failed, "{text}");
+    let request = cancelling.await.expect("cancelled");
+    let ended = wait(&f, run, Duration::from_secs(30)).await;
+    assert_eq!(ended.state, RunState::Cancelled, "not left waiting");
+    let stored = f
+        .engine
+        .find_request(&request.id.to_string())
+        .await
+        .expect("found");
+    assert_eq!(stored.state, RequestState::Cancelled);
+    assert!(f.engine.inbox().await.expect("inbox").is_empty());
+}

@@ -431,3 +431,60 @@ async fn with_agent_tasks_allow_a_created_task_is_ready_at_once() {
     f.engine.cancel_run(run).await.expect("cancel");
     wait(&f, run, Duration::from_secs(30)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_task_blocks_the_tasks_after_it_and_agents_tasks_do_not_multiply() {
+    let f = Fixture::new().await;
+    let (p, run) = live_run(&f, &[("agent-tasks", "allow")]).await;
+    let mut mcp = Client::connect(&f, run).await;
+    // With allow, the agent's task can run at once...
+    mcp.ok("create_task", json!({"title": "Child", "prompt": "c"}))
+        .await;
+    // ...but a run of a task an agent created proposes, whatever the setting.
+    let grandchild = f
+        .engine
+        .create_task(corral_engine::NewTask {
+            project_id: p.id,
+            title: "Agent-made".into(),
+            command: Some(vec!["sleep".into(), "60".into()]),
+            created_by: CreatedBy::Run(run),
+            ..Default::default()
+        })
+        .await
+        .expect("task");
+    let second = f.engine.start_run(grandchild.task.id).await.expect("start");
+    for _ in 0..600 {
+        if f.engine.run(second.id).await.expect("run").state == corral_core::RunState::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut nested = Client::connect(&f, second.id).await;
+    let made = nested
+        .ok("create_task", json!({"title": "Grandchild", "prompt": "g"}))
+        .await;
+    assert_eq!(made["status"], "proposed", "{made}");
+    // Rejected, it never runs, and a task after it is blocked.
+    let id: corral_core::TaskId = made["id"].as_str().expect("id").parse().expect("id");
+    let after = f
+        .engine
+        .create_task(corral_engine::NewTask {
+            project_id: p.id,
+            title: "After".into(),
+            command: Some(vec!["true".into()]),
+            after: vec![id],
+            ..Default::default()
+        })
+        .await
+        .expect("task");
+    assert_eq!(after.status, TaskStatus::Backlog);
+    f.engine.reject_task(id).await.expect("reject");
+    assert_eq!(
+        f.engine.task(after.task.id).await.expect("task").status,
+        TaskStatus::Blocked
+    );
+    for r in [run, second.id] {
+        f.engine.cancel_run(r).await.expect("cancel");
+        wait(&f, r, Duration::from_secs(30)).await;
+    }
+}

@@ -155,6 +155,20 @@ impl InputRequests {
         Ok(res.rows_affected == 1)
     }
 
+    /// Cancels one question if it is pending.
+    pub async fn cancel(db: &impl ConnectionTrait, id: RequestId) -> StoreResult<bool> {
+        let res = input_requests::Entity::update_many()
+            .col_expr(
+                input_requests::Column::State,
+                Expr::value(RequestState::Cancelled.as_str()),
+            )
+            .filter(input_requests::Column::Id.eq(id.to_string()))
+            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
+            .exec(db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
     /// Cancels a run's pending questions (its run ended); returns how many.
     pub async fn cancel_for_run(db: &impl ConnectionTrait, run: RunId) -> StoreResult<u64> {
         let res = input_requests::Entity::update_many()

@@ -40,6 +40,7 @@ export async function routeEvent(app: AppController, event: CorralEvent) {
     case "DependenciesChanged":
       if (event.project_id === app.currentProjectId) await app.loadTasks();
       if (app.openTask) await app.refreshOpenTask();
+      if (event.type === "TaskDeleted") await app.inbox.load();
       break;
     case "GraphRunChanged":
       app.graph.changed(event.project_id, event.running);

@@ -47,7 +47,8 @@ export class InboxController {
     this.busy = { ...this.busy, [id]: true };
     const done = await this.attempt(what, action);
     this.busy = { ...this.busy, [id]: false };
-    if (done !== null) await this.load();
+    // Either way: answered here, or answered or closed elsewhere meanwhile.
+    await this.load();
     return done !== null;
   }
 
