@@ -193,7 +193,9 @@ export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database
 /**  Several questions' ids start that way. */
 "ambiguous_request" | 
 /**  The question was answered or cancelled already. */
-"request_closed" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | 
+"request_closed" | 
+/**  An agent asked again while its question waits. */
+"question_waiting" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | 
 /**  The Docker daemon does not answer (not started, or went away). */
 "docker_unreachable" | 
 /**  Docker answered with an error (an image, a container). */

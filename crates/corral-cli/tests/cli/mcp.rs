@@ -358,3 +358,45 @@ fn opencode_proposes_a_task_through_corral() {
         ("OPENAI_BASE_URL", "/v1"),
     );
 }
+
+#[test]
+fn an_acp_agent_proposes_a_task_through_corral() {
+    // Gemini CLI as an ACP agent: Corral's server reaches it in `session/new`.
+    let (url, requests) = model_server();
+    let bin = super::agents::agents_bin();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    let base = format!("env.GOOGLE_GEMINI_BASE_URL={url}");
+    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
+    env.ok(&["project", "set", "r", "sandbox=local", &base, &path]);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Asker",
+        "--runtime",
+        "acp",
+        "--prompt",
+        "CORRAL-MCP-TASK: note the docs as a task of their own",
+        "--",
+        "gemini",
+        "--acp",
+        "-m",
+        "gemini-2.5-flash",
+    ]);
+    let ran = env.corral_with(
+        &["run", "Asker", "--follow", "--json"],
+        &[("GEMINI_API_KEY", "sk-corral-test-mcp-acp")],
+    );
+    let runs = json(&env.ok(&["runs", "--json"]));
+    let log = env.ok(&["logs", runs[0]["id"].as_str().expect("id")]);
+    assert_eq!(ran.code, 0, "{}\n{log}", ran.stderr);
+    let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(seen.iter().any(|r| r.contains("create_task")), "{log}");
+    assert!(log.contains("mcp - create_task("), "{log}");
+    let docs = json(&env.ok(&["task", "show", "Write the docs", "--json"]));
+    assert_eq!(docs["status"], "proposed", "{docs}");
+}

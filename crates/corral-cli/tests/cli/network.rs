@@ -240,10 +240,9 @@ fn the_token_budget_stops_a_claude_code_run_through_the_gateway() {
     assert!(shown.contains("budget-tokens"), "{shown}");
 }
 
-/// Corral killed while a run's step waits: the relay in its container loses its link; the
-/// next Corral to pick the run up links it again, and the step's request goes through.
-#[test]
-fn a_corral_that_picks_a_live_run_up_links_its_container_again() {
+/// A project whose task "Later" waits `secs`, then fetches a page of this machine through the
+/// gateway's proxy (and says `fetched`); the page's visit count.
+fn later_fetch(secs: u32) -> (Env, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     test_image();
     let (port, visits) = web_server();
     let env = Env::new();
@@ -252,10 +251,18 @@ fn a_corral_that_picks_a_live_run_up_links_its_container_again() {
         &["agent-image=corral-test/busybox:1", "allow-hosts=127.0.0.1"],
     );
     let script = format!(
-        "unset NO_PROXY no_proxy; echo waiting; sleep 4; \
+        "unset NO_PROXY no_proxy; echo waiting; sleep {secs}; \
          wget -qO- http://127.0.0.1:{port}/after > after.txt && echo fetched"
     );
     env.sh_task("r", "Later", &script);
+    (env, visits)
+}
+
+/// Corral killed while a run's step waits: the relay in its container loses its link; the
+/// next Corral to pick the run up links it again, and the step's request goes through.
+#[test]
+fn a_corral_that_picks_a_live_run_up_links_its_container_again() {
+    let (env, visits) = later_fetch(4);
     let mut first = env.spawn(&["run", "Later", "--follow"], false);
     let run_id = super::running_run(&env);
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -281,18 +288,7 @@ fn a_corral_that_picks_a_live_run_up_links_its_container_again() {
 /// stopped and the link came back, and the step's request after it goes through.
 #[test]
 fn the_relay_killed_in_its_container_is_linked_again_and_the_log_says_so() {
-    test_image();
-    let (port, visits) = web_server();
-    let env = Env::new();
-    env.project(
-        "r",
-        &["agent-image=corral-test/busybox:1", "allow-hosts=127.0.0.1"],
-    );
-    let script = format!(
-        "unset NO_PROXY no_proxy; echo waiting; sleep 5; \
-         wget -qO- http://127.0.0.1:{port}/after > after.txt && echo fetched"
-    );
-    env.sh_task("r", "Later", &script);
+    let (env, visits) = later_fetch(5);
     let following = env.spawn(&["run", "Later", "--follow"], false);
     let run_id = super::running_run(&env);
     let container = json(&env.ok(&["run", "show", &run_id, "--json"]))["container_id"]

@@ -157,30 +157,13 @@ impl InputRequests {
 
     /// Cancels one question if it is pending.
     pub async fn cancel(db: &impl ConnectionTrait, id: RequestId) -> StoreResult<bool> {
-        let res = input_requests::Entity::update_many()
-            .col_expr(
-                input_requests::Column::State,
-                Expr::value(RequestState::Cancelled.as_str()),
-            )
-            .filter(input_requests::Column::Id.eq(id.to_string()))
-            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
-            .exec(db)
-            .await?;
-        Ok(res.rows_affected == 1)
+        let which = input_requests::Column::Id.eq(id.to_string());
+        Ok(cancel_pending(db, which).await? == 1)
     }
 
     /// Cancels a run's pending questions (its run ended); returns how many.
     pub async fn cancel_for_run(db: &impl ConnectionTrait, run: RunId) -> StoreResult<u64> {
-        let res = input_requests::Entity::update_many()
-            .col_expr(
-                input_requests::Column::State,
-                Expr::value(RequestState::Cancelled.as_str()),
-            )
-            .filter(input_requests::Column::RunId.eq(run.to_string()))
-            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
-            .exec(db)
-            .await?;
-        Ok(res.rows_affected)
+        cancel_pending(db, input_requests::Column::RunId.eq(run.to_string())).await
     }
 
     /// Records that the answer reached the agent; `false` when it had already.
@@ -197,4 +180,21 @@ impl InputRequests {
             .await?;
         Ok(res.rows_affected == 1)
     }
+}
+
+/// Cancels the pending questions `which` selects; returns how many.
+async fn cancel_pending(
+    db: &impl ConnectionTrait,
+    which: sea_orm::sea_query::SimpleExpr,
+) -> StoreResult<u64> {
+    let res = input_requests::Entity::update_many()
+        .col_expr(
+            input_requests::Column::State,
+            Expr::value(RequestState::Cancelled.as_str()),
+        )
+        .filter(which)
+        .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }
