@@ -78,12 +78,14 @@ impl Adapter for Codex {
             ));
         }
         config.push_str("[analytics]\nenabled = false\n");
+        // Corral's tools are approved: Codex runs headless (approval policy never), and would
+        // otherwise refuse each call for want of someone to approve it.
         if let Some(mcp) = &request.mcp {
             let quoted = |s: &str| serde_json::Value::String(s.to_string()).to_string();
             let args: Vec<String> = mcp.args.iter().map(|a| quoted(a)).collect();
             config.push_str(&format!(
                 "\n[mcp_servers.{}]\ncommand = {}\nargs = [{}]\nstartup_timeout_sec = 20\n\
-                 tool_timeout_sec = 120\n",
+                 tool_timeout_sec = 120\ndefault_tools_approval_mode = \"approve\"\n",
                 crate::adapter::MCP_SERVER_NAME,
                 quoted(&mcp.command),
                 args.join(", ")

@@ -327,7 +327,7 @@ fn every_cli_gets_corrals_mcp_server_in_its_per_run_configuration() {
     assert!(
         codex.contains(
             "[mcp_servers.corral]\ncommand = \"/corral/bin/corral-relay\"\nargs = [\"mcp\"]"
-        ),
+        ) && codex.contains("default_tools_approval_mode = \"approve\""),
         "{codex}"
     );
     let gemini: serde_json::Value =

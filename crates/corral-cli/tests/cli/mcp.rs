@@ -400,3 +400,13 @@ fn an_acp_agent_proposes_a_task_through_corral() {
     let docs = json(&env.ok(&["task", "show", "Write the docs", "--json"]));
     assert_eq!(docs["status"], "proposed", "{docs}");
 }
+
+#[test]
+fn codex_proposes_a_task_through_corral() {
+    another_cli_proposes(
+        "codex",
+        "gpt-test",
+        "OPENAI_API_KEY",
+        ("OPENAI_BASE_URL", "/v1"),
+    );
+}

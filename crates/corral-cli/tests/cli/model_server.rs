@@ -174,21 +174,31 @@ fn responses_reply(body: &str) -> String {
         .iter()
         .any(|i| i["type"] == "function_call_output");
     let turn = items.len();
+    // Codex offers an MCP server's tools as a namespace (`mcp__corral`) of functions; a call
+    // names the function and its namespace.
     let mcp_tool = body.contains("CORRAL-MCP-TASK").then(|| {
-        declared_create_task(
-            request["tools"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t["name"].as_str().map(str::to_string)),
-        )
+        request["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["type"] == "namespace")
+            .find_map(|ns| {
+                let tool = declared_create_task(
+                    ns["tools"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|t| t["name"].as_str().map(str::to_string)),
+                )?;
+                Some((ns["name"].as_str()?.to_string(), tool))
+            })
     });
     let item = if answered {
         serde_json::json!({"type":"message","role":"assistant","id":format!("msg_{turn}"),
             "content":[{"type":"output_text","text":"Done."}]})
-    } else if let Some(Some(tool)) = mcp_tool {
+    } else if let Some(Some((namespace, tool))) = mcp_tool {
         serde_json::json!({"type":"function_call","id":format!("fc_{turn}"),"call_id":format!("call_{turn}"),
-            "name":tool,"arguments":mcp_script(body)[0].1.to_string()})
+            "name":tool,"namespace":namespace,"arguments":mcp_script(body)[0].1.to_string()})
     } else {
         let (name, text) = if body.contains("FOLLOW-UP") {
             ("second.txt", "second")
