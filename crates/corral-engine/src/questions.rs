@@ -78,16 +78,13 @@ impl Engine {
         Ok(items)
     }
 
-    /// How many things wait on a person (for the tray and the sidebar): cheaper than `inbox`.
+    /// How many things wait on a person (for the tray and the sidebar): two counts, cheap
+    /// enough for every run event.
     pub async fn inbox_count(&self) -> EngineResult<usize> {
         let db = self.store.db();
-        let questions = InputRequests::pending(db).await?.len();
-        let proposed = TaskQuery::summaries(db, None)
-            .await?
-            .iter()
-            .filter(|t| t.approval == Approval::Proposed)
-            .count();
-        Ok(questions + proposed)
+        let waiting =
+            InputRequests::count_pending(db).await? + TaskQuery::count_proposed(db).await?;
+        Ok(usize::try_from(waiting).unwrap_or(usize::MAX))
     }
 
     /// A question by its id or the start of it (at least 4 characters, unique).

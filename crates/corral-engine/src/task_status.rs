@@ -157,8 +157,9 @@ impl Engine {
         let task_of: HashMap<RunId, TaskId> = latest.iter().map(|(t, l)| (l.id, *t)).collect();
         let runs: Vec<RunId> = task_of.keys().copied().collect();
         let mut progress = HashMap::new();
-        // In log order: a later line replaces an earlier one.
-        for event in RunEventQuery::of_kind_for_runs(self.store.db(), &runs, "progress").await? {
+        for event in
+            RunEventQuery::latest_of_kind_for_runs(self.store.db(), &runs, "progress").await?
+        {
             if let RunEventBody::Progress { text } = event.body
                 && let Some(task) = task_of.get(&event.run_id)
             {

@@ -49,6 +49,14 @@ fn key() -> FoundKey {
     }
 }
 
+/// A step's environment by name.
+fn env_of(step: &super::StepSpec) -> std::collections::HashMap<&str, &str> {
+    step.env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 /// The relay on this machine, as a local agent starts it.
 const RELAY: &str = "/data/bin/corral-relay";
 
@@ -164,12 +172,7 @@ fn through_the_gateway_the_agent_holds_a_placeholder_and_the_door_not_the_key() 
     let Work::Agent(call) = &plan.work else {
         panic!("an agent");
     };
-    let env: std::collections::HashMap<&str, &str> = call
-        .step
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let env = env_of(&call.step);
     assert_eq!(env["ANTHROPIC_API_KEY"], "corral-placeholder-x");
     assert_eq!(env["ANTHROPIC_BASE_URL"], "http://127.0.0.1:47181");
     assert_eq!(env["HTTPS_PROXY"], "http://127.0.0.1:47180");
@@ -255,12 +258,7 @@ fn a_local_agent_gets_loopback_doors_and_a_placeholder_but_no_proxy() {
         call.request.base_url.as_deref(),
         Some("http://127.0.0.1:41002/v1")
     );
-    let env: std::collections::HashMap<&str, &str> = call
-        .step
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let env = env_of(&call.step);
     assert_eq!(env["OPENAI_API_KEY"], "corral-placeholder-y");
     assert!(
         !env.contains_key("HTTPS_PROXY"),

@@ -254,9 +254,23 @@ async fn an_agent_reads_the_queue_and_proposes_a_task_a_person_approves() {
     let progress = |e: &corral_core::RunEvent| matches!(&e.body, RunEventBody::Progress { text } if text == "reading the cart code");
     let events = logged(&f, run, |events| events.iter().any(progress)).await;
     assert!(events.iter().any(progress));
+    // The card shows the latest line.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    mcp.ok("report_progress", json!({"text": "writing the tests"}))
+        .await;
+    let asker = f.engine.run(run).await.expect("run").task_id;
+    let mut shown = None;
+    for _ in 0..100 {
+        shown = f.engine.task(asker).await.expect("task").progress;
+        if shown.as_deref() == Some("writing the tests") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(shown.as_deref(), Some("writing the tests"));
 
     // Every call is in the run's log: the tool, its arguments, what came back.
-    let calls = tool_calls(&f, run, 6).await;
+    let calls = tool_calls(&f, run, 7).await;
     let tools: Vec<&str> = calls.iter().map(|c| c.tool.as_str()).collect();
     assert_eq!(
         tools,
@@ -266,6 +280,7 @@ async fn an_agent_reads_the_queue_and_proposes_a_task_a_person_approves() {
             "create_task",
             "get_task",
             "get_task",
+            "report_progress",
             "report_progress"
         ]
     );

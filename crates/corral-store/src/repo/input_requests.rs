@@ -7,8 +7,8 @@ use corral_core::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 
 use crate::convert::{from_json, id, opt_id, to_json};
@@ -101,6 +101,14 @@ impl InputRequests {
             .take(10)
             .map(from_row)
             .collect()
+    }
+
+    /// How many questions wait for a person.
+    pub async fn count_pending(db: &impl ConnectionTrait) -> StoreResult<u64> {
+        Ok(input_requests::Entity::find()
+            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
+            .count(db)
+            .await?)
     }
 
     /// Questions waiting for a person, oldest first.

@@ -2,7 +2,8 @@
 
 use corral_core::{OutputStream, RunEvent, RunEventBody, RunId, StepName, Timestamp};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 
 use crate::convert::id;
@@ -92,6 +93,37 @@ impl RunEventQuery {
             .into_iter()
             .map(to_event)
             .collect()
+    }
+
+    /// The latest event of `kind` of each of `runs` that has one (an index lookup per run,
+    /// where `of_kind_for_runs` reads them all).
+    pub async fn latest_of_kind_for_runs(
+        db: &impl ConnectionTrait,
+        runs: &[RunId],
+        kind: &str,
+    ) -> StoreResult<Vec<RunEvent>> {
+        let mut latest = Vec::new();
+        for chunk in runs.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT * FROM run_events e WHERE e.kind = ? AND e.run_id IN ({marks}) AND e.seq = \
+                 (SELECT max(seq) FROM run_events m WHERE m.run_id = e.run_id AND m.kind = e.kind)"
+            );
+            let mut values: Vec<sea_orm::Value> = vec![kind.into()];
+            values.extend(chunk.iter().map(|r| r.to_string().into()));
+            let rows = run_events::Entity::find()
+                .from_raw_sql(Statement::from_sql_and_values(
+                    db.get_database_backend(),
+                    sql,
+                    values,
+                ))
+                .all(db)
+                .await?;
+            for row in rows {
+                latest.push(to_event(row)?);
+            }
+        }
+        Ok(latest)
     }
 
     /// Where following a step's stream resumes: the offset stored with its last persisted line

@@ -95,6 +95,14 @@ impl TaskQuery {
             .collect()
     }
 
+    /// How many tasks of every project wait for a person's approval.
+    pub async fn count_proposed(db: &impl ConnectionTrait) -> StoreResult<u64> {
+        Ok(tasks::Entity::find()
+            .filter(tasks::Column::Approval.eq(corral_core::Approval::Proposed.as_str()))
+            .count(db)
+            .await?)
+    }
+
     pub async fn count(db: &impl ConnectionTrait, project: ProjectId) -> StoreResult<u64> {
         Ok(tasks::Entity::find()
             .filter(tasks::Column::ProjectId.eq(project.to_string()))
