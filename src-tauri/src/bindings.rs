@@ -32,6 +32,7 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             runs::start_run,
             runs::list_runs,
             runs::get_run,
+            runs::run_consults,
             runs::cancel_run,
             runs::follow_up_run,
             runs::merge_run,

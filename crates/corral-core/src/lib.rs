@@ -3,6 +3,7 @@
 
 pub mod agent_event;
 pub mod branch;
+pub mod consult;
 pub mod fail;
 pub mod graph;
 pub mod graph_run;
@@ -22,6 +23,7 @@ pub mod tool_call;
 pub mod validate;
 
 pub use agent_event::{AgentEvent, ToolKind};
+pub use consult::Consult;
 pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RequestId, RunId, TaskId};
 pub use network::{BlockRule, NetworkDoor, NetworkRequest, NetworkSummary};

@@ -279,8 +279,11 @@ pub struct InputRequest {
     pub ask: Ask,
     pub state: RequestState,
     pub answer: Option<Answer>,
-    /// Who answered: `cli`, `app`, `notification`.
+    /// Who answered: `cli`, `app`, `notification`, `agent`.
     pub answered_by: Option<String>,
+    /// Set for a question to another agent (`ask_agent`): the consult run that answers it. Such
+    /// a question is not in a person's inbox.
+    pub consult: Option<RunId>,
     pub created_at: Timestamp,
     pub answered_at: Option<Timestamp>,
     /// When the answer reached the agent (in its waiting call, or as its next turn).

@@ -208,6 +208,8 @@ pub struct Run {
     pub merged_commit: Option<String>,
     /// Set when this run continues a finished run: same checkout, branch and agent session.
     pub follow_up: Option<FollowUp>,
+    /// Set when this run answers another run's agent (`ask_agent`): a child of that run.
+    pub consult: Option<crate::consult::Consult>,
 }
 
 /// A message sent to a finished run's agent, resuming its session in a new run.
@@ -244,6 +246,7 @@ impl Run {
             finished_at: None,
             merged_commit: None,
             follow_up: None,
+            consult: None,
         }
     }
 

@@ -86,6 +86,10 @@ pub enum EngineError {
     QuestionWaiting { request: String },
     #[error("that question is {state} already")]
     RequestClosed { state: &'static str },
+    #[error("that question is for another agent: consult run {consult} answers it")]
+    ForAnAgent { consult: String },
+    #[error("cannot consult another agent: {reason}")]
+    NoConsult { reason: String },
     #[error("the answer does not fit the question: {reason}")]
     BadAnswer { reason: String },
     #[error("task `{title}` is not waiting for approval: it is {approval}")]
@@ -229,6 +233,8 @@ impl EngineError {
             EngineError::AmbiguousRequest { .. } => ErrorKind::AmbiguousRequest,
             EngineError::RequestClosed { .. } => ErrorKind::RequestClosed,
             EngineError::QuestionWaiting { .. } => ErrorKind::QuestionWaiting,
+            EngineError::ForAnAgent { .. } => ErrorKind::ForAnAgent,
+            EngineError::NoConsult { .. } => ErrorKind::NoConsult,
             EngineError::BadAnswer { .. } => ErrorKind::InvalidInput,
             EngineError::Git { .. } => ErrorKind::Git,
             EngineError::RunNotFound { .. } => ErrorKind::RunNotFound,
@@ -313,6 +319,10 @@ impl EngineError {
             EngineError::RequestClosed { .. } => {
                 "nothing more to do: its agent has its answer, or its run ended".into()
             }
+            EngineError::ForAnAgent { consult } => format!(
+                "wait for that run, or cancel it (`corral run cancel {consult}`): the asking agent \
+                 then goes on without the answer"
+            ),
             EngineError::MergeTargetCheckedOut {
                 path, run_branch, ..
             } => format!(

@@ -39,6 +39,10 @@ pub enum ErrorKind {
     RequestClosed,
     /// An agent asked again while its question waits.
     QuestionWaiting,
+    /// Answering a question that another agent answers (`ask_agent`).
+    ForAnAgent,
+    /// An agent's `ask_agent` that cannot start a consult run.
+    NoConsult,
     Git,
     RunNotFound,
     MergeTargetCheckedOut,
@@ -93,6 +97,8 @@ impl ErrorKind {
             ErrorKind::AmbiguousRequest => "ambiguous_request",
             ErrorKind::RequestClosed => "request_closed",
             ErrorKind::QuestionWaiting => "question_waiting",
+            ErrorKind::ForAnAgent => "for_an_agent",
+            ErrorKind::NoConsult => "no_consult",
             ErrorKind::Git => "git",
             ErrorKind::RunNotFound => "run_not_found",
             ErrorKind::MergeTargetCheckedOut => "merge_target_checked_out",

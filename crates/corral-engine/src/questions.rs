@@ -53,6 +53,45 @@ impl AnsweredFrom {
     }
 }
 
+/// A new pending question of `run`'s agent; `consult`: the run that answers it, when it is for
+/// another agent.
+pub(crate) fn new_request(
+    run: &corral_core::Run,
+    id: RequestId,
+    ask: Ask,
+    consult: Option<RunId>,
+) -> InputRequest {
+    InputRequest {
+        id,
+        run_id: run.id,
+        task_id: run.task_id,
+        project_id: run.project_id,
+        ask,
+        state: RequestState::Pending,
+        answer: None,
+        answered_by: None,
+        consult,
+        created_at: Engine::now(),
+        answered_at: None,
+        delivered_at: None,
+    }
+}
+
+/// What the agent is told of an answered question: a person's answers to its questions, or the
+/// final text of the agent it consulted.
+pub(crate) fn answer_for_agent(request: &InputRequest) -> String {
+    let answer = request.answer.as_ref();
+    match request.consult {
+        Some(_) => answer
+            .and_then(|a| a.answers.first())
+            .and_then(|a| a.text.clone())
+            .unwrap_or_default(),
+        None => answer
+            .map(|a| request.ask.answer_text(a))
+            .unwrap_or_default(),
+    }
+}
+
 impl Engine {
     /// Everything waiting on a person, oldest first: questions, then proposed tasks.
     pub async fn inbox(&self) -> EngineResult<Vec<InboxItem>> {
@@ -137,6 +176,11 @@ impl Engine {
                 state: request.state.as_str(),
             });
         }
+        if let Some(consult) = request.consult {
+            return Err(EngineError::ForAnAgent {
+                consult: consult.to_string(),
+            });
+        }
         let answer = request
             .ask
             .check_answer(answer)
@@ -161,40 +205,11 @@ impl Engine {
         Ok(answered)
     }
 
-    /// Stores an agent's question and puts its run in `waiting_input`: refused while another
-    /// question of the run waits (checked, stored and moved under the run's state lock, so two
-    /// calls at once cannot both ask).
+    /// Stores an agent's question for a person and puts its run in `waiting_input`.
     pub(crate) async fn ask(&self, run: RunId, ask: Ask) -> EngineResult<InputRequest> {
-        let lock = self.runs.state_lock(run);
-        let _one_at_a_time = lock.lock().await;
-        if let Some(waiting) = self.pending_question(run).await? {
-            return Err(EngineError::QuestionWaiting {
-                request: waiting.id.to_string(),
-            });
-        }
         let current = self.run(run).await?;
-        let request = InputRequest {
-            id: RequestId::new(),
-            run_id: run,
-            task_id: current.task_id,
-            project_id: current.project_id,
-            ask,
-            state: RequestState::Pending,
-            answer: None,
-            answered_by: None,
-            created_at: Engine::now(),
-            answered_at: None,
-            delivered_at: None,
-        };
-        InputRequests::insert(self.store.db(), &request).await?;
-        if let Err(err) = self
-            .transition_state_locked(run, Transition::AskInput)
-            .await
-        {
-            // The run cannot wait now (it is verifying, or ending): this question goes.
-            InputRequests::cancel(self.store.db(), request.id).await?;
-            return Err(err);
-        }
+        let request = new_request(&current, RequestId::new(), ask, None);
+        self.store_question(&request).await?;
         self.note(
             run,
             format!(
@@ -208,6 +223,30 @@ impl Engine {
             request: request.clone(),
         });
         Ok(request)
+    }
+
+    /// Stores a question and puts its run in `waiting_input`: refused while another question
+    /// of the run waits (checked, stored and moved under the run's state lock, so two calls at
+    /// once cannot both ask).
+    pub(crate) async fn store_question(&self, request: &InputRequest) -> EngineResult<()> {
+        let run = request.run_id;
+        let lock = self.runs.state_lock(run);
+        let _one_at_a_time = lock.lock().await;
+        if let Some(waiting) = self.pending_question(run).await? {
+            return Err(EngineError::QuestionWaiting {
+                request: waiting.id.to_string(),
+            });
+        }
+        InputRequests::insert(self.store.db(), request).await?;
+        if let Err(err) = self
+            .transition_state_locked(run, Transition::AskInput)
+            .await
+        {
+            // The run cannot wait now (it is verifying, or ending): this question goes.
+            InputRequests::cancel(self.store.db(), request.id).await?;
+            return Err(err);
+        }
+        Ok(())
     }
 
     /// Waits up to `limit` for `request`'s answer; `None` when it did not come in time. An
@@ -237,7 +276,11 @@ impl Engine {
                     self.transition_state_locked(now.run_id, Transition::Answer)
                         .await?;
                     InputRequests::mark_delivered(self.store.db(), request, Engine::now()).await?;
-                    self.note(now.run_id, "the person answered; the agent goes on")
+                    let who = match now.consult {
+                        Some(_) => "the consulted agent",
+                        None => "the person",
+                    };
+                    self.note(now.run_id, format!("{who} answered; the agent goes on"))
                         .await?;
                     return Ok(Some(now));
                 }

@@ -10,7 +10,7 @@ use corral_core::{
     Approval, ChainOn, NodeProgress, Project, ProjectId, RunEventBody, RunId, RunState, TaskGraph,
     TaskId, TaskStatus,
 };
-use corral_store::{LatestRun, RunEventQuery, RunQuery, TaskQuery};
+use corral_store::{InputRequests, LatestRun, RunEventQuery, RunQuery, TaskQuery};
 
 use crate::engine::Engine;
 use crate::error::EngineResult;
@@ -96,7 +96,21 @@ impl Engine {
             })
             .collect();
         let edges = TaskQuery::edges(db, project).await?;
-        let latest = RunQuery::latest_states(db, project).await?;
+        let mut latest = RunQuery::latest_states(db, project).await?;
+        // A run waiting on another agent's answer (`ask_agent`) needs nobody: it is working.
+        let waiting: Vec<RunId> = latest
+            .values()
+            .filter(|l| l.state == RunState::WaitingInput)
+            .map(|l| l.id)
+            .collect();
+        if !waiting.is_empty() {
+            let on_agents = InputRequests::waiting_on_agents(db, &waiting).await?;
+            for run in latest.values_mut() {
+                if on_agents.contains(&run.id) {
+                    run.state = RunState::Running;
+                }
+            }
+        }
         let (graph, rejected) = TaskGraph::from_edges(tasks.iter().map(|(t, _)| *t), &edges);
         for (task, after) in rejected {
             // Only a hand-edited database gets here; listing goes on without the bad edge.

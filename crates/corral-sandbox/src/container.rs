@@ -50,8 +50,10 @@ pub struct ContainerSpec {
     /// Which Corral (data dir) owns the container.
     pub instance: String,
     pub image: String,
-    /// The run's checkout, mounted read-write at `/workspace`.
+    /// The run's checkout, mounted at `/workspace`: read-write, or read-only (a consult run
+    /// looking at another run's checkout).
     pub workspace: PathBuf,
+    pub workspace_read_only: bool,
     /// `uid:gid` to run as; `None` keeps the image's user.
     pub user: Option<String>,
     pub memory_mib: u64,
@@ -143,8 +145,9 @@ impl DockerSandbox {
                 container: spec.run_id.clone(),
                 message: format!("writing {ALIVE_FILE} in the run folder: {e}"),
             })?;
+        let mode = if spec.workspace_read_only { ":ro" } else { "" };
         let mut binds = vec![
-            format!("{workspace}:/workspace"),
+            format!("{workspace}:/workspace{mode}"),
             format!("{run_dir}:{RUN_DIR_IN_CONTAINER}"),
         ];
         for (host, inside) in &spec.read_only_mounts {

@@ -215,6 +215,11 @@ pub(crate) fn run_from_row(row: runs::Model) -> StoreResult<Run> {
             }),
             _ => None,
         },
+        consult: row
+            .consult_json
+            .as_deref()
+            .map(|json| from_json("consult", json))
+            .transpose()?,
     })
 }
 
@@ -242,5 +247,11 @@ pub(crate) fn run_to_row(r: &Run) -> StoreResult<runs::Model> {
         merged_commit: r.merged_commit.clone(),
         follow_up_of: r.follow_up.as_ref().map(|f| f.of.to_string()),
         follow_up_message: r.follow_up.as_ref().map(|f| f.message.clone()),
+        consult_of: r.consult.as_ref().map(|c| c.of.to_string()),
+        consult_json: r
+            .consult
+            .as_ref()
+            .map(|c| to_json("consult", c))
+            .transpose()?,
     })
 }

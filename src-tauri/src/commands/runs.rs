@@ -44,6 +44,23 @@ pub async fn get_run(state: State<'_, AppState>, id: String) -> ApiResult<RunDto
     guarded(async move { Ok(RunDto::from(&engine.run(id).await?)) }).await
 }
 
+/// The runs of the agents a run's agent consulted (`ask_agent`), oldest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn run_consults(state: State<'_, AppState>, id: String) -> ApiResult<Vec<RunDto>> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    guarded(async move {
+        Ok(engine
+            .consults_of(id)
+            .await?
+            .iter()
+            .map(RunDto::from)
+            .collect())
+    })
+    .await
+}
+
 /// Merges a succeeded run's branch into the project branch, when that is safe.
 #[tauri::command]
 #[specta::specta]

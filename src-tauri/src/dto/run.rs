@@ -34,6 +34,10 @@ pub struct RunDto {
     /// The run this one follows up, and the message it sent the agent.
     pub follow_up_of: Option<String>,
     pub follow_up_message: Option<String>,
+    /// The run whose agent this one answered (`ask_agent`): it is shown under that run.
+    pub consult_of: Option<String>,
+    /// The agent consulted, when the asker named one (the task's otherwise).
+    pub consult_runtime: Option<crate::dto::RuntimeDto>,
 }
 
 /// Why a run failed: a kind the UI branches on, the message, and the kind's fix when it has one.
@@ -75,6 +79,8 @@ impl From<&Run> for RunDto {
             agent_session_id: r.agent_session_id.clone(),
             follow_up_of: r.follow_up.as_ref().map(|f| f.of.to_string()),
             follow_up_message: r.follow_up.as_ref().map(|f| f.message.clone()),
+            consult_of: r.consult.as_ref().map(|c| c.of.to_string()),
+            consult_runtime: r.consult.as_ref().and_then(|c| c.runtime).map(Into::into),
         }
     }
 }

@@ -199,6 +199,34 @@ describe("RunView", () => {
     // The new run is live: no follow-up box until it has finished.
     expect(screen.queryByTestId("follow-up")).toBeNull();
   });
+
+  it("lists the agents a run consulted under it, and a consult run links back to its asker", async () => {
+    const { controller, backend } = app();
+    const project = await controller.addProject("/repos/shop", "");
+    await controller.openBoard(project!.id);
+    const task = await controller.createTask({
+      project_id: project!.id, title: "Add a cache", prompt: "Cache it", runtime: "claude-code", model: null, after: [], command: null,
+    });
+    const asking = await backend.startRun(task!.id);
+    Object.assign(asking, { state: "running" });
+    const consult = await backend.startRun(task!.id);
+    Object.assign(consult, { state: "succeeded", consult_of: asking.id, consult_runtime: "codex", agent_session_id: "s-2" });
+    await controller.openTaskDetail(task!.id);
+    expect(controller.taskRuns.map((r) => r.id)).toEqual([asking.id]);
+    await controller.openRunView(asking.id);
+    render(RunView, { context: appContext(controller) });
+    await tick();
+    expect(screen.getByTestId("consults").textContent).toContain("codex");
+    expect(screen.getByTestId("consults").textContent).toContain("succeeded");
+    await fireEvent.click(screen.getByTestId("consult-link"));
+    await until(() => controller.openRun?.id === consult.id);
+    await tick();
+    expect(screen.getByTestId("consult-of").textContent).toContain("the asking run");
+    // A consult run has no result of its own: no merge, no run again, no follow-up.
+    expect(screen.queryByTestId("merge-run")).toBeNull();
+    expect(screen.queryByTestId("retry-run")).toBeNull();
+    expect(screen.queryByTestId("follow-up")).toBeNull();
+  });
 });
 
 describe("RunView failures", () => {

@@ -40,6 +40,8 @@ export const commands = {
 	/**  Runs of a task, newest first. */
 	listRuns: (taskId: string) => typedError<RunDto[], ApiError>(__TAURI_INVOKE("list_runs", { taskId })),
 	getRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("get_run", { id })),
+	/**  The runs of the agents a run's agent consulted (`ask_agent`), oldest first. */
+	runConsults: (id: string) => typedError<RunDto[], ApiError>(__TAURI_INVOKE("run_consults", { id })),
 	cancelRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("cancel_run", { id })),
 	/**
 	 *  Sends a message to a finished run's agent: a new run on the same checkout and branch that
@@ -195,7 +197,11 @@ export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database
 /**  The question was answered or cancelled already. */
 "request_closed" | 
 /**  An agent asked again while its question waits. */
-"question_waiting" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | 
+"question_waiting" | 
+/**  Answering a question that another agent answers (`ask_agent`). */
+"for_an_agent" | 
+/**  An agent's `ask_agent` that cannot start a consult run. */
+"no_consult" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | 
 /**  The Docker daemon does not answer (not started, or went away). */
 "docker_unreachable" | 
 /**  Docker answered with an error (an image, a container). */
@@ -413,6 +419,10 @@ export type RunDto = {
 	/**  The run this one follows up, and the message it sent the agent. */
 	follow_up_of: string | null,
 	follow_up_message: string | null,
+	/**  The run whose agent this one answered (`ask_agent`): it is shown under that run. */
+	consult_of: string | null,
+	/**  The agent consulted, when the asker named one (the task's otherwise). */
+	consult_runtime: RuntimeDto | null,
 };
 
 /**  One entry of a run's log. */

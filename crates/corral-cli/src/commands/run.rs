@@ -48,6 +48,7 @@ pub async fn run(
             let left_out = engine.run_left_out(run.id).await?;
             let upstream = engine.run_upstream(run.id).await?;
             let network = engine.run_network(run.id).await?;
+            let consults = engine.consults_of(run.id).await?;
             if json {
                 output::json(
                     out,
@@ -78,6 +79,7 @@ pub async fn run(
                             })
                             .collect(),
                         network,
+                        consults: consults.iter().map(RunJson::new).collect(),
                     },
                 )?;
             } else {
@@ -99,6 +101,19 @@ pub async fn run(
                 writeln!(out, "sandbox    {}", sandbox_text(&run))?;
                 if let Some(follow_up) = &run.follow_up {
                     writeln!(out, "follows up {}: {}", follow_up.of, follow_up.message)?;
+                }
+                if let Some(consult) = &run.consult {
+                    writeln!(
+                        out,
+                        "consult of {} (answers its agent's question)",
+                        consult.of
+                    )?;
+                }
+                for c in &consults {
+                    let runtime = c.consult.as_ref().and_then(|c| c.runtime);
+                    let who =
+                        runtime.map_or_else(|| "the task's agent".to_string(), |r| r.to_string());
+                    writeln!(out, "consulted  {who} in run {} ({})", c.id, c.state.name())?;
                 }
                 writeln!(out, "branch     {}", run.branch.as_deref().unwrap_or("-"))?;
                 for u in &upstream {
@@ -233,6 +248,12 @@ async fn wait_and_report(
             return interrupt::handle(engine, run_id, got, on_interrupt, &mut signals).await;
         }
     };
+    // What its end set going here (its sandbox's removal, its consult runs' cancelling)
+    // finishes before this process exits, which would stop it half-way.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while engine.runs_driven_here() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     if json && !follow {
         output::json(out, &RunJson::new(&run))?;
     }
@@ -326,7 +347,10 @@ pub async fn runs(
                 r.id.to_string(),
                 r.state.to_string(),
                 r.attempt.to_string(),
-                r.branch.clone().unwrap_or_else(|| "-".into()),
+                match &r.consult {
+                    Some(c) => format!("(consult of {})", c.of),
+                    None => r.branch.clone().unwrap_or_else(|| "-".into()),
+                },
                 output::cell(
                     titles.get(&r.task_id).map(String::as_str).unwrap_or("?"),
                     50,

@@ -30,6 +30,8 @@ pub struct RunJson {
     /// The run this one follows up, and the message it sent.
     follow_up_of: Option<String>,
     follow_up_message: Option<String>,
+    /// The run whose agent this one answered (`ask_agent`): it is that run's child.
+    consult_of: Option<String>,
     /// Paths another run of the project, live at the same time, changed too.
     overlaps: Vec<OverlapJson>,
 }
@@ -73,6 +75,7 @@ impl RunJson {
             agent_session_id: r.agent_session_id.clone(),
             follow_up_of: r.follow_up.as_ref().map(|f| f.of.to_string()),
             follow_up_message: r.follow_up.as_ref().map(|f| f.message.clone()),
+            consult_of: r.consult.as_ref().map(|c| c.of.to_string()),
             created_at: r.created_at.0,
             started_at: r.started_at.map(|t| t.0),
             finished_at: r.finished_at.map(|t| t.0),
@@ -103,6 +106,8 @@ pub struct RunShowJson<'a> {
     pub upstream: Vec<UpstreamJson>,
     /// What it asked of the network through Corral's gateway.
     pub network: corral_core::NetworkSummary,
+    /// The runs of the agents it consulted (`ask_agent`), oldest first.
+    pub consults: Vec<RunJson>,
 }
 
 #[derive(Debug, Serialize)]

@@ -235,7 +235,7 @@ fn an_answer_after_the_call_gave_up_resumes_the_agents_session() {
     let run = json(&env.ok(&["runs", "--json"]));
     assert_eq!(run[0]["state"], "succeeded", "{run}");
     let log = env.ok(&["logs", run[0]["id"].as_str().expect("id")]);
-    assert!(log.contains("session resumes with the answer"), "{log}");
+    assert!(log.contains("session resumes with it"), "{log}");
     assert!(log.contains("Got the answer."), "{log}");
 }
 

@@ -43,11 +43,27 @@ fn reply(body: &str) -> String {
         .filter(|m| has(m, "tool_result"))
         .count();
     let turn = messages.len();
+    // A consult run's agent (`ask_agent`): in a container it first tries to write (its view
+    // of the checkout is read-only), then answers.
+    if body.contains(CONSULT_PROMPT) {
+        if body.contains("CORRAL-MCP-CONSULT-SLOW") {
+            // A consulted agent that thinks for long: its asker is cancelled meanwhile.
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+        let cwd = working_dir(body);
+        if results == 0 && cwd == "/workspace" {
+            let input =
+                serde_json::json!({"file_path": "/workspace/consulted.txt", "content": "no\n"});
+            return tool_use_reply(&request, turn, "Write", &input);
+        }
+        return text_reply(&request, turn, CONSULT_ANSWER);
+    }
     let script = mcp_script(body);
     // A resumed session whose new message is a person's answer: it is taken, the turn ends.
-    let answered_later = messages
-        .get(last_human)
-        .is_some_and(|m| m.to_string().contains("A person answered the question"));
+    let answered_later = messages.get(last_human).is_some_and(|m| {
+        let m = m.to_string();
+        m.contains("A person answered the question") || m.contains("The agent you consulted")
+    });
     if !script.is_empty() && answered_later {
         return text_reply(&request, turn, "Got the answer.");
     }
@@ -60,12 +76,7 @@ fn reply(body: &str) -> String {
         };
     }
     let answered = results > 0;
-    // The agent says where it works: "Primary working directory: <path>".
-    let cwd = body
-        .split("Primary working directory: ")
-        .nth(1)
-        .and_then(|rest| rest.split('\\').next())
-        .unwrap_or("/workspace");
+    let cwd = working_dir(body);
     let block = if answered {
         vec![
             serde_json::json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
@@ -94,6 +105,19 @@ fn reply(body: &str) -> String {
     sse(&events)
 }
 
+/// What a consult run's agent is told first (core's `Consult::prompt_for`).
+const CONSULT_PROMPT: &str = "Another coding agent asks for your view";
+/// What the scripted consulted agent answers.
+pub const CONSULT_ANSWER: &str = "CONSULTED-ANSWER: keep the cache in a BTreeMap.";
+
+/// Where Claude Code says it works: "Primary working directory: <path>".
+fn working_dir(body: &str) -> &str {
+    body.split("Primary working directory: ")
+        .nth(1)
+        .and_then(|rest| rest.split('\\').next())
+        .unwrap_or("/workspace")
+}
+
 /// The name under which the agent offered the model Corral's `create_task` tool (each CLI
 /// names MCP tools its own way), found in the request's tool declarations.
 fn declared_create_task(tool_names: impl Iterator<Item = String>) -> Option<String> {
@@ -103,7 +127,7 @@ fn declared_create_task(tool_names: impl Iterator<Item = String>) -> Option<Stri
 }
 
 /// The MCP tool calls a "CORRAL-MCP" conversation makes, in order: `CORRAL-MCP-TASK` proposes a
-/// task, `CORRAL-MCP-ASK` asks the human a question.
+/// task, `CORRAL-MCP-ASK` asks the human a question, `CORRAL-MCP-CONSULT` asks another agent.
 pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
     let mut calls = Vec::new();
     if body.contains("CORRAL-MCP-TASK") {
@@ -119,6 +143,13 @@ pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
                 {"label": "SQLite", "description": "embedded"},
                 {"label": "Postgres", "description": "a server"}]}],
                 "context": "The cart needs storage"}),
+        ));
+    }
+    if body.contains("CORRAL-MCP-CONSULT") {
+        calls.push((
+            "ask_agent",
+            serde_json::json!({"question": "Is a HashMap right for the cache?",
+                "context": "I am adding a cache"}),
         ));
     }
     calls

@@ -1,4 +1,5 @@
-//! `ask_human`: an agent's question for a person. The question is stored and its run waits in
+//! `ask_human`: an agent's question for a person; `ask_agent`: its question for another agent,
+//! answered by a consult run (see `runs::consult`). The question is stored and its run waits in
 //! `waiting_input`; the call waits for the answer, but never as long as the agent CLIs' own tool
 //! timeouts: past `ask-wait` it returns that the question is pending and tells the agent to
 //! end its turn, and the answer then comes as its next turn.
@@ -6,14 +7,16 @@
 use std::time::Duration;
 
 use corral_core::question::{Choice, Question};
-use corral_core::{Ask, RequestState};
+use corral_core::{Ask, InputRequest, RequestState};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Scope, ToolError};
+use super::{Scope, ToolError, agent_runtime, check_short_field};
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::questions::answer_for_agent;
+use crate::runs::consult::ConsultAsk;
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub(crate) struct AskHuman {
@@ -76,17 +79,81 @@ pub(crate) async fn ask_human(
         .into_ask()
         .checked()
         .map_err(|e| ToolError::new(e.to_string()))?;
-    let project = ctx.project(scope.project).await?;
     let request = match ctx.ask(scope.run, ask).await {
         Ok(request) => request,
-        Err(EngineError::QuestionWaiting { request }) => {
-            return Err(ToolError::new(format!(
-                "your question {request} still waits for a person; end your turn and its \
-                 answer comes as your next message"
-            )));
-        }
-        Err(other) => return Err(other.into()),
+        Err(err) => return Err(asked_already(err)),
     };
+    wait_for_answer(ctx, scope, request, cancelled).await
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct AskAgent {
+    /// What you want to know: a review of your approach, a second opinion on a bug, how
+    /// something in this code base works.
+    pub question: String,
+    /// What the other agent should know: what you are doing, what you found, what you tried.
+    #[serde(default)]
+    pub context: Option<String>,
+    /// The agent to ask (claude-code, codex, gemini, opencode, aider, cursor); this task's
+    /// when left out.
+    #[serde(default)]
+    pub runtime: Option<String>,
+    /// Its model; its default when left out.
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+pub(crate) async fn ask_agent(
+    ctx: &Engine,
+    scope: Scope,
+    args: AskAgent,
+    cancelled: impl std::future::Future<Output = ()>,
+) -> Result<Value, ToolError> {
+    let runtime = agent_runtime(args.runtime.as_deref(), "consult")?;
+    check_short_field("the model", args.model.as_deref())?;
+    let ask = Ask {
+        questions: vec![Question {
+            question: args.question,
+            options: Vec::new(),
+            multiple: false,
+        }],
+        context: args.context,
+    }
+    .checked()
+    .map_err(|e| ToolError::new(e.to_string()))?;
+    let asked = ConsultAsk {
+        ask,
+        runtime,
+        model: args.model.filter(|m| !m.trim().is_empty()),
+    };
+    let request = match ctx.consult(scope.run, asked).await {
+        Ok((request, _)) => request,
+        Err(err) => return Err(asked_already(err)),
+    };
+    wait_for_answer(ctx, scope, request, cancelled).await
+}
+
+/// A question refused because another waits says what to do; other errors as they are.
+fn asked_already(err: EngineError) -> ToolError {
+    match err {
+        EngineError::QuestionWaiting { request } => ToolError::new(format!(
+            "your question {request} still waits for its answer; end your turn and the answer \
+             comes as your next message"
+        )),
+        other => other.into(),
+    }
+}
+
+/// Waits for the answer to `request` in the call, but never as long as the agent CLIs' own
+/// tool timeouts: past `ask-wait` the call says the question is pending, and the answer comes
+/// as the agent's next turn.
+async fn wait_for_answer(
+    ctx: &Engine,
+    scope: Scope,
+    request: InputRequest,
+    cancelled: impl std::future::Future<Output = ()>,
+) -> Result<Value, ToolError> {
+    let project = ctx.project(scope.project).await?;
     // Below the CLIs' tool timeouts, and well inside the agent's inactivity timeout.
     let wait = project
         .workflow
@@ -99,24 +166,25 @@ pub(crate) async fn ask_human(
         waited = ctx.wait_for_answer(request.id, Duration::from_secs(u64::from(wait))) => waited?,
         () = cancelled => return Err(ToolError::new("the call was cancelled")),
     };
+    let who = match request.consult {
+        Some(_) => "the other agent",
+        None => "a person",
+    };
     match waited {
-        Some(answered) if answered.state == RequestState::Answered => {
-            let text = answered
-                .answer
-                .as_ref()
-                .map(|a| answered.ask.answer_text(a))
-                .unwrap_or_default();
-            Ok(json!({ "answered": true, "answer": text }))
-        }
+        Some(answered) if answered.state == RequestState::Answered => Ok(json!({
+            "answered": true,
+            "answer": answer_for_agent(&answered),
+        })),
         Some(_) => Err(ToolError::new(
             "the question was cancelled: its run is ending",
         )),
         None => Ok(json!({
             "answered": false,
             "request": request.id.to_string(),
-            "note": "No answer yet: the question waits for a person. End your turn now, \
-                     without asking again; the answer will come as your next message, in \
-                     this same session.",
+            "note": format!(
+                "No answer yet: the question waits for {who}. End your turn now, without \
+                 asking again; the answer will come as your next message, in this same session."
+            ),
         })),
     }
 }

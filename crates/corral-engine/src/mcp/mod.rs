@@ -16,12 +16,14 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
-/// Whose server it is: the run, its task and its project.
+/// Whose server it is: the run, its task and its project; whether the run is a consult run
+/// (it only reads: it answers another agent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Scope {
     pub run: RunId,
     pub task: TaskId,
     pub project: ProjectId,
+    pub consult: bool,
 }
 
 impl Scope {
@@ -30,8 +32,53 @@ impl Scope {
             run: run.id,
             task: run.task_id,
             project: run.project_id,
+            consult: run.consult.is_some(),
         }
     }
+}
+
+/// The longest model name or idempotency key an agent may give.
+const SHORT_FIELD_CHARS: usize = 200;
+
+/// Checks a short field an agent gave (a model name, a key): at most `SHORT_FIELD_CHARS`
+/// characters, no control characters.
+pub(crate) fn check_short_field(what: &str, value: Option<&str>) -> Result<(), ToolError> {
+    match value {
+        Some(value)
+            if value.chars().count() > SHORT_FIELD_CHARS || value.chars().any(char::is_control) =>
+        {
+            Err(ToolError::new(format!(
+                "{what} must be at most {SHORT_FIELD_CHARS} characters, with no control characters"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The runtime an agent named, which must be a coding agent's (not a custom or acp command
+/// line); `None` when it named none.
+pub(crate) fn agent_runtime(
+    named: Option<&str>,
+    purpose: &str,
+) -> Result<Option<corral_core::Runtime>, ToolError> {
+    let runtime = named
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| {
+            r.trim()
+                .parse::<corral_core::Runtime>()
+                .map_err(|e| ToolError::new(e.to_string()))
+        })
+        .transpose()?;
+    if matches!(
+        runtime,
+        Some(corral_core::Runtime::Custom | corral_core::Runtime::Acp)
+    ) {
+        return Err(ToolError::new(format!(
+            "an agent may {purpose} coding agents only (claude-code, codex, gemini, opencode, \
+             aider, cursor), not custom or acp command lines"
+        )));
+    }
+    Ok(runtime)
 }
 
 /// A tool's failure as the agent reads it: what went wrong and, when there is one, what to do.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::ask_tools::{self, AskHuman};
+use super::ask_tools::{self, AskAgent, AskHuman};
 use super::task_tools::{self, AddDependency, CreateTask, GetTask, ListTasks, ReportProgress};
 use super::{Scope, ToolError};
 use crate::engine::Engine;
@@ -22,8 +22,16 @@ use crate::engine::Engine;
 const INSTRUCTIONS: &str = "Corral runs this task in a sandbox and gives it these tools: read \
 the project's task queue (list_tasks, get_task), add tasks for work you find but should not do \
 now (create_task, add_dependency; an agent's tasks may wait for a person's approval), ask the \
-person a question when you cannot go on without them (ask_human), and report_progress with a \
+person a question when you cannot go on without them (ask_human), ask another coding agent for \
+a second opinion (ask_agent: it looks at your checkout read-only), and report_progress with a \
 short status line.";
+
+/// What a consult run's agent is told: it answers another agent and only reads.
+const CONSULT_INSTRUCTIONS: &str = "Another agent consulted you. These tools read the project's \
+task queue (list_tasks, get_task); your final message is your answer.";
+
+/// The tools a consult run keeps: it answers another agent and changes nothing.
+const CONSULT_TOOLS: [&str; 2] = ["list_tasks", "get_task"];
 
 /// The longest message an agent may send; a longer one is dropped (a task's prompt is at most
 /// 1 MiB, refused with a clear error past that).
@@ -79,6 +87,17 @@ impl CorralServer {
         if agent_tasks == AgentTasks::Deny {
             for name in TASK_WRITING_TOOLS {
                 tool_router.remove_route(name);
+            }
+        }
+        if scope.consult {
+            let names: Vec<String> = tool_router
+                .list_all()
+                .into_iter()
+                .map(|t| t.name.to_string())
+                .filter(|name| !CONSULT_TOOLS.contains(&name.as_str()))
+                .collect();
+            for name in names {
+                tool_router.remove_route(&name);
             }
         }
         CorralServer {
@@ -207,6 +226,23 @@ impl CorralServer {
     }
 
     #[tool(
+        description = "Ask another coding agent for a second opinion: a review of your approach, a bug you are stuck on, how something here works. It sees your checkout as it is now (read-only) and this task; name its runtime (claude-code, codex, gemini, ...) or get this task's. The call waits for its answer; if it says the question is pending, end your turn: the answer comes as your next message."
+    )]
+    async fn ask_agent(
+        &self,
+        Parameters(args): Parameters<AskAgent>,
+        request: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let cancelled = request.ct.cancelled_owned();
+        self.call(
+            "ask_agent",
+            &args,
+            ask_tools::ask_agent(&self.ctx, self.scope, args.clone(), cancelled),
+        )
+        .await
+    }
+
+    #[tool(
         description = "Report a short status line (what you are doing now), shown to the person on the task's card and in the run view."
     )]
     async fn report_progress(
@@ -253,6 +289,10 @@ impl ServerHandler for CorralServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("corral", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(if self.scope.consult {
+                CONSULT_INSTRUCTIONS
+            } else {
+                INSTRUCTIONS
+            })
     }
 }

@@ -7,12 +7,12 @@ use std::collections::{HashMap, HashSet};
 use corral_core::{
     AgentTasks, Approval, CreatedBy, Project, Runtime, TaskId, TaskStatus, TaskSummary,
 };
-use corral_store::{RunEventQuery, TaskQuery};
+use corral_store::TaskQuery;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Scope, ToolError};
+use super::{Scope, ToolError, agent_runtime, check_short_field};
 use crate::engine::Engine;
 use crate::tasks::NewTask;
 use crate::views::TaskView;
@@ -26,9 +26,6 @@ const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 static LAST_PROGRESS: std::sync::LazyLock<
     std::sync::Mutex<HashMap<corral_core::RunId, std::time::Instant>>,
 > = std::sync::LazyLock::new(Default::default);
-
-/// The longest model name or idempotency key an agent may give.
-const SHORT_FIELD_CHARS: usize = 200;
 
 /// One `create_task` at a time in this process, so a retried call with the same idempotency
 /// key finds the task the first one made instead of racing it.
@@ -210,7 +207,7 @@ pub(crate) async fn get_task(
                 "id": run.id.to_string(),
                 "state": run.state.name(),
                 "failure": run.state.failure().map(ToString::to_string),
-                "final_text": final_text(ctx, run.id).await?,
+                "final_text": ctx.final_text(run.id).await?,
                 "changed_files": changed,
             })
         }
@@ -239,24 +236,6 @@ async fn titles(ctx: &Engine, scope: Scope) -> Result<HashMap<TaskId, String>, T
         .collect())
 }
 
-/// The agent's last words in a run: its final message, or its last text.
-async fn final_text(ctx: &Engine, run: corral_core::RunId) -> Result<Option<String>, ToolError> {
-    let events = RunEventQuery::of_kind(ctx.store.db(), run, "agent")
-        .await
-        .map_err(crate::error::EngineError::from)?;
-    Ok(events.into_iter().rev().find_map(|e| match e.body {
-        corral_core::RunEventBody::Agent {
-            event:
-                corral_core::AgentEvent::Finished {
-                    summary: Some(text),
-                    ..
-                }
-                | corral_core::AgentEvent::AssistantText { text },
-        } => Some(text),
-        _ => None,
-    }))
-}
-
 pub(crate) async fn create_task(
     ctx: &Engine,
     scope: Scope,
@@ -272,39 +251,15 @@ pub(crate) async fn create_task(
         AgentTasks::Propose => Approval::Proposed,
         AgentTasks::Allow => Approval::Approved,
     };
-    for (what, value) in [
-        ("the model", args.model.as_deref()),
-        ("the idempotency key", args.idempotency_key.as_deref()),
-    ] {
-        if let Some(value) = value
-            && (value.chars().count() > SHORT_FIELD_CHARS || value.chars().any(char::is_control))
-        {
-            return Err(ToolError::new(format!(
-                "{what} must be at most {SHORT_FIELD_CHARS} characters, with no control characters"
-            )));
-        }
-    }
+    check_short_field("the model", args.model.as_deref())?;
+    check_short_field("the idempotency key", args.idempotency_key.as_deref())?;
     // A task created by a run of a task an agent created waits for a person whatever the
     // setting: agents' tasks cannot multiply by themselves.
     let approval = match ctx.task_record(scope.task).await?.created_by {
         CreatedBy::Run(_) => Approval::Proposed,
         CreatedBy::Human => approval,
     };
-    let runtime = args
-        .runtime
-        .as_deref()
-        .filter(|r| !r.trim().is_empty())
-        .map(|r| {
-            r.parse::<Runtime>()
-                .map_err(|e| ToolError::new(e.to_string()))
-        })
-        .transpose()?;
-    if matches!(runtime, Some(Runtime::Custom | Runtime::Acp)) {
-        return Err(ToolError::new(
-            "an agent may create tasks for coding agents only (claude-code, codex, gemini, \
-             opencode, aider, cursor), not custom or acp command lines",
-        ));
-    }
+    let runtime = agent_runtime(args.runtime.as_deref(), "create tasks for")?;
     let mut after = Vec::new();
     for reference in &args.after {
         after.push(ctx.find_task(reference, Some(&project)).await?.id);

@@ -94,16 +94,19 @@ async fn give_answer(
                 _ = cancel.changed() => {}
             }
         };
-        let text = answered
-            .answer
-            .as_ref()
-            .map(|a| answered.ask.answer_text(a))
-            .unwrap_or_default();
-        let message = format!(
-            "A person answered the question you asked with ask_human (request {}):\n{text}\n\n\
-             Go on with the task.",
-            answered.id
-        );
+        let text = crate::questions::answer_for_agent(&answered);
+        let message = match answered.consult {
+            Some(consult) => format!(
+                "The agent you consulted with ask_agent (request {}, run {consult}) \
+                 answered:\n{text}\n\nGo on with the task.",
+                answered.id
+            ),
+            None => format!(
+                "A person answered the question you asked with ask_human (request {}):\n\
+                 {text}\n\nGo on with the task.",
+                answered.id
+            ),
+        };
         let tmp = next.with_extension("tmp");
         std::fs::write(&tmp, &message)
             .and_then(|()| std::fs::rename(&tmp, &next))
@@ -127,7 +130,7 @@ async fn give_answer(
     ctx.transition(run, Transition::Answer).await?;
     ctx.note(
         run.id,
-        "the person answered; the agent's session resumes with the answer",
+        "the answer came; the agent's session resumes with it",
     )
     .await?;
     Ok(())

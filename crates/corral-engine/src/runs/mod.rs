@@ -4,6 +4,7 @@
 
 mod agent;
 mod ask;
+pub(crate) mod consult;
 mod doors;
 mod file_watch;
 mod follow;

@@ -283,18 +283,23 @@ impl RunPlan {
                 Work::Agent(call)
             }
         };
+        // A consult run only looks: the asking run's checkout is set up, and it has no result
+        // to check.
+        let own_steps = run.consult.is_none();
         Ok(RunPlan {
             sandbox,
             setup: project
                 .workflow
                 .setup_command
                 .as_deref()
+                .filter(|_| own_steps)
                 .map(|c| with_env(shell(StepName::Setup, c), &step_env)),
             work,
             verify: project
                 .workflow
                 .verify_command
                 .as_deref()
+                .filter(|_| own_steps)
                 .map(|c| with_env(shell(StepName::Verify, c), &step_env)),
             network: gateway.map(|(p, doors)| NetworkPlan::new(project, p, doors, gateway_key)),
         })

@@ -183,7 +183,13 @@ pub(super) async fn prepare(
 ) -> Result<(), StepStop> {
     let source = source_path(ctx, project);
     let dest = ctx.checkout_dir(run.id);
+    // A consult run looks at the asking run's checkout, read-only; it makes none.
+    let consulted = match &run.consult {
+        Some(consult) => Some(consulted_checkout(ctx, consult.of).await?),
+        None => None,
+    };
     if run.checkout_path.is_none()
+        && consulted.is_none()
         && let RepoSource::Local { path } = &project.source
         && !path.is_dir()
     {
@@ -198,7 +204,7 @@ pub(super) async fn prepare(
             ),
         ));
     }
-    if run.checkout_path.is_none() {
+    if run.checkout_path.is_none() && consulted.is_none() {
         let branch = run_branch(&task.title, run.id);
         let remote_default = match &project.source {
             RepoSource::Remote { url } => sync_mirror(ctx, run, project, url).await?,
@@ -268,10 +274,9 @@ pub(super) async fn prepare(
         ctx.save(run).await?;
     }
     // A follow-up works in the checkout of the run it follows.
-    let dest = run
-        .checkout_path
-        .as_ref()
-        .map(std::path::PathBuf::from)
+    let dest = consulted
+        .clone()
+        .or_else(|| run.checkout_path.as_ref().map(std::path::PathBuf::from))
         .unwrap_or(dest);
     if let Some(follow_up) = &run.follow_up {
         // The agent's session lives in its home: the follow-up starts from a copy of it.
@@ -316,6 +321,7 @@ pub(super) async fn prepare(
             instance: ctx.config.data_dir.display().to_string(),
             image: image.tag().to_string(),
             workspace: dest.clone(),
+            workspace_read_only: consulted.is_some(),
             run_dir: ctx.sandbox_dir(run.id),
             user: Some(format!("{}:{}", meta.uid(), meta.gid())),
             memory_mib: limits.memory_mib,
@@ -330,10 +336,21 @@ pub(super) async fn prepare(
             .map_err(|e| StepStop::sandbox(&e, FailKind::Sandbox))?;
         ctx.note(
             run.id,
-            if sandbox.is_isolated() {
-                format!("container {} from {}", &id[..12.min(id.len())], image.tag())
-            } else {
-                "local sandbox: the steps run on this machine as you, NOT isolated".to_string()
+            match (sandbox.is_isolated(), consulted.is_some()) {
+                (true, false) => {
+                    format!("container {} from {}", &id[..12.min(id.len())], image.tag())
+                }
+                (true, true) => format!(
+                    "container {} from {}, the asking run's checkout mounted read-only",
+                    &id[..12.min(id.len())],
+                    image.tag()
+                ),
+                (false, false) => {
+                    "local sandbox: the steps run on this machine as you, NOT isolated".to_string()
+                }
+                (false, true) => "local sandbox: the steps run on this machine as you, NOT \
+                                  isolated; the asking run's checkout is NOT read-only here"
+                    .to_string(),
             },
         )
         .await?;
@@ -341,6 +358,24 @@ pub(super) async fn prepare(
         ctx.save(run).await?;
     }
     Ok(())
+}
+
+/// The checkout of the run a consult run answers: it must still be there.
+async fn consulted_checkout(
+    ctx: &Engine,
+    asking: corral_core::RunId,
+) -> Result<std::path::PathBuf, StepStop> {
+    let asking = ctx.run(asking).await?;
+    let checkout = asking
+        .checkout_path
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_dir());
+    checkout.ok_or_else(|| {
+        StepStop::fail(
+            FailKind::RunFilesRemoved,
+            format!("the checkout of the asking run {} is gone", asking.id),
+        )
+    })
 }
 
 /// The relay, for a run that reaches the world through the gateway: mounted read-only into its

@@ -42,6 +42,22 @@ pub struct UpstreamWork {
 }
 
 impl Engine {
+    /// The agent's last words in a run: its final message, or its last text.
+    pub async fn final_text(&self, run: RunId) -> EngineResult<Option<String>> {
+        let events = RunEventQuery::of_kind(self.store.db(), run, "agent").await?;
+        Ok(events.into_iter().rev().find_map(|e| match e.body {
+            corral_core::RunEventBody::Agent {
+                event:
+                    corral_core::AgentEvent::Finished {
+                        summary: Some(text),
+                        ..
+                    }
+                    | corral_core::AgentEvent::AssistantText { text },
+            } => Some(text),
+            _ => None,
+        }))
+    }
+
     pub async fn run(&self, run_id: RunId) -> EngineResult<Run> {
         RunQuery::by_id(self.store.db(), run_id)
             .await?

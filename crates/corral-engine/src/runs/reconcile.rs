@@ -52,6 +52,21 @@ pub(crate) async fn reconcile(ctx: Engine) -> EngineResult<()> {
         ) else {
             continue;
         };
+        // A consult run runs the consulted agent on its own prompt; one whose asker ended
+        // meanwhile has nobody to answer: its supervisor cancels it.
+        let task = match &run.consult {
+            Some(consult) => {
+                let asker = RunQuery::by_id(db, consult.of).await?;
+                if asker.is_none_or(|a| a.state.is_terminal()) {
+                    let dir = ctx.run_dir(run.id);
+                    std::fs::create_dir_all(&dir)
+                        .and_then(|()| std::fs::write(dir.join(super::CANCEL_FILE), b""))
+                        .map_err(crate::error::EngineError::io("recording a cancel request"))?;
+                }
+                consult.task(&task)
+            }
+            None => task,
+        };
         let kind = run.sandbox_kind().unwrap_or(project.workflow.sandbox);
         let sandbox_alive = match (&run.container_id, kind, &docker) {
             (None, _, _) => None,

@@ -71,6 +71,10 @@ impl Engine {
         }
         tracing::info!(run = %run.id, task = %run.task_id, from = from.name(), to = to.name(), "run state");
         self.publish(EngineEvent::RunUpdated { run: run.clone() });
+        drop(_one_at_a_time);
+        if to.is_terminal() {
+            self.after_run_ended(run).await?;
+        }
         Ok(())
     }
 

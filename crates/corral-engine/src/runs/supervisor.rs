@@ -77,8 +77,9 @@ async fn drive(
         return Ok(());
     };
     // A run picked up past `queued` is running already: it takes a slot whatever the limit,
-    // rather than wait behind runs that have not started.
-    let within_limit = run.state == RunState::Queued;
+    // rather than wait behind runs that have not started. So does a consult run: its asker
+    // holds a slot and waits on it.
+    let within_limit = run.state == RunState::Queued && run.consult.is_none();
     let outcome = match ctx
         .take_slot(project.id, run.id, &mut cancel, within_limit)
         .await
@@ -229,7 +230,10 @@ async fn run_states(
     if !result? {
         return Ok(());
     }
-    finish(ctx, run, task, project).await?;
+    // A consult run's answer is its final text: it has no result of its own to record.
+    if run.consult.is_none() {
+        finish(ctx, run, task, project).await?;
+    }
     ctx.transition(run, Transition::Succeed).await?;
     Ok(())
 }

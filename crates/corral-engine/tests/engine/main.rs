@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)] // their blocking calls stall no engine but their own
 
 mod ask;
+mod consult;
 mod disk_full;
 mod docker_stops;
 mod doctor;

@@ -50,6 +50,7 @@ fn spec(workspace: &Path) -> ContainerSpec {
         instance: "corral-sandbox-tests".into(),
         image: test_image().into(),
         workspace: workspace.to_path_buf(),
+        workspace_read_only: false,
         user: Some("1234:1234".into()),
         memory_mib: 256,
         cpu_millis: 500,
@@ -197,6 +198,43 @@ async fn a_run_container_is_hardened_labelled_and_writes_as_the_host_user() {
             .iter()
             .any(|c| c.id == id)
     );
+}
+
+#[tokio::test]
+async fn a_read_only_workspace_can_be_read_and_not_written() {
+    let sandbox = DockerSandbox::connect(None).await.expect("connect");
+    let (_dir, ws) = workspace();
+    std::fs::write(ws.join("kept.txt"), "as it was\n").expect("write");
+    let spec = ContainerSpec {
+        workspace_read_only: true,
+        ..spec(&ws)
+    };
+    let id = sandbox.create(&spec).await.expect("create");
+    assert_eq!(sh(&sandbox, &id, "cat kept.txt").await, "as it was");
+    let out = sandbox
+        .exec(
+            &id,
+            &[
+                "sh".into(),
+                "-c".into(),
+                "echo changed > kept.txt; echo new > new.txt".into(),
+            ],
+            &[],
+        )
+        .await
+        .expect("exec");
+    assert_ne!(out.exit_code, 0, "writes are refused");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Read-only"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.join("kept.txt")).expect("read"),
+        "as it was\n"
+    );
+    assert!(!ws.join("new.txt").exists());
+    sandbox.remove(&id).await.expect("remove");
 }
 
 #[tokio::test]

@@ -24,6 +24,8 @@ pub struct Model {
     pub delivered_at: Option<i64>,
     pub task_id: Option<String>,
     pub project_id: Option<String>,
+    /// A question to another agent: the consult run that answers it.
+    pub consult_run_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -30,6 +30,9 @@ pub struct Model {
     /// The finished run this one follows up (same checkout, branch and agent session).
     pub follow_up_of: Option<String>,
     pub follow_up_message: Option<String>,
+    /// The run whose agent this one answers (`ask_agent`), and what it was asked.
+    pub consult_of: Option<String>,
+    pub consult_json: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ mod m20261203_000003_graph_runs;
 mod m20261204_000001_network_allowlist;
 mod m20261205_000001_agent_tasks;
 mod m20261205_000002_questions;
+mod m20261206_000001_consult_runs;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_network_allowlist::Migration),
             Box::new(m20261205_000001_agent_tasks::Migration),
             Box::new(m20261205_000002_questions::Migration),
+            Box::new(m20261206_000001_consult_runs::Migration),
         ]
     }
 }

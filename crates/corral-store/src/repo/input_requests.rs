@@ -8,7 +8,7 @@ use corral_core::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::convert::{from_json, id, opt_id, to_json};
@@ -46,6 +46,7 @@ fn from_row(row: input_requests::Model) -> StoreResult<InputRequest> {
             .map(|json| from_json("answer", json))
             .transpose()?,
         answered_by: row.answered_by,
+        consult: opt_id::<RunId>("request consult run id", row.consult_run_id.as_deref())?,
         created_at: Timestamp(row.created_at),
         answered_at: row.answered_at.map(Timestamp),
         delivered_at: row.delivered_at.map(Timestamp),
@@ -69,6 +70,7 @@ impl InputRequests {
             delivered_at: None,
             task_id: Some(request.task_id.to_string()),
             project_id: Some(request.project_id.to_string()),
+            consult_run_id: request.consult.map(|r| r.to_string()),
         };
         input_requests::Entity::insert(row.into_active_model().reset_all())
             .exec_without_returning(db)
@@ -107,6 +109,7 @@ impl InputRequests {
     pub async fn count_pending(db: &impl ConnectionTrait) -> StoreResult<u64> {
         Ok(input_requests::Entity::find()
             .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
+            .filter(input_requests::Column::ConsultRunId.is_null())
             .count(db)
             .await?)
     }
@@ -115,11 +118,31 @@ impl InputRequests {
     pub async fn pending(db: &impl ConnectionTrait) -> StoreResult<Vec<InputRequest>> {
         input_requests::Entity::find()
             .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
+            .filter(input_requests::Column::ConsultRunId.is_null())
             .order_by_asc(input_requests::Column::Id)
             .all(db)
             .await?
             .into_iter()
             .map(from_row)
+            .collect()
+    }
+
+    /// Of `runs`, those waiting on another agent's answer (a pending `ask_agent`).
+    pub async fn waiting_on_agents(
+        db: &impl ConnectionTrait,
+        runs: &[RunId],
+    ) -> StoreResult<std::collections::HashSet<RunId>> {
+        let rows: Vec<String> = input_requests::Entity::find()
+            .select_only()
+            .column(input_requests::Column::RunId)
+            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
+            .filter(input_requests::Column::ConsultRunId.is_not_null())
+            .filter(input_requests::Column::RunId.is_in(runs.iter().map(ToString::to_string)))
+            .into_tuple()
+            .all(db)
+            .await?;
+        rows.iter()
+            .map(|r| id::<RunId>("request run id", r))
             .collect()
     }
 

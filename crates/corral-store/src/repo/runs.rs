@@ -24,22 +24,38 @@ impl RunQuery {
             .transpose()
     }
 
-    /// Runs of one task (or all), newest first.
+    /// Runs of one task (its own: consult runs are listed under the run they answer), or all
+    /// runs; newest first.
     pub async fn list(db: &impl ConnectionTrait, task: Option<TaskId>) -> StoreResult<Vec<Run>> {
         let mut query = runs::Entity::find().order_by_desc(runs::Column::Id);
         if let Some(task) = task {
-            query = query.filter(runs::Column::TaskId.eq(task.to_string()));
+            query = query
+                .filter(runs::Column::TaskId.eq(task.to_string()))
+                .filter(runs::Column::ConsultOf.is_null());
         }
         query.all(db).await?.into_iter().map(run_from_row).collect()
     }
 
-    /// Runs of one project, newest first.
+    /// The runs that answered (or answer) `run`'s agent, oldest first.
+    pub async fn consults_of(db: &impl ConnectionTrait, run: RunId) -> StoreResult<Vec<Run>> {
+        runs::Entity::find()
+            .filter(runs::Column::ConsultOf.eq(run.to_string()))
+            .order_by_asc(runs::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(run_from_row)
+            .collect()
+    }
+
+    /// The runs of one project's tasks (not consult runs), newest first.
     pub async fn for_project(
         db: &impl ConnectionTrait,
         project: ProjectId,
     ) -> StoreResult<Vec<Run>> {
         runs::Entity::find()
             .filter(runs::Column::ProjectId.eq(project.to_string()))
+            .filter(runs::Column::ConsultOf.is_null())
             .order_by_desc(runs::Column::Id)
             .all(db)
             .await?
@@ -60,10 +76,11 @@ impl RunQuery {
             .collect()
     }
 
-    /// Runs of one task, oldest first.
+    /// Runs of one task (its own, not consult runs), oldest first.
     pub async fn for_task(db: &impl ConnectionTrait, task: TaskId) -> StoreResult<Vec<Run>> {
         runs::Entity::find()
             .filter(runs::Column::TaskId.eq(task.to_string()))
+            .filter(runs::Column::ConsultOf.is_null())
             .order_by_asc(runs::Column::Id)
             .all(db)
             .await?
@@ -72,8 +89,8 @@ impl RunQuery {
             .collect()
     }
 
-    /// Each task's latest run: its state, whether Corral merged it and its result commit (run
-    /// ids are time-ordered, so the last one wins).
+    /// Each task's latest run (of its own, not a consult run): its state, whether Corral merged
+    /// it and its result commit (run ids are time-ordered, so the last one wins).
     pub async fn latest_states(
         db: &impl ConnectionTrait,
         project: Option<ProjectId>,
@@ -91,6 +108,7 @@ impl RunQuery {
                 runs::Column::CreatedAt,
                 runs::Column::FinishedAt,
             ])
+            .filter(runs::Column::ConsultOf.is_null())
             .order_by_asc(runs::Column::Id);
         if let Some(project) = project {
             query = query.filter(runs::Column::ProjectId.eq(project.to_string()));

@@ -103,6 +103,8 @@ export interface Backend {
   startRun(taskId: string): Promise<RunDto>;
   listRuns(taskId: string): Promise<RunDto[]>;
   getRun(id: string): Promise<RunDto>;
+  /** The runs of the agents a run's agent consulted (ask_agent), oldest first. */
+  runConsults(id: string): Promise<RunDto[]>;
   cancelRun(id: string): Promise<RunDto>;
   /** A new run on the same checkout and branch, resuming the agent's session with `message`. */
   followUpRun(id: string, message: string): Promise<RunDto>;

@@ -49,6 +49,7 @@ export const tauriBackend: Backend = {
   startRun: (taskId) => unwrap(commands.startRun(taskId)),
   listRuns: (taskId) => unwrap(commands.listRuns(taskId)),
   getRun: (id) => unwrap(commands.getRun(id)),
+  runConsults: (id) => unwrap(commands.runConsults(id)),
   cancelRun: (id) => unwrap(commands.cancelRun(id)),
   followUpRun: (id, message) => unwrap(commands.followUpRun(id, message)),
   mergeRun: (id) => unwrap(commands.mergeRun(id)),

@@ -131,7 +131,8 @@ export class AppController {
 
   /** A run of this task changed (the run comes with the event): update it in place. */
   updateTaskRun(taskId: string, run: RunDto) {
-    if (this.openTask?.id !== taskId) return;
+    // A consult run is listed under the run it answers, not as one of the task's runs.
+    if (this.openTask?.id !== taskId || run.consult_of !== null) return;
     const known = this.taskRuns.some((r) => r.id === run.id);
     this.taskRuns = known ? this.taskRuns.map((r) => (r.id === run.id ? run : r)) : [run, ...this.taskRuns];
   }

@@ -37,6 +37,8 @@ export class RunSession {
   #timelineBefore = $state<StateChange[]>([]);
   timeline = $derived([...this.#timelineBefore, ...this.log.filter(isStateChange)]);
   diff = $state<FileDiffDto[] | null>(null);
+  /** The runs of the agents this run's agent consulted (ask_agent), shown under it. */
+  consults = $state<RunDto[]>([]);
   /** Every changed file, when `diff` holds only the first of them. */
   diffTotal = $state(0);
   /** The diff's base: the run's own (only its work) or the project branch (its upstream work too). */
@@ -75,7 +77,16 @@ export class RunSession {
     } catch (e) {
       this.report("Following the run", asFailure(e));
     }
-    await this.#loadChanges([]);
+    await Promise.all([this.#loadChanges([]), this.#loadConsults()]);
+  }
+
+  async #loadConsults() {
+    try {
+      const consults = await this.backend.runConsults(this.id);
+      if (!this.#disposed) this.consults = consults;
+    } catch (e) {
+      this.report("Loading the consulted agents", asFailure(e));
+    }
   }
 
   /** Stops everything this session started; its state is left as it was. */
@@ -88,7 +99,14 @@ export class RunSession {
 
   /** The run changed (an engine event, an action's result). */
   update(run: RunDto) {
-    if (run.id === this.id) this.run = run;
+    if (run.id === this.id) {
+      // A question to another agent starts a consult run (and moves this one).
+      if (run.state !== this.run.state) void this.#loadConsults();
+      this.run = run;
+    } else if (run.consult_of === this.id) {
+      const known = this.consults.some((c) => c.id === run.id);
+      this.consults = known ? this.consults.map((c) => (c.id === run.id ? run : c)) : [...this.consults, run];
+    }
   }
 
   async refresh() {

@@ -234,6 +234,8 @@ export class FakeBackend implements Backend {
       agent_session_id: null,
       follow_up_of: null,
       follow_up_message: null,
+      consult_of: null,
+      consult_runtime: null,
     };
     this.runs.unshift(run);
     return run;
@@ -251,7 +253,11 @@ export class FakeBackend implements Backend {
   }
   async listRuns(taskId: string) {
     this.calls.push(`listRuns ${taskId}`);
-    return this.runs.filter((r) => r.task_id === taskId);
+    return this.runs.filter((r) => r.task_id === taskId && r.consult_of === null);
+  }
+  async runConsults(id: string) {
+    this.calls.push(`runConsults ${id}`);
+    return this.runs.filter((r) => r.consult_of === id).reverse();
   }
   async getRun(id: string) {
     this.calls.push(`getRun ${id}`);

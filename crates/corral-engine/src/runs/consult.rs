@@ -1,0 +1,149 @@
+//! Consult runs (`ask_agent`): a run's agent asks another agent. Corral starts a consult run, a
+//! child of the asking run: the consulted agent, in a sandbox of its own, sees the asking run's
+//! checkout read-only (in a container; the local sandbox cannot enforce it) and is told the
+//! task and the question. The asking run waits in `waiting_input` as for a person; the consult
+//! run's final text answers its question. A consult run has no checkout, branch, result or
+//! checks of its own, is not one of its task's runs (it is listed under the asking run) and
+//! takes a run slot beyond the project's limit (its asker holds one and waits on it).
+
+use corral_core::consult::agent_answer;
+use corral_core::{Ask, Consult, InputRequest, RequestId, Run, RunId, RunState, Runtime};
+use corral_store::{InputRequests, RunQuery};
+
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::events::EngineEvent;
+use crate::questions::new_request;
+
+/// The most agents one run may consult (a runaway agent cannot start consult runs forever).
+pub const CONSULTS_PER_RUN: usize = 10;
+
+/// What an agent asks another: its checked question and, when it named one, the agent.
+#[derive(Debug, Clone)]
+pub(crate) struct ConsultAsk {
+    pub ask: Ask,
+    pub runtime: Option<Runtime>,
+    pub model: Option<String>,
+}
+
+impl Engine {
+    /// Starts a consult run answering `asking`'s question; the asking run waits for it.
+    #[tracing::instrument(skip(self, asked), fields(run = %asking))]
+    pub(crate) async fn consult(
+        &self,
+        asking: RunId,
+        asked: ConsultAsk,
+    ) -> EngineResult<(InputRequest, Run)> {
+        let refuse = |reason: String| Err(EngineError::NoConsult { reason });
+        let source = self.run(asking).await?;
+        if source.consult.is_some() {
+            return refuse(
+                "a consulted agent cannot consult another; answer what you were asked".into(),
+            );
+        }
+        if source.checkout_path.is_none() {
+            return refuse(format!("run {asking} has no checkout to show"));
+        }
+        let db = self.store.db();
+        let earlier = RunQuery::consults_of(db, asking).await?.len();
+        if earlier >= CONSULTS_PER_RUN {
+            return refuse(format!(
+                "this run has consulted {earlier} agents, the most one run may; go on with what \
+                 you know"
+            ));
+        }
+        let task = self.task_record(source.task_id).await?;
+        let project = self.project(source.project_id).await?;
+        let consult = Consult {
+            of: asking,
+            request: RequestId::new(),
+            runtime: asked.runtime,
+            model: asked.model,
+            prompt: Consult::prompt_for(&task, asked.ask.headline(), asked.ask.context.as_deref()),
+        };
+        let consult_task = consult.task(&task);
+        let run = Run {
+            base_commit: source.base_commit.clone(),
+            consult: Some(consult.clone()),
+            ..Run::queued(task.id, project.id, source.attempt, Engine::now())
+        };
+        // Refused before anything is recorded when the consulted agent cannot run (its key
+        // missing, say).
+        let plan = self.plan(&run, &consult_task, &project, true).await?;
+        let request = new_request(&source, consult.request, asked.ask, Some(run.id));
+        self.store_question(&request).await?;
+        let runtime = consult_task.runtime.unwrap_or(project.workflow.runtime);
+        self.note(
+            asking,
+            format!(
+                "the agent consults {runtime} in run {} (request {}): {}",
+                run.id,
+                request.id,
+                request.ask.headline()
+            ),
+        )
+        .await?;
+        let note = format!(
+            "consult run of `{}`: {runtime} answers a question of run {asking}, on a read-only \
+             view of its checkout",
+            task.title
+        );
+        match self.queue(run, consult_task, project, plan, note).await {
+            Ok(run) => Ok((request, run)),
+            Err(err) => {
+                // Nobody will answer: the asking run goes on without.
+                InputRequests::cancel(db, request.id).await?;
+                let mut source = self.run(asking).await?;
+                if source.state == RunState::WaitingInput {
+                    self.transition(&mut source, corral_core::Transition::Answer)
+                        .await?;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// The runs that answered (or answer) `run`'s questions to other agents, oldest first.
+    pub async fn consults_of(&self, run: RunId) -> EngineResult<Vec<Run>> {
+        Ok(RunQuery::consults_of(self.store.db(), run).await?)
+    }
+
+    /// A run ended. A consult run's final text (or why it has none) answers its asker's
+    /// question; a run's consult runs still going are cancelled.
+    pub(crate) async fn after_run_ended(&self, run: &Run) -> EngineResult<()> {
+        if let Some(consult) = &run.consult {
+            let text = match &run.state {
+                RunState::Succeeded => self.final_text(run.id).await?.unwrap_or_default(),
+                other => format!(
+                    "(no answer: the consulted agent's run {} ended {other})",
+                    run.id
+                ),
+            };
+            let answer = agent_answer(&text);
+            let shown = answer
+                .answers
+                .first()
+                .and_then(|a| a.text.clone())
+                .unwrap_or_default();
+            let db = self.store.db();
+            if InputRequests::answer(db, consult.request, &answer, &shown, "agent", Engine::now())
+                .await?
+            {
+                self.note(
+                    consult.of,
+                    format!("consult run {} answered ({})", run.id, run.state.name()),
+                )
+                .await?;
+                if let Some(request) = InputRequests::by_id(db, consult.request).await? {
+                    self.publish(EngineEvent::InboxChanged { request });
+                }
+            }
+        }
+        for child in RunQuery::consults_of(self.store.db(), run.id).await? {
+            if child.state.is_live() {
+                Box::pin(self.cancel_run(child.id)).await?;
+            }
+        }
+        Ok(())
+    }
+}
