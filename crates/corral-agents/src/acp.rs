@@ -48,7 +48,7 @@ impl Adapter for Acp {
             format!("{}/{PROMPT_FILE}", request.home),
             "--permission".to_string(),
             match request.permission {
-                PermissionMode::AcceptEdits => "edits",
+                PermissionMode::AcceptEdits | PermissionMode::Ask => "edits",
                 PermissionMode::Bypass => "bypass",
             }
             .to_string(),

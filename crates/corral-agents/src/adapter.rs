@@ -10,7 +10,14 @@ pub enum PermissionMode {
     AcceptEdits,
     /// Everything is allowed (the container is the boundary).
     Bypass,
+    /// File edits are allowed; anything else is asked of a person through Corral's
+    /// `permission_prompt` tool, where the agent has a headless hook for it (Claude Code's
+    /// `--permission-prompt-tool`); an agent without one runs as with `AcceptEdits`.
+    Ask,
 }
+
+/// The name of the MCP tool an agent's permission requests go to (`PermissionMode::Ask`).
+pub const PERMISSION_TOOL: &str = "permission_prompt";
 
 /// One agent invocation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

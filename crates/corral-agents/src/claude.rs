@@ -28,7 +28,7 @@ impl Adapter for ClaudeCode {
         argv.push("--permission-mode".into());
         argv.push(
             match request.permission {
-                PermissionMode::AcceptEdits => "acceptEdits",
+                PermissionMode::AcceptEdits | PermissionMode::Ask => "acceptEdits",
                 PermissionMode::Bypass => "bypassPermissions",
             }
             .into(),
@@ -52,6 +52,15 @@ impl Adapter for ClaudeCode {
             argv.push(format!("mcp__{}", crate::adapter::MCP_SERVER_NAME));
             argv.push("--disallowedTools".into());
             argv.push("AskUserQuestion".into());
+            if request.permission == PermissionMode::Ask {
+                // What it may not do alone is asked of a person through Corral.
+                argv.push("--permission-prompt-tool".into());
+                argv.push(format!(
+                    "mcp__{}__{}",
+                    crate::adapter::MCP_SERVER_NAME,
+                    crate::adapter::PERMISSION_TOOL
+                ));
+            }
         }
         argv
     }

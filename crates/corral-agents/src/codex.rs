@@ -34,10 +34,10 @@ impl Adapter for Codex {
             }
             // Its bubblewrap sandbox cannot make namespaces in a hardened container; the
             // container is the boundary. (A config value: `exec resume` takes no --sandbox.)
-            (PermissionMode::AcceptEdits, true) => {
+            (PermissionMode::AcceptEdits | PermissionMode::Ask, true) => {
                 argv.extend(["-c", "sandbox_mode=\"danger-full-access\""].map(String::from))
             }
-            (PermissionMode::AcceptEdits, false) => {
+            (PermissionMode::AcceptEdits | PermissionMode::Ask, false) => {
                 argv.extend(["-c", "sandbox_mode=\"workspace-write\""].map(String::from))
             }
         }

@@ -46,7 +46,7 @@ impl Adapter for Gemini {
         argv.extend(["--output-format", "stream-json", "--approval-mode"].map(String::from));
         argv.push(
             match request.permission {
-                PermissionMode::AcceptEdits => "auto_edit",
+                PermissionMode::AcceptEdits | PermissionMode::Ask => "auto_edit",
                 PermissionMode::Bypass => "yolo",
             }
             .into(),

@@ -15,7 +15,8 @@ mod opencode;
 
 pub use acp::{Acp, acp_inner};
 pub use adapter::{
-    Adapter, AgentRequest, MCP_SERVER_NAME, McpServer, PermissionMode, StreamParser, adapter_for,
+    Adapter, AgentRequest, MCP_SERVER_NAME, McpServer, PERMISSION_TOOL, PermissionMode,
+    StreamParser, adapter_for,
 };
 pub use aider::{AIDER_SESSION, Aider};
 pub use claude::ClaudeCode;

@@ -204,10 +204,35 @@ impl TaskGraph {
                 todo.extend(self.dependencies(next));
             }
         }
-        self.topological_order()
-            .into_iter()
-            .filter(|t| upstream.contains(t))
-            .collect()
+        self.order_within(&upstream)
+    }
+
+    /// The tasks of `set`, which holds every dependency of its tasks, each after its
+    /// dependencies; ties broken by id, so it is `topological_order` with the others left out,
+    /// in time proportional to the set rather than the graph.
+    fn order_within(&self, set: &BTreeSet<TaskId>) -> Vec<TaskId> {
+        let mut remaining: HashMap<TaskId, usize> = set
+            .iter()
+            .map(|t| (*t, self.dependencies(*t).count()))
+            .collect();
+        let mut ready: BTreeSet<TaskId> = remaining
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(t, _)| *t)
+            .collect();
+        let mut order = Vec::with_capacity(set.len());
+        while let Some(task) = ready.pop_first() {
+            order.push(task);
+            for next in self.dependents(task) {
+                if let Some(n) = remaining.get_mut(&next) {
+                    *n -= 1;
+                    if *n == 0 {
+                        ready.insert(next);
+                    }
+                }
+            }
+        }
+        order
     }
 
     /// Each task's layer: 0 for a task that runs after nothing, else one more than the

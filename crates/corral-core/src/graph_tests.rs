@@ -254,3 +254,30 @@ fn upstream_is_every_task_run_after_in_merge_order() {
     assert!(g.upstream_of(a).is_empty());
     assert!(g.upstream_of(other).is_empty());
 }
+
+#[test]
+fn upstream_of_is_the_topological_order_of_what_a_task_runs_after() {
+    let ids: Vec<TaskId> = (0..60).map(|_| TaskId::new()).collect();
+    let mut edges = Vec::new();
+    for i in 0..ids.len() {
+        for j in 0..i {
+            if (i * 7 + j * 3) % 5 == 0 {
+                edges.push((ids[i], ids[j]));
+            }
+        }
+    }
+    let (g, rejected) = TaskGraph::from_edges(ids.clone(), &edges);
+    assert!(rejected.is_empty());
+    let order = g.topological_order();
+    for &t in &ids {
+        let mut upstream = std::collections::BTreeSet::new();
+        let mut todo: Vec<TaskId> = g.dependencies(t).collect();
+        while let Some(next) = todo.pop() {
+            if upstream.insert(next) {
+                todo.extend(g.dependencies(next));
+            }
+        }
+        let expected: Vec<TaskId> = order.iter().copied().filter(|x| upstream.contains(x)).collect();
+        assert_eq!(g.upstream_of(t), expected);
+    }
+}

@@ -9,6 +9,7 @@ pub mod graph;
 pub mod graph_run;
 pub mod ids;
 pub mod network;
+pub mod permission;
 pub mod project;
 pub mod question;
 pub mod run;

@@ -183,6 +183,10 @@ pub enum AgentPermissions {
     /// Everything is allowed without asking (Claude Code `bypassPermissions`, Codex without
     /// approvals or sandbox): the run's container is the only boundary.
     Bypass,
+    /// File edits are allowed; anything else the agent asks a person for in the inbox (allow
+    /// once, allow for this run, deny), where its CLI has a headless hook for it (Claude Code);
+    /// the others run as with `Edits`.
+    Ask,
 }
 
 impl AgentPermissions {
@@ -191,6 +195,7 @@ impl AgentPermissions {
             AgentPermissions::Auto => "auto",
             AgentPermissions::Edits => "edits",
             AgentPermissions::Bypass => "bypass",
+            AgentPermissions::Ask => "ask",
         }
     }
 }

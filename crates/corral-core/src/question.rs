@@ -41,6 +41,9 @@ pub struct Ask {
     /// What the person should know to answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
+    /// Set for an approval (`agent-permissions=ask`): the tool the agent wants to use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<crate::permission::PermissionAsk>,
 }
 
 /// A person's answer to one question: the choices picked and any text.
@@ -167,7 +170,11 @@ impl Ask {
         if let Some(c) = &context {
             bounded(|| "the context".to_string(), c, MAX_CONTEXT_CHARS)?;
         }
-        Ok(Ask { questions, context })
+        Ok(Ask {
+            questions,
+            context,
+            permission: self.permission,
+        })
     }
 
     /// Checks a person's answer against the questions, and returns it trimmed.

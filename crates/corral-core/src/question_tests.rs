@@ -16,6 +16,7 @@ fn q(text: &str, options: &[&str]) -> Question {
 
 fn ask(questions: Vec<Question>) -> Ask {
     Ask {
+        permission: None,
         questions,
         context: None,
     }

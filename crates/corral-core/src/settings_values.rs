@@ -114,10 +114,11 @@ pub(crate) fn parse_permissions(value: &str) -> Result<AgentPermissions, Validat
         "auto" => Ok(AgentPermissions::Auto),
         "edits" => Ok(AgentPermissions::Edits),
         "bypass" => Ok(AgentPermissions::Bypass),
+        "ask" => Ok(AgentPermissions::Ask),
         _ => Err(ValidationError::BadValue {
             field: "agent-permissions",
             given: value.to_string(),
-            expected: "auto, edits or bypass",
+            expected: "auto, edits, bypass or ask",
         }),
     }
 }

@@ -81,6 +81,22 @@ pub(crate) fn new_request(
 /// final text of the agent it consulted.
 pub(crate) fn answer_for_agent(request: &InputRequest) -> String {
     let answer = request.answer.as_ref();
+    if let Some(permission) = &request.ask.permission {
+        use corral_core::permission::{Decision, decision};
+        let tool = &permission.tool;
+        return match answer.map_or(Decision::Deny(None), decision) {
+            Decision::AllowOnce => {
+                format!("A person allowed it once: make the same {tool} call again now.")
+            }
+            Decision::AllowForRun => format!(
+                "A person allowed every {tool} call of this run: make the call again now."
+            ),
+            Decision::Deny(why) => format!(
+                "A person denied it{}; do without it.",
+                why.map(|w| format!(": {w}")).unwrap_or_default()
+            ),
+        };
+    }
     match request.consult {
         Some(_) => answer
             .and_then(|a| a.answers.first())

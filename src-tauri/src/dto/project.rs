@@ -109,7 +109,8 @@ impl From<SandboxDto> for SandboxKind {
     }
 }
 
-/// What a project's agents may do without asking: `edits` (the default) or `bypass`.
+/// What a project's agents may do without asking: `auto` (the default), `edits`, `bypass`, or
+/// `ask` (anything beyond edits is asked of a person in the inbox).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentPermissionsDto {
@@ -117,6 +118,7 @@ pub enum AgentPermissionsDto {
     Auto,
     Edits,
     Bypass,
+    Ask,
 }
 
 impl From<AgentPermissions> for AgentPermissionsDto {
@@ -125,6 +127,7 @@ impl From<AgentPermissions> for AgentPermissionsDto {
             AgentPermissions::Auto => AgentPermissionsDto::Auto,
             AgentPermissions::Edits => AgentPermissionsDto::Edits,
             AgentPermissions::Bypass => AgentPermissionsDto::Bypass,
+            AgentPermissions::Ask => AgentPermissionsDto::Ask,
         }
     }
 }
@@ -135,6 +138,7 @@ impl From<AgentPermissionsDto> for AgentPermissions {
             AgentPermissionsDto::Auto => AgentPermissions::Auto,
             AgentPermissionsDto::Edits => AgentPermissions::Edits,
             AgentPermissionsDto::Bypass => AgentPermissions::Bypass,
+            AgentPermissionsDto::Ask => AgentPermissions::Ask,
         }
     }
 }

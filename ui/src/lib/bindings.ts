@@ -91,10 +91,13 @@ export type AgentEventDto = { event: "session_started"; session_id: string } | {
 /**  file_edit, command, read, search, mcp, other */
 kind: string } | { event: "tool_result"; id: string; ok: boolean; output: string } | { event: "file_edit"; path: string } | { event: "usage"; input_tokens: number | null; output_tokens: number | null; cost_usd: number | null } | { event: "error"; message: string } | { event: "finished"; ok: boolean; summary: string | null } | { event: "raw"; line: string };
 
-/**  What a project's agents may do without asking: `edits` (the default) or `bypass`. */
+/**
+ *  What a project's agents may do without asking: `auto` (the default), `edits`, `bypass`, or
+ *  `ask` (anything beyond edits is asked of a person in the inbox).
+ */
 export type AgentPermissionsDto = 
 /**  Bypass in a container, edits in the local sandbox. */
-"auto" | "edits" | "bypass";
+"auto" | "edits" | "bypass" | "ask";
 
 export type AgentTasksDto = 
 /**  Tasks agents create wait for a person's approval. */

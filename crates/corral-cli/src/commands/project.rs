@@ -87,6 +87,9 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
                 corral_core::AgentPermissions::Bypass => {
                     "do anything without asking (agent-permissions=bypass)".to_string()
                 }
+                corral_core::AgentPermissions::Ask => {
+                    "edit files, and ask you in the inbox for anything else (agent-permissions=ask; Claude Code)".to_string()
+                }
             },
         ),
         (

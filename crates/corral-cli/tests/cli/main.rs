@@ -2,6 +2,7 @@
 #![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
 mod agents;
+mod approve;
 mod consult;
 mod graph;
 mod graph_cases;

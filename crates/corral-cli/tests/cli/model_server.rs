@@ -58,6 +58,14 @@ fn reply(body: &str) -> String {
         }
         return text_reply(&request, turn, CONSULT_ANSWER);
     }
+    // A command that needs a person's approval (`agent-permissions=ask`).
+    if body.contains("CORRAL-MCP-APPROVE") {
+        if results == 0 {
+            let input = serde_json::json!({"command": APPROVED_COMMAND, "description": "write a file"});
+            return tool_use_reply(&request, turn, "Bash", &input);
+        }
+        return text_reply(&request, turn, "Done.");
+    }
     let script = mcp_script(body);
     // A resumed session whose new message is a person's answer: it is taken, the turn ends.
     let answered_later = messages.get(last_human).is_some_and(|m| {
@@ -104,6 +112,9 @@ fn reply(body: &str) -> String {
     events.push(serde_json::json!({"type":"message_stop"}));
     sse(&events)
 }
+
+/// The command a `CORRAL-MCP-APPROVE` conversation asks to run.
+pub const APPROVED_COMMAND: &str = "sh -c 'echo approved > approved.txt'";
 
 /// What a consult run's agent is told first (core's `Consult::prompt_for`).
 const CONSULT_PROMPT: &str = "Another coding agent asks for your view";

@@ -65,6 +65,7 @@ impl AskHuman {
                 })
                 .collect(),
             context: self.context,
+            permission: None,
         }
     }
 }
@@ -118,6 +119,7 @@ pub(crate) async fn ask_agent(
             multiple: false,
         }],
         context: args.context,
+        permission: None,
     }
     .checked()
     .map_err(|e| ToolError::new(e.to_string()))?;
@@ -145,14 +147,13 @@ fn asked_already(err: EngineError) -> ToolError {
 }
 
 /// Waits for the answer to `request` in the call, but never as long as the agent CLIs' own
-/// tool timeouts: past `ask-wait` the call says the question is pending, and the answer comes
-/// as the agent's next turn.
-async fn wait_for_answer(
+/// tool timeouts: `None` past `ask-wait` (the answer then comes as the agent's next turn).
+pub(super) async fn wait_bounded(
     ctx: &Engine,
     scope: Scope,
-    request: InputRequest,
+    request: &InputRequest,
     cancelled: impl std::future::Future<Output = ()>,
-) -> Result<Value, ToolError> {
+) -> Result<Option<InputRequest>, ToolError> {
     let project = ctx.project(scope.project).await?;
     // Below the CLIs' tool timeouts, and well inside the agent's inactivity timeout.
     let wait = project
@@ -162,10 +163,21 @@ async fn wait_for_answer(
         .max(1);
     // A call the agent gave up (its connection cut, or cancelled) stops waiting: the answer
     // then comes as its next turn.
-    let waited = tokio::select! {
-        waited = ctx.wait_for_answer(request.id, Duration::from_secs(u64::from(wait))) => waited?,
-        () = cancelled => return Err(ToolError::new("the call was cancelled")),
-    };
+    tokio::select! {
+        waited = ctx.wait_for_answer(request.id, Duration::from_secs(u64::from(wait))) => Ok(waited?),
+        () = cancelled => Err(ToolError::new("the call was cancelled")),
+    }
+}
+
+/// The answer to `request` as the asking tool gives it: in the call, or "pending: end your
+/// turn".
+async fn wait_for_answer(
+    ctx: &Engine,
+    scope: Scope,
+    request: InputRequest,
+    cancelled: impl std::future::Future<Output = ()>,
+) -> Result<Value, ToolError> {
+    let waited = wait_bounded(ctx, scope, &request, cancelled).await?;
     let who = match request.consult {
         Some(_) => "the other agent",
         None => "a person",

@@ -7,6 +7,7 @@
 //! `ask_tools` the questions for a person.
 
 mod ask_tools;
+pub(crate) mod permission_tools;
 mod server;
 mod task_tools;
 

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use corral_core::{AgentTasks, RunEventBody, ToolCall, ToolOutcome, tool_call};
+use corral_core::{AgentPermissions, AgentTasks, RunEventBody, ToolCall, ToolOutcome, tool_call};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::ask_tools::{self, AskAgent, AskHuman};
+use super::permission_tools::{self, PermissionPrompt};
 use super::task_tools::{self, AddDependency, CreateTask, GetTask, ListTasks, ReportProgress};
 use super::{Scope, ToolError};
 use crate::engine::Engine;
@@ -60,14 +61,14 @@ pub(super) async fn serve<IO>(ctx: Engine, scope: Scope, io: IO)
 where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let agent_tasks = match ctx.project(scope.project).await {
-        Ok(project) => project.workflow.agent_tasks,
+    let settings = match ctx.project(scope.project).await {
+        Ok(project) => (project.workflow.agent_tasks, project.workflow.agent_permissions),
         Err(err) => {
             tracing::warn!(error = %err, "the MCP server cannot read its project");
             return;
         }
     };
-    let server = CorralServer::new(ctx, scope, agent_tasks);
+    let server = CorralServer::new(ctx, scope, settings);
     let (read, write) = tokio::io::split(io);
     let transport = rmcp::transport::async_rw::AsyncRwTransport::new_server(read, write)
         .with_max_line_length(MAX_MESSAGE_BYTES);
@@ -82,8 +83,15 @@ where
 
 #[tool_router]
 impl CorralServer {
-    fn new(ctx: Engine, scope: Scope, agent_tasks: AgentTasks) -> CorralServer {
+    fn new(
+        ctx: Engine,
+        scope: Scope,
+        (agent_tasks, permissions): (AgentTasks, AgentPermissions),
+    ) -> CorralServer {
         let mut tool_router = Self::tool_router();
+        if permissions != AgentPermissions::Ask {
+            tool_router.remove_route(corral_agents::PERMISSION_TOOL);
+        }
         if agent_tasks == AgentTasks::Deny {
             for name in TASK_WRITING_TOOLS {
                 tool_router.remove_route(name);
@@ -238,6 +246,23 @@ impl CorralServer {
             "ask_agent",
             &args,
             ask_tools::ask_agent(&self.ctx, self.scope, args.clone(), cancelled),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Corral's approval hook for the agent CLI (its permission prompt tool): not for the model to call. Asks a person whether a tool call may go ahead."
+    )]
+    async fn permission_prompt(
+        &self,
+        Parameters(args): Parameters<PermissionPrompt>,
+        request: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let cancelled = request.ct.cancelled_owned();
+        self.call(
+            corral_agents::PERMISSION_TOOL,
+            &args,
+            permission_tools::permission_prompt(&self.ctx, self.scope, args.clone(), cancelled),
         )
         .await
     }

@@ -68,6 +68,7 @@ pub(crate) fn request(
         permission: match project.workflow.agent_permissions {
             AgentPermissions::Bypass => PermissionMode::Bypass,
             AgentPermissions::Edits | AgentPermissions::Auto => PermissionMode::AcceptEdits,
+            AgentPermissions::Ask => PermissionMode::Ask,
         },
         base_url: project.workflow.env.get(adapter.base_url_env()).cloned(),
         agent_command: match adapter.runtime() {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use corral_core::permission::{Decision, decision};
 use corral_core::{FailKind, Project, RequestState, Run, RunState, Transition};
 use corral_sandbox::Sandbox;
 use tokio::sync::watch;
@@ -95,13 +96,27 @@ async fn give_answer(
             }
         };
         let text = crate::questions::answer_for_agent(&answered);
-        let message = match answered.consult {
-            Some(consult) => format!(
+        if let Some(permission) = &answered.ask.permission
+            && answered
+                .answer
+                .as_ref()
+                .is_some_and(|a| decision(a) == Decision::AllowOnce)
+        {
+            // The agent's retry of the call it was refused goes through, once.
+            crate::mcp::permission_tools::allowed_later(run.id, &permission.tool, &permission.input);
+        }
+        let message = match (answered.consult, &answered.ask.permission) {
+            (_, Some(permission)) => format!(
+                "A person decided on your request to use {} (request {}): {text}\n\nGo on with \
+                 the task.",
+                permission.tool, answered.id
+            ),
+            (Some(consult), None) => format!(
                 "The agent you consulted with ask_agent (request {}, run {consult}) \
                  answered:\n{text}\n\nGo on with the task.",
                 answered.id
             ),
-            None => format!(
+            (None, None) => format!(
                 "A person answered the question you asked with ask_human (request {}):\n\
                  {text}\n\nGo on with the task.",
                 answered.id

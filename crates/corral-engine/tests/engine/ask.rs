@@ -29,7 +29,7 @@ fn pick(label: &str) -> Answer {
 }
 
 /// The question of the inbox, once there is one.
-async fn waiting_question(f: &Fixture) -> corral_core::InputRequest {
+pub async fn waiting_question(f: &Fixture) -> corral_core::InputRequest {
     for _ in 0..200 {
         if let Some(InboxItem::Question { request, .. }) = f
             .engine

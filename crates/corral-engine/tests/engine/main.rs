@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 #![allow(clippy::disallowed_methods)] // their blocking calls stall no engine but their own
 
+mod approve;
 mod ask;
 mod consult;
 mod disk_full;

@@ -28,6 +28,7 @@ fn from_row(row: input_requests::Model) -> StoreResult<InputRequest> {
                 multiple: false,
             }],
             context: None,
+            permission: None,
         },
     };
     Ok(InputRequest {
