@@ -277,7 +277,11 @@ fn upstream_of_is_the_topological_order_of_what_a_task_runs_after() {
                 todo.extend(g.dependencies(next));
             }
         }
-        let expected: Vec<TaskId> = order.iter().copied().filter(|x| upstream.contains(x)).collect();
+        let expected: Vec<TaskId> = order
+            .iter()
+            .copied()
+            .filter(|x| upstream.contains(x))
+            .collect();
         assert_eq!(g.upstream_of(t), expected);
     }
 }

@@ -123,23 +123,44 @@ mod tests {
             &serde_json::json!({"command": "npm install\u{7}", "description": "deps"}),
         );
         let ask = ask.checked().expect("a valid question");
-        assert_eq!(ask.questions[0].question, "Claude Code wants to use Bash: npm install");
-        let labels: Vec<&str> = ask.questions[0].options.iter().map(|o| o.label.as_str()).collect();
+        assert_eq!(
+            ask.questions[0].question,
+            "Claude Code wants to use Bash: npm install"
+        );
+        let labels: Vec<&str> = ask.questions[0]
+            .options
+            .iter()
+            .map(|o| o.label.as_str())
+            .collect();
         assert_eq!(labels, [ALLOW_ONCE, ALLOW_FOR_RUN, DENY]);
-        assert!(ask.context.as_deref().is_some_and(|c| c.contains("\"description\":\"deps\"")));
-        assert_eq!(ask.permission.as_ref().map(|p| p.tool.as_str()), Some("Bash"));
+        assert!(
+            ask.context
+                .as_deref()
+                .is_some_and(|c| c.contains("\"description\":\"deps\""))
+        );
+        assert_eq!(
+            ask.permission.as_ref().map(|p| p.tool.as_str()),
+            Some("Bash")
+        );
     }
 
     #[test]
     fn a_huge_input_is_cut_and_still_a_valid_question() {
-        let ask = permission_ask("A", "WebFetch", &serde_json::json!({"url": "u".repeat(50_000)}));
+        let ask = permission_ask(
+            "A",
+            "WebFetch",
+            &serde_json::json!({"url": "u".repeat(50_000)}),
+        );
         assert!(ask.checked().is_ok());
     }
 
     #[test]
     fn only_a_picked_allow_allows() {
         assert_eq!(decision(&answer(&[ALLOW_ONCE], None)), Decision::AllowOnce);
-        assert_eq!(decision(&answer(&[ALLOW_FOR_RUN], None)), Decision::AllowForRun);
+        assert_eq!(
+            decision(&answer(&[ALLOW_FOR_RUN], None)),
+            Decision::AllowForRun
+        );
         assert_eq!(
             decision(&answer(&[DENY], Some("not on main"))),
             Decision::Deny(Some("not on main".into()))

@@ -88,9 +88,9 @@ pub(crate) fn answer_for_agent(request: &InputRequest) -> String {
             Decision::AllowOnce => {
                 format!("A person allowed it once: make the same {tool} call again now.")
             }
-            Decision::AllowForRun => format!(
-                "A person allowed every {tool} call of this run: make the call again now."
-            ),
+            Decision::AllowForRun => {
+                format!("A person allowed every {tool} call of this run: make the call again now.")
+            }
             Decision::Deny(why) => format!(
                 "A person denied it{}; do without it.",
                 why.map(|w| format!(": {w}")).unwrap_or_default()

@@ -7,7 +7,9 @@ use super::{Env, json, s};
 
 /// A Claude Code task in the local sandbox whose agent wants to run `APPROVED_COMMAND`, run in
 /// the background; returns the environment, the running `corral run` and the model's requests.
-fn claude_wants_a_command(settings: &[&str]) -> (
+fn claude_wants_a_command(
+    settings: &[&str],
+) -> (
     Env,
     std::process::Child,
     std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -77,9 +79,14 @@ fn ended(env: &Env, running: std::process::Child) -> serde_json::Value {
 fn a_command_runs_once_a_person_allows_it_from_the_inbox() {
     let (env, running, requests) = claude_wants_a_command(&[]);
     let asked = approval(&env);
-    let question = asked["questions"][0]["question"].as_str().unwrap_or_default();
+    let question = asked["questions"][0]["question"]
+        .as_str()
+        .unwrap_or_default();
     assert!(question.contains("Bash"), "{asked}");
-    assert!(question.contains(APPROVED_COMMAND), "the command is shown: {asked}");
+    assert!(
+        question.contains(APPROVED_COMMAND),
+        "the command is shown: {asked}"
+    );
     let options: Vec<&str> = asked["questions"][0]["options"]
         .as_array()
         .expect("options")
@@ -96,7 +103,10 @@ fn a_command_runs_once_a_person_allows_it_from_the_inbox() {
     assert!(diff.contains("approved.txt"), "{diff}");
     drop(requests);
     let log = env.ok(&["logs", run["id"].as_str().expect("id")]);
-    assert!(log.contains("permission_prompt"), "the approval is in the log: {log}");
+    assert!(
+        log.contains("permission_prompt"),
+        "the approval is in the log: {log}"
+    );
 }
 
 #[test]
@@ -137,7 +147,10 @@ fn a_decision_after_the_call_gave_up_comes_as_the_next_turn_and_the_retry_runs()
     let run = ended(&env, running);
     assert_eq!(run["state"], "succeeded", "{run}");
     let diff = env.ok(&["diff", run["id"].as_str().expect("id")]);
-    assert!(diff.contains("approved.txt"), "the retried command ran: {diff}");
+    assert!(
+        diff.contains("approved.txt"),
+        "the retried command ran: {diff}"
+    );
     let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert!(
         seen.iter()
@@ -145,9 +158,10 @@ fn a_decision_after_the_call_gave_up_comes_as_the_next_turn_and_the_retry_runs()
         "the first call told the agent to wait"
     );
     assert!(
-        seen.iter()
-            .any(|r| r.contains("A person decided on your request to use Bash")
-                && r.contains("make the same Bash call again")),
+        seen.iter().any(
+            |r| r.contains("A person decided on your request to use Bash")
+                && r.contains("make the same Bash call again")
+        ),
         "the decision came as the next turn"
     );
 }

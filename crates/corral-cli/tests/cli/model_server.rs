@@ -61,7 +61,8 @@ fn reply(body: &str) -> String {
     // A command that needs a person's approval (`agent-permissions=ask`).
     if body.contains("CORRAL-MCP-APPROVE") {
         if results == 0 {
-            let input = serde_json::json!({"command": APPROVED_COMMAND, "description": "write a file"});
+            let input =
+                serde_json::json!({"command": APPROVED_COMMAND, "description": "write a file"});
             return tool_use_reply(&request, turn, "Bash", &input);
         }
         return text_reply(&request, turn, "Done.");

@@ -22,8 +22,11 @@ use crate::error::EngineError;
 
 /// Calls a person allowed once after the agent's call had given up waiting: the agent's retry
 /// of the same call goes through (in this process; after a restart it is asked again).
-static ALLOWED_LATER: LazyLock<Mutex<HashMap<RunId, Vec<(String, String)>>>> =
+static ALLOWED_LATER: LazyLock<Mutex<HashMap<RunId, Vec<ToolCallKey>>>> =
     LazyLock::new(Default::default);
+
+/// A tool and its input (compact JSON), as an approval names them.
+type ToolCallKey = (String, String);
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub(crate) struct PermissionPrompt {
@@ -79,14 +82,18 @@ pub(crate) async fn permission_prompt(
     let project = ctx.project(scope.project).await?;
     let agent = task.runtime.unwrap_or(project.workflow.runtime);
     let ask = permission_ask(&agent.to_string(), &args.tool_name, &args.input);
-    let asked = ask.permission.clone().ok_or_else(|| {
-        ToolError::new("internal: an approval question without its tool")
-    })?;
+    let asked = ask
+        .permission
+        .clone()
+        .ok_or_else(|| ToolError::new("internal: an approval question without its tool"))?;
     // Allowed for the whole run already, or allowed once after an earlier try gave up.
     let earlier = ctx.run_questions(scope.run).await?;
     let for_run = earlier.iter().any(|r| {
         r.state == RequestState::Answered
-            && r.ask.permission.as_ref().is_some_and(|p| p.tool == asked.tool)
+            && r.ask
+                .permission
+                .as_ref()
+                .is_some_and(|p| p.tool == asked.tool)
             && r.answer
                 .as_ref()
                 .is_some_and(|a| decision(a) == Decision::AllowForRun)

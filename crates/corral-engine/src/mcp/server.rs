@@ -62,7 +62,10 @@ where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let settings = match ctx.project(scope.project).await {
-        Ok(project) => (project.workflow.agent_tasks, project.workflow.agent_permissions),
+        Ok(project) => (
+            project.workflow.agent_tasks,
+            project.workflow.agent_permissions,
+        ),
         Err(err) => {
             tracing::warn!(error = %err, "the MCP server cannot read its project");
             return;

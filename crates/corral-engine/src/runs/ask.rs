@@ -103,7 +103,11 @@ async fn give_answer(
                 .is_some_and(|a| decision(a) == Decision::AllowOnce)
         {
             // The agent's retry of the call it was refused goes through, once.
-            crate::mcp::permission_tools::allowed_later(run.id, &permission.tool, &permission.input);
+            crate::mcp::permission_tools::allowed_later(
+                run.id,
+                &permission.tool,
+                &permission.input,
+            );
         }
         let message = match (answered.consult, &answered.ask.permission) {
             (_, Some(permission)) => format!(

@@ -23,7 +23,11 @@ async fn the_approval_tool_is_offered_only_when_the_project_asks() {
     let f = Fixture::new().await;
     let (_, run) = live_run(&f, &[]).await;
     let mut mcp = Client::connect(&f, run).await;
-    assert!(!mcp.tool_names().await.contains(&"permission_prompt".to_string()));
+    assert!(
+        !mcp.tool_names()
+            .await
+            .contains(&"permission_prompt".to_string())
+    );
     f.engine.cancel_run(run).await.expect("cancel");
     wait(&f, run, Duration::from_secs(30)).await;
 }
@@ -33,10 +37,17 @@ async fn allowed_for_the_run_a_tool_is_not_asked_again() {
     let f = Fixture::new().await;
     let (_, run) = live_run(&f, &[("agent-permissions", "ask")]).await;
     let mut mcp = Client::connect(&f, run).await;
-    assert!(mcp.tool_names().await.contains(&"permission_prompt".to_string()));
+    assert!(
+        mcp.tool_names()
+            .await
+            .contains(&"permission_prompt".to_string())
+    );
     let engine = f.engine.clone();
     let answering = tokio::spawn(async move {
-        let f = Fixture { dir: tempfile::tempdir().expect("temp"), engine };
+        let f = Fixture {
+            dir: tempfile::tempdir().expect("temp"),
+            engine,
+        };
         let request = waiting_question(&f).await;
         let asked = request.ask.questions[0].question.clone();
         f.engine
@@ -62,7 +73,10 @@ async fn allowed_for_the_run_a_tool_is_not_asked_again() {
     // The same tool again: allowed without a question.
     let again = mcp.ok("permission_prompt", bash("npm run lint")).await;
     assert_eq!(again["behavior"], "allow", "{again}");
-    assert_eq!(f.engine.run_questions(run).await.expect("questions").len(), 1);
+    assert_eq!(
+        f.engine.run_questions(run).await.expect("questions").len(),
+        1
+    );
     assert!(f.engine.inbox().await.expect("inbox").is_empty());
     f.engine.cancel_run(run).await.expect("cancel");
     wait(&f, run, Duration::from_secs(30)).await;
