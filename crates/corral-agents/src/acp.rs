@@ -48,8 +48,11 @@ impl Adapter for Acp {
             format!("{}/{PROMPT_FILE}", request.home),
             "--permission".to_string(),
             match request.permission {
-                PermissionMode::AcceptEdits | PermissionMode::Ask => "edits",
+                PermissionMode::AcceptEdits => "edits",
                 PermissionMode::Bypass => "bypass",
+                // Asked of a person through Corral's permission tool (with its MCP server).
+                PermissionMode::Ask if request.mcp.is_some() => "ask",
+                PermissionMode::Ask => "edits",
             }
             .to_string(),
         ];

@@ -3,7 +3,9 @@
 // on stdout: the agent's `session/update` notifications as they come, plus `corral_acp` lines
 // (session, permission, done, error). Corral parses those lines like any agent's output, so the
 // durable step (output in files, exit status) works as for every agent.
-// Usage: node acp_bridge.mjs --prompt-file F --permission edits|bypass [--resume ID] [--mcp JSON] -- agent args...
+// Usage: node acp_bridge.mjs --prompt-file F --permission edits|bypass|ask [--resume ID] [--mcp JSON] -- agent args...
+// With `ask`, what edits do not allow is asked of a person through Corral's MCP server (its
+// `permission_prompt` tool, as Claude Code's --permission-prompt-tool does).
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
@@ -70,12 +72,67 @@ const refuse = (id, message) =>
   agent.stdin.write(JSON.stringify({ jsonrpc: "2.0", id, error: { code: -32601, message } }) + "\n");
 
 // What the project lets agents do without asking: edits allow everything but commands and
-// fetches; bypass allows everything.
-function choose(toolCall, options) {
-  const kind = toolCall?.kind ?? "other";
-  const allowed = opts.permission === "bypass" || !["execute", "fetch"].includes(kind);
+// fetches; bypass allows everything; ask allows edits and asks a person for the rest.
+const beyondEdits = (toolCall) => ["execute", "fetch"].includes(toolCall?.kind ?? "other");
+function pick(options, allowed) {
   const wanted = allowed ? ["allow_once", "allow_always"] : ["reject_once", "reject_always"];
   return wanted.map((kind) => options.find((o) => o.kind === kind)).find(Boolean) ?? options[0];
+}
+
+// Corral's MCP server for the run, started on the first approval: `call(tool, args)` answers
+// with the tool's JSON text parsed.
+let corral = null;
+async function corralTool(tool, args) {
+  if (!corral) {
+    const server = mcpServers[0];
+    const child = spawn(server.command, server.args ?? [], { stdio: ["pipe", "pipe", "inherit"] });
+    child.on("error", () => {});
+    const waiting = new Map();
+    let id = 0;
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        return;
+      }
+      const waiter = waiting.get(msg.id);
+      if (waiter) {
+        waiting.delete(msg.id);
+        waiter(msg);
+      }
+    });
+    child.on("exit", () => {
+      for (const waiter of waiting.values()) waiter({ error: { message: "Corral's MCP server went away" } });
+      waiting.clear();
+      corral = null;
+    });
+    const rpc = (method, params) =>
+      new Promise((resolve) => {
+        const n = ++id;
+        waiting.set(n, resolve);
+        child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: n, method, params }) + "\n");
+      });
+    await rpc("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "corral-acp-bridge", version: "1" } });
+    child.stdin.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n");
+    corral = rpc;
+  }
+  const answer = await corral("tools/call", { name: tool, arguments: args });
+  if (answer.error) throw answer.error;
+  return JSON.parse(answer.result?.content?.[0]?.text ?? "{}");
+}
+
+async function decide(toolCall, options) {
+  if (opts.permission === "bypass" || !beyondEdits(toolCall)) return pick(options, true);
+  if (opts.permission !== "ask" || mcpServers.length === 0) return pick(options, false);
+  try {
+    const input = toolCall?.rawInput ?? { title: toolCall?.title ?? null, content: toolCall?.content ?? null };
+    const verdict = await corralTool("permission_prompt", { tool_name: toolCall?.kind ?? "tool", input });
+    return pick(options, verdict?.behavior === "allow");
+  } catch (e) {
+    say({ corral_acp: "error", message: `asking Corral for approval failed: ${errorText(e)}` });
+    return pick(options, false);
+  }
 }
 
 createInterface({ input: agent.stdout }).on("line", (line) => {
@@ -94,9 +151,11 @@ createInterface({ input: agent.stdout }).on("line", (line) => {
     lastUpdate = Date.now();
     if (!replaying) say(msg);
   } else if (msg.method === "session/request_permission") {
-    const option = choose(msg.params?.toolCall, msg.params?.options ?? []);
-    say({ corral_acp: "permission", toolCall: msg.params?.toolCall ?? null, option: option?.kind ?? null });
-    reply(msg.id, option ? { outcome: { outcome: "selected", optionId: option.optionId } } : { outcome: { outcome: "cancelled" } });
+    const toolCall = msg.params?.toolCall ?? null;
+    decide(toolCall, msg.params?.options ?? []).then((option) => {
+      say({ corral_acp: "permission", toolCall, option: option?.kind ?? null });
+      reply(msg.id, option ? { outcome: { outcome: "selected", optionId: option.optionId } } : { outcome: { outcome: "cancelled" } });
+    });
   } else if (msg.id !== undefined) {
     refuse(msg.id, `Corral's client does not offer ${msg.method}`);
   }

@@ -49,7 +49,15 @@ fn cut(text: &str, max: usize) -> String {
 /// The part of a tool's input a person needs to decide: a command, a URL, a path; else the
 /// input itself.
 pub fn shown_input(input: &serde_json::Value) -> String {
-    for key in ["command", "url", "file_path", "path", "pattern", "query"] {
+    for key in [
+        "command",
+        "url",
+        "file_path",
+        "path",
+        "pattern",
+        "query",
+        "title",
+    ] {
         if let Some(value) = input.get(key).and_then(serde_json::Value::as_str) {
             return cut(value, SHOWN_CHARS);
         }

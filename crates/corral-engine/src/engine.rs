@@ -31,6 +31,8 @@ pub struct Shared {
     pub(crate) runs: RunRegistry,
     /// Which results the project branches hold, per branch tip.
     pub(crate) merged: MergedCache,
+    /// Task listings as computed, while nothing they are made of changed.
+    pub(crate) listings: crate::listing_cache::ListingCache,
 }
 
 impl Deref for Engine {
@@ -104,6 +106,7 @@ impl Engine {
             bus,
             runs: RunRegistry::default(),
             merged: MergedCache::default(),
+            listings: Default::default(),
         })))
     }
 

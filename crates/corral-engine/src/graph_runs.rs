@@ -149,16 +149,7 @@ impl Engine {
             return HashSet::new();
         }
         let repo = source_path(self, project);
-        let branch = project
-            .default_branch
-            .clone()
-            .unwrap_or_else(|| "HEAD".to_string());
-        let at = repo.clone();
-        let tip = tokio::task::spawn_blocking(move || corral_git::branch_tip(&at, &branch))
-            .await
-            .map_err(EngineError::from)
-            .and_then(|tip| tip.map_err(EngineError::from));
-        let tip = match tip {
+        let tip = match self.branch_tip(project).await {
             Ok(tip) => tip,
             Err(err) => {
                 tracing::debug!(project = %project.id, error = %err, "the project branch cannot be read");
@@ -199,6 +190,19 @@ impl Engine {
             })
             .map(|(task, _)| task)
             .collect()
+    }
+
+    /// The commit the project branch is at.
+    pub(crate) async fn branch_tip(&self, project: &Project) -> EngineResult<String> {
+        let repo = source_path(self, project);
+        let branch = project
+            .default_branch
+            .clone()
+            .unwrap_or_else(|| "HEAD".to_string());
+        tokio::task::spawn_blocking(move || corral_git::branch_tip(&repo, &branch))
+            .await
+            .map_err(EngineError::from)
+            .and_then(|tip| tip.map_err(EngineError::from))
     }
 
     /// One pass over every graph run (and every project with `auto-run=on`): starts what is

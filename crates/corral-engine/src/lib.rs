@@ -12,6 +12,7 @@ mod events;
 mod fs_work;
 mod graph_runs;
 mod keys;
+mod listing_cache;
 pub mod logging;
 mod mcp;
 mod merged;

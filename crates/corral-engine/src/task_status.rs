@@ -30,6 +30,8 @@ pub(crate) struct Statuses {
     approvals: HashMap<TaskId, Approval>,
     /// The latest progress line of each task's latest run.
     progress: HashMap<TaskId, String>,
+    /// The project branches asked which results they hold, and where each was.
+    pub(crate) tips: crate::listing_cache::Tips,
 }
 
 impl Statuses {
@@ -125,7 +127,7 @@ impl Engine {
                 .map(|p| (p.id, p))
                 .collect(),
         };
-        let merged = self.merged_tasks(&tasks, &latest, &projects).await?;
+        let (merged, tips) = self.merged_tasks(&tasks, &latest, &projects).await?;
         let project_of: HashMap<TaskId, ProjectId> = tasks.iter().copied().collect();
         // As the scheduler sees it: merged is finished; with chain-on=merge a succeeded run
         // that is not merged yet keeps the tasks after it waiting.
@@ -160,6 +162,7 @@ impl Engine {
             overlaps,
             approvals,
             progress,
+            tips,
         })
     }
 
@@ -232,13 +235,14 @@ impl Engine {
     }
 
     /// Of `tasks`, those whose latest run succeeded with a result the project branch holds
-    /// (merged by Corral, by hand, or through a dependant).
+    /// (merged by Corral, by hand, or through a dependant); and the branches asked, with where
+    /// each was.
     async fn merged_tasks(
         &self,
         tasks: &[(TaskId, ProjectId)],
         latest: &HashMap<TaskId, LatestRun>,
         projects: &HashMap<ProjectId, Project>,
-    ) -> EngineResult<HashSet<TaskId>> {
+    ) -> EngineResult<(HashSet<TaskId>, crate::listing_cache::Tips)> {
         let mut merged = HashSet::new();
         let mut per_project: HashMap<ProjectId, Vec<(TaskId, String)>> = HashMap::new();
         for (task, project) in tasks {
@@ -254,11 +258,14 @@ impl Engine {
                     .push((*task, commit.clone()));
             }
         }
+        let mut tips = Vec::new();
         for (project, results) in per_project {
             if let Some(project) = projects.get(&project) {
+                // Read before the answers: a branch moving meanwhile shows on the next look.
+                tips.push((project.id, self.branch_tip(project).await.ok()));
                 merged.extend(self.merged_results(project, results).await);
             }
         }
-        Ok(merged)
+        Ok((merged, tips))
     }
 }

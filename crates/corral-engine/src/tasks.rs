@@ -4,7 +4,7 @@ use corral_core::{
     Approval, CreatedBy, GraphError, ProjectId, Runtime, Task, TaskId, TaskKind, TaskSummary,
     ValidationError, validate,
 };
-use corral_store::{RunQuery, TaskMutation, TaskQuery};
+use corral_store::{ChangeVersion, RunQuery, TaskMutation, TaskQuery};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
@@ -82,11 +82,18 @@ impl Engine {
         Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
     }
 
-    /// What lists and boards show: tasks without prompts, with their derived status.
+    /// What lists and boards show: tasks without prompts, with their derived status. Given
+    /// again as computed while nothing it is made of changed (see `listing_cache`).
     pub async fn list_task_summaries(
         &self,
         project: Option<ProjectId>,
     ) -> EngineResult<Vec<TaskView<TaskSummary>>> {
+        let version = ChangeVersion::current(self.store.db()).await?;
+        if let Some((tips, views)) = self.listings.get(project, version)
+            && self.tips_hold(&tips).await?
+        {
+            return Ok(views);
+        }
         let tasks = TaskQuery::summaries(self.store.db(), project).await?;
         let statuses = self
             .statuses(
@@ -94,7 +101,22 @@ impl Engine {
                 tasks.iter().map(|t| (t.id, t.project_id, t.approval)),
             )
             .await?;
-        Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
+        let views: Vec<TaskView<TaskSummary>> =
+            tasks.into_iter().map(|t| statuses.view(t.id, t)).collect();
+        self.listings
+            .put(project, version, statuses.tips, views.clone());
+        Ok(views)
+    }
+
+    /// Whether each project branch is where a listing saw it.
+    async fn tips_hold(&self, tips: &crate::listing_cache::Tips) -> EngineResult<bool> {
+        for (project, tip) in tips {
+            let project = self.project(*project).await?;
+            if self.branch_tip(&project).await.ok() != *tip {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     pub async fn task(&self, id: TaskId) -> EngineResult<TaskView> {

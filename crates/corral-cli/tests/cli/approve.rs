@@ -165,3 +165,69 @@ fn a_decision_after_the_call_gave_up_comes_as_the_next_turn_and_the_retry_runs()
         "the decision came as the next turn"
     );
 }
+
+#[test]
+fn an_acp_agents_permission_request_waits_in_the_inbox() {
+    // Gemini CLI as an ACP agent: its `session/request_permission` for a shell command goes
+    // through the bridge to Corral's permission tool.
+    let (url, _requests) = model_server();
+    let bin = super::agents::agents_bin();
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&["project", "add", s(&repo)]);
+    let base = format!("env.GOOGLE_GEMINI_BASE_URL={url}");
+    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "sandbox=local",
+        "agent-permissions=ask",
+        &base,
+        &path,
+    ]);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Builder",
+        "--runtime",
+        "acp",
+        "--prompt",
+        "CORRAL-MCP-APPROVE: write the file",
+        "--",
+        "gemini",
+        "--acp",
+        "-m",
+        "gemini-2.5-flash",
+    ]);
+    let running = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["run", "Builder"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .env("GEMINI_API_KEY", "sk-corral-test-approve-acp")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("corral starts");
+    let asked = approval(&env);
+    let question = asked["questions"][0]["question"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(question.contains("execute"), "{asked}");
+    assert!(
+        question.contains("approved.txt"),
+        "the command is shown: {asked}"
+    );
+    env.ok(&[
+        "answer",
+        asked["id"].as_str().expect("id"),
+        "--option",
+        "Allow once",
+    ]);
+    let run = ended(&env, running);
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let diff = env.ok(&["diff", run["id"].as_str().expect("id")]);
+    assert!(diff.contains("approved.txt"), "the command ran: {diff}");
+}

@@ -296,6 +296,11 @@ fn gemini_reply(body: &str) -> String {
     if answered {
         chunk(serde_json::json!([{"text": "Do"}]), false)
             + &chunk(serde_json::json!([{"text": "ne."}]), true)
+    } else if body.contains("CORRAL-MCP-APPROVE") {
+        chunk(
+            serde_json::json!([{"functionCall": {"name": "run_shell_command", "args": {"command": APPROVED_COMMAND, "description": "write a file"}}}]),
+            true,
+        )
     } else if let Some(Some(tool)) = mcp_tool {
         chunk(
             serde_json::json!([{"functionCall": {"name": tool, "args": mcp_script(body)[0].1}}]),

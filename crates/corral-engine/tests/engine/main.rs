@@ -9,6 +9,7 @@ mod consult;
 mod disk_full;
 mod docker_stops;
 mod doctor;
+mod listing;
 mod local_runs;
 mod mcp;
 mod open;

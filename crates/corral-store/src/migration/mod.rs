@@ -13,6 +13,7 @@ mod m20261204_000001_network_allowlist;
 mod m20261205_000001_agent_tasks;
 mod m20261205_000002_questions;
 mod m20261206_000001_consult_runs;
+mod m20261206_000002_change_version;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_agent_tasks::Migration),
             Box::new(m20261205_000002_questions::Migration),
             Box::new(m20261206_000001_consult_runs::Migration),
+            Box::new(m20261206_000002_change_version::Migration),
         ]
     }
 }

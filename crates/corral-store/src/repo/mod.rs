@@ -2,6 +2,7 @@
 //! SeaORM's examples do. Every function takes any connection or transaction, so the engine can
 //! group writes.
 
+pub mod change_version;
 pub mod file_changes;
 pub mod graph_runs;
 pub mod input_requests;
@@ -11,6 +12,7 @@ pub mod runs;
 pub mod settings;
 pub mod tasks;
 
+pub use change_version::ChangeVersion;
 pub use file_changes::{FileChange, FileChangeQuery};
 pub use graph_runs::GraphRuns;
 pub use input_requests::InputRequests;

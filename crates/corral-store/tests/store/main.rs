@@ -1,6 +1,7 @@
 //! Integration tests of the store against real SQLite files in temp dirs.
 #![allow(clippy::expect_used, clippy::cast_possible_truncation)] // tests and benchmarks: a failure is the report
 
+mod change_version;
 mod event_writer;
 mod migrations;
 mod repositories;

@@ -23,6 +23,7 @@ async fn migrations_run_up_down_and_up_again_on_a_temp_file() {
             .collect::<Vec<_>>()
     };
     let expected = [
+        "change_version",
         "file_changes",
         "graph_runs",
         "input_requests",
