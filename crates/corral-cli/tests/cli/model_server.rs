@@ -130,12 +130,22 @@ fn working_dir(body: &str) -> &str {
         .unwrap_or("/workspace")
 }
 
-/// The name under which the agent offered the model Corral's `create_task` tool (each CLI
-/// names MCP tools its own way), found in the request's tool declarations.
-fn declared_create_task(tool_names: impl Iterator<Item = String>) -> Option<String> {
-    tool_names
-        .into_iter()
-        .find(|name| name.ends_with("create_task"))
+/// The name under which the agent offered the model Corral's `tool` (each CLI names MCP tools
+/// its own way), found in the request's tool declarations.
+fn declared(tool: &str, mut tool_names: impl Iterator<Item = String>) -> Option<String> {
+    tool_names.find(|name| name.ends_with(tool))
+}
+
+/// The next of the script's MCP calls once `done` of them came back, as (its name among
+/// `declared_names`, its arguments); `None` when the script is over (or has none).
+fn next_mcp_call(
+    body: &str,
+    done: usize,
+    declared_names: &[String],
+) -> Option<(String, serde_json::Value)> {
+    let (tool, arguments) = mcp_script(body).into_iter().nth(done)?;
+    let name = declared(tool, declared_names.iter().cloned())?;
+    Some((name, arguments))
 }
 
 /// The MCP tool calls a "CORRAL-MCP" conversation makes, in order: `CORRAL-MCP-TASK` proposes a
@@ -213,35 +223,35 @@ fn responses_reply(body: &str) -> String {
         .iter()
         .rposition(|i| i["type"] == "message" && i["role"] == "user")
         .unwrap_or(0);
-    let answered = items[last_user..]
+    let outputs = items[last_user..]
         .iter()
-        .any(|i| i["type"] == "function_call_output");
+        .filter(|i| i["type"] == "function_call_output")
+        .count();
+    let answered = outputs > 0;
     let turn = items.len();
     // Codex offers an MCP server's tools as a namespace (`mcp__corral`) of functions; a call
     // names the function and its namespace.
-    let mcp_tool = body.contains("CORRAL-MCP-TASK").then(|| {
-        request["tools"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t["type"] == "namespace")
-            .find_map(|ns| {
-                let tool = declared_create_task(
-                    ns["tools"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|t| t["name"].as_str().map(str::to_string)),
-                )?;
-                Some((ns["name"].as_str()?.to_string(), tool))
-            })
-    });
-    let item = if answered {
+    let mcp_call = request["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["type"] == "namespace")
+        .find_map(|ns| {
+            let names: Vec<String> = ns["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["name"].as_str().map(str::to_string))
+                .collect();
+            let (tool, arguments) = next_mcp_call(body, outputs, &names)?;
+            Some((ns["name"].as_str()?.to_string(), tool, arguments))
+        });
+    let item = if let Some((namespace, tool, arguments)) = mcp_call {
+        serde_json::json!({"type":"function_call","id":format!("fc_{turn}"),"call_id":format!("call_{turn}"),
+            "name":tool,"namespace":namespace,"arguments":arguments.to_string()})
+    } else if answered {
         serde_json::json!({"type":"message","role":"assistant","id":format!("msg_{turn}"),
             "content":[{"type":"output_text","text":"Done."}]})
-    } else if let Some(Some((namespace, tool))) = mcp_tool {
-        serde_json::json!({"type":"function_call","id":format!("fc_{turn}"),"call_id":format!("call_{turn}"),
-            "name":tool,"namespace":namespace,"arguments":mcp_script(body)[0].1.to_string()})
     } else {
         let (name, text) = if body.contains("FOLLOW-UP") {
             ("second.txt", "second")
@@ -265,11 +275,21 @@ fn responses_reply(body: &str) -> String {
 /// "Done." in two chunks once the function's response came back.
 fn gemini_reply(body: &str) -> String {
     let request: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    let answered = request["contents"]
-        .as_array()
-        .and_then(|c| c.last())
-        .and_then(|entry| entry["parts"].as_array())
-        .is_some_and(|parts| parts.iter().any(|p| p.get("functionResponse").is_some()));
+    let contents = request["contents"].as_array().cloned().unwrap_or_default();
+    let is_response = |entry: &serde_json::Value| {
+        entry["parts"]
+            .as_array()
+            .is_some_and(|parts| parts.iter().any(|p| p.get("functionResponse").is_some()))
+    };
+    let last_user_text = contents
+        .iter()
+        .rposition(|e| e["role"] == "user" && !is_response(e))
+        .unwrap_or(0);
+    let responses = contents[last_user_text..]
+        .iter()
+        .filter(|e| is_response(e))
+        .count();
+    let answered = contents.last().is_some_and(is_response);
     let usage = serde_json::json!({"promptTokenCount": 100, "candidatesTokenCount": 10, "totalTokenCount": 110});
     let chunk = |parts: serde_json::Value, last: bool| {
         let mut candidate =
@@ -282,28 +302,26 @@ fn gemini_reply(body: &str) -> String {
         chunk["candidates"] = serde_json::json!([candidate]);
         format!("data: {chunk}\r\n\r\n")
     };
-    let mcp_tool = body.contains("CORRAL-MCP-TASK").then(|| {
-        declared_create_task(
-            request["tools"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t["functionDeclarations"].as_array())
-                .flatten()
-                .filter_map(|d| d["name"].as_str().map(str::to_string)),
+    let names: Vec<String> = request["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["functionDeclarations"].as_array())
+        .flatten()
+        .filter_map(|d| d["name"].as_str().map(str::to_string))
+        .collect();
+    let mcp_call = next_mcp_call(body, responses, &names);
+    if let Some((tool, arguments)) = mcp_call {
+        chunk(
+            serde_json::json!([{"functionCall": {"name": tool, "args": arguments}}]),
+            true,
         )
-    });
-    if answered {
+    } else if answered {
         chunk(serde_json::json!([{"text": "Do"}]), false)
             + &chunk(serde_json::json!([{"text": "ne."}]), true)
     } else if body.contains("CORRAL-MCP-APPROVE") {
         chunk(
             serde_json::json!([{"functionCall": {"name": "run_shell_command", "args": {"command": APPROVED_COMMAND, "description": "write a file"}}}]),
-            true,
-        )
-    } else if let Some(Some(tool)) = mcp_tool {
-        chunk(
-            serde_json::json!([{"functionCall": {"name": tool, "args": mcp_script(body)[0].1}}]),
             true,
         )
     } else {
@@ -360,24 +378,26 @@ fn chat_reply(body: &str) -> String {
         .iter()
         .rposition(|m| m["role"] == "user")
         .unwrap_or(0);
-    if messages[last_user..].iter().any(|m| m["role"] == "tool") {
-        return text("Done.");
-    }
-    if body.contains("CORRAL-MCP-TASK")
-        && let Some(tool) = declared_create_task(
-            request["tools"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t["function"]["name"].as_str().map(str::to_string)),
-        )
-    {
+    let results = messages[last_user..]
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .count();
+    let names: Vec<String> = request["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["function"]["name"].as_str().map(str::to_string))
+        .collect();
+    if let Some((tool, arguments)) = next_mcp_call(body, results, &names) {
         return chunk(
             serde_json::json!({"role": "assistant", "tool_calls": [{"index": 0, "id": format!("call_{}", messages.len()),
-                "type": "function", "function": {"name": tool, "arguments": mcp_script(body)[0].1.to_string()}}]}),
+                "type": "function", "function": {"name": tool, "arguments": arguments.to_string()}}]}),
             None,
         ) + &chunk(serde_json::json!({}), Some("tool_calls"))
             + usage;
+    }
+    if results > 0 {
+        return text("Done.");
     }
     let system = messages
         .first()
