@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use corral_core::RunState;
-use corral_engine::{Engine, EngineEvent};
+use corral_engine::{AnsweredFrom, Engine, EngineEvent};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::AppHandle;
@@ -12,6 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::dto::{ProjectDto, TaskDto};
 use crate::notify;
+use crate::question_notice::{self, NoticeAction};
 
 #[derive(Debug, Clone, Serialize, Deserialize, Type, Event)]
 #[serde(tag = "type")]
@@ -66,6 +67,10 @@ pub enum CorralEvent {
     },
     /// The user picked "N need you" in the tray menu: show the inbox.
     OpenInbox,
+    /// The user clicked a question's notification: show it in the inbox.
+    OpenQuestion {
+        request_id: String,
+    },
     /// The user picked a run in the tray menu: show it.
     OpenRun {
         run_id: String,
@@ -140,7 +145,7 @@ async fn notify_run_end(app: &AppHandle, event: &EngineEvent) {
 }
 
 /// A system notification when an agent asks the user something.
-async fn notify_question(app: &AppHandle, engine: &Engine, event: &EngineEvent) {
+async fn notify_question(app: &AppHandle, engine: &Arc<Engine>, event: &EngineEvent) {
     let EngineEvent::InboxChanged { request } = event else {
         return;
     };
@@ -151,7 +156,37 @@ async fn notify_question(app: &AppHandle, engine: &Engine, event: &EngineEvent) 
         Ok(task) => format!("{} asks", task.task.title),
         Err(_) => "An agent asks".to_string(),
     };
-    notify::send(app, &title, request.ask.headline()).await;
+    // The notification waits for a click or a button: off the loop that forwards events.
+    let (app, engine, request) = (app.clone(), engine.clone(), request.clone());
+    tauri::async_runtime::spawn(async move {
+        let actions = question_notice::actions(&request.ask);
+        let Some(key) =
+            notify::send_with_actions(&app, &title, request.ask.headline(), actions).await
+        else {
+            return;
+        };
+        match question_notice::action(&request.ask, &key) {
+            Some(NoticeAction::Open) => {
+                crate::tray::show_main_window(&app);
+                let open = CorralEvent::OpenQuestion {
+                    request_id: request.id.to_string(),
+                };
+                if let Err(err) = open.emit(&app) {
+                    tracing::warn!(error = %err, "could not open the question from its notification");
+                }
+            }
+            Some(NoticeAction::Answer(answer)) => {
+                if let Err(err) = engine
+                    .answer_question(request.id, answer, AnsweredFrom::Notification)
+                    .await
+                {
+                    // Answered elsewhere meanwhile, say: the window shows how it stands.
+                    tracing::warn!(error = %err, "the answer from the notification was refused");
+                }
+            }
+            None => tracing::warn!(key, "a notification action Corral did not offer"),
+        }
+    });
 }
 
 /// Whether the event may change what waits on the user (the tray's count, the inbox).

@@ -8,6 +8,7 @@ mod dto;
 mod error;
 mod events;
 mod notify;
+mod question_notice;
 mod state;
 mod tray;
 

@@ -1,5 +1,6 @@
-//! System notifications, behind one function. Without a notification service (a bare X server,
-//! CI) nothing is shown and a warning is logged; the app keeps working.
+//! System notifications. Without a notification service (a bare X server, CI) nothing is shown
+//! and a warning is logged; the app keeps working. A notification with actions (a question's)
+//! reports the one invoked, where the platform's service offers actions (Linux).
 
 use tauri::AppHandle;
 use tauri_plugin_notification::NotificationExt;
@@ -23,4 +24,69 @@ pub async fn send(app: &AppHandle, title: &str, body: &str) -> bool {
             false
         }
     }
+}
+
+/// How long a notification with actions stays (and its waiting thread with it) at most.
+const ACTIONS_TIMEOUT_MS: u32 = 30 * 60 * 1000;
+
+/// Shows a notification with `actions` (key, label; the key `default` is a click on the
+/// notification itself) and waits, off the async runtime, for one to be invoked. Returns its key;
+/// `None` when the notification was closed, could not be shown, or (not Linux) actions are not
+/// offered, in which case it is shown without them.
+pub async fn send_with_actions(
+    app: &AppHandle,
+    title: &str,
+    body: &str,
+    actions: Vec<(String, String)>,
+) -> Option<String> {
+    if desktop::bus_name_present("org.freedesktop.Notifications").await == Some(false) {
+        tracing::warn!(
+            title,
+            "no notification service on the session bus; notification not shown"
+        );
+        return None;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let _ = app;
+        let (title, body) = (title.to_string(), body.to_string());
+        tokio::task::spawn_blocking(move || invoked_action(&title, &body, &actions))
+            .await
+            .ok()
+            .flatten()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = actions;
+        send(app, title, body).await;
+        None
+    }
+}
+
+/// Shows the notification and blocks until an action is invoked or it is closed.
+#[cfg(target_os = "linux")]
+pub(crate) fn invoked_action(
+    title: &str,
+    body: &str,
+    actions: &[(String, String)],
+) -> Option<String> {
+    let mut notification = notify_rust::Notification::new();
+    notification
+        .appname("Corral")
+        .summary(title)
+        .body(body)
+        .timeout(notify_rust::Timeout::Milliseconds(ACTIONS_TIMEOUT_MS));
+    for (key, label) in actions {
+        notification.action(key, label);
+    }
+    let handle = match notification.show() {
+        Ok(handle) => handle,
+        Err(err) => {
+            tracing::warn!(title, error = %err, "notification failed");
+            return None;
+        }
+    };
+    let mut invoked = None;
+    handle.wait_for_action(|key| invoked = Some(key.to_string()));
+    invoked.filter(|key| key != "__closed")
 }

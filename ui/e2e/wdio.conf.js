@@ -12,6 +12,8 @@ const application = path.join(targetDir, "debug", "corral-app");
 export const screenshotDir = path.join(root, "target", "e2e-screenshots");
 /** The command-line binary, for steps the window does not offer yet. */
 export const corralCli = path.join(targetDir, "debug", "corral");
+/** A notification service for the session bus the app runs on (the tests' own, see scripts/e2e). */
+export const fakeNotifications = path.join(targetDir, "debug", "corral-fake-notifications");
 
 // Every session starts from an empty data dir; the app inherits it through tauri-driver.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-e2e-"));

@@ -77,6 +77,16 @@ pub(crate) fn new_request(
     }
 }
 
+/// Where a person answered, for the run's log: " from the CLI", ...
+pub(crate) fn answered_where(by: Option<&str>) -> &'static str {
+    match by {
+        Some("app") => " in the app",
+        Some("cli") => " from the CLI",
+        Some("notification") => " from a notification",
+        _ => "",
+    }
+}
+
 /// What the agent is told of an answered question: a person's answers to its questions, or the
 /// final text of the agent it consulted.
 pub(crate) fn answer_for_agent(request: &InputRequest) -> String {
@@ -296,8 +306,12 @@ impl Engine {
                         Some(_) => "the consulted agent",
                         None => "the person",
                     };
-                    self.note(now.run_id, format!("{who} answered; the agent goes on"))
-                        .await?;
+                    let from = answered_where(now.answered_by.as_deref());
+                    self.note(
+                        now.run_id,
+                        format!("{who} answered{from}; the agent goes on"),
+                    )
+                    .await?;
                     return Ok(Some(now));
                 }
                 RequestState::Cancelled => return Ok(Some(now)),

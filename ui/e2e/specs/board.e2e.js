@@ -1,9 +1,10 @@
 // The first-run scenario from the desktop-app issue, step by step, each with a screenshot.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import readline from "node:readline";
 import fs from "node:fs";
 import path from "node:path";
 import { browser, $, $$, expect } from "@wdio/globals";
-import { screenshotDir } from "../wdio.conf.js";
+import { fakeNotifications, screenshotDir } from "../wdio.conf.js";
 import { startModelServer } from "../model-server.js";
 import { makeRepo } from "../git-repo.js";
 
@@ -16,6 +17,28 @@ function gitRepo(name) {
 async function shot(name) {
   await browser.pause(250); // let transitions settle
   await browser.saveScreenshot(path.join(screenshotDir, `${name}.png`));
+}
+
+/**
+ * The session's notification service, for one test: `shown` holds what the app asked it to show
+ * (id, title, body, actions); `invoke(id, key)` clicks an action, as a person would.
+ */
+async function notificationService() {
+  const child = spawn(fakeNotifications, [], { stdio: ["pipe", "pipe", "inherit"] });
+  const shown = [];
+  const lines = readline.createInterface({ input: child.stdout });
+  await new Promise((resolve, reject) => {
+    child.on("error", reject);
+    lines.on("line", (line) => {
+      if (line === "ready") resolve();
+      else shown.push(JSON.parse(line));
+    });
+  });
+  return {
+    shown,
+    invoke: (id, key) => child.stdin.write(`invoke ${id} ${key}\n`),
+    stop: () => child.kill(),
+  };
 }
 
 async function addProject(source) {
@@ -34,6 +57,17 @@ async function createTask(title, prompt, after = []) {
   for (const dep of after) {
     await $(`input[type="checkbox"][data-title="${dep}"]`).click();
   }
+  await $('[data-testid="create-task-submit"]').click();
+  await dialog.waitForDisplayed({ reverse: true });
+}
+
+async function createTaskWith(title, prompt, runtime) {
+  await $('[data-testid="new-task"]').click();
+  const dialog = await $('[data-testid="create-task-dialog"]');
+  await dialog.waitForDisplayed();
+  await $("#task-title").setValue(title);
+  await $("#task-prompt").setValue(prompt);
+  await $("#task-runtime").selectByAttribute("value", runtime);
   await $('[data-testid="create-task-submit"]').click();
   await dialog.waitForDisplayed({ reverse: true });
 }
@@ -284,6 +318,8 @@ describe("Corral's first run", () => {
   });
 
   it("answers a real Claude Code question from the Inbox, and the run finishes", async () => {
+    // The question's notification: clicking it opens the question in the Inbox.
+    const notifications = await notificationService();
     // The same project (local sandbox, the scripted server): the agent asks through Corral.
     await $('[data-testid="nav-projects"]').click();
     await $('[data-testid="project-item"]').$("button=Board").click();
@@ -297,11 +333,21 @@ describe("Corral's first run", () => {
     await dialog.waitForDisplayed({ reverse: true });
     await card("Agent asks").click();
     await $('[data-testid="run-task"]').click();
-    // The question reaches the inbox: its count in the sidebar, then the item.
+    // The question reaches the inbox (its count in the sidebar) and raises a notification.
     await $('[data-testid="inbox-count"]').waitForDisplayed({ timeout: 60000 });
-    await $('[data-testid="nav-inbox"]').click();
+    await browser.waitUntil(async () => notifications.shown.some((n) => n.title === "Agent asks asks"), {
+      timeout: 30000,
+      timeoutMsg: `no notification for the question: ${JSON.stringify(notifications.shown)}`,
+    });
+    const notice = notifications.shown.find((n) => n.title === "Agent asks asks");
+    expect(notice.body).toBe("Which database?");
+    expect(notice.actions.map(([key]) => key)).toEqual(["default", "option:0", "option:1"]);
+    expect(notice.actions[1][1]).toBe("SQLite");
+    notifications.invoke(notice.id, "default");
     const question = await $('[data-testid="inbox-question"]');
-    await question.waitForDisplayed();
+    await question.waitForDisplayed({ timeout: 30000 });
+    await expect(question).toHaveAttribute("data-focused", "true");
+    notifications.stop();
     await expect(question).toHaveText(expect.stringContaining("Which database?"));
     await expect(question).toHaveText(expect.stringContaining("The cart needs storage"));
     await question.$("button*=SQLite").click();
@@ -323,5 +369,35 @@ describe("Corral's first run", () => {
       timeoutMsg: "the tool call is not in the log",
     });
     await shot("17-answered-run");
+  });
+
+  it("answers a question from its notification's button", async () => {
+    const notifications = await notificationService();
+    await $('[data-testid="nav-projects"]').click();
+    await $('[data-testid="project-item"]').$("button=Board").click();
+    await createTaskWith("Agent asks again", "CORRAL-MCP-ASK: which database now?", "claude-code");
+    await card("Agent asks again").click();
+    await $('[data-testid="run-task"]').click();
+    await browser.waitUntil(async () => notifications.shown.some((n) => n.title === "Agent asks again asks"), {
+      timeout: 60000,
+      timeoutMsg: `no notification for the question: ${JSON.stringify(notifications.shown)}`,
+    });
+    const notice = notifications.shown.find((n) => n.title === "Agent asks again asks");
+    // "SQLite", as a person would click it on the notification.
+    notifications.invoke(notice.id, "option:0");
+    await $('[data-testid="nav-projects"]').click();
+    await $('[data-testid="project-item"]').$("button=Board").click();
+    await card("Agent asks again").click();
+    await $('[data-testid="task-runs"]').$("button").click();
+    await browser.waitUntil(async () => ["succeeded", "failed"].includes(await $('[data-testid="run-state"]').getText()), {
+      timeout: 60000,
+      timeoutMsg: "the agent run did not end",
+    });
+    await expect($('[data-testid="run-state"]')).toHaveText("succeeded");
+    await browser.waitUntil(async () => (await $('[data-testid="run-log"]').getText()).includes("answered from a notification"), {
+      timeout: 10000,
+      timeoutMsg: "the log does not say the answer came from the notification",
+    });
+    notifications.stop();
   });
 });

@@ -162,6 +162,8 @@ run: RunDto } |
 { type: "InboxChanged"; count: number } | 
 /**  The user picked "N need you" in the tray menu: show the inbox. */
 { type: "OpenInbox" } | 
+/**  The user clicked a question's notification: show it in the inbox. */
+{ type: "OpenQuestion"; request_id: string } | 
 /**  The user picked a run in the tray menu: show it. */
 { type: "OpenRun"; run_id: string } | 
 /**  Events were missed (the window was too slow); re-read everything. */

@@ -147,9 +147,13 @@ async fn give_answer(
         }
     }
     ctx.transition(run, Transition::Answer).await?;
+    let from = match ctx.latest_question(run.id).await? {
+        Some(q) => crate::questions::answered_where(q.answered_by.as_deref()),
+        None => "",
+    };
     ctx.note(
         run.id,
-        "the answer came; the agent's session resumes with it",
+        format!("the answer came{from}; the agent's session resumes with it"),
     )
     .await?;
     Ok(())

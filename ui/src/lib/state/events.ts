@@ -24,6 +24,11 @@ export async function routeEvent(app: AppController, event: CorralEvent) {
       app.go({ name: "inbox" });
       await app.inbox.load();
       break;
+    case "OpenQuestion":
+      app.inbox.focused = event.request_id;
+      app.go({ name: "inbox" });
+      await app.inbox.load();
+      break;
     case "RunChanged":
       // The run itself comes with the event: its views update without a reload.
       app.runSession?.update(event.run);

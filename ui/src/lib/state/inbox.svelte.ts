@@ -30,6 +30,8 @@ export class InboxController {
   items = $state<InboxItemDto[]>([]);
   /** Answers and decisions in flight, by item id: their buttons are disabled. */
   busy = $state<Record<string, boolean>>({});
+  /** The question a notification was clicked for: shown first and marked. */
+  focused = $state<string | null>(null);
 
   count = $derived(this.items.length);
 

@@ -117,6 +117,10 @@ describe("the inbox", () => {
     expect(app.inbox.count).toBe(1);
     await routeEvent(app, { type: "OpenInbox" });
     expect(app.screen).toEqual({ name: "inbox" });
+    app.go({ name: "board" });
+    await routeEvent(app, { type: "OpenQuestion", request_id: request.id });
+    expect(app.screen).toEqual({ name: "inbox" });
+    expect(app.inbox.focused).toBe(request.id);
   });
 
   it("shows a run's recent log as short lines", () => {
