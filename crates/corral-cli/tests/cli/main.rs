@@ -10,6 +10,7 @@ mod hostile;
 mod interrupt;
 mod live;
 mod mcp;
+mod mcp_clis;
 mod model_server;
 mod moved_repo;
 mod network;

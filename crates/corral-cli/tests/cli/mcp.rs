@@ -1,8 +1,8 @@
 //! The real Claude Code talks to its run's MCP server (Corral's tools) against the scripted
 //! model server: in a container with no network (the default; the relay's `mcp` mode and the
 //! run's link carry the calls) and in the local sandbox (a loopback door). It proposes a task,
-//! which waits for a person's approval, and asks questions that `corral answer` answers. Codex,
-//! Gemini CLI, OpenCode and an ACP agent (Gemini CLI `--acp`) do both in the local sandbox.
+//! which waits for a person's approval, and asks questions that `corral answer` answers. The
+//! other CLIs are in `mcp_clis`.
 
 use super::model_server::model_server;
 use super::{Env, json, s};
@@ -153,7 +153,7 @@ fn claude_asks(
 }
 
 /// The question, once it is in the inbox (and its run waits).
-fn inbox_question(env: &Env) -> serde_json::Value {
+pub(super) fn inbox_question(env: &Env) -> serde_json::Value {
     for _ in 0..600 {
         let inbox = json(&env.ok(&["inbox", "--json"]));
         if let Some(q) = inbox
@@ -167,7 +167,7 @@ fn inbox_question(env: &Env) -> serde_json::Value {
     panic!("no question reached the inbox");
 }
 
-fn finished(env: &Env, running: std::process::Child) -> String {
+pub(super) fn finished(env: &Env, running: std::process::Child) -> String {
     let out = running.wait_with_output().expect("corral run ends");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if !out.status.success() {
@@ -287,166 +287,4 @@ fn a_question_outlives_a_kill_and_its_answer_still_reaches_the_agent() {
     );
     let mut driver = driver;
     let _ = driver.wait();
-}
-
-/// Another agent CLI in the local sandbox, against the scripted server: it is offered Corral's
-/// `create_task` (under the name it gives MCP tools) and proposes the task.
-/// Another CLI's agent proposes a task, then asks a question that is answered from the CLI
-/// while its call waits: the model's next request carries the answer.
-fn another_cli_proposes_and_asks(runtime: &str, model: &str, key: &str, base_url: (&str, &str)) {
-    let (url, requests) = model_server();
-    let bin = super::agents::agents_bin();
-    let env = Env::new();
-    let repo = env.repo("r");
-    env.ok(&["project", "add", s(&repo)]);
-    let runtime_set = format!("runtime={runtime}");
-    let model_set = format!("model={model}");
-    let base = format!("env.{}={url}{}", base_url.0, base_url.1);
-    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
-    env.ok(&[
-        "project",
-        "set",
-        "r",
-        "sandbox=local",
-        &runtime_set,
-        &model_set,
-        &base,
-        &path,
-    ]);
-    env.prompt_task(
-        "r",
-        "Asker",
-        "CORRAL-MCP-TASK CORRAL-MCP-ASK: note the docs as a task of their own, then ask",
-    );
-    let running = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["run", "Asker"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env(key, "sk-corral-test-mcp-other")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("corral starts");
-    answer_the_question(&env);
-    finished(&env, running);
-    let runs = json(&env.ok(&["runs", "--json"]));
-    let log = env.ok(&["logs", runs[0]["id"].as_str().expect("id")]);
-    let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    assert!(
-        seen.iter().any(|r| r.contains("create_task")),
-        "{runtime} offered the model Corral's tools: {log}"
-    );
-    assert!(log.contains("mcp - create_task("), "{log}");
-    assert_answered(&seen, &log);
-    let tasks = json(&env.ok(&["task", "list", "-p", "r", "--json"]));
-    assert!(
-        tasks
-            .as_array()
-            .expect("tasks")
-            .iter()
-            .any(|t| t["title"] == "Write the docs" && t["status"] == "proposed"),
-        "{tasks}"
-    );
-}
-
-/// Waits for the agent's question, checks the run waits, and answers it.
-fn answer_the_question(env: &Env) {
-    let question = inbox_question(env);
-    assert_eq!(question["questions"][0]["question"], "Which database?");
-    let runs = json(&env.ok(&["runs", "--json"]));
-    assert_eq!(runs[0]["state"], "waiting_input", "{runs}");
-    env.ok(&[
-        "answer",
-        question["id"].as_str().expect("id"),
-        "--option",
-        "SQLite",
-        "small and local",
-    ]);
-}
-
-/// The answer reached the model (in the call's result) and the call is in the log.
-fn assert_answered(seen: &[String], log: &str) {
-    assert!(log.contains("mcp - ask_human("), "{log}");
-    assert!(
-        seen.iter()
-            .any(|r| r.contains("A: SQLite") && r.contains("small and local")),
-        "the answer reached the model: {log}"
-    );
-}
-
-#[test]
-fn gemini_cli_proposes_a_task_and_asks_through_corral() {
-    another_cli_proposes_and_asks(
-        "gemini",
-        "gemini-2.5-flash",
-        "GEMINI_API_KEY",
-        ("GOOGLE_GEMINI_BASE_URL", ""),
-    );
-}
-
-#[test]
-fn opencode_proposes_a_task_and_asks_through_corral() {
-    another_cli_proposes_and_asks(
-        "opencode",
-        "test-model",
-        "OPENAI_API_KEY",
-        ("OPENAI_BASE_URL", "/v1"),
-    );
-}
-
-#[test]
-fn an_acp_agent_proposes_a_task_and_asks_through_corral() {
-    // Gemini CLI as an ACP agent: Corral's server reaches it in `session/new`.
-    let (url, requests) = model_server();
-    let bin = super::agents::agents_bin();
-    let env = Env::new();
-    let repo = env.repo("r");
-    env.ok(&["project", "add", s(&repo)]);
-    let base = format!("env.GOOGLE_GEMINI_BASE_URL={url}");
-    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
-    env.ok(&["project", "set", "r", "sandbox=local", &base, &path]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Asker",
-        "--runtime",
-        "acp",
-        "--prompt",
-        "CORRAL-MCP-TASK CORRAL-MCP-ASK: note the docs as a task of their own, then ask",
-        "--",
-        "gemini",
-        "--acp",
-        "-m",
-        "gemini-2.5-flash",
-    ]);
-    let running = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["run", "Asker"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env("GEMINI_API_KEY", "sk-corral-test-mcp-acp")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("corral starts");
-    answer_the_question(&env);
-    finished(&env, running);
-    let runs = json(&env.ok(&["runs", "--json"]));
-    let log = env.ok(&["logs", runs[0]["id"].as_str().expect("id")]);
-    let seen = requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    assert!(seen.iter().any(|r| r.contains("create_task")), "{log}");
-    assert!(log.contains("mcp - create_task("), "{log}");
-    assert_answered(&seen, &log);
-    let docs = json(&env.ok(&["task", "show", "Write the docs", "--json"]));
-    assert_eq!(docs["status"], "proposed", "{docs}");
-}
-
-#[test]
-fn codex_proposes_a_task_and_asks_through_corral() {
-    another_cli_proposes_and_asks(
-        "codex",
-        "gpt-test",
-        "OPENAI_API_KEY",
-        ("OPENAI_BASE_URL", "/v1"),
-    );
 }
