@@ -135,6 +135,10 @@ async fn notify_run_end(app: &AppHandle, event: &EngineEvent) {
     let EngineEvent::RunUpdated { run } = event else {
         return;
     };
+    // A consult run's end is its asker's business (its log says so).
+    if run.consult.is_some() {
+        return;
+    }
     let body = match &run.state {
         RunState::Succeeded => format!("Run {} succeeded", run.attempt),
         RunState::Failed { reason } => format!("Run {} failed: {reason}", run.attempt),

@@ -49,11 +49,19 @@ pub async fn send_with_actions(
     #[cfg(target_os = "linux")]
     {
         let _ = app;
-        let (title, body) = (title.to_string(), body.to_string());
-        tokio::task::spawn_blocking(move || invoked_action(&title, &body, &actions))
-            .await
-            .ok()
-            .flatten()
+        let (title, body) = (title.to_string(), markup_escaped(body));
+        // A thread of its own, not the runtime's blocking pool: it may wait for a long time.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("notification".into())
+            .spawn(move || {
+                let _ = tx.send(invoked_action(&title, &body, &actions));
+            });
+        if let Err(err) = spawned {
+            tracing::warn!(error = %err, "no thread for a notification");
+            return None;
+        }
+        rx.await.ok().flatten()
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -61,6 +69,15 @@ pub async fn send_with_actions(
         send(app, title, body).await;
         None
     }
+}
+
+/// Text for a notification body, which services may read as markup: what an agent wrote stays
+/// text.
+#[cfg(target_os = "linux")]
+fn markup_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Shows the notification and blocks until an action is invoked or it is closed.

@@ -24,6 +24,10 @@ pub enum NoticeAction {
 /// option for a single question with a few single-choice options.
 pub fn actions(ask: &Ask) -> Vec<(String, String)> {
     let mut actions = vec![(OPEN.to_string(), "Open in Corral".to_string())];
+    // An approval is decided where its whole input can be read, not from a button.
+    if ask.permission.is_some() {
+        return actions;
+    }
     if let [question] = ask.questions.as_slice()
         && !question.multiple
         && (2..=MAX_OPTION_BUTTONS).contains(&question.options.len())
@@ -106,6 +110,13 @@ mod tests {
             assert_eq!(action(&other, "option:0"), None);
         }
         assert_eq!(action(&ask(&["a", "b"], false, 1), "option:7"), None);
+        let approval = corral_core::permission::permission_ask(
+            "A",
+            "Bash",
+            &serde_json::json!({"command": "ls"}),
+        );
+        assert_eq!(actions(&approval).len(), 1, "an approval only opens");
+        assert_eq!(action(&approval, "option:0"), None);
         assert_eq!(action(&ask(&["a", "b"], false, 1), "bogus"), None);
     }
 }

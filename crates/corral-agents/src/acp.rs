@@ -53,6 +53,7 @@ impl Adapter for Acp {
                 // Asked of a person through Corral's permission tool (with its MCP server).
                 PermissionMode::Ask if request.mcp.is_some() => "ask",
                 PermissionMode::Ask => "edits",
+                PermissionMode::ReadOnly => "readonly",
             }
             .to_string(),
         ];

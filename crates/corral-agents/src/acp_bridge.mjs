@@ -3,7 +3,7 @@
 // on stdout: the agent's `session/update` notifications as they come, plus `corral_acp` lines
 // (session, permission, done, error). Corral parses those lines like any agent's output, so the
 // durable step (output in files, exit status) works as for every agent.
-// Usage: node acp_bridge.mjs --prompt-file F --permission edits|bypass|ask [--resume ID] [--mcp JSON] -- agent args...
+// Usage: node acp_bridge.mjs --prompt-file F --permission edits|bypass|ask|readonly [--resume ID] [--mcp JSON] -- agent args...
 // With `ask`, what edits do not allow is asked of a person through Corral's MCP server (its
 // `permission_prompt` tool, as Claude Code's --permission-prompt-tool does).
 import { spawn } from "node:child_process";
@@ -83,46 +83,53 @@ function pick(options, allowed) {
 // with the tool's JSON text parsed.
 let corral = null;
 async function corralTool(tool, args) {
-  if (!corral) {
-    const server = mcpServers[0];
-    const child = spawn(server.command, server.args ?? [], { stdio: ["pipe", "pipe", "inherit"] });
-    child.on("error", () => {});
-    const waiting = new Map();
-    let id = 0;
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      let msg;
-      try {
-        msg = JSON.parse(line);
-      } catch {
-        return;
-      }
-      const waiter = waiting.get(msg.id);
-      if (waiter) {
-        waiting.delete(msg.id);
-        waiter(msg);
-      }
-    });
-    child.on("exit", () => {
-      for (const waiter of waiting.values()) waiter({ error: { message: "Corral's MCP server went away" } });
-      waiting.clear();
-      corral = null;
-    });
-    const rpc = (method, params) =>
-      new Promise((resolve) => {
-        const n = ++id;
-        waiting.set(n, resolve);
-        child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: n, method, params }) + "\n");
-      });
-    await rpc("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "corral-acp-bridge", version: "1" } });
-    child.stdin.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n");
-    corral = rpc;
-  }
-  const answer = await corral("tools/call", { name: tool, arguments: args });
+  corral ??= connectCorral().catch((e) => {
+    corral = null;
+    throw e;
+  });
+  const rpc = await corral;
+  const answer = await rpc("tools/call", { name: tool, arguments: args });
   if (answer.error) throw answer.error;
   return JSON.parse(answer.result?.content?.[0]?.text ?? "{}");
 }
 
+async function connectCorral() {
+  const server = mcpServers[0];
+  const child = spawn(server.command, server.args ?? [], { stdio: ["pipe", "pipe", "inherit"] });
+  child.on("error", () => {});
+  const waiting = new Map();
+  let id = 0;
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    let msg;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const waiter = waiting.get(msg.id);
+    if (waiter) {
+      waiting.delete(msg.id);
+      waiter(msg);
+    }
+  });
+  child.on("exit", () => {
+    for (const waiter of waiting.values()) waiter({ error: { message: "Corral's MCP server went away" } });
+    waiting.clear();
+    corral = null;
+  });
+  const rpc = (method, params) =>
+    new Promise((resolve) => {
+      const n = ++id;
+      waiting.set(n, resolve);
+      child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: n, method, params }) + "\n");
+    });
+  await rpc("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "corral-acp-bridge", version: "1" } });
+  child.stdin.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n");
+  return rpc;
+}
+
 async function decide(toolCall, options) {
+  if (opts.permission === "readonly") return pick(options, ["read", "search", "think"].includes(toolCall?.kind));
   if (opts.permission === "bypass" || !beyondEdits(toolCall)) return pick(options, true);
   if (opts.permission !== "ask" || mcpServers.length === 0) return pick(options, false);
   try {

@@ -14,6 +14,11 @@ pub enum PermissionMode {
     /// `permission_prompt` tool, where the agent has a headless hook for it (Claude Code's
     /// `--permission-prompt-tool`); an agent without one runs as with `AcceptEdits`.
     Ask,
+    /// Reading only (a consult run): Claude Code's plan mode, Codex's read-only sandbox, Gemini
+    /// CLI's default approvals (which refuse edits headless), the ACP bridge refusing all but
+    /// reads. OpenCode, Aider and Cursor have no such mode (Corral does not consult them where
+    /// nothing else keeps them from writing).
+    ReadOnly,
 }
 
 /// The name of the MCP tool an agent's permission requests go to (`PermissionMode::Ask`).

@@ -30,6 +30,7 @@ impl Adapter for ClaudeCode {
             match request.permission {
                 PermissionMode::AcceptEdits | PermissionMode::Ask => "acceptEdits",
                 PermissionMode::Bypass => "bypassPermissions",
+                PermissionMode::ReadOnly => "plan",
             }
             .into(),
         );

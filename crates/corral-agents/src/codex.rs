@@ -40,6 +40,13 @@ impl Adapter for Codex {
             (PermissionMode::AcceptEdits | PermissionMode::Ask, false) => {
                 argv.extend(["-c", "sandbox_mode=\"workspace-write\""].map(String::from))
             }
+            // In a container the mount is read-only already (and bubblewrap cannot nest).
+            (PermissionMode::ReadOnly, true) => {
+                argv.extend(["-c", "sandbox_mode=\"danger-full-access\""].map(String::from))
+            }
+            (PermissionMode::ReadOnly, false) => {
+                argv.extend(["-c", "sandbox_mode=\"read-only\""].map(String::from))
+            }
         }
         if let Some(model) = &request.model {
             argv.push("--model".into());

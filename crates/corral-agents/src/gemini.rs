@@ -47,6 +47,7 @@ impl Adapter for Gemini {
         argv.push(
             match request.permission {
                 PermissionMode::AcceptEdits | PermissionMode::Ask => "auto_edit",
+                PermissionMode::ReadOnly => "default",
                 PermissionMode::Bypass => "yolo",
             }
             .into(),

@@ -52,9 +52,13 @@ impl Consult {
         prompt
     }
 
-    /// The task as the consult run runs it: the consulted agent with the consult's prompt.
+    /// The task as the consult run runs it: the consulted agent with the consult's prompt. A
+    /// task run by a command line (custom, acp) is consulted through the project's agent.
     pub fn task(&self, task: &Task) -> Task {
-        let runtime = self.runtime.or(task.runtime);
+        let own = task
+            .runtime
+            .filter(|r| !matches!(r, Runtime::Custom | Runtime::Acp));
+        let runtime = self.runtime.or(own);
         Task {
             prompt: self.prompt.clone(),
             runtime,
@@ -162,10 +166,13 @@ mod tests {
         let named = consult(Some(Runtime::Codex), Some("gpt-x")).task(&task());
         assert_eq!(named.model.as_deref(), Some("gpt-x"));
         let custom = Task {
+            runtime: Some(Runtime::Custom),
             command: Some(vec!["true".into()]),
             ..task()
         };
-        assert_eq!(consult(None, None).task(&custom).command, None);
+        let consulted = consult(None, None).task(&custom);
+        assert_eq!(consulted.command, None);
+        assert_eq!(consulted.runtime, None, "the project's agent");
     }
 
     #[test]

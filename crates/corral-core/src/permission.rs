@@ -13,7 +13,8 @@ pub const DENY: &str = "Deny";
 /// The most of the tool's input shown in the question (all of it, up to the context's bound,
 /// is in the context).
 const SHOWN_CHARS: usize = 1_000;
-const INPUT_CHARS: usize = 7_000;
+/// The most of the tool's input (as JSON) kept with the question; a longer one is not asked.
+pub const INPUT_CHARS: usize = 7_000;
 
 /// What an approval question is about, kept with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

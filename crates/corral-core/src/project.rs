@@ -184,8 +184,8 @@ pub enum AgentPermissions {
     /// approvals or sandbox): the run's container is the only boundary.
     Bypass,
     /// File edits are allowed; anything else the agent asks a person for in the inbox (allow
-    /// once, allow for this run, deny), where its CLI has a headless hook for it (Claude Code);
-    /// the others run as with `Edits`.
+    /// once, allow for this run, deny), where its CLI has a headless hook for it (Claude Code,
+    /// ACP agents through Corral's bridge); the others run as with `Edits`.
     Ask,
 }
 

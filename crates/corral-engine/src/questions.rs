@@ -202,7 +202,12 @@ impl Engine {
                 state: request.state.as_str(),
             });
         }
-        if let Some(consult) = request.consult {
+        // Another agent answers it, unless its consult run is over (then a person may).
+        if let Some(consult) = request.consult
+            && corral_store::RunQuery::by_id(db, consult)
+                .await?
+                .is_some_and(|r| r.state.is_live())
+        {
             return Err(EngineError::ForAnAgent {
                 consult: consult.to_string(),
             });

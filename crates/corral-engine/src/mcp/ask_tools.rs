@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Scope, ToolError, agent_runtime, check_short_field};
+use super::{Scope, ToolError, agent_runtime, check_model};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::questions::answer_for_agent;
@@ -104,6 +104,7 @@ pub(crate) struct AskAgent {
     pub model: Option<String>,
 }
 
+#[tracing::instrument(skip_all, fields(run = %scope.run, task = %scope.task, project = %scope.project))]
 pub(crate) async fn ask_agent(
     ctx: &Engine,
     scope: Scope,
@@ -111,7 +112,7 @@ pub(crate) async fn ask_agent(
     cancelled: impl std::future::Future<Output = ()>,
 ) -> Result<Value, ToolError> {
     let runtime = agent_runtime(args.runtime.as_deref(), "consult")?;
-    check_short_field("the model", args.model.as_deref())?;
+    check_model(args.model.as_deref())?;
     let ask = Ask {
         questions: vec![Question {
             question: args.question,

@@ -56,6 +56,15 @@ pub(crate) fn check_short_field(what: &str, value: Option<&str>) -> Result<(), T
     }
 }
 
+/// Checks a model name an agent gave: a short field that cannot pass for a command-line option.
+pub(crate) fn check_model(model: Option<&str>) -> Result<(), ToolError> {
+    check_short_field("the model", model)?;
+    if model.is_some_and(|m| m.trim_start().starts_with('-')) {
+        return Err(ToolError::new("a model name cannot start with `-`"));
+    }
+    Ok(())
+}
+
 /// The runtime an agent named, which must be a coding agent's (not a custom or acp command
 /// line); `None` when it named none.
 pub(crate) fn agent_runtime(

@@ -39,6 +39,9 @@ pub(crate) struct PermissionPrompt {
     pub tool_use_id: Option<String>,
 }
 
+/// The longest tool input (as JSON) a person is asked to approve: all of it fits the question.
+const MAX_INPUT_CHARS: usize = corral_core::permission::INPUT_CHARS;
+
 fn allow(input: Value) -> Value {
     json!({"behavior": "allow", "updatedInput": input})
 }
@@ -57,6 +60,12 @@ pub(crate) fn allowed_later(run: RunId, tool: &str, input: &str) {
         .push((tool.to_string(), input.to_string()));
 }
 
+/// Forgets a run's calls allowed later (it ended).
+pub(crate) fn forget_run(run: RunId) {
+    let mut allowed = ALLOWED_LATER.lock().unwrap_or_else(|p| p.into_inner());
+    allowed.remove(&run);
+}
+
 /// Takes a call allowed once after its first try gave up, if this is it.
 fn take_allowed_later(run: RunId, tool: &str, input: &str) -> bool {
     let mut allowed = ALLOWED_LATER.lock().unwrap_or_else(|p| p.into_inner());
@@ -72,12 +81,22 @@ fn take_allowed_later(run: RunId, tool: &str, input: &str) -> bool {
     }
 }
 
+#[tracing::instrument(skip_all, fields(run = %scope.run, task = %scope.task, project = %scope.project, tool = %args.tool_name))]
 pub(crate) async fn permission_prompt(
     ctx: &Engine,
     scope: Scope,
     args: PermissionPrompt,
     cancelled: impl std::future::Future<Output = ()>,
 ) -> Result<Value, ToolError> {
+    // A person approves only what they can read in full.
+    let input_chars = args.input.to_string().chars().count();
+    if input_chars > MAX_INPUT_CHARS {
+        return Ok(deny(format!(
+            "this {} call's input is {input_chars} characters, too long to show a person for \
+             approval (at most {MAX_INPUT_CHARS}); split it into smaller steps",
+            args.tool_name
+        )));
+    }
     let task = ctx.task_record(scope.task).await?;
     let project = ctx.project(scope.project).await?;
     let agent = task.runtime.unwrap_or(project.workflow.runtime);

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Scope, ToolError, agent_runtime, check_short_field};
+use super::{Scope, ToolError, agent_runtime, check_model, check_short_field};
 use crate::engine::Engine;
 use crate::tasks::NewTask;
 use crate::views::TaskView;
@@ -251,7 +251,7 @@ pub(crate) async fn create_task(
         AgentTasks::Propose => Approval::Proposed,
         AgentTasks::Allow => Approval::Approved,
     };
-    check_short_field("the model", args.model.as_deref())?;
+    check_model(args.model.as_deref())?;
     check_short_field("the idempotency key", args.idempotency_key.as_deref())?;
     // A task created by a run of a task an agent created waits for a person whatever the
     // setting: agents' tasks cannot multiply by themselves.

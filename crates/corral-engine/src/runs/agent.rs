@@ -65,7 +65,9 @@ pub(crate) fn request(
             .or_else(|| project.workflow.model.clone()),
         resume,
         // `auto` is settled by the plan, which knows whether the key stays outside.
+        // A consult run only looks (its view of the checkout is read-only).
         permission: match project.workflow.agent_permissions {
+            _ if run.consult.is_some() => PermissionMode::ReadOnly,
             AgentPermissions::Bypass => PermissionMode::Bypass,
             AgentPermissions::Edits | AgentPermissions::Auto => PermissionMode::AcceptEdits,
             AgentPermissions::Ask => PermissionMode::Ask,

@@ -28,7 +28,7 @@ pub(crate) struct ConsultAsk {
 
 impl Engine {
     /// Starts a consult run answering `asking`'s question; the asking run waits for it.
-    #[tracing::instrument(skip(self, asked), fields(run = %asking))]
+    #[tracing::instrument(skip(self, asked), fields(run = %asking, task = tracing::field::Empty, project = tracing::field::Empty))]
     pub(crate) async fn consult(
         &self,
         asking: RunId,
@@ -52,6 +52,9 @@ impl Engine {
                  you know"
             ));
         }
+        let span = tracing::Span::current();
+        span.record("task", tracing::field::display(source.task_id));
+        span.record("project", tracing::field::display(source.project_id));
         let task = self.task_record(source.task_id).await?;
         let project = self.project(source.project_id).await?;
         let consult = Consult {
@@ -70,25 +73,16 @@ impl Engine {
         // Refused before anything is recorded when the consulted agent cannot run (its key
         // missing, say).
         let plan = self.plan(&run, &consult_task, &project, true).await?;
+        let runtime = consult_task.runtime.unwrap_or(project.workflow.runtime);
+        if let Some(reason) = refusal(&plan, runtime, &task, &project) {
+            return refuse(reason);
+        }
         let request = new_request(&source, consult.request, asked.ask, Some(run.id));
         self.store_question(&request).await?;
-        let runtime = consult_task.runtime.unwrap_or(project.workflow.runtime);
-        self.note(
-            asking,
-            format!(
-                "the agent consults {runtime} in run {} (request {}): {}",
-                run.id,
-                request.id,
-                request.ask.headline()
-            ),
-        )
-        .await?;
-        let note = format!(
-            "consult run of `{}`: {runtime} answers a question of run {asking}, on a read-only \
-             view of its checkout",
-            task.title
-        );
-        match self.queue(run, consult_task, project, plan, note).await {
+        match self
+            .start_consult(&request, run, consult_task, project, plan, runtime)
+            .await
+        {
             Ok(run) => Ok((request, run)),
             Err(err) => {
                 // Nobody will answer: the asking run goes on without.
@@ -103,6 +97,94 @@ impl Engine {
         }
     }
 
+    /// Records and starts the consult run of `request`'s question.
+    async fn start_consult(
+        &self,
+        request: &InputRequest,
+        run: Run,
+        consult_task: corral_core::Task,
+        project: corral_core::Project,
+        plan: super::plan::RunPlan,
+        runtime: Runtime,
+    ) -> EngineResult<Run> {
+        let asking = request.run_id;
+        self.note(
+            asking,
+            format!(
+                "the agent consults {runtime} in run {} (request {}): {}",
+                run.id,
+                request.id,
+                request.ask.headline()
+            ),
+        )
+        .await?;
+        let note = format!(
+            "consult run of `{}`: {runtime} answers a question of run {asking}, on a read-only \
+             view of its checkout",
+            consult_task.title
+        );
+        self.queue(run, consult_task, project, plan, note).await
+    }
+
+    /// Answers the asking run's question with what its consult run said.
+    async fn answer_for_consult(
+        &self,
+        request: RequestId,
+        asking: RunId,
+        consult: &Run,
+        text: &str,
+    ) -> EngineResult<()> {
+        let answer = agent_answer(text);
+        let shown = answer
+            .answers
+            .first()
+            .and_then(|a| a.text.clone())
+            .unwrap_or_default();
+        let db = self.store.db();
+        if InputRequests::answer(db, request, &answer, &shown, "agent", Engine::now()).await? {
+            self.note(
+                asking,
+                format!(
+                    "consult run {} answered ({})",
+                    consult.id,
+                    consult.state.name()
+                ),
+            )
+            .await?;
+            if let Some(request) = InputRequests::by_id(db, request).await? {
+                self.publish(EngineEvent::InboxChanged { request });
+            }
+        }
+        Ok(())
+    }
+
+    /// Questions still waiting on a consult run that has ended (its end was not recorded in
+    /// full: Corral was killed in between) get their "no answer", so their askers go on.
+    pub(crate) async fn settle_orphaned_consults(&self) -> EngineResult<()> {
+        let db = self.store.db();
+        for request in InputRequests::pending_for_agents(db).await? {
+            let Some(consult) = request.consult else {
+                continue;
+            };
+            let Some(run) = RunQuery::by_id(db, consult).await? else {
+                InputRequests::cancel(db, request.id).await?;
+                continue;
+            };
+            if run.state.is_terminal() {
+                let text = match &run.state {
+                    RunState::Succeeded => self.final_text(run.id).await?.unwrap_or_default(),
+                    other => format!(
+                        "(no answer: the consulted agent's run {} ended {other})",
+                        run.id
+                    ),
+                };
+                self.answer_for_consult(request.id, request.run_id, &run, &text)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// The runs that answered (or answer) `run`'s questions to other agents, oldest first.
     pub async fn consults_of(&self, run: RunId) -> EngineResult<Vec<Run>> {
         Ok(RunQuery::consults_of(self.store.db(), run).await?)
@@ -111,6 +193,7 @@ impl Engine {
     /// A run ended. A consult run's final text (or why it has none) answers its asker's
     /// question; a run's consult runs still going are cancelled.
     pub(crate) async fn after_run_ended(&self, run: &Run) -> EngineResult<()> {
+        crate::mcp::permission_tools::forget_run(run.id);
         if let Some(consult) = &run.consult {
             let text = match &run.state {
                 RunState::Succeeded => self.final_text(run.id).await?.unwrap_or_default(),
@@ -119,25 +202,8 @@ impl Engine {
                     run.id
                 ),
             };
-            let answer = agent_answer(&text);
-            let shown = answer
-                .answers
-                .first()
-                .and_then(|a| a.text.clone())
-                .unwrap_or_default();
-            let db = self.store.db();
-            if InputRequests::answer(db, consult.request, &answer, &shown, "agent", Engine::now())
-                .await?
-            {
-                self.note(
-                    consult.of,
-                    format!("consult run {} answered ({})", run.id, run.state.name()),
-                )
+            self.answer_for_consult(consult.request, consult.of, run, &text)
                 .await?;
-                if let Some(request) = InputRequests::by_id(db, consult.request).await? {
-                    self.publish(EngineEvent::InboxChanged { request });
-                }
-            }
         }
         for child in RunQuery::consults_of(self.store.db(), run.id).await? {
             if child.state.is_live() {
@@ -146,4 +212,37 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Why a consult run may not start although it could run: the consulted agent would hold its
+/// API key inside a sandbox the asking agent prompts (a key Corral's gateway does not keep out,
+/// of another runtime than the task's own), or it has no read-only mode and nothing else keeps
+/// it from writing the asking run's checkout (the local sandbox).
+fn refusal(
+    plan: &super::plan::RunPlan,
+    runtime: Runtime,
+    task: &corral_core::Task,
+    project: &corral_core::Project,
+) -> Option<String> {
+    let own = task.runtime.unwrap_or(project.workflow.runtime);
+    if let super::plan::Work::Agent(call) = &plan.work
+        && call.key_inside
+        && runtime != own
+    {
+        return Some(format!(
+            "{runtime}'s API key would be inside its sandbox (Corral's gateway does not keep it \
+             out here); consult {own}, this task's own agent, instead"
+        ));
+    }
+    let no_read_only = matches!(
+        runtime,
+        Runtime::Opencode | Runtime::Aider | Runtime::Cursor
+    );
+    if no_read_only && plan.sandbox == corral_core::SandboxKind::Local {
+        return Some(format!(
+            "{runtime} has no read-only mode, and in the local sandbox nothing keeps it from \
+             changing your checkout; consult claude-code, codex or gemini"
+        ));
+    }
+    None
 }

@@ -135,6 +135,13 @@ impl Engine {
         if message.trim().is_empty() {
             return refuse("the message is empty".into());
         }
+        if let Some(consult) = &source.consult {
+            return refuse(format!(
+                "run {} answered another run's agent (a consult run); follow up the run that \
+                 asked, {}",
+                source.id, consult.of
+            ));
+        }
         if source.state.is_live() {
             return refuse(format!(
                 "run {} is still {}; send the follow-up when it has finished",

@@ -52,6 +52,8 @@ pub(crate) struct AgentCall {
     /// Why there is no API key in the step's environment: only a run picked up after its agent
     /// started may go on without one (the running agent has it); starting the agent fails.
     pub missing_key: Option<EngineError>,
+    /// The API key itself is in the sandbox (Corral's gateway does not speak for it).
+    pub key_inside: bool,
 }
 
 impl std::fmt::Debug for AgentCall {
@@ -195,7 +197,9 @@ impl RunPlan {
                 }
                 // `auto`: bypass only where the container is the whole boundary (no network but
                 // the gateway, no key inside); edits everywhere else.
-                if project.workflow.agent_permissions == corral_core::AgentPermissions::Auto {
+                if project.workflow.agent_permissions == corral_core::AgentPermissions::Auto
+                    && run.consult.is_none()
+                {
                     request.permission = if isolated && provider.is_some() {
                         corral_agents::PermissionMode::Bypass
                     } else {
@@ -253,6 +257,7 @@ impl RunPlan {
                     home_on_host,
                     key_note: (!notes.is_empty()).then(|| notes.join("; ")),
                     missing_key,
+                    key_inside,
                 }))
             }
         };

@@ -96,6 +96,7 @@ pub(crate) async fn reconcile(ctx: Engine) -> EngineResult<()> {
             }
         }
     }
+    ctx.settle_orphaned_consults().await?;
     if let Some((sandbox, containers)) = docker {
         for c in containers {
             if !live.iter().any(|r| r.id.to_string() == c.run_id) {

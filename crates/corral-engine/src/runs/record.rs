@@ -72,8 +72,11 @@ impl Engine {
         tracing::info!(run = %run.id, task = %run.task_id, from = from.name(), to = to.name(), "run state");
         self.publish(EngineEvent::RunUpdated { run: run.clone() });
         drop(_one_at_a_time);
-        if to.is_terminal() {
-            self.after_run_ended(run).await?;
+        // The state is stored: what follows from it must not make the end look failed.
+        if to.is_terminal()
+            && let Err(err) = self.after_run_ended(run).await
+        {
+            tracing::error!(run = %run.id, task = %run.task_id, project = %run.project_id, error = %err, "after the run ended");
         }
         Ok(())
     }

@@ -128,6 +128,19 @@ impl InputRequests {
             .collect()
     }
 
+    /// Questions waiting for another agent (a consult run), oldest first.
+    pub async fn pending_for_agents(db: &impl ConnectionTrait) -> StoreResult<Vec<InputRequest>> {
+        input_requests::Entity::find()
+            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
+            .filter(input_requests::Column::ConsultRunId.is_not_null())
+            .order_by_asc(input_requests::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(from_row)
+            .collect()
+    }
+
     /// Of `runs`, those waiting on another agent's answer (a pending `ask_agent`).
     pub async fn waiting_on_agents(
         db: &impl ConnectionTrait,
