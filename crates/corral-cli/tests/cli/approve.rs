@@ -2,6 +2,7 @@
 //! wants to run a command its permissions do not cover; Corral's permission tool puts the request
 //! in the inbox with the command shown, and the person's choice decides.
 
+use super::mcp::{inbox_question, wait_for_turn_end};
 use super::model_server::{APPROVED_COMMAND, model_server};
 use super::{Env, json, s};
 
@@ -37,30 +38,11 @@ fn claude_wants_a_command(
         env.ok(&set);
     }
     env.prompt_task("r", "Builder", "CORRAL-MCP-APPROVE: write the file");
-    let running = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["run", "Builder"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env("ANTHROPIC_API_KEY", "sk-corral-test-approve")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("corral starts");
+    let running = env.spawn_with(
+        &["run", "Builder"],
+        &[("ANTHROPIC_API_KEY", "sk-corral-test-approve")],
+    );
     (env, running, requests)
-}
-
-/// The approval request, once it is in the inbox.
-fn approval(env: &Env) -> serde_json::Value {
-    for _ in 0..600 {
-        let inbox = json(&env.ok(&["inbox", "--json"]));
-        if let Some(q) = inbox
-            .as_array()
-            .and_then(|items| items.iter().find(|i| i["kind"] == "question"))
-        {
-            return q.clone();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("no approval request reached the inbox");
 }
 
 fn ended(env: &Env, running: std::process::Child) -> serde_json::Value {
@@ -78,7 +60,7 @@ fn ended(env: &Env, running: std::process::Child) -> serde_json::Value {
 #[test]
 fn a_command_runs_once_a_person_allows_it_from_the_inbox() {
     let (env, running, requests) = claude_wants_a_command(&[]);
-    let asked = approval(&env);
+    let asked = inbox_question(&env);
     let question = asked["questions"][0]["question"]
         .as_str()
         .unwrap_or_default();
@@ -112,7 +94,7 @@ fn a_command_runs_once_a_person_allows_it_from_the_inbox() {
 #[test]
 fn a_denied_command_does_not_run_and_the_agent_hears_why() {
     let (env, running, requests) = claude_wants_a_command(&[]);
-    let asked = approval(&env);
+    let asked = inbox_question(&env);
     let id = asked["id"].as_str().expect("id");
     env.ok(&["answer", id, "--option", "Deny", "not in this task"]);
     let run = ended(&env, running);
@@ -129,20 +111,11 @@ fn a_denied_command_does_not_run_and_the_agent_hears_why() {
 #[test]
 fn a_decision_after_the_call_gave_up_comes_as_the_next_turn_and_the_retry_runs() {
     let (env, running, requests) = claude_wants_a_command(&["ask-wait=1s"]);
-    let asked = approval(&env);
+    let asked = inbox_question(&env);
     let id = asked["id"].as_str().expect("id").to_string();
     let run_id = asked["run_id"].as_str().expect("run").to_string();
     // The call said "waiting for a person"; the agent ended its turn; the run waits.
-    let mut waiting = false;
-    for _ in 0..300 {
-        let log = env.ok(&["logs", &run_id]);
-        if log.contains("agent - exited with 0") {
-            waiting = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(waiting, "the agent's first turn ended");
+    wait_for_turn_end(&env, &run_id);
     env.ok(&["answer", &id, "--option", "Allow once"]);
     let run = ended(&env, running);
     assert_eq!(run["state"], "succeeded", "{run}");
@@ -203,15 +176,11 @@ fn an_acp_agents_permission_request_waits_in_the_inbox() {
         "-m",
         "gemini-2.5-flash",
     ]);
-    let running = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["run", "Builder"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env("GEMINI_API_KEY", "sk-corral-test-approve-acp")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("corral starts");
-    let asked = approval(&env);
+    let running = env.spawn_with(
+        &["run", "Builder"],
+        &[("GEMINI_API_KEY", "sk-corral-test-approve-acp")],
+    );
+    let asked = inbox_question(&env);
     let question = asked["questions"][0]["question"]
         .as_str()
         .unwrap_or_default();

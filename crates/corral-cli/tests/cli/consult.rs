@@ -167,14 +167,10 @@ fn a_run_waiting_on_another_agent_needs_nobody_and_its_end_stops_the_consult() {
         &path,
     ]);
     env.prompt_task("r", "Asker", "CORRAL-MCP-CONSULT-SLOW: add a cache");
-    let mut running = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["run", "Asker"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env("ANTHROPIC_API_KEY", "sk-corral-test-consult")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("corral starts");
+    let mut running = env.spawn_with(
+        &["run", "Asker"],
+        &[("ANTHROPIC_API_KEY", "sk-corral-test-consult")],
+    );
     // The consult run is going, its asker waiting on it.
     let mut runs = serde_json::Value::Null;
     for _ in 0..600 {

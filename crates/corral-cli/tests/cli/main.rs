@@ -131,6 +131,19 @@ impl Env {
             .expect("corral starts")
     }
 
+    /// `corral <args>` in the background with `envs` added, its output kept.
+    fn spawn_with(&self, args: &[&str], envs: &[(&str, &str)]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_corral"))
+            .args(args)
+            .env("CORRAL_DATA_DIR", &self.data)
+            .env_remove("CORRAL_LOG")
+            .envs(envs.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("corral starts")
+    }
+
     /// A custom task of `project` that runs after `after`, whose command is `sh -c <script>`.
     fn sh_task_after(&self, project: &str, title: &str, after: &str, script: &str) {
         self.ok(&[

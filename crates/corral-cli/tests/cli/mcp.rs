@@ -141,15 +141,22 @@ fn claude_asks(
     set.extend_from_slice(settings);
     env.ok(&set);
     env.prompt_task("r", "Asker", "CORRAL-MCP-ASK: which database?");
-    let running = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["run", "Asker"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env("ANTHROPIC_API_KEY", "sk-corral-test-ask")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("corral starts");
+    let running = env.spawn_with(
+        &["run", "Asker"],
+        &[("ANTHROPIC_API_KEY", "sk-corral-test-ask")],
+    );
     (env, running, requests)
+}
+
+/// Waits until the run's agent ended a turn (its step exited with 0).
+pub(super) fn wait_for_turn_end(env: &Env, run: &str) {
+    for _ in 0..300 {
+        if env.ok(&["logs", run]).contains("agent - exited with 0") {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the agent's turn in run {run} did not end");
 }
 
 /// The question, once it is in the inbox (and its run waits).
@@ -209,16 +216,7 @@ fn an_answer_after_the_call_gave_up_resumes_the_agents_session() {
     let id = question["id"].as_str().expect("id").to_string();
     // The call returned "pending"; the agent ended its turn; the run still waits.
     let run = question["run_id"].as_str().expect("run id").to_string();
-    let mut ended_turn = false;
-    for _ in 0..300 {
-        let log = env.ok(&["logs", &run]);
-        if log.contains("agent - exited with 0") {
-            ended_turn = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(ended_turn, "the agent's first turn ended");
+    wait_for_turn_end(&env, &run);
     assert_eq!(
         json(&env.ok(&["runs", "--json"]))[0]["state"],
         "waiting_input"

@@ -42,14 +42,7 @@ fn another_cli_proposes_and_asks(
         "Asker",
         "CORRAL-MCP-TASK CORRAL-MCP-ASK: note the docs as a task of their own, then ask",
     );
-    let running = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["run", "Asker"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env(key, "sk-corral-test-mcp-other")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("corral starts");
+    let running = env.spawn_with(&["run", "Asker"], &[(key, "sk-corral-test-mcp-other")]);
     answer_the_question(&env);
     finished(&env, running);
     let runs = json(&env.ok(&["runs", "--json"]));
@@ -171,14 +164,10 @@ fn an_acp_agent_proposes_a_task_and_asks_through_corral() {
         "-m",
         "gemini-2.5-flash",
     ]);
-    let running = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["run", "Asker"])
-        .env("CORRAL_DATA_DIR", &env.data)
-        .env("GEMINI_API_KEY", "sk-corral-test-mcp-acp")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("corral starts");
+    let running = env.spawn_with(
+        &["run", "Asker"],
+        &[("GEMINI_API_KEY", "sk-corral-test-mcp-acp")],
+    );
     answer_the_question(&env);
     finished(&env, running);
     let runs = json(&env.ok(&["runs", "--json"]));
