@@ -105,6 +105,8 @@ pub enum EngineError {
         path: String,
         run_branch: String,
     },
+    #[error("your uncommitted changes to {} would be overwritten by the merge into `{branch}`; nothing was changed", paths.join(", "))]
+    MergeBlockedByChanges { branch: String, paths: Vec<String> },
     #[error("merging into `{branch}` conflicts in: {}", paths.join(", "))]
     MergeConflict {
         branch: String,
@@ -184,6 +186,9 @@ impl From<GitError> for EngineError {
                 paths,
                 run_branch: String::new(),
             },
+            GitError::LocalChanges { branch, paths } => {
+                EngineError::MergeBlockedByChanges { branch, paths }
+            }
             GitError::BranchExists { branch } => EngineError::Git {
                 path: branch,
                 message: "the branch exists already".into(),
@@ -239,6 +244,7 @@ impl EngineError {
             EngineError::Git { .. } => ErrorKind::Git,
             EngineError::RunNotFound { .. } => ErrorKind::RunNotFound,
             EngineError::MergeTargetCheckedOut { .. } => ErrorKind::MergeTargetCheckedOut,
+            EngineError::MergeBlockedByChanges { .. } => ErrorKind::MergeBlockedByChanges,
             EngineError::MergeConflict { .. } => ErrorKind::MergeConflict,
             EngineError::NotMergeable { .. } => ErrorKind::NotMergeable,
             EngineError::NotRunnable { .. } => ErrorKind::NotRunnable,
@@ -328,6 +334,9 @@ impl EngineError {
             } => format!(
                 "merge it there yourself (`git -C '{path}' merge {run_branch}`), or switch that repository to another branch"
             ),
+            EngineError::MergeBlockedByChanges { .. } => {
+                "commit or stash your changes to those files, then merge again".into()
+            }
             EngineError::MergeConflict { run_branch, .. } => {
                 format!("merge by hand: `git merge {run_branch}`, resolve, commit")
             }

@@ -46,6 +46,8 @@ pub enum ErrorKind {
     Git,
     RunNotFound,
     MergeTargetCheckedOut,
+    /// The user's uncommitted changes touch files the merge changes: nothing was changed.
+    MergeBlockedByChanges,
     MergeConflict,
     NotMergeable,
     NotRunnable,
@@ -102,6 +104,7 @@ impl ErrorKind {
             ErrorKind::Git => "git",
             ErrorKind::RunNotFound => "run_not_found",
             ErrorKind::MergeTargetCheckedOut => "merge_target_checked_out",
+            ErrorKind::MergeBlockedByChanges => "merge_blocked_by_changes",
             ErrorKind::MergeConflict => "merge_conflict",
             ErrorKind::NotMergeable => "not_mergeable",
             ErrorKind::NotRunnable => "not_runnable",

@@ -9,6 +9,7 @@ mod diff;
 mod git_dir_guard;
 mod inspect;
 mod merge;
+mod merge_here;
 mod mirror;
 mod publish;
 mod reach;
@@ -20,6 +21,7 @@ pub use diff::{DiffLine, FileDiff, FileStatus, LineKind, diff, file_diff};
 pub use git_dir_guard::{restore_git_dir, save_git_config};
 pub use inspect::{RepoInfo, inspect, libgit2_version};
 pub use merge::{MergeOutcome, merge_run};
+pub use merge_here::merge_checked_out;
 pub use mirror::{MirrorSync, sync_mirror};
 pub use publish::{delete_branch, publish_branch};
 pub use reach::{branch_tip, reachable_from};
@@ -50,6 +52,9 @@ pub enum GitError {
     },
     #[error("merging into `{branch}` conflicts in: {}", paths.join(", "))]
     MergeConflict { branch: String, paths: Vec<String> },
+    /// Uncommitted changes in the user's working tree touch files the merge changes.
+    #[error("your uncommitted changes to {} would be overwritten by the merge into `{branch}`; nothing was changed", paths.join(", "))]
+    LocalChanges { branch: String, paths: Vec<String> },
     #[error("the work of `{task}` conflicts with the work before it in: {}", paths.join(", "))]
     UpstreamConflict { task: String, paths: Vec<String> },
     #[error(

@@ -206,7 +206,9 @@ export type ErrorKind = "data_dir_not_writable" | "database_corrupt" | "database
 /**  Answering a question that another agent answers (`ask_agent`). */
 "for_an_agent" | 
 /**  An agent's `ask_agent` that cannot start a consult run. */
-"no_consult" | "git" | "run_not_found" | "merge_target_checked_out" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | 
+"no_consult" | "git" | "run_not_found" | "merge_target_checked_out" | 
+/**  The user's uncommitted changes touch files the merge changes: nothing was changed. */
+"merge_blocked_by_changes" | "merge_conflict" | "not_mergeable" | "not_runnable" | "missing_api_key" | "no_follow_up" | "keychain" | 
 /**  The Docker daemon does not answer (not started, or went away). */
 "docker_unreachable" | 
 /**  Docker answered with an error (an image, a container). */

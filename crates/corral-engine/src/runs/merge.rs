@@ -50,6 +50,8 @@ impl Engine {
             });
         };
         let run_branch = branch.clone();
+        let task = self.task_record(run.task_id).await?;
+        let message = format!("Merge `{}` (Corral run {})", task.title, run.id);
         let (data_dir, project_id) = (self.config.data_dir.clone(), run.project_id);
         let outcome = tokio::task::spawn_blocking(move || {
             let _turn = super::repo_lock::lock_repo(
@@ -57,13 +59,21 @@ impl Engine {
                 project_id,
                 super::repo_lock::Access::Write,
             )?;
-            corral_git::merge_run(
+            match corral_git::merge_run(
                 &repo,
                 std::path::Path::new(&checkout),
                 &branch,
                 &target,
                 ("Corral", "corral@localhost"),
-            )
+            ) {
+                // The branch the user has checked out: merged there, with their own git,
+                // which refuses (changing nothing) when their uncommitted changes are in
+                // the way.
+                Err(corral_git::GitError::TargetCheckedOut { .. }) => {
+                    corral_git::merge_checked_out(&repo, &branch, &target, &message)
+                }
+                other => other,
+            }
         })
         .await
         .map_err(EngineError::from)?
@@ -77,11 +87,16 @@ impl Engine {
         })?;
         run.merged_commit = Some(outcome.commit().to_string());
 
+        let how = match &outcome {
+            corral_git::MergeOutcome::FastForward { .. } => "fast-forward",
+            corral_git::MergeOutcome::Merged { .. } => "merge commit",
+            corral_git::MergeOutcome::AlreadyMerged { .. } => "already there",
+        };
         self.note(
             run.id,
             format!(
-                "merged into the project branch as {}",
-                &outcome.commit()[..12]
+                "merged into the project branch as {} ({how})",
+                outcome.commit().get(..12).unwrap_or(outcome.commit())
             ),
         )
         .await?;

@@ -308,29 +308,40 @@ async fn odd_output_is_recorded_not_fatal_and_only_custom_tasks_can_run_yet() {
 async fn merging_a_succeeded_run_makes_its_task_done_and_is_refused_when_unsafe() {
     let f = Fixture::new().await;
     let p = project(&f, &[]).await;
-    let t = task(&f, &p, "Add a file", "echo merged > merged.txt").await;
+    let t = task(
+        &f,
+        &p,
+        "Add a file",
+        "echo merged > merged.txt && echo more >> README",
+    )
+    .await;
     let run = f.engine.start_run(t).await.expect("start");
     let run = wait(&f, run.id, Duration::from_secs(60)).await;
     assert_eq!(run.state, RunState::Succeeded);
 
-    // The user has main checked out: refused, with what to do instead.
+    // The user has main checked out and has changed README, which the run changed too: git
+    // refuses, naming it, and nothing changes.
     let repo = f.dir.path().join("proj");
+    std::fs::write(repo.join("README"), "my own words").expect("write");
+    let head = git(&repo, &["rev-parse", "HEAD"]);
     let err = f
         .engine
         .merge_run(run.id)
         .await
-        .expect_err("main is checked out");
-    assert_eq!(err.kind().as_str(), "merge_target_checked_out");
-    assert!(
-        err.fix()
-            .expect("fix")
-            .contains(&format!("merge {}", run.branch.clone().expect("branch"))),
-        "{:?}",
-        err.fix()
+        .expect_err("the user's changes are in the way");
+    assert_eq!(err.kind().as_str(), "merge_blocked_by_changes");
+    assert!(err.to_string().contains("README"), "{err}");
+    assert!(err.fix().expect("fix").contains("stash"), "{:?}", err.fix());
+    assert_eq!(git(&repo, &["rev-parse", "HEAD"]), head, "nothing moved");
+    assert_eq!(
+        std::fs::read_to_string(repo.join("README")).expect("read"),
+        "my own words"
     );
     assert!(!repo.join("merged.txt").exists());
 
-    git(&repo, &["checkout", "-q", "-b", "side"]);
+    // Changes to other files are no obstacle: merged where the user is, their work kept.
+    git(&repo, &["checkout", "--", "README"]);
+    std::fs::write(repo.join("notes.txt"), "mine").expect("write");
     let merged = f.engine.merge_run(run.id).await.expect("merge");
     assert_eq!(
         merged.merged_commit, run.result_commit,
@@ -346,6 +357,15 @@ async fn merging_a_succeeded_run_makes_its_task_done_and_is_refused_when_unsafe(
         .output()
         .expect("git");
     assert_eq!(String::from_utf8_lossy(&shown.stdout), "merged\n");
+    // In the user's working tree too, beside their own untracked file.
+    assert_eq!(
+        std::fs::read_to_string(repo.join("merged.txt")).expect("merged"),
+        "merged\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("notes.txt")).expect("notes"),
+        "mine"
+    );
 
     let bad = task(&f, &p, "Fails", "exit 1").await;
     let failed = f.engine.start_run(bad).await.expect("start");

@@ -1,0 +1,113 @@
+//! Merging a run's branch into the branch the user has checked out, in their own working tree,
+//! with their own git (`git merge`, so their config and hooks apply). Git refuses before it
+//! touches anything when the user's uncommitted changes touch the merged files: then nothing
+//! changed, and the error names the files. A conflicting merge is aborted, leaving the tree as
+//! it was.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::GitError;
+use crate::merge::MergeOutcome;
+
+fn git(repo: &Path, args: &[&str]) -> Result<std::process::Output, GitError> {
+    Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_MERGE_AUTOEDIT", "no")
+        .output()
+        .map_err(|e| GitError::Other {
+            path: repo.display().to_string(),
+            message: format!("running git: {e}"),
+        })
+}
+
+fn head(repo: &Path) -> Result<String, GitError> {
+    let out = git(repo, &["rev-parse", "HEAD"])?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The files git names after `marker` in its message (one per tab-indented line).
+fn named_files(text: &str, marker: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !l.contains(marker))
+        .skip(1)
+        .take_while(|l| l.starts_with('\t'))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// Merges `run_branch` into `target`, the branch checked out in `repo`: a fast-forward when
+/// `target` has not moved, a merge commit with `message` when it has.
+pub fn merge_checked_out(
+    repo: &Path,
+    run_branch: &str,
+    target: &str,
+    message: &str,
+) -> Result<MergeOutcome, GitError> {
+    let before = head(repo)?;
+    let out = git(repo, &["merge", "--no-edit", "-m", message, run_branch])?;
+    if out.status.success() {
+        let after = head(repo)?;
+        if after == before {
+            return Ok(MergeOutcome::AlreadyMerged { commit: after });
+        }
+        let parents = git(repo, &["rev-list", "--parents", "-n", "1", "HEAD"])?;
+        let merged = String::from_utf8_lossy(&parents.stdout)
+            .split_whitespace()
+            .count()
+            > 2;
+        return Ok(if merged {
+            MergeOutcome::Merged { commit: after }
+        } else {
+            MergeOutcome::FastForward { commit: after }
+        });
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let touched = named_files(&text, "would be overwritten by merge");
+    let untracked = named_files(&text, "untracked working tree files would be");
+    if !touched.is_empty() || !untracked.is_empty() {
+        return Err(GitError::LocalChanges {
+            branch: target.to_string(),
+            paths: touched.into_iter().chain(untracked).collect(),
+        });
+    }
+    let unmerged = git(repo, &["diff", "--name-only", "--diff-filter=U"])?;
+    let paths: Vec<String> = String::from_utf8_lossy(&unmerged.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    if !paths.is_empty() {
+        // Back to how the user left it.
+        let _ = git(repo, &["merge", "--abort"]);
+        return Err(GitError::MergeConflict {
+            branch: target.to_string(),
+            paths,
+        });
+    }
+    Err(GitError::Other {
+        path: repo.display().to_string(),
+        message: format!("git merge {run_branch}: {}", text.trim()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_files_git_names_are_read() {
+        let text = "error: Your local changes to the following files would be overwritten by merge:\n\tREADME\n\tsrc/a.rs\nPlease commit your changes or stash them before you merge.\nAborting\n";
+        assert_eq!(
+            named_files(text, "would be overwritten by merge"),
+            ["README", "src/a.rs"]
+        );
+        assert!(named_files(text, "untracked working tree files").is_empty());
+    }
+}
