@@ -17,6 +17,8 @@ fn git(repo: &Path, args: &[&str]) -> Result<std::process::Output, GitError> {
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_MERGE_AUTOEDIT", "no")
+        // Git's own words, in English, are what is read back.
+        .env("LC_ALL", "C")
         .output()
         .map_err(|e| GitError::Other {
             path: repo.display().to_string(),
@@ -70,12 +72,13 @@ pub fn merge_checked_out(
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // "Your local changes to the following files would be overwritten by merge", and the
+    // same for untracked files (both messages end that way).
     let touched = named_files(&text, "would be overwritten by merge");
-    let untracked = named_files(&text, "untracked working tree files would be");
-    if !touched.is_empty() || !untracked.is_empty() {
+    if !touched.is_empty() {
         return Err(GitError::LocalChanges {
             branch: target.to_string(),
-            paths: touched.into_iter().chain(untracked).collect(),
+            paths: touched,
         });
     }
     let unmerged = git(repo, &["diff", "--name-only", "--diff-filter=U"])?;
@@ -108,6 +111,10 @@ mod tests {
             named_files(text, "would be overwritten by merge"),
             ["README", "src/a.rs"]
         );
-        assert!(named_files(text, "untracked working tree files").is_empty());
+        let untracked = "error: The following untracked working tree files would be overwritten by merge:\n\tnew.txt\nPlease move or remove them before you merge.\n";
+        assert_eq!(
+            named_files(untracked, "would be overwritten by merge"),
+            ["new.txt"]
+        );
     }
 }

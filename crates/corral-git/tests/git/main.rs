@@ -492,3 +492,69 @@ fn a_result_is_in_the_branch_once_merged_by_hand_directly_or_through_a_later_com
     assert_eq!(corral_git::branch_tip(&user, "HEAD").expect("HEAD"), tip);
     assert!(corral_git::branch_tip(&user, "no-such-branch").is_err());
 }
+
+/// A branch `corral/h-1` of the user's repository that changes README and adds `new.txt`; main
+/// checked out again.
+fn run_branch_in(user: &Path) {
+    git(user, &["checkout", "-q", "-b", "corral/h-1"]);
+    std::fs::write(user.join("README.md"), "from the run\n").expect("write");
+    std::fs::write(user.join("new.txt"), "new\n").expect("write");
+    git(user, &["add", "."]);
+    git(user, &["commit", "-qm", "run"]);
+    git(user, &["checkout", "-q", "main"]);
+}
+
+#[test]
+fn merging_where_the_user_is_aborts_a_conflict_and_refuses_over_their_files() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    run_branch_in(&user);
+    // The user committed their own README meanwhile: a conflict, aborted.
+    std::fs::write(user.join("README.md"), "the user's\n").expect("write");
+    git(&user, &["commit", "-qam", "mine"]);
+    let head = git(&user, &["rev-parse", "HEAD"]);
+    let err =
+        corral_git::merge_checked_out(&user, "corral/h-1", "main", "Merge").expect_err("conflict");
+    let GitError::MergeConflict { paths, .. } = err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(paths, ["README.md"]);
+    assert_eq!(git(&user, &["rev-parse", "HEAD"]), head);
+    assert!(
+        !user.join(".git/MERGE_HEAD").exists(),
+        "the merge was aborted"
+    );
+    assert_eq!(
+        git(&user, &["status", "--porcelain"]),
+        "",
+        "the tree as it was"
+    );
+
+    // An untracked file of the user's where the run adds one: refused, nothing changed.
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    run_branch_in(&user);
+    std::fs::write(user.join("new.txt"), "the user's own\n").expect("write");
+    let err = corral_git::merge_checked_out(&user, "corral/h-1", "main", "Merge")
+        .expect_err("the user's file");
+    let GitError::LocalChanges { paths, .. } = err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(paths, ["new.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(user.join("new.txt")).expect("kept"),
+        "the user's own\n"
+    );
+    // Clean again: a fast-forward.
+    std::fs::remove_file(user.join("new.txt")).expect("rm");
+    let outcome =
+        corral_git::merge_checked_out(&user, "corral/h-1", "main", "Merge").expect("merge");
+    assert!(
+        matches!(outcome, corral_git::MergeOutcome::FastForward { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(user.join("README.md")).expect("read"),
+        "from the run\n"
+    );
+}
