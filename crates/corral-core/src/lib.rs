@@ -29,8 +29,8 @@ pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RequestId, RunId, TaskId};
 pub use network::{BlockRule, NetworkDoor, NetworkRequest, NetworkSummary};
 pub use project::{
-    AgentPermissions, AgentTasks, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource,
-    ResourceLimits, Retention, SandboxKind, Workflow,
+    AgentPermissions, AgentTasks, ChainOn, ImageChoice, MergeStyle, NetworkPolicy, Project,
+    RepoSource, ResourceLimits, Retention, SandboxKind, Workflow,
 };
 pub use question::{Answer, Ask, InputRequest, QuestionAnswer, RequestState};
 pub use run::{

@@ -142,6 +142,30 @@ impl ChainOn {
     }
 }
 
+/// How a succeeded run's result goes into the project branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum MergeStyle {
+    /// A fast-forward when the branch has not moved, a merge commit when it has (the default).
+    #[default]
+    Merge,
+    /// The run's work as one new commit on the branch.
+    Squash,
+    /// Only a fast-forward; refused when the branch has moved on.
+    FfOnly,
+}
+
+impl MergeStyle {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MergeStyle::Merge => "merge",
+            MergeStyle::Squash => "squash",
+            MergeStyle::FfOnly => "ff-only",
+        }
+    }
+}
+
 /// Where a project's runs execute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -306,6 +330,8 @@ pub struct Workflow {
     pub auto_run: bool,
     /// When a task counts as finished for its dependants.
     pub chain_on: ChainOn,
+    /// How `merge` puts a run's result into the project branch.
+    pub merge_style: MergeStyle,
 }
 
 impl Default for Workflow {
@@ -335,6 +361,7 @@ impl Default for Workflow {
             ask_wait_secs: 50,
             auto_run: false,
             chain_on: ChainOn::Success,
+            merge_style: MergeStyle::Merge,
         }
     }
 }

@@ -4,14 +4,14 @@
 use crate::project::{ImageChoice, NetworkPolicy, Workflow};
 use crate::settings_values::{
     parse_agent_tasks, parse_allow_hosts, parse_budget, parse_build_network, parse_chain_on,
-    parse_cpu_millis, parse_duration_secs, parse_memory_mib, parse_network, parse_on_off,
-    parse_permissions, parse_sandbox, parse_size_mib, parse_u32,
+    parse_cpu_millis, parse_duration_secs, parse_memory_mib, parse_merge_style, parse_network,
+    parse_on_off, parse_permissions, parse_sandbox, parse_size_mib, parse_u32,
 };
 use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 30] = [
+pub const SETTING_KEYS: [(&str, &str); 31] = [
     (
         "path",
         "the repository's folder, when it moved (a project added by path)",
@@ -83,6 +83,10 @@ pub const SETTING_KEYS: [(&str, &str); 30] = [
     (
         "chain-on",
         "success | merge: a task is finished for the tasks after it when its run succeeded, or only once its result is merged into the project branch (default success)",
+    ),
+    (
+        "merge-style",
+        "merge | squash | ff-only: how `merge` puts a run's result into the project branch: a fast-forward or a merge commit, one squashed commit, or a fast-forward only (default merge)",
     ),
     (
         "inactivity-timeout",
@@ -205,6 +209,7 @@ impl Workflow {
             }
             "auto-run" => self.auto_run = parse_on_off("auto-run", value).map_err(invalid)?,
             "chain-on" => self.chain_on = parse_chain_on(value).map_err(invalid)?,
+            "merge-style" => self.merge_style = parse_merge_style(value).map_err(invalid)?,
             "inactivity-timeout" => {
                 self.inactivity_timeout_secs = parse_duration_secs(
                     "inactivity-timeout",

@@ -1,7 +1,9 @@
 //! Parsing one setting's value (`4g`, `30m`, `on`, `allowlist`, `a.example,*.example.org`)
 //! into what the workflow keeps, each with the error that names the setting.
 
-use crate::project::{AgentPermissions, AgentTasks, ChainOn, NetworkPolicy, SandboxKind};
+use crate::project::{
+    AgentPermissions, AgentTasks, ChainOn, MergeStyle, NetworkPolicy, SandboxKind,
+};
 use crate::validate::{self, ValidationError};
 
 pub(crate) fn parse_memory_mib(value: &str) -> Result<u64, ValidationError> {
@@ -156,6 +158,19 @@ pub(crate) fn parse_chain_on(value: &str) -> Result<ChainOn, ValidationError> {
             field: "chain-on",
             given: value.to_string(),
             expected: "success or merge",
+        }),
+    }
+}
+
+pub(crate) fn parse_merge_style(value: &str) -> Result<MergeStyle, ValidationError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "merge" => Ok(MergeStyle::Merge),
+        "squash" => Ok(MergeStyle::Squash),
+        "ff-only" | "ff_only" => Ok(MergeStyle::FfOnly),
+        _ => Err(ValidationError::BadValue {
+            field: "merge-style",
+            given: value.to_string(),
+            expected: "merge, squash or ff-only",
         }),
     }
 }

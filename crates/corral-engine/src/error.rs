@@ -189,6 +189,13 @@ impl From<GitError> for EngineError {
             GitError::LocalChanges { branch, paths } => {
                 EngineError::MergeBlockedByChanges { branch, paths }
             }
+            GitError::NotFastForward { branch } => EngineError::NotMergeable {
+                reason: format!(
+                    "`{branch}` has moved on since the run started, so it cannot fast-forward \
+                     (merge-style=ff-only); follow the run up on the new branch, or choose \
+                     merge-style=merge"
+                ),
+            },
             GitError::BranchExists { branch } => EngineError::Git {
                 path: branch,
                 message: "the branch exists already".into(),

@@ -20,7 +20,7 @@ pub use commit::{LeftOut, Recorded, RunHead, commit_all, point_run_branch};
 pub use diff::{DiffLine, FileDiff, FileStatus, LineKind, diff, file_diff};
 pub use git_dir_guard::{restore_git_dir, save_git_config};
 pub use inspect::{RepoInfo, inspect, libgit2_version};
-pub use merge::{MergeOutcome, merge_run};
+pub use merge::{MergeOutcome, Style as MergeStyle, merge_run};
 pub use merge_here::merge_checked_out;
 pub use mirror::{MirrorSync, sync_mirror};
 pub use publish::{delete_branch, publish_branch};
@@ -52,6 +52,11 @@ pub enum GitError {
     },
     #[error("merging into `{branch}` conflicts in: {}", paths.join(", "))]
     MergeConflict { branch: String, paths: Vec<String> },
+    /// `merge-style=ff-only`, and the branch has moved on since the run started.
+    #[error(
+        "`{branch}` has moved on since the run started, so it cannot fast-forward (merge-style=ff-only)"
+    )]
+    NotFastForward { branch: String },
     /// Uncommitted changes in the user's working tree touch files the merge changes.
     #[error("your uncommitted changes to {} would be overwritten by the merge into `{branch}`; nothing was changed", paths.join(", "))]
     LocalChanges { branch: String, paths: Vec<String> },

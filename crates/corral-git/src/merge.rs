@@ -9,12 +9,25 @@ use git2::{BranchType, MergeOptions, Oid, Repository, Signature};
 
 use crate::GitError;
 
+/// How a run's result goes into the target branch (the project's `merge-style`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A fast-forward when the target has not moved, a merge commit when it has.
+    Merge,
+    /// The run's work as one new commit on the target.
+    Squash,
+    /// Only a fast-forward.
+    FfOnly,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MergeOutcome {
     /// The target had not moved: it now points at the run's result.
     FastForward { commit: String },
     /// The target had moved on: a merge commit joins both.
     Merged { commit: String },
+    /// The run's work as one new commit on the target.
+    Squashed { commit: String },
     /// The run's result is already in the target.
     AlreadyMerged { commit: String },
 }
@@ -24,6 +37,7 @@ impl MergeOutcome {
         match self {
             MergeOutcome::FastForward { commit }
             | MergeOutcome::Merged { commit }
+            | MergeOutcome::Squashed { commit }
             | MergeOutcome::AlreadyMerged { commit } => commit,
         }
     }
@@ -43,6 +57,7 @@ pub fn merge_run(
     run_branch: &str,
     target: &str,
     author: (&str, &str),
+    (style, message): (Style, &str),
 ) -> Result<MergeOutcome, GitError> {
     let user_repo = Repository::open(user).map_err(|e| err(user, e))?;
     if let Ok(head) = user_repo.head()
@@ -92,13 +107,18 @@ pub fn merge_run(
     {
         let id = target_commit.id();
         (id, |commit| MergeOutcome::AlreadyMerged { commit })
-    } else if co
-        .graph_descendant_of(run_commit.id(), target_commit.id())
-        .map_err(|e| err(checkout, e))?
+    } else if style != Style::Squash
+        && co
+            .graph_descendant_of(run_commit.id(), target_commit.id())
+            .map_err(|e| err(checkout, e))?
     {
         (run_commit.id(), |commit| MergeOutcome::FastForward {
             commit,
         })
+    } else if style == Style::FfOnly {
+        return Err(GitError::NotFastForward {
+            branch: target.to_string(),
+        });
     } else {
         let mut index = co
             .merge_commits(&target_commit, &run_commit, Some(&MergeOptions::new()))
@@ -123,18 +143,20 @@ pub fn merge_run(
             .and_then(|id| co.find_tree(id))
             .map_err(|e| err(checkout, e))?;
         let sig = Signature::now(author.0, author.1).map_err(|e| err(checkout, e))?;
-        let message = format!("Merge {run_branch} into {target}");
+        let (parents, outcome): (Vec<&git2::Commit>, fn(String) -> MergeOutcome) =
+            if style == Style::Squash {
+                (vec![&target_commit], |commit| MergeOutcome::Squashed {
+                    commit,
+                })
+            } else {
+                (vec![&target_commit, &run_commit], |commit| {
+                    MergeOutcome::Merged { commit }
+                })
+            };
         let id = co
-            .commit(
-                None,
-                &sig,
-                &sig,
-                &message,
-                &tree,
-                &[&target_commit, &run_commit],
-            )
+            .commit(None, &sig, &sig, message, &tree, &parents)
             .map_err(|e| err(checkout, e))?;
-        (id, |commit| MergeOutcome::Merged { commit })
+        (id, outcome)
     };
 
     if new != target_before {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::GitError;
-use crate::merge::MergeOutcome;
+use crate::merge::{MergeOutcome, Style};
 
 fn git(repo: &Path, args: &[&str]) -> Result<std::process::Output, GitError> {
     Command::new("git")
@@ -41,17 +41,43 @@ fn named_files(text: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
-/// Merges `run_branch` into `target`, the branch checked out in `repo`: a fast-forward when
-/// `target` has not moved, a merge commit with `message` when it has.
+/// Merges `run_branch` into `target`, the branch checked out in `repo`, as `style` says: a
+/// fast-forward when `target` has not moved or a merge commit with `message` when it has; one
+/// squashed commit with `message`; or a fast-forward only.
 pub fn merge_checked_out(
     repo: &Path,
     run_branch: &str,
     target: &str,
-    message: &str,
+    (style, message): (Style, &str),
 ) -> Result<MergeOutcome, GitError> {
     let before = head(repo)?;
-    let out = git(repo, &["merge", "--no-edit", "-m", message, run_branch])?;
+    let args: Vec<&str> = match style {
+        Style::Merge => vec!["merge", "--no-edit", "-m", message, run_branch],
+        Style::Squash => vec!["merge", "--squash", run_branch],
+        Style::FfOnly => vec!["merge", "--ff-only", run_branch],
+    };
+    let out = git(repo, &args)?;
     if out.status.success() {
+        if style == Style::Squash {
+            // The squashed work is staged: one commit of it (none when it was there already).
+            let staged = git(repo, &["diff", "--cached", "--quiet"])?;
+            if staged.status.success() {
+                return Ok(MergeOutcome::AlreadyMerged { commit: before });
+            }
+            let committed = git(repo, &["commit", "--no-verify", "-q", "-m", message])?;
+            if !committed.status.success() {
+                return Err(GitError::Other {
+                    path: repo.display().to_string(),
+                    message: format!(
+                        "git commit of the squashed work: {}",
+                        String::from_utf8_lossy(&committed.stderr).trim()
+                    ),
+                });
+            }
+            return Ok(MergeOutcome::Squashed {
+                commit: head(repo)?,
+            });
+        }
         let after = head(repo)?;
         if after == before {
             return Ok(MergeOutcome::AlreadyMerged { commit: after });
@@ -74,6 +100,11 @@ pub fn merge_checked_out(
     );
     // "Your local changes to the following files would be overwritten by merge", and the
     // same for untracked files (both messages end that way).
+    if style == Style::FfOnly && text.contains("Not possible to fast-forward") {
+        return Err(GitError::NotFastForward {
+            branch: target.to_string(),
+        });
+    }
     let touched = named_files(&text, "would be overwritten by merge");
     if !touched.is_empty() {
         return Err(GitError::LocalChanges {

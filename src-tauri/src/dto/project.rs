@@ -1,8 +1,8 @@
 //! Projects and their workflow settings.
 
 use corral_core::{
-    AgentPermissions, AgentTasks, ChainOn, ImageChoice, NetworkPolicy, Project, RepoSource,
-    ResourceLimits, Retention, Runtime, SandboxKind, Workflow,
+    AgentPermissions, AgentTasks, ChainOn, ImageChoice, MergeStyle, NetworkPolicy, Project,
+    RepoSource, ResourceLimits, Retention, Runtime, SandboxKind, Workflow,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -184,6 +184,8 @@ pub struct WorkflowDto {
     pub auto_run: bool,
     /// When a task counts as finished for the tasks after it.
     pub chain_on: ChainOn,
+    /// How Merge puts a run's result into the project branch.
+    pub merge_style: MergeStyle,
     /// What agents may do with the project's tasks (MCP create_task, add_dependency).
     pub agent_tasks: AgentTasksDto,
     /// Tasks one run's agent may create.
@@ -286,6 +288,7 @@ impl From<&Workflow> for WorkflowDto {
             max_file_mib: u32::try_from(w.max_file_mib).unwrap_or(u32::MAX),
             auto_run: w.auto_run,
             chain_on: w.chain_on,
+            merge_style: w.merge_style,
             agent_tasks: w.agent_tasks.into(),
             agent_task_limit: w.agent_task_limit,
             ask_wait_secs: w.ask_wait_secs,
@@ -353,6 +356,7 @@ impl WorkflowDto {
             max_concurrent_runs: self.max_concurrent_runs,
             auto_run: self.auto_run,
             chain_on: self.chain_on,
+            merge_style: self.merge_style,
             agent_tasks: self.agent_tasks.into(),
             agent_task_limit: self.agent_task_limit,
             ask_wait_secs: self.ask_wait_secs,

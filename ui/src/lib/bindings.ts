@@ -328,6 +328,15 @@ export type ImageDto = { kind: "default" } | { kind: "base"; image: string } | {
 /**  One thing waiting on the user. */
 export type InboxItemDto = { kind: "question"; request: QuestionRequestDto } | { kind: "proposed_task"; task: TaskCardDto; project: string };
 
+/**  How a succeeded run's result goes into the project branch. */
+export type MergeStyle = 
+/**  A fast-forward when the branch has not moved, a merge commit when it has (the default). */
+"merge" | 
+/**  The run's work as one new commit on the branch. */
+"squash" | 
+/**  Only a fast-forward; refused when the branch has moved on. */
+"ff_only";
+
 /**  Which door of the gateway a request came through. */
 export type NetworkDoor = 
 /**  Other hosts, through the allowlist. */
@@ -593,6 +602,8 @@ export type WorkflowDto = {
 	auto_run: boolean,
 	/**  When a task counts as finished for the tasks after it. */
 	chain_on: ChainOn,
+	/**  How Merge puts a run's result into the project branch. */
+	merge_style: MergeStyle,
 	/**  What agents may do with the project's tasks (MCP create_task, add_dependency). */
 	agent_tasks: AgentTasksDto,
 	/**  Tasks one run's agent may create. */

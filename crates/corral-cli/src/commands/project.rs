@@ -184,6 +184,20 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
             },
         ),
         (
+            "merge-style",
+            match wf.merge_style {
+                corral_core::MergeStyle::Merge => {
+                    "merge: a fast-forward, or a merge commit when the branch moved on".to_string()
+                }
+                corral_core::MergeStyle::Squash => {
+                    "squash: a run's work goes in as one commit".to_string()
+                }
+                corral_core::MergeStyle::FfOnly => {
+                    "ff-only: only a fast-forward; refused when the branch moved on".to_string()
+                }
+            },
+        ),
+        (
             "max file",
             format!("{} MiB (bigger files stay out of commits)", wf.max_file_mib),
         ),

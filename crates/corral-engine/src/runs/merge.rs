@@ -51,7 +51,15 @@ impl Engine {
         };
         let run_branch = branch.clone();
         let task = self.task_record(run.task_id).await?;
-        let message = format!("Merge `{}` (Corral run {})", task.title, run.id);
+        let style = match project.workflow.merge_style {
+            corral_core::MergeStyle::Merge => corral_git::MergeStyle::Merge,
+            corral_core::MergeStyle::Squash => corral_git::MergeStyle::Squash,
+            corral_core::MergeStyle::FfOnly => corral_git::MergeStyle::FfOnly,
+        };
+        let message = match style {
+            corral_git::MergeStyle::Squash => format!("{}\n\nCorral run {}", task.title, run.id),
+            _ => format!("Merge `{}` (Corral run {})", task.title, run.id),
+        };
         let (data_dir, project_id) = (self.config.data_dir.clone(), run.project_id);
         let outcome = tokio::task::spawn_blocking(move || {
             let _turn = super::repo_lock::lock_repo(
@@ -65,12 +73,13 @@ impl Engine {
                 &branch,
                 &target,
                 ("Corral", "corral@localhost"),
+                (style, &message),
             ) {
                 // The branch the user has checked out: merged there, with their own git,
                 // which refuses (changing nothing) when their uncommitted changes are in
                 // the way.
                 Err(corral_git::GitError::TargetCheckedOut { .. }) => {
-                    corral_git::merge_checked_out(&repo, &branch, &target, &message)
+                    corral_git::merge_checked_out(&repo, &branch, &target, (style, &message))
                 }
                 other => other,
             }
@@ -90,6 +99,7 @@ impl Engine {
         let how = match &outcome {
             corral_git::MergeOutcome::FastForward { .. } => "fast-forward",
             corral_git::MergeOutcome::Merged { .. } => "merge commit",
+            corral_git::MergeOutcome::Squashed { .. } => "squashed into one commit",
             corral_git::MergeOutcome::AlreadyMerged { .. } => "already there",
         };
         self.note(

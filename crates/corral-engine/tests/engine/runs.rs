@@ -382,6 +382,28 @@ async fn merging_a_succeeded_run_makes_its_task_done_and_is_refused_when_unsafe(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_style_squash_puts_a_run_in_as_one_commit_named_after_its_task() {
+    let f = Fixture::new().await;
+    let p = project(&f, &[("merge-style", "squash")]).await;
+    let t = task(&f, &p, "Two files", "echo a > a.txt && echo b > b.txt").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(60)).await;
+    assert_eq!(run.state, RunState::Succeeded);
+    let repo = f.dir.path().join("proj");
+    let before = git(&repo, &["rev-parse", "HEAD"]);
+    let merged = f.engine.merge_run(run.id).await.expect("merge");
+    assert_ne!(merged.merged_commit, run.result_commit, "a new commit, not the run's");
+    assert_eq!(git(&repo, &["rev-parse", "HEAD^"]), before, "one commit on main");
+    assert_eq!(git(&repo, &["log", "-1", "--format=%s"]), "Two files");
+    assert!(repo.join("a.txt").exists() && repo.join("b.txt").exists());
+    assert_eq!(
+        f.engine.task(t).await.expect("task").status,
+        corral_core::TaskStatus::Done,
+        "the squashed result counts as merged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gc_follows_retention_fails_closed_and_never_touches_live_runs() {
     let f = Fixture::new().await;
     let p = project(&f, &[("retention-runs", "1"), ("retention-days", "0")]).await;

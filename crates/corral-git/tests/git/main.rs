@@ -8,6 +8,7 @@ use std::process::Command;
 use corral_git::{FileStatus, GitError, commit_all, create_checkout, diff, publish_branch};
 
 const AUTHOR: (&str, &str) = ("Corral", "corral@localhost");
+const MERGE: (corral_git::MergeStyle, &str) = (corral_git::MergeStyle::Merge, "Merge the run");
 /// No size cap on committed files.
 const NO_CAP: u64 = u64::MAX;
 
@@ -288,15 +289,16 @@ fn merge_fast_forwards_when_the_target_did_not_move_and_refuses_a_checked_out_ta
     let (co, result) = finished_run(dir.path(), &user, "corral/m-1");
 
     // The user has `main` checked out: Corral must not touch it.
-    let err =
-        corral_git::merge_run(&user, &co, "corral/m-1", "main", AUTHOR).expect_err("checked out");
+    let err = corral_git::merge_run(&user, &co, "corral/m-1", "main", AUTHOR, MERGE)
+        .expect_err("checked out");
     assert!(matches!(err, GitError::TargetCheckedOut { .. }), "{err:?}");
     let before = git(&user, &["rev-parse", "main"]);
 
     // On another branch, with uncommitted work: main moves forward, the work stays.
     git(&user, &["checkout", "-q", "-b", "side"]);
     std::fs::write(user.join("README.md"), "hello\nwip\n").expect("write");
-    let outcome = corral_git::merge_run(&user, &co, "corral/m-1", "main", AUTHOR).expect("merge");
+    let outcome =
+        corral_git::merge_run(&user, &co, "corral/m-1", "main", AUTHOR, MERGE).expect("merge");
     assert_eq!(
         outcome,
         corral_git::MergeOutcome::FastForward {
@@ -314,7 +316,8 @@ fn merge_fast_forwards_when_the_target_did_not_move_and_refuses_a_checked_out_ta
         "the user's working tree is untouched"
     );
 
-    let again = corral_git::merge_run(&user, &co, "corral/m-1", "main", AUTHOR).expect("again");
+    let again =
+        corral_git::merge_run(&user, &co, "corral/m-1", "main", AUTHOR, MERGE).expect("again");
     assert!(
         matches!(again, corral_git::MergeOutcome::AlreadyMerged { .. }),
         "{again:?}"
@@ -333,7 +336,8 @@ fn merge_joins_a_moved_target_and_reports_conflicts_without_changing_anything() 
     let user_main = git(&user, &["rev-parse", "main"]);
     git(&user, &["checkout", "-q", "-b", "side"]);
 
-    let outcome = corral_git::merge_run(&user, &co, "corral/m-2", "main", AUTHOR).expect("merge");
+    let outcome =
+        corral_git::merge_run(&user, &co, "corral/m-2", "main", AUTHOR, MERGE).expect("merge");
     let corral_git::MergeOutcome::Merged { commit } = outcome else {
         panic!("expected a merge commit, got {outcome:?}")
     };
@@ -353,8 +357,8 @@ fn merge_joins_a_moved_target_and_reports_conflicts_without_changing_anything() 
     git(&user, &["commit", "-qam", "user edit"]);
     git(&user, &["checkout", "-q", "side"]);
     let before = git(&user, &["rev-parse", "main"]);
-    let err =
-        corral_git::merge_run(&user, &co3, "corral/m-3", "main", AUTHOR).expect_err("conflict");
+    let err = corral_git::merge_run(&user, &co3, "corral/m-3", "main", AUTHOR, MERGE)
+        .expect_err("conflict");
     match &err {
         GitError::MergeConflict { paths, .. } => assert_eq!(paths, &vec!["src/lib.rs".to_string()]),
         other => panic!("expected a conflict, got {other:?}"),
@@ -514,7 +518,7 @@ fn merging_where_the_user_is_aborts_a_conflict_and_refuses_over_their_files() {
     git(&user, &["commit", "-qam", "mine"]);
     let head = git(&user, &["rev-parse", "HEAD"]);
     let err =
-        corral_git::merge_checked_out(&user, "corral/h-1", "main", "Merge").expect_err("conflict");
+        corral_git::merge_checked_out(&user, "corral/h-1", "main", MERGE).expect_err("conflict");
     let GitError::MergeConflict { paths, .. } = err else {
         panic!("{err:?}");
     };
@@ -535,7 +539,7 @@ fn merging_where_the_user_is_aborts_a_conflict_and_refuses_over_their_files() {
     let user = user_repo(dir.path());
     run_branch_in(&user);
     std::fs::write(user.join("new.txt"), "the user's own\n").expect("write");
-    let err = corral_git::merge_checked_out(&user, "corral/h-1", "main", "Merge")
+    let err = corral_git::merge_checked_out(&user, "corral/h-1", "main", MERGE)
         .expect_err("the user's file");
     let GitError::LocalChanges { paths, .. } = err else {
         panic!("{err:?}");
@@ -547,8 +551,7 @@ fn merging_where_the_user_is_aborts_a_conflict_and_refuses_over_their_files() {
     );
     // Clean again: a fast-forward.
     std::fs::remove_file(user.join("new.txt")).expect("rm");
-    let outcome =
-        corral_git::merge_checked_out(&user, "corral/h-1", "main", "Merge").expect("merge");
+    let outcome = corral_git::merge_checked_out(&user, "corral/h-1", "main", MERGE).expect("merge");
     assert!(
         matches!(outcome, corral_git::MergeOutcome::FastForward { .. }),
         "{outcome:?}"
@@ -557,4 +560,54 @@ fn merging_where_the_user_is_aborts_a_conflict_and_refuses_over_their_files() {
         std::fs::read_to_string(user.join("README.md")).expect("read"),
         "from the run\n"
     );
+}
+
+#[test]
+fn merge_styles_squash_into_one_commit_and_ff_only_refuses_a_moved_branch() {
+    // Where the user is: squash makes one commit with the run's work, on main's own history.
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    run_branch_in(&user);
+    let before = git(&user, &["rev-parse", "HEAD"]);
+    let squashed = corral_git::merge_checked_out(
+        &user,
+        "corral/h-1",
+        "main",
+        (corral_git::MergeStyle::Squash, "The run, squashed"),
+    )
+    .expect("squash");
+    assert!(
+        matches!(squashed, corral_git::MergeOutcome::Squashed { .. }),
+        "{squashed:?}"
+    );
+    assert_eq!(
+        git(&user, &["rev-parse", "HEAD^"]),
+        before,
+        "one commit on main"
+    );
+    assert_eq!(
+        git(&user, &["log", "-1", "--format=%s"]),
+        "The run, squashed"
+    );
+    assert_eq!(
+        std::fs::read_to_string(user.join("new.txt")).expect("the run's file"),
+        "new\n"
+    );
+    // ff-only with main moved on: refused, nothing changed.
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    run_branch_in(&user);
+    std::fs::write(user.join("other.txt"), "moved on\n").expect("write");
+    git(&user, &["add", "."]);
+    git(&user, &["commit", "-qm", "moved on"]);
+    let head = git(&user, &["rev-parse", "HEAD"]);
+    let err = corral_git::merge_checked_out(
+        &user,
+        "corral/h-1",
+        "main",
+        (corral_git::MergeStyle::FfOnly, "unused"),
+    )
+    .expect_err("not a fast-forward");
+    assert!(matches!(err, GitError::NotFastForward { .. }), "{err:?}");
+    assert_eq!(git(&user, &["rev-parse", "HEAD"]), head);
 }

@@ -40,6 +40,7 @@ export const defaultWorkflow: WorkflowDto = {
   max_concurrent_runs: 4,
   auto_run: false,
   chain_on: "success",
+  merge_style: "merge",
   retention_runs: 20,
   retention_days: 7,
   inactivity_timeout_secs: 1800,
