@@ -392,8 +392,15 @@ async fn merge_style_squash_puts_a_run_in_as_one_commit_named_after_its_task() {
     let repo = f.dir.path().join("proj");
     let before = git(&repo, &["rev-parse", "HEAD"]);
     let merged = f.engine.merge_run(run.id).await.expect("merge");
-    assert_ne!(merged.merged_commit, run.result_commit, "a new commit, not the run's");
-    assert_eq!(git(&repo, &["rev-parse", "HEAD^"]), before, "one commit on main");
+    assert_ne!(
+        merged.merged_commit, run.result_commit,
+        "a new commit, not the run's"
+    );
+    assert_eq!(
+        git(&repo, &["rev-parse", "HEAD^"]),
+        before,
+        "one commit on main"
+    );
     assert_eq!(git(&repo, &["log", "-1", "--format=%s"]), "Two files");
     assert!(repo.join("a.txt").exists() && repo.join("b.txt").exists());
     assert_eq!(
