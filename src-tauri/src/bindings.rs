@@ -36,6 +36,7 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             runs::cancel_run,
             runs::follow_up_run,
             runs::merge_run,
+            runs::merge_preview,
             runs::run_log,
             runs::run_diff,
             runs::run_file_diff,

@@ -109,8 +109,13 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Merge a succeeded run's branch into the project branch (when that is safe).
-    Merge { run: String },
+    /// Merge a succeeded run's branch into the project branch: in your working tree with your
+    /// own git when you have that branch checked out. --dry-run says what it would do.
+    Merge {
+        run: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// What a run changed: patches, or with --stat one line per file.
     Diff {
         run: String,

@@ -134,7 +134,20 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             )?;
             ExitCode::SUCCESS
         }
-        Command::Merge { run } => {
+        Command::Merge { run, dry_run: true } => {
+            let run = engine.find_run(&run).await?;
+            let preview = engine.merge_preview(run.id).await?;
+            writeln!(out, "{}", preview.describe())?;
+            if matches!(preview.how, corral_engine::MergeHow::Refused(_)) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Command::Merge {
+            run,
+            dry_run: false,
+        } => {
             let run = engine.find_run(&run).await?;
             let merged = engine.merge_run(run.id).await?;
             writeln!(

@@ -36,7 +36,7 @@ pub use keys::{KeySource, KeyStatus};
 pub use projects::ProjectUpdate;
 pub use questions::{AnsweredFrom, InboxItem};
 pub use runs::gc::GcReport;
-pub use runs::{DiffAgainst, LeftOutFile, UpstreamWork};
+pub use runs::{DiffAgainst, LeftOutFile, MergeHow, MergePreview, UpstreamWork};
 pub use settings::APP_SETTINGS;
 pub use tasks::{NewTask, TaskUpdate};
 pub use views::{Overlap, TaskView};

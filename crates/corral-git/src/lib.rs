@@ -24,7 +24,7 @@ pub use merge::{MergeOutcome, Style as MergeStyle, merge_run};
 pub use merge_here::merge_checked_out;
 pub use mirror::{MirrorSync, sync_mirror};
 pub use publish::{delete_branch, publish_branch};
-pub use reach::{branch_tip, reachable_from};
+pub use reach::{MergeShape, branch_tip, merge_shape, reachable_from};
 pub use upstream::{UpstreamMerge, UpstreamResult, merge_upstream};
 
 /// Why a path cannot be used as a project repository.

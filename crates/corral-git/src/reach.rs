@@ -54,3 +54,47 @@ pub fn reachable_from(
         })
         .collect()
 }
+
+/// How `run_branch` would go into `target` in the repository at `repo_path`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeShape {
+    /// `target` is checked out there (the merge happens in that working tree).
+    pub checked_out: bool,
+    /// `target` holds the run's result already.
+    pub already: bool,
+    /// `target` has not moved since the run started: a fast-forward.
+    pub fast_forward: bool,
+}
+
+pub fn merge_shape(
+    repo_path: &Path,
+    run_branch: &str,
+    target: &str,
+) -> Result<MergeShape, GitError> {
+    let repo = Repository::open(repo_path).map_err(|e| err(repo_path, e))?;
+    let tip = |name: &str| {
+        repo.revparse_single(&format!("refs/heads/{name}"))
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+            .map_err(|e| err(repo_path, e))
+    };
+    let (run, into) = (tip(run_branch)?, tip(target)?);
+    let checked_out = !repo.is_bare()
+        && repo
+            .head()
+            .ok()
+            .is_some_and(|h| h.is_branch() && h.shorthand().ok() == Some(target));
+    let already = run == into
+        || repo
+            .graph_descendant_of(into, run)
+            .map_err(|e| err(repo_path, e))?;
+    let fast_forward = !already
+        && repo
+            .graph_descendant_of(run, into)
+            .map_err(|e| err(repo_path, e))?;
+    Ok(MergeShape {
+        checked_out,
+        already,
+        fast_forward,
+    })
+}

@@ -5,8 +5,8 @@ use tauri::State;
 
 use super::parse_id;
 use crate::dto::{
-    DiffAgainstDto, DiffLineDto, FileDetailDto, FileDiffDto, RunChangesDto, RunDto, RunEventDto,
-    status_name,
+    DiffAgainstDto, DiffLineDto, FileDetailDto, FileDiffDto, MergePreviewDto, RunChangesDto,
+    RunDto, RunEventDto, status_name,
 };
 use crate::error::ApiResult;
 use crate::state::{AppState, guarded};
@@ -59,6 +59,15 @@ pub async fn run_consults(state: State<'_, AppState>, id: String) -> ApiResult<V
             .collect())
     })
     .await
+}
+
+/// What merging the run would do now (fast-forward, merge commit, squash; into which branch).
+#[tauri::command]
+#[specta::specta]
+pub async fn merge_preview(state: State<'_, AppState>, id: String) -> ApiResult<MergePreviewDto> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    guarded(async move { Ok(MergePreviewDto::from(&engine.merge_preview(id).await?)) }).await
 }
 
 /// Merges a succeeded run's branch into the project branch, when that is safe.

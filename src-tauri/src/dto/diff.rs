@@ -77,3 +77,47 @@ impl From<DiffAgainstDto> for corral_engine::DiffAgainst {
         }
     }
 }
+
+/// What Merge would do now, said before the click.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct MergePreviewDto {
+    /// The project branch it goes into.
+    pub into: String,
+    pub how: MergeHowDto,
+    /// Why it cannot be merged, when `how` is `refused`.
+    pub reason: Option<String>,
+    /// The branch is checked out in your repository: merged there, with your git.
+    pub in_working_tree: bool,
+    /// The same in one line.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeHowDto {
+    FastForward,
+    MergeCommit,
+    Squash,
+    AlreadyMerged,
+    Refused,
+}
+
+impl From<&corral_engine::MergePreview> for MergePreviewDto {
+    fn from(p: &corral_engine::MergePreview) -> Self {
+        use corral_engine::MergeHow;
+        let (how, reason) = match &p.how {
+            MergeHow::FastForward => (MergeHowDto::FastForward, None),
+            MergeHow::MergeCommit => (MergeHowDto::MergeCommit, None),
+            MergeHow::Squash => (MergeHowDto::Squash, None),
+            MergeHow::AlreadyMerged => (MergeHowDto::AlreadyMerged, None),
+            MergeHow::Refused(why) => (MergeHowDto::Refused, Some(why.clone())),
+        };
+        MergePreviewDto {
+            into: p.into.clone(),
+            how,
+            reason,
+            in_working_tree: p.in_working_tree,
+            text: p.describe(),
+        }
+    }
+}

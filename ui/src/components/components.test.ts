@@ -229,6 +229,33 @@ describe("RunView", () => {
   });
 });
 
+describe("RunView merge", () => {
+  it("says what Merge will do before the click, and disables it when it cannot", async () => {
+    const { controller, backend } = app();
+    const project = await controller.addProject("/repos/shop", "");
+    await controller.openBoard(project!.id);
+    const task = await controller.createTask({
+      project_id: project!.id, title: "Fix the cart", prompt: "", runtime: "custom", model: null, after: [], command: ["true"],
+    });
+    const run = await backend.startRun(task!.id);
+    Object.assign(run, { state: "succeeded", branch: "corral/fix-the-cart-1" });
+    await controller.openRunView(run.id);
+    render(RunView, { context: appContext(controller) });
+    await tick();
+    expect(screen.getByTestId("merge-preview").textContent).toContain("fast-forward `main`, in your working tree");
+    expect((screen.getByTestId("merge-run") as HTMLButtonElement).disabled).toBe(false);
+    cleanup();
+    backend.mergeRefusal = "`main` has moved on since the run started (merge-style=ff-only)";
+    await controller.openRunView(run.id);
+    render(RunView, { context: appContext(controller) });
+    await tick();
+    expect(screen.getByTestId("merge-preview").dataset.how).toBe("refused");
+    const merge = screen.getByTestId("merge-run") as HTMLButtonElement;
+    expect(merge.disabled).toBe(true);
+    expect(merge.title).toContain("ff-only");
+  });
+});
+
 describe("RunView failures", () => {
   it("shows why a run failed and the fix its kind has", async () => {
     const { controller, backend } = app();

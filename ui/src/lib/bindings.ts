@@ -50,6 +50,8 @@ export const commands = {
 	followUpRun: (id: string, message: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("follow_up_run", { id, message })),
 	/**  Merges a succeeded run's branch into the project branch, when that is safe. */
 	mergeRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("merge_run", { id })),
+	/**  What merging the run would do now (fast-forward, merge commit, squash; into which branch). */
+	mergePreview: (id: string) => typedError<MergePreviewDto, ApiError>(__TAURI_INVOKE("merge_preview", { id })),
 	/**  Up to `limit` log entries after `after` (a seq); the view pages through and keeps up. */
 	runLog: (id: string, after: number, limit: number) => typedError<RunEventDto[], ApiError>(__TAURI_INVOKE("run_log", { id, after, limit })),
 	runDiff: (id: string, against: DiffAgainstDto) => typedError<RunChangesDto, ApiError>(__TAURI_INVOKE("run_diff", { id, against })),
@@ -327,6 +329,21 @@ export type ImageDto = { kind: "default" } | { kind: "base"; image: string } | {
 
 /**  One thing waiting on the user. */
 export type InboxItemDto = { kind: "question"; request: QuestionRequestDto } | { kind: "proposed_task"; task: TaskCardDto; project: string };
+
+export type MergeHowDto = "fast_forward" | "merge_commit" | "squash" | "already_merged" | "refused";
+
+/**  What Merge would do now, said before the click. */
+export type MergePreviewDto = {
+	/**  The project branch it goes into. */
+	into: string,
+	how: MergeHowDto,
+	/**  Why it cannot be merged, when `how` is `refused`. */
+	reason: string | null,
+	/**  The branch is checked out in your repository: merged there, with your git. */
+	in_working_tree: boolean,
+	/**  The same in one line. */
+	text: string,
+};
 
 /**  How a succeeded run's result goes into the project branch. */
 export type MergeStyle = 

@@ -684,7 +684,12 @@ fn kill_9_mid_run_loses_nothing_and_the_next_corral_finishes_the_run() {
     let stat = env.ok(&["diff", &run_id, "--stat"]);
     assert_eq!(stat.trim(), "A made.txt  +1 -0");
     // main is checked out in the user's repository, its tree clean (the usual case): merged
-    // there, with the user's own git.
+    // there, with the user's own git. It says so before.
+    let preview = env.ok(&["merge", &run_id, "--dry-run"]);
+    assert_eq!(
+        preview.trim(),
+        "fast-forward `main`, in your working tree with your git"
+    );
     let merged = env.ok(&["merge", &run_id]);
     assert!(merged.starts_with("merged corral/counter-"), "{merged}");
     assert_eq!(
@@ -693,6 +698,8 @@ fn kill_9_mid_run_loses_nothing_and_the_next_corral_finishes_the_run() {
     );
     let tasks = json(&env.ok(&["task", "list", "--json"]));
     assert_eq!(tasks[0]["status"], "done");
+    let again = env.ok(&["merge", &run_id, "--dry-run"]);
+    assert!(again.contains("holds this result already"), "{again}");
 }
 
 #[test]

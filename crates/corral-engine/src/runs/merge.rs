@@ -5,7 +5,104 @@ use corral_core::{RepoSource, Run, RunId, RunState};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 
+/// What a merge of a run would do, said before it is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergePreview {
+    /// The project branch it goes into.
+    pub into: String,
+    pub how: MergeHow,
+    /// The branch is checked out in the user's repository: the merge happens in that working
+    /// tree, with their git.
+    pub in_working_tree: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeHow {
+    FastForward,
+    MergeCommit,
+    Squash,
+    /// The branch holds the result already.
+    AlreadyMerged,
+    /// It cannot be merged; why.
+    Refused(String),
+}
+
+impl MergePreview {
+    /// One line for people: "fast-forward `main` (in your working tree)".
+    pub fn describe(&self) -> String {
+        let into = &self.into;
+        let what = match &self.how {
+            MergeHow::FastForward => format!("fast-forward `{into}`"),
+            MergeHow::MergeCommit => format!("a merge commit on `{into}`"),
+            MergeHow::Squash => format!("one squashed commit on `{into}`"),
+            MergeHow::AlreadyMerged => return format!("`{into}` holds this result already"),
+            MergeHow::Refused(why) => return format!("cannot merge: {why}"),
+        };
+        if self.in_working_tree {
+            format!("{what}, in your working tree with your git")
+        } else {
+            what
+        }
+    }
+}
+
 impl Engine {
+    /// What merging `run_id` would do now, as the window and `corral merge --dry-run` say it.
+    pub async fn merge_preview(&self, run_id: RunId) -> EngineResult<MergePreview> {
+        let run = self.run(run_id).await?;
+        let project = self.project(run.project_id).await?;
+        let into = project.default_branch.clone().unwrap_or_default();
+        let refused = |why: String| MergePreview {
+            into: into.clone(),
+            how: MergeHow::Refused(why),
+            in_working_tree: false,
+        };
+        if run.merged_commit.is_some() {
+            return Ok(MergePreview {
+                into: into.clone(),
+                how: MergeHow::AlreadyMerged,
+                in_working_tree: false,
+            });
+        }
+        if run.state != RunState::Succeeded {
+            return Ok(refused(format!("the run is {}", run.state.name())));
+        }
+        let RepoSource::Local { path } = project.source.clone() else {
+            return Ok(refused(
+                "the project was added by URL; merge the branch in your clone".into(),
+            ));
+        };
+        let Some(branch) = run.branch.clone() else {
+            return Ok(refused("the run has no branch".into()));
+        };
+        let (repo, target) = (path, into.clone());
+        let shape =
+            tokio::task::spawn_blocking(move || corral_git::merge_shape(&repo, &branch, &target))
+                .await
+                .map_err(EngineError::from)?;
+        let shape = match shape {
+            Ok(shape) => shape,
+            Err(err) => return Ok(refused(err.to_string())),
+        };
+        let how = if shape.already {
+            MergeHow::AlreadyMerged
+        } else {
+            match (project.workflow.merge_style, shape.fast_forward) {
+                (corral_core::MergeStyle::Squash, _) => MergeHow::Squash,
+                (_, true) => MergeHow::FastForward,
+                (corral_core::MergeStyle::Merge, false) => MergeHow::MergeCommit,
+                (corral_core::MergeStyle::FfOnly, false) => MergeHow::Refused(format!(
+                    "`{into}` has moved on since the run started (merge-style=ff-only)"
+                )),
+            }
+        };
+        Ok(MergePreview {
+            into,
+            how,
+            in_working_tree: shape.checked_out,
+        })
+    }
+
     /// Merges a succeeded run's branch into the project branch, when that is safe (see
     /// `corral_git::merge_run`); the task then shows as done.
     #[tracing::instrument(skip(self), fields(run = %run_id))]

@@ -34,6 +34,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
 
+pub use merge::{MergeHow, MergePreview};
 pub(crate) use prepare::source_path;
 pub use queries::{DiffAgainst, LeftOutFile, UpstreamWork};
 

@@ -12,6 +12,7 @@ import type {
   FileDiffDto,
   GraphRunDto,
   InboxItemDto,
+  MergePreviewDto,
   NewTaskDto,
   ProjectDto,
   QuestionAnswerDto,
@@ -40,6 +41,7 @@ export type {
   FileDiffDto,
   GraphRunDto,
   InboxItemDto,
+  MergePreviewDto,
   NewTaskDto,
   ProjectDto,
   QuestionAnswerDto,
@@ -109,6 +111,8 @@ export interface Backend {
   /** A new run on the same checkout and branch, resuming the agent's session with `message`. */
   followUpRun(id: string, message: string): Promise<RunDto>;
   mergeRun(id: string): Promise<RunDto>;
+  /** What Merge would do now: fast-forward, merge commit, squash, into which branch. */
+  mergePreview(id: string): Promise<MergePreviewDto>;
   /** What the run changed, against its base (only its own work) or the project branch. */
   runDiff(id: string, against: DiffAgainstDto): Promise<RunChangesDto>;
   /** One file's diff with numbered lines; null when it has not changed. */

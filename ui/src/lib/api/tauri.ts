@@ -53,6 +53,7 @@ export const tauriBackend: Backend = {
   cancelRun: (id) => unwrap(commands.cancelRun(id)),
   followUpRun: (id, message) => unwrap(commands.followUpRun(id, message)),
   mergeRun: (id) => unwrap(commands.mergeRun(id)),
+  mergePreview: (id) => unwrap(commands.mergePreview(id)),
   runDiff: (id, against) => unwrap(commands.runDiff(id, against)),
   runFileDiff: (id, path, against) => unwrap(commands.runFileDiff(id, path, against)),
   followRun: async (id, onMessage) => {

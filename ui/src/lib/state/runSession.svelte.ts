@@ -7,6 +7,7 @@ import {
   type DiffAgainstDto,
   type FileDetailDto,
   type FileDiffDto,
+  type MergePreviewDto,
   type RunDto,
   type RunEventDto,
   type RunStreamDto,
@@ -39,6 +40,8 @@ export class RunSession {
   diff = $state<FileDiffDto[] | null>(null);
   /** The runs of the agents this run's agent consulted (ask_agent), shown under it. */
   consults = $state<RunDto[]>([]);
+  /** What Merge would do now (a succeeded run not merged yet). */
+  mergePreview = $state<MergePreviewDto | null>(null);
   /** Every changed file, when `diff` holds only the first of them. */
   diffTotal = $state(0);
   /** The diff's base: the run's own (only its work) or the project branch (its upstream work too). */
@@ -77,7 +80,21 @@ export class RunSession {
     } catch (e) {
       this.report("Following the run", asFailure(e));
     }
-    await Promise.all([this.#loadChanges([]), this.#loadConsults()]);
+    await Promise.all([this.#loadChanges([]), this.#loadConsults(), this.loadMergePreview()]);
+  }
+
+  /** Asks what Merge would do, for a succeeded run not merged yet. */
+  async loadMergePreview() {
+    if (this.run.state !== "succeeded" || this.run.merged_commit || this.run.consult_of) {
+      this.mergePreview = null;
+      return;
+    }
+    try {
+      const preview = await this.backend.mergePreview(this.id);
+      if (!this.#disposed) this.mergePreview = preview;
+    } catch (e) {
+      this.report("Looking at the merge", asFailure(e));
+    }
   }
 
   async #loadConsults() {
@@ -101,8 +118,9 @@ export class RunSession {
   update(run: RunDto) {
     if (run.id === this.id) {
       // A question to another agent starts a consult run (and moves this one).
-      if (run.state !== this.run.state) void this.#loadConsults();
+      const changed = run.state !== this.run.state || run.merged_commit !== this.run.merged_commit;
       this.run = run;
+      if (changed) void Promise.all([this.#loadConsults(), this.loadMergePreview()]);
     } else if (run.consult_of === this.id) {
       const known = this.consults.some((c) => c.id === run.id);
       this.consults = known ? this.consults.map((c) => (c.id === run.id ? run : c)) : [...this.consults, run];

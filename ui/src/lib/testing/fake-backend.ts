@@ -9,6 +9,7 @@ import {
   type FileDetailDto,
   type FileDiffDto,
   type GraphRunDto,
+  type MergePreviewDto,
   type InboxItemDto,
   type NewTaskDto,
   type ProjectDto,
@@ -268,6 +269,16 @@ export class FakeBackend implements Backend {
     const run = await this.getRun(id);
     run.state = "cancelled";
     return run;
+  }
+  /** Why Merge would be refused (`merge-style=ff-only` and a moved branch, say); none by default. */
+  mergeRefusal: string | null = null;
+  async mergePreview(id: string): Promise<MergePreviewDto> {
+    this.calls.push(`mergePreview ${id}`);
+    const run = await this.getRun(id);
+    if (this.mergeRefusal) return { into: "main", how: "refused", reason: this.mergeRefusal, in_working_tree: false, text: `cannot merge: ${this.mergeRefusal}` };
+    if (run.merged_commit) return { into: "main", how: "already_merged", reason: null, in_working_tree: true, text: "`main` holds this result already" };
+    if (run.state !== "succeeded") return { into: "main", how: "refused", reason: `the run is ${run.state}`, in_working_tree: false, text: `cannot merge: the run is ${run.state}` };
+    return { into: "main", how: "fast_forward", reason: null, in_working_tree: true, text: "fast-forward `main`, in your working tree with your git" };
   }
   async mergeRun(id: string) {
     const run = await this.getRun(id);
