@@ -332,6 +332,8 @@ pub struct Workflow {
     pub chain_on: ChainOn,
     /// How `merge` puts a run's result into the project branch.
     pub merge_style: MergeStyle,
+    /// The longest the verify step may run before it is stopped and fails.
+    pub verify_timeout_secs: u32,
 }
 
 impl Default for Workflow {
@@ -362,6 +364,7 @@ impl Default for Workflow {
             auto_run: false,
             chain_on: ChainOn::Success,
             merge_style: MergeStyle::Merge,
+            verify_timeout_secs: 10 * 60,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 31] = [
+pub const SETTING_KEYS: [(&str, &str); 32] = [
     (
         "path",
         "the repository's folder, when it moved (a project added by path)",
@@ -30,6 +30,10 @@ pub const SETTING_KEYS: [(&str, &str); 31] = [
         "command run once in each new run's container (empty: none)",
     ),
     ("verify", "command that checks a run's result (empty: none)"),
+    (
+        "verify-timeout",
+        "stop the verify command and fail the run when it runs longer than this, e.g. 10m, 90s (default 10m)",
+    ),
     ("runtime", "default agent runtime"),
     ("model", "default model (empty: the runtime's default)"),
     (
@@ -173,6 +177,11 @@ impl Workflow {
             }
             "setup" => self.setup_command = optional(value),
             "verify" => self.verify_command = optional(value),
+            "verify-timeout" => {
+                self.verify_timeout_secs =
+                    parse_duration_secs("verify-timeout", value, validate::VERIFY_SECS_RANGE)
+                        .map_err(invalid)?
+            }
             "runtime" => self.runtime = value.parse().map_err(invalid)?,
             "model" => self.model = optional(value),
             "agent-permissions" => {

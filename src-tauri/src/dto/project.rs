@@ -186,6 +186,8 @@ pub struct WorkflowDto {
     pub chain_on: ChainOn,
     /// How Merge puts a run's result into the project branch.
     pub merge_style: MergeStyle,
+    /// The longest the verify command may run before the run fails (seconds).
+    pub verify_timeout_secs: u32,
     /// What agents may do with the project's tasks (MCP create_task, add_dependency).
     pub agent_tasks: AgentTasksDto,
     /// Tasks one run's agent may create.
@@ -289,6 +291,7 @@ impl From<&Workflow> for WorkflowDto {
             auto_run: w.auto_run,
             chain_on: w.chain_on,
             merge_style: w.merge_style,
+            verify_timeout_secs: w.verify_timeout_secs,
             agent_tasks: w.agent_tasks.into(),
             agent_task_limit: w.agent_task_limit,
             ask_wait_secs: w.ask_wait_secs,
@@ -357,6 +360,7 @@ impl WorkflowDto {
             auto_run: self.auto_run,
             chain_on: self.chain_on,
             merge_style: self.merge_style,
+            verify_timeout_secs: self.verify_timeout_secs,
             agent_tasks: self.agent_tasks.into(),
             agent_task_limit: self.agent_task_limit,
             ask_wait_secs: self.ask_wait_secs,

@@ -621,6 +621,8 @@ export type WorkflowDto = {
 	chain_on: ChainOn,
 	/**  How Merge puts a run's result into the project branch. */
 	merge_style: MergeStyle,
+	/**  The longest the verify command may run before the run fails (seconds). */
+	verify_timeout_secs: number,
 	/**  What agents may do with the project's tasks (MCP create_task, add_dependency). */
 	agent_tasks: AgentTasksDto,
 	/**  Tasks one run's agent may create. */

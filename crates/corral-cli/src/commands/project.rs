@@ -68,6 +68,10 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
         ("image", image),
         ("setup", or_none(&wf.setup_command)),
         ("verify", or_none(&wf.verify_command)),
+        (
+            "verify-timeout",
+            format!("{} s (a verify command running longer is stopped)", wf.verify_timeout_secs),
+        ),
         ("runtime", wf.runtime.to_string()),
         (
             "model",

@@ -95,6 +95,14 @@ async fn pump(
     Ok((reader, n))
 }
 
+/// How long a step may go on: silent (`inactivity-timeout`, the task's own step), and in all
+/// (`verify-timeout`, the verify step).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StepLimits {
+    pub silence: Option<Duration>,
+    pub total: Option<Duration>,
+}
+
 /// Follows the step from the given offsets until it exits; returns its exit code.
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 pub(crate) async fn follow(
@@ -109,8 +117,10 @@ pub(crate) async fn follow(
     offsets: (u64, u64),
     cancel: &mut watch::Receiver<bool>,
     mut agent: Option<&mut AgentOutput>,
-    inactivity: Option<Duration>,
+    limits: StepLimits,
 ) -> Result<i64, StepStop> {
+    let inactivity = limits.silence;
+    let started = Instant::now();
     let mut out = LineReader::new(&files.stdout, offsets.0, MAX_LINE);
     let mut err = LineReader::new(&files.stderr, offsets.1, MAX_LINE);
     let mut last_check = Instant::now();
@@ -158,6 +168,20 @@ pub(crate) async fn follow(
         }
         if *cancel.borrow() {
             return Err(StepStop::Cancelled);
+        }
+        if let Some(limit) = limits.total
+            && started.elapsed() >= limit
+        {
+            let _ = sandbox.stop(container, Duration::from_secs(2)).await;
+            return Err(StepStop::fail(
+                FailKind::VerifyFailed,
+                format!(
+                    "the {} step ran for {} s without ending and was stopped (project setting \
+                     verify-timeout)",
+                    step.as_str(),
+                    limit.as_secs()
+                ),
+            ));
         }
         if n_out + n_err > 0 {
             last_output = Instant::now();

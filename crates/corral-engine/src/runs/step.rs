@@ -73,13 +73,16 @@ pub(super) async fn step(
             .map_err(EngineError::from)?,
     );
     let checkout = run.checkout_path.as_deref().map(std::path::Path::new);
-    // Only the task's own step (its command or agent) may be stopped for silence.
-    let inactivity = (name == StepName::Agent).then(|| {
-        std::time::Duration::from_secs(u64::from(project.workflow.inactivity_timeout_secs))
-    });
+    // Only the task's own step (its command or agent) may be stopped for silence; only the
+    // verify step for running too long.
+    let secs = |s: u32| std::time::Duration::from_secs(u64::from(s));
+    let limits = super::follow::StepLimits {
+        silence: (name == StepName::Agent).then(|| secs(project.workflow.inactivity_timeout_secs)),
+        total: (name == StepName::Verify).then(|| secs(project.workflow.verify_timeout_secs)),
+    };
     let result = follow(
         ctx, sandbox, &container, run.id, name, &files, &step_id, checkout, offsets, cancel, agent,
-        inactivity,
+        limits,
     )
     .await;
     if let Err(StepStop::Cancelled) = &result {

@@ -192,3 +192,20 @@ async fn a_local_step_killed_from_outside_or_failing_fails_the_run_with_the_reas
         }
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verify_command_that_never_ends_is_stopped_at_verify_timeout() {
+    let f = Fixture::new().await;
+    let p = local_project(&f, &[("verify", "sleep 300"), ("verify-timeout", "2s")]).await;
+    let t = task(&f, &p, "Quick", "echo done > done.txt").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    // Stopped at the limit, not waited out (the command sleeps five minutes).
+    let run = wait(&f, run.id, Duration::from_secs(60)).await;
+    let failure = run.state.failure().expect("failed").clone();
+    assert_eq!(
+        failure.kind,
+        corral_core::FailKind::VerifyFailed,
+        "{failure:?}"
+    );
+    assert!(failure.message.contains("verify-timeout"), "{failure:?}");
+}

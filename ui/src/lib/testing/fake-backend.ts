@@ -45,6 +45,7 @@ export const defaultWorkflow: WorkflowDto = {
   retention_runs: 20,
   retention_days: 7,
   inactivity_timeout_secs: 1800,
+  verify_timeout_secs: 600,
   agent_permissions: "auto",
   max_file_mib: 50,
   agent_tasks: "propose",
