@@ -125,6 +125,12 @@ pub fn merge_checked_out(
             paths,
         });
     }
+    // Stopped half-way (a hook of the user's refused the merge commit, say): back to how the
+    // user left it.
+    let merging = git(repo, &["rev-parse", "-q", "--verify", "MERGE_HEAD"])?;
+    if merging.status.success() {
+        let _ = git(repo, &["merge", "--abort"]);
+    }
     Err(GitError::Other {
         path: repo.display().to_string(),
         message: format!("git merge {run_branch}: {}", text.trim()),

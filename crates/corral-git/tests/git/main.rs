@@ -611,3 +611,25 @@ fn merge_styles_squash_into_one_commit_and_ff_only_refuses_a_moved_branch() {
     assert!(matches!(err, GitError::NotFastForward { .. }), "{err:?}");
     assert_eq!(git(&user, &["rev-parse", "HEAD"]), head);
 }
+
+#[test]
+fn a_merge_the_users_hook_refuses_leaves_their_tree_as_it_was() {
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    run_branch_in(&user);
+    // main moved on (a merge commit is needed), and the user's hook refuses merge commits.
+    std::fs::write(user.join("other.txt"), "moved on\n").expect("write");
+    git(&user, &["add", "."]);
+    git(&user, &["commit", "-qm", "moved on"]);
+    let hook = user.join(".git/hooks/pre-merge-commit");
+    std::fs::write(&hook, "#!/bin/sh\necho no merge commits here >&2\nexit 1\n").expect("hook");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let head = git(&user, &["rev-parse", "HEAD"]);
+    let err = corral_git::merge_checked_out(&user, "corral/h-1", "main", MERGE)
+        .expect_err("the hook refuses");
+    assert!(err.to_string().contains("no merge commits here"), "{err}");
+    assert_eq!(git(&user, &["rev-parse", "HEAD"]), head);
+    assert!(!user.join(".git/MERGE_HEAD").exists(), "not left mid-merge");
+    assert_eq!(git(&user, &["status", "--porcelain"]), "");
+}
