@@ -308,6 +308,11 @@ impl Workflow {
             validate::AGENT_TASK_LIMIT_RANGE,
         )?;
         validate::in_range(
+            "verify-timeout (seconds)",
+            self.verify_timeout_secs,
+            validate::VERIFY_SECS_RANGE,
+        )?;
+        validate::in_range(
             "ask-wait",
             self.ask_wait_secs,
             validate::ASK_WAIT_SECS_RANGE,

@@ -192,8 +192,8 @@ impl From<GitError> for EngineError {
             GitError::NotFastForward { branch } => EngineError::NotMergeable {
                 reason: format!(
                     "`{branch}` has moved on since the run started, so it cannot fast-forward \
-                     (merge-style=ff-only); follow the run up on the new branch, or choose \
-                     merge-style=merge"
+                     (merge-style=ff-only); run the task again from the new `{branch}`, or \
+                     choose merge-style=merge"
                 ),
             },
             GitError::BranchExists { branch } => EngineError::Git {
@@ -342,7 +342,9 @@ impl EngineError {
                 "merge it there yourself (`git -C '{path}' merge {run_branch}`), or switch that repository to another branch"
             ),
             EngineError::MergeBlockedByChanges { .. } => {
-                "commit or stash your changes to those files, then merge again".into()
+                "commit or stash your changes to those files (move or remove untracked ones), \
+                 then merge again"
+                    .into()
             }
             EngineError::MergeConflict { run_branch, .. } => {
                 format!("merge by hand: `git merge {run_branch}`, resolve, commit")

@@ -21,7 +21,6 @@ pub use diff::{DiffLine, FileDiff, FileStatus, LineKind, diff, file_diff};
 pub use git_dir_guard::{restore_git_dir, save_git_config};
 pub use inspect::{RepoInfo, inspect, libgit2_version};
 pub use merge::{MergeOutcome, Style as MergeStyle, merge_run};
-pub use merge_here::merge_checked_out;
 pub use mirror::{MirrorSync, sync_mirror};
 pub use publish::{delete_branch, publish_branch};
 pub use reach::{MergeShape, branch_tip, merge_shape, reachable_from};

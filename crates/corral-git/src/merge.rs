@@ -1,7 +1,9 @@
-//! Merging a run's branch into the project branch of the user's repository, only when that
-//! is safe: the target branch must not be checked out there (its working tree is the user's),
-//! and the user's branch only ever moves forward, atomically (compare-and-swap on the ref).
-//! The merge itself happens in the run's checkout.
+//! Merging a run's branch into the project branch of the user's repository. The merge itself
+//! (a fast-forward, a merge commit or a squashed commit; conflicts found) happens in the run's
+//! checkout, never in the user's tree. Then the user's branch moves forward to it: atomically
+//! (compare-and-swap on the ref) when it is not checked out, or with the user's own git (`git
+//! merge --ff-only`, which refuses, changing nothing, when their uncommitted changes are in the
+//! way) when it is.
 
 use std::path::Path;
 
@@ -60,16 +62,13 @@ pub fn merge_run(
     (style, message): (Style, &str),
 ) -> Result<MergeOutcome, GitError> {
     let user_repo = Repository::open(user).map_err(|e| err(user, e))?;
-    if let Ok(head) = user_repo.head()
-        && head.is_branch()
-        && head.shorthand().ok() == Some(target)
-        && !user_repo.is_bare()
-    {
-        return Err(GitError::TargetCheckedOut {
-            branch: target.to_string(),
-            path: user.display().to_string(),
-            run_branch: run_branch.to_string(),
-        });
+    let checked_out = !user_repo.is_bare()
+        && user_repo
+            .head()
+            .ok()
+            .is_some_and(|h| h.is_branch() && h.shorthand().ok() == Some(target));
+    if checked_out {
+        crate::merge_here::ready_to_merge(user, target)?;
     }
     let target_ref = format!("refs/heads/{target}");
     let target_before = user_repo
@@ -142,6 +141,12 @@ pub fn merge_run(
             .write_tree_to(&co)
             .and_then(|id| co.find_tree(id))
             .map_err(|e| err(checkout, e))?;
+        if style == Style::Squash && tree.id() == target_commit.tree_id() {
+            // The work is in the target already: nothing to squash.
+            return Ok(MergeOutcome::AlreadyMerged {
+                commit: target_commit.id().to_string(),
+            });
+        }
         let sig = Signature::now(author.0, author.1).map_err(|e| err(checkout, e))?;
         let (parents, outcome): (Vec<&git2::Commit>, fn(String) -> MergeOutcome) =
             if style == Style::Squash {
@@ -172,20 +177,27 @@ pub fn merge_run(
             .remote_anonymous(url)
             .and_then(|mut r| r.fetch(&["+refs/corral/merged:refs/corral/merged"], None, None))
             .map_err(|e| err(user, e))?;
-        let moved = user_repo.reference_matching(
-            &target_ref,
-            new,
-            true,
-            target_before,
-            &format!("corral: merge {run_branch}"),
-        );
+        let moved = if checked_out {
+            crate::merge_here::fast_forward_worktree(user, target, &new.to_string())
+        } else {
+            user_repo
+                .reference_matching(
+                    &target_ref,
+                    new,
+                    true,
+                    target_before,
+                    &format!("corral: merge {run_branch}"),
+                )
+                .map(|_| ())
+                .map_err(|_| GitError::Other {
+                    path: user.display().to_string(),
+                    message: format!("`{target}` moved while merging; merge again"),
+                })
+        };
         if let Ok(mut scratch) = user_repo.find_reference("refs/corral/merged") {
             let _ = scratch.delete();
         }
-        moved.map_err(|_| GitError::Other {
-            path: user.display().to_string(),
-            message: format!("`{target}` moved while merging; merge again"),
-        })?;
+        moved?;
     }
     Ok(outcome(new.to_string()))
 }

@@ -1,14 +1,13 @@
-//! Merging a run's branch into the branch the user has checked out, in their own working tree,
-//! with their own git (`git merge`, so their config and hooks apply). Git refuses before it
-//! touches anything when the user's uncommitted changes touch the merged files: then nothing
-//! changed, and the error names the files. A conflicting merge is aborted, leaving the tree as
-//! it was.
+//! Moving the branch the user has checked out to a merge Corral made, in their own working tree
+//! with their own git: `git merge --ff-only <commit>`, which updates the tree only when nothing
+//! of theirs is in the way, and otherwise refuses before it touches anything (the error names
+//! the files). Nothing here ever stages, commits or aborts anything of the user's: a merge,
+//! rebase or cherry-pick they have in progress is refused, not touched.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::GitError;
-use crate::merge::{MergeOutcome, Style};
 
 fn git(repo: &Path, args: &[&str]) -> Result<std::process::Output, GitError> {
     Command::new("git")
@@ -16,9 +15,12 @@ fn git(repo: &Path, args: &[&str]) -> Result<std::process::Output, GitError> {
         .arg(repo)
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_MERGE_AUTOEDIT", "no")
         // Git's own words, in English, are what is read back.
         .env("LC_ALL", "C")
+        // Whatever the caller's environment says, this repository and its own tree.
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
         .output()
         .map_err(|e| GitError::Other {
             path: repo.display().to_string(),
@@ -26,9 +28,40 @@ fn git(repo: &Path, args: &[&str]) -> Result<std::process::Output, GitError> {
         })
 }
 
-fn head(repo: &Path) -> Result<String, GitError> {
-    let out = git(repo, &["rev-parse", "HEAD"])?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+fn refused(repo: &Path, message: String) -> GitError {
+    GitError::Other {
+        path: repo.display().to_string(),
+        message,
+    }
+}
+
+/// Checks the user's repository can take a merge into `target` now: `target` is what is checked
+/// out, and no merge, rebase, cherry-pick or revert of theirs is in progress.
+pub(crate) fn ready_to_merge(repo: &Path, target: &str) -> Result<(), GitError> {
+    let head = git(repo, &["symbolic-ref", "-q", "HEAD"])?;
+    if String::from_utf8_lossy(&head.stdout).trim() != format!("refs/heads/{target}") {
+        return Err(refused(
+            repo,
+            format!("`{target}` is no longer checked out there; merge again"),
+        ));
+    }
+    let git_dir = git(repo, &["rev-parse", "--git-dir"])?;
+    let git_dir = repo.join(String::from_utf8_lossy(&git_dir.stdout).trim());
+    for (marker, what) in [
+        ("MERGE_HEAD", "a merge"),
+        ("CHERRY_PICK_HEAD", "a cherry-pick"),
+        ("REVERT_HEAD", "a revert"),
+        ("rebase-merge", "a rebase"),
+        ("rebase-apply", "a rebase"),
+    ] {
+        if git_dir.join(marker).exists() {
+            return Err(refused(
+                repo,
+                format!("you have {what} in progress there; finish it, then merge again"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The files git names after `marker` in its message (one per tab-indented line).
@@ -41,57 +74,27 @@ fn named_files(text: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
-/// Merges `run_branch` into `target`, the branch checked out in `repo`, as `style` says: a
-/// fast-forward when `target` has not moved or a merge commit with `message` when it has; one
-/// squashed commit with `message`; or a fast-forward only.
-pub fn merge_checked_out(
+/// Moves `target`, checked out in `repo`, forward to `commit` (which Corral's merge made on top
+/// of it), updating the working tree with the user's git.
+pub(crate) fn fast_forward_worktree(
     repo: &Path,
-    run_branch: &str,
     target: &str,
-    (style, message): (Style, &str),
-) -> Result<MergeOutcome, GitError> {
-    let before = head(repo)?;
-    let args: Vec<&str> = match style {
-        Style::Merge => vec!["merge", "--no-edit", "-m", message, run_branch],
-        Style::Squash => vec!["merge", "--squash", run_branch],
-        Style::FfOnly => vec!["merge", "--ff-only", run_branch],
-    };
-    let out = git(repo, &args)?;
+    commit: &str,
+) -> Result<(), GitError> {
+    ready_to_merge(repo, target)?;
+    let out = git(
+        repo,
+        &[
+            "merge",
+            "--ff-only",
+            "--no-autostash",
+            "--no-overwrite-ignore",
+            "--quiet",
+            commit,
+        ],
+    )?;
     if out.status.success() {
-        if style == Style::Squash {
-            // The squashed work is staged: one commit of it (none when it was there already).
-            let staged = git(repo, &["diff", "--cached", "--quiet"])?;
-            if staged.status.success() {
-                return Ok(MergeOutcome::AlreadyMerged { commit: before });
-            }
-            let committed = git(repo, &["commit", "--no-verify", "-q", "-m", message])?;
-            if !committed.status.success() {
-                return Err(GitError::Other {
-                    path: repo.display().to_string(),
-                    message: format!(
-                        "git commit of the squashed work: {}",
-                        String::from_utf8_lossy(&committed.stderr).trim()
-                    ),
-                });
-            }
-            return Ok(MergeOutcome::Squashed {
-                commit: head(repo)?,
-            });
-        }
-        let after = head(repo)?;
-        if after == before {
-            return Ok(MergeOutcome::AlreadyMerged { commit: after });
-        }
-        let parents = git(repo, &["rev-list", "--parents", "-n", "1", "HEAD"])?;
-        let merged = String::from_utf8_lossy(&parents.stdout)
-            .split_whitespace()
-            .count()
-            > 2;
-        return Ok(if merged {
-            MergeOutcome::Merged { commit: after }
-        } else {
-            MergeOutcome::FastForward { commit: after }
-        });
+        return Ok(());
     }
     let text = format!(
         "{}{}",
@@ -100,11 +103,6 @@ pub fn merge_checked_out(
     );
     // "Your local changes to the following files would be overwritten by merge", and the
     // same for untracked files (both messages end that way).
-    if style == Style::FfOnly && text.contains("Not possible to fast-forward") {
-        return Err(GitError::NotFastForward {
-            branch: target.to_string(),
-        });
-    }
     let touched = named_files(&text, "would be overwritten by merge");
     if !touched.is_empty() {
         return Err(GitError::LocalChanges {
@@ -112,29 +110,16 @@ pub fn merge_checked_out(
             paths: touched,
         });
     }
-    let unmerged = git(repo, &["diff", "--name-only", "--diff-filter=U"])?;
-    let paths: Vec<String> = String::from_utf8_lossy(&unmerged.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    if !paths.is_empty() {
-        // Back to how the user left it.
-        let _ = git(repo, &["merge", "--abort"]);
-        return Err(GitError::MergeConflict {
-            branch: target.to_string(),
-            paths,
-        });
+    if text.contains("Not possible to fast-forward") {
+        return Err(refused(
+            repo,
+            format!("`{target}` moved while merging; merge again"),
+        ));
     }
-    // Stopped half-way (a hook of the user's refused the merge commit, say): back to how the
-    // user left it.
-    let merging = git(repo, &["rev-parse", "-q", "--verify", "MERGE_HEAD"])?;
-    if merging.status.success() {
-        let _ = git(repo, &["merge", "--abort"]);
-    }
-    Err(GitError::Other {
-        path: repo.display().to_string(),
-        message: format!("git merge {run_branch}: {}", text.trim()),
-    })
+    Err(refused(
+        repo,
+        format!("git merge --ff-only: {}", text.trim()),
+    ))
 }
 
 #[cfg(test)]

@@ -164,22 +164,16 @@ impl Engine {
                 project_id,
                 super::repo_lock::Access::Write,
             )?;
-            match corral_git::merge_run(
+            // With the branch checked out, it moves in the user's tree with their git, which
+            // refuses (changing nothing) when their uncommitted changes are in the way.
+            corral_git::merge_run(
                 &repo,
                 std::path::Path::new(&checkout),
                 &branch,
                 &target,
                 ("Corral", "corral@localhost"),
                 (style, &message),
-            ) {
-                // The branch the user has checked out: merged there, with their own git,
-                // which refuses (changing nothing) when their uncommitted changes are in
-                // the way.
-                Err(corral_git::GitError::TargetCheckedOut { .. }) => {
-                    corral_git::merge_checked_out(&repo, &branch, &target, (style, &message))
-                }
-                other => other,
-            }
+            )
         })
         .await
         .map_err(EngineError::from)?

@@ -283,15 +283,11 @@ fn finished_run(dir: &Path, user: &Path, branch: &str) -> (PathBuf, String) {
 }
 
 #[test]
-fn merge_fast_forwards_when_the_target_did_not_move_and_refuses_a_checked_out_target() {
+fn merge_fast_forwards_a_branch_that_is_not_checked_out_leaving_the_users_tree_alone() {
     let dir = tempfile::tempdir().expect("temp");
     let user = user_repo(dir.path());
     let (co, result) = finished_run(dir.path(), &user, "corral/m-1");
 
-    // The user has `main` checked out: Corral must not touch it.
-    let err = corral_git::merge_run(&user, &co, "corral/m-1", "main", AUTHOR, MERGE)
-        .expect_err("checked out");
-    assert!(matches!(err, GitError::TargetCheckedOut { .. }), "{err:?}");
     let before = git(&user, &["rev-parse", "main"]);
 
     // On another branch, with uncommitted work: main moves forward, the work stays.
@@ -497,37 +493,22 @@ fn a_result_is_in_the_branch_once_merged_by_hand_directly_or_through_a_later_com
     assert!(corral_git::branch_tip(&user, "no-such-branch").is_err());
 }
 
-/// A branch `corral/h-1` of the user's repository that changes README and adds `new.txt`; main
-/// checked out again.
-fn run_branch_in(user: &Path) {
-    git(user, &["checkout", "-q", "-b", "corral/h-1"]);
-    std::fs::write(user.join("README.md"), "from the run\n").expect("write");
-    std::fs::write(user.join("new.txt"), "new\n").expect("write");
-    git(user, &["add", "."]);
-    git(user, &["commit", "-qm", "run"]);
-    git(user, &["checkout", "-q", "main"]);
-}
-
 #[test]
-fn merging_where_the_user_is_aborts_a_conflict_and_refuses_over_their_files() {
+fn with_main_checked_out_a_merge_updates_the_users_tree_and_never_touches_their_work() {
+    // A conflict is found in the run's checkout: the user's tree is never touched.
     let dir = tempfile::tempdir().expect("temp");
     let user = user_repo(dir.path());
-    run_branch_in(&user);
-    // The user committed their own README meanwhile: a conflict, aborted.
-    std::fs::write(user.join("README.md"), "the user's\n").expect("write");
-    git(&user, &["commit", "-qam", "mine"]);
+    let (co, _) = finished_run(dir.path(), &user, "corral/w-1");
+    std::fs::write(user.join("src/lib.rs"), "fn theirs() {}\n").expect("write");
+    git(&user, &["commit", "-qam", "theirs"]);
     let head = git(&user, &["rev-parse", "HEAD"]);
-    let err =
-        corral_git::merge_checked_out(&user, "corral/h-1", "main", MERGE).expect_err("conflict");
+    let err = corral_git::merge_run(&user, &co, "corral/w-1", "main", AUTHOR, MERGE)
+        .expect_err("conflict");
     let GitError::MergeConflict { paths, .. } = err else {
         panic!("{err:?}");
     };
-    assert_eq!(paths, ["README.md"]);
+    assert_eq!(paths, ["src/lib.rs"]);
     assert_eq!(git(&user, &["rev-parse", "HEAD"]), head);
-    assert!(
-        !user.join(".git/MERGE_HEAD").exists(),
-        "the merge was aborted"
-    );
     assert_eq!(
         git(&user, &["status", "--porcelain"]),
         "",
@@ -537,42 +518,82 @@ fn merging_where_the_user_is_aborts_a_conflict_and_refuses_over_their_files() {
     // An untracked file of the user's where the run adds one: refused, nothing changed.
     let dir = tempfile::tempdir().expect("temp");
     let user = user_repo(dir.path());
-    run_branch_in(&user);
-    std::fs::write(user.join("new.txt"), "the user's own\n").expect("write");
-    let err = corral_git::merge_checked_out(&user, "corral/h-1", "main", MERGE)
+    let (co, result) = finished_run(dir.path(), &user, "corral/w-2");
+    std::fs::write(user.join("corral-w-2.txt"), "the user's own\n").expect("write");
+    let err = corral_git::merge_run(&user, &co, "corral/w-2", "main", AUTHOR, MERGE)
         .expect_err("the user's file");
     let GitError::LocalChanges { paths, .. } = err else {
         panic!("{err:?}");
     };
-    assert_eq!(paths, ["new.txt"]);
+    assert_eq!(paths, ["corral-w-2.txt"]);
     assert_eq!(
-        std::fs::read_to_string(user.join("new.txt")).expect("kept"),
+        std::fs::read_to_string(user.join("corral-w-2.txt")).expect("kept"),
         "the user's own\n"
     );
-    // Clean again: a fast-forward.
-    std::fs::remove_file(user.join("new.txt")).expect("rm");
-    let outcome = corral_git::merge_checked_out(&user, "corral/h-1", "main", MERGE).expect("merge");
-    assert!(
-        matches!(outcome, corral_git::MergeOutcome::FastForward { .. }),
-        "{outcome:?}"
+    // Out of the way, with a change of theirs to another file: a fast-forward in their tree,
+    // their change kept.
+    std::fs::remove_file(user.join("corral-w-2.txt")).expect("rm");
+    std::fs::write(user.join("README.md"), "hello\nmine\n").expect("write");
+    let outcome =
+        corral_git::merge_run(&user, &co, "corral/w-2", "main", AUTHOR, MERGE).expect("merge");
+    assert_eq!(
+        outcome,
+        corral_git::MergeOutcome::FastForward { commit: result }
     );
     assert_eq!(
-        std::fs::read_to_string(user.join("README.md")).expect("read"),
-        "from the run\n"
+        std::fs::read_to_string(user.join("corral-w-2.txt")).expect("the run's file"),
+        "run\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(user.join("README.md")).expect("theirs"),
+        "hello\nmine\n"
     );
 }
 
 #[test]
-fn merge_styles_squash_into_one_commit_and_ff_only_refuses_a_moved_branch() {
-    // Where the user is: squash makes one commit with the run's work, on main's own history.
+fn a_merge_of_the_users_in_progress_is_refused_not_touched() {
     let dir = tempfile::tempdir().expect("temp");
     let user = user_repo(dir.path());
-    run_branch_in(&user);
+    let (co, _) = finished_run(dir.path(), &user, "corral/w-3");
+    // The user is mid-merge of a branch of theirs, with a conflict to resolve.
+    git(&user, &["checkout", "-q", "-b", "theirs"]);
+    std::fs::write(user.join("README.md"), "from theirs\n").expect("write");
+    git(&user, &["commit", "-qam", "theirs"]);
+    git(&user, &["checkout", "-q", "main"]);
+    std::fs::write(user.join("README.md"), "from main\n").expect("write");
+    git(&user, &["commit", "-qam", "main"]);
+    let _ = Command::new("git")
+        .args(["-C", user.to_str().expect("utf-8"), "merge", "-q", "theirs"])
+        .output();
+    assert!(
+        user.join(".git/MERGE_HEAD").exists(),
+        "the user's merge is in progress"
+    );
+    let err = corral_git::merge_run(&user, &co, "corral/w-3", "main", AUTHOR, MERGE)
+        .expect_err("refused");
+    assert!(err.to_string().contains("a merge in progress"), "{err}");
+    assert!(
+        user.join(".git/MERGE_HEAD").exists(),
+        "their merge is left alone"
+    );
+}
+
+#[test]
+fn merge_styles_squash_into_one_commit_without_the_users_staged_work_and_ff_only_refuses() {
+    // Squash with main checked out and something of the user's staged: one commit with the
+    // run's work only; theirs stays staged.
+    let dir = tempfile::tempdir().expect("temp");
+    let user = user_repo(dir.path());
+    let (co, _) = finished_run(dir.path(), &user, "corral/w-4");
+    std::fs::write(user.join("staged.txt"), "theirs\n").expect("write");
+    git(&user, &["add", "staged.txt"]);
     let before = git(&user, &["rev-parse", "HEAD"]);
-    let squashed = corral_git::merge_checked_out(
+    let squashed = corral_git::merge_run(
         &user,
-        "corral/h-1",
+        &co,
+        "corral/w-4",
         "main",
+        AUTHOR,
         (corral_git::MergeStyle::Squash, "The run, squashed"),
     )
     .expect("squash");
@@ -589,47 +610,44 @@ fn merge_styles_squash_into_one_commit_and_ff_only_refuses_a_moved_branch() {
         git(&user, &["log", "-1", "--format=%s"]),
         "The run, squashed"
     );
+    let files = git(&user, &["show", "--name-only", "--format=", "HEAD"]);
+    assert!(!files.contains("staged.txt"), "{files}");
     assert_eq!(
-        std::fs::read_to_string(user.join("new.txt")).expect("the run's file"),
-        "new\n"
+        git(&user, &["diff", "--cached", "--name-only"]),
+        "staged.txt"
     );
+    // Squashed again: nothing new to put in.
+    let again = corral_git::merge_run(
+        &user,
+        &co,
+        "corral/w-4",
+        "main",
+        AUTHOR,
+        (corral_git::MergeStyle::Squash, "again"),
+    )
+    .expect("again");
+    assert!(
+        matches!(again, corral_git::MergeOutcome::AlreadyMerged { .. }),
+        "{again:?}"
+    );
+
     // ff-only with main moved on: refused, nothing changed.
     let dir = tempfile::tempdir().expect("temp");
     let user = user_repo(dir.path());
-    run_branch_in(&user);
+    let (co, _) = finished_run(dir.path(), &user, "corral/w-5");
     std::fs::write(user.join("other.txt"), "moved on\n").expect("write");
     git(&user, &["add", "."]);
     git(&user, &["commit", "-qm", "moved on"]);
     let head = git(&user, &["rev-parse", "HEAD"]);
-    let err = corral_git::merge_checked_out(
+    let err = corral_git::merge_run(
         &user,
-        "corral/h-1",
+        &co,
+        "corral/w-5",
         "main",
+        AUTHOR,
         (corral_git::MergeStyle::FfOnly, "unused"),
     )
     .expect_err("not a fast-forward");
     assert!(matches!(err, GitError::NotFastForward { .. }), "{err:?}");
     assert_eq!(git(&user, &["rev-parse", "HEAD"]), head);
-}
-
-#[test]
-fn a_merge_the_users_hook_refuses_leaves_their_tree_as_it_was() {
-    let dir = tempfile::tempdir().expect("temp");
-    let user = user_repo(dir.path());
-    run_branch_in(&user);
-    // main moved on (a merge commit is needed), and the user's hook refuses merge commits.
-    std::fs::write(user.join("other.txt"), "moved on\n").expect("write");
-    git(&user, &["add", "."]);
-    git(&user, &["commit", "-qm", "moved on"]);
-    let hook = user.join(".git/hooks/pre-merge-commit");
-    std::fs::write(&hook, "#!/bin/sh\necho no merge commits here >&2\nexit 1\n").expect("hook");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let head = git(&user, &["rev-parse", "HEAD"]);
-    let err = corral_git::merge_checked_out(&user, "corral/h-1", "main", MERGE)
-        .expect_err("the hook refuses");
-    assert!(err.to_string().contains("no merge commits here"), "{err}");
-    assert_eq!(git(&user, &["rev-parse", "HEAD"]), head);
-    assert!(!user.join(".git/MERGE_HEAD").exists(), "not left mid-merge");
-    assert_eq!(git(&user, &["status", "--porcelain"]), "");
 }
