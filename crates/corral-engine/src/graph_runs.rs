@@ -90,6 +90,8 @@ impl Engine {
         let mut latest = HashMap::new();
         let mut results = Vec::new();
         let mut has_result = HashSet::new();
+        // Merged by Corral: in the branch whatever its commits (a squash holds none of them).
+        let mut merged_by_corral = HashSet::new();
         // Newest first: the first run seen of a task is its latest, and the first succeeded
         // one holds the result that counts.
         let runs = RunQuery::for_project(db, project.id).await?;
@@ -98,7 +100,11 @@ impl Engine {
                 && let Some(commit) = &run.result_commit
                 && has_result.insert(run.task_id)
             {
-                results.push((run.task_id, commit.clone()));
+                if run.merged_commit.is_some() {
+                    merged_by_corral.insert(run.task_id);
+                } else {
+                    results.push((run.task_id, commit.clone()));
+                }
             }
             if latest.contains_key(&run.task_id) {
                 continue;
@@ -126,7 +132,8 @@ impl Engine {
                     .is_none_or(|l: &Latest| l.outcome != Outcome::Succeeded)
             });
         }
-        let merged = self.merged_results(project, results).await;
+        let mut merged = self.merged_results(project, results).await;
+        merged.extend(merged_by_corral);
         Ok(GraphKnowledge {
             graph,
             latest,

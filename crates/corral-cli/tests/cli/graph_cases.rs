@@ -76,6 +76,37 @@ fn with_chain_on_merge_a_dependant_waits_until_its_upstream_is_merged_by_hand() 
     assert_eq!(shown_status(&env, "B"), "done");
 }
 
+#[test]
+fn with_chain_on_merge_a_squashed_merge_by_corral_lets_the_dependant_start() {
+    let env = Env::new();
+    env.project(
+        "r",
+        &["sandbox=local", "chain-on=merge", "merge-style=squash"],
+    );
+    env.sh_task("r", "A", "echo a > a.txt");
+    env.sh_task_after("r", "B", "A", "test -f a.txt && echo b > b.txt");
+    let follow = env.spawn(&["graph", "run", "r", "--follow"], true);
+    wait_for("A succeeds", || {
+        runs_of(&env, "A").first().map(|r| r["state"].clone()) == Some("succeeded".into())
+    });
+    // A squash holds none of A's commits: Corral's own record of the merge counts.
+    let a = runs_of(&env, "A")[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    env.ok(&["merge", &a]);
+    wait_for("B runs once A is merged", || {
+        runs_of(&env, "B").first().map(|r| r["state"].clone()) == Some("succeeded".into())
+    });
+    let out = follow.wait_with_output().expect("graph run ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(shown_status(&env, "A"), "done");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_auto_run_a_task_starts_by_itself_once_ready_and_a_failure_is_not_retried() {
     let env = Env::new();
