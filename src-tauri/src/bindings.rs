@@ -37,6 +37,7 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             runs::follow_up_run,
             runs::merge_run,
             runs::merge_preview,
+            runs::dismiss_run,
             runs::run_log,
             runs::run_diff,
             runs::run_file_diff,

@@ -115,6 +115,9 @@ pub enum Command {
         run: String,
         #[arg(long)]
         dry_run: bool,
+        /// Merge a run whose checks failed (its result was kept), after reviewing it.
+        #[arg(long)]
+        force: bool,
     },
     /// What a run changed: patches, or with --stat one line per file.
     Diff {
@@ -199,6 +202,9 @@ pub enum RunCommand {
     },
     /// Cancel a run: its current step stops, its logs stay.
     Cancel { run: String },
+    /// Set aside a finished run whose checks failed: it leaves the inbox; its branch and log
+    /// stay.
+    Dismiss { run: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -134,7 +134,9 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             )?;
             ExitCode::SUCCESS
         }
-        Command::Merge { run, dry_run: true } => {
+        Command::Merge {
+            run, dry_run: true, ..
+        } => {
             let run = engine.find_run(&run).await?;
             let preview = engine.merge_preview(run.id).await?;
             writeln!(out, "{}", preview.describe())?;
@@ -147,9 +149,14 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
         Command::Merge {
             run,
             dry_run: false,
+            force,
         } => {
             let run = engine.find_run(&run).await?;
-            let merged = engine.merge_run(run.id).await?;
+            let merged = if force {
+                engine.force_merge_run(run.id).await?
+            } else {
+                engine.merge_run(run.id).await?
+            };
             writeln!(
                 out,
                 "merged {} into the project branch as {}",

@@ -36,7 +36,7 @@ pub enum FailKind {
     AgentNotFound,
     /// A custom task's command exited non-zero.
     CommandExit,
-    /// The project's verify command exited non-zero.
+    /// One of the project's checks failed (and the agent's attempts, if any, are used up).
     VerifyFailed,
     /// A step printed nothing for longer than the project's inactivity timeout.
     Inactivity,
@@ -151,7 +151,8 @@ impl FailKind {
                 "use an image that has the agent's program (the project's agent-image)"
             }
             FailKind::VerifyFailed => {
-                "send the agent a follow-up with what to fix, or fix it by hand"
+                "send the agent a follow-up with what to fix, fix it by hand, or review it and merge \
+                 anyway (`corral merge <run> --force`)"
             }
             FailKind::Inactivity => "raise the project's inactivity-timeout, or run it again",
             FailKind::OutOfMemory => "raise the project's memory limit (setting memory)",

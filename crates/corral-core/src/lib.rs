@@ -3,6 +3,7 @@
 
 pub mod agent_event;
 pub mod branch;
+pub mod check;
 pub mod consult;
 pub mod fail;
 pub mod graph;
@@ -24,6 +25,7 @@ pub mod tool_call;
 pub mod validate;
 
 pub use agent_event::{AgentEvent, ToolKind};
+pub use check::{Check, CheckOutcome, CheckResult};
 pub use consult::Consult;
 pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RequestId, RunId, TaskId};

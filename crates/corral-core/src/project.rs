@@ -332,8 +332,13 @@ pub struct Workflow {
     pub chain_on: ChainOn,
     /// How `merge` puts a run's result into the project branch.
     pub merge_style: MergeStyle,
-    /// The longest the verify step may run before it is stopped and fails.
+    /// The longest one check may run before it is stopped and fails.
     pub verify_timeout_secs: u32,
+    /// Named checks (`verify.NAME=`), run in this order after the unnamed `verify` command.
+    pub checks: Vec<crate::check::Check>,
+    /// How many times an agent whose work failed the checks is told the failures and tries
+    /// again (0: never).
+    pub verify_retries: u32,
 }
 
 impl Default for Workflow {
@@ -365,7 +370,24 @@ impl Default for Workflow {
             chain_on: ChainOn::Success,
             merge_style: MergeStyle::Merge,
             verify_timeout_secs: 10 * 60,
+            checks: Vec::new(),
+            verify_retries: 2,
         }
+    }
+}
+
+impl Workflow {
+    /// Every check a run's result goes through, in order: the unnamed `verify` command first,
+    /// then the named ones.
+    pub fn all_checks(&self) -> Vec<crate::check::Check> {
+        let unnamed = self
+            .verify_command
+            .iter()
+            .map(|command| crate::check::Check {
+                name: crate::check::UNNAMED.to_string(),
+                command: command.clone(),
+            });
+        unnamed.chain(self.checks.iter().cloned()).collect()
     }
 }
 

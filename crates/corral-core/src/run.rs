@@ -210,6 +210,14 @@ pub struct Run {
     pub follow_up: Option<FollowUp>,
     /// Set when this run answers another run's agent (`ask_agent`): a child of that run.
     pub consult: Option<crate::consult::Consult>,
+    /// Which verification attempt the run is on, from 1: each failed round of checks that
+    /// sends the agent back to fix its work starts the next.
+    pub verify_attempt: u32,
+    /// The checks' results of the latest attempt, in the order they ran (every attempt's are
+    /// in the run's log).
+    pub checks: Vec<crate::check::CheckResult>,
+    /// When a person set the run aside (its checks had failed): it no longer waits on them.
+    pub dismissed_at: Option<Timestamp>,
 }
 
 /// A message sent to a finished run's agent, resuming its session in a new run.
@@ -247,6 +255,9 @@ impl Run {
             merged_commit: None,
             follow_up: None,
             consult: None,
+            verify_attempt: 1,
+            checks: Vec::new(),
+            dismissed_at: None,
         }
     }
 

@@ -111,6 +111,25 @@ pub enum RunEventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         link: Option<String>,
     },
+    /// One of the project's checks starts (its output follows as the `verify` step's).
+    CheckStarted {
+        name: String,
+        command: String,
+        attempt: u32,
+    },
+    /// One of the project's checks ended.
+    CheckEnded { result: crate::check::CheckResult },
+    /// The checks failed and the agent goes again: its session resumes with the failures.
+    VerifyRetry {
+        /// The attempt that starts now (2 for the first retry).
+        attempt: u32,
+        /// Of how many at most (1 + verify-retries).
+        of: u32,
+        /// The checks that failed the previous attempt.
+        failed: Vec<String>,
+        /// What the agent was told.
+        message: String,
+    },
     /// A file of the checkout bigger than the project's `max-file-size` was left out of the
     /// run's commit (it stays in the checkout).
     FileLeftOut {
@@ -156,6 +175,9 @@ impl RunEventBody {
             RunEventBody::Network { .. } => "network",
             RunEventBody::FileChanged { .. } => "file_changed",
             RunEventBody::FileLeftOut { .. } => "file_left_out",
+            RunEventBody::CheckStarted { .. } => "check_started",
+            RunEventBody::CheckEnded { .. } => "check_ended",
+            RunEventBody::VerifyRetry { .. } => "verify_retry",
             RunEventBody::Agent { .. } => "agent",
             RunEventBody::ToolCall { .. } => "tool_call",
             RunEventBody::Progress { .. } => "progress",

@@ -11,7 +11,7 @@ use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 32] = [
+pub const SETTING_KEYS: [(&str, &str); 34] = [
     (
         "path",
         "the repository's folder, when it moved (a project added by path)",
@@ -31,8 +31,16 @@ pub const SETTING_KEYS: [(&str, &str); 32] = [
     ),
     ("verify", "command that checks a run's result (empty: none)"),
     (
+        "verify.<NAME>",
+        "a named check, e.g. verify.test=\"npm test\"; checks run in the order they were added, after `verify` (empty: remove)",
+    ),
+    (
         "verify-timeout",
-        "stop the verify command and fail the run when it runs longer than this, e.g. 10m, 90s (default 10m)",
+        "stop a check and fail it when it runs longer than this, e.g. 10m, 90s (default 10m)",
+    ),
+    (
+        "verify-retries",
+        "times an agent whose work failed the checks is told the failures and tries again (default 2; 0: never)",
     ),
     ("runtime", "default agent runtime"),
     ("model", "default model (empty: the runtime's default)"),
@@ -157,6 +165,27 @@ impl Workflow {
             }
             return Ok(());
         }
+        if let Some(name) = key.strip_prefix("verify.") {
+            if !crate::check::valid_name(name) {
+                return Err(invalid(ValidationError::BadValue {
+                    field: "check name",
+                    given: name.to_string(),
+                    expected: "1 to 32 of a-z, 0-9, - and _, starting with a letter or digit \
+                               (not `verify`, the unnamed check)",
+                }));
+            }
+            match optional(value) {
+                None => self.checks.retain(|c| c.name != name),
+                Some(command) => match self.checks.iter_mut().find(|c| c.name == name) {
+                    Some(check) => check.command = command,
+                    None => self.checks.push(crate::check::Check {
+                        name: name.to_string(),
+                        command,
+                    }),
+                },
+            }
+            return Ok(());
+        }
         match key {
             "base-image" => {
                 self.image = optional(value)
@@ -180,6 +209,11 @@ impl Workflow {
             "verify-timeout" => {
                 self.verify_timeout_secs =
                     parse_duration_secs("verify-timeout", value, validate::VERIFY_SECS_RANGE)
+                        .map_err(invalid)?
+            }
+            "verify-retries" => {
+                self.verify_retries =
+                    parse_u32("verify-retries", value, validate::VERIFY_RETRIES_RANGE)
                         .map_err(invalid)?
             }
             "runtime" => self.runtime = value.parse().map_err(invalid)?,
@@ -279,6 +313,23 @@ impl Workflow {
         if let Some(verify) = &self.verify_command {
             validate::command("verify command", verify)?;
         }
+        for (i, check) in self.checks.iter().enumerate() {
+            if !crate::check::valid_name(&check.name)
+                || self.checks[..i].iter().any(|c| c.name == check.name)
+            {
+                return Err(ValidationError::BadValue {
+                    field: "check name",
+                    given: check.name.clone(),
+                    expected: "a unique name of 1 to 32 of a-z, 0-9, - and _ (not `verify`)",
+                });
+            }
+            validate::command("check command", &check.command)?;
+        }
+        validate::in_range(
+            "verify-retries",
+            self.verify_retries,
+            validate::VERIFY_RETRIES_RANGE,
+        )?;
         for name in self.env.keys().chain(self.secret_names.iter()) {
             validate::env_name(name)?;
         }

@@ -142,8 +142,43 @@ fn bad_values_are_refused_and_change_nothing() {
         ("runtime", "gpt"),
         ("env.1BAD", "x"),
         ("secrets", "OK,NOT OK"),
+        ("verify.Bad Name", "true"),
+        ("verify.verify", "true"),
+        ("verify.", "true"),
+        ("verify-retries", "11"),
+        ("verify-retries", "-1"),
     ] {
         assert!(wf.set(k, v).is_err(), "{k}={v} must fail");
     }
     assert_eq!(wf, Workflow::default());
+}
+
+#[test]
+fn named_checks_keep_their_order_are_replaced_by_name_and_removed_when_empty() {
+    let mut wf = Workflow::default();
+    assert_eq!(wf.verify_retries, 2, "default");
+    wf.set("verify.test", "npm test").expect("a check");
+    wf.set("verify.lint", " npm run lint ").expect("a check");
+    wf.set("verify", "make check").expect("the unnamed check");
+    wf.set("verify.test", "npm test -- --ci").expect("replaced");
+    let names: Vec<(String, String)> = wf
+        .all_checks()
+        .into_iter()
+        .map(|c| (c.name, c.command))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("verify".to_string(), "make check".to_string()),
+            ("test".to_string(), "npm test -- --ci".to_string()),
+            ("lint".to_string(), "npm run lint".to_string()),
+        ]
+    );
+    wf.set("verify.test", "").expect("removed");
+    wf.set("verify-retries", "0").expect("off");
+    assert_eq!(wf.verify_retries, 0);
+    assert_eq!(wf.checks.len(), 1);
+    wf.validate().expect("valid");
+    wf.checks.push(wf.checks[0].clone());
+    assert!(wf.validate().is_err(), "two checks of one name");
 }

@@ -13,6 +13,8 @@ pub const MAX_ATTEMPTS_RANGE: (u32, u32) = (1, 20);
 pub const INACTIVITY_SECS_RANGE: (u32, u32) = (1, 7 * 24 * 3600);
 /// How long a project's checks may run: a second to a day.
 pub const VERIFY_SECS_RANGE: (u32, u32) = (1, 24 * 3600);
+/// How many times an agent may be sent back to fix what failed the checks.
+pub const VERIFY_RETRIES_RANGE: (u32, u32) = (0, 10);
 pub const AGENT_TASK_LIMIT_RANGE: (u32, u32) = (0, 1000);
 /// Below the shortest agent CLI tool timeout we know of (Codex: 60 s).
 pub const ASK_WAIT_SECS_RANGE: (u32, u32) = (1, 55);

@@ -1,5 +1,5 @@
 //! Agents' questions for a person and the inbox: what waits on the user across projects (the
-//! questions, and tasks agents proposed). A question is stored before its run waits, so it
+//! questions, tasks agents proposed, runs whose checks failed). A question is stored before its run waits, so it
 //! outlives a crash; it is answered once (from the window, the CLI or a notification) and its
 //! answer reaches the agent in its waiting tool call or, when that call was given up or cut,
 //! as the agent's next turn.
@@ -7,9 +7,10 @@
 use std::time::Duration;
 
 use corral_core::{
-    Answer, Approval, Ask, InputRequest, RequestId, RequestState, RunId, TaskSummary, Transition,
+    Answer, Approval, Ask, InputRequest, RequestId, RequestState, Run, RunId, TaskSummary,
+    Transition,
 };
-use corral_store::{InputRequests, TaskQuery};
+use corral_store::{InputRequests, RunQuery, TaskQuery};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
@@ -31,6 +32,13 @@ pub enum InboxItem {
     /// A task an agent proposed, waiting for approval.
     ProposedTask {
         task: TaskView<TaskSummary>,
+        project: String,
+    },
+    /// A run whose checks failed with its attempts used up: a person decides (follow up, run
+    /// again, merge anyway, or set it aside).
+    ChecksFailed {
+        run: Box<Run>,
+        task_title: String,
         project: String,
     },
 }
@@ -140,15 +148,47 @@ impl Engine {
                 items.push(InboxItem::ProposedTask { task, project });
             }
         }
+        for run in RunQuery::awaiting_decision(db).await? {
+            let task_title = TaskQuery::by_id(db, run.task_id)
+                .await?
+                .map_or_else(|| run.task_id.to_string(), |t| t.title);
+            let project = self.project(run.project_id).await?.name;
+            items.push(InboxItem::ChecksFailed {
+                run: Box::new(run),
+                task_title,
+                project,
+            });
+        }
         Ok(items)
+    }
+
+    /// Sets aside a run whose checks failed: it leaves the inbox; its branch and log stay.
+    #[tracing::instrument(skip(self), fields(run = %run_id))]
+    pub async fn dismiss_run(&self, run_id: RunId) -> EngineResult<Run> {
+        let run = self.run(run_id).await?;
+        if !run.state.is_terminal() {
+            return Err(EngineError::NotRunnable {
+                reason: format!(
+                    "the run is {}; only a finished run can be set aside",
+                    run.state.name()
+                ),
+            });
+        }
+        if run.dismissed_at.is_none() {
+            RunQuery::dismiss(self.store.db(), run_id, Engine::now()).await?;
+            self.note(run_id, "set aside: it no longer waits on a decision")
+                .await?;
+        }
+        self.run(run_id).await
     }
 
     /// How many things wait on a person (for the tray and the sidebar): two counts, cheap
     /// enough for every run event.
     pub async fn inbox_count(&self) -> EngineResult<usize> {
         let db = self.store.db();
-        let waiting =
-            InputRequests::count_pending(db).await? + TaskQuery::count_proposed(db).await?;
+        let waiting = InputRequests::count_pending(db).await?
+            + TaskQuery::count_proposed(db).await?
+            + RunQuery::count_awaiting_decision(db).await?;
         Ok(usize::try_from(waiting).unwrap_or(usize::MAX))
     }
 

@@ -49,6 +49,11 @@ impl Statuses {
             stale_after: self.stale_after(id),
             overlaps: self.overlaps.get(&id).cloned().unwrap_or_default(),
             progress: self.progress.get(&id).cloned(),
+            checks: self
+                .latest
+                .get(&id)
+                .map(|l| l.checks.clone())
+                .unwrap_or_default(),
         }
     }
 

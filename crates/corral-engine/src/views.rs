@@ -19,6 +19,8 @@ pub struct TaskView<T = Task> {
     pub overlaps: Vec<Overlap>,
     /// The latest status line its latest run's agent reported (`report_progress`).
     pub progress: Option<String>,
+    /// Its latest run's check results (of its latest verification attempt).
+    pub checks: Vec<corral_core::CheckResult>,
 }
 
 /// A path two runs of a project changed while both were live.

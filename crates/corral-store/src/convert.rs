@@ -220,6 +220,15 @@ pub(crate) fn run_from_row(row: runs::Model) -> StoreResult<Run> {
             .as_deref()
             .map(|json| from_json("consult", json))
             .transpose()?,
+        verify_attempt: u32::try_from(row.verify_attempt)
+            .map_err(|e| StoreError::corrupt("run verify attempt", e))?,
+        checks: row
+            .checks_json
+            .as_deref()
+            .map(|json| from_json("run checks", json))
+            .transpose()?
+            .unwrap_or_default(),
+        dismissed_at: row.dismissed_at.map(Timestamp),
     })
 }
 
@@ -253,5 +262,11 @@ pub(crate) fn run_to_row(r: &Run) -> StoreResult<runs::Model> {
             .as_ref()
             .map(|c| to_json("consult", c))
             .transpose()?,
+        verify_attempt: i32::try_from(r.verify_attempt)
+            .map_err(|e| StoreError::corrupt("run verify attempt", e))?,
+        checks_json: (!r.checks.is_empty())
+            .then(|| to_json("run checks", &r.checks))
+            .transpose()?,
+        dismissed_at: r.dismissed_at.map(|t| t.0),
     })
 }

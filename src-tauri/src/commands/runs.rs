@@ -70,13 +70,31 @@ pub async fn merge_preview(state: State<'_, AppState>, id: String) -> ApiResult<
     guarded(async move { Ok(MergePreviewDto::from(&engine.merge_preview(id).await?)) }).await
 }
 
-/// Merges a succeeded run's branch into the project branch, when that is safe.
+/// Merges a succeeded run's branch into the project branch, when that is safe; with `force`,
+/// also a run whose checks failed (a person reviewed it and decided).
 #[tauri::command]
 #[specta::specta]
-pub async fn merge_run(state: State<'_, AppState>, id: String) -> ApiResult<RunDto> {
+pub async fn merge_run(state: State<'_, AppState>, id: String, force: bool) -> ApiResult<RunDto> {
     let engine = state.engine()?;
     let id: RunId = parse_id("run", &id)?;
-    guarded(async move { Ok(RunDto::from(&engine.merge_run(id).await?)) }).await
+    guarded(async move {
+        let merged = if force {
+            engine.force_merge_run(id).await?
+        } else {
+            engine.merge_run(id).await?
+        };
+        Ok(RunDto::from(&merged))
+    })
+    .await
+}
+
+/// Sets aside a finished run whose checks failed: it leaves the inbox.
+#[tauri::command]
+#[specta::specta]
+pub async fn dismiss_run(state: State<'_, AppState>, id: String) -> ApiResult<RunDto> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    guarded(async move { Ok(RunDto::from(&engine.dismiss_run(id).await?)) }).await
 }
 
 #[tauri::command]

@@ -41,8 +41,20 @@ pub struct QuestionRequestDto {
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InboxItemDto {
-    Question { request: QuestionRequestDto },
-    ProposedTask { task: TaskCardDto, project: String },
+    Question {
+        request: QuestionRequestDto,
+    },
+    ProposedTask {
+        task: TaskCardDto,
+        project: String,
+    },
+    /// A run whose checks failed with its attempts used up: follow up, run again, merge
+    /// anyway, or set it aside.
+    ChecksFailed {
+        run: crate::dto::RunDto,
+        task_title: String,
+        project: String,
+    },
 }
 
 fn question_dto(q: &Question) -> QuestionDto {
@@ -86,6 +98,15 @@ impl From<&InboxItem> for InboxItemDto {
             },
             InboxItem::ProposedTask { task, project } => InboxItemDto::ProposedTask {
                 task: task.into(),
+                project: project.clone(),
+            },
+            InboxItem::ChecksFailed {
+                run,
+                task_title,
+                project,
+            } => InboxItemDto::ChecksFailed {
+                run: run.as_ref().into(),
+                task_title: task_title.clone(),
                 project: project.clone(),
             },
         }

@@ -186,8 +186,12 @@ pub struct WorkflowDto {
     pub chain_on: ChainOn,
     /// How Merge puts a run's result into the project branch.
     pub merge_style: MergeStyle,
-    /// The longest the verify command may run before the run fails (seconds).
+    /// The longest one check may run before it fails (seconds).
     pub verify_timeout_secs: u32,
+    /// Named checks, run in order after the verify command.
+    pub checks: Vec<corral_core::Check>,
+    /// Times an agent whose work failed the checks is sent back with the failures.
+    pub verify_retries: u32,
     /// What agents may do with the project's tasks (MCP create_task, add_dependency).
     pub agent_tasks: AgentTasksDto,
     /// Tasks one run's agent may create.
@@ -292,6 +296,8 @@ impl From<&Workflow> for WorkflowDto {
             chain_on: w.chain_on,
             merge_style: w.merge_style,
             verify_timeout_secs: w.verify_timeout_secs,
+            checks: w.checks.clone(),
+            verify_retries: w.verify_retries,
             agent_tasks: w.agent_tasks.into(),
             agent_task_limit: w.agent_task_limit,
             ask_wait_secs: w.ask_wait_secs,
@@ -361,6 +367,16 @@ impl WorkflowDto {
             chain_on: self.chain_on,
             merge_style: self.merge_style,
             verify_timeout_secs: self.verify_timeout_secs,
+            checks: self
+                .checks
+                .into_iter()
+                .map(|c| corral_core::Check {
+                    name: c.name.trim().to_string(),
+                    command: c.command.trim().to_string(),
+                })
+                .filter(|c| !c.name.is_empty() || !c.command.is_empty())
+                .collect(),
+            verify_retries: self.verify_retries,
             agent_tasks: self.agent_tasks.into(),
             agent_task_limit: self.agent_task_limit,
             ask_wait_secs: self.ask_wait_secs,

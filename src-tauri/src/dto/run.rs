@@ -1,8 +1,8 @@
 //! Runs: the run, why it failed, its log entries (and what an agent did).
 
 use corral_core::{
-    AgentEvent, BlockRule, FailKind, FailReason, NetworkDoor, OutputStream, Run, RunEvent,
-    RunEventBody, RunStatus, ToolKind,
+    AgentEvent, BlockRule, CheckOutcome, CheckResult, FailKind, FailReason, NetworkDoor,
+    OutputStream, Run, RunEvent, RunEventBody, RunStatus, ToolKind,
 };
 
 use super::network::BlockRuleDto;
@@ -38,6 +38,41 @@ pub struct RunDto {
     pub consult_of: Option<String>,
     /// The agent consulted, when the asker named one (the task's otherwise).
     pub consult_runtime: Option<crate::dto::RuntimeDto>,
+    /// The verification attempt it is on (or ended on), from 1.
+    pub verify_attempt: u32,
+    /// That attempt's check results, in the order they ran.
+    pub checks: Vec<CheckResultDto>,
+}
+
+/// What one of the project's checks did in one attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct CheckResultDto {
+    pub name: String,
+    pub command: String,
+    pub attempt: u32,
+    pub outcome: CheckOutcome,
+    /// None when it was stopped (timed out).
+    pub exit_code: Option<i32>,
+    pub duration_ms: f64,
+    /// The end of its output, as the agent was told it.
+    pub tail: String,
+    /// "exited with 2", "passed", "ran past verify-timeout and was stopped".
+    pub how: String,
+}
+
+impl From<&CheckResult> for CheckResultDto {
+    fn from(c: &CheckResult) -> Self {
+        CheckResultDto {
+            name: c.name.clone(),
+            command: c.command.clone(),
+            attempt: c.attempt,
+            outcome: c.outcome,
+            exit_code: c.exit_code.and_then(|e| i32::try_from(e).ok()),
+            duration_ms: c.duration_ms as f64,
+            tail: c.tail.clone(),
+            how: c.how(),
+        }
+    }
 }
 
 /// Why a run failed: a kind the UI branches on, the message, and the kind's fix when it has one.
@@ -81,6 +116,8 @@ impl From<&Run> for RunDto {
             follow_up_message: r.follow_up.as_ref().map(|f| f.message.clone()),
             consult_of: r.consult.as_ref().map(|c| c.of.to_string()),
             consult_runtime: r.consult.as_ref().and_then(|c| c.runtime).map(Into::into),
+            verify_attempt: r.verify_attempt,
+            checks: r.checks.iter().map(CheckResultDto::from).collect(),
         }
     }
 }
@@ -292,6 +329,29 @@ pub enum RunEventDto {
         at: f64,
         text: String,
     },
+    /// One of the project's checks starts (its output follows as the `verify` step's).
+    CheckStarted {
+        seq: u32,
+        at: f64,
+        name: String,
+        command: String,
+        attempt: u32,
+    },
+    /// One of the project's checks ended.
+    CheckEnded {
+        seq: u32,
+        at: f64,
+        result: CheckResultDto,
+    },
+    /// The checks failed and the agent goes again, told what failed.
+    VerifyRetry {
+        seq: u32,
+        at: f64,
+        attempt: u32,
+        of: u32,
+        failed: Vec<String>,
+        message: String,
+    },
 }
 
 impl From<RunEvent> for RunEventDto {
@@ -390,6 +450,35 @@ impl From<RunEvent> for RunEventDto {
                 }
             }
             RunEventBody::Progress { text } => RunEventDto::Progress { seq, at, text },
+            RunEventBody::CheckStarted {
+                name,
+                command,
+                attempt,
+            } => RunEventDto::CheckStarted {
+                seq,
+                at,
+                name,
+                command,
+                attempt,
+            },
+            RunEventBody::CheckEnded { result } => RunEventDto::CheckEnded {
+                seq,
+                at,
+                result: CheckResultDto::from(&result),
+            },
+            RunEventBody::VerifyRetry {
+                attempt,
+                of,
+                failed,
+                message,
+            } => RunEventDto::VerifyRetry {
+                seq,
+                at,
+                attempt,
+                of,
+                failed,
+                message,
+            },
             RunEventBody::Agent { event } => RunEventDto::Agent {
                 seq,
                 at,

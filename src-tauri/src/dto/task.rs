@@ -62,6 +62,28 @@ pub struct TaskCardDto {
     pub created_by_run: Option<String>,
     /// The latest status line its latest run's agent reported.
     pub progress: Option<String>,
+    /// Its latest run's checks, as badges.
+    pub checks: Vec<CheckBadgeDto>,
+}
+
+fn badges(checks: &[corral_core::CheckResult]) -> Vec<CheckBadgeDto> {
+    checks
+        .iter()
+        .map(|c| CheckBadgeDto {
+            name: c.name.clone(),
+            outcome: c.outcome,
+            how: c.how(),
+        })
+        .collect()
+}
+
+/// One check of a task's latest run, as its card shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct CheckBadgeDto {
+    pub name: String,
+    pub outcome: corral_core::CheckOutcome,
+    /// "exited with 2", "passed", ...
+    pub how: String,
 }
 
 fn created_by_run(by: CreatedBy) -> Option<String> {
@@ -104,6 +126,7 @@ impl From<&TaskView<TaskSummary>> for TaskCardDto {
             overlaps: overlaps(&v.overlaps),
             created_by_run: created_by_run(v.task.created_by),
             progress: v.progress.clone(),
+            checks: badges(&v.checks),
         }
     }
 }
@@ -130,6 +153,8 @@ pub struct TaskDto {
     pub created_by_run: Option<String>,
     /// The latest status line its latest run's agent reported.
     pub progress: Option<String>,
+    /// Its latest run's checks, as badges.
+    pub checks: Vec<CheckBadgeDto>,
     pub created_at: f64,
     pub updated_at: f64,
 }
@@ -153,6 +178,7 @@ impl From<&TaskView<Task>> for TaskDto {
             overlaps: overlaps(&v.overlaps),
             created_by_run: created_by_run(t.created_by),
             progress: v.progress.clone(),
+            checks: badges(&v.checks),
             created_at: t.created_at.0 as f64,
             updated_at: t.updated_at.0 as f64,
         }

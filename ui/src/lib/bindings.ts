@@ -48,10 +48,15 @@ export const commands = {
 	 *  resumes the agent's session with it.
 	 */
 	followUpRun: (id: string, message: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("follow_up_run", { id, message })),
-	/**  Merges a succeeded run's branch into the project branch, when that is safe. */
-	mergeRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("merge_run", { id })),
+	/**
+	 *  Merges a succeeded run's branch into the project branch, when that is safe; with `force`,
+	 *  also a run whose checks failed (a person reviewed it and decided).
+	 */
+	mergeRun: (id: string, force: boolean) => typedError<RunDto, ApiError>(__TAURI_INVOKE("merge_run", { id, force })),
 	/**  What merging the run would do now (fast-forward, merge commit, squash; into which branch). */
 	mergePreview: (id: string) => typedError<MergePreviewDto, ApiError>(__TAURI_INVOKE("merge_preview", { id })),
+	/**  Sets aside a finished run whose checks failed: it leaves the inbox. */
+	dismissRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("dismiss_run", { id })),
 	/**  Up to `limit` log entries after `after` (a seq); the view pages through and keeps up. */
 	runLog: (id: string, after: number, limit: number) => typedError<RunEventDto[], ApiError>(__TAURI_INVOKE("run_log", { id, after, limit })),
 	runDiff: (id: string, against: DiffAgainstDto) => typedError<RunChangesDto, ApiError>(__TAURI_INVOKE("run_diff", { id, against })),
@@ -132,11 +137,47 @@ export type ChainOn =
 /**  Only when its result is in the project branch (merged by Corral or by hand). */
 "merge";
 
+/**  One check: a name and the shell command line it runs. */
+export type Check = {
+	name: string,
+	command: string,
+};
+
+/**  One check of a task's latest run, as its card shows it. */
+export type CheckBadgeDto = {
+	name: string,
+	outcome: CheckOutcome,
+	/**  "exited with 2", "passed", ... */
+	how: string,
+};
+
 export type CheckDto = {
 	name: string,
 	status: CheckStatusDto,
 	detail: string,
 	fix: string | null,
+};
+
+/**  How a check ended. */
+export type CheckOutcome = "passed" | 
+/**  It exited with a status other than 0. */
+"failed" | 
+/**  It ran past `verify-timeout` and was stopped. */
+"timed_out";
+
+/**  What one of the project's checks did in one attempt. */
+export type CheckResultDto = {
+	name: string,
+	command: string,
+	attempt: number,
+	outcome: CheckOutcome,
+	/**  None when it was stopped (timed out). */
+	exit_code: number | null,
+	duration_ms: number | null,
+	/**  The end of its output, as the agent was told it. */
+	tail: string,
+	/**  "exited with 2", "passed", "ran past verify-timeout and was stopped". */
+	how: string,
 };
 
 export type CheckStatusDto = "ok" | "warn" | "fail";
@@ -252,7 +293,7 @@ export type FailKind =
 "agent_not_found" | 
 /**  A custom task's command exited non-zero. */
 "command_exit" | 
-/**  The project's verify command exited non-zero. */
+/**  One of the project's checks failed (and the agent's attempts, if any, are used up). */
 "verify_failed" | 
 /**  A step printed nothing for longer than the project's inactivity timeout. */
 "inactivity" | 
@@ -328,7 +369,12 @@ export type ImageDto = { kind: "default" } | { kind: "base"; image: string } | {
 { kind: "dockerfile"; path: string };
 
 /**  One thing waiting on the user. */
-export type InboxItemDto = { kind: "question"; request: QuestionRequestDto } | { kind: "proposed_task"; task: TaskCardDto; project: string };
+export type InboxItemDto = { kind: "question"; request: QuestionRequestDto } | { kind: "proposed_task"; task: TaskCardDto; project: string } | 
+/**
+ *  A run whose checks failed with its attempts used up: follow up, run again, merge
+ *  anyway, or set it aside.
+ */
+{ kind: "checks_failed"; run: RunDto; task_title: string; project: string };
 
 export type MergeHowDto = "fast_forward" | "merge_commit" | "squash" | "already_merged" | "refused";
 
@@ -456,6 +502,10 @@ export type RunDto = {
 	consult_of: string | null,
 	/**  The agent consulted, when the asker named one (the task's otherwise). */
 	consult_runtime: RuntimeDto | null,
+	/**  The verification attempt it is on (or ended on), from 1. */
+	verify_attempt: number,
+	/**  That attempt's check results, in the order they ran. */
+	checks: CheckResultDto[],
 };
 
 /**  One entry of a run's log. */
@@ -489,7 +539,13 @@ blocked_why: string | null; tokens: number | null; stripped_tools: string[] } |
  */
 { kind: "tool_call"; seq: number; at: number | null; tool: string; arguments: string; ok: boolean; result: string } | 
 /**  A status line the agent reported. */
-{ kind: "progress"; seq: number; at: number | null; text: string };
+{ kind: "progress"; seq: number; at: number | null; text: string } | 
+/**  One of the project's checks starts (its output follows as the `verify` step's). */
+{ kind: "check_started"; seq: number; at: number | null; name: string; command: string; attempt: number } | 
+/**  One of the project's checks ended. */
+{ kind: "check_ended"; seq: number; at: number | null; result: CheckResultDto } | 
+/**  The checks failed and the agent goes again, told what failed. */
+{ kind: "verify_retry"; seq: number; at: number | null; attempt: number; of: number; failed: string[]; message: string };
 
 /**  Where a run is. Terminal statuses never change again. */
 export type RunStatus = "queued" | "preparing" | "running" | "waiting_input" | "verifying" | "succeeded" | "failed" | "cancelled" | 
@@ -537,6 +593,8 @@ export type TaskCardDto = {
 	created_by_run: string | null,
 	/**  The latest status line its latest run's agent reported. */
 	progress: string | null,
+	/**  Its latest run's checks, as badges. */
+	checks: CheckBadgeDto[],
 };
 
 /**  A task in full, for its detail view and edit form. */
@@ -560,6 +618,8 @@ export type TaskDto = {
 	created_by_run: string | null,
 	/**  The latest status line its latest run's agent reported. */
 	progress: string | null,
+	/**  Its latest run's checks, as badges. */
+	checks: CheckBadgeDto[],
 	created_at: number | null,
 	updated_at: number | null,
 };
@@ -621,8 +681,12 @@ export type WorkflowDto = {
 	chain_on: ChainOn,
 	/**  How Merge puts a run's result into the project branch. */
 	merge_style: MergeStyle,
-	/**  The longest the verify command may run before the run fails (seconds). */
+	/**  The longest one check may run before it fails (seconds). */
 	verify_timeout_secs: number,
+	/**  Named checks, run in order after the verify command. */
+	checks: Check[],
+	/**  Times an agent whose work failed the checks is sent back with the failures. */
+	verify_retries: number,
 	/**  What agents may do with the project's tasks (MCP create_task, add_dependency). */
 	agent_tasks: AgentTasksDto,
 	/**  Tasks one run's agent may create. */

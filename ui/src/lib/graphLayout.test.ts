@@ -15,6 +15,7 @@ const card = (id: string, status: TaskCardDto["status"], depends_on: string[] = 
   overlaps: [],
   created_by_run: null,
   progress: null,
+      checks: [],
 });
 
 const diamond = () => [

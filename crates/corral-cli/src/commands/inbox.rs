@@ -27,6 +27,15 @@ enum ItemJson<'a> {
         project: &'a str,
         created_by_run: Option<String>,
     },
+    /// A run whose checks failed, waiting on a decision.
+    ChecksFailed {
+        run_id: String,
+        task_id: String,
+        task: &'a str,
+        project: &'a str,
+        reason: Option<&'a str>,
+        checks: &'a [corral_core::CheckResult],
+    },
 }
 
 fn item_json(item: &InboxItem) -> ItemJson<'_> {
@@ -53,6 +62,18 @@ fn item_json(item: &InboxItem) -> ItemJson<'_> {
                 corral_core::CreatedBy::Run(run) => Some(run.to_string()),
                 corral_core::CreatedBy::Human => None,
             },
+        },
+        InboxItem::ChecksFailed {
+            run,
+            task_title,
+            project,
+        } => ItemJson::ChecksFailed {
+            run_id: run.id.to_string(),
+            task_id: run.task_id.to_string(),
+            task: task_title,
+            project,
+            reason: run.state.failure().map(|f| f.message.as_str()),
+            checks: &run.checks,
         },
     }
 }
@@ -81,6 +102,20 @@ pub async fn list(engine: &Engine, json: bool, out: &mut impl Write) -> anyhow::
                     out,
                     "proposed task {}  `{}` in {project}: `corral task approve {}` or `corral task reject {}`",
                     task.task.id, task.task.title, task.task.id, task.task.id
+                )?;
+            }
+            InboxItem::ChecksFailed {
+                run,
+                task_title,
+                project,
+            } => {
+                let reason = run.state.failure().map_or("", |f| f.message.as_str());
+                writeln!(
+                    out,
+                    "checks failed on run {} of `{task_title}` in {project}: {reason}\n  decide: \
+                     `corral run {}` (run again), `corral merge {} --force` (merge anyway, after \
+                     `corral diff {}`), or `corral run dismiss {}` (set aside)",
+                    run.id, run.task_id, run.id, run.id, run.id
                 )?;
             }
         }

@@ -198,6 +198,29 @@ fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io
             ),
         },
         RunEventBody::Progress { text } => writeln!(out, "   run ~ {text}"),
+        RunEventBody::CheckStarted {
+            name,
+            command,
+            attempt,
+        } => writeln!(out, " check > {name} (attempt {attempt}): {command}"),
+        RunEventBody::CheckEnded { result } => writeln!(
+            out,
+            " check {} {} {} in {:.1} s",
+            if result.passed() { "✓" } else { "✗" },
+            result.name,
+            result.how(),
+            result.duration_ms as f64 / 1000.0
+        ),
+        RunEventBody::VerifyRetry {
+            attempt,
+            of,
+            failed,
+            ..
+        } => writeln!(
+            out,
+            " retry > attempt {attempt} of {of}: the agent is told what failed ({})",
+            failed.join(", ")
+        ),
         RunEventBody::FileLeftOut {
             path,
             size,

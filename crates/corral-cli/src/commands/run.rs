@@ -115,6 +115,17 @@ pub async fn run(
                         runtime.map_or_else(|| "the task's agent".to_string(), |r| r.to_string());
                     writeln!(out, "consulted  {who} in run {} ({})", c.id, c.state.name())?;
                 }
+                for c in &run.checks {
+                    writeln!(
+                        out,
+                        "check      {} {}: {} ({:.1} s, attempt {})",
+                        if c.passed() { "✓" } else { "✗" },
+                        c.name,
+                        c.how(),
+                        c.duration_ms as f64 / 1000.0,
+                        c.attempt
+                    )?;
+                }
                 writeln!(out, "branch     {}", run.branch.as_deref().unwrap_or("-"))?;
                 for u in &upstream {
                     let title = engine
@@ -172,6 +183,12 @@ pub async fn run(
                     }
                 }
             }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Some(RunCommand::Dismiss { run }) => {
+            let run = engine.find_run(&run).await?;
+            let run = engine.dismiss_run(run.id).await?;
+            writeln!(out, "set aside run {}", run.id)?;
             Ok(std::process::ExitCode::SUCCESS)
         }
         Some(RunCommand::Cancel { run }) => {

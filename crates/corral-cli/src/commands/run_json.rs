@@ -34,6 +34,10 @@ pub struct RunJson {
     consult_of: Option<String>,
     /// Paths another run of the project, live at the same time, changed too.
     overlaps: Vec<OverlapJson>,
+    /// The verification attempt the run is on (or ended on), from 1.
+    verify_attempt: u32,
+    /// The checks' results of that attempt, in the order they ran.
+    checks: Vec<corral_core::CheckResult>,
 }
 
 #[derive(Debug, Serialize)]
@@ -80,6 +84,8 @@ impl RunJson {
             started_at: r.started_at.map(|t| t.0),
             finished_at: r.finished_at.map(|t| t.0),
             overlaps: Vec::new(),
+            verify_attempt: r.verify_attempt,
+            checks: r.checks.clone(),
         }
     }
 

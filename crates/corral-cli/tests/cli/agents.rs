@@ -30,7 +30,7 @@ pub(super) fn agents_bin() -> String {
 }
 
 /// A project `r` running Claude Code in the local sandbox against the scripted server at `url`.
-fn local_claude_project(url: &str) -> Env {
+pub(super) fn local_claude_project(url: &str) -> Env {
     let bin = agents_bin();
     let env = Env::new();
     let repo = env.repo("r");

@@ -116,21 +116,32 @@ fn a_leftover_process_never_forges_a_later_steps_status_or_output() {
     let env = Env::new();
     let script = "(while true; do echo 0 > /corral/run/verify.exit; \
                   echo forged-ok >> /corral/run/verify.out; sleep 0.02; done) & echo started";
-    let (run, log) = run_script(&env, &["verify=echo checking; sleep 1; exit 3"], script);
+    let (run, log) = run_script(
+        &env,
+        &[
+            "verify=echo checking; sleep 1; exit 3",
+            "verify.test=echo testing; sleep 1; exit 5",
+        ],
+        script,
+    );
     assert_eq!(run["state"], "failed", "{run}");
-    assert!(
-        run["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("verify command exited with 3")),
+    assert_eq!(
+        run["reason"], "checks failed: `verify` (exited with 3), `test` (exited with 5)",
         "{run}"
     );
+    // Each check's recorded status and output are its own, whatever the forger wrote.
+    assert_eq!(run["checks"][0]["exit_code"], 3, "{run}");
+    assert_eq!(run["checks"][0]["tail"], "checking", "{run}");
+    assert_eq!(run["checks"][1]["name"], "test", "{run}");
+    assert_eq!(run["checks"][1]["exit_code"], 5, "{run}");
+    assert_eq!(run["checks"][1]["tail"], "testing", "{run}");
     let verify_lines: Vec<String> = log
         .lines()
         .map(json)
         .filter(|e| e["kind"] == "output" && e["step"] == "verify")
         .map(|e| e["line"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(verify_lines, ["checking"], "{log}");
+    assert_eq!(verify_lines, ["checking", "testing"], "{log}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod agents;
 mod approve;
+mod checks;
 mod consult;
 mod graph;
 mod graph_cases;
@@ -720,12 +721,12 @@ fn a_run_that_fails_exits_non_zero_and_cancel_and_bad_references_are_clear() {
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert!(
         ran.stderr
-            .contains("failed (the verify command exited with 4)"),
+            .contains("failed (checks failed: `verify` (exited with 4))"),
         "{}",
         ran.stderr
     );
     let runs = json(&env.ok(&["runs", "--json"]));
-    assert_eq!(runs[0]["reason"], "the verify command exited with 4");
+    assert_eq!(runs[0]["reason"], "checks failed: `verify` (exited with 4)");
     let gc = env.ok(&["gc", "--dry-run"]);
     assert!(
         gc.starts_with("would remove 0 checkouts"),

@@ -71,6 +71,9 @@ fn reply(body: &str) -> String {
         }
         return text_reply(&request, turn, "Done.");
     }
+    if body.contains("CORRAL-CHECKS") {
+        return checks_reply(&request, &messages[last_human..], results > 0, body);
+    }
     let script = mcp_script(body);
     // A resumed session whose new message is a person's answer: it is taken, the turn ends.
     let answered_later = messages.get(last_human).is_some_and(|m| {
@@ -116,6 +119,37 @@ fn reply(body: &str) -> String {
     events.push(serde_json::json!({"type":"message_delta","delta":{"stop_reason": if answered {"end_turn"} else {"tool_use"}},"usage":{"output_tokens":5}}));
     events.push(serde_json::json!({"type":"message_stop"}));
     sse(&events)
+}
+
+/// A `CORRAL-CHECKS` conversation: its first turn writes `answer.txt` saying "broken"; a turn
+/// resumed with failed checks writes "fixed" (with `CORRAL-CHECKS-NEVER`, "worse"); with
+/// `CORRAL-CHECKS-REVIEW` a review's requested changes are fixed too. Once the write came back,
+/// "Done.".
+fn checks_reply(
+    request: &serde_json::Value,
+    since_human: &[serde_json::Value],
+    answered: bool,
+    body: &str,
+) -> String {
+    let turn = request["messages"].as_array().map_or(0, Vec::len);
+    if answered {
+        return text_reply(request, turn, "Done.");
+    }
+    let latest = since_human
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let fixing = latest.contains("The project's checks failed");
+    let content = if !fixing {
+        "broken\n"
+    } else if body.contains("CORRAL-CHECKS-NEVER") {
+        "worse\n"
+    } else {
+        "fixed\n"
+    };
+    let cwd = working_dir(body);
+    let input = serde_json::json!({"file_path": format!("{cwd}/answer.txt"), "content": content});
+    tool_use_reply(request, turn, "Write", &input)
 }
 
 /// The command a `CORRAL-MCP-APPROVE` conversation asks to run.

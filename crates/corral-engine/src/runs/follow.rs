@@ -172,7 +172,7 @@ pub(crate) async fn follow(
         if let Some(limit) = limits.total
             && started.elapsed() >= limit
         {
-            let _ = sandbox.stop(container, Duration::from_secs(2)).await;
+            // Its processes are ended as every step's are; the sandbox stays for the next.
             return Err(StepStop::fail(
                 FailKind::VerifyFailed,
                 format!(

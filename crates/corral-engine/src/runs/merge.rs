@@ -64,8 +64,8 @@ impl Engine {
                 in_working_tree: false,
             });
         }
-        if run.state != RunState::Succeeded {
-            return Ok(refused(format!("the run is {}", run.state.name())));
+        if let Err(why) = self.merge_gate(&run, false).await? {
+            return Ok(refused(why));
         }
         let RepoSource::Local { path } = project.source.clone() else {
             return Ok(refused(
@@ -103,21 +103,76 @@ impl Engine {
         })
     }
 
+    /// Whether `run` may be merged now: `Err(why)` when not. A run whose checks failed has
+    /// its result committed, and merges only when `forced`; nothing merges while the run, or a
+    /// follow-up on its branch, is still working or being checked.
+    async fn merge_gate(&self, run: &Run, forced: bool) -> EngineResult<Result<(), String>> {
+        if run.state.is_live() {
+            let what = match run.state {
+                RunState::Verifying => format!(
+                    "its checks are running (attempt {}); merge once they pass",
+                    run.verify_attempt
+                ),
+                _ => format!(
+                    "the run is {}; merge once it has succeeded",
+                    run.state.name()
+                ),
+            };
+            return Ok(Err(what));
+        }
+        let runs = self.list_runs(Some(run.task_id)).await?;
+        if let Some(live) = runs
+            .iter()
+            .find(|r| r.id != run.id && r.state.is_live() && r.branch == run.branch)
+        {
+            return Ok(Err(format!(
+                "run {} is working on the same branch ({}); merge once it ends",
+                live.id,
+                live.state.name()
+            )));
+        }
+        match &run.state {
+            RunState::Succeeded => Ok(Ok(())),
+            RunState::Failed { reason }
+                if reason.kind == corral_core::FailKind::VerifyFailed
+                    && run.result_commit.is_some() =>
+            {
+                if forced {
+                    Ok(Ok(()))
+                } else {
+                    Ok(Err(format!(
+                        "its checks failed ({}); review it, then merge anyway with `corral merge \
+                         {} --force`",
+                        reason.message, run.id
+                    )))
+                }
+            }
+            state => Ok(Err(format!(
+                "only a succeeded run can be merged; this one is {state}"
+            ))),
+        }
+    }
+
     /// Merges a succeeded run's branch into the project branch, when that is safe (see
     /// `corral_git::merge_run`); the task then shows as done.
-    #[tracing::instrument(skip(self), fields(run = %run_id))]
     pub async fn merge_run(&self, run_id: RunId) -> EngineResult<Run> {
+        self.merge(run_id, false).await
+    }
+
+    /// Merges a run whose checks failed (its result was committed before them), as a person
+    /// decided after review; otherwise as `merge_run`.
+    pub async fn force_merge_run(&self, run_id: RunId) -> EngineResult<Run> {
+        self.merge(run_id, true).await
+    }
+
+    #[tracing::instrument(skip(self), fields(run = %run_id))]
+    async fn merge(&self, run_id: RunId, forced: bool) -> EngineResult<Run> {
         let mut run = self.run(run_id).await?;
         if run.merged_commit.is_some() {
             return Ok(run);
         }
-        if run.state != RunState::Succeeded {
-            return Err(EngineError::NotMergeable {
-                reason: format!(
-                    "only a succeeded run can be merged; this one is {}",
-                    run.state
-                ),
-            });
+        if let Err(reason) = self.merge_gate(&run, forced).await? {
+            return Err(EngineError::NotMergeable { reason });
         }
         let project = self.project(run.project_id).await?;
         let repo = match project.source.clone() {
@@ -193,10 +248,15 @@ impl Engine {
             corral_git::MergeOutcome::Squashed { .. } => "squashed into one commit",
             corral_git::MergeOutcome::AlreadyMerged { .. } => "already there",
         };
+        let anyway = if run.state == RunState::Succeeded {
+            ""
+        } else {
+            "; forced, its checks had failed"
+        };
         self.note(
             run.id,
             format!(
-                "merged into the project branch as {} ({how})",
+                "merged into the project branch as {} ({how}){anyway}",
                 outcome.commit().get(..12).unwrap_or(outcome.commit())
             ),
         )

@@ -4,6 +4,7 @@
 
 mod agent;
 mod ask;
+mod checks;
 pub(crate) mod consult;
 mod doors;
 mod file_watch;

@@ -71,14 +71,22 @@ impl AgentCall {
     }
 }
 
-/// Everything a run does, in order: setup (once), the work, verify; and, with
+/// One of the project's checks, as the verify step it runs as.
+#[derive(Debug)]
+pub(crate) struct PlannedCheck {
+    pub check: corral_core::Check,
+    pub step: StepSpec,
+}
+
+/// Everything a run does, in order: setup (once), the work, its checks; and, with
 /// `network=allowlist` in a container, what its gateway needs.
 #[derive(Debug)]
 pub(crate) struct RunPlan {
     pub sandbox: SandboxKind,
     pub setup: Option<StepSpec>,
     pub work: Work,
-    pub verify: Option<StepSpec>,
+    /// The project's checks, in order (none for a consult run: it has no result).
+    pub checks: Vec<PlannedCheck>,
     pub network: Option<NetworkPlan>,
 }
 
@@ -300,12 +308,16 @@ impl RunPlan {
                 .filter(|_| own_steps)
                 .map(|c| with_env(shell(StepName::Setup, c), &step_env)),
             work,
-            verify: project
+            checks: project
                 .workflow
-                .verify_command
-                .as_deref()
+                .all_checks()
+                .into_iter()
                 .filter(|_| own_steps)
-                .map(|c| with_env(shell(StepName::Verify, c), &step_env)),
+                .map(|check| PlannedCheck {
+                    step: with_env(shell(StepName::Verify, &check.command), &step_env),
+                    check,
+                })
+                .collect(),
             network: gateway.map(|(p, doors)| NetworkPlan::new(project, p, doors, gateway_key)),
         })
     }

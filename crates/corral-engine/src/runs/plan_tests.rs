@@ -85,7 +85,9 @@ fn a_custom_task_runs_its_command_between_the_projects_setup_and_verify() {
         panic!("a command");
     };
     assert_eq!(work.argv, ["make", "it"]);
-    assert_eq!(plan.verify.expect("verify").name, StepName::Verify);
+    assert_eq!(plan.checks.len(), 1);
+    assert_eq!(plan.checks[0].step.name, StepName::Verify);
+    assert_eq!(plan.checks[0].check.name, "verify");
 }
 
 #[test]

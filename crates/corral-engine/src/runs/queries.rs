@@ -202,9 +202,15 @@ impl Engine {
         Ok(RunEventQuery::before(self.store.db(), run, before, limit).await?)
     }
 
-    /// The run's state changes, in order: its timeline, whatever the length of its log.
+    /// The run's state changes and verification attempts, in order: its timeline, whatever the
+    /// length of its log.
     pub async fn run_timeline(&self, run: RunId) -> EngineResult<Vec<RunEvent>> {
-        Ok(RunEventQuery::of_kind(self.store.db(), run, "state_changed").await?)
+        let db = self.store.db();
+        let mut timeline = RunEventQuery::of_kind(db, run, "state_changed").await?;
+        // Each retry after failed checks starts an attempt.
+        timeline.extend(RunEventQuery::of_kind(db, run, "verify_retry").await?);
+        timeline.sort_by_key(|e| e.seq);
+        Ok(timeline)
     }
 
     /// Up to `limit` stored events of a run after `after`.

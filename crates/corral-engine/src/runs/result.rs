@@ -71,8 +71,13 @@ pub(super) async fn finish(
         .clone()
         .ok_or_else(|| StepStop::fail(FailKind::Internal, "no branch"))?;
     let source = source_path(ctx, project);
+    let attempt = if run.verify_attempt > 1 {
+        format!(" (attempt {})", run.verify_attempt)
+    } else {
+        String::new()
+    };
     let message = format!(
-        "{}\n\nCorral run {} of task {}",
+        "{}{attempt}\n\nCorral run {} of task {}",
         task.title, run.id, task.id
     );
     guard_git_dir(ctx, run).await?;

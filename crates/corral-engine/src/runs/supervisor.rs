@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! queued -> preparing (checkout, image, container; the setup step) -> running (the work) ->
-//! verifying (the verify step) -> succeeded (the result committed), or failed with a typed
-//! reason, cancelled, interrupted
+//! verifying (the result committed, then the project's checks; failures send the agent back to
+//! running) -> succeeded, or failed with a typed reason, cancelled, interrupted
 //! ```
 //!
 //! It holds the run folder's lock while it drives, so two Corral processes never drive the same
@@ -159,6 +159,7 @@ async fn conclude(ctx: &Engine, mut run: Run, outcome: Result<(), StepStop>) -> 
 struct Turn<'a, S> {
     ctx: &'a Engine,
     sandbox: &'a S,
+    task: &'a Task,
     project: &'a Project,
     plan: &'a RunPlan,
     /// The run's gateway, with `network=allowlist` in a container.
@@ -171,6 +172,8 @@ enum Next {
     Continue,
     /// The steps are over and passed: commit the result.
     Done,
+    /// The checks passed on the result committed before them.
+    Checked,
     /// The run had ended already: nothing to do.
     Over,
 }
@@ -207,16 +210,19 @@ async fn run_states(
     let turn = Turn {
         ctx,
         sandbox,
+        task,
         project,
         plan,
         network: network.as_ref(),
     };
-    let result: Result<bool, StepStop> = async {
+    // Whether the run ended its steps, and whether its result is still to be committed.
+    let result: Result<Option<bool>, StepStop> = async {
         loop {
             match advance(&turn, run, cancel).await? {
                 Next::Continue => {}
-                Next::Done => return Ok(true),
-                Next::Over => return Ok(false),
+                Next::Done => return Ok(Some(true)),
+                Next::Checked => return Ok(Some(false)),
+                Next::Over => return Ok(None),
             }
         }
     }
@@ -227,11 +233,11 @@ async fn run_states(
     if let Some(network) = network {
         network.finish().await;
     }
-    if !result? {
+    let Some(to_commit) = result? else {
         return Ok(());
-    }
+    };
     // A consult run's answer is its final text: it has no result of its own to record.
-    if run.consult.is_none() {
+    if to_commit && run.consult.is_none() {
         finish(ctx, run, task, project).await?;
     }
     ctx.transition(run, Transition::Succeed).await?;
@@ -297,23 +303,21 @@ async fn advance<S: Sandbox>(
                 ctx.transition(run, Transition::AskInput).await?;
                 return Ok(Next::Continue);
             }
-            if turn.plan.verify.is_none() {
+            if turn.plan.checks.is_empty() {
                 return Ok(Next::Done);
             }
+            // The checks verify the committed result, and it stays the result whatever they
+            // do to the checkout; a run whose checks fail keeps it too (merged only if forced).
+            finish(ctx, run, turn.task, turn.project).await?;
             ctx.transition(run, Transition::Verify).await?;
             Ok(Next::Continue)
         }
         RunState::Verifying => {
-            if let Some(verify) = &turn.plan.verify {
-                let code = run_step(turn, run, verify, cancel).await?;
-                if code != 0 {
-                    return Err(StepStop::fail(
-                        FailKind::VerifyFailed,
-                        format!("the verify command exited with {code}"),
-                    ));
-                }
+            let plan = (turn.plan.checks.as_slice(), &turn.plan.work);
+            match super::checks::verify(ctx, turn.sandbox, run, turn.project, plan, cancel).await? {
+                super::checks::Checked::Passed => Ok(Next::Checked),
+                super::checks::Checked::Retry => Ok(Next::Continue),
             }
-            Ok(Next::Done)
         }
         RunState::WaitingInput => {
             super::ask::await_answer(

@@ -5,6 +5,7 @@
 
 mod approve;
 mod ask;
+mod checks;
 mod consult;
 mod disk_full;
 mod docker_stops;

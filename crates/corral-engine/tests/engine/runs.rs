@@ -193,7 +193,7 @@ async fn failing_setup_command_and_verify_each_fail_the_run_with_their_reason() 
         RunState::Failed {
             reason: corral_core::FailReason::new(
                 corral_core::FailKind::VerifyFailed,
-                "the verify command exited with 2"
+                "checks failed: `verify` (exited with 2)"
             )
         }
     );

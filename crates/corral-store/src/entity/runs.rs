@@ -33,6 +33,12 @@ pub struct Model {
     /// The run whose agent this one answers (`ask_agent`), and what it was asked.
     pub consult_of: Option<String>,
     pub consult_json: Option<String>,
+    /// The verification attempt the run is on, from 1.
+    pub verify_attempt: i32,
+    /// The latest attempt's check results (`Vec<CheckResult>` as JSON).
+    pub checks_json: Option<String>,
+    /// When a person set the run aside from the inbox (its checks had failed).
+    pub dismissed_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

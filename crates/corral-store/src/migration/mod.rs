@@ -14,6 +14,7 @@ mod m20261205_000001_agent_tasks;
 mod m20261205_000002_questions;
 mod m20261206_000001_consult_runs;
 mod m20261206_000002_change_version;
+mod m20261207_000001_run_checks;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000002_questions::Migration),
             Box::new(m20261206_000001_consult_runs::Migration),
             Box::new(m20261206_000002_change_version::Migration),
+            Box::new(m20261207_000001_run_checks::Migration),
         ]
     }
 }

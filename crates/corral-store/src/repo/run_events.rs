@@ -165,6 +165,50 @@ impl RunEventQuery {
         }
     }
 
+    /// The last `limit` output lines of `step` since it last started, in order: the tail of
+    /// what a check printed, read from the log (not from files the sandbox could rewrite).
+    pub async fn output_tail(
+        db: &impl ConnectionTrait,
+        run: RunId,
+        step: StepName,
+        limit: u64,
+    ) -> StoreResult<Vec<String>> {
+        let mut lines = Vec::new();
+        let mut before = i64::MAX;
+        loop {
+            let rows = run_events::Entity::find()
+                .filter(run_events::Column::RunId.eq(run.to_string()))
+                .filter(run_events::Column::Kind.is_in(["output", "step_started"]))
+                .filter(run_events::Column::Seq.lt(before))
+                .order_by_desc(run_events::Column::Seq)
+                .limit(1000)
+                .all(db)
+                .await?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            before = last.seq;
+            for row in &rows {
+                match serde_json::from_str::<RunEventBody>(&row.payload) {
+                    Ok(RunEventBody::Output { step: s, line, .. }) if s == step => {
+                        lines.push(line);
+                        if lines.len() as u64 >= limit {
+                            lines.reverse();
+                            return Ok(lines);
+                        }
+                    }
+                    Ok(RunEventBody::StepStarted { step: s, .. }) if s == step => {
+                        lines.reverse();
+                        return Ok(lines);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        lines.reverse();
+        Ok(lines)
+    }
+
     pub async fn count(db: &impl ConnectionTrait, run: RunId) -> StoreResult<u64> {
         Ok(run_events::Entity::find()
             .filter(run_events::Column::RunId.eq(run.to_string()))

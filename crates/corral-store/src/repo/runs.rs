@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use corral_core::{ProjectId, Run, RunId, RunState, TaskId, Timestamp};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
-use crate::convert::{id, run_from_row, run_state, run_to_row};
+use crate::convert::{from_json, id, run_from_row, run_state, run_to_row};
 use crate::entity::runs;
 use crate::error::StoreResult;
 
@@ -64,6 +64,50 @@ impl RunQuery {
             .collect()
     }
 
+    /// Runs whose checks failed and that wait on a person's decision (follow up, run again,
+    /// merge anyway or set aside): each task's latest own run, failed `verify_failed`, not
+    /// merged and not set aside; oldest first.
+    pub async fn awaiting_decision(db: &impl ConnectionTrait) -> StoreResult<Vec<Run>> {
+        runs::Entity::find()
+            .from_raw_sql(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT * FROM runs r WHERE {AWAITING_DECISION} ORDER BY r.id"),
+            ))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(run_from_row)
+            .collect()
+    }
+
+    /// How many runs `awaiting_decision` lists (for the tray: one count query).
+    pub async fn count_awaiting_decision(db: &impl ConnectionTrait) -> StoreResult<u64> {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT count(*) AS n FROM runs r WHERE {AWAITING_DECISION}"),
+            ))
+            .await?;
+        let n: i64 = match row {
+            Some(row) => row.try_get("", "n")?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Sets a run aside: it no longer waits on a person's decision.
+    pub async fn dismiss(db: &impl ConnectionTrait, run: RunId, at: Timestamp) -> StoreResult<()> {
+        runs::Entity::update_many()
+            .col_expr(
+                runs::Column::DismissedAt,
+                sea_orm::sea_query::Expr::value(at.0),
+            )
+            .filter(runs::Column::Id.eq(run.to_string()))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+
     /// Runs that are not finished, oldest first.
     pub async fn live(db: &impl ConnectionTrait) -> StoreResult<Vec<Run>> {
         runs::Entity::find()
@@ -107,6 +151,7 @@ impl RunQuery {
                 runs::Column::Id,
                 runs::Column::CreatedAt,
                 runs::Column::FinishedAt,
+                runs::Column::ChecksJson,
             ])
             .filter(runs::Column::ConsultOf.is_null())
             .order_by_asc(runs::Column::Id);
@@ -115,11 +160,20 @@ impl RunQuery {
         }
         let rows: Vec<LatestRow> = query.into_tuple().all(db).await?;
         let mut latest = HashMap::with_capacity(rows.len());
-        for (task, state, kind, reason, merged, result_commit, run, created_at, finished_at) in rows
-        {
+        // Only the latest run's checks are read (older runs' are skipped unparsed).
+        let mut checks: HashMap<TaskId, String> = HashMap::new();
+        for row in rows {
+            let (task, state, kind, reason, merged, result_commit, run, created_at, finished_at) = (
+                row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8,
+            );
             let state = run_state(&state, kind.as_deref(), reason.as_deref())?;
+            let task: TaskId = id("run task id", &task)?;
+            match row.9 {
+                Some(json) => checks.insert(task, json),
+                None => checks.remove(&task),
+            };
             latest.insert(
-                id("run task id", &task)?,
+                task,
                 LatestRun {
                     id: id("run id", &run)?,
                     created_at: Timestamp(created_at),
@@ -127,8 +181,14 @@ impl RunQuery {
                     state,
                     merged_by_corral: merged.is_some(),
                     result_commit,
+                    checks: Vec::new(),
                 },
             );
+        }
+        for (task, json) in checks {
+            if let Some(run) = latest.get_mut(&task) {
+                run.checks = from_json("run checks", &json)?;
+            }
         }
         Ok(latest)
     }
@@ -200,8 +260,14 @@ impl RunMutation {
     }
 }
 
+/// A task's latest own run that failed its checks and that nobody merged or set aside.
+const AWAITING_DECISION: &str = "r.consult_of IS NULL AND r.state = 'failed' AND \
+     r.fail_kind = 'verify_failed' AND r.merged_commit IS NULL AND r.dismissed_at IS NULL AND \
+     NOT EXISTS (SELECT 1 FROM runs n WHERE n.task_id = r.task_id AND n.consult_of IS NULL \
+     AND n.id > r.id)";
+
 /// Task id, state, failure kind, failure message, merged commit, result commit, run id,
-/// created at, finished at.
+/// created at, finished at, check results.
 type LatestRow = (
     String,
     String,
@@ -212,6 +278,7 @@ type LatestRow = (
     String,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 /// What lists need of a task's latest run.
@@ -224,4 +291,6 @@ pub struct LatestRun {
     /// `corral merge` (or the window's Merge) merged it.
     pub merged_by_corral: bool,
     pub result_commit: Option<String>,
+    /// Its latest verification attempt's check results.
+    pub checks: Vec<corral_core::CheckResult>,
 }

@@ -140,6 +140,67 @@ async fn tasks_and_edges_round_trip_and_cascade() {
 }
 
 #[tokio::test]
+async fn a_failed_checks_run_waits_on_a_decision_until_a_newer_run_merged_or_set_aside() {
+    let (_dir, store) = temp_store().await;
+    let db = store.db();
+    let p = project("p");
+    ProjectMutation::insert(db, &p).await.expect("insert");
+    let t = task(p.id, "T");
+    TaskMutation::insert(db, &t).await.expect("insert");
+    let red = |mut r: corral_core::Run| {
+        r.state = RunState::Failed {
+            reason: corral_core::FailReason::new(corral_core::FailKind::VerifyFailed, "red"),
+        };
+        r.result_commit = Some("abc".into());
+        r.checks = vec![corral_core::CheckResult {
+            name: "test".into(),
+            command: "npm test".into(),
+            attempt: 3,
+            outcome: corral_core::CheckOutcome::Failed,
+            exit_code: Some(1),
+            duration_ms: 1200,
+            tail: "1 failed".into(),
+        }];
+        r.verify_attempt = 3;
+        r
+    };
+    let first = red(run(&t));
+    RunMutation::insert(db, &first).await.expect("insert");
+    assert_eq!(
+        RunQuery::by_id(db, first.id).await.expect("q"),
+        Some(first.clone()),
+        "checks and attempt round-trip"
+    );
+    let waiting = RunQuery::awaiting_decision(db).await.expect("q");
+    assert_eq!(waiting, vec![first.clone()]);
+    assert_eq!(RunQuery::count_awaiting_decision(db).await.expect("n"), 1);
+    let latest = RunQuery::latest_states(db, None).await.expect("latest");
+    assert_eq!(latest[&t.id].checks, first.checks);
+
+    // A newer run of the task decides it (and its checks, none yet, are the task's).
+    let second = run(&t);
+    RunMutation::insert(db, &second).await.expect("insert");
+    assert_eq!(RunQuery::count_awaiting_decision(db).await.expect("n"), 0);
+    let latest = RunQuery::latest_states(db, None).await.expect("latest");
+    assert!(latest[&t.id].checks.is_empty());
+
+    let t2 = task(p.id, "T2");
+    TaskMutation::insert(db, &t2).await.expect("insert");
+    let third = red(run(&t2));
+    RunMutation::insert(db, &third).await.expect("insert");
+    assert_eq!(RunQuery::count_awaiting_decision(db).await.expect("n"), 1);
+    RunQuery::dismiss(db, third.id, corral_core::Timestamp(5))
+        .await
+        .expect("dismiss");
+    assert_eq!(RunQuery::count_awaiting_decision(db).await.expect("n"), 0);
+    let dismissed = RunQuery::by_id(db, third.id)
+        .await
+        .expect("q")
+        .expect("run");
+    assert_eq!(dismissed.dismissed_at, Some(corral_core::Timestamp(5)));
+}
+
+#[tokio::test]
 async fn runs_round_trip_and_latest_state_wins() {
     let (_dir, store) = temp_store().await;
     let db = store.db();
@@ -189,6 +250,7 @@ async fn runs_round_trip_and_latest_state_wins() {
             state: RunState::Queued,
             merged_by_corral: false,
             result_commit: None,
+            checks: Vec::new(),
         })
     );
 

@@ -5,6 +5,7 @@ import type {
   ApiKeyDto,
   ApiError,
   CheckDto,
+  CheckResultDto,
   CorralEvent,
   DiffAgainstDto,
   DiffLineDto,
@@ -34,6 +35,7 @@ export type {
   ApiKeyDto,
   ApiError,
   CheckDto,
+  CheckResultDto,
   CorralEvent,
   DiffAgainstDto,
   DiffLineDto,
@@ -110,7 +112,10 @@ export interface Backend {
   cancelRun(id: string): Promise<RunDto>;
   /** A new run on the same checkout and branch, resuming the agent's session with `message`. */
   followUpRun(id: string, message: string): Promise<RunDto>;
-  mergeRun(id: string): Promise<RunDto>;
+  /** `force`: merge a run whose checks failed (its result was kept), as a person decided. */
+  mergeRun(id: string, force: boolean): Promise<RunDto>;
+  /** Sets aside a finished run whose checks failed: it leaves the inbox. */
+  dismissRun(id: string): Promise<RunDto>;
   /** What Merge would do now: fast-forward, merge commit, squash, into which branch. */
   mergePreview(id: string): Promise<MergePreviewDto>;
   /** What the run changed, against its base (only its own work) or the project branch. */

@@ -277,11 +277,15 @@ export class AppController {
     await this.runSession?.openFileDiff(path);
   }
 
-  async mergeRun(id: string) {
-    const run = await this.#attempt("Merging the run", () => this.backend.mergeRun(id));
+  /** Merges the run; `force` merges one whose checks failed, as the person decided. */
+  async mergeRun(id: string, force = false) {
+    const run = await this.#attempt("Merging the run", () => this.backend.mergeRun(id, force));
     if (run) {
       this.runSession?.update(run);
       await this.loadTasks();
+    } else {
+      // Refused (changes in the way, the branch moved): what Merge would do now has changed.
+      await this.runSession?.loadMergePreview();
     }
     return run;
   }

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ApiFailure as ApiFailureImpl, type ApiFailure } from "../api/backend";
 import { FakeBackend } from "../testing/fake-backend";
 import { AppController, RUN_LOG_LIMIT } from "./app.svelte";
+import { checksFailed, mergeable } from "./runSession.svelte";
 
 function setup() {
   const backend = new FakeBackend();
@@ -188,6 +189,31 @@ describe("AppController runs", () => {
     expect(app.taskRuns.map((r) => r.attempt)).toEqual([1]);
   });
 
+  it("keeps Merge off a run whose checks failed until forced, and reloads the preview after a refused merge", async () => {
+    const { app, backend, task } = await withTask();
+    const run = await app.startRun(task.id);
+    await until(() => app.runDiff !== null);
+    const stored = await backend.getRun(run!.id);
+    stored.state = "failed";
+    stored.failure = { kind: "verify_failed", message: "checks failed: `test` (exited with 1)", fix: null };
+    stored.result_commit = "abc";
+    stored.checks = [
+      { name: "test", command: "npm test", attempt: 3, outcome: "failed", exit_code: 1, duration_ms: 900, tail: "1 failed", how: "exited with 1" },
+    ];
+    await app.runSession!.refresh();
+    expect(mergeable(app.openRun!)).toBe(true);
+    expect(checksFailed(app.openRun!)).toBe(true);
+    await until(() => app.runSession?.mergePreview?.how === "refused");
+    expect(app.runSession?.mergePreview?.text).toContain("its checks failed");
+    const previews = backend.calls.filter((c) => c.startsWith("mergePreview")).length;
+    expect(await app.mergeRun(run!.id)).toBeNull();
+    expect(backend.calls.filter((c) => c.startsWith("mergePreview")).length).toBe(previews + 1);
+    const merged = await app.mergeRun(run!.id, true);
+    expect(backend.calls).toContain(`mergeRun ${run!.id} force`);
+    expect(merged?.merged_commit).toBe("abc123");
+    expect(mergeable(app.openRun!)).toBe(false);
+  });
+
   it("updates the open run and the task's runs from the run an event carries, without reloading them", async () => {
     const { app, backend, task } = await withTask();
     await app.start(); // listens to engine events
@@ -291,12 +317,12 @@ describe("AppController runs", () => {
     const session = app.runSession!;
     expect(session.log).toHaveLength(2000);
     expect(session.log.at(-1)?.seq).toBe(lines + 3);
-    expect(session.timeline.map((e) => e.to)).toEqual(["preparing", "running", "succeeded"]);
+    expect(session.timeline.map((e) => (e.kind === "state_changed" ? e.to : e.kind))).toEqual(["preparing", "running", "succeeded"]);
     expect(session.hasEarlier).toBe(true);
     await session.loadEarlier();
     expect(session.log).toHaveLength(4000);
     expect(session.log[0].seq).toBe(lines + 3 - 3999);
-    expect(session.timeline.map((e) => e.to)).toEqual(["preparing", "running", "succeeded"]);
+    expect(session.timeline.map((e) => (e.kind === "state_changed" ? e.to : e.kind))).toEqual(["preparing", "running", "succeeded"]);
     expect(backend.calls).toContain(`runLogBefore ${lines + 3 - 1999}`);
   });
 });

@@ -15,6 +15,7 @@ const card = (id: string, status: TaskCardDto["status"]): TaskCardDto => ({
   overlaps: [],
   created_by_run: null,
   progress: null,
+      checks: [],
 });
 
 describe("groupByStatus", () => {

@@ -1,6 +1,6 @@
 // The inbox: what waits on the user across projects (agents' questions, proposed tasks), and
 // the answers and decisions sent from it.
-import type { Backend, InboxItemDto, QuestionAnswerDto, QuestionRequestDto, RunEventDto } from "../api/backend";
+import type { Backend, InboxItemDto, QuestionAnswerDto, QuestionRequestDto, RunDto, RunEventDto } from "../api/backend";
 import type { Attempt } from "./attempt";
 
 /** What the user has picked and written for one question, before sending. */
@@ -70,6 +70,16 @@ export class InboxController {
 
   reject(taskId: string) {
     return this.#act(taskId, "Rejecting the task", () => this.backend.rejectTask(taskId));
+  }
+
+  /** A run whose checks failed: its task runs again (a fresh run; it leaves the inbox). */
+  runAgain(run: RunDto) {
+    return this.#act(run.id, "Running the task again", () => this.backend.startRun(run.task_id));
+  }
+
+  /** Sets aside a run whose checks failed: it leaves the inbox; its branch and log stay. */
+  dismiss(runId: string) {
+    return this.#act(runId, "Setting the run aside", () => this.backend.dismissRun(runId));
   }
 }
 

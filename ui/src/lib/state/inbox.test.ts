@@ -69,6 +69,7 @@ describe("the inbox", () => {
           overlaps: [],
           created_by_run: "r1",
           progress: null,
+      checks: [],
         },
       },
     ]);
@@ -88,6 +89,7 @@ describe("the inbox", () => {
       overlaps: [],
       created_by_run: "r1",
       progress: null,
+      checks: [],
       created_at: 0,
       updated_at: 0,
     });
@@ -129,5 +131,30 @@ describe("the inbox", () => {
       "! create_task",
     );
     expect(logLine({ kind: "note", seq: 3, at: 0, text: "hello" })).toBe("hello");
+  });
+
+  it("lists a run whose checks failed as a decision: run again or set aside, each leaving the inbox", async () => {
+    const { app, backend } = setup([]);
+    const project = await backend.addProject("/repos/shop", null);
+    const task = await backend.createTask({ project_id: project.id, title: "Cart", prompt: "p", runtime: null, model: null, command: null, after: [] });
+    const red = await backend.startRun(task.id);
+    red.state = "failed";
+    red.failure = { kind: "verify_failed", message: "checks failed: `test` (exited with 1)", fix: null };
+    red.result_commit = "abc";
+    const other = await backend.startRun(task.id);
+    backend.inboxItems = [
+      { kind: "checks_failed", run: red, task_title: "Cart", project: "shop" },
+      { kind: "checks_failed", run: other, task_title: "Cart", project: "shop" },
+    ];
+    await app.inbox.load();
+    expect(app.inbox.count).toBe(2);
+    expect(await app.inbox.dismiss(red.id)).toBe(true);
+    expect(backend.calls).toContain(`dismissRun ${red.id}`);
+    expect(app.inbox.items.map((i) => (i.kind === "checks_failed" ? i.run.id : ""))).toEqual([other.id]);
+    const runs = backend.runs.length;
+    backend.inboxItems = [];
+    expect(await app.inbox.runAgain(other)).toBe(true);
+    expect(backend.runs.length).toBe(runs + 1);
+    expect(app.inbox.count).toBe(0);
   });
 });

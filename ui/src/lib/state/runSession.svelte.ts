@@ -19,6 +19,8 @@ export const RUN_LOG_LIMIT = 20_000;
 export const EARLIER_PAGE = 2_000;
 
 export type StateChange = Extract<RunEventDto, { kind: "state_changed" }>;
+/** What the timeline shows: state changes, and the attempts failed checks started. */
+export type TimelineEntry = Extract<RunEventDto, { kind: "state_changed" } | { kind: "verify_retry" }>;
 
 function asFailure(e: unknown): ApiFailure {
   return e instanceof ApiFailure ? e : new ApiFailure({ kind: "internal", message: String(e), fix: null });
@@ -28,6 +30,21 @@ function isStateChange(e: RunEventDto): e is StateChange {
   return e.kind === "state_changed";
 }
 
+function inTimeline(e: RunEventDto): e is TimelineEntry {
+  return e.kind === "state_changed" || e.kind === "verify_retry";
+}
+
+/** A run Merge applies to: succeeded, or failed its checks with its result kept (merged only when forced). */
+export function mergeable(run: RunDto): boolean {
+  if (run.merged_commit || run.consult_of) return false;
+  return run.state === "succeeded" || checksFailed(run);
+}
+
+/** The run failed its checks and its result was kept. */
+export function checksFailed(run: RunDto): boolean {
+  return run.state === "failed" && run.failure?.kind === "verify_failed" && run.result_commit !== null;
+}
+
 export class RunSession {
   run = $state<RunDto>() as RunDto;
   log = $state<RunEventDto[]>([]);
@@ -35,8 +52,8 @@ export class RunSession {
   hasEarlier = $state(false);
   loadingEarlier = $state(false);
   /** State changes before the first entry held; with the ones in `log`, the whole timeline. */
-  #timelineBefore = $state<StateChange[]>([]);
-  timeline = $derived([...this.#timelineBefore, ...this.log.filter(isStateChange)]);
+  #timelineBefore = $state<TimelineEntry[]>([]);
+  timeline = $derived([...this.#timelineBefore, ...this.log.filter(inTimeline)]);
   diff = $state<FileDiffDto[] | null>(null);
   /** The runs of the agents this run's agent consulted (ask_agent), shown under it. */
   consults = $state<RunDto[]>([]);
@@ -83,9 +100,9 @@ export class RunSession {
     await Promise.all([this.#loadChanges([]), this.#loadConsults(), this.loadMergePreview()]);
   }
 
-  /** Asks what Merge would do, for a succeeded run not merged yet. */
+  /** Asks what Merge would do, for a succeeded run not merged yet (or one whose checks failed). */
   async loadMergePreview() {
-    if (this.run.state !== "succeeded" || this.run.merged_commit || this.run.consult_of) {
+    if (!mergeable(this.run)) {
       this.mergePreview = null;
       return;
     }
@@ -183,7 +200,7 @@ export class RunSession {
     const all = this.log.concat(events);
     const excess = all.length - RUN_LOG_LIMIT;
     if (excess > 0) {
-      const dropped = all.slice(0, excess).filter(isStateChange);
+      const dropped = all.slice(0, excess).filter(inTimeline);
       this.#timelineBefore = [...this.#timelineBefore, ...dropped];
       this.hasEarlier = true;
     }
@@ -197,7 +214,7 @@ export class RunSession {
     }
     switch (message.type) {
       case "Opened":
-        this.#timelineBefore = message.timeline.filter(isStateChange);
+        this.#timelineBefore = message.timeline.filter(inTimeline);
         this.hasEarlier = message.earlier;
         return;
       case "End":
@@ -208,7 +225,8 @@ export class RunSession {
       case "Events": {
         this.#append(message.events);
         if (this.openedIn === null) this.openedIn = performance.now() - this.#opening;
-        if (message.events.some(isStateChange)) void this.refresh();
+        // A state change, or a check's result: the run record (its badges) moved on.
+        if (message.events.some((e) => isStateChange(e) || e.kind === "check_ended")) void this.refresh();
         const touched = message.events.flatMap((e) => (e.kind === "file_changed" ? [e.path] : []));
         if (touched.length > 0) this.#scheduleChanges(touched);
       }

@@ -46,6 +46,8 @@ export const defaultWorkflow: WorkflowDto = {
   retention_days: 7,
   inactivity_timeout_secs: 1800,
   verify_timeout_secs: 600,
+  checks: [],
+  verify_retries: 2,
   agent_permissions: "auto",
   max_file_mib: 50,
   agent_tasks: "propose",
@@ -140,6 +142,7 @@ export class FakeBackend implements Backend {
       overlaps: [],
       created_by_run: null,
       progress: null,
+      checks: [],
       created_at: 0,
       updated_at: 0,
     };
@@ -205,6 +208,11 @@ export class FakeBackend implements Backend {
     this.answers[id] = answers;
     this.inboxItems = this.inboxItems.filter((i) => !(i.kind === "question" && i.request.id === id));
   }
+  async dismissRun(id: string) {
+    this.calls.push(`dismissRun ${id}`);
+    this.inboxItems = this.inboxItems.filter((i) => !(i.kind === "checks_failed" && i.run.id === id));
+    return this.getRun(id);
+  }
   async approveTask(id: string) {
     this.calls.push(`approveTask ${id}`);
     this.inboxItems = this.inboxItems.filter((i) => !(i.kind === "proposed_task" && i.task.id === id));
@@ -239,6 +247,8 @@ export class FakeBackend implements Backend {
       follow_up_message: null,
       consult_of: null,
       consult_runtime: null,
+      verify_attempt: 1,
+      checks: [],
     };
     this.runs.unshift(run);
     return run;
@@ -278,12 +288,19 @@ export class FakeBackend implements Backend {
     const run = await this.getRun(id);
     if (this.mergeRefusal) return { into: "main", how: "refused", reason: this.mergeRefusal, in_working_tree: false, text: `cannot merge: ${this.mergeRefusal}` };
     if (run.merged_commit) return { into: "main", how: "already_merged", reason: null, in_working_tree: true, text: "`main` holds this result already" };
+    if (run.state === "failed" && run.failure?.kind === "verify_failed") {
+      const reason = `its checks failed (${run.failure.message}); review it, then merge anyway`;
+      return { into: "main", how: "refused", reason, in_working_tree: false, text: `cannot merge: ${reason}` };
+    }
     if (run.state !== "succeeded") return { into: "main", how: "refused", reason: `the run is ${run.state}`, in_working_tree: false, text: `cannot merge: the run is ${run.state}` };
     return { into: "main", how: "fast_forward", reason: null, in_working_tree: true, text: "fast-forward `main`, in your working tree with your git" };
   }
-  async mergeRun(id: string) {
+  async mergeRun(id: string, force: boolean) {
+    this.calls.push(`mergeRun ${id}${force ? " force" : ""}`);
     const run = await this.getRun(id);
-    if (run.state !== "succeeded") this.#fail("not_mergeable", "only a succeeded run can be merged");
+    const red = run.state === "failed" && run.failure?.kind === "verify_failed";
+    if (red && !force) this.#fail("not_mergeable", "its checks failed; merge anyway with --force");
+    if (run.state !== "succeeded" && !(red && force)) this.#fail("not_mergeable", "only a succeeded run can be merged");
     run.merged_commit = "abc123";
     return run;
   }

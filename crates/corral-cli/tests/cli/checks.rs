@@ -1,0 +1,188 @@
+//! Checks that close the loop, with the real Claude Code against the scripted model server in
+//! the local sandbox: a failed check's name and output reach the agent's resumed session, it
+//! fixes its work, and the checks run again; with the attempts used up the run fails
+//! `verify_failed` and merges only when forced.
+
+use super::agents::local_claude_project;
+use super::model_server::model_server;
+use super::{Env, file_on_branch, json};
+
+const KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-corral-test-checks");
+/// Fails unless the agent's answer.txt says "fixed", printing what it found.
+const CHECK: &str = "verify.test=grep -q fixed answer.txt || { echo \"answer.txt says $(cat answer.txt)\"; exit 1; }";
+
+fn checks_project(url: &str, settings: &[&str]) -> Env {
+    let env = local_claude_project(url);
+    let mut set = vec!["project", "set", "r", CHECK];
+    set.extend_from_slice(settings);
+    env.ok(&set);
+    env
+}
+
+fn logged(env: &Env, run: &str) -> Vec<serde_json::Value> {
+    env.ok(&["logs", run, "--json"]).lines().map(json).collect()
+}
+
+#[test]
+fn the_agent_is_told_what_failed_fixes_it_and_the_run_succeeds_on_its_second_attempt() {
+    let (url, requests) = model_server();
+    let env = checks_project(&url, &[]);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Answer",
+        "--prompt",
+        "CORRAL-CHECKS: write answer.txt",
+    ]);
+    let ran = env.corral_with(&["run", "Answer", "--follow"], &[KEY]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
+    let runs = json(&env.ok(&["runs", "--json"]));
+    let id = runs[0]["id"].as_str().expect("id").to_string();
+    let run = json(&env.ok(&["run", "show", &id, "--json"]));
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["verify_attempt"], 2, "{run}");
+    assert_eq!(run["checks"][0]["name"], "test", "{run}");
+    assert_eq!(run["checks"][0]["outcome"], "passed", "{run}");
+    assert_eq!(run["checks"][0]["attempt"], 2, "{run}");
+
+    // The model's request after the failed check holds the check's name, command, status
+    // and output tail, in the documented format.
+    let seen = requests.lock().expect("requests").clone();
+    let told = seen
+        .iter()
+        .find(|r| r.contains("The project's checks failed on your work"))
+        .unwrap_or_else(|| panic!("no request carried the failure: {seen:?}"));
+    assert!(told.contains("attempt 1 of 3"), "{told}");
+    assert!(
+        told.contains("Check `test` failed: `grep -q fixed answer.txt"),
+        "{told}"
+    );
+    assert!(told.contains("exited with 1."), "{told}");
+    assert!(told.contains("answer.txt says broken"), "{told}");
+
+    let log = logged(&env, &id);
+    let ended: Vec<(u64, &str)> = log
+        .iter()
+        .filter(|e| e["kind"] == "check_ended")
+        .map(|e| {
+            (
+                e["result"]["attempt"].as_u64().unwrap_or(0),
+                e["result"]["outcome"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(ended, [(1, "failed"), (2, "passed")], "{log:?}");
+    let retry = log
+        .iter()
+        .find(|e| e["kind"] == "verify_retry")
+        .expect("a retry on the record");
+    assert_eq!(retry["attempt"], 2);
+    assert_eq!(retry["failed"][0], "test");
+    let readable = env.ok(&["logs", &id]);
+    assert!(
+        readable.contains("retry > attempt 2 of 3: the agent is told what failed (test)"),
+        "{readable}"
+    );
+
+    let repo = env.dir.path().join("r");
+    let branch = run["branch"].as_str().expect("branch");
+    assert_eq!(file_on_branch(&repo, branch, "answer.txt"), "fixed\n");
+    // Each attempt's work is a commit of its own on the run branch.
+    let subjects = std::process::Command::new("git")
+        .args(["log", "--format=%s", &format!("main..{branch}")])
+        .current_dir(&repo)
+        .output()
+        .expect("git log");
+    let subjects = String::from_utf8_lossy(&subjects.stdout).to_string();
+    assert_eq!(subjects, "Answer (attempt 2)\nAnswer\n", "{subjects}");
+    env.ok(&["merge", &id]);
+    assert_eq!(file_on_branch(&repo, "main", "answer.txt"), "fixed\n");
+}
+
+#[test]
+fn with_its_attempts_used_up_the_run_fails_verify_failed_and_merges_only_when_forced() {
+    let (url, requests) = model_server();
+    let env = checks_project(&url, &["verify-retries=1"]);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Worse",
+        "--prompt",
+        "CORRAL-CHECKS-NEVER: write answer.txt",
+    ]);
+    let ran = env.corral_with(&["run", "Worse", "--follow"], &[KEY]);
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stderr, ran.stdout);
+    let runs = json(&env.ok(&["runs", "--json"]));
+    let id = runs[0]["id"].as_str().expect("id").to_string();
+    let run = json(&env.ok(&["run", "show", &id, "--json"]));
+    assert_eq!(run["failure"]["kind"], "verify_failed", "{run}");
+    assert_eq!(
+        run["failure"]["message"],
+        "checks failed: `test` (exited with 1); the agent had 2 attempts (verify-retries)",
+        "{run}"
+    );
+    assert_eq!(run["verify_attempt"], 2, "{run}");
+    assert_eq!(run["checks"][0]["tail"], "answer.txt says worse", "{run}");
+    // Two failure messages would mean a third attempt: there were two attempts in all.
+    let seen = requests.lock().expect("requests").clone();
+    let told = seen.iter().filter(|r| r.contains("attempt 2 of 2")).count();
+    assert_eq!(told, 0, "the agent is not told of a third attempt");
+
+    // It waits in the inbox for a decision.
+    let inbox = json(&env.ok(&["inbox", "--json"]));
+    assert_eq!(inbox[0]["kind"], "checks_failed", "{inbox}");
+    assert_eq!(inbox[0]["run_id"], id.as_str(), "{inbox}");
+    let listed = env.ok(&["inbox"]);
+    assert!(
+        listed.contains(&format!("corral merge {id} --force")),
+        "{listed}"
+    );
+
+    let refused = env.fails(&["merge", &id]);
+    assert!(refused.contains("its checks failed"), "{refused}");
+    assert!(refused.contains("--force"), "{refused}");
+    let dry = env.corral(&["merge", &id, "--dry-run"]);
+    assert_eq!(dry.code, 1);
+    assert!(
+        dry.stdout.contains("cannot merge: its checks failed"),
+        "{}",
+        dry.stdout
+    );
+    let repo = env.dir.path().join("r");
+    assert_eq!(file_on_branch(&repo, "main", "answer.txt"), "");
+    env.ok(&["merge", &id, "--force"]);
+    assert_eq!(file_on_branch(&repo, "main", "answer.txt"), "worse\n");
+    let readable = env.ok(&["logs", &id]);
+    assert!(
+        readable.contains("forced, its checks had failed"),
+        "{readable}"
+    );
+    // Merged: it no longer waits on a decision.
+    assert_eq!(json(&env.ok(&["inbox", "--json"])), serde_json::json!([]));
+}
+
+#[test]
+fn a_run_whose_checks_failed_can_be_set_aside_and_leaves_the_inbox() {
+    let env = Env::new();
+    env.project("r", &["sandbox=local", "verify.test=exit 3"]);
+    env.sh_task("r", "Red", "echo red > red.txt");
+    let ran = env.corral(&["run", "Red"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let runs = json(&env.ok(&["runs", "--json"]));
+    let id = runs[0]["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        json(&env.ok(&["inbox", "--json"]))[0]["run_id"],
+        id.as_str()
+    );
+    env.ok(&["run", "dismiss", &id]);
+    assert_eq!(json(&env.ok(&["inbox", "--json"])), serde_json::json!([]));
+    let log = env.ok(&["logs", &id]);
+    assert!(log.contains("set aside"), "{log}");
+    assert!(log.contains("no retry: the task is a command"), "{log}");
+}
