@@ -38,6 +38,8 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             runs::merge_run,
             runs::merge_preview,
             runs::dismiss_run,
+            runs::review_run,
+            runs::review_comments,
             runs::run_log,
             runs::run_diff,
             runs::run_file_diff,

@@ -74,6 +74,27 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OnInterrupt::Cancel)]
         on_interrupt: OnInterrupt,
     },
+    /// Comment on lines of a finished run's result: the comments (each with its path, line,
+    /// the code there and your text) and the message go to the run's agent as one follow-up.
+    Review {
+        /// The finished run (id or id prefix).
+        run: String,
+        /// `--comment PATH:LINE "text"`, repeated: a line of a file as the run's result has it.
+        #[arg(long = "comment", num_args = 2, value_names = ["PATH:LINE", "TEXT"])]
+        comments: Vec<String>,
+        /// A message sent after the comments.
+        #[arg(long)]
+        message: Option<String>,
+        /// Print the new run's log while it goes.
+        #[arg(long, short)]
+        follow: bool,
+        /// With --follow: JSON lines; at the end: the run as JSON.
+        #[arg(long)]
+        json: bool,
+        /// What Ctrl-C does while it waits (see `corral run --help`).
+        #[arg(long, value_enum, default_value_t = OnInterrupt::Cancel)]
+        on_interrupt: OnInterrupt,
+    },
     /// List runs, newest first.
     Runs {
         /// Only the runs of this task (id or title).

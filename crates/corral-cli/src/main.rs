@@ -91,6 +91,18 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             let how = (follow, LogFormat::of(json, raw), on_interrupt);
             commands::run::follow_up(&engine, &run, &message, how, &mut out).await?
         }
+        Command::Review {
+            run,
+            comments,
+            message,
+            follow,
+            json,
+            on_interrupt,
+        } => {
+            let how = (follow, LogFormat::of(json, false), on_interrupt);
+            let sent = (comments.as_slice(), message);
+            commands::run::review(&engine, &run, sent, how, &mut out).await?
+        }
         Command::Inbox { json } => {
             commands::inbox::list(&engine, json, &mut out).await?;
             ExitCode::SUCCESS

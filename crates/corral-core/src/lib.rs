@@ -13,6 +13,7 @@ pub mod network;
 pub mod permission;
 pub mod project;
 pub mod question;
+pub mod review;
 pub mod run;
 pub mod run_event;
 pub mod run_status;

@@ -23,7 +23,7 @@ pub use inspect::{RepoInfo, inspect, libgit2_version};
 pub use merge::{MergeOutcome, Style as MergeStyle, merge_run};
 pub use mirror::{MirrorSync, sync_mirror};
 pub use publish::{delete_branch, publish_branch};
-pub use reach::{MergeShape, branch_tip, merge_shape, reachable_from};
+pub use reach::{MergeShape, branch_tip, line_at, merge_shape, reachable_from};
 pub use upstream::{UpstreamMerge, UpstreamResult, merge_upstream};
 
 /// Why a path cannot be used as a project repository.

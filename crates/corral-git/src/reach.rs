@@ -55,7 +55,7 @@ pub fn reachable_from(
         .collect()
 }
 
-/// How `run_branch` would go into `target` in the repository at `repo_path`.
+/// How a run's result commit would go into `target` in the repository at `repo_path`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MergeShape {
     /// `target` is checked out there (the merge happens in that working tree).
@@ -66,19 +66,22 @@ pub struct MergeShape {
     pub fast_forward: bool,
 }
 
+/// `run_commit` is the result's full commit id: found whatever became of the run's branch.
 pub fn merge_shape(
     repo_path: &Path,
-    run_branch: &str,
+    run_commit: &str,
     target: &str,
 ) -> Result<MergeShape, GitError> {
     let repo = Repository::open(repo_path).map_err(|e| err(repo_path, e))?;
-    let tip = |name: &str| {
-        repo.revparse_single(&format!("refs/heads/{name}"))
-            .and_then(|o| o.peel_to_commit())
-            .map(|c| c.id())
-            .map_err(|e| err(repo_path, e))
-    };
-    let (run, into) = (tip(run_branch)?, tip(target)?);
+    let into = repo
+        .revparse_single(&format!("refs/heads/{target}"))
+        .and_then(|o| o.peel_to_commit())
+        .map(|c| c.id())
+        .map_err(|e| err(repo_path, e))?;
+    let run = Oid::from_str(run_commit)
+        .and_then(|oid| repo.find_commit(oid))
+        .map(|c| c.id())
+        .map_err(|e| err(repo_path, e))?;
     let checked_out = !repo.is_bare()
         && repo
             .head()
@@ -97,4 +100,40 @@ pub fn merge_shape(
         already,
         fast_forward,
     })
+}
+
+/// The text of line `line` (1-based) of `path` in `commit`, without its line end; `None` when
+/// the commit has no such file or line, or the file is binary or not a regular file.
+pub fn line_at(
+    repo_path: &Path,
+    commit: &str,
+    path: &str,
+    line: u32,
+) -> Result<Option<String>, GitError> {
+    let repo = Repository::open(repo_path).map_err(|e| err(repo_path, e))?;
+    let commit = Oid::from_str(commit)
+        .and_then(|oid| repo.find_commit(oid))
+        .map_err(|e| err(repo_path, e))?;
+    let tree = commit.tree().map_err(|e| err(repo_path, e))?;
+    let Ok(entry) = tree.get_path(Path::new(path)) else {
+        return Ok(None);
+    };
+    if entry.kind() != Some(git2::ObjectType::Blob) || entry.filemode() == 0o120000 {
+        return Ok(None);
+    }
+    let blob = repo.find_blob(entry.id()).map_err(|e| err(repo_path, e))?;
+    if blob.is_binary() {
+        return Ok(None);
+    }
+    let content = blob.content();
+    if content.is_empty() || line == 0 {
+        return Ok(None);
+    }
+    // The last line's end is not the start of another line.
+    let body = content.strip_suffix(b"\n").unwrap_or(content);
+    let index = usize::try_from(line - 1).unwrap_or(usize::MAX);
+    Ok(body
+        .split(|b| *b == b'\n')
+        .nth(index)
+        .map(|l| String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l)).into_owned()))
 }

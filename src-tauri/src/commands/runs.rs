@@ -5,8 +5,8 @@ use tauri::State;
 
 use super::parse_id;
 use crate::dto::{
-    DiffAgainstDto, DiffLineDto, FileDetailDto, FileDiffDto, MergePreviewDto, RunChangesDto,
-    RunDto, RunEventDto, status_name,
+    DiffAgainstDto, DiffLineDto, FileDetailDto, FileDiffDto, MergePreviewDto, NewCommentDto,
+    ReviewCommentDto, RunChangesDto, RunDto, RunEventDto, status_name,
 };
 use crate::error::ApiResult;
 use crate::state::{AppState, guarded};
@@ -117,6 +117,43 @@ pub async fn follow_up_run(
     let engine = state.engine()?;
     let id: RunId = parse_id("run", &id)?;
     guarded(async move { Ok(RunDto::from(&engine.start_follow_up(id, &message).await?)) }).await
+}
+
+/// Sends review comments on lines of a finished run's result, and a message, to its agent as
+/// one follow-up run.
+#[tauri::command]
+#[specta::specta]
+pub async fn review_run(
+    state: State<'_, AppState>,
+    id: String,
+    comments: Vec<NewCommentDto>,
+    message: Option<String>,
+) -> ApiResult<RunDto> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    let comments = comments.into_iter().map(Into::into).collect();
+    guarded(async move {
+        Ok(RunDto::from(
+            &engine.review_run(id, comments, message).await?,
+        ))
+    })
+    .await
+}
+
+/// The review comments on a run's result, and those it was sent in (a follow-up).
+#[tauri::command]
+#[specta::specta]
+pub async fn review_comments(
+    state: State<'_, AppState>,
+    id: String,
+) -> ApiResult<Vec<ReviewCommentDto>> {
+    let engine = state.engine()?;
+    let id: RunId = parse_id("run", &id)?;
+    guarded(async move {
+        let comments = engine.review_comments(id).await?;
+        Ok(comments.iter().map(ReviewCommentDto::from).collect())
+    })
+    .await
 }
 
 /// Up to `limit` log entries after `after` (a seq); the view pages through and keeps up.

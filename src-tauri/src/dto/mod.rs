@@ -8,6 +8,7 @@ mod health;
 mod inbox;
 mod network;
 mod project;
+mod review;
 mod run;
 mod task;
 
@@ -15,5 +16,6 @@ pub use diff::*;
 pub use health::*;
 pub use inbox::*;
 pub use project::*;
+pub use review::*;
 pub use run::*;
 pub use task::*;

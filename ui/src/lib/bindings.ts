@@ -57,6 +57,13 @@ export const commands = {
 	mergePreview: (id: string) => typedError<MergePreviewDto, ApiError>(__TAURI_INVOKE("merge_preview", { id })),
 	/**  Sets aside a finished run whose checks failed: it leaves the inbox. */
 	dismissRun: (id: string) => typedError<RunDto, ApiError>(__TAURI_INVOKE("dismiss_run", { id })),
+	/**
+	 *  Sends review comments on lines of a finished run's result, and a message, to its agent as
+	 *  one follow-up run.
+	 */
+	reviewRun: (id: string, comments: NewCommentDto[], message: string | null) => typedError<RunDto, ApiError>(__TAURI_INVOKE("review_run", { id, comments, message })),
+	/**  The review comments on a run's result, and those it was sent in (a follow-up). */
+	reviewComments: (id: string) => typedError<ReviewCommentDto[], ApiError>(__TAURI_INVOKE("review_comments", { id })),
 	/**  Up to `limit` log entries after `after` (a seq); the view pages through and keeps up. */
 	runLog: (id: string, after: number, limit: number) => typedError<RunEventDto[], ApiError>(__TAURI_INVOKE("run_log", { id, after, limit })),
 	runDiff: (id: string, against: DiffAgainstDto) => typedError<RunChangesDto, ApiError>(__TAURI_INVOKE("run_diff", { id, against })),
@@ -409,6 +416,13 @@ export type NetworkDto =
 /**  No network; the model API through Corral's gateway, other hosts from the allowlist. */
 "allowlist" | "none" | "host" | "bridge";
 
+/**  A comment written in the diff viewer: a line of a file as the run's result has it. */
+export type NewCommentDto = {
+	path: string,
+	line: number,
+	text: string,
+};
+
 /**  What the create-task dialog sends. */
 export type NewTaskDto = {
 	project_id: string,
@@ -466,6 +480,23 @@ export type QuestionRequestDto = {
 };
 
 export type RepoSourceDto = { kind: "local"; path: string } | { kind: "remote"; url: string };
+
+/**
+ *  A kept comment: on which run's result, the follow-up it was sent in, and whether that
+ *  follow-up changed its line.
+ */
+export type ReviewCommentDto = {
+	path: string,
+	line: number,
+	/**  The code on the line when it was written. */
+	code: string,
+	text: string,
+	/**  The agent reviewer's run, when an agent wrote it; `None`: a person. */
+	by_agent_run: string | null,
+	on_run: string,
+	sent_in: string | null,
+	outdated: boolean,
+};
 
 /**  A run's changed files, the first `LISTED_FILES` of them. */
 export type RunChangesDto = {

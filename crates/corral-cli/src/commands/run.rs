@@ -8,7 +8,7 @@ use corral_engine::Engine;
 
 use super::interrupt::{self, Signals};
 use super::log::print_log;
-use super::run_json::{LeftOutJson, RunJson, RunShowJson, UpstreamJson};
+use super::run_json::{CommentJson, LeftOutJson, RunJson, RunShowJson, UpstreamJson};
 use crate::cli::{LogFormat, OnInterrupt, RunArgs, RunCommand};
 use crate::output;
 use crate::usage_error;
@@ -49,6 +49,7 @@ pub async fn run(
             let upstream = engine.run_upstream(run.id).await?;
             let network = engine.run_network(run.id).await?;
             let consults = engine.consults_of(run.id).await?;
+            let comments = engine.review_comments(run.id).await?;
             if json {
                 output::json(
                     out,
@@ -80,6 +81,7 @@ pub async fn run(
                             .collect(),
                         network,
                         consults: consults.iter().map(RunJson::new).collect(),
+                        review_comments: comments.iter().map(CommentJson::new).collect(),
                     },
                 )?;
             } else {
@@ -124,6 +126,18 @@ pub async fn run(
                         c.how(),
                         c.duration_ms as f64 / 1000.0,
                         c.attempt
+                    )?;
+                }
+                for c in &comments {
+                    let outdated = if c.outdated { " (outdated)" } else { "" };
+                    let sent = match c.sent_in {
+                        Some(f) if f != run.id => format!(", sent in run {f}"),
+                        _ => String::new(),
+                    };
+                    writeln!(
+                        out,
+                        "comment    {}:{}{outdated}: {}{sent}",
+                        c.comment.path, c.comment.line, c.comment.text
                     )?;
                 }
                 writeln!(out, "branch     {}", run.branch.as_deref().unwrap_or("-"))?;
@@ -307,12 +321,47 @@ pub async fn follow_up(
 ) -> anyhow::Result<std::process::ExitCode> {
     let source = engine.find_run(run).await?;
     let started = engine.start_follow_up(source.id, message).await?;
+    announce_follow_up(&started, &source);
+    wait_and_report(engine, started.id, follow, format, on_interrupt, out).await
+}
+
+fn announce_follow_up(started: &Run, source: &Run) {
     eprintln!(
         "run {} started: a follow-up of run {} on branch {}",
         started.id,
         source.id,
         started.branch.as_deref().unwrap_or("-")
     );
+}
+
+/// `corral review`: the comments (`PATH:LINE`, text pairs) and the message as one follow-up.
+pub async fn review(
+    engine: &Engine,
+    run: &str,
+    (pairs, message): (&[String], Option<String>),
+    (follow, format, on_interrupt): (bool, LogFormat, OnInterrupt),
+    out: &mut impl Write,
+) -> anyhow::Result<std::process::ExitCode> {
+    let source = engine.find_run(run).await?;
+    let comments = pairs
+        .chunks(2)
+        .map(|pair| {
+            let [location, text] = pair else {
+                return Err(usage_error(
+                    "each --comment takes PATH:LINE and the text".into(),
+                ));
+            };
+            let (path, line) = corral_core::review::parse_location(location)
+                .map_err(|e| usage_error(e.to_string()))?;
+            Ok(corral_core::review::NewComment {
+                path,
+                line,
+                text: text.clone(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let started = engine.review_run(source.id, comments, message).await?;
+    announce_follow_up(&started, &source);
     wait_and_report(engine, started.id, follow, format, on_interrupt, out).await
 }
 

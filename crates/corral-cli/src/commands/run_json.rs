@@ -114,6 +114,38 @@ pub struct RunShowJson<'a> {
     pub network: corral_core::NetworkSummary,
     /// The runs of the agents it consulted (`ask_agent`), oldest first.
     pub consults: Vec<RunJson>,
+    /// Review comments on its result, and those it was sent in (a follow-up).
+    pub review_comments: Vec<CommentJson>,
+}
+
+/// A review comment on a line of a run's result.
+#[derive(Debug, Serialize)]
+pub struct CommentJson {
+    pub path: String,
+    pub line: u32,
+    pub code: String,
+    pub text: String,
+    pub author: corral_core::review::ReviewAuthor,
+    /// The run whose result it is on, and the follow-up it was sent in.
+    pub on_run: String,
+    pub sent_in: Option<String>,
+    /// The follow-up's result changed its line.
+    pub outdated: bool,
+}
+
+impl CommentJson {
+    pub fn new(c: &corral_engine::ShownComment) -> Self {
+        CommentJson {
+            path: c.comment.path.clone(),
+            line: c.comment.line,
+            code: c.comment.code.clone(),
+            text: c.comment.text.clone(),
+            author: c.comment.author.clone(),
+            on_run: c.on_run.to_string(),
+            sent_in: c.sent_in.map(|r| r.to_string()),
+            outdated: c.outdated,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -186,3 +186,89 @@ fn a_run_whose_checks_failed_can_be_set_aside_and_leaves_the_inbox() {
     assert!(log.contains("set aside"), "{log}");
     assert!(log.contains("no retry: the task is a command"), "{log}");
 }
+
+#[test]
+fn review_comments_reach_the_agent_as_one_message_and_are_kept_outdated_once_fixed() {
+    let (url, requests) = model_server();
+    let env = local_claude_project(&url);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Answer",
+        "--prompt",
+        "CORRAL-CHECKS: write answer.txt",
+    ]);
+    let ran = env.corral_with(&["run", "Answer"], &[KEY]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let runs = json(&env.ok(&["runs", "--json"]));
+    let first = runs[0]["id"].as_str().expect("id").to_string();
+
+    // A line the result does not have is refused before anything starts.
+    let refused = env.fails(&[
+        "review",
+        &first,
+        "--comment",
+        "answer.txt:7",
+        "no such line",
+    ]);
+    assert!(refused.contains("answer.txt:7"), "{refused}");
+    let bad = env.fails(&["review", &first, "--comment", "answer.txt", "where?"]);
+    assert!(bad.contains("PATH:LINE"), "{bad}");
+    assert_eq!(
+        json(&env.ok(&["runs", "--json"])).as_array().map(Vec::len),
+        Some(1)
+    );
+
+    let reviewed = env.corral_with(
+        &[
+            "review",
+            &first,
+            "--comment",
+            "answer.txt:1",
+            "Say fixed, not broken.",
+            "--message",
+            "Keep it one line.",
+        ],
+        &[KEY],
+    );
+    assert_eq!(reviewed.code, 0, "{}", reviewed.stderr);
+    let seen = requests.lock().expect("requests").clone();
+    let told = seen
+        .iter()
+        .find(|r| r.contains("A review of your work left 1 comment"))
+        .unwrap_or_else(|| panic!("no request carried the review: {seen:?}"));
+    assert!(
+        told.contains(
+            "1. answer.txt:1\\n   > broken\\n   Say fixed, not broken.\\n\\nKeep it one line."
+        ),
+        "{told}"
+    );
+
+    let runs = json(&env.ok(&["runs", "--json"]));
+    let follow_up = runs[0]["id"].as_str().expect("id").to_string();
+    assert_ne!(follow_up, first);
+    let shown = json(&env.ok(&["run", "show", &follow_up, "--json"]));
+    assert_eq!(shown["state"], "succeeded", "{shown}");
+    let comment = &shown["review_comments"][0];
+    assert_eq!(comment["path"], "answer.txt", "{shown}");
+    assert_eq!(comment["code"], "broken", "{shown}");
+    assert_eq!(comment["on_run"], first.as_str(), "{shown}");
+    assert_eq!(comment["sent_in"], follow_up.as_str(), "{shown}");
+    // The follow-up rewrote that line: the comment is kept, and outdated.
+    assert_eq!(comment["outdated"], true, "{shown}");
+    let on_first = json(&env.ok(&["run", "show", &first, "--json"]));
+    assert_eq!(
+        on_first["review_comments"][0]["text"],
+        "Say fixed, not broken."
+    );
+    let text = env.ok(&["run", "show", &first]);
+    assert!(
+        text.contains(&format!(
+            "comment    answer.txt:1 (outdated): Say fixed, not broken., sent in run {follow_up}"
+        )),
+        "{text}"
+    );
+}

@@ -139,7 +139,8 @@ fn checks_reply(
         .first()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let fixing = latest.contains("The project's checks failed");
+    let fixing =
+        latest.contains("The project's checks failed") || latest.contains("A review of your work");
     let content = if !fixing {
         "broken\n"
     } else if body.contains("CORRAL-CHECKS-NEVER") {

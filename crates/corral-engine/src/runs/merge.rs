@@ -72,12 +72,12 @@ impl Engine {
                 "the project was added by URL; merge the branch in your clone".into(),
             ));
         };
-        let Some(branch) = run.branch.clone() else {
-            return Ok(refused("the run has no branch".into()));
+        let Some(result) = run.result_commit.clone() else {
+            return Ok(refused("the run has no result".into()));
         };
         let (repo, target) = (path, into.clone());
         let shape =
-            tokio::task::spawn_blocking(move || corral_git::merge_shape(&repo, &branch, &target))
+            tokio::task::spawn_blocking(move || corral_git::merge_shape(&repo, &result, &target))
                 .await
                 .map_err(EngineError::from)?;
         let shape = match shape {

@@ -257,3 +257,27 @@ async fn merging_is_refused_while_the_checks_run_and_allowed_once_they_pass() {
         "what a check leaves in the checkout is not the result"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_merge_preview_reads_the_result_commit_whatever_became_of_the_run_branch() {
+    let f = Fixture::new().await;
+    let p = local_project(&f, &[("verify.ok", "true")]).await;
+    let t = task(&f, &p, "Kept", "echo kept > kept.txt").await;
+    let run = f.engine.start_run(t).await.expect("start");
+    let run = wait(&f, run.id, Duration::from_secs(60)).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:?}");
+    let repo = repo_of(&p);
+    let branch = run.branch.clone().expect("branch");
+    crate::git(&repo, &["branch", "-D", &branch]);
+    let preview = f.engine.merge_preview(run.id).await.expect("preview");
+    assert_eq!(
+        preview.how,
+        corral_engine::MergeHow::FastForward,
+        "{preview:?}"
+    );
+    f.engine.merge_run(run.id).await.expect("merged");
+    assert_eq!(
+        project_branch_file(&repo, "kept.txt").as_deref(),
+        Some("kept\n")
+    );
+}

@@ -4,6 +4,7 @@
 pub mod file_changes;
 pub mod input_requests;
 pub mod projects;
+pub mod review_comments;
 pub mod run_events;
 pub mod runs;
 pub mod settings;

@@ -15,6 +15,7 @@ mod m20261205_000002_questions;
 mod m20261206_000001_consult_runs;
 mod m20261206_000002_change_version;
 mod m20261207_000001_run_checks;
+mod m20261207_000002_review_comments;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_consult_runs::Migration),
             Box::new(m20261206_000002_change_version::Migration),
             Box::new(m20261207_000001_run_checks::Migration),
+            Box::new(m20261207_000002_review_comments::Migration),
         ]
     }
 }

@@ -14,10 +14,12 @@ import type {
   GraphRunDto,
   InboxItemDto,
   MergePreviewDto,
+  NewCommentDto,
   NewTaskDto,
   ProjectDto,
   QuestionAnswerDto,
   QuestionRequestDto,
+  ReviewCommentDto,
   RunChangesDto,
   RunDto,
   RunEventDto,
@@ -44,10 +46,12 @@ export type {
   GraphRunDto,
   InboxItemDto,
   MergePreviewDto,
+  NewCommentDto,
   NewTaskDto,
   ProjectDto,
   QuestionAnswerDto,
   QuestionRequestDto,
+  ReviewCommentDto,
   RunChangesDto,
   RunDto,
   RunEventDto,
@@ -112,6 +116,10 @@ export interface Backend {
   cancelRun(id: string): Promise<RunDto>;
   /** A new run on the same checkout and branch, resuming the agent's session with `message`. */
   followUpRun(id: string, message: string): Promise<RunDto>;
+  /** Review comments on lines of a finished run's result, and a message, as one follow-up run. */
+  reviewRun(id: string, comments: NewCommentDto[], message: string | null): Promise<RunDto>;
+  /** The comments on a run's result, and those it was sent in (a follow-up). */
+  reviewComments(id: string): Promise<ReviewCommentDto[]>;
   /** `force`: merge a run whose checks failed (its result was kept), as a person decided. */
   mergeRun(id: string, force: boolean): Promise<RunDto>;
   /** Sets aside a finished run whose checks failed: it leaves the inbox. */

@@ -1,16 +1,16 @@
 // The app's state and actions, as a rune controller provided through context. Components read
 // its fields and call its methods; all host access goes through the `Backend` it was given.
 import { getContext } from "svelte";
-import type {
+import {
   ApiFailure,
-  Backend,
-  NewTaskDto,
-  ProjectDto,
-  RunDto,
-  TaskCardDto,
-  TaskDto,
-  TaskEditDto,
-  WorkflowDto,
+  type Backend,
+  type NewTaskDto,
+  type ProjectDto,
+  type RunDto,
+  type TaskCardDto,
+  type TaskDto,
+  type TaskEditDto,
+  type WorkflowDto,
 } from "../api/backend";
 import { type Attempt, asFailure, attempter, type ErrorReporter } from "./attempt";
 import { groupByStatus } from "./board";
@@ -286,6 +286,26 @@ export class AppController {
     } else {
       // Refused (changes in the way, the branch moved): what Merge would do now has changed.
       await this.runSession?.loadMergePreview();
+    }
+    return run;
+  }
+
+  /** Sends the open run's drafted comments and `message` to its agent as one follow-up; opens it. */
+  async sendReview(message: string) {
+    const session = this.runSession;
+    if (!session) return null;
+    const drafts = session.reviewToSend();
+    if (typeof drafts === "string") {
+      this.report("Sending the review", new ApiFailure({ kind: "invalid_input", message: drafts, fix: null }));
+      return null;
+    }
+    const comments = drafts.map((d) => ({ path: d.path, line: d.line, text: d.text.trim() }));
+    const run = await this.#attempt("Sending the review", () =>
+      this.backend.reviewRun(session.id, comments, message.trim() === "" ? null : message.trim()),
+    );
+    if (run) {
+      session.drafts = [];
+      await this.openRunView(run.id);
     }
     return run;
   }

@@ -214,6 +214,28 @@ describe("AppController runs", () => {
     expect(mergeable(app.openRun!)).toBe(false);
   });
 
+  it("collects comments on lines across files, refuses an empty one, and sends them as one follow-up", async () => {
+    const { app, backend, task, reported } = await withTask();
+    const run = await app.startRun(task.id);
+    await until(() => app.runDiff !== null);
+    const session = app.runSession!;
+    session.commentOn("src/cart.rs", 42, "let total = a * b;");
+    session.commentOn("README.md", 1, "# Shop");
+    session.commentOn("src/cart.rs", 42, "let total = a * b;"); // the same line: kept once
+    expect(session.drafts.map((d) => `${d.path}:${d.line}`)).toEqual(["src/cart.rs:42", "README.md:1"]);
+    session.editComment("src/cart.rs", 42, "Use checked_mul.");
+    expect(await app.sendReview("")).toBeNull();
+    expect(reported.at(-1)?.failure.message).toContain("README.md:1 has no text yet");
+    session.removeComment("README.md", 1);
+    backend.resultLines = { "src/cart.rs:42": "let total = a * b;" };
+    const sent = await app.sendReview("Then run the tests.");
+    expect(backend.calls).toContain(`reviewRun ${run!.id} 1 Then run the tests.`);
+    expect(app.openRun?.id).toBe(sent!.id);
+    expect(app.openRun?.follow_up_of).toBe(run!.id);
+    await until(() => (app.runSession?.comments.length ?? 0) === 1);
+    expect(app.runSession?.comments[0]).toMatchObject({ path: "src/cart.rs", line: 42, sent_in: sent!.id, code: "let total = a * b;" });
+  });
+
   it("updates the open run and the task's runs from the run an event carries, without reloading them", async () => {
     const { app, backend, task } = await withTask();
     await app.start(); // listens to engine events

@@ -8,6 +8,7 @@ import {
   type FileDetailDto,
   type FileDiffDto,
   type MergePreviewDto,
+  type ReviewCommentDto,
   type RunDto,
   type RunEventDto,
   type RunStreamDto,
@@ -34,6 +35,9 @@ function inTimeline(e: RunEventDto): e is TimelineEntry {
   return e.kind === "state_changed" || e.kind === "verify_retry";
 }
 
+/** A comment being written on a line of the run's result, before it is sent. */
+export type DraftComment = { path: string; line: number; code: string; text: string };
+
 /** A run Merge applies to: succeeded, or failed its checks with its result kept (merged only when forced). */
 export function mergeable(run: RunDto): boolean {
   if (run.merged_commit || run.consult_of) return false;
@@ -57,6 +61,10 @@ export class RunSession {
   diff = $state<FileDiffDto[] | null>(null);
   /** The runs of the agents this run's agent consulted (ask_agent), shown under it. */
   consults = $state<RunDto[]>([]);
+  /** Review comments kept with this run: on its result, or sent in it (a follow-up). */
+  comments = $state<ReviewCommentDto[]>([]);
+  /** Comments being written on lines of its result (across files), in the order added. */
+  drafts = $state<DraftComment[]>([]);
   /** What Merge would do now (a succeeded run not merged yet). */
   mergePreview = $state<MergePreviewDto | null>(null);
   /** Every changed file, when `diff` holds only the first of them. */
@@ -97,7 +105,37 @@ export class RunSession {
     } catch (e) {
       this.report("Following the run", asFailure(e));
     }
-    await Promise.all([this.#loadChanges([]), this.#loadConsults(), this.loadMergePreview()]);
+    await Promise.all([this.#loadChanges([]), this.#loadConsults(), this.loadMergePreview(), this.loadComments()]);
+  }
+
+  async loadComments() {
+    try {
+      const comments = await this.backend.reviewComments(this.id);
+      if (!this.#disposed) this.comments = comments;
+    } catch (e) {
+      this.report("Loading the review comments", asFailure(e));
+    }
+  }
+
+  /** Starts a comment on a line of the result (or keeps the one there). */
+  commentOn(path: string, line: number, code: string) {
+    if (this.drafts.some((d) => d.path === path && d.line === line)) return;
+    this.drafts = [...this.drafts, { path, line, code, text: "" }];
+  }
+
+  editComment(path: string, line: number, text: string) {
+    this.drafts = this.drafts.map((d) => (d.path === path && d.line === line ? { ...d, text } : d));
+  }
+
+  removeComment(path: string, line: number) {
+    this.drafts = this.drafts.filter((d) => !(d.path === path && d.line === line));
+  }
+
+  /** The drafts to send, or why they cannot go yet (a comment with no text). */
+  reviewToSend(): DraftComment[] | string {
+    const empty = this.drafts.find((d) => d.text.trim() === "");
+    if (empty) return `The comment on ${empty.path}:${empty.line} has no text yet: write it or remove it.`;
+    return this.drafts;
   }
 
   /** Asks what Merge would do, for a succeeded run not merged yet (or one whose checks failed). */
@@ -220,6 +258,7 @@ export class RunSession {
       case "End":
         this.#closeStream();
         void this.refresh();
+        void this.loadComments();
         void this.#loadChanges([]);
         return;
       case "Events": {

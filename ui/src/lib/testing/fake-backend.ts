@@ -11,9 +11,11 @@ import {
   type GraphRunDto,
   type MergePreviewDto,
   type InboxItemDto,
+  type NewCommentDto,
   type NewTaskDto,
   type ProjectDto,
   type QuestionAnswerDto,
+  type ReviewCommentDto,
   type RunDto,
   type RunEventDto,
   type RunStreamDto,
@@ -263,6 +265,25 @@ export class FakeBackend implements Backend {
     run.follow_up_of = source.id;
     run.follow_up_message = message;
     return run;
+  }
+  /** Comments kept per review: what `reviewRun` was sent, and the code of each line. */
+  reviewed: ReviewCommentDto[] = [];
+  /** The code on each `path:line` of a run's result (a line not here is refused). */
+  resultLines: Record<string, string> = {};
+  async reviewRun(id: string, comments: NewCommentDto[], message: string | null) {
+    this.calls.push(`reviewRun ${id} ${comments.length} ${message ?? ""}`);
+    for (const c of comments) {
+      if (!(`${c.path}:${c.line}` in this.resultLines)) this.#fail("invalid_input", `${c.path}:${c.line} is not a line of the run's result`);
+    }
+    const run = await this.followUpRun(id, message ?? "review");
+    this.reviewed.push(
+      ...comments.map((c) => ({ ...c, code: this.resultLines[`${c.path}:${c.line}`], by_agent_run: null, on_run: id, sent_in: run.id, outdated: false })),
+    );
+    return run;
+  }
+  async reviewComments(id: string) {
+    this.calls.push(`reviewComments ${id}`);
+    return this.reviewed.filter((c) => c.on_run === id || c.sent_in === id);
   }
   async listRuns(taskId: string) {
     this.calls.push(`listRuns ${taskId}`);

@@ -1,0 +1,190 @@
+//! Review comments on a run's result: a line of a file (as the run left it), the code on that
+//! line and what the reviewer (a person, or an agent reviewer) says about it. A person's
+//! comments become one follow-up to the run's agent; an agent reviewer's requested changes go
+//! back to the working agent like a failed check. Pure: the comment's shape and the message.
+
+use serde::{Deserialize, Serialize};
+
+use crate::validate::ValidationError;
+
+/// The most comments one review sends.
+pub const MAX_COMMENTS: usize = 200;
+/// The longest a comment may be.
+pub const COMMENT_CHARS: usize = 4_000;
+/// The longest a code line is quoted.
+const CODE_CHARS: usize = 300;
+
+/// Who wrote a comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReviewAuthor {
+    Person,
+    /// An agent reviewer (`verify.review=agent`), by the run that reviewed.
+    Agent {
+        run: crate::ids::RunId,
+    },
+}
+
+/// A comment as given: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewComment {
+    pub path: String,
+    /// 1-based, in the file as the run's result holds it.
+    pub line: u32,
+    pub text: String,
+}
+
+/// A comment as kept: with the code on its line when it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewComment {
+    pub path: String,
+    pub line: u32,
+    pub code: String,
+    pub text: String,
+    pub author: ReviewAuthor,
+}
+
+/// `PATH:LINE` as the CLI takes it (the last `:` splits, so paths may hold colons).
+pub fn parse_location(location: &str) -> Result<(String, u32), ValidationError> {
+    let bad = || ValidationError::BadValue {
+        field: "comment location",
+        given: location.to_string(),
+        expected: "PATH:LINE, a file of the run's result and a line number from 1",
+    };
+    let (path, line) = location.rsplit_once(':').ok_or_else(bad)?;
+    let line: u32 = line.trim().parse().map_err(|_| bad())?;
+    if path.trim().is_empty() || line == 0 {
+        return Err(bad());
+    }
+    Ok((path.trim().to_string(), line))
+}
+
+/// Checks a comment's text and path before anything is read.
+pub fn check_comment(comment: &NewComment) -> Result<(), ValidationError> {
+    crate::validate::repo_relative_path("comment path", &comment.path)?;
+    let text = comment.text.trim();
+    if text.is_empty() {
+        return Err(ValidationError::Empty {
+            field: "comment text",
+        });
+    }
+    let chars = text.chars().count();
+    if chars > COMMENT_CHARS {
+        return Err(ValidationError::TooLong {
+            field: "comment text",
+            chars,
+            max: COMMENT_CHARS,
+        });
+    }
+    if comment.line == 0 {
+        return Err(ValidationError::OutOfRange {
+            field: "comment line",
+            value: "0".into(),
+            min: "1".into(),
+            max: u32::MAX.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The comments as a message to the agent: each with its path, line, the code on that line
+/// and the text, then the reviewer's own message.
+pub fn message(comments: &[ReviewComment], note: Option<&str>) -> String {
+    let mut out = format!(
+        "A review of your work left {} comment{} on lines of your result. Address each, then \
+         end your turn.\n",
+        comments.len(),
+        if comments.len() == 1 { "" } else { "s" }
+    );
+    for (i, c) in comments.iter().enumerate() {
+        let code: String = c.code.trim_end().chars().take(CODE_CHARS).collect();
+        out.push_str(&format!(
+            "\n{}. {}:{}\n   > {}\n   {}\n",
+            i + 1,
+            c.path,
+            c.line,
+            code,
+            c.text.trim().replace('\n', "\n   ")
+        ));
+    }
+    if let Some(note) = note.map(str::trim).filter(|n| !n.is_empty()) {
+        out.push_str(&format!("\n{note}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comment(path: &str, line: u32, code: &str, text: &str) -> ReviewComment {
+        ReviewComment {
+            path: path.into(),
+            line,
+            code: code.into(),
+            text: text.into(),
+            author: ReviewAuthor::Person,
+        }
+    }
+
+    #[test]
+    fn locations_split_at_the_last_colon() {
+        assert_eq!(
+            parse_location("src/a:b.rs:42").expect("ok"),
+            ("src/a:b.rs".to_string(), 42)
+        );
+        for bad in ["src/a.rs", "src/a.rs:0", "src/a.rs:x", ":3", "a.rs:-1"] {
+            assert!(parse_location(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn comments_are_checked_before_anything_is_read() {
+        let ok = NewComment {
+            path: "src/a.rs".into(),
+            line: 3,
+            text: "why?".into(),
+        };
+        check_comment(&ok).expect("ok");
+        for bad in [
+            NewComment {
+                path: "../etc/passwd".into(),
+                ..ok.clone()
+            },
+            NewComment {
+                text: "  ".into(),
+                ..ok.clone()
+            },
+            NewComment {
+                text: "x".repeat(COMMENT_CHARS + 1),
+                ..ok.clone()
+            },
+            NewComment { line: 0, ..ok },
+        ] {
+            assert!(check_comment(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_message_quotes_each_line_and_ends_with_the_note() {
+        let m = message(
+            &[
+                comment(
+                    "src/cart.rs",
+                    42,
+                    "    let total = a * b;",
+                    "Use checked_mul.",
+                ),
+                comment("README.md", 1, "# Shop", "Say what it is\nin one line."),
+            ],
+            Some("Then run the tests."),
+        );
+        assert_eq!(
+            m,
+            "A review of your work left 2 comments on lines of your result. Address each, then \
+             end your turn.\n\n1. src/cart.rs:42\n   >     let total = a * b;\n   Use \
+             checked_mul.\n\n2. README.md:1\n   > # Shop\n   Say what it is\n   in one \
+             line.\n\nThen run the tests.\n"
+        );
+    }
+}
