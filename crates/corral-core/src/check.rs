@@ -23,6 +23,17 @@ pub struct Check {
     pub command: String,
 }
 
+/// The name the agent reviewer's check is shown under (`verify.review=agent`).
+pub const REVIEW: &str = "review";
+
+/// An agent reviewer as a check: another agent reviews the run's result read-only and gives
+/// its verdict (`submit_review`); `None` fields: the task's agent and the runtime's model.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Reviewer {
+    pub runtime: Option<crate::runtime::Runtime>,
+    pub model: Option<String>,
+}
+
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -33,6 +44,9 @@ pub enum CheckOutcome {
     Failed,
     /// It ran past `verify-timeout` and was stopped.
     TimedOut,
+    /// It could not run (an agent reviewer whose key is missing, or that gave no verdict):
+    /// nothing the working agent could fix.
+    Error,
 }
 
 impl CheckOutcome {
@@ -41,6 +55,7 @@ impl CheckOutcome {
             CheckOutcome::Passed => "passed",
             CheckOutcome::Failed => "failed",
             CheckOutcome::TimedOut => "timed_out",
+            CheckOutcome::Error => "error",
         }
     }
 }
@@ -67,19 +82,26 @@ impl CheckResult {
         self.outcome == CheckOutcome::Passed
     }
 
+    /// It failed in a way the working agent can fix (not a check that could not run).
+    pub fn fixable(&self) -> bool {
+        matches!(self.outcome, CheckOutcome::Failed | CheckOutcome::TimedOut)
+    }
+
     /// "exited with 2", "passed", "ran past verify-timeout and was stopped".
     pub fn how(&self) -> String {
         match (self.outcome, self.exit_code) {
             (CheckOutcome::Passed, _) => "passed".to_string(),
             (CheckOutcome::Failed, Some(code)) => format!("exited with {code}"),
-            (CheckOutcome::Failed, None) => "failed".to_string(),
+            // Only the agent reviewer fails without an exit code.
+            (CheckOutcome::Failed, None) => "requested changes".to_string(),
             (CheckOutcome::TimedOut, _) => "ran past verify-timeout and was stopped".to_string(),
+            (CheckOutcome::Error, _) => "could not run".to_string(),
         }
     }
 }
 
-/// A check's name: 1 to 32 of `a-z 0-9 - _`, starting with a letter or digit, and not the
-/// unnamed check's.
+/// A check's name: 1 to 32 of `a-z 0-9 - _`, starting with a letter or digit, and neither the
+/// unnamed check's nor the agent reviewer's.
 pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     let first_ok = chars
@@ -91,6 +113,7 @@ pub fn valid_name(name: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         && name != UNNAMED
+        && name != REVIEW
 }
 
 /// The end of a check's output: the last `TAIL_LINES` lines, cut to `TAIL_CHARS` characters
@@ -110,11 +133,15 @@ pub fn tail(lines: &[String]) -> String {
 }
 
 /// "`test` (exited with 1), `lint` (ran past verify-timeout and was stopped)".
+/// A check that could not run says why.
 pub fn summary(results: &[CheckResult]) -> String {
     results
         .iter()
         .filter(|r| !r.passed())
-        .map(|r| format!("`{}` ({})", r.name, r.how()))
+        .map(|r| match r.outcome {
+            CheckOutcome::Error => format!("`{}` ({}: {})", r.name, r.how(), r.tail.trim()),
+            _ => format!("`{}` ({})", r.name, r.how()),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -167,7 +194,17 @@ mod tests {
             assert!(valid_name(ok), "{ok}");
         }
         let long = "x".repeat(NAME_MAX + 1);
-        for bad in ["", "Test", "-x", "a.b", "a b", "verify", long.as_str(), "é"] {
+        for bad in [
+            "",
+            "Test",
+            "-x",
+            "a.b",
+            "a b",
+            "verify",
+            "review",
+            long.as_str(),
+            "é",
+        ] {
             assert!(!valid_name(bad), "{bad}");
         }
     }

@@ -26,6 +26,21 @@ pub struct Consult {
     pub model: Option<String>,
     /// What the consulted agent is told: the asking task, the question and its context.
     pub prompt: String,
+    /// Why it was consulted: to answer a question (its final text is the answer), or to review
+    /// the run's result as one of its checks (`submit_review` is its verdict).
+    #[serde(default)]
+    pub purpose: ConsultPurpose,
+}
+
+/// Why an agent is consulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsultPurpose {
+    /// It answers the asking agent's question (`ask_agent`).
+    #[default]
+    Answer,
+    /// It reviews the run's result as its agent reviewer check (`verify.review=agent`).
+    Review,
 }
 
 impl Consult {
@@ -121,6 +136,7 @@ mod tests {
             runtime,
             model: model.map(String::from),
             prompt: Consult::prompt_for(&task(), " Which map? ", Some("I read lib.rs")),
+            purpose: ConsultPurpose::Answer,
         }
     }
 

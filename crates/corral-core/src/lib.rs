@@ -27,7 +27,7 @@ pub mod validate;
 
 pub use agent_event::{AgentEvent, ToolKind};
 pub use check::{Check, CheckOutcome, CheckResult};
-pub use consult::Consult;
+pub use consult::{Consult, ConsultPurpose};
 pub use graph::{GraphError, NodeProgress, TaskGraph};
 pub use ids::{IdParseError, ProjectId, RequestId, RunId, TaskId};
 pub use network::{BlockRule, NetworkDoor, NetworkRequest, NetworkSummary};

@@ -339,6 +339,8 @@ pub struct Workflow {
     /// How many times an agent whose work failed the checks is told the failures and tries
     /// again (0: never).
     pub verify_retries: u32,
+    /// An agent reviewer, the last check (`verify.review=agent`).
+    pub reviewer: Option<crate::check::Reviewer>,
 }
 
 impl Default for Workflow {
@@ -372,6 +374,7 @@ impl Default for Workflow {
             verify_timeout_secs: 10 * 60,
             checks: Vec::new(),
             verify_retries: 2,
+            reviewer: None,
         }
     }
 }

@@ -44,6 +44,77 @@ pub struct ReviewComment {
     pub author: ReviewAuthor,
 }
 
+/// An agent reviewer's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    RequestChanges,
+}
+
+impl Verdict {
+    pub fn parse(text: &str) -> Option<Verdict> {
+        match text.trim() {
+            "approve" => Some(Verdict::Approve),
+            "request_changes" => Some(Verdict::RequestChanges),
+            _ => None,
+        }
+    }
+}
+
+/// What an agent reviewer submitted (`submit_review`), as its run's log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmittedReview {
+    pub verdict: Verdict,
+    pub summary: String,
+    pub comments: Vec<ReviewComment>,
+}
+
+/// The most of a run's diff an agent reviewer is given in its prompt (it can read the rest in
+/// the checkout).
+pub const DIFF_CHARS: usize = 60_000;
+
+/// What an agent reviewer is told: the task and the run's diff, and how to give its verdict.
+pub fn reviewer_prompt(task: &crate::Task, diff: &str) -> String {
+    let mut shown: String = diff.chars().take(DIFF_CHARS).collect();
+    if diff.chars().count() > DIFF_CHARS {
+        shown.push_str("\n[... the rest of the diff is cut; read the files in the checkout]");
+    }
+    let task_prompt: String = task.prompt.chars().take(4_000).collect();
+    format!(
+        "You review another coding agent's work as a check of the project: your verdict decides \
+         whether its work passes. The current folder is its checkout as it is now, and you see \
+         it read-only: do not change files.\n\nThe task it worked on: {}\n{}\n\nIts changes \
+         (a unified diff against where it started):\n```diff\n{}\n```\n\nLook at what you \
+         need to, then call the tool `submit_review` exactly once: `verdict` is `approve` or \
+         `request_changes`, `summary` says why in a few sentences, and `comments` are \
+         {{path, line, text}} on lines of its result for what must change (line numbers as the \
+         files are now). Then end your turn.",
+        task.title,
+        task_prompt,
+        shown.trim_end()
+    )
+}
+
+/// A submitted review as a check's output: the verdict, the summary, each comment.
+pub fn review_tail(review: &SubmittedReview) -> String {
+    let mut out = match review.verdict {
+        Verdict::Approve => format!("Approved: {}", review.summary.trim()),
+        Verdict::RequestChanges => format!("Changes requested: {}", review.summary.trim()),
+    };
+    for c in &review.comments {
+        let code: String = c.code.trim().chars().take(CODE_CHARS).collect();
+        out.push_str(&format!(
+            "\n{}:{} (`{}`): {}",
+            c.path,
+            c.line,
+            code,
+            c.text.trim()
+        ));
+    }
+    out
+}
+
 /// `PATH:LINE` as the CLI takes it (the last `:` splits, so paths may hold colons).
 pub fn parse_location(location: &str) -> Result<(String, u32), ValidationError> {
     let bad = || ValidationError::BadValue {

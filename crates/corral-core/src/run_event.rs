@@ -130,6 +130,10 @@ pub enum RunEventBody {
         /// What the agent was told.
         message: String,
     },
+    /// An agent reviewer gave its verdict (`submit_review`), in its own (consult) run's log.
+    ReviewSubmitted {
+        review: crate::review::SubmittedReview,
+    },
     /// A file of the checkout bigger than the project's `max-file-size` was left out of the
     /// run's commit (it stays in the checkout).
     FileLeftOut {
@@ -178,6 +182,7 @@ impl RunEventBody {
             RunEventBody::CheckStarted { .. } => "check_started",
             RunEventBody::CheckEnded { .. } => "check_ended",
             RunEventBody::VerifyRetry { .. } => "verify_retry",
+            RunEventBody::ReviewSubmitted { .. } => "review_submitted",
             RunEventBody::Agent { .. } => "agent",
             RunEventBody::ToolCall { .. } => "tool_call",
             RunEventBody::Progress { .. } => "progress",

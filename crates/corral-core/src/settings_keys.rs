@@ -11,7 +11,7 @@ use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 34] = [
+pub const SETTING_KEYS: [(&str, &str); 37] = [
     (
         "path",
         "the repository's folder, when it moved (a project added by path)",
@@ -33,6 +33,18 @@ pub const SETTING_KEYS: [(&str, &str); 34] = [
     (
         "verify.<NAME>",
         "a named check, e.g. verify.test=\"npm test\"; checks run in the order they were added, after `verify` (empty: remove)",
+    ),
+    (
+        "verify.review",
+        "agent: another agent reviews each result read-only as the last check, and its requested changes go back to the working agent (empty: off)",
+    ),
+    (
+        "verify.review.runtime",
+        "the agent reviewer's runtime, e.g. codex (empty: the task's)",
+    ),
+    (
+        "verify.review.model",
+        "the agent reviewer's model (empty: its runtime's default)",
     ),
     (
         "verify-timeout",
@@ -164,6 +176,9 @@ impl Workflow {
                 self.env.insert(name.to_string(), value.to_string());
             }
             return Ok(());
+        }
+        if let Some(rest) = key.strip_prefix("verify.review") {
+            return self.set_reviewer(rest, value).map_err(invalid);
         }
         if let Some(name) = key.strip_prefix("verify.") {
             if !crate::check::valid_name(name) {
@@ -298,6 +313,66 @@ impl Workflow {
         Ok(())
     }
 
+    /// `verify.review` (`rest` empty), `.runtime` or `.model`.
+    fn set_reviewer(&mut self, rest: &str, value: &str) -> Result<(), ValidationError> {
+        let off = || ValidationError::BadValue {
+            field: "verify.review",
+            given: "off".into(),
+            expected: "verify.review=agent first: the agent reviewer is off",
+        };
+        match rest {
+            "" => match value.trim() {
+                "" | "off" => self.reviewer = None,
+                "agent" => {
+                    self.reviewer.get_or_insert_with(Default::default);
+                }
+                other => {
+                    return Err(ValidationError::BadValue {
+                        field: "verify.review",
+                        given: other.to_string(),
+                        expected: "agent (or empty: off)",
+                    });
+                }
+            },
+            ".runtime" => {
+                let runtime = match optional(value) {
+                    None => None,
+                    Some(r) => Some(r.parse::<crate::runtime::Runtime>()?),
+                };
+                if matches!(
+                    runtime,
+                    Some(crate::runtime::Runtime::Custom | crate::runtime::Runtime::Acp)
+                ) {
+                    return Err(ValidationError::BadValue {
+                        field: "verify.review.runtime",
+                        given: value.to_string(),
+                        expected: "a coding agent's runtime (claude-code, codex, gemini, ...)",
+                    });
+                }
+                self.reviewer.as_mut().ok_or_else(off)?.runtime = runtime;
+            }
+            ".model" => {
+                let model = optional(value);
+                if model.as_deref().is_some_and(|m| m.starts_with('-')) {
+                    return Err(ValidationError::BadValue {
+                        field: "verify.review.model",
+                        given: value.to_string(),
+                        expected: "a model name (not starting with -)",
+                    });
+                }
+                self.reviewer.as_mut().ok_or_else(off)?.model = model;
+            }
+            _ => {
+                return Err(ValidationError::BadValue {
+                    field: "verify.review",
+                    given: format!("verify.review{rest}"),
+                    expected: "verify.review, verify.review.runtime or verify.review.model",
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every field of a workflow built directly (not through `set`), e.g. by the UI.
     pub fn validate(&self) -> Result<(), ValidationError> {
         match &self.image {
@@ -324,6 +399,18 @@ impl Workflow {
                 });
             }
             validate::command("check command", &check.command)?;
+        }
+        if let Some(reviewer) = &self.reviewer
+            && matches!(
+                reviewer.runtime,
+                Some(crate::runtime::Runtime::Custom | crate::runtime::Runtime::Acp)
+            )
+        {
+            return Err(ValidationError::BadValue {
+                field: "verify.review.runtime",
+                given: reviewer.runtime.map(|r| r.to_string()).unwrap_or_default(),
+                expected: "a coding agent's runtime (claude-code, codex, gemini, ...)",
+            });
         }
         validate::in_range(
             "verify-retries",

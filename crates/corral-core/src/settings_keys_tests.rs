@@ -182,3 +182,28 @@ fn named_checks_keep_their_order_are_replaced_by_name_and_removed_when_empty() {
     wf.checks.push(wf.checks[0].clone());
     assert!(wf.validate().is_err(), "two checks of one name");
 }
+
+#[test]
+fn the_agent_reviewer_is_turned_on_then_given_a_runtime_and_model() {
+    let mut wf = Workflow::default();
+    assert!(
+        wf.set("verify.review.runtime", "codex").is_err(),
+        "off first"
+    );
+    assert!(wf.set("verify.review", "yes").is_err());
+    wf.set("verify.review", "agent").expect("on");
+    wf.set("verify.review.runtime", "codex").expect("runtime");
+    wf.set("verify.review.model", "gpt-5").expect("model");
+    assert_eq!(
+        wf.reviewer,
+        Some(crate::check::Reviewer {
+            runtime: Some(Runtime::Codex),
+            model: Some("gpt-5".into()),
+        })
+    );
+    assert!(wf.set("verify.review.runtime", "custom").is_err());
+    assert!(wf.set("verify.review.model", "--yolo").is_err());
+    assert!(wf.set("verify.reviewer", "agent").is_err());
+    wf.set("verify.review", "").expect("off");
+    assert_eq!(wf.reviewer, None);
+}

@@ -192,12 +192,21 @@ pub struct WorkflowDto {
     pub checks: Vec<corral_core::Check>,
     /// Times an agent whose work failed the checks is sent back with the failures.
     pub verify_retries: u32,
+    /// An agent reviewer as the last check; `None`: off.
+    pub reviewer: Option<ReviewerDto>,
     /// What agents may do with the project's tasks (MCP create_task, add_dependency).
     pub agent_tasks: AgentTasksDto,
     /// Tasks one run's agent may create.
     pub agent_task_limit: u32,
     /// How long an agent's question waits in its tool call (seconds, 1 to 55).
     pub ask_wait_secs: u32,
+}
+
+/// The agent reviewer: its runtime (`None`: the task's) and model (`None`: its default).
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct ReviewerDto {
+    pub runtime: Option<RuntimeDto>,
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
@@ -298,6 +307,10 @@ impl From<&Workflow> for WorkflowDto {
             verify_timeout_secs: w.verify_timeout_secs,
             checks: w.checks.clone(),
             verify_retries: w.verify_retries,
+            reviewer: w.reviewer.as_ref().map(|r| ReviewerDto {
+                runtime: r.runtime.map(Into::into),
+                model: r.model.clone(),
+            }),
             agent_tasks: w.agent_tasks.into(),
             agent_task_limit: w.agent_task_limit,
             ask_wait_secs: w.ask_wait_secs,
@@ -377,6 +390,10 @@ impl WorkflowDto {
                 .filter(|c| !c.name.is_empty() || !c.command.is_empty())
                 .collect(),
             verify_retries: self.verify_retries,
+            reviewer: self.reviewer.map(|r| corral_core::check::Reviewer {
+                runtime: r.runtime.map(Into::into),
+                model: blank_to_none(r.model),
+            }),
             agent_tasks: self.agent_tasks.into(),
             agent_task_limit: self.agent_task_limit,
             ask_wait_secs: self.ask_wait_secs,

@@ -343,6 +343,14 @@ pub enum RunEventDto {
         at: f64,
         result: CheckResultDto,
     },
+    /// An agent reviewer gave its verdict (in the reviewer's own run).
+    ReviewSubmitted {
+        seq: u32,
+        at: f64,
+        approved: bool,
+        summary: String,
+        comments: u32,
+    },
     /// The checks failed and the agent goes again, told what failed.
     VerifyRetry {
         seq: u32,
@@ -465,6 +473,13 @@ impl From<RunEvent> for RunEventDto {
                 seq,
                 at,
                 result: CheckResultDto::from(&result),
+            },
+            RunEventBody::ReviewSubmitted { review } => RunEventDto::ReviewSubmitted {
+                seq,
+                at,
+                approved: review.verdict == corral_core::review::Verdict::Approve,
+                summary: review.summary,
+                comments: u32::try_from(review.comments.len()).unwrap_or(u32::MAX),
             },
             RunEventBody::VerifyRetry {
                 attempt,

@@ -170,7 +170,12 @@ export type CheckOutcome = "passed" |
 /**  It exited with a status other than 0. */
 "failed" | 
 /**  It ran past `verify-timeout` and was stopped. */
-"timed_out";
+"timed_out" | 
+/**
+ *  It could not run (an agent reviewer whose key is missing, or that gave no verdict):
+ *  nothing the working agent could fix.
+ */
+"error";
 
 /**  What one of the project's checks did in one attempt. */
 export type CheckResultDto = {
@@ -498,6 +503,12 @@ export type ReviewCommentDto = {
 	outdated: boolean,
 };
 
+/**  The agent reviewer: its runtime (`None`: the task's) and model (`None`: its default). */
+export type ReviewerDto = {
+	runtime: RuntimeDto | null,
+	model: string | null,
+};
+
 /**  A run's changed files, the first `LISTED_FILES` of them. */
 export type RunChangesDto = {
 	files: FileDiffDto[],
@@ -575,6 +586,8 @@ blocked_why: string | null; tokens: number | null; stripped_tools: string[] } |
 { kind: "check_started"; seq: number; at: number | null; name: string; command: string; attempt: number } | 
 /**  One of the project's checks ended. */
 { kind: "check_ended"; seq: number; at: number | null; result: CheckResultDto } | 
+/**  An agent reviewer gave its verdict (in the reviewer's own run). */
+{ kind: "review_submitted"; seq: number; at: number | null; approved: boolean; summary: string; comments: number } | 
 /**  The checks failed and the agent goes again, told what failed. */
 { kind: "verify_retry"; seq: number; at: number | null; attempt: number; of: number; failed: string[]; message: string };
 
@@ -718,6 +731,8 @@ export type WorkflowDto = {
 	checks: Check[],
 	/**  Times an agent whose work failed the checks is sent back with the failures. */
 	verify_retries: number,
+	/**  An agent reviewer as the last check; `None`: off. */
+	reviewer: ReviewerDto | null,
 	/**  What agents may do with the project's tasks (MCP create_task, add_dependency). */
 	agent_tasks: AgentTasksDto,
 	/**  Tasks one run's agent may create. */

@@ -211,6 +211,21 @@ fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io
             result.how(),
             result.duration_ms as f64 / 1000.0
         ),
+        RunEventBody::ReviewSubmitted { review } => writeln!(
+            out,
+            "review {} {}: {} ({} comment{})",
+            match review.verdict {
+                corral_core::review::Verdict::Approve => "✓",
+                corral_core::review::Verdict::RequestChanges => "✗",
+            },
+            match review.verdict {
+                corral_core::review::Verdict::Approve => "approved",
+                corral_core::review::Verdict::RequestChanges => "changes requested",
+            },
+            review.summary,
+            review.comments.len(),
+            if review.comments.len() == 1 { "" } else { "s" }
+        ),
         RunEventBody::VerifyRetry {
             attempt,
             of,

@@ -69,8 +69,41 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
         ("setup", or_none(&wf.setup_command)),
         ("verify", or_none(&wf.verify_command)),
         (
+            "checks",
+            if wf.checks.is_empty() {
+                "(none named)".to_string()
+            } else {
+                wf.checks
+                    .iter()
+                    .map(|c| format!("{}: {}", c.name, c.command))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+        ),
+        (
+            "reviewer",
+            match &wf.reviewer {
+                None => "(none)".to_string(),
+                Some(r) => format!(
+                    "an agent ({}{}) reviews each result as the last check",
+                    r.runtime.map_or("the task's".to_string(), |r| r.to_string()),
+                    r.model
+                        .as_deref()
+                        .map(|m| format!(", model {m}"))
+                        .unwrap_or_default()
+                ),
+            },
+        ),
+        (
             "verify-timeout",
-            format!("{} s (a verify command running longer is stopped)", wf.verify_timeout_secs),
+            format!("{} s (a check running longer is stopped)", wf.verify_timeout_secs),
+        ),
+        (
+            "verify-retries",
+            format!(
+                "{} (an agent whose work fails the checks is sent back this many times)",
+                wf.verify_retries
+            ),
         ),
         ("runtime", wf.runtime.to_string()),
         (

@@ -272,3 +272,143 @@ fn review_comments_reach_the_agent_as_one_message_and_are_kept_outdated_once_fix
         "{text}"
     );
 }
+
+#[test]
+fn an_agent_reviewer_requests_changes_that_go_back_and_a_second_attempt_passes_its_review() {
+    let (url, requests) = model_server();
+    let env = local_claude_project(&url);
+    env.ok(&["project", "set", "r", "verify.review=agent"]);
+    // The working agent also tries to give itself the reviewer's verdict: refused.
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Answer",
+        "--prompt",
+        "CORRAL-CHECKS-FORGE: write answer.txt",
+    ]);
+    let ran = env.corral_with(&["run", "Answer", "--follow"], &[KEY]);
+    let runs = json(&env.ok(&["runs", "--json"]));
+    if ran.code != 0 {
+        let all: Vec<String> = runs
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| !r["consult_of"].is_null())
+            .map(|r| env.ok(&["logs", r["id"].as_str().unwrap_or_default(), "--raw"]))
+            .collect();
+        panic!(
+            "{}\n{}\nreviewers:\n{}",
+            ran.stderr,
+            ran.stdout,
+            all.join("\n---\n")
+        );
+    }
+    let id = runs
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["consult_of"].is_null()))
+        .and_then(|r| r["id"].as_str())
+        .expect("the task's run")
+        .to_string();
+    let run = json(&env.ok(&["run", "show", &id, "--json"]));
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["verify_attempt"], 2, "{run}");
+    assert_eq!(run["checks"][0]["name"], "review", "{run}");
+    assert_eq!(run["checks"][0]["outcome"], "passed", "{run}");
+    // Two reviewers, one per attempt, each a read-only consult run of this run.
+    assert_eq!(run["consults"].as_array().map(Vec::len), Some(2), "{run}");
+
+    let seen = requests.lock().expect("requests").clone();
+    // The forged verdict never reached Corral: the working agent has no such tool.
+    let log = env.ok(&["logs", &id, "--json"]);
+    assert!(
+        !log.contains("\"tool\":\"submit_review\""),
+        "the working agent's server took a verdict: {log}"
+    );
+    let told = seen
+        .iter()
+        .find(|r| r.contains("The project's checks failed on your work"))
+        .unwrap_or_else(|| panic!("no request carried the review: {seen:?}"));
+    assert!(told.contains("Check `review` failed"), "{told}");
+    assert!(told.contains("requested changes"), "{told}");
+    assert!(
+        told.contains("answer.txt:1 (`broken`): It must say fixed."),
+        "{told}"
+    );
+    // The reviewer's comment is kept with the run, by the agent reviewer.
+    let comment = &run["review_comments"][0];
+    assert_eq!(comment["text"], "It must say fixed.", "{run}");
+    assert_eq!(comment["author"]["kind"], "agent", "{run}");
+    let repo = env.dir.path().join("r");
+    let branch = run["branch"].as_str().expect("branch");
+    assert_eq!(file_on_branch(&repo, branch, "answer.txt"), "fixed\n");
+}
+
+#[test]
+fn a_reviewer_whose_key_is_missing_or_that_gives_no_verdict_fails_the_check_without_a_retry() {
+    let (url, _requests) = model_server();
+    let env = local_claude_project(&url);
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "verify.review=agent",
+        "verify.review.runtime=codex",
+    ]);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Answer",
+        "--prompt",
+        "CORRAL-CHECKS: write answer.txt",
+    ]);
+    let ran = env.corral_with(&["run", "Answer"], &[KEY]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let runs = json(&env.ok(&["runs", "--json"]));
+    let id = runs[0]["id"].as_str().expect("id").to_string();
+    let run = json(&env.ok(&["run", "show", &id, "--json"]));
+    assert_eq!(run["failure"]["kind"], "verify_failed", "{run}");
+    let message = run["failure"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("`review` (could not run: "), "{run}");
+    assert!(message.contains("OPENAI_API_KEY"), "{run}");
+    assert!(message.contains("not sent back"), "{run}");
+    assert_eq!(run["checks"][0]["outcome"], "error", "{run}");
+    assert_eq!(run["verify_attempt"], 1, "{run}");
+    // The run is not lost: its result is kept, and it waits on a decision.
+    assert!(run["result_commit"].is_string(), "{run}");
+    assert_eq!(
+        json(&env.ok(&["inbox", "--json"]))[0]["run_id"],
+        id.as_str()
+    );
+
+    let env = local_claude_project(&url);
+    env.ok(&["project", "set", "r", "verify.review=agent"]);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Silent",
+        "--prompt",
+        "CORRAL-CHECKS CORRAL-REVIEW-SILENT: write answer.txt",
+    ]);
+    let ran = env.corral_with(&["run", "Silent"], &[KEY]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let runs = json(&env.ok(&["runs", "--json"]));
+    let id = runs
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["consult_of"].is_null()))
+        .and_then(|r| r["id"].as_str())
+        .expect("the task's run")
+        .to_string();
+    let run = json(&env.ok(&["run", "show", &id, "--json"]));
+    let message = run["failure"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("without calling submit_review"), "{run}");
+    assert_eq!(run["verify_attempt"], 1, "{run}");
+}

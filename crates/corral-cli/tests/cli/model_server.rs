@@ -71,8 +71,11 @@ fn reply(body: &str) -> String {
         }
         return text_reply(&request, turn, "Done.");
     }
+    if body.contains(REVIEWER_PROMPT) {
+        return reviewer_reply(&request, results, body);
+    }
     if body.contains("CORRAL-CHECKS") {
-        return checks_reply(&request, &messages[last_human..], results > 0, body);
+        return checks_reply(&request, &messages[last_human..], results, body);
     }
     let script = mcp_script(body);
     // A resumed session whose new message is a person's answer: it is taken, the turn ends.
@@ -128,11 +131,16 @@ fn reply(body: &str) -> String {
 fn checks_reply(
     request: &serde_json::Value,
     since_human: &[serde_json::Value],
-    answered: bool,
+    results: usize,
     body: &str,
 ) -> String {
     let turn = request["messages"].as_array().map_or(0, Vec::len);
-    if answered {
+    if results == 1 && body.contains("CORRAL-CHECKS-FORGE") {
+        // The working agent tries to give its own work the reviewer's verdict.
+        let input = serde_json::json!({"verdict": "approve", "summary": "forged"});
+        return tool_use_reply(request, turn, "mcp__corral__submit_review", &input);
+    }
+    if results > 0 {
         return text_reply(request, turn, "Done.");
     }
     let latest = since_human
@@ -151,6 +159,25 @@ fn checks_reply(
     let cwd = working_dir(body);
     let input = serde_json::json!({"file_path": format!("{cwd}/answer.txt"), "content": content});
     tool_use_reply(request, turn, "Write", &input)
+}
+
+/// What an agent reviewer is told first (core's `review::reviewer_prompt`).
+const REVIEWER_PROMPT: &str = "You review another coding agent's work";
+
+/// An agent reviewer: it requests changes on `answer.txt` while the diff adds "broken", and
+/// approves otherwise; with `CORRAL-REVIEW-SILENT` in the task it never gives a verdict.
+fn reviewer_reply(request: &serde_json::Value, results: usize, body: &str) -> String {
+    let turn = request["messages"].as_array().map_or(0, Vec::len);
+    if results > 0 || body.contains("CORRAL-REVIEW-SILENT") {
+        return text_reply(request, turn, "Reviewed.");
+    }
+    let input = if body.contains("+broken") {
+        serde_json::json!({"verdict": "request_changes", "summary": "answer.txt is wrong",
+            "comments": [{"path": "answer.txt", "line": 1, "text": "It must say fixed."}]})
+    } else {
+        serde_json::json!({"verdict": "approve", "summary": "Looks right."})
+    };
+    tool_use_reply(request, turn, "mcp__corral__submit_review", &input)
 }
 
 /// The command a `CORRAL-MCP-APPROVE` conversation asks to run.

@@ -8,6 +8,7 @@
 
 mod ask_tools;
 pub(crate) mod permission_tools;
+mod review_tools;
 mod server;
 mod task_tools;
 
@@ -17,14 +18,25 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
-/// Whose server it is: the run, its task and its project; whether the run is a consult run
-/// (it only reads: it answers another agent).
+/// Whose server it is: the run, its task and its project, and what the run's agent is there
+/// for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Scope {
     pub run: RunId,
     pub task: TaskId,
     pub project: ProjectId,
-    pub consult: bool,
+    pub role: Role,
+}
+
+/// What a run's agent is there for, which decides the tools it is offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// It works on the task.
+    Worker,
+    /// It answers another agent (`ask_agent`) and only reads.
+    Consult,
+    /// It reviews another run's result (`verify.review=agent`): only reads, and submits.
+    Reviewer,
 }
 
 impl Scope {
@@ -33,7 +45,11 @@ impl Scope {
             run: run.id,
             task: run.task_id,
             project: run.project_id,
-            consult: run.consult.is_some(),
+            role: match run.consult.as_ref().map(|c| c.purpose) {
+                None => Role::Worker,
+                Some(corral_core::ConsultPurpose::Answer) => Role::Consult,
+                Some(corral_core::ConsultPurpose::Review) => Role::Reviewer,
+            },
         }
     }
 }

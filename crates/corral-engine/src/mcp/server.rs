@@ -16,8 +16,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::ask_tools::{self, AskAgent, AskHuman};
 use super::permission_tools::{self, PermissionPrompt};
+use super::review_tools::{self, SubmitReview};
 use super::task_tools::{self, AddDependency, CreateTask, GetTask, ListTasks, ReportProgress};
-use super::{Scope, ToolError};
+use super::{Role, Scope, ToolError};
 use crate::engine::Engine;
 
 const INSTRUCTIONS: &str = "Corral runs this task in a sandbox and gives it these tools: read \
@@ -31,8 +32,16 @@ short status line.";
 const CONSULT_INSTRUCTIONS: &str = "Another agent consulted you. These tools read the project's \
 task queue (list_tasks, get_task); your final message is your answer.";
 
+/// What an agent reviewer is told.
+const REVIEWER_INSTRUCTIONS: &str = "You review another agent's work as a check of the \
+project. list_tasks and get_task read the project's task queue; submit_review gives your \
+verdict, once.";
+
 /// The tools a consult run keeps: it answers another agent and changes nothing.
 const CONSULT_TOOLS: [&str; 2] = ["list_tasks", "get_task"];
+
+/// The tools an agent reviewer keeps: it reads, and gives its verdict.
+const REVIEWER_TOOLS: [&str; 3] = ["list_tasks", "get_task", "submit_review"];
 
 /// The longest message an agent may send; a longer one is dropped (a task's prompt is at most
 /// 1 MiB, refused with a clear error past that).
@@ -100,16 +109,23 @@ impl CorralServer {
                 tool_router.remove_route(name);
             }
         }
-        if scope.consult {
-            let names: Vec<String> = tool_router
-                .list_all()
-                .into_iter()
-                .map(|t| t.name.to_string())
-                .filter(|name| !CONSULT_TOOLS.contains(&name.as_str()))
-                .collect();
-            for name in names {
-                tool_router.remove_route(&name);
-            }
+        let kept: Option<&[&str]> = match scope.role {
+            Role::Worker => None,
+            Role::Consult => Some(&CONSULT_TOOLS),
+            Role::Reviewer => Some(&REVIEWER_TOOLS),
+        };
+        let names: Vec<String> = tool_router
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .filter(|name| match kept {
+                Some(kept) => !kept.contains(&name.as_str()),
+                // Only an agent reviewer gives a verdict.
+                None => name == "submit_review",
+            })
+            .collect();
+        for name in names {
+            tool_router.remove_route(&name);
         }
         CorralServer {
             ctx,
@@ -171,6 +187,7 @@ impl CorralServer {
     }
 
     #[tool(
+        annotations(read_only_hint = true),
         description = "List the project's tasks: id, title, status (proposed, backlog, ready, blocked, running, needs_input, review, done, failed, ...), runtime, the tasks each runs after, who created it. Filter by status or runtime; at most `limit` (default 100)."
     )]
     async fn list_tasks(&self, Parameters(args): Parameters<ListTasks>) -> CallToolResult {
@@ -183,6 +200,7 @@ impl CorralServer {
     }
 
     #[tool(
+        annotations(read_only_hint = true),
         description = "One task of the project in full: its prompt, status, the tasks it runs after, and its latest run (state, the agent's final text, the files it changed)."
     )]
     async fn get_task(&self, Parameters(args): Parameters<GetTask>) -> CallToolResult {
@@ -270,6 +288,21 @@ impl CorralServer {
         .await
     }
 
+    // It changes nothing the agent works on (a reviewer runs in the CLI's read-only mode,
+    // which lets through only tools that say so).
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "Give your review's verdict, once: `verdict` is `approve` or `request_changes`; `summary` says why; `comments` are {path, line, text} on lines of the reviewed result (line numbers as the files are now) saying what must change. Requested changes go back to the agent that did the work."
+    )]
+    async fn submit_review(&self, Parameters(args): Parameters<SubmitReview>) -> CallToolResult {
+        self.call(
+            "submit_review",
+            &args,
+            review_tools::submit_review(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+
     #[tool(
         description = "Report a short status line (what you are doing now), shown to the person on the task's card and in the run view."
     )]
@@ -317,10 +350,10 @@ impl ServerHandler for CorralServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("corral", env!("CARGO_PKG_VERSION")))
-            .with_instructions(if self.scope.consult {
-                CONSULT_INSTRUCTIONS
-            } else {
-                INSTRUCTIONS
+            .with_instructions(match self.scope.role {
+                Role::Worker => INSTRUCTIONS,
+                Role::Consult => CONSULT_INSTRUCTIONS,
+                Role::Reviewer => REVIEWER_INSTRUCTIONS,
             })
     }
 }

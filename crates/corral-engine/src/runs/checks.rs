@@ -15,7 +15,7 @@ use corral_store::RunEventQuery;
 use tokio::sync::watch;
 
 use super::follow::StepStop;
-use super::plan::{PlannedCheck, Work};
+use super::plan::{CheckStep, PlannedCheck, StepSpec, Work};
 use super::step::step;
 use super::work::NEXT_TURN_FILE;
 use crate::engine::Engine;
@@ -51,11 +51,19 @@ pub(super) async fn verify(
     let attempt = run.verify_attempt;
     let attempts = 1 + project.workflow.verify_retries;
     let failed = check::summary(&results);
+    // A check that could not run (the agent reviewer) is nothing the agent can fix.
+    let fixable = results.iter().any(CheckResult::fixable);
     match work {
-        Work::Agent(_) if attempt < attempts => {
+        Work::Agent(_) if attempt < attempts && fixable => {
             retry(ctx, run, &results, attempts).await?;
             Ok(Checked::Retry)
         }
+        Work::Agent(_) if !fixable => Err(StepStop::fail(
+            FailKind::VerifyFailed,
+            format!(
+                "checks failed: {failed}; nothing the agent could fix, so it was not sent back"
+            ),
+        )),
         Work::Agent(_) => {
             let retries = if attempts == 1 {
                 format!(
@@ -103,30 +111,15 @@ async fn run_checks(
             continue;
         }
         let started = start_records(ctx, sandbox, run, attempt, index, planned).await?;
-        let spec = &planned.step;
-        let ran = step(
-            ctx, sandbox, run, project, spec.name, &spec.argv, &spec.env, cancel, None,
-        )
-        .await;
-        let (outcome, exit_code) = match ran {
-            Ok(0) => (CheckOutcome::Passed, Some(0)),
-            Ok(code) => (CheckOutcome::Failed, Some(code)),
-            // The only failure the verify step itself reports is running past its limit.
-            Err(StepStop::Failed(reason)) if reason.kind == FailKind::VerifyFailed => {
-                ctx.note(run.id, reason.message).await?;
-                (CheckOutcome::TimedOut, None)
+        let (outcome, exit_code, tail) = match &planned.how {
+            CheckStep::Command(spec) => {
+                command_check(ctx, sandbox, run, project, spec, cancel).await?
             }
-            Err(other) => return Err(other),
+            CheckStep::Reviewer(reviewer) => {
+                let (outcome, tail) = super::reviewer::review(ctx, run, reviewer, cancel).await?;
+                (outcome, None, tail)
+            }
         };
-        ctx.events.flush().await.map_err(EngineError::from)?;
-        let lines = RunEventQuery::output_tail(
-            ctx.store.db(),
-            run.id,
-            StepName::Verify,
-            check::TAIL_LINES as u64 + 1,
-        )
-        .await
-        .map_err(EngineError::from)?;
         let result = CheckResult {
             name: planned.check.name.clone(),
             command: planned.check.command.clone(),
@@ -134,7 +127,7 @@ async fn run_checks(
             outcome,
             exit_code,
             duration_ms: u64::try_from(Engine::now().0.saturating_sub(started)).unwrap_or(0),
-            tail: check::tail(&lines),
+            tail,
         };
         run.checks.push(result.clone());
         ctx.save(run).await?;
@@ -142,6 +135,42 @@ async fn run_checks(
             .await?;
     }
     Ok(run.checks.clone())
+}
+
+/// Runs a check's command as the `verify` step: how it ended, its exit code, its output's
+/// tail (from the log).
+async fn command_check(
+    ctx: &Engine,
+    sandbox: &impl Sandbox,
+    run: &Run,
+    project: &Project,
+    spec: &StepSpec,
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<(CheckOutcome, Option<i64>, String), StepStop> {
+    let ran = step(
+        ctx, sandbox, run, project, spec.name, &spec.argv, &spec.env, cancel, None,
+    )
+    .await;
+    let (outcome, exit_code) = match ran {
+        Ok(0) => (CheckOutcome::Passed, Some(0)),
+        Ok(code) => (CheckOutcome::Failed, Some(code)),
+        // The only failure the verify step itself reports is running past its limit.
+        Err(StepStop::Failed(reason)) if reason.kind == FailKind::VerifyFailed => {
+            ctx.note(run.id, reason.message).await?;
+            (CheckOutcome::TimedOut, None)
+        }
+        Err(other) => return Err(other),
+    };
+    ctx.events.flush().await.map_err(EngineError::from)?;
+    let lines = RunEventQuery::output_tail(
+        ctx.store.db(),
+        run.id,
+        StepName::Verify,
+        check::TAIL_LINES as u64 + 1,
+    )
+    .await
+    .map_err(EngineError::from)?;
+    Ok((outcome, exit_code, check::tail(&lines)))
 }
 
 /// Makes the `verify` step's records this check's: those of the check before are cleared
@@ -236,7 +265,7 @@ async fn retry(
     Ok(())
 }
 
-fn write_atomic(path: &std::path::Path, text: &str) -> Result<(), StepStop> {
+pub(super) fn write_atomic(path: &std::path::Path, text: &str) -> Result<(), StepStop> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, path))

@@ -6,8 +6,11 @@
 //! checks of its own, is not one of its task's runs (it is listed under the asking run) and
 //! takes a run slot beyond the project's limit (its asker holds one and waits on it).
 
+use corral_core::check::Reviewer;
 use corral_core::consult::agent_answer;
-use corral_core::{Ask, Consult, InputRequest, RequestId, Run, RunId, RunState, Runtime};
+use corral_core::{
+    Ask, Consult, ConsultPurpose, InputRequest, RequestId, Run, RunId, RunState, Runtime,
+};
 use corral_store::{InputRequests, RunQuery};
 
 use crate::engine::Engine;
@@ -63,6 +66,7 @@ impl Engine {
             runtime: asked.runtime,
             model: asked.model,
             prompt: Consult::prompt_for(&task, asked.ask.headline(), asked.ask.context.as_deref()),
+            purpose: ConsultPurpose::Answer,
         };
         let consult_task = consult.task(&task);
         let run = Run {
@@ -95,6 +99,71 @@ impl Engine {
                 Err(err)
             }
         }
+    }
+
+    /// Starts `reviewed`'s agent reviewer: a consult run that sees its checkout read-only and
+    /// is given the task and the run's diff; its verdict comes through `submit_review`.
+    #[tracing::instrument(skip(self, reviewer), fields(run = %reviewed))]
+    pub(crate) async fn start_review(
+        &self,
+        reviewed: RunId,
+        reviewer: &Reviewer,
+    ) -> EngineResult<Run> {
+        let source = self.run(reviewed).await?;
+        if source.checkout_path.is_none() {
+            return Err(EngineError::NoConsult {
+                reason: format!("run {reviewed} has no checkout to review"),
+            });
+        }
+        let task = self.task_record(source.task_id).await?;
+        let project = self.project(source.project_id).await?;
+        let mut diff = String::new();
+        for file in self
+            .run_diff(reviewed, corral_core::review::DIFF_CHARS)
+            .await?
+        {
+            match &file.patch {
+                Some(patch) => diff.push_str(patch),
+                None => diff.push_str(&format!("{}: binary, not shown\n", file.path)),
+            }
+            if diff.len() > corral_core::review::DIFF_CHARS {
+                break;
+            }
+        }
+        let consult = Consult {
+            of: reviewed,
+            request: RequestId::new(),
+            runtime: reviewer.runtime,
+            model: reviewer.model.clone(),
+            prompt: corral_core::review::reviewer_prompt(&task, &diff),
+            purpose: ConsultPurpose::Review,
+        };
+        let review_task = consult.task(&task);
+        let run = Run {
+            base_commit: source.base_commit.clone(),
+            consult: Some(consult),
+            ..Run::queued(task.id, project.id, source.attempt, Engine::now())
+        };
+        // Refused before anything is recorded when the reviewer cannot run (its key missing).
+        let plan = self.plan(&run, &review_task, &project, true).await?;
+        let runtime = review_task.runtime.unwrap_or(project.workflow.runtime);
+        if let Some(reason) = refusal(&plan, runtime, &task, &project) {
+            return Err(EngineError::NoConsult { reason });
+        }
+        self.note(
+            reviewed,
+            format!(
+                "the agent reviewer ({runtime}) reviews the result in run {}",
+                run.id
+            ),
+        )
+        .await?;
+        let note = format!(
+            "agent reviewer of `{}`: {runtime} reviews run {reviewed}'s result, on a read-only \
+             view of its checkout",
+            review_task.title
+        );
+        self.queue(run, review_task, project, plan, note).await
     }
 
     /// Records and starts the consult run of `request`'s question.
@@ -194,7 +263,11 @@ impl Engine {
     /// question; a run's consult runs still going are cancelled.
     pub(crate) async fn after_run_ended(&self, run: &Run) -> EngineResult<()> {
         crate::mcp::permission_tools::forget_run(run.id);
-        if let Some(consult) = &run.consult {
+        if let Some(consult) = run
+            .consult
+            .as_ref()
+            .filter(|c| c.purpose == ConsultPurpose::Answer)
+        {
             let text = match &run.state {
                 RunState::Succeeded => self.final_text(run.id).await?.unwrap_or_default(),
                 other => format!(

@@ -22,6 +22,7 @@ mod record;
 pub(crate) mod registry;
 pub(crate) mod repo_lock;
 mod result;
+mod reviewer;
 mod slots;
 mod step;
 mod supervisor;

@@ -71,11 +71,18 @@ impl AgentCall {
     }
 }
 
-/// One of the project's checks, as the verify step it runs as.
+/// One of the project's checks, and how it runs.
 #[derive(Debug)]
 pub(crate) struct PlannedCheck {
     pub check: corral_core::Check,
-    pub step: StepSpec,
+    pub how: CheckStep,
+}
+
+/// A check's command as the verify step it runs as, or the agent reviewer.
+#[derive(Debug)]
+pub(crate) enum CheckStep {
+    Command(StepSpec),
+    Reviewer(corral_core::check::Reviewer),
 }
 
 /// Everything a run does, in order: setup (once), the work, its checks; and, with
@@ -314,9 +321,31 @@ impl RunPlan {
                 .into_iter()
                 .filter(|_| own_steps)
                 .map(|check| PlannedCheck {
-                    step: with_env(shell(StepName::Verify, &check.command), &step_env),
+                    how: CheckStep::Command(with_env(
+                        shell(StepName::Verify, &check.command),
+                        &step_env,
+                    )),
                     check,
                 })
+                .chain(
+                    project
+                        .workflow
+                        .reviewer
+                        .clone()
+                        .filter(|_| own_steps)
+                        .map(|reviewer| PlannedCheck {
+                            check: corral_core::Check {
+                                name: corral_core::check::REVIEW.to_string(),
+                                command: format!(
+                                    "agent reviewer ({})",
+                                    reviewer
+                                        .runtime
+                                        .map_or("the task's agent".to_string(), |r| r.to_string())
+                                ),
+                            },
+                            how: CheckStep::Reviewer(reviewer),
+                        }),
+                )
                 .collect(),
             network: gateway.map(|(p, doors)| NetworkPlan::new(project, p, doors, gateway_key)),
         })

@@ -86,7 +86,9 @@ fn a_custom_task_runs_its_command_between_the_projects_setup_and_verify() {
     };
     assert_eq!(work.argv, ["make", "it"]);
     assert_eq!(plan.checks.len(), 1);
-    assert_eq!(plan.checks[0].step.name, StepName::Verify);
+    assert!(
+        matches!(&plan.checks[0].how, super::CheckStep::Command(step) if step.name == StepName::Verify)
+    );
     assert_eq!(plan.checks[0].check.name, "verify");
 }
 

@@ -50,6 +50,7 @@ export const defaultWorkflow: WorkflowDto = {
   verify_timeout_secs: 600,
   checks: [],
   verify_retries: 2,
+  reviewer: null,
   agent_permissions: "auto",
   max_file_mib: 50,
   agent_tasks: "propose",
