@@ -1,7 +1,10 @@
 // A scripted Anthropic Messages server on 127.0.0.1 for the real Claude Code CLI in the window's
 // end-to-end test (the Rust tests have the same script): a Write tool call for hello.txt
 // (second.txt when the conversation holds "FOLLOW-UP"), then "Done." once the result came back.
-// A conversation holding "CORRAL-MCP-ASK" calls Corral's ask_human tool instead.
+// A conversation holding "CORRAL-MCP-ASK" calls Corral's ask_human tool instead. A
+// "CORRAL-CHECKS" conversation writes answer.txt saying "broken"; a turn resumed with failed
+// checks or review comments writes "fixed" ("worse" with "CORRAL-CHECKS-NEVER").
+// Every request body is kept in `requests`.
 import http from "node:http";
 
 function reply(body) {
@@ -15,6 +18,9 @@ function reply(body) {
   });
   const answered = messages.slice(lastHuman).some((m) => has(m, "tool_result"));
   const asks = body.includes("CORRAL-MCP-ASK");
+  const latest = JSON.stringify(messages[lastHuman] ?? {});
+  const checks = body.includes("CORRAL-CHECKS");
+  const fixing = latest.includes("The project's checks failed") || latest.includes("A review of your work");
   const cwd = (body.split("Primary working directory: ")[1] ?? "/workspace").split("\\")[0];
   const turn = messages.length;
   const events = [
@@ -30,6 +36,11 @@ function reply(body) {
     });
     events.push({ type: "content_block_start", index: 0, content_block: { type: "tool_use", id: `toolu_${turn}`, name: "mcp__corral__ask_human", input: {} } });
     events.push({ type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: input } });
+  } else if (checks) {
+    const content = !fixing ? "broken\n" : body.includes("CORRAL-CHECKS-NEVER") ? "worse\n" : "fixed\n";
+    const input = JSON.stringify({ file_path: `${cwd}/answer.txt`, content });
+    events.push({ type: "content_block_start", index: 0, content_block: { type: "tool_use", id: `toolu_${turn}`, name: "Write", input: {} } });
+    events.push({ type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: input } });
   } else {
     const name = body.includes("FOLLOW-UP") ? "second.txt" : "hello.txt";
     const input = JSON.stringify({ file_path: `${cwd}/${name}`, content: `${name.replace(".txt", "")}\n` });
@@ -42,12 +53,16 @@ function reply(body) {
   return events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join("");
 }
 
+/** Every request body any server here was sent, in order. */
+export const requests = [];
+
 /** Starts the server; resolves to its base URL. */
 export function startModelServer() {
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (chunk) => (body += chunk));
     req.on("end", () => {
+      requests.push(body);
       if (req.url.includes("count_tokens")) {
         res.writeHead(200, { "content-type": "application/json" });
         res.end('{"input_tokens":10}');

@@ -147,10 +147,16 @@ async fn run(cli: Cli, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Merge {
-            run, dry_run: true, ..
+            run,
+            dry_run: true,
+            force,
         } => {
             let run = engine.find_run(&run).await?;
-            let preview = engine.merge_preview(run.id).await?;
+            let preview = if force {
+                engine.force_merge_preview(run.id).await?
+            } else {
+                engine.merge_preview(run.id).await?
+            };
             writeln!(out, "{}", preview.describe())?;
             if matches!(preview.how, corral_engine::MergeHow::Refused(_)) {
                 ExitCode::FAILURE

@@ -153,7 +153,8 @@ pub fn feedback(results: &[CheckResult], attempt: u32, attempts: u32) -> String 
         "The project's checks failed on your work (attempt {attempt} of {attempts}). Fix the \
          cause in the code, then end your turn: Corral runs the checks again.\n"
     );
-    for r in results.iter().filter(|r| !r.passed()) {
+    // A check that could not run is nothing the agent can fix: it is not told of it.
+    for r in results.iter().filter(|r| r.fixable()) {
         message.push_str(&format!(
             "\nCheck `{}` failed: `{}` {}.\n",
             r.name,

@@ -177,7 +177,10 @@ impl Workflow {
             }
             return Ok(());
         }
-        if let Some(rest) = key.strip_prefix("verify.review") {
+        if let Some(rest) = key
+            .strip_prefix("verify.review")
+            .filter(|rest| rest.is_empty() || rest.starts_with('.'))
+        {
             return self.set_reviewer(rest, value).map_err(invalid);
         }
         if let Some(name) = key.strip_prefix("verify.") {

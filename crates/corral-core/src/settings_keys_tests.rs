@@ -203,7 +203,11 @@ fn the_agent_reviewer_is_turned_on_then_given_a_runtime_and_model() {
     );
     assert!(wf.set("verify.review.runtime", "custom").is_err());
     assert!(wf.set("verify.review.model", "--yolo").is_err());
-    assert!(wf.set("verify.reviewer", "agent").is_err());
+    assert!(wf.set("verify.review.mode", "agent").is_err());
+    // A named check whose name starts like the reviewer's setting is a check.
+    wf.set("verify.reviewers", "make review")
+        .expect("a named check");
+    assert_eq!(wf.checks[0].name, "reviewers");
     wf.set("verify.review", "").expect("off");
     assert_eq!(wf.reviewer, None);
 }

@@ -174,12 +174,14 @@ impl Engine {
                 ),
             });
         }
+        let mut run = run;
         if run.dismissed_at.is_none() {
-            RunQuery::dismiss(self.store.db(), run_id, Engine::now()).await?;
+            run.dismissed_at = Some(Engine::now());
+            self.save(&run).await?;
             self.note(run_id, "set aside: it no longer waits on a decision")
                 .await?;
         }
-        self.run(run_id).await
+        Ok(run)
     }
 
     /// How many things wait on a person (for the tray and the sidebar): two counts, cheap

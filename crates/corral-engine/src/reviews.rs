@@ -115,10 +115,10 @@ impl Engine {
         let stored = ReviewComments::of_run(self.store.db(), run).await?;
         let mut shown = Vec::with_capacity(stored.len());
         for s in stored {
-            let outdated = match s.sent_in {
-                Some(follow_up) => self.line_changed(follow_up, &s.comment).await?,
-                None => false,
-            };
+            // Against the follow-up it was sent in; an agent reviewer's, sent in no follow-up,
+            // against its run's latest result (a retry moves it on).
+            let against = s.sent_in.unwrap_or(s.run);
+            let outdated = self.line_changed(against, &s.comment).await?;
             shown.push(ShownComment {
                 comment: s.comment,
                 on_run: s.run,
@@ -129,10 +129,10 @@ impl Engine {
         Ok(shown)
     }
 
-    /// Whether `follow_up`'s result no longer has `comment`'s code on its line (false while
-    /// it has no result).
-    async fn line_changed(&self, follow_up: RunId, comment: &ReviewComment) -> EngineResult<bool> {
-        let run = self.run(follow_up).await?;
+    /// Whether `run`'s result no longer has `comment`'s code on its line (false while it has
+    /// no result).
+    async fn line_changed(&self, run: RunId, comment: &ReviewComment) -> EngineResult<bool> {
+        let run = self.run(run).await?;
         let Some(result) = run.result_commit.clone() else {
             return Ok(false);
         };

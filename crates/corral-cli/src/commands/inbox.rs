@@ -113,9 +113,11 @@ pub async fn list(engine: &Engine, json: bool, out: &mut impl Write) -> anyhow::
                 writeln!(
                     out,
                     "checks failed on run {} of `{task_title}` in {project}: {reason}\n  decide: \
-                     `corral run {}` (run again), `corral merge {} --force` (merge anyway, after \
-                     `corral diff {}`), or `corral run dismiss {}` (set aside)",
-                    run.id, run.task_id, run.id, run.id, run.id
+                     `corral follow-up {} \"...\"` or `corral review {} --comment PATH:LINE \
+                     \"...\"` (tell the agent), `corral run {}` (run again), `corral merge {} \
+                     --force` (merge anyway, after `corral diff {}`), or `corral run dismiss {}` \
+                     (set aside)",
+                    run.id, run.id, run.id, run.task_id, run.id, run.id, run.id
                 )?;
             }
         }

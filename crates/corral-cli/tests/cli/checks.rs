@@ -271,6 +271,15 @@ fn review_comments_reach_the_agent_as_one_message_and_are_kept_outdated_once_fix
         )),
         "{text}"
     );
+    // The follow-up committed on the same branch: merging the first run would merge its work.
+    let refused = env.fails(&["merge", &first]);
+    assert!(
+        refused.contains(&format!("run {follow_up} (a follow-up) has committed on")),
+        "{refused}"
+    );
+    env.ok(&["merge", &follow_up]);
+    let repo = env.dir.path().join("r");
+    assert_eq!(file_on_branch(&repo, "main", "answer.txt"), "fixed\n");
 }
 
 #[test]
@@ -341,6 +350,8 @@ fn an_agent_reviewer_requests_changes_that_go_back_and_a_second_attempt_passes_i
     let comment = &run["review_comments"][0];
     assert_eq!(comment["text"], "It must say fixed.", "{run}");
     assert_eq!(comment["author"]["kind"], "agent", "{run}");
+    // The retry rewrote the line it was on.
+    assert_eq!(comment["outdated"], true, "{run}");
     let repo = env.dir.path().join("r");
     let branch = run["branch"].as_str().expect("branch");
     assert_eq!(file_on_branch(&repo, branch, "answer.txt"), "fixed\n");

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Env, git, json, s, test_image};
+use super::{Env, file_on_branch, git, json, s, test_image};
 
 /// A project on the busybox test image with `settings`, and one custom task running `script`;
 /// runs it to its end and returns the run (`run show --json`) and its log (`logs --json`).
@@ -388,4 +388,48 @@ fn a_link_planted_inside_dot_git_is_refused_and_never_written_through() {
         "untouched\n",
         "the host file behind the link: {log}"
     );
+}
+
+#[test]
+fn a_check_that_wipes_the_checkout_in_its_container_leaves_the_result_committed_before_it() {
+    let env = Env::new();
+    let (run, log) = run_script(
+        &env,
+        &["verify.wreck=rm -rf /workspace/* /workspace/.git; echo wiped"],
+        "echo kept > kept.txt",
+    );
+    // Without its .git the checkout cannot go on: the run fails saying so.
+    assert_eq!(run["failure"]["kind"], "run_files_removed", "{run}\n{log}");
+    let message = run["failure"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("removed the checkout's .git folder"),
+        "{run}"
+    );
+    assert!(
+        message.contains("the result committed before it is kept"),
+        "{run}"
+    );
+    // Whatever the check did to the checkout, the result was committed before it ran.
+    let commit = run["result_commit"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{run}\n{log}"));
+    let repo = env.dir.path().join("r");
+    let shown = host_git(&repo, &["show", &format!("{commit}:kept.txt")]);
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "kept\n", "{run}");
+}
+
+#[test]
+fn a_check_that_empties_the_checkout_in_its_container_cannot_change_the_result() {
+    let env = Env::new();
+    let (run, log) = run_script(
+        &env,
+        &["verify.wreck=rm -rf /workspace/*; echo emptied"],
+        "echo kept > kept.txt",
+    );
+    // The check passed, and the result is what the task left, not what the check did.
+    assert_eq!(run["state"], "succeeded", "{run}\n{log}");
+    assert_eq!(run["checks"][0]["tail"], "emptied", "{run}");
+    let repo = env.dir.path().join("r");
+    let branch = run["branch"].as_str().expect("branch");
+    assert_eq!(file_on_branch(&repo, branch, "kept.txt"), "kept\n");
 }

@@ -116,7 +116,11 @@ async fn run_checks(
                 command_check(ctx, sandbox, run, project, spec, cancel).await?
             }
             CheckStep::Reviewer(reviewer) => {
-                let (outcome, tail) = super::reviewer::review(ctx, run, reviewer, cancel).await?;
+                let limit =
+                    std::time::Duration::from_secs(u64::from(project.workflow.verify_timeout_secs));
+                let started = corral_core::Timestamp(started);
+                let (outcome, tail) =
+                    super::reviewer::review(ctx, run, reviewer, (started, limit), cancel).await?;
                 (outcome, None, tail)
             }
         };
@@ -186,7 +190,11 @@ async fn start_records(
 ) -> Result<i64, StepStop> {
     let dir = ctx.run_dir(run.id);
     let current = dir.join(CURRENT_CHECK_FILE);
-    let key = format!("{attempt}:{index}:");
+    // By name and command: checks edited meanwhile are not taken for one another.
+    let key = format!(
+        "{attempt}:{index}:{}:{}\n",
+        planned.check.name, planned.check.command
+    );
     let recorded = std::fs::read_to_string(&current).unwrap_or_default();
     if let Some(started) = recorded.strip_prefix(&key) {
         return Ok(started.trim().parse().unwrap_or_else(|_| Engine::now().0));
@@ -240,6 +248,10 @@ async fn retry(
         .filter(|r| !r.passed())
         .map(|r| r.name.clone())
         .collect();
+    run.verify_attempt = attempt + 1;
+    run.checks.clear();
+    ctx.transition(run, Transition::RetryAgent).await?;
+    // After the transition: a restart before it comes back here and says it once.
     ctx.append(
         run.id,
         RunEventBody::VerifyRetry {
@@ -259,9 +271,6 @@ async fn retry(
         ),
     )
     .await?;
-    run.verify_attempt = attempt + 1;
-    run.checks.clear();
-    ctx.transition(run, Transition::RetryAgent).await?;
     Ok(())
 }
 

@@ -49,6 +49,15 @@ impl MergePreview {
 impl Engine {
     /// What merging `run_id` would do now, as the window and `corral merge --dry-run` say it.
     pub async fn merge_preview(&self, run_id: RunId) -> EngineResult<MergePreview> {
+        self.preview(run_id, false).await
+    }
+
+    /// What `force_merge_run` would do now (`corral merge --dry-run --force`).
+    pub async fn force_merge_preview(&self, run_id: RunId) -> EngineResult<MergePreview> {
+        self.preview(run_id, true).await
+    }
+
+    async fn preview(&self, run_id: RunId, forced: bool) -> EngineResult<MergePreview> {
         let run = self.run(run_id).await?;
         let project = self.project(run.project_id).await?;
         let into = project.default_branch.clone().unwrap_or_default();
@@ -64,7 +73,10 @@ impl Engine {
                 in_working_tree: false,
             });
         }
-        if let Err(why) = self.merge_gate(&run, false).await? {
+        if let Err(why) = self.merge_gate(&run, forced).await? {
+            return Ok(refused(why));
+        }
+        if let Some(why) = self.branch_moved(&run).await? {
             return Ok(refused(why));
         }
         let RepoSource::Local { path } = project.source.clone() else {
@@ -153,6 +165,47 @@ impl Engine {
         }
     }
 
+    /// Why the run's branch no longer holds its result at its tip (a follow-up committed on
+    /// it since), when it does not: merging the branch would merge that later work.
+    async fn branch_moved(&self, run: &Run) -> EngineResult<Option<String>> {
+        let (Some(checkout), Some(branch), Some(result)) = (
+            run.checkout_path.clone(),
+            run.branch.clone(),
+            run.result_commit.clone(),
+        ) else {
+            return Ok(None);
+        };
+        if !std::path::Path::new(&checkout).is_dir() {
+            return Ok(None);
+        }
+        let name = branch.clone();
+        let tip = tokio::task::spawn_blocking(move || {
+            corral_git::branch_tip(std::path::Path::new(&checkout), &name)
+        })
+        .await
+        .map_err(EngineError::from)??;
+        if tip == result {
+            return Ok(None);
+        }
+        let later = self
+            .list_runs(Some(run.task_id))
+            .await?
+            .into_iter()
+            .find(|r| r.id != run.id && r.result_commit.as_deref() == Some(tip.as_str()));
+        Ok(Some(match later {
+            Some(later) => format!(
+                "run {} (a follow-up) has committed on `{branch}` since this run's result; merge \
+                 that run instead",
+                later.id
+            ),
+            None => format!(
+                "`{branch}` has moved on since this run's result ({}); merge the latest run of \
+                 the task",
+                &result[..12.min(result.len())]
+            ),
+        }))
+    }
+
     /// Merges a succeeded run's branch into the project branch, when that is safe (see
     /// `corral_git::merge_run`); the task then shows as done.
     pub async fn merge_run(&self, run_id: RunId) -> EngineResult<Run> {
@@ -172,6 +225,9 @@ impl Engine {
             return Ok(run);
         }
         if let Err(reason) = self.merge_gate(&run, forced).await? {
+            return Err(EngineError::NotMergeable { reason });
+        }
+        if let Some(reason) = self.branch_moved(&run).await? {
             return Err(EngineError::NotMergeable { reason });
         }
         let project = self.project(run.project_id).await?;

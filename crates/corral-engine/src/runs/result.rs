@@ -26,6 +26,25 @@ pub(super) async fn guard_git_dir(ctx: &Engine, run: &Run) -> Result<(), StepSto
     let Some(checkout) = run.checkout_path.clone() else {
         return Ok(());
     };
+    let git_dir = std::path::Path::new(&checkout).join(".git");
+    if std::path::Path::new(&checkout).is_dir() && std::fs::symlink_metadata(&git_dir).is_err() {
+        let kept = match &run.result_commit {
+            Some(commit) => format!(
+                "; the result committed before it is kept: {} on {} (in your repository, `git \
+                 merge {}` merges it by hand)",
+                &commit[..12.min(commit.len())],
+                run.branch.as_deref().unwrap_or("its branch"),
+                run.branch.as_deref().unwrap_or(commit)
+            ),
+            None => String::new(),
+        };
+        return Err(StepStop::fail(
+            FailKind::RunFilesRemoved,
+            format!(
+                "a step removed the checkout's .git folder, so Corral cannot go on with it{kept}"
+            ),
+        ));
+    }
     let restored = tokio::task::spawn_blocking(move || {
         let checkout = std::path::Path::new(&checkout);
         if !checkout.is_dir() {

@@ -94,21 +94,26 @@ pub(super) async fn work(
             )
             .await?;
             if next_turn.is_some() {
-                let _ = std::fs::remove_file(ctx.run_dir(run.id).join(NEXT_TURN_FILE));
                 // This turn's usage adds to the earlier turns'.
                 output.input_tokens += u64::try_from(run.input_tokens).unwrap_or(0);
                 output.output_tokens += u64::try_from(run.output_tokens).unwrap_or(0);
             }
-            (code, Some((output, call.program())))
+            (code, Some((output, call.program(), next_turn.is_some())))
         }
     };
     run.exit_code = Some(code);
-    if let Some((agent, _)) = &agent {
+    if let Some((agent, _, _)) = &agent {
         run.agent_session_id = agent.session_id.clone().or(run.agent_session_id.take());
         run.input_tokens = i64::try_from(agent.input_tokens).unwrap_or(i64::MAX);
         run.output_tokens = i64::try_from(agent.output_tokens).unwrap_or(i64::MAX);
     }
     ctx.save(run).await?;
+    // Only once the turn's session and usage are saved: a restart before replays the turn as
+    // a resumed one, with the earlier turns' usage.
+    if let Some((_, _, true)) = &agent {
+        let _ = std::fs::remove_file(ctx.run_dir(run.id).join(NEXT_TURN_FILE));
+    }
+    let agent = agent.map(|(output, program, _)| (output, program));
     match agent {
         Some((agent, _)) if code == 0 && agent.finished_ok == Some(false) => Err(StepStop::fail(
             FailKind::AgentExit,

@@ -95,19 +95,6 @@ impl RunQuery {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// Sets a run aside: it no longer waits on a person's decision.
-    pub async fn dismiss(db: &impl ConnectionTrait, run: RunId, at: Timestamp) -> StoreResult<()> {
-        runs::Entity::update_many()
-            .col_expr(
-                runs::Column::DismissedAt,
-                sea_orm::sea_query::Expr::value(at.0),
-            )
-            .filter(runs::Column::Id.eq(run.to_string()))
-            .exec(db)
-            .await?;
-        Ok(())
-    }
-
     /// Runs that are not finished, oldest first.
     pub async fn live(db: &impl ConnectionTrait) -> StoreResult<Vec<Run>> {
         runs::Entity::find()

@@ -28,6 +28,7 @@ async fn migrations_run_up_down_and_up_again_on_a_temp_file() {
         "graph_runs",
         "input_requests",
         "projects",
+        "review_comments",
         "run_events",
         "runs",
         "settings",

@@ -189,7 +189,9 @@ async fn a_failed_checks_run_waits_on_a_decision_until_a_newer_run_merged_or_set
     let third = red(run(&t2));
     RunMutation::insert(db, &third).await.expect("insert");
     assert_eq!(RunQuery::count_awaiting_decision(db).await.expect("n"), 1);
-    RunQuery::dismiss(db, third.id, corral_core::Timestamp(5))
+    let mut dismissed = third.clone();
+    dismissed.dismissed_at = Some(corral_core::Timestamp(5));
+    RunMutation::update_fields(db, &dismissed)
         .await
         .expect("dismiss");
     assert_eq!(RunQuery::count_awaiting_decision(db).await.expect("n"), 0);

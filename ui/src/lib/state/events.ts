@@ -37,7 +37,16 @@ export async function routeEvent(app: AppController, event: CorralEvent) {
       if (event.project_id === app.currentProjectId) await app.loadTasks();
       if (app.openTask?.id === event.task_id) await app.refreshOpenTask();
       // A run that waits for input, or stops waiting, moves in and out of the inbox.
-      if (event.run.state === "waiting_input" || app.inbox.items.some((i) => i.kind === "question" && i.request.run_id === event.run_id)) {
+      // So does a run whose checks failed, until it is merged, set aside or run again.
+      if (
+        event.run.state === "waiting_input" ||
+        event.run.failure?.kind === "verify_failed" ||
+        app.inbox.items.some(
+          (i) =>
+            (i.kind === "question" && i.request.run_id === event.run_id) ||
+            (i.kind === "checks_failed" && i.run.task_id === event.task_id),
+        )
+      ) {
         await app.inbox.load();
       }
       break;

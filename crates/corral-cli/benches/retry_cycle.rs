@@ -1,0 +1,150 @@
+//! What one retry cycle after a failed check adds over the agent's own time: the real Claude
+//! Code CLI against the scripted model server (a `CORRAL-CHECKS` task: attempt 1 writes a file
+//! the check rejects, attempt 2 fixes it), `corral run` in the local sandbox and in a Docker
+//! container. From the run's log: the cycle runs from the failed check's end to the passing
+//! check's end; Corral's share is the cycle minus the agent's step (its resumed turn) and the
+//! check's own step. Prints medians; asserts nothing about speed.
+//! Run: `cargo bench -p corral-cli --bench retry_cycle` (needs Docker and npm).
+#![allow(clippy::expect_used, clippy::cast_possible_truncation)] // benchmarks: a failure is the report
+
+use corral_testkit::git;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+#[allow(dead_code)] // the benchmark uses the server, not every helper of the tests
+#[path = "../tests/cli/model_server.rs"]
+mod model_server;
+
+const SAMPLES: usize = 7;
+const KEY: &str = "sk-bench";
+const CHECK: &str = "verify.test=grep -q fixed answer.txt || { echo \"answer.txt says $(cat answer.txt)\"; exit 1; }";
+
+fn output(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd.stderr(Stdio::piped()).output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn script(name: &str) -> anyhow::Result<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(name);
+    let out = Command::new("bash").arg(path).output()?;
+    anyhow::ensure!(out.status.success(), "{name} failed");
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn corral(data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_corral"));
+    cmd.env("CORRAL_DATA_DIR", data)
+        .env("ANTHROPIC_API_KEY", KEY);
+    cmd
+}
+
+fn project(dir: &Path, name: &str, url: &str, settings: &[&str]) -> anyhow::Result<PathBuf> {
+    let repo = dir.join(format!("{name}-repo"));
+    std::fs::create_dir_all(&repo)?;
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("README"), "bench\n")?;
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "init"]);
+    let data = dir.join(name);
+    output(corral(&data).args([
+        "project",
+        "add",
+        repo.to_str().unwrap_or_default(),
+        "--name",
+        "b",
+    ]))?;
+    let base = format!("env.ANTHROPIC_BASE_URL={url}");
+    let mut set = vec!["project", "set", "b", "runtime=claude-code", &base, CHECK];
+    set.extend_from_slice(settings);
+    output(corral(&data).args(&set))?;
+    Ok(data)
+}
+
+/// One sample: a fresh task run to its end; (cycle, agent's turn, check) in ms.
+fn sample(data: &Path, i: usize) -> anyhow::Result<(f64, f64, f64)> {
+    let title = format!("Answer {i}");
+    output(corral(data).args([
+        "task",
+        "add",
+        "-p",
+        "b",
+        "-t",
+        &title,
+        "--prompt",
+        "CORRAL-CHECKS: write answer.txt",
+    ]))?;
+    output(corral(data).args(["run", &title]))?;
+    let runs: serde_json::Value =
+        serde_json::from_str(&output(corral(data).args(["runs", "--json"]))?)?;
+    let id = runs[0]["id"].as_str().unwrap_or_default().to_string();
+    let log = output(corral(data).args(["logs", &id, "--json"]))?;
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let at = |e: &serde_json::Value| e["at"].as_f64().unwrap_or(0.0);
+    let find = |kind: &str, step: Option<&str>, nth: usize| -> anyhow::Result<f64> {
+        events
+            .iter()
+            .filter(|e| e["kind"] == kind && step.is_none_or(|s| e["step"] == s))
+            .nth(nth)
+            .map(at)
+            .ok_or_else(|| anyhow::anyhow!("no {kind} #{nth} in the log of {id}"))
+    };
+    let failed_check_end = find("check_ended", None, 0)?;
+    let passed_check_end = find("check_ended", None, 1)?;
+    let agent = find("step_exited", Some("agent"), 1)? - find("step_started", Some("agent"), 1)?;
+    let check = passed_check_end - find("check_started", None, 1)?;
+    Ok((passed_check_end - failed_check_end, agent, check))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() -> anyhow::Result<()> {
+    let bin = script("install-test-agents.sh")?;
+    let image = script("build-test-node-image.sh")?;
+    let (url, _requests) = model_server::model_server();
+    let dir = tempfile::tempdir()?;
+    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
+    let base = format!("base-image={image}");
+    let setups = [
+        (
+            "local sandbox",
+            project(dir.path(), "local", &url, &["sandbox=local", &path])?,
+        ),
+        (
+            "Docker",
+            project(
+                dir.path(),
+                "docker",
+                &url,
+                &[&base, "network=host", "build-network=host"],
+            )?,
+        ),
+    ];
+    println!("one retry cycle after a failed check, median of {SAMPLES} (scripted server):");
+    for (label, data) in &setups {
+        sample(data, 99)?; // warm-up (builds the agent image once)
+        let samples = (0..SAMPLES)
+            .map(|i| sample(data, i))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let cycle = median(samples.iter().map(|s| s.0).collect());
+        let agent = median(samples.iter().map(|s| s.1).collect());
+        let check = median(samples.iter().map(|s| s.2).collect());
+        let added = median(samples.iter().map(|s| s.0 - s.1 - s.2).collect());
+        println!(
+            "  {label:<14} cycle {cycle:>6.0} ms = agent's resumed turn {agent:>6.0} ms + check {check:>4.0} ms + Corral {added:>5.0} ms"
+        );
+    }
+    Ok(())
+}
