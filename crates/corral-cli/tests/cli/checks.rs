@@ -423,3 +423,82 @@ fn a_reviewer_whose_key_is_missing_or_that_gives_no_verdict_fails_the_check_with
     assert!(message.contains("without calling submit_review"), "{run}");
     assert_eq!(run["verify_attempt"], 1, "{run}");
 }
+
+#[test]
+fn kill_9_during_a_check_loses_nothing_and_runs_no_check_twice() {
+    let env = Env::new();
+    env.project(
+        "r",
+        &[
+            "sandbox=local",
+            "verify.first=echo one",
+            "verify.slow=for i in $(seq 1 30); do echo s$i; sleep 0.1; done; exit 3",
+            "verify.last=echo last",
+        ],
+    );
+    env.sh_task("r", "Work", "echo work > w.txt");
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["run", "Work"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("corral runs");
+    // Wait until the slow check is printing, then kill Corral without warning.
+    let started = std::time::Instant::now();
+    let id = loop {
+        let runs = json(&env.ok(&["runs", "--json"]));
+        let id = runs[0]["id"].as_str().unwrap_or_default().to_string();
+        if runs[0]["state"] == "verifying" && env.ok(&["logs", &id]).contains("s3") {
+            break id;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "never verifying"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    // A new Corral picks the run up in the middle of its check and finishes it.
+    let ran = env.corral(&["logs", &id, "--follow", "--json"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let events: Vec<serde_json::Value> = ran.stdout.lines().map(json).collect();
+    let started: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "check_started")
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(
+        started,
+        ["first", "slow", "last"],
+        "each check started once"
+    );
+    let slow: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "output" && e["step"] == "verify")
+        .filter_map(|e| e["line"].as_str())
+        .filter(|l| l.starts_with('s'))
+        .collect();
+    let expected: Vec<String> = (1..=30).map(|i| format!("s{i}")).collect();
+    assert_eq!(slow, expected, "every line once, in order");
+    let run = json(&env.ok(&["run", "show", &id, "--json"]));
+    assert_eq!(
+        run["failure"]["message"], "checks failed: `slow` (exited with 3)",
+        "{run}"
+    );
+    let outcomes: Vec<&str> = run["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["passed", "failed", "passed"], "{run}");
+    assert!(
+        run["checks"][1]["tail"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("s29\ns30")),
+        "{run}"
+    );
+}
