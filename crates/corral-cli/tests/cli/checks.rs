@@ -19,6 +19,20 @@ fn checks_project(url: &str, settings: &[&str]) -> Env {
     env
 }
 
+/// Adds an agent task to project `r`.
+fn add_task(env: &Env, title: &str, prompt: &str) {
+    env.ok(&["task", "add", "-p", "r", "-t", title, "--prompt", prompt]);
+}
+
+/// The newest run of a task of its own (not an agent reviewer's) in `runs --json`.
+fn own_run(runs: &serde_json::Value) -> String {
+    runs.as_array()
+        .and_then(|r| r.iter().find(|r| r["consult_of"].is_null()))
+        .and_then(|r| r["id"].as_str())
+        .expect("the task's run")
+        .to_string()
+}
+
 fn logged(env: &Env, run: &str) -> Vec<serde_json::Value> {
     env.ok(&["logs", run, "--json"]).lines().map(json).collect()
 }
@@ -27,16 +41,7 @@ fn logged(env: &Env, run: &str) -> Vec<serde_json::Value> {
 fn the_agent_is_told_what_failed_fixes_it_and_the_run_succeeds_on_its_second_attempt() {
     let (url, requests) = model_server();
     let env = checks_project(&url, &[]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Answer",
-        "--prompt",
-        "CORRAL-CHECKS: write answer.txt",
-    ]);
+    add_task(&env, "Answer", "CORRAL-CHECKS: write answer.txt");
     let ran = env.corral_with(&["run", "Answer", "--follow"], &[KEY]);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
     let runs = json(&env.ok(&["runs", "--json"]));
@@ -106,16 +111,7 @@ fn the_agent_is_told_what_failed_fixes_it_and_the_run_succeeds_on_its_second_att
 fn with_its_attempts_used_up_the_run_fails_verify_failed_and_merges_only_when_forced() {
     let (url, requests) = model_server();
     let env = checks_project(&url, &["verify-retries=1"]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Worse",
-        "--prompt",
-        "CORRAL-CHECKS-NEVER: write answer.txt",
-    ]);
+    add_task(&env, "Worse", "CORRAL-CHECKS-NEVER: write answer.txt");
     let ran = env.corral_with(&["run", "Worse", "--follow"], &[KEY]);
     assert_eq!(ran.code, 1, "{}\n{}", ran.stderr, ran.stdout);
     let runs = json(&env.ok(&["runs", "--json"]));
@@ -191,16 +187,7 @@ fn a_run_whose_checks_failed_can_be_set_aside_and_leaves_the_inbox() {
 fn review_comments_reach_the_agent_as_one_message_and_are_kept_outdated_once_fixed() {
     let (url, requests) = model_server();
     let env = local_claude_project(&url);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Answer",
-        "--prompt",
-        "CORRAL-CHECKS: write answer.txt",
-    ]);
+    add_task(&env, "Answer", "CORRAL-CHECKS: write answer.txt");
     let ran = env.corral_with(&["run", "Answer"], &[KEY]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let runs = json(&env.ok(&["runs", "--json"]));
@@ -288,16 +275,7 @@ fn an_agent_reviewer_requests_changes_that_go_back_and_a_second_attempt_passes_i
     let env = local_claude_project(&url);
     env.ok(&["project", "set", "r", "verify.review=agent"]);
     // The working agent also tries to give itself the reviewer's verdict: refused.
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Answer",
-        "--prompt",
-        "CORRAL-CHECKS-FORGE: write answer.txt",
-    ]);
+    add_task(&env, "Answer", "CORRAL-CHECKS-FORGE: write answer.txt");
     let ran = env.corral_with(&["run", "Answer", "--follow"], &[KEY]);
     let runs = json(&env.ok(&["runs", "--json"]));
     if ran.code != 0 {
@@ -315,12 +293,7 @@ fn an_agent_reviewer_requests_changes_that_go_back_and_a_second_attempt_passes_i
             all.join("\n---\n")
         );
     }
-    let id = runs
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["consult_of"].is_null()))
-        .and_then(|r| r["id"].as_str())
-        .expect("the task's run")
-        .to_string();
+    let id = own_run(&runs);
     let run = json(&env.ok(&["run", "show", &id, "--json"]));
     assert_eq!(run["state"], "succeeded", "{run}");
     assert_eq!(run["verify_attempt"], 2, "{run}");
@@ -368,16 +341,7 @@ fn a_reviewer_whose_key_is_missing_or_that_gives_no_verdict_fails_the_check_with
         "verify.review=agent",
         "verify.review.runtime=codex",
     ]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Answer",
-        "--prompt",
-        "CORRAL-CHECKS: write answer.txt",
-    ]);
+    add_task(&env, "Answer", "CORRAL-CHECKS: write answer.txt");
     let ran = env.corral_with(&["run", "Answer"], &[KEY]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     let runs = json(&env.ok(&["runs", "--json"]));
@@ -399,25 +363,15 @@ fn a_reviewer_whose_key_is_missing_or_that_gives_no_verdict_fails_the_check_with
 
     let env = local_claude_project(&url);
     env.ok(&["project", "set", "r", "verify.review=agent"]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
+    add_task(
+        &env,
         "Silent",
-        "--prompt",
         "CORRAL-CHECKS CORRAL-REVIEW-SILENT: write answer.txt",
-    ]);
+    );
     let ran = env.corral_with(&["run", "Silent"], &[KEY]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     let runs = json(&env.ok(&["runs", "--json"]));
-    let id = runs
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["consult_of"].is_null()))
-        .and_then(|r| r["id"].as_str())
-        .expect("the task's run")
-        .to_string();
+    let id = own_run(&runs);
     let run = json(&env.ok(&["run", "show", &id, "--json"]));
     let message = run["failure"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("without calling submit_review"), "{run}");

@@ -5,19 +5,9 @@ use std::time::{Duration, Instant};
 
 use corral_core::{CheckOutcome, FailKind, Project, RunEventBody, RunState};
 
+use crate::Fixture;
+use crate::local_runs::local_project;
 use crate::runs::{task, wait};
-use crate::{Fixture, s};
-
-async fn local_project(f: &Fixture, settings: &[(&str, &str)]) -> Project {
-    let repo = f.repo("proj");
-    let p = f.engine.add_project(s(&repo), None).await.expect("project");
-    let mut pairs = vec![("sandbox".to_string(), "local".to_string())];
-    pairs.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    f.engine
-        .set_project_settings(p.id, &pairs)
-        .await
-        .expect("settings")
-}
 
 /// The project's repository on disk.
 fn repo_of(p: &Project) -> std::path::PathBuf {

@@ -7,7 +7,8 @@ use corral_core::{OutputStream, Project, RunEventBody, RunState, SandboxKind, St
 use crate::runs::{outputs, task, until_line, wait};
 use crate::{Fixture, git, s};
 
-async fn local_project(f: &Fixture, settings: &[(&str, &str)]) -> Project {
+/// A project on a fresh repository in the local sandbox, with `settings`.
+pub(crate) async fn local_project(f: &Fixture, settings: &[(&str, &str)]) -> Project {
     let repo = f.repo("proj");
     let p = f.engine.add_project(s(&repo), None).await.expect("project");
     let mut pairs = vec![("sandbox".to_string(), "local".to_string())];
