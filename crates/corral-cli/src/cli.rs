@@ -342,6 +342,10 @@ pub enum TaskCommand {
         /// How many runs may be tried.
         #[arg(long)]
         max_attempts: Option<u32>,
+        /// `work` (default), or `orchestrate`: its agent splits the prompt's goal into
+        /// subtasks (MCP create_subtask) that run in sandboxes of their own.
+        #[arg(long, default_value = "work", value_parser = ["work", "orchestrate"])]
+        kind: String,
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,
     },

@@ -114,8 +114,33 @@ pub struct TaskJson<'a> {
     pub max_attempts: u32,
     pub depends_on: Vec<String>,
     pub dependents: Vec<String>,
+    /// The orchestrate task it is a subtask of.
+    pub parent: Option<String>,
+    /// An orchestrate task's subtasks, with their status (`task show`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subtasks: Vec<SubtaskJson>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// One subtask of an orchestrate task.
+#[derive(Debug, Serialize)]
+pub struct SubtaskJson {
+    pub id: String,
+    pub title: String,
+    pub status: &'static str,
+    pub depends_on: Vec<String>,
+}
+
+impl SubtaskJson {
+    pub fn new(v: &TaskView) -> Self {
+        SubtaskJson {
+            id: v.task.id.to_string(),
+            title: v.task.title.clone(),
+            status: v.status.as_str(),
+            depends_on: v.depends_on.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 impl<'a> TaskJson<'a> {
@@ -140,6 +165,8 @@ impl<'a> TaskJson<'a> {
             max_attempts: t.max_attempts,
             depends_on: v.depends_on.iter().map(ToString::to_string).collect(),
             dependents: v.dependents.iter().map(ToString::to_string).collect(),
+            parent: t.parent.map(|p| p.to_string()),
+            subtasks: Vec::new(),
             created_at: t.created_at.0,
             updated_at: t.updated_at.0,
         }

@@ -341,6 +341,8 @@ pub struct Workflow {
     pub verify_retries: u32,
     /// An agent reviewer, the last check (`verify.review=agent`).
     pub reviewer: Option<crate::check::Reviewer>,
+    /// Subtasks one orchestrate task's agent may create.
+    pub max_subtasks: u32,
 }
 
 impl Default for Workflow {
@@ -375,6 +377,7 @@ impl Default for Workflow {
             checks: Vec::new(),
             verify_retries: 2,
             reviewer: None,
+            max_subtasks: 12,
         }
     }
 }

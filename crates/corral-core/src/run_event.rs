@@ -130,6 +130,8 @@ pub enum RunEventBody {
         /// What the agent was told.
         message: String,
     },
+    /// An orchestrator said its goal is done (`finish`), with its summary.
+    OrchestratorFinished { summary: String },
     /// An agent reviewer gave its verdict (`submit_review`), in its own (consult) run's log.
     ReviewSubmitted {
         review: crate::review::SubmittedReview,
@@ -183,6 +185,7 @@ impl RunEventBody {
             RunEventBody::CheckEnded { .. } => "check_ended",
             RunEventBody::VerifyRetry { .. } => "verify_retry",
             RunEventBody::ReviewSubmitted { .. } => "review_submitted",
+            RunEventBody::OrchestratorFinished { .. } => "orchestrator_finished",
             RunEventBody::Agent { .. } => "agent",
             RunEventBody::ToolCall { .. } => "tool_call",
             RunEventBody::Progress { .. } => "progress",

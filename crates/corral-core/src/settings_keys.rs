@@ -11,7 +11,7 @@ use crate::validate::{self, ValidationError};
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 37] = [
+pub const SETTING_KEYS: [(&str, &str); 38] = [
     (
         "path",
         "the repository's folder, when it moved (a project added by path)",
@@ -83,6 +83,10 @@ pub const SETTING_KEYS: [(&str, &str); 37] = [
     (
         "agent-task-limit",
         "tasks one run's agent may create (default 20)",
+    ),
+    (
+        "max-subtasks",
+        "subtasks one orchestrate task's agent may create (default 12)",
     ),
     (
         "ask-wait",
@@ -251,6 +255,10 @@ impl Workflow {
                     parse_u32("agent-task-limit", value, validate::AGENT_TASK_LIMIT_RANGE)
                         .map_err(invalid)?
             }
+            "max-subtasks" => {
+                self.max_subtasks = parse_u32("max-subtasks", value, validate::MAX_SUBTASKS_RANGE)
+                    .map_err(invalid)?
+            }
             "ask-wait" => {
                 self.ask_wait_secs =
                     parse_duration_secs("ask-wait", value, validate::ASK_WAIT_SECS_RANGE)
@@ -415,6 +423,11 @@ impl Workflow {
                 expected: "a coding agent's runtime (claude-code, codex, gemini, ...)",
             });
         }
+        validate::in_range(
+            "max-subtasks",
+            self.max_subtasks,
+            validate::MAX_SUBTASKS_RANGE,
+        )?;
         validate::in_range(
             "verify-retries",
             self.verify_retries,

@@ -15,6 +15,8 @@ pub const INACTIVITY_SECS_RANGE: (u32, u32) = (1, 7 * 24 * 3600);
 pub const VERIFY_SECS_RANGE: (u32, u32) = (1, 24 * 3600);
 /// How many times an agent may be sent back to fix what failed the checks.
 pub const VERIFY_RETRIES_RANGE: (u32, u32) = (0, 10);
+/// Subtasks one orchestrator may create.
+pub const MAX_SUBTASKS_RANGE: (u32, u32) = (1, 100);
 pub const AGENT_TASK_LIMIT_RANGE: (u32, u32) = (0, 1000);
 /// Below the shortest agent CLI tool timeout we know of (Codex: 60 s).
 pub const ASK_WAIT_SECS_RANGE: (u32, u32) = (1, 55);

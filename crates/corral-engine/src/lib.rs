@@ -16,6 +16,7 @@ mod listing_cache;
 pub mod logging;
 mod mcp;
 mod merged;
+mod orchestrate;
 mod projects;
 mod questions;
 mod resolve;

@@ -30,6 +30,8 @@ pub struct NewTask {
     pub approval: Approval,
     /// The creating agent's key: a second call with it finds this task instead.
     pub idempotency_key: Option<String>,
+    /// The orchestrate task it is a subtask of (created by that task's run).
+    pub parent: Option<TaskId>,
 }
 
 /// A change to a task. `None` leaves a field as it is; for optional fields `Some(None)` clears.
@@ -171,7 +173,7 @@ impl Engine {
             model: new.model.filter(|m| !m.trim().is_empty()),
             command: new.command,
             kind: new.kind,
-            parent: None,
+            parent: new.parent,
             created_by: new.created_by,
             approval: new.approval,
             max_attempts,

@@ -57,6 +57,7 @@ pub async fn create_task(state: State<'_, AppState>, task: NewTaskDto) -> ApiRes
             model: task.model,
             command: task.command,
             after,
+            kind: task.kind.into(),
             ..Default::default()
         };
         Ok(TaskDto::from(&engine.create_task(new).await?))

@@ -194,6 +194,8 @@ pub struct WorkflowDto {
     pub verify_retries: u32,
     /// An agent reviewer as the last check; `None`: off.
     pub reviewer: Option<ReviewerDto>,
+    /// Subtasks one orchestrate task's agent may create.
+    pub max_subtasks: u32,
     /// What agents may do with the project's tasks (MCP create_task, add_dependency).
     pub agent_tasks: AgentTasksDto,
     /// Tasks one run's agent may create.
@@ -311,6 +313,7 @@ impl From<&Workflow> for WorkflowDto {
                 runtime: r.runtime.map(Into::into),
                 model: r.model.clone(),
             }),
+            max_subtasks: w.max_subtasks,
             agent_tasks: w.agent_tasks.into(),
             agent_task_limit: w.agent_task_limit,
             ask_wait_secs: w.ask_wait_secs,
@@ -394,6 +397,7 @@ impl WorkflowDto {
                 runtime: r.runtime.map(Into::into),
                 model: blank_to_none(r.model),
             }),
+            max_subtasks: self.max_subtasks,
             agent_tasks: self.agent_tasks.into(),
             agent_task_limit: self.agent_task_limit,
             ask_wait_secs: self.ask_wait_secs,

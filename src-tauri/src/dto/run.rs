@@ -474,6 +474,11 @@ impl From<RunEvent> for RunEventDto {
                 at,
                 result: CheckResultDto::from(&result),
             },
+            RunEventBody::OrchestratorFinished { summary } => RunEventDto::Note {
+                seq,
+                at,
+                text: format!("the orchestrator finished: {summary}"),
+            },
             RunEventBody::ReviewSubmitted { review } => RunEventDto::ReviewSubmitted {
                 seq,
                 at,

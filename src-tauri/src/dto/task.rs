@@ -197,6 +197,25 @@ pub struct NewTaskDto {
     pub command: Option<Vec<String>>,
     /// Ids of tasks the new task runs after.
     pub after: Vec<String>,
+    /// `orchestrate`: its agent splits the prompt's goal into subtasks.
+    pub kind: TaskKindDto,
+}
+
+/// What a task is: work, or an orchestrator that splits its goal into subtasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKindDto {
+    Work,
+    Orchestrate,
+}
+
+impl From<TaskKindDto> for corral_core::TaskKind {
+    fn from(k: TaskKindDto) -> Self {
+        match k {
+            TaskKindDto::Work => corral_core::TaskKind::Work,
+            TaskKindDto::Orchestrate => corral_core::TaskKind::Orchestrate,
+        }
+    }
 }
 
 /// What the edit dialog sends: every editable field, always (no optional-by-accident fields).

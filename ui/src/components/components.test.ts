@@ -79,8 +79,8 @@ describe("TaskCard", () => {
   it("shows the title, runtime and what it runs after, and opens the task", async () => {
     const { controller, backend } = app();
     const project = await backend.addProject("/repos/shop", null);
-    const a = await backend.createTask({ project_id: project.id, title: "Write docs", prompt: "", runtime: null, model: null, command: null, after: [] });
-    const b = await backend.createTask({ project_id: project.id, title: "Ship", prompt: "", runtime: "codex", model: null, command: null, after: [a.id] });
+    const a = await backend.createTask({ project_id: project.id, title: "Write docs", prompt: "", runtime: null, model: null, command: null, after: [], kind: "work" });
+    const b = await backend.createTask({ project_id: project.id, title: "Ship", prompt: "", runtime: "codex", model: null, command: null, after: [a.id], kind: "work" });
     await controller.openBoard(project.id);
     const card = controller.tasks.find((t) => t.id === b.id)!;
     render(TaskCard, { props: { task: card }, context: appContext(controller) });
@@ -96,9 +96,9 @@ describe("TaskCard", () => {
   it("says when another live run changed the same files and when newer upstream work is missing", async () => {
     const { controller, backend } = app();
     const project = await backend.addProject("/repos/shop", null);
-    const a = await backend.createTask({ project_id: project.id, title: "Schema", prompt: "", runtime: null, model: null, command: null, after: [] });
-    const b = await backend.createTask({ project_id: project.id, title: "Api", prompt: "", runtime: null, model: null, command: null, after: [a.id] });
-    const c = await backend.createTask({ project_id: project.id, title: "Ui", prompt: "", runtime: null, model: null, command: null, after: [] });
+    const a = await backend.createTask({ project_id: project.id, title: "Schema", prompt: "", runtime: null, model: null, command: null, after: [], kind: "work" });
+    const b = await backend.createTask({ project_id: project.id, title: "Api", prompt: "", runtime: null, model: null, command: null, after: [a.id], kind: "work" });
+    const c = await backend.createTask({ project_id: project.id, title: "Ui", prompt: "", runtime: null, model: null, command: null, after: [], kind: "work" });
     await controller.openBoard(project.id);
     const card = {
       ...controller.tasks.find((t) => t.id === b.id)!,
@@ -177,7 +177,7 @@ describe("RunView", () => {
     const project = await controller.addProject("/repos/shop", "");
     await controller.openBoard(project!.id);
     const task = await controller.createTask({
-      project_id: project!.id, title: "Fix the cart", prompt: "Fix it", runtime: "claude-code", model: null, after: [], command: null,
+      project_id: project!.id, title: "Fix the cart", prompt: "Fix it", runtime: "claude-code", model: null, after: [], command: null, kind: "work",
     });
     const first = await backend.startRun(task!.id);
     Object.assign(first, { state: "succeeded", branch: "corral/fix-the-cart-1", agent_session_id: "s-1" });
@@ -205,7 +205,7 @@ describe("RunView", () => {
     const project = await controller.addProject("/repos/shop", "");
     await controller.openBoard(project!.id);
     const task = await controller.createTask({
-      project_id: project!.id, title: "Add a cache", prompt: "Cache it", runtime: "claude-code", model: null, after: [], command: null,
+      project_id: project!.id, title: "Add a cache", prompt: "Cache it", runtime: "claude-code", model: null, after: [], command: null, kind: "work",
     });
     const asking = await backend.startRun(task!.id);
     Object.assign(asking, { state: "running" });
@@ -235,7 +235,7 @@ describe("RunView merge", () => {
     const project = await controller.addProject("/repos/shop", "");
     await controller.openBoard(project!.id);
     const task = await controller.createTask({
-      project_id: project!.id, title: "Fix the cart", prompt: "", runtime: "custom", model: null, after: [], command: ["true"],
+      project_id: project!.id, title: "Fix the cart", prompt: "", runtime: "custom", model: null, after: [], command: ["true"], kind: "work",
     });
     const run = await backend.startRun(task!.id);
     Object.assign(run, { state: "succeeded", branch: "corral/fix-the-cart-1" });
@@ -262,7 +262,7 @@ describe("RunView failures", () => {
     const project = await controller.addProject("/repos/shop", "");
     await controller.openBoard(project!.id);
     const task = await controller.createTask({
-      project_id: project!.id, title: "Build", prompt: "", runtime: "custom", model: null, after: [], command: ["make"],
+      project_id: project!.id, title: "Build", prompt: "", runtime: "custom", model: null, after: [], command: ["make"], kind: "work",
     });
     const run = await backend.startRun(task!.id);
     Object.assign(run, {

@@ -439,6 +439,8 @@ export type NewTaskDto = {
 	command: string[] | null,
 	/**  Ids of tasks the new task runs after. */
 	after: string[],
+	/**  `orchestrate`: its agent splits the prompt's goal into subtasks. */
+	kind: TaskKindDto,
 };
 
 /**  A path another run (of `task_id`) changed while both runs were live. */
@@ -681,6 +683,9 @@ export type TaskEditDto = {
 	command: string[] | null,
 };
 
+/**  What a task is: work, or an orchestrator that splits its goal into subtasks. */
+export type TaskKindDto = "work" | "orchestrate";
+
 export type TaskStatusDto = 
 /**  An agent created it; it waits for a person's approval. */
 "proposed" | 
@@ -733,6 +738,8 @@ export type WorkflowDto = {
 	verify_retries: number,
 	/**  An agent reviewer as the last check; `None`: off. */
 	reviewer: ReviewerDto | null,
+	/**  Subtasks one orchestrate task's agent may create. */
+	max_subtasks: number,
 	/**  What agents may do with the project's tasks (MCP create_task, add_dependency). */
 	agent_tasks: AgentTasksDto,
 	/**  Tasks one run's agent may create. */

@@ -211,6 +211,9 @@ fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io
             result.how(),
             result.duration_ms as f64 / 1000.0
         ),
+        RunEventBody::OrchestratorFinished { summary } => {
+            writeln!(out, "finish > {summary}")
+        }
         RunEventBody::ReviewSubmitted { review } => writeln!(
             out,
             "review {} {}: {} ({} comment{})",

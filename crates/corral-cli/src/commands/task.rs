@@ -8,7 +8,7 @@ use corral_core::{Project, ProjectId, Runtime, TaskId, TaskStatus, TaskSummary, 
 use corral_engine::{Engine, NewTask, TaskUpdate, TaskView};
 
 use crate::cli::{DepCommand, PromptArgs, TaskCommand};
-use crate::output::{self, TaskJson};
+use crate::output::{self, SubtaskJson, TaskJson};
 use crate::usage_error;
 
 /// The prompt from `--prompt`, `--prompt-file FILE` or `--prompt-file -` (stdin).
@@ -213,8 +213,11 @@ pub async fn run(
             model,
             after,
             max_attempts,
+            kind,
             command,
         } => {
+            let kind = corral_core::TaskKind::parse(&kind)
+                .ok_or_else(|| usage_error(format!("unknown task kind `{kind}`")))?;
             let project = engine.find_project(&project).await?;
             let prompt = read_prompt(&prompt)?.unwrap_or_default();
             let runtime = match runtime {
@@ -235,6 +238,7 @@ pub async fn run(
                     command: (!command.is_empty()).then_some(command),
                     after: after_ids,
                     max_attempts,
+                    kind,
                     ..Default::default()
                 })
                 .await?;
@@ -282,8 +286,11 @@ pub async fn run(
             let id = find(engine, &task, scope.as_ref()).await?;
             let view = engine.task(id).await?;
             let project = engine.project(view.task.project_id).await?;
+            let subtasks = engine.subtasks(view.task.id).await?;
             if json {
-                output::json(out, &TaskJson::new(&view, &project.name))?;
+                let mut shown = TaskJson::new(&view, &project.name);
+                shown.subtasks = subtasks.iter().map(SubtaskJson::new).collect();
+                output::json(out, &shown)?;
             } else {
                 let titles = engine
                     .list_task_summaries(Some(project.id))
@@ -292,6 +299,15 @@ pub async fn run(
                     .map(|v| (v.task.id, v.task.title))
                     .collect();
                 print_task(&view, &project.name, &titles, out)?;
+                for sub in &subtasks {
+                    writeln!(
+                        out,
+                        "subtask    {} `{}` ({})",
+                        sub.status.as_str(),
+                        sub.task.title,
+                        sub.task.id
+                    )?;
+                }
             }
         }
         TaskCommand::Edit {

@@ -15,6 +15,7 @@ mod mcp_clis;
 mod model_server;
 mod moved_repo;
 mod network;
+mod orchestrate;
 mod slots;
 
 use corral_testkit::git;

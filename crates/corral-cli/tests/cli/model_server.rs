@@ -215,7 +215,8 @@ fn next_mcp_call(
 }
 
 /// The MCP tool calls a "CORRAL-MCP" conversation makes, in order: `CORRAL-MCP-TASK` proposes a
-/// task, `CORRAL-MCP-ASK` asks the human a question, `CORRAL-MCP-CONSULT` asks another agent.
+/// task, `CORRAL-MCP-ASK` asks the human a question, `CORRAL-MCP-CONSULT` asks another agent,
+/// `CORRAL-MCP-ORCHESTRATE` plans subtasks.
 pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
     let mut calls = Vec::new();
     if body.contains("CORRAL-MCP-TASK") {
@@ -231,6 +232,32 @@ pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
                 {"label": "SQLite", "description": "embedded"},
                 {"label": "Postgres", "description": "a server"}]}],
                 "context": "The cart needs storage"}),
+        ));
+    }
+    if body.contains("CORRAL-MCP-ORCHESTRATE") {
+        // An orchestrator: two subtasks at once, a third after both, a look, then finish.
+        let sh = |script: &str| serde_json::json!(["sh", "-c", script]);
+        calls.push((
+            "create_subtask",
+            serde_json::json!({"title": "A", "command": sh("echo a > a.txt"), "idempotency_key": "a"}),
+        ));
+        calls.push((
+            "create_subtask",
+            serde_json::json!({"title": "B", "command": sh("echo b > b.txt"), "idempotency_key": "b"}),
+        ));
+        calls.push((
+            "create_subtask",
+            serde_json::json!({"title": "C", "command": sh("cat a.txt b.txt > c.txt"),
+                "after": ["A", "B"], "idempotency_key": "c"}),
+        ));
+        calls.push((
+            "create_subtask",
+            serde_json::json!({"title": "D", "command": sh("true"), "after": ["Not mine"]}),
+        ));
+        calls.push(("list_subtasks", serde_json::json!({})));
+        calls.push((
+            "finish",
+            serde_json::json!({"summary": "A and B at once, then C from both."}),
         ));
     }
     if body.contains("CORRAL-MCP-CONSULT") {

@@ -10,6 +10,7 @@ mod ask_tools;
 pub(crate) mod permission_tools;
 mod review_tools;
 mod server;
+mod subtask_tools;
 mod task_tools;
 
 use corral_core::{ProjectId, Run, RunId, TaskId};
@@ -37,15 +38,19 @@ pub(crate) enum Role {
     Consult,
     /// It reviews another run's result (`verify.review=agent`): only reads, and submits.
     Reviewer,
+    /// It splits an orchestrate task's goal into subtasks, and gets their tools.
+    Orchestrator,
 }
 
 impl Scope {
-    pub fn of(run: &Run) -> Scope {
+    /// The scope of `run`, a run of a task of `kind`.
+    pub fn of(run: &Run, kind: corral_core::TaskKind) -> Scope {
         Scope {
             run: run.id,
             task: run.task_id,
             project: run.project_id,
             role: match run.consult.as_ref().map(|c| c.purpose) {
+                None if kind == corral_core::TaskKind::Orchestrate => Role::Orchestrator,
                 None => Role::Worker,
                 Some(corral_core::ConsultPurpose::Answer) => Role::Consult,
                 Some(corral_core::ConsultPurpose::Review) => Role::Reviewer,
@@ -143,7 +148,8 @@ impl Engine {
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let run = self.run(run).await?;
-        serve(self.clone(), Scope::of(&run), io).await;
+        let kind = self.task_record(run.task_id).await?.kind;
+        serve(self.clone(), Scope::of(&run, kind), io).await;
         Ok(())
     }
 }

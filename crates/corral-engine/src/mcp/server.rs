@@ -17,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::ask_tools::{self, AskAgent, AskHuman};
 use super::permission_tools::{self, PermissionPrompt};
 use super::review_tools::{self, SubmitReview};
+use super::subtask_tools::{self, CreateSubtask, Finish, ListSubtasks};
 use super::task_tools::{self, AddDependency, CreateTask, GetTask, ListTasks, ReportProgress};
 use super::{Role, Scope, ToolError};
 use crate::engine::Engine;
@@ -42,6 +43,16 @@ const CONSULT_TOOLS: [&str; 2] = ["list_tasks", "get_task"];
 
 /// The tools an agent reviewer keeps: it reads, and gives its verdict.
 const REVIEWER_TOOLS: [&str; 3] = ["list_tasks", "get_task", "submit_review"];
+
+/// The tools only an orchestrator gets.
+const ORCHESTRATOR_TOOLS: [&str; 3] = ["create_subtask", "list_subtasks", "finish"];
+
+/// What an orchestrator is told.
+const ORCHESTRATOR_INSTRUCTIONS: &str = "You orchestrate: split the goal into subtasks with \
+create_subtask (each runs in a sandbox of its own as soon as the subtasks it runs after have \
+succeeded; `after` names your other subtasks), see where they stand with list_subtasks, and \
+call finish with a summary when the goal is met. The project's tools (list_tasks, get_task, \
+ask_human, ...) are there too.";
 
 /// The longest message an agent may send; a longer one is dropped (a task's prompt is at most
 /// 1 MiB, refused with a clear error past that).
@@ -110,18 +121,22 @@ impl CorralServer {
             }
         }
         let kept: Option<&[&str]> = match scope.role {
-            Role::Worker => None,
+            Role::Worker | Role::Orchestrator => None,
             Role::Consult => Some(&CONSULT_TOOLS),
             Role::Reviewer => Some(&REVIEWER_TOOLS),
         };
+        let orchestrates = scope.role == Role::Orchestrator;
         let names: Vec<String> = tool_router
             .list_all()
             .into_iter()
             .map(|t| t.name.to_string())
             .filter(|name| match kept {
                 Some(kept) => !kept.contains(&name.as_str()),
-                // Only an agent reviewer gives a verdict.
-                None => name == "submit_review",
+                // Only an agent reviewer gives a verdict; only an orchestrator has subtasks.
+                None => {
+                    name == "submit_review"
+                        || (!orchestrates && ORCHESTRATOR_TOOLS.contains(&name.as_str()))
+                }
             })
             .collect();
         for name in names {
@@ -288,6 +303,43 @@ impl CorralServer {
         .await
     }
 
+    #[tool(
+        description = "Add a subtask of your goal: a title, a prompt for the agent that runs it (or `command`, a command line to run instead), optionally a runtime and model, and `after`: your subtasks (ids or titles) it runs after, from their results. It runs at once when ready, in a sandbox of its own. Give an idempotency_key so a retried call does not create it twice."
+    )]
+    async fn create_subtask(&self, Parameters(args): Parameters<CreateSubtask>) -> CallToolResult {
+        self.call(
+            "create_subtask",
+            &args,
+            subtask_tools::create_subtask(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "Your subtasks: id, title, status, what each runs after, and its latest run (state, why it failed)."
+    )]
+    async fn list_subtasks(&self, Parameters(args): Parameters<ListSubtasks>) -> CallToolResult {
+        self.call(
+            "list_subtasks",
+            &args,
+            subtask_tools::list_subtasks(&self.ctx, self.scope),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Say the goal is done (or as far as it goes), with a summary for the person: which subtasks did what, what is left. Then end your turn."
+    )]
+    async fn finish(&self, Parameters(args): Parameters<Finish>) -> CallToolResult {
+        self.call(
+            "finish",
+            &args,
+            subtask_tools::finish(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+
     // It changes nothing the agent works on (a reviewer runs in the CLI's read-only mode,
     // which lets through only tools that say so).
     #[tool(
@@ -352,6 +404,7 @@ impl ServerHandler for CorralServer {
             .with_server_info(Implementation::new("corral", env!("CARGO_PKG_VERSION")))
             .with_instructions(match self.scope.role {
                 Role::Worker => INSTRUCTIONS,
+                Role::Orchestrator => ORCHESTRATOR_INSTRUCTIONS,
                 Role::Consult => CONSULT_INSTRUCTIONS,
                 Role::Reviewer => REVIEWER_INSTRUCTIONS,
             })

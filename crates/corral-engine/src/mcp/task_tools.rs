@@ -296,6 +296,7 @@ pub(crate) async fn create_task(
             created_by: CreatedBy::Run(scope.run),
             approval,
             idempotency_key: args.idempotency_key,
+            parent: None,
         })
         .await?;
     Ok(created_json(&view, true))

@@ -194,7 +194,7 @@ impl RunNetwork {
         let doors = Services {
             gateway: gateway.clone(),
             ctx: ctx.clone(),
-            scope: crate::mcp::Scope::of(run),
+            scope: crate::mcp::Scope::of(run, ctx.task_record(run.task_id).await?.kind),
             mcp_slots: Arc::new(tokio::sync::Semaphore::new(MCP_CONNECTIONS)),
         };
         let serving = match plan.doors {

@@ -78,6 +78,12 @@ impl Engine {
         {
             tracing::error!(run = %run.id, task = %run.task_id, project = %run.project_id, error = %err, "after the run ended");
         }
+        // A subtask's end may make others of its orchestrator ready.
+        if to.is_terminal()
+            && let Err(err) = Box::pin(self.after_subtask_ended(run)).await
+        {
+            tracing::error!(run = %run.id, task = %run.task_id, project = %run.project_id, error = %err, "starting the subtasks that became ready");
+        }
         Ok(())
     }
 

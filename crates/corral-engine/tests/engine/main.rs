@@ -14,6 +14,7 @@ mod listing;
 mod local_runs;
 mod mcp;
 mod open;
+mod orchestrate;
 mod projects;
 mod runs;
 mod tasks;

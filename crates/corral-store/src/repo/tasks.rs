@@ -56,6 +56,19 @@ impl TaskQuery {
             .transpose()
     }
 
+    /// The subtasks of an orchestrate task, oldest first.
+    pub async fn children(db: &impl ConnectionTrait, parent: TaskId) -> StoreResult<Vec<Task>> {
+        tasks::Entity::find()
+            .filter(tasks::Column::ParentId.eq(parent.to_string()))
+            .order_by_asc(tasks::Column::CreatedAt)
+            .order_by_asc(tasks::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(task_from_row)
+            .collect()
+    }
+
     /// Tasks with exactly this title (after trimming), optionally within one project.
     pub async fn by_title(
         db: &impl ConnectionTrait,

@@ -72,8 +72,8 @@ describe("AppController", () => {
     await app.start();
     const project = await app.addProject("/repos/shop", "Shop");
     await app.openBoard(project!.id);
-    const a = await app.createTask({ project_id: project!.id, title: "A", prompt: "", runtime: null, model: null, command: null, after: [] });
-    const b = await app.createTask({ project_id: project!.id, title: "B", prompt: "", runtime: null, model: null, command: null, after: [a!.id] });
+    const a = await app.createTask({ project_id: project!.id, title: "A", prompt: "", runtime: null, model: null, command: null, after: [], kind: "work" });
+    const b = await app.createTask({ project_id: project!.id, title: "B", prompt: "", runtime: null, model: null, command: null, after: [a!.id], kind: "work" });
     flushSync();
     expect(app.columns.find((c) => c.status === "ready")?.tasks.map((t) => t.title)).toEqual(["A"]);
     expect(app.columns.find((c) => c.status === "backlog")?.tasks.map((t) => t.title)).toEqual(["B"]);
@@ -88,7 +88,7 @@ describe("AppController", () => {
     const { app, backend } = setup();
     const project = await backend.addProject("/repos/shop", null);
     await app.start();
-    const created = await backend.createTask({ project_id: project.id, title: "From the CLI", prompt: "", runtime: null, model: null, command: null, after: [] });
+    const created = await backend.createTask({ project_id: project.id, title: "From the CLI", prompt: "", runtime: null, model: null, command: null, after: [], kind: "work" });
     backend.emit({ type: "TaskCreated", task: created });
     await new Promise((r) => setTimeout(r, 0));
     expect(app.tasks.map((t) => t.title)).toEqual(["From the CLI"]);
@@ -98,7 +98,7 @@ describe("AppController", () => {
     const { app, backend } = setup();
     const project = await backend.addProject("/repos/shop", null);
     await app.start();
-    const task = await backend.createTask({ project_id: project.id, title: "T", prompt: "", runtime: "custom", model: null, command: ["true"], after: [] });
+    const task = await backend.createTask({ project_id: project.id, title: "T", prompt: "", runtime: "custom", model: null, command: ["true"], after: [], kind: "work" });
     const run = await backend.startRun(task.id);
     backend.emit({ type: "OpenRun", run_id: run.id });
     await new Promise((r) => setTimeout(r, 0));
@@ -145,7 +145,7 @@ describe("AppController runs", () => {
   async function withTask() {
     const ctx = setup();
     const project = await ctx.backend.addProject("/repos/shop", null);
-    const task = await ctx.backend.createTask({ project_id: project.id, title: "Hello", prompt: "", runtime: "custom", model: null, command: null, after: [] });
+    const task = await ctx.backend.createTask({ project_id: project.id, title: "Hello", prompt: "", runtime: "custom", model: null, command: null, after: [], kind: "work" });
     await ctx.app.openBoard(project.id);
     await ctx.app.openTaskDetail(task.id);
     // Runs of the fake finish at once.

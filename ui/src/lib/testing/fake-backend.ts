@@ -51,6 +51,7 @@ export const defaultWorkflow: WorkflowDto = {
   checks: [],
   verify_retries: 2,
   reviewer: null,
+  max_subtasks: 12,
   agent_permissions: "auto",
   max_file_mib: 50,
   agent_tasks: "propose",

@@ -1,0 +1,176 @@
+//! An orchestrator's tools (offered only to a run of an orchestrate task): `create_subtask`
+//! (a subtask of its own task, approved, run at once when ready, within `max-subtasks`),
+//! `list_subtasks` (where each stands) and `finish` (its explicit end, with a summary).
+
+use corral_core::{Approval, CreatedBy, RunEventBody, Runtime, TaskKind};
+use corral_store::TaskQuery;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Scope, ToolError, agent_runtime, check_model, check_short_field};
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::tasks::NewTask;
+
+/// The longest summary `finish` keeps.
+const SUMMARY_CHARS: usize = 8_000;
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct CreateSubtask {
+    /// A short title, unique among your subtasks.
+    pub title: String,
+    /// What the agent that runs it should do.
+    #[serde(default)]
+    pub prompt: String,
+    /// The agent runtime (claude-code, codex, gemini, opencode, aider, cursor); the project's
+    /// default when left out.
+    #[serde(default)]
+    pub runtime: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    /// A command line to run instead of an agent (program and arguments).
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Your subtasks (ids or titles) it runs after, from their results.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// Any string unique to this request: a retried call returns the subtask made first.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct ListSubtasks {}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct Finish {
+    /// What was done, for the person: which subtasks did what, what is left.
+    pub summary: String,
+}
+
+pub(super) async fn create_subtask(
+    ctx: &Engine,
+    scope: Scope,
+    args: CreateSubtask,
+) -> Result<Value, ToolError> {
+    let orchestrator = ctx.orchestrator_task(scope.run).await?;
+    let project = ctx.project(scope.project).await?;
+    check_model(args.model.as_deref())?;
+    check_short_field("the idempotency key", args.idempotency_key.as_deref())?;
+    let (runtime, command) = match args.command {
+        Some(argv) => {
+            corral_core::validate::argv(&argv).map_err(|e| ToolError::new(e.to_string()))?;
+            (Some(Runtime::Custom), Some(argv))
+        }
+        None => (
+            agent_runtime(args.runtime.as_deref(), "create subtasks for")?,
+            None,
+        ),
+    };
+    let db = ctx.store.db();
+    let siblings = TaskQuery::children(db, orchestrator.id)
+        .await
+        .map_err(EngineError::from)?;
+    if let Some(key) = args.idempotency_key.as_deref() {
+        let made = TaskQuery::created_by_run(db, scope.run)
+            .await
+            .map_err(EngineError::from)?;
+        if let Some((id, _)) = made.iter().find(|(_, k)| k.as_deref() == Some(key)) {
+            let view = ctx.task(*id).await?;
+            return Ok(
+                json!({"id": view.task.id.to_string(), "title": view.task.title,
+                "status": view.status.as_str(), "created": false}),
+            );
+        }
+    }
+    let limit = project.workflow.max_subtasks;
+    if siblings.len() >= limit as usize {
+        return Err(ToolError::new(format!(
+            "this orchestrator has {} subtasks, the most it may (max-subtasks={limit}); work \
+             with those, or finish and say what is left",
+            siblings.len()
+        )));
+    }
+    let mut after = Vec::new();
+    for reference in &args.after {
+        let reference = reference.trim();
+        let found = siblings
+            .iter()
+            .find(|t| t.id.to_string() == reference || t.title.trim() == reference)
+            .ok_or_else(|| {
+                ToolError::new(format!(
+                    "`{reference}` is not one of your subtasks (list_subtasks lists them); a \
+                     subtask runs after other subtasks of this orchestrator only"
+                ))
+            })?;
+        after.push(found.id);
+    }
+    let view = ctx
+        .create_task(NewTask {
+            project_id: project.id,
+            title: args.title,
+            prompt: args.prompt,
+            runtime,
+            model: args.model,
+            command,
+            after,
+            kind: TaskKind::Work,
+            max_attempts: None,
+            created_by: CreatedBy::Run(scope.run),
+            // A person created the orchestrator: its subtasks need no approval.
+            approval: Approval::Approved,
+            idempotency_key: args.idempotency_key,
+            parent: Some(orchestrator.id),
+        })
+        .await?;
+    let started = ctx.start_ready_subtasks(orchestrator.id).await?;
+    let run = started.iter().find(|r| r.task_id == view.task.id);
+    Ok(json!({
+        "id": view.task.id.to_string(),
+        "title": view.task.title,
+        "created": true,
+        "started": run.is_some(),
+        "note": if run.is_some() {
+            "it runs now"
+        } else {
+            "it starts by itself once the subtasks it runs after have succeeded"
+        },
+    }))
+}
+
+pub(super) async fn list_subtasks(ctx: &Engine, scope: Scope) -> Result<Value, ToolError> {
+    let orchestrator = ctx.orchestrator_task(scope.run).await?;
+    let mut listed = Vec::new();
+    for view in ctx.subtasks(orchestrator.id).await? {
+        let latest = ctx.list_runs(Some(view.task.id)).await?.into_iter().last();
+        listed.push(json!({
+            "id": view.task.id.to_string(),
+            "title": view.task.title,
+            "status": view.status.as_str(),
+            "after": view.depends_on.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "run": latest.map(|r| json!({
+                "id": r.id.to_string(),
+                "state": r.state.name(),
+                "failure": r.state.failure().map(|f| f.message.clone()),
+            })),
+        }));
+    }
+    Ok(json!({ "subtasks": listed }))
+}
+
+pub(super) async fn finish(ctx: &Engine, scope: Scope, args: Finish) -> Result<Value, ToolError> {
+    ctx.orchestrator_task(scope.run).await?;
+    let summary: String = args.summary.trim().chars().take(SUMMARY_CHARS).collect();
+    if summary.is_empty() {
+        return Err(ToolError::new("say what was done in the summary"));
+    }
+    ctx.append(
+        scope.run,
+        RunEventBody::OrchestratorFinished {
+            summary: summary.clone(),
+        },
+    )
+    .await?;
+    Ok(json!({"finished": true, "next": "end your turn"}))
+}

@@ -1,0 +1,109 @@
+//! An orchestrate task's MCP tools, spoken to directly: only its run is offered them; subtasks
+//! belong to it, run at once, stay within `max-subtasks`, and name only its own subtasks in
+//! `after`.
+
+use std::time::Duration;
+
+use corral_core::{TaskKind, TaskStatus};
+use corral_engine::NewTask;
+use serde_json::json;
+
+use crate::Fixture;
+use crate::mcp::{Client, live_run};
+use crate::runs::wait;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_orchestrator_gets_subtasks_which_run_at_once_within_its_limit() {
+    let f = Fixture::new().await;
+    let (p, worker) = live_run(&f, &[("max-subtasks", "2")]).await;
+    let mut mcp = Client::connect(&f, worker).await;
+    let names = mcp.tool_names().await;
+    assert!(
+        !names.iter().any(|n| n == "create_subtask" || n == "finish"),
+        "a worker has no subtasks: {names:?}"
+    );
+
+    let goal = f
+        .engine
+        .create_task(NewTask {
+            project_id: p.id,
+            title: "Goal".into(),
+            command: Some(vec!["sleep".into(), "60".into()]),
+            kind: TaskKind::Orchestrate,
+            ..Default::default()
+        })
+        .await
+        .expect("task");
+    let run = f.engine.start_run(goal.task.id).await.expect("start");
+    for _ in 0..600 {
+        if f.engine.run(run.id).await.expect("run").state == corral_core::RunState::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut mcp = Client::connect(&f, run.id).await;
+    let names = mcp.tool_names().await;
+    for tool in ["create_subtask", "list_subtasks", "finish", "list_tasks"] {
+        assert!(names.iter().any(|n| n == tool), "{tool}: {names:?}");
+    }
+    let sub = |title: &str| json!({"title": title, "command": ["sh", "-c", "sleep 1"], "idempotency_key": title});
+    let a = mcp.ok("create_subtask", sub("A")).await;
+    assert_eq!(a["started"], true, "{a}");
+    let again = mcp.ok("create_subtask", sub("A")).await;
+    assert_eq!(
+        (again["created"].clone(), again["id"].clone()),
+        (json!(false), a["id"].clone())
+    );
+    let refused = mcp
+        .refused(
+            "create_subtask",
+            json!({"title": "B", "command": ["true"], "after": ["Asker"]}),
+        )
+        .await;
+    assert!(
+        refused.contains("`Asker` is not one of your subtasks"),
+        "{refused}"
+    );
+    let b = mcp
+        .ok(
+            "create_subtask",
+            json!({"title": "B", "command": ["true"], "after": ["A"]}),
+        )
+        .await;
+    assert_eq!(b["started"], false, "it waits for A: {b}");
+    let over = mcp.refused("create_subtask", sub("C")).await;
+    assert!(over.contains("max-subtasks=2"), "{over}");
+    let listed = mcp.ok("list_subtasks", json!({})).await;
+    let titles: Vec<&str> = listed["subtasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["A", "B"], "{listed}");
+    let refused = mcp.refused("finish", json!({"summary": "  "})).await;
+    assert!(refused.contains("summary"), "{refused}");
+    mcp.ok("finish", json!({"summary": "A then B."})).await;
+
+    // B starts by itself once A has succeeded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let subtasks = loop {
+        let subtasks = f.engine.subtasks(goal.task.id).await.expect("subtasks");
+        if subtasks
+            .iter()
+            .all(|s| matches!(s.status, TaskStatus::Review | TaskStatus::Done))
+        {
+            break subtasks;
+        }
+        let now: Vec<_> = subtasks.iter().map(|s| (&s.task.title, s.status)).collect();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "subtasks never all done: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(subtasks.iter().all(|s| s.task.parent == Some(goal.task.id)));
+    f.engine.cancel_run(run.id).await.expect("cancel");
+    f.engine.cancel_run(worker).await.expect("cancel");
+    wait(&f, run.id, Duration::from_secs(30)).await;
+}
