@@ -77,6 +77,17 @@ fn reply(body: &str) -> String {
     if body.contains("CORRAL-CHECKS") {
         return checks_reply(&request, &messages[last_human..], results, body);
     }
+    // An orchestrator woken with its subtasks' results: it finishes.
+    let woken = messages
+        .get(last_human)
+        .is_some_and(|m| m.to_string().contains("Your subtasks have ended"));
+    if woken {
+        if results == 0 {
+            let input = serde_json::json!({"summary": "All three done: c.txt holds a and b."});
+            return tool_use_reply(&request, turn, "mcp__corral__finish", &input);
+        }
+        return text_reply(&request, turn, "Done.");
+    }
     let script = mcp_script(body);
     // A resumed session whose new message is a person's answer: it is taken, the turn ends.
     let answered_later = messages.get(last_human).is_some_and(|m| {
@@ -254,11 +265,14 @@ pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
             "create_subtask",
             serde_json::json!({"title": "D", "command": sh("true"), "after": ["Not mine"]}),
         ));
-        calls.push(("list_subtasks", serde_json::json!({})));
-        calls.push((
-            "finish",
-            serde_json::json!({"summary": "A and B at once, then C from both."}),
-        ));
+        // `-WAIT`: it ends its turn and is woken with the results (see `reply`).
+        if !body.contains("CORRAL-MCP-ORCHESTRATE-WAIT") {
+            calls.push(("list_subtasks", serde_json::json!({})));
+            calls.push((
+                "finish",
+                serde_json::json!({"summary": "A and B at once, then C from both."}),
+            ));
+        }
     }
     if body.contains("CORRAL-MCP-CONSULT") {
         calls.push((

@@ -24,11 +24,9 @@ fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes(
         "--prompt",
         "CORRAL-MCP-ORCHESTRATE: make c.txt from a.txt and b.txt",
     ]);
+    // The orchestrator's run ends once it finished and its subtasks have ended.
     let ran = env.corral_with(&["run", "Goal"], &[KEY]);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
-    // The subtasks started while it planned; what is left of them runs to its end here.
-    let graph = env.corral_with(&["graph", "run", "r"], &[KEY]);
-    assert_eq!(graph.code, 0, "{}\n{}", graph.stderr, graph.stdout);
 
     let shown = json(&env.ok(&["task", "show", "Goal", "--json"]));
     assert_eq!(shown["kind"], "orchestrate", "{shown}");
@@ -70,5 +68,75 @@ fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes(
     assert!(
         log.contains("finish > A and B at once, then C from both."),
         "{log}"
+    );
+}
+
+#[test]
+fn an_orchestrator_that_ends_its_turn_is_woken_with_its_subtasks_results_and_finishes() {
+    let (url, requests) = model_server();
+    let env = local_claude_project(&url);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Goal",
+        "--kind",
+        "orchestrate",
+        "--prompt",
+        "CORRAL-MCP-ORCHESTRATE-WAIT: make c.txt from a.txt and b.txt",
+    ]);
+    let ran = env.corral_with(&["run", "Goal", "--follow"], &[KEY]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
+    // Its turn ended after planning; it was woken once, with every subtask's result.
+    let seen = requests.lock().expect("requests").clone();
+    let woken: Vec<&String> = seen
+        .iter()
+        .filter(|r| r.contains("Your subtasks have ended (3 in all)"))
+        .collect();
+    let wake = woken
+        .first()
+        .unwrap_or_else(|| panic!("never woken: {seen:?}"));
+    for title in ["`A`", "`B`", "`C`"] {
+        assert!(wake.contains(title), "{wake}");
+    }
+    let goal = json(&env.ok(&["runs", "--task", "Goal", "--json"]));
+    let id = goal[0]["id"].as_str().expect("id");
+    assert_eq!(goal[0]["state"], "succeeded", "{goal}");
+    let log = env.ok(&["logs", id]);
+    assert!(
+        log.contains("the orchestrator is woken: 3 subtask runs ended"),
+        "{log}"
+    );
+    assert!(log.contains("finish > All three done"), "{log}");
+    let shown = json(&env.ok(&["task", "show", "Goal", "--json"]));
+    let done = shown["subtasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["status"] == "review")
+        .count();
+    assert_eq!(done, 3, "{shown}");
+    // How long from the last subtask's end to the wake-up (one measurement, printed).
+    let events: Vec<serde_json::Value> =
+        env.ok(&["logs", id, "--json"]).lines().map(json).collect();
+    let woke_at = events
+        .iter()
+        .find(|e| e["kind"] == "note" && e["text"].as_str().is_some_and(|t| t.contains("is woken")))
+        .and_then(|e| e["at"].as_i64())
+        .expect("the wake-up");
+    let last_end = json(&env.ok(&["runs", "--json"]))
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["task_id"] != shown["id"])
+        .filter_map(|r| r["finished_at"].as_i64())
+        .filter(|at| *at <= woke_at)
+        .max()
+        .expect("a subtask's end");
+    eprintln!(
+        "wake-up {} ms after the last subtask ended",
+        woke_at - last_end
     );
 }

@@ -12,6 +12,7 @@ mod follow;
 pub(crate) mod gc;
 mod merge;
 mod network;
+mod orchestration;
 mod overlaps;
 mod paths;
 mod plan;

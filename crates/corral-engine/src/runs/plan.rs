@@ -130,6 +130,13 @@ pub(crate) fn check(
             return refuse("it was proposed by an agent and rejected");
         }
     }
+    if task.kind == corral_core::TaskKind::Orchestrate && project.workflow.max_concurrent_runs < 2 {
+        return refuse(&format!(
+            "an orchestrator keeps its run slot while its subtasks run, and project `{}` runs \
+             one run at a time; `corral project set {} max-runs=2` (or more)",
+            project.name, project.name
+        ));
+    }
     if adapter.is_some() && project.workflow.network == corral_core::NetworkPolicy::None {
         return refuse(&format!(
             "an agent needs its model API, and project `{}` has network=none; let it through \

@@ -303,6 +303,11 @@ async fn advance<S: Sandbox>(
                 ctx.transition(run, Transition::AskInput).await?;
                 return Ok(Next::Continue);
             }
+            // An orchestrator waits for its subtasks, and is woken with their results.
+            match super::orchestration::after_turn(ctx, run, turn.task, cancel).await? {
+                super::orchestration::AfterTurn::NextTurn => return Ok(Next::Continue),
+                super::orchestration::AfterTurn::Done => {}
+            }
             if turn.plan.checks.is_empty() {
                 return Ok(Next::Done);
             }

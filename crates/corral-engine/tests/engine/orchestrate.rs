@@ -107,3 +107,39 @@ async fn only_an_orchestrator_gets_subtasks_which_run_at_once_within_its_limit()
     f.engine.cancel_run(worker).await.expect("cancel");
     wait(&f, run.id, Duration::from_secs(30)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orchestrator_is_refused_with_one_run_slot_it_would_keep_while_subtasks_wait() {
+    let f = Fixture::new().await;
+    let repo = f.repo("proj");
+    let p = f
+        .engine
+        .add_project(crate::s(&repo), None)
+        .await
+        .expect("project");
+    let p = f
+        .engine
+        .set_project_settings(
+            p.id,
+            &[
+                ("sandbox".into(), "local".into()),
+                ("max-runs".into(), "1".into()),
+            ],
+        )
+        .await
+        .expect("settings");
+    let goal = f
+        .engine
+        .create_task(NewTask {
+            project_id: p.id,
+            title: "Goal".into(),
+            command: Some(vec!["true".into()]),
+            kind: TaskKind::Orchestrate,
+            ..Default::default()
+        })
+        .await
+        .expect("task");
+    let refused = f.engine.start_run(goal.task.id).await.expect_err("refused");
+    assert_eq!(refused.kind(), corral_engine::ErrorKind::NotRunnable);
+    assert!(refused.to_string().contains("max-runs=2"), "{refused}");
+}
