@@ -247,7 +247,13 @@ pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
     }
     if body.contains("CORRAL-MCP-ORCHESTRATE") {
         // An orchestrator: two subtasks at once, a third after both, a look, then finish.
-        let sh = |script: &str| serde_json::json!(["sh", "-c", script]);
+        // `-SLOW`: each subtask takes two seconds (a test kills Corral meanwhile).
+        let slow = if body.contains("CORRAL-MCP-ORCHESTRATE-WAIT-SLOW") {
+            "sleep 2; "
+        } else {
+            ""
+        };
+        let sh = |script: &str| serde_json::json!(["sh", "-c", format!("{slow}{script}")]);
         calls.push((
             "create_subtask",
             serde_json::json!({"title": "A", "command": sh("echo a > a.txt"), "idempotency_key": "a"}),

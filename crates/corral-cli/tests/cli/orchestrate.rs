@@ -140,3 +140,77 @@ fn an_orchestrator_that_ends_its_turn_is_woken_with_its_subtasks_results_and_fin
         woke_at - last_end
     );
 }
+
+#[test]
+fn kill_9_mid_orchestration_the_subtree_goes_on_and_the_wake_up_still_happens() {
+    let (url, requests) = model_server();
+    let env = local_claude_project(&url);
+    env.ok(&[
+        "task",
+        "add",
+        "-p",
+        "r",
+        "-t",
+        "Goal",
+        "--kind",
+        "orchestrate",
+        "--prompt",
+        "CORRAL-MCP-ORCHESTRATE-WAIT-SLOW: make c.txt from a.txt and b.txt",
+    ]);
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["run", "Goal"])
+        .env("CORRAL_DATA_DIR", &env.data)
+        .env(KEY.0, KEY.1)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("corral runs");
+    // Kill Corral while A and B run.
+    let started = std::time::Instant::now();
+    loop {
+        let shown = json(&env.ok(&["task", "show", "Goal", "--json"]));
+        let running = shown["subtasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["status"] == "running")
+            .count();
+        if running == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{shown}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    // The next Corral picks everything up: A and B end, C runs, the orchestrator is woken.
+    let goal = json(&env.ok(&["runs", "--task", "Goal", "--json"]));
+    let id = goal[0]["id"].as_str().expect("id").to_string();
+    let followed = env.corral_with(&["logs", &id, "--follow"], &[KEY]);
+    assert_eq!(followed.code, 0, "{}", followed.stderr);
+    let goal = json(&env.ok(&["run", "show", &id, "--json"]));
+    assert_eq!(goal["state"], "succeeded", "{goal}");
+    let seen = requests.lock().expect("requests").clone();
+    assert!(
+        seen.iter()
+            .any(|r| r.contains("Your subtasks have ended (3 in all)")),
+        "never woken"
+    );
+    let shown = json(&env.ok(&["task", "show", "Goal", "--json"]));
+    let done = shown["subtasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["status"] == "review")
+        .count();
+    assert_eq!(done, 3, "{shown}");
+    let c = json(&env.ok(&["runs", "--task", "C", "--json"]));
+    let branch = c[0]["branch"].as_str().expect("branch");
+    assert_eq!(
+        file_on_branch(&env.dir.path().join("r"), branch, "c.txt"),
+        "a\nb\n"
+    );
+}
