@@ -3,12 +3,26 @@
 //! orchestrator) and start by themselves as the subtasks they run after end. What belongs to
 //! one orchestrator's subtree, and starting what is ready in it.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use corral_core::{Run, RunId, Task, TaskId, TaskKind, TaskStatus};
 use corral_store::TaskQuery;
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::views::TaskView;
+
+/// Held while subtasks are looked at and started.
+static STARTING: LazyLock<tokio::sync::Mutex<()>> = LazyLock::new(Default::default);
+
+/// What `start_ready_subtasks` did.
+#[derive(Debug, Default)]
+pub(crate) struct SubtaskStarts {
+    pub started: Vec<Run>,
+    /// Ready subtasks that could not start, and why.
+    pub refused: Vec<(TaskId, String)>,
+}
 
 impl Engine {
     /// The subtasks of an orchestrate task, oldest first, with their status.
@@ -21,23 +35,34 @@ impl Engine {
     }
 
     /// Starts every subtask of `parent` that is ready (the subtasks it runs after succeeded)
-    /// and has no run yet; returns the runs started. A subtask that cannot run is left, said
-    /// in the log.
-    pub(crate) async fn start_ready_subtasks(&self, parent: TaskId) -> EngineResult<Vec<Run>> {
-        let mut started = Vec::new();
+    /// and has no run yet. Returns the runs started, and the subtasks that cannot start with
+    /// why (a missing key, say): they stay ready, and their orchestrator is told.
+    /// Subtasks in `skip` are not tried (a caller that tried them already).
+    pub(crate) async fn start_ready_subtasks(
+        &self,
+        parent: TaskId,
+        skip: &HashSet<TaskId>,
+    ) -> EngineResult<SubtaskStarts> {
+        // One start at a time in this process: a subtask seen ready twice starts once.
+        let _one_at_a_time = STARTING.lock().await;
+        let mut starts = SubtaskStarts::default();
         for child in self.subtasks(parent).await? {
-            if child.status != TaskStatus::Ready {
+            if child.status != TaskStatus::Ready || skip.contains(&child.task.id) {
                 continue;
             }
             match self.start_run(child.task.id).await {
-                Ok(run) => started.push(run),
-                Err(err) => tracing::warn!(
-                    task = %child.task.id, error = %err,
-                    "a ready subtask could not start"
-                ),
+                Ok(run) => starts.started.push(run),
+                Err(err) => {
+                    tracing::warn!(task = %child.task.id, error = %err, "a ready subtask could not start");
+                    let why = match err.fix() {
+                        Some(fix) => format!("{err} ({fix})"),
+                        None => err.to_string(),
+                    };
+                    starts.refused.push((child.task.id, why));
+                }
             }
         }
-        Ok(started)
+        Ok(starts)
     }
 
     /// A run ended: when its task is a subtask, what became ready in its subtree starts.
@@ -47,7 +72,7 @@ impl Engine {
         }
         let task = self.task_record(run.task_id).await?;
         if let Some(parent) = task.parent {
-            self.start_ready_subtasks(parent).await?;
+            self.start_ready_subtasks(parent, &HashSet::new()).await?;
         }
         Ok(())
     }

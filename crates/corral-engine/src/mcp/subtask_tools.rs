@@ -124,18 +124,28 @@ pub(super) async fn create_subtask(
             parent: Some(orchestrator.id),
         })
         .await?;
-    let started = ctx.start_ready_subtasks(orchestrator.id).await?;
-    let run = started.iter().find(|r| r.task_id == view.task.id);
+    let starts = ctx
+        .start_ready_subtasks(orchestrator.id, &Default::default())
+        .await?;
+    let run = starts.started.iter().find(|r| r.task_id == view.task.id);
+    let refused = starts
+        .refused
+        .iter()
+        .find(|(id, _)| *id == view.task.id)
+        .map(|(_, why)| why.clone());
+    let note = match (&run, &refused) {
+        (Some(_), _) => "it runs now".to_string(),
+        (None, Some(why)) => format!("it cannot start: {why}"),
+        (None, None) => {
+            "it starts by itself once the subtasks it runs after have succeeded".to_string()
+        }
+    };
     Ok(json!({
         "id": view.task.id.to_string(),
         "title": view.task.title,
         "created": true,
         "started": run.is_some(),
-        "note": if run.is_some() {
-            "it runs now"
-        } else {
-            "it starts by itself once the subtasks it runs after have succeeded"
-        },
+        "note": note,
     }))
 }
 

@@ -48,20 +48,30 @@ pub(super) async fn after_turn(
     let record = ctx.run_dir(run.id).join(REPORTED_FILE);
     let recorded = std::fs::read_to_string(&record).unwrap_or_default();
     let nudged = recorded.lines().any(|l| l == "nudged");
-    // Wait until none of its subtasks is running or still to start.
+    // Wait until none of its subtasks is running or still to start. A ready subtask that
+    // cannot start (its key missing) is not waited for: its orchestrator is told why.
+    let mut tried = std::collections::HashSet::new();
+    let mut cannot_start: Vec<(corral_core::TaskId, String)> = Vec::new();
     let subtasks = loop {
         if *cancel.borrow() {
             return Err(StepStop::Cancelled);
         }
+        // Each ready subtask is tried once here (others start as the ones they wait on end).
+        let starts = ctx.start_ready_subtasks(task.id, &tried).await?;
+        tried.extend(starts.started.iter().map(|r| r.task_id));
+        tried.extend(starts.refused.iter().map(|(id, _)| *id));
+        cannot_start.extend(starts.refused);
         let subtasks = ctx.subtasks(task.id).await?;
         let pending = subtasks.iter().any(|s| {
-            matches!(
-                s.status,
-                TaskStatus::Ready
-                    | TaskStatus::Running
-                    | TaskStatus::NeedsInput
-                    | TaskStatus::Backlog
-            )
+            let refused = cannot_start.iter().any(|(id, _)| *id == s.task.id);
+            !refused
+                && matches!(
+                    s.status,
+                    TaskStatus::Ready
+                        | TaskStatus::Running
+                        | TaskStatus::NeedsInput
+                        | TaskStatus::Backlog
+                )
         });
         if !pending {
             break subtasks;
@@ -85,7 +95,13 @@ pub(super) async fn after_turn(
         .filter_map(|(_, r)| r.as_ref())
         .filter(|r| !recorded.lines().any(|l| l == r.id.to_string()))
         .collect();
-    let message = if !new.is_empty() {
+    // A subtask that cannot start is news once.
+    let unstartable: Vec<String> = cannot_start
+        .iter()
+        .map(|(id, _)| format!("cannot start {id}"))
+        .filter(|line| !recorded.lines().any(|l| l == line))
+        .collect();
+    let message = if !new.is_empty() || !unstartable.is_empty() {
         let mut text = format!(
             "Your subtasks have ended ({} in all). Their results:\n",
             subtasks.len()
@@ -97,6 +113,9 @@ pub(super) async fn after_turn(
                 sub.task.id,
                 sub.status.as_str()
             ));
+            if let Some((_, why)) = cannot_start.iter().find(|(id, _)| *id == sub.task.id) {
+                text.push_str(&format!(", cannot start: {why}"));
+            }
             if let Some(r) = latest {
                 if let Some(failure) = r.state.failure() {
                     text.push_str(&format!(", failed: {}", failure.message));
@@ -134,7 +153,10 @@ pub(super) async fn after_turn(
     for r in &new {
         reported.push_str(&format!("{}\n", r.id));
     }
-    if new.is_empty() {
+    for line in &unstartable {
+        reported.push_str(&format!("{line}\n"));
+    }
+    if new.is_empty() && unstartable.is_empty() {
         reported.push_str("nudged\n");
     }
     write_atomic(&record, &reported)?;
@@ -152,7 +174,7 @@ pub(super) async fn after_turn(
     }
     ctx.note(
         run.id,
-        if new.is_empty() {
+        if new.is_empty() && unstartable.is_empty() {
             "the orchestrator ended its turn without finish: it is woken once to finish or \
              go on"
                 .to_string()

@@ -74,6 +74,11 @@ async fn only_an_orchestrator_gets_subtasks_which_run_at_once_within_its_limit()
     let over = mcp.refused("create_subtask", sub("C")).await;
     assert!(over.contains("max-subtasks=2"), "{over}");
     let listed = mcp.ok("list_subtasks", json!({})).await;
+    assert_eq!(
+        listed["subtasks"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
     let titles: Vec<&str> = listed["subtasks"]
         .as_array()
         .into_iter()
@@ -142,4 +147,44 @@ async fn an_orchestrator_is_refused_with_one_run_slot_it_would_keep_while_subtas
     let refused = f.engine.start_run(goal.task.id).await.expect_err("refused");
     assert_eq!(refused.kind(), corral_engine::ErrorKind::NotRunnable);
     assert!(refused.to_string().contains("max-runs=2"), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subtask_whose_key_is_missing_is_reported_to_its_orchestrator_not_lost() {
+    let f = Fixture::new().await;
+    let (p, worker) = live_run(&f, &[]).await;
+    let goal = f
+        .engine
+        .create_task(NewTask {
+            project_id: p.id,
+            title: "Goal".into(),
+            command: Some(vec!["sleep".into(), "60".into()]),
+            kind: TaskKind::Orchestrate,
+            ..Default::default()
+        })
+        .await
+        .expect("task");
+    let run = f.engine.start_run(goal.task.id).await.expect("start");
+    for _ in 0..600 {
+        if f.engine.run(run.id).await.expect("run").state == corral_core::RunState::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut mcp = Client::connect(&f, run.id).await;
+    let made = mcp
+        .ok(
+            "create_subtask",
+            json!({"title": "Keyless", "prompt": "do it", "runtime": "cursor"}),
+        )
+        .await;
+    assert_eq!(made["started"], false, "{made}");
+    let note = made["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("cannot start") && note.contains("CURSOR_API_KEY"),
+        "{made}"
+    );
+    f.engine.cancel_run(run.id).await.expect("cancel");
+    f.engine.cancel_run(worker).await.expect("cancel");
+    wait(&f, run.id, Duration::from_secs(30)).await;
 }
