@@ -71,7 +71,16 @@ impl Engine {
             return Ok(());
         }
         let task = self.task_record(run.task_id).await?;
-        if let Some(parent) = task.parent {
+        let Some(parent) = task.parent else {
+            return Ok(());
+        };
+        // Only while its orchestrator works: an orchestrator that ended starts nothing more.
+        let orchestrating = self
+            .list_runs(Some(parent))
+            .await?
+            .first()
+            .is_some_and(|r| r.state.is_live());
+        if orchestrating {
             self.start_ready_subtasks(parent, &HashSet::new()).await?;
         }
         Ok(())

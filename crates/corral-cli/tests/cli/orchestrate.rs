@@ -12,6 +12,8 @@ const KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-corral-test-orchestrate");
 fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes() {
     let (url, _requests) = model_server();
     let env = local_claude_project(&url);
+    // Command-line subtasks only where agents may run commands without asking.
+    env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
     env.ok(&[
         "task",
         "add",
@@ -75,6 +77,8 @@ fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes(
 fn an_orchestrator_that_ends_its_turn_is_woken_with_its_subtasks_results_and_finishes() {
     let (url, requests) = model_server();
     let env = local_claude_project(&url);
+    // Command-line subtasks only where agents may run commands without asking.
+    env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
     env.ok(&[
         "task",
         "add",
@@ -145,6 +149,8 @@ fn an_orchestrator_that_ends_its_turn_is_woken_with_its_subtasks_results_and_fin
 fn kill_9_mid_orchestration_the_subtree_goes_on_and_the_wake_up_still_happens() {
     let (url, requests) = model_server();
     let env = local_claude_project(&url);
+    // Command-line subtasks only where agents may run commands without asking.
+    env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
     env.ok(&[
         "task",
         "add",

@@ -56,6 +56,26 @@ pub(super) async fn create_subtask(
 ) -> Result<Value, ToolError> {
     let orchestrator = ctx.orchestrator_task(scope.run).await?;
     let project = ctx.project(scope.project).await?;
+    if project.workflow.agent_tasks == corral_core::AgentTasks::Deny {
+        return Err(ToolError::new(
+            "this project does not let agents create tasks (agent-tasks=deny)",
+        ));
+    }
+    // A command line runs without the agent CLI's permission prompts: only where its agent may
+    // run commands without asking anyway.
+    let commands_free = match project.workflow.agent_permissions {
+        corral_core::AgentPermissions::Bypass => true,
+        corral_core::AgentPermissions::Auto => {
+            project.workflow.sandbox == corral_core::SandboxKind::Docker
+        }
+        corral_core::AgentPermissions::Edits | corral_core::AgentPermissions::Ask => false,
+    };
+    if args.command.is_some() && !commands_free {
+        return Err(ToolError::new(
+            "a command-line subtask runs commands without asking, and this project's agents \
+             may not (agent-permissions); give a prompt for an agent instead",
+        ));
+    }
     check_model(args.model.as_deref())?;
     check_short_field("the idempotency key", args.idempotency_key.as_deref())?;
     let (runtime, command) = match args.command {
@@ -69,6 +89,8 @@ pub(super) async fn create_subtask(
         ),
     };
     let db = ctx.store.db();
+    // One creation at a time: a retried call cannot pass the limit or make a twin.
+    let _one_at_a_time = super::task_tools::CREATING.lock().await;
     let siblings = TaskQuery::children(db, orchestrator.id)
         .await
         .map_err(EngineError::from)?;
@@ -153,7 +175,7 @@ pub(super) async fn list_subtasks(ctx: &Engine, scope: Scope) -> Result<Value, T
     let orchestrator = ctx.orchestrator_task(scope.run).await?;
     let mut listed = Vec::new();
     for view in ctx.subtasks(orchestrator.id).await? {
-        let latest = ctx.list_runs(Some(view.task.id)).await?.into_iter().last();
+        let latest = ctx.list_runs(Some(view.task.id)).await?.into_iter().next(); // newest first
         listed.push(json!({
             "id": view.task.id.to_string(),
             "title": view.task.title,

@@ -29,7 +29,7 @@ static LAST_PROGRESS: std::sync::LazyLock<
 
 /// One `create_task` at a time in this process, so a retried call with the same idempotency
 /// key finds the task the first one made instead of racing it.
-static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(super) static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub(crate) struct ListTasks {
@@ -341,6 +341,14 @@ pub(crate) async fn add_dependency(
             )));
         }
         AgentTasks::Propose | AgentTasks::Allow => {}
+    }
+    // A subtask runs after other subtasks of its orchestrator only.
+    if task.parent.is_some() && after.parent != task.parent {
+        return Err(ToolError::new(format!(
+            "`{}` is a subtask: it runs after other subtasks of its orchestrator only, and `{}` \
+             is not one",
+            task.title, after.title
+        )));
     }
     let view = ctx.add_dependency(task.id, after.id).await?;
     Ok(json!({

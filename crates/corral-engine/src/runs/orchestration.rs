@@ -62,8 +62,23 @@ pub(super) async fn after_turn(
         tried.extend(starts.refused.iter().map(|(id, _)| *id));
         cannot_start.extend(starts.refused);
         let subtasks = ctx.subtasks(task.id).await?;
+        // Nor is what runs after one (it would wait forever).
+        let mut stuck: std::collections::HashSet<corral_core::TaskId> =
+            cannot_start.iter().map(|(id, _)| *id).collect();
+        loop {
+            let more: Vec<_> = subtasks
+                .iter()
+                .filter(|s| !stuck.contains(&s.task.id))
+                .filter(|s| s.depends_on.iter().any(|d| stuck.contains(d)))
+                .map(|s| s.task.id)
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            stuck.extend(more);
+        }
         let pending = subtasks.iter().any(|s| {
-            let refused = cannot_start.iter().any(|(id, _)| *id == s.task.id);
+            let refused = stuck.contains(&s.task.id);
             !refused
                 && matches!(
                     s.status,
@@ -87,7 +102,7 @@ pub(super) async fn after_turn(
     }
     let mut results = Vec::new();
     for sub in &subtasks {
-        let latest = ctx.list_runs(Some(sub.task.id)).await?.into_iter().last();
+        let latest = ctx.list_runs(Some(sub.task.id)).await?.into_iter().next(); // newest first
         results.push((sub, latest));
     }
     let new: Vec<&Run> = results
@@ -149,17 +164,8 @@ pub(super) async fn after_turn(
     // The turn's message first, then what it reports, then the finished turn's records: a
     // restart at any point runs that turn once.
     write_atomic(&ctx.run_dir(run.id).join(NEXT_TURN_FILE), &message)?;
-    let mut reported = recorded;
-    for r in &new {
-        reported.push_str(&format!("{}\n", r.id));
-    }
-    for line in &unstartable {
-        reported.push_str(&format!("{line}\n"));
-    }
-    if new.is_empty() && unstartable.is_empty() {
-        reported.push_str("nudged\n");
-    }
-    write_atomic(&record, &reported)?;
+    // Clearing the finished turn commits it: a restart before comes back here (and says it
+    // again), a restart after runs the next turn.
     for file in ["agent.step", "agent.ended"] {
         match std::fs::remove_file(ctx.run_dir(run.id).join(file)) {
             Ok(()) => {}
@@ -172,6 +178,17 @@ pub(super) async fn after_turn(
             }
         }
     }
+    let mut reported = recorded;
+    for r in &new {
+        reported.push_str(&format!("{}\n", r.id));
+    }
+    for line in &unstartable {
+        reported.push_str(&format!("{line}\n"));
+    }
+    if new.is_empty() && unstartable.is_empty() {
+        reported.push_str("nudged\n");
+    }
+    write_atomic(&record, &reported)?;
     ctx.note(
         run.id,
         if new.is_empty() && unstartable.is_empty() {

@@ -15,7 +15,12 @@ use crate::runs::wait;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_an_orchestrator_gets_subtasks_which_run_at_once_within_its_limit() {
     let f = Fixture::new().await;
-    let (p, worker) = live_run(&f, &[("max-subtasks", "2")]).await;
+    // Command-line subtasks only where agents may run commands without asking.
+    let (p, worker) = live_run(
+        &f,
+        &[("max-subtasks", "2"), ("agent-permissions", "bypass")],
+    )
+    .await;
     let mut mcp = Client::connect(&f, worker).await;
     let names = mcp.tool_names().await;
     assert!(
@@ -71,6 +76,11 @@ async fn only_an_orchestrator_gets_subtasks_which_run_at_once_within_its_limit()
         )
         .await;
     assert_eq!(b["started"], false, "it waits for A: {b}");
+    // Nor can add_dependency hang a subtask after a task outside its subtree.
+    let outside = mcp
+        .refused("add_dependency", json!({"task": "B", "after": "Asker"}))
+        .await;
+    assert!(outside.contains("`B` is a subtask"), "{outside}");
     let over = mcp.refused("create_subtask", sub("C")).await;
     assert!(over.contains("max-subtasks=2"), "{over}");
     let listed = mcp.ok("list_subtasks", json!({})).await;
@@ -172,6 +182,14 @@ async fn a_subtask_whose_key_is_missing_is_reported_to_its_orchestrator_not_lost
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut mcp = Client::connect(&f, run.id).await;
+    // Its agents may not run commands without asking (local sandbox, edits): no command line.
+    let refused = mcp
+        .refused(
+            "create_subtask",
+            json!({"title": "Shell", "command": ["sh", "-c", "true"]}),
+        )
+        .await;
+    assert!(refused.contains("agent-permissions"), "{refused}");
     let made = mcp
         .ok(
             "create_subtask",
