@@ -75,6 +75,8 @@ pub struct TaskSummary {
     pub approval: Approval,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The orchestrate task it is a subtask of.
+    pub parent: Option<TaskId>,
 }
 
 impl From<&Task> for TaskSummary {
@@ -90,6 +92,7 @@ impl From<&Task> for TaskSummary {
             approval: t.approval,
             created_at: t.created_at,
             updated_at: t.updated_at,
+            parent: t.parent,
         }
     }
 }

@@ -54,6 +54,7 @@ impl Statuses {
                 .get(&id)
                 .map(|l| l.checks.clone())
                 .unwrap_or_default(),
+            subtask_progress: None,
         }
     }
 

@@ -103,8 +103,9 @@ impl Engine {
                 tasks.iter().map(|t| (t.id, t.project_id, t.approval)),
             )
             .await?;
-        let views: Vec<TaskView<TaskSummary>> =
+        let mut views: Vec<TaskView<TaskSummary>> =
             tasks.into_iter().map(|t| statuses.view(t.id, t)).collect();
+        with_subtask_progress(&mut views);
         self.listings
             .put(project, version, statuses.tips, views.clone());
         Ok(views)
@@ -351,5 +352,25 @@ impl Engine {
         let view = self.task(id).await?;
         self.publish(EngineEvent::TaskUpdated { task: view.clone() });
         Ok(view)
+    }
+}
+
+/// Each orchestrate task's progress: how many of its subtasks succeeded, of how many.
+fn with_subtask_progress(views: &mut [TaskView<TaskSummary>]) {
+    let mut progress: std::collections::HashMap<TaskId, (u32, u32)> = Default::default();
+    for view in views.iter() {
+        if let Some(parent) = view.task.parent {
+            let entry = progress.entry(parent).or_default();
+            entry.1 += 1;
+            if matches!(
+                view.status,
+                corral_core::TaskStatus::Review | corral_core::TaskStatus::Done
+            ) {
+                entry.0 += 1;
+            }
+        }
+    }
+    for view in views.iter_mut() {
+        view.subtask_progress = progress.get(&view.task.id).copied();
     }
 }

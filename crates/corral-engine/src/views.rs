@@ -21,6 +21,8 @@ pub struct TaskView<T = Task> {
     pub progress: Option<String>,
     /// Its latest run's check results (of its latest verification attempt).
     pub checks: Vec<corral_core::CheckResult>,
+    /// An orchestrate task's subtasks: (succeeded, in all); in listings only.
+    pub subtask_progress: Option<(u32, u32)>,
 }
 
 /// A path two runs of a project changed while both were live.

@@ -108,6 +108,7 @@ pub(crate) type SummaryRow = (
     String,
     i64,
     i64,
+    Option<String>,
 );
 
 pub(crate) fn summary_from_row(row: SummaryRow) -> StoreResult<TaskSummary> {
@@ -122,6 +123,7 @@ pub(crate) fn summary_from_row(row: SummaryRow) -> StoreResult<TaskSummary> {
         approval,
         created_at,
         updated_at,
+        parent_id,
     ) = row;
     Ok(TaskSummary {
         id: id::<TaskId>("task id", &task_id)?,
@@ -144,6 +146,7 @@ pub(crate) fn summary_from_row(row: SummaryRow) -> StoreResult<TaskSummary> {
             .ok_or_else(|| StoreError::corrupt("task approval", &approval))?,
         created_at: Timestamp(created_at),
         updated_at: Timestamp(updated_at),
+        parent: opt_id::<TaskId>("task parent id", parent_id.as_deref())?,
     })
 }
 

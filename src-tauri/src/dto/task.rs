@@ -64,6 +64,9 @@ pub struct TaskCardDto {
     pub progress: Option<String>,
     /// Its latest run's checks, as badges.
     pub checks: Vec<CheckBadgeDto>,
+    /// An orchestrate task's subtasks that succeeded, and all of them (0 and 0: none).
+    pub subtasks_done: u32,
+    pub subtasks_total: u32,
 }
 
 fn badges(checks: &[corral_core::CheckResult]) -> Vec<CheckBadgeDto> {
@@ -127,6 +130,8 @@ impl From<&TaskView<TaskSummary>> for TaskCardDto {
             created_by_run: created_by_run(v.task.created_by),
             progress: v.progress.clone(),
             checks: badges(&v.checks),
+            subtasks_done: v.subtask_progress.map_or(0, |p| p.0),
+            subtasks_total: v.subtask_progress.map_or(0, |p| p.1),
         }
     }
 }

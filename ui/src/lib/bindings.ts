@@ -641,6 +641,9 @@ export type TaskCardDto = {
 	progress: string | null,
 	/**  Its latest run's checks, as badges. */
 	checks: CheckBadgeDto[],
+	/**  An orchestrate task's subtasks that succeeded, and all of them (0 and 0: none). */
+	subtasks_done: number,
+	subtasks_total: number,
 };
 
 /**  A task in full, for its detail view and edit form. */

@@ -16,6 +16,8 @@ const card = (id: string, status: TaskCardDto["status"], depends_on: string[] = 
   created_by_run: null,
   progress: null,
       checks: [],
+      subtasks_done: 0,
+      subtasks_total: 0,
 });
 
 const diamond = () => [

@@ -118,6 +118,22 @@ async fn only_an_orchestrator_gets_subtasks_which_run_at_once_within_its_limit()
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(subtasks.iter().all(|s| s.task.parent == Some(goal.task.id)));
+    // The board shows the orchestrator's progress.
+    let listed = f
+        .engine
+        .list_task_summaries(Some(p.id))
+        .await
+        .expect("list");
+    let card = listed
+        .iter()
+        .find(|v| v.task.id == goal.task.id)
+        .expect("the orchestrator");
+    assert_eq!(card.subtask_progress, Some((2, 2)));
+    let worker_card = listed
+        .iter()
+        .find(|v| v.task.title == "Asker")
+        .expect("task");
+    assert_eq!(worker_card.subtask_progress, None);
     f.engine.cancel_run(run.id).await.expect("cancel");
     f.engine.cancel_run(worker).await.expect("cancel");
     wait(&f, run.id, Duration::from_secs(30)).await;

@@ -40,7 +40,7 @@ impl TaskQuery {
         let rows: Vec<SummaryRow> = bulk_json(
             db,
             "SELECT json_group_array(json_array(id, project_id, title, runtime, model, kind, \
-             created_by_run, approval, created_at, updated_at) ORDER BY id) FROM tasks WHERE ?1 IS NULL OR project_id = ?1",
+             created_by_run, approval, created_at, updated_at, parent_id) ORDER BY id) FROM tasks WHERE ?1 IS NULL OR project_id = ?1",
             project,
             "task summaries",
         )

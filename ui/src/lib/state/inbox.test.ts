@@ -70,6 +70,8 @@ describe("the inbox", () => {
           created_by_run: "r1",
           progress: null,
       checks: [],
+      subtasks_done: 0,
+      subtasks_total: 0,
         },
       },
     ]);

@@ -121,7 +121,9 @@ export class FakeBackend implements Backend {
   }
   async listTasks(projectId: string) {
     this.calls.push(`listTasks ${projectId}`);
-    return this.tasks.filter((t) => t.project_id === projectId).map((t) => this.#withStatus(t));
+    return this.tasks
+      .filter((t) => t.project_id === projectId)
+      .map((t) => ({ ...this.#withStatus(t), subtasks_done: 0, subtasks_total: 0 }));
   }
   async getTask(id: string) {
     const t = this.tasks.find((x) => x.id === id) ?? this.#fail("task_not_found", `no task ${id}`);
