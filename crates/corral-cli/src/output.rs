@@ -133,7 +133,7 @@ pub struct SubtaskJson {
 }
 
 impl SubtaskJson {
-    pub fn new(v: &TaskView) -> Self {
+    pub fn new(v: &TaskView<corral_core::TaskSummary>) -> Self {
         SubtaskJson {
             id: v.task.id.to_string(),
             title: v.task.title.clone(),

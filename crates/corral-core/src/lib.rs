@@ -18,6 +18,7 @@ pub mod run;
 pub mod run_event;
 pub mod run_status;
 pub mod runtime;
+pub mod settings_docs;
 pub mod settings_keys;
 mod settings_values;
 pub mod task;

@@ -6,8 +6,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use corral_core::{Run, RunId, Task, TaskId, TaskKind, TaskStatus};
-use corral_store::TaskQuery;
+use corral_core::{Run, RunId, Task, TaskId, TaskKind, TaskStatus, TaskSummary};
 
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
@@ -25,12 +24,17 @@ pub(crate) struct SubtaskStarts {
 }
 
 impl Engine {
-    /// The subtasks of an orchestrate task, oldest first, with their status.
-    pub async fn subtasks(&self, parent: TaskId) -> EngineResult<Vec<TaskView>> {
-        let mut views = Vec::new();
-        for child in TaskQuery::children(self.store.db(), parent).await? {
-            views.push(self.task(child.id).await?);
-        }
+    /// The subtasks of an orchestrate task, oldest first, with their status: one listing of
+    /// its project (cached while nothing changes), not one status computation per subtask.
+    pub async fn subtasks(&self, parent: TaskId) -> EngineResult<Vec<TaskView<TaskSummary>>> {
+        let project = self.task_record(parent).await?.project_id;
+        let mut views: Vec<_> = self
+            .list_task_summaries(Some(project))
+            .await?
+            .into_iter()
+            .filter(|v| v.task.parent == Some(parent))
+            .collect();
+        views.sort_by_key(|v| (v.task.created_at, v.task.id));
         Ok(views)
     }
 

@@ -8,12 +8,8 @@ use super::{file_on_branch, json};
 
 const KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-corral-test-orchestrate");
 
-#[test]
-fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes() {
-    let (url, _requests) = model_server();
-    let env = local_claude_project(&url);
-    // Command-line subtasks only where agents may run commands without asking.
-    env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
+/// Adds the orchestrate task `Goal` to project `r`.
+fn add_goal(env: &super::Env, prompt: &str) {
     env.ok(&[
         "task",
         "add",
@@ -24,8 +20,20 @@ fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes(
         "--kind",
         "orchestrate",
         "--prompt",
-        "CORRAL-MCP-ORCHESTRATE: make c.txt from a.txt and b.txt",
+        prompt,
     ]);
+}
+
+#[test]
+fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes() {
+    let (url, _requests) = model_server();
+    let env = local_claude_project(&url);
+    // Command-line subtasks only where agents may run commands without asking.
+    env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
+    add_goal(
+        &env,
+        "CORRAL-MCP-ORCHESTRATE: make c.txt from a.txt and b.txt",
+    );
     // The orchestrator's run ends once it finished and its subtasks have ended.
     let ran = env.corral_with(&["run", "Goal"], &[KEY]);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
@@ -79,18 +87,10 @@ fn an_orchestrator_that_ends_its_turn_is_woken_with_its_subtasks_results_and_fin
     let env = local_claude_project(&url);
     // Command-line subtasks only where agents may run commands without asking.
     env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Goal",
-        "--kind",
-        "orchestrate",
-        "--prompt",
+    add_goal(
+        &env,
         "CORRAL-MCP-ORCHESTRATE-WAIT: make c.txt from a.txt and b.txt",
-    ]);
+    );
     let ran = env.corral_with(&["run", "Goal", "--follow"], &[KEY]);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
     // Its turn ended after planning; it was woken once, with every subtask's result.
@@ -151,18 +151,10 @@ fn kill_9_mid_orchestration_the_subtree_goes_on_and_the_wake_up_still_happens() 
     let env = local_claude_project(&url);
     // Command-line subtasks only where agents may run commands without asking.
     env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
-    env.ok(&[
-        "task",
-        "add",
-        "-p",
-        "r",
-        "-t",
-        "Goal",
-        "--kind",
-        "orchestrate",
-        "--prompt",
+    add_goal(
+        &env,
         "CORRAL-MCP-ORCHESTRATE-WAIT-SLOW: make c.txt from a.txt and b.txt",
-    ]);
+    );
     let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
         .args(["run", "Goal"])
         .env("CORRAL_DATA_DIR", &env.data)

@@ -12,6 +12,32 @@ use crate::Fixture;
 use crate::mcp::{Client, live_run};
 use crate::runs::wait;
 
+/// A running orchestrate task of `p` (its "agent" a `sleep`, its tools called directly).
+async fn live_orchestrator(
+    f: &Fixture,
+    p: &corral_core::Project,
+) -> (corral_engine::TaskView, corral_core::Run) {
+    let goal = f
+        .engine
+        .create_task(NewTask {
+            project_id: p.id,
+            title: "Goal".into(),
+            command: Some(vec!["sleep".into(), "60".into()]),
+            kind: TaskKind::Orchestrate,
+            ..Default::default()
+        })
+        .await
+        .expect("task");
+    let run = f.engine.start_run(goal.task.id).await.expect("start");
+    for _ in 0..600 {
+        if f.engine.run(run.id).await.expect("run").state == corral_core::RunState::Running {
+            return (goal, run);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the orchestrator never started");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_an_orchestrator_gets_subtasks_which_run_at_once_within_its_limit() {
     let f = Fixture::new().await;
@@ -28,24 +54,7 @@ async fn only_an_orchestrator_gets_subtasks_which_run_at_once_within_its_limit()
         "a worker has no subtasks: {names:?}"
     );
 
-    let goal = f
-        .engine
-        .create_task(NewTask {
-            project_id: p.id,
-            title: "Goal".into(),
-            command: Some(vec!["sleep".into(), "60".into()]),
-            kind: TaskKind::Orchestrate,
-            ..Default::default()
-        })
-        .await
-        .expect("task");
-    let run = f.engine.start_run(goal.task.id).await.expect("start");
-    for _ in 0..600 {
-        if f.engine.run(run.id).await.expect("run").state == corral_core::RunState::Running {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (goal, run) = live_orchestrator(&f, &p).await;
     let mut mcp = Client::connect(&f, run.id).await;
     let names = mcp.tool_names().await;
     for tool in ["create_subtask", "list_subtasks", "finish", "list_tasks"] {
@@ -179,24 +188,7 @@ async fn an_orchestrator_is_refused_with_one_run_slot_it_would_keep_while_subtas
 async fn a_subtask_whose_key_is_missing_is_reported_to_its_orchestrator_not_lost() {
     let f = Fixture::new().await;
     let (p, worker) = live_run(&f, &[]).await;
-    let goal = f
-        .engine
-        .create_task(NewTask {
-            project_id: p.id,
-            title: "Goal".into(),
-            command: Some(vec!["sleep".into(), "60".into()]),
-            kind: TaskKind::Orchestrate,
-            ..Default::default()
-        })
-        .await
-        .expect("task");
-    let run = f.engine.start_run(goal.task.id).await.expect("start");
-    for _ in 0..600 {
-        if f.engine.run(run.id).await.expect("run").state == corral_core::RunState::Running {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (_goal, run) = live_orchestrator(&f, &p).await;
     let mut mcp = Client::connect(&f, run.id).await;
     // Its agents may not run commands without asking (local sandbox, edits): no command line.
     let refused = mcp

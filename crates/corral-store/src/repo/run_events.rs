@@ -135,34 +135,20 @@ impl RunEventQuery {
         step: StepName,
         stream: OutputStream,
     ) -> StoreResult<u64> {
-        // Newest first; output of one step is contiguous near the end of the log.
-        let mut before = i64::MAX;
-        loop {
-            let rows = run_events::Entity::find()
-                .filter(run_events::Column::RunId.eq(run.to_string()))
-                .filter(run_events::Column::Kind.is_in(["output", "step_started"]))
-                .filter(run_events::Column::Seq.lt(before))
-                .order_by_desc(run_events::Column::Seq)
-                .limit(1000)
-                .all(db)
-                .await?;
-            let Some(last) = rows.last() else {
-                return Ok(0);
-            };
-            before = last.seq;
-            for row in &rows {
-                match serde_json::from_str::<RunEventBody>(&row.payload) {
-                    Ok(RunEventBody::Output {
-                        step: s,
-                        stream: o,
-                        offset: Some(offset),
-                        ..
-                    }) if s == step && o == stream => return Ok(offset),
-                    Ok(RunEventBody::StepStarted { step: s, .. }) if s == step => return Ok(0),
-                    _ => {}
-                }
+        let mut found = 0;
+        Self::back_through_step(db, run, step, |body| match body {
+            RunEventBody::Output {
+                stream: o,
+                offset: Some(offset),
+                ..
+            } if o == stream => {
+                found = offset;
+                false
             }
-        }
+            _ => true,
+        })
+        .await?;
+        Ok(found)
     }
 
     /// The last `limit` output lines of `step` since it last started, in order: the tail of
@@ -174,6 +160,25 @@ impl RunEventQuery {
         limit: u64,
     ) -> StoreResult<Vec<String>> {
         let mut lines = Vec::new();
+        Self::back_through_step(db, run, step, |body| {
+            if let RunEventBody::Output { line, .. } = body {
+                lines.push(line);
+            }
+            (lines.len() as u64) < limit
+        })
+        .await?;
+        lines.reverse();
+        Ok(lines)
+    }
+
+    /// Walks `step`'s output events newest first (output of one step is contiguous near the
+    /// end of the log), back to its latest start, while `visit` says go on.
+    async fn back_through_step(
+        db: &impl ConnectionTrait,
+        run: RunId,
+        step: StepName,
+        mut visit: impl FnMut(RunEventBody) -> bool,
+    ) -> StoreResult<()> {
         let mut before = i64::MAX;
         loop {
             let rows = run_events::Entity::find()
@@ -185,28 +190,23 @@ impl RunEventQuery {
                 .all(db)
                 .await?;
             let Some(last) = rows.last() else {
-                break;
+                return Ok(());
             };
             before = last.seq;
-            for row in &rows {
-                match serde_json::from_str::<RunEventBody>(&row.payload) {
-                    Ok(RunEventBody::Output { step: s, line, .. }) if s == step => {
-                        lines.push(line);
-                        if lines.len() as u64 >= limit {
-                            lines.reverse();
-                            return Ok(lines);
-                        }
-                    }
-                    Ok(RunEventBody::StepStarted { step: s, .. }) if s == step => {
-                        lines.reverse();
-                        return Ok(lines);
-                    }
-                    _ => {}
+            for row in rows {
+                let Ok(body) = serde_json::from_str::<RunEventBody>(&row.payload) else {
+                    continue;
+                };
+                match &body {
+                    RunEventBody::StepStarted { step: s, .. } if *s == step => return Ok(()),
+                    RunEventBody::Output { step: s, .. } if *s == step => {}
+                    _ => continue,
+                }
+                if !visit(body) {
+                    return Ok(());
                 }
             }
         }
-        lines.reverse();
-        Ok(lines)
     }
 
     pub async fn count(db: &impl ConnectionTrait, run: RunId) -> StoreResult<u64> {
