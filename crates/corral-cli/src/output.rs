@@ -129,6 +129,8 @@ pub struct SubtaskJson {
     pub id: String,
     pub title: String,
     pub status: &'static str,
+    /// `rejected` once its orchestrator cancelled it (its work is left out).
+    pub approval: &'static str,
     pub depends_on: Vec<String>,
 }
 
@@ -138,6 +140,7 @@ impl SubtaskJson {
             id: v.task.id.to_string(),
             title: v.task.title.clone(),
             status: v.status.as_str(),
+            approval: v.task.approval.as_str(),
             depends_on: v.depends_on.iter().map(ToString::to_string).collect(),
         }
     }

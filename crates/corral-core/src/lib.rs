@@ -41,7 +41,7 @@ pub use run::{
     FailKind, FailReason, FollowUp, LOCAL_SANDBOX_HANDLE_PREFIX, Run, RunState, RunStatus,
     Transition, TransitionError,
 };
-pub use run_event::{FileChangeKind, OutputStream, RunEvent, RunEventBody, StepName};
+pub use run_event::{FileChangeKind, OutputStream, RunEvent, RunEventBody, StepName, WakeReason};
 pub use runtime::Runtime;
 pub use settings_keys::{SETTING_KEYS, SettingError};
 pub use task::{Approval, CreatedBy, Task, TaskKind, TaskStatus, TaskSummary};

@@ -132,6 +132,8 @@ pub enum RunEventBody {
     },
     /// An orchestrator said its goal is done (`finish`), with its summary.
     OrchestratorFinished { summary: String },
+    /// Corral woke a waiting orchestrator with a follow-up turn: why, and what it was told.
+    OrchestratorWoken { reason: WakeReason, message: String },
     /// An agent reviewer gave its verdict (`submit_review`), in its own (consult) run's log.
     ReviewSubmitted {
         review: crate::review::SubmittedReview,
@@ -144,6 +146,35 @@ pub enum RunEventBody {
         /// The project's limit when the result was recorded.
         max_bytes: u64,
     },
+}
+
+/// Why Corral woke a waiting orchestrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum WakeReason {
+    /// Every subtask it started has ended: their results.
+    SubtasksEnded,
+    /// A subtask failed, and it asked to hear of failures at once (`wake_on_failure`).
+    SubtaskFailed,
+    /// A subtask asked a question (`ask_human`): it answers or passes it on.
+    Question,
+    /// Its subtasks' work does not merge into one branch: the paths in conflict.
+    Conflict,
+    /// It ended a turn without `finish` and with nothing new: told once to finish.
+    Nudge,
+}
+
+impl WakeReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            WakeReason::SubtasksEnded => "subtasks_ended",
+            WakeReason::SubtaskFailed => "subtask_failed",
+            WakeReason::Question => "question",
+            WakeReason::Conflict => "conflict",
+            WakeReason::Nudge => "nudge",
+        }
+    }
 }
 
 /// What happened to a file of a run's checkout.
@@ -186,6 +217,7 @@ impl RunEventBody {
             RunEventBody::VerifyRetry { .. } => "verify_retry",
             RunEventBody::ReviewSubmitted { .. } => "review_submitted",
             RunEventBody::OrchestratorFinished { .. } => "orchestrator_finished",
+            RunEventBody::OrchestratorWoken { .. } => "orchestrator_woken",
             RunEventBody::Agent { .. } => "agent",
             RunEventBody::ToolCall { .. } => "tool_call",
             RunEventBody::Progress { .. } => "progress",

@@ -351,6 +351,13 @@ pub enum RunEventDto {
         summary: String,
         comments: u32,
     },
+    /// Corral woke a waiting orchestrator: why, and what it was told.
+    OrchestratorWoken {
+        seq: u32,
+        at: f64,
+        reason: corral_core::WakeReason,
+        message: String,
+    },
     /// The checks failed and the agent goes again, told what failed.
     VerifyRetry {
         seq: u32,
@@ -478,6 +485,12 @@ impl From<RunEvent> for RunEventDto {
                 seq,
                 at,
                 text: format!("the orchestrator finished: {summary}"),
+            },
+            RunEventBody::OrchestratorWoken { reason, message } => RunEventDto::OrchestratorWoken {
+                seq,
+                at,
+                reason,
+                message,
             },
             RunEventBody::ReviewSubmitted { review } => RunEventDto::ReviewSubmitted {
                 seq,

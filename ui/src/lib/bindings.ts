@@ -590,6 +590,8 @@ blocked_why: string | null; tokens: number | null; stripped_tools: string[] } |
 { kind: "check_ended"; seq: number; at: number | null; result: CheckResultDto } | 
 /**  An agent reviewer gave its verdict (in the reviewer's own run). */
 { kind: "review_submitted"; seq: number; at: number | null; approved: boolean; summary: string; comments: number } | 
+/**  Corral woke a waiting orchestrator: why, and what it was told. */
+{ kind: "orchestrator_woken"; seq: number; at: number | null; reason: WakeReason; message: string } | 
 /**  The checks failed and the agent goes again, told what failed. */
 { kind: "verify_retry"; seq: number; at: number | null; attempt: number; of: number; failed: string[]; message: string };
 
@@ -696,6 +698,19 @@ export type TaskStatusDto =
 "rejected" | "backlog" | "ready" | "blocked" | "running" | "needs_input" | "review" | "done" | "failed" | "cancelled";
 
 export type ThemeDto = "system" | "light" | "dark";
+
+/**  Why Corral woke a waiting orchestrator. */
+export type WakeReason = 
+/**  Every subtask it started has ended: their results. */
+"subtasks_ended" | 
+/**  A subtask failed, and it asked to hear of failures at once (`wake_on_failure`). */
+"subtask_failed" | 
+/**  A subtask asked a question (`ask_human`): it answers or passes it on. */
+"question" | 
+/**  Its subtasks' work does not merge into one branch: the paths in conflict. */
+"conflict" | 
+/**  It ended a turn without `finish` and with nothing new: told once to finish. */
+"nudge";
 
 /**  Every workflow setting of a project, as the settings form edits it. */
 export type WorkflowDto = {

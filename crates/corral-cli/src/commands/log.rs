@@ -214,6 +214,12 @@ fn print_event(out: &mut impl Write, event: &RunEvent, view: LogView) -> std::io
         RunEventBody::OrchestratorFinished { summary } => {
             writeln!(out, "finish > {summary}")
         }
+        RunEventBody::OrchestratorWoken { reason, message } => writeln!(
+            out,
+            "  wake > {}: {}",
+            reason.as_str(),
+            message.replace('\n', "\n         ")
+        ),
         RunEventBody::ReviewSubmitted { review } => writeln!(
             out,
             "review {} {}: {} ({} comment{})",

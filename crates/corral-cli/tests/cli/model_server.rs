@@ -77,6 +77,28 @@ fn reply(body: &str) -> String {
     if body.contains("CORRAL-CHECKS") {
         return checks_reply(&request, &messages[last_human..], results, body);
     }
+    // An orchestrator told its subtasks' work conflicts: it cancels `B`, and ends its turn.
+    let conflicted = messages
+        .get(last_human)
+        .is_some_and(|m| m.to_string().contains("does not merge into one branch"));
+    if conflicted {
+        if results == 0 {
+            let input = serde_json::json!({"subtask": "B"});
+            return tool_use_reply(&request, turn, "mcp__corral__cancel_subtask", &input);
+        }
+        return text_reply(&request, turn, "B is left out.");
+    }
+    // An orchestrator woken at once by a failure: it finishes (the rest still runs).
+    let failed = messages
+        .get(last_human)
+        .is_some_and(|m| m.to_string().contains("A subtask failed"));
+    if failed {
+        if results == 0 {
+            let input = serde_json::json!({"summary": "Fails failed; Slow goes on."});
+            return tool_use_reply(&request, turn, "mcp__corral__finish", &input);
+        }
+        return text_reply(&request, turn, "Done.");
+    }
     // An orchestrator woken with its subtasks' results: it finishes.
     let woken = messages
         .get(last_human)
@@ -245,7 +267,28 @@ pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
                 "context": "The cart needs storage"}),
         ));
     }
-    if body.contains("CORRAL-MCP-ORCHESTRATE") {
+    if body.contains("CORRAL-MCP-ORCHESTRATE-CONFLICT") {
+        // Two subtasks that write the same file differently, then the turn ends.
+        for (title, line) in [("A", "a"), ("B", "b")] {
+            calls.push((
+                "create_subtask",
+                serde_json::json!({"title": title, "command": ["sh", "-c", format!("echo {line} > x.txt")],
+                    "idempotency_key": title}),
+            ));
+        }
+    } else if body.contains("CORRAL-MCP-ORCHESTRATE-FAILFAST") {
+        // One that fails at once (its failure wakes the orchestrator), one that takes long.
+        calls.push((
+            "create_subtask",
+            serde_json::json!({"title": "Fails", "command": ["sh", "-c", "exit 3"],
+                "wake_on_failure": true, "idempotency_key": "fails"}),
+        ));
+        calls.push((
+            "create_subtask",
+            serde_json::json!({"title": "Slow", "command": ["sh", "-c", "sleep 3; echo s > s.txt"],
+                "idempotency_key": "slow"}),
+        ));
+    } else if body.contains("CORRAL-MCP-ORCHESTRATE") {
         // An orchestrator: two subtasks at once, a third after both, a look, then finish.
         // `-SLOW`: each subtask takes two seconds (a test kills Corral meanwhile).
         let slow = if body.contains("CORRAL-MCP-ORCHESTRATE-WAIT-SLOW") {

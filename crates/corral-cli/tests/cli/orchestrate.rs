@@ -30,6 +30,13 @@ fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes(
     let env = local_claude_project(&url);
     // Command-line subtasks only where agents may run commands without asking.
     env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
+    // The project's check runs on each subtask's result and on the integrated branch.
+    env.ok(&[
+        "project",
+        "set",
+        "r",
+        "verify.files=ls *.txt | tr '\\n' ' '",
+    ]);
     add_goal(
         &env,
         "CORRAL-MCP-ORCHESTRATE: make c.txt from a.txt and b.txt",
@@ -78,6 +85,95 @@ fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes(
     assert!(
         log.contains("finish > A and B at once, then C from both."),
         "{log}"
+    );
+    // One result: the orchestrator's branch holds all three subtasks' work, checked.
+    assert!(
+        log.contains("integrated the work of `A`, `B`, `C`"),
+        "{log}"
+    );
+    let goal = json(&env.ok(&["run", "show", id, "--json"]));
+    assert_eq!(goal["state"], "succeeded", "{goal}");
+    assert_eq!(goal["checks"][0]["name"], "files", "{goal}");
+    assert_eq!(goal["checks"][0]["outcome"], "passed", "{goal}");
+    let tail = goal["checks"][0]["tail"].as_str().unwrap_or_default();
+    assert!(tail.contains("a.txt b.txt c.txt"), "{goal}");
+    let branch = goal["branch"].as_str().expect("branch");
+    for (file, text) in [("a.txt", "a\n"), ("b.txt", "b\n"), ("c.txt", "a\nb\n")] {
+        assert_eq!(file_on_branch(&repo, branch, file), text, "{file}");
+    }
+    // Merged like any run: the project branch gets the whole goal's work.
+    env.ok(&["merge", id]);
+    assert_eq!(file_on_branch(&repo, "main", "c.txt"), "a\nb\n");
+}
+
+#[test]
+fn a_conflict_between_subtasks_wakes_the_orchestrator_with_the_paths() {
+    let (url, requests) = model_server();
+    let env = local_claude_project(&url);
+    env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
+    add_goal(&env, "CORRAL-MCP-ORCHESTRATE-CONFLICT: write x.txt twice");
+    let ran = env.corral_with(&["run", "Goal"], &[KEY]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
+    // Woken with the results, it finished; integrating A and B conflicted in x.txt.
+    let seen = requests.lock().expect("requests").clone();
+    let told = seen
+        .iter()
+        .find(|r| r.contains("does not merge into one branch"))
+        .unwrap_or_else(|| panic!("never told of the conflict: {seen:?}"));
+    assert!(told.contains("the work of `B`"), "{told}");
+    assert!(told.contains("- x.txt"), "{told}");
+    // It cancelled B: the result is A's work alone.
+    let goal = json(&env.ok(&["runs", "--task", "Goal", "--json"]));
+    let id = goal[0]["id"].as_str().expect("id");
+    assert_eq!(goal[0]["state"], "succeeded", "{goal}");
+    let log = env.ok(&["logs", id]);
+    assert!(log.contains("wake > conflict: "), "{log}");
+    assert!(log.contains("cancelled subtask `B`"), "{log}");
+    assert!(log.contains("integrated the work of `A` on"), "{log}");
+    let branch = goal[0]["branch"].as_str().expect("branch");
+    let repo = env.dir.path().join("r");
+    assert_eq!(file_on_branch(&repo, branch, "x.txt"), "a\n");
+    let shown = json(&env.ok(&["task", "show", "Goal", "--json"]));
+    let b = shown["subtasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["title"] == "B")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(b["approval"], "rejected", "{shown}");
+}
+
+#[test]
+fn a_failure_the_orchestrator_asked_to_hear_of_wakes_it_at_once() {
+    let (url, requests) = model_server();
+    let env = local_claude_project(&url);
+    env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
+    add_goal(
+        &env,
+        "CORRAL-MCP-ORCHESTRATE-FAILFAST: one fails, one is slow",
+    );
+    let ran = env.corral_with(&["run", "Goal"], &[KEY]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
+    let seen = requests.lock().expect("requests").clone();
+    let woken = seen
+        .iter()
+        .find(|r| r.contains("A subtask failed"))
+        .unwrap_or_else(|| panic!("never woken: {seen:?}"));
+    // Woken while Slow still ran, with the failure.
+    assert!(woken.contains("`Fails`"), "{woken}");
+    assert!(woken.contains("exited with 3"), "{woken}");
+    assert!(woken.contains("`Slow`"), "{woken}");
+    assert!(woken.contains("running"), "{woken}");
+    // Its run ends once Slow ended too, with Slow's work.
+    let goal = json(&env.ok(&["runs", "--task", "Goal", "--json"]));
+    assert_eq!(goal[0]["state"], "succeeded", "{goal}");
+    let log = env.ok(&["logs", goal[0]["id"].as_str().expect("id")]);
+    assert!(log.contains("wake > subtask_failed: "), "{log}");
+    let branch = goal[0]["branch"].as_str().expect("branch");
+    assert_eq!(
+        file_on_branch(&env.dir.path().join("r"), branch, "s.txt"),
+        "s\n"
     );
 }
 
@@ -163,17 +259,13 @@ fn kill_9_mid_orchestration_the_subtree_goes_on_and_the_wake_up_still_happens() 
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("corral runs");
-    // Kill Corral while A and B run.
+    // Kill Corral while A and B run, once C (which runs after both) is created.
     let started = std::time::Instant::now();
     loop {
         let shown = json(&env.ok(&["task", "show", "Goal", "--json"]));
-        let running = shown["subtasks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|s| s["status"] == "running")
-            .count();
-        if running == 2 {
+        let subtasks = shown["subtasks"].as_array().cloned().unwrap_or_default();
+        let running = subtasks.iter().filter(|s| s["status"] == "running").count();
+        if running == 2 && subtasks.len() == 3 {
             break;
         }
         assert!(
@@ -195,7 +287,8 @@ fn kill_9_mid_orchestration_the_subtree_goes_on_and_the_wake_up_still_happens() 
     assert!(
         seen.iter()
             .any(|r| r.contains("Your subtasks have ended (3 in all)")),
-        "never woken"
+        "never woken: {}",
+        env.ok(&["logs", &id])
     );
     let shown = json(&env.ok(&["task", "show", "Goal", "--json"]));
     let done = shown["subtasks"]

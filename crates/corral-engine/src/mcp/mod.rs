@@ -10,6 +10,7 @@ mod ask_tools;
 pub(crate) mod permission_tools;
 mod review_tools;
 mod server;
+mod subtask_results;
 mod subtask_tools;
 mod task_tools;
 

@@ -17,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::ask_tools::{self, AskAgent, AskHuman};
 use super::permission_tools::{self, PermissionPrompt};
 use super::review_tools::{self, SubmitReview};
+use super::subtask_results::{self, CancelSubtask, GetSubtaskResult, RetrySubtask};
 use super::subtask_tools::{self, CreateSubtask, Finish, ListSubtasks};
 use super::task_tools::{self, AddDependency, CreateTask, GetTask, ListTasks, ReportProgress};
 use super::{Role, Scope, ToolError};
@@ -45,14 +46,24 @@ const CONSULT_TOOLS: [&str; 2] = ["list_tasks", "get_task"];
 const REVIEWER_TOOLS: [&str; 3] = ["list_tasks", "get_task", "submit_review"];
 
 /// The tools only an orchestrator gets.
-const ORCHESTRATOR_TOOLS: [&str; 3] = ["create_subtask", "list_subtasks", "finish"];
+const ORCHESTRATOR_TOOLS: [&str; 6] = [
+    "create_subtask",
+    "list_subtasks",
+    "get_subtask_result",
+    "retry_subtask",
+    "cancel_subtask",
+    "finish",
+];
 
 /// What an orchestrator is told.
 const ORCHESTRATOR_INSTRUCTIONS: &str = "You orchestrate: split the goal into subtasks with \
 create_subtask (each runs in a sandbox of its own as soon as the subtasks it runs after have \
-succeeded; `after` names your other subtasks), see where they stand with list_subtasks, and \
-call finish with a summary when the goal is met. The project's tools (list_tasks, get_task, \
-ask_human, ...) are there too.";
+succeeded; `after` names your other subtasks), then end your turn: Corral wakes you when they \
+have ended, with their results (get_subtask_result reads one in full, retry_subtask sends one \
+back with your feedback, cancel_subtask stops one and leaves its work out). Call finish with a \
+summary when the goal is met: your subtasks' work is then merged into your run's branch, the \
+one result the person reviews. The project's tools (list_tasks, get_task, ask_human, ...) are \
+there too.";
 
 /// The longest message an agent may send; a longer one is dropped (a task's prompt is at most
 /// 1 MiB, refused with a clear error past that).
@@ -324,6 +335,46 @@ impl CorralServer {
             "list_subtasks",
             &args,
             subtask_tools::list_subtasks(&self.ctx, self.scope),
+        )
+        .await
+    }
+
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "One of your subtasks in full: its state, why it failed, what its agent said last, the files it changed (with added and removed line counts), its checks; give `path` for that file's diff."
+    )]
+    async fn get_subtask_result(
+        &self,
+        Parameters(args): Parameters<GetSubtaskResult>,
+    ) -> CallToolResult {
+        self.call(
+            "get_subtask_result",
+            &args,
+            subtask_results::get_subtask_result(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Send one of your ended subtasks back with your feedback: its agent resumes its session on its own branch (a command-line subtask runs again). You are woken when it ends."
+    )]
+    async fn retry_subtask(&self, Parameters(args): Parameters<RetrySubtask>) -> CallToolResult {
+        self.call(
+            "retry_subtask",
+            &args,
+            subtask_results::retry_subtask(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Cancel one of your subtasks: its run stops, its work is left out of your result, and what runs after it does not start."
+    )]
+    async fn cancel_subtask(&self, Parameters(args): Parameters<CancelSubtask>) -> CallToolResult {
+        self.call(
+            "cancel_subtask",
+            &args,
+            subtask_results::cancel_subtask(&self.ctx, self.scope, args.clone()),
         )
         .await
     }

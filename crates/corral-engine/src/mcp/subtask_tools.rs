@@ -38,6 +38,9 @@ pub(crate) struct CreateSubtask {
     /// Any string unique to this request: a retried call returns the subtask made first.
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// Wake me at once if it fails, rather than when all my subtasks have ended.
+    #[serde(default)]
+    pub wake_on_failure: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -146,6 +149,10 @@ pub(super) async fn create_subtask(
             parent: Some(orchestrator.id),
         })
         .await?;
+    if args.wake_on_failure {
+        crate::runs::wake_on_failure(ctx, scope.run, view.task.id)
+            .map_err(EngineError::io("recording wake_on_failure"))?;
+    }
     let starts = ctx
         .start_ready_subtasks(orchestrator.id, &Default::default())
         .await?;
@@ -181,6 +188,8 @@ pub(super) async fn list_subtasks(ctx: &Engine, scope: Scope) -> Result<Value, T
             "title": view.task.title,
             "status": view.status.as_str(),
             "after": view.depends_on.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            // Cancelled by you: its work is not in your result.
+            "left_out": view.task.approval == Approval::Rejected,
             "run": latest.map(|r| json!({
                 "id": r.id.to_string(),
                 "state": r.state.name(),

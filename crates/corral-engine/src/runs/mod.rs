@@ -10,6 +10,7 @@ mod doors;
 mod file_watch;
 mod follow;
 pub(crate) mod gc;
+mod integration;
 mod merge;
 mod network;
 mod orchestration;
@@ -38,6 +39,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
 
 pub use merge::{MergeHow, MergePreview};
+pub(crate) use orchestration::wake_on_failure;
 pub(crate) use prepare::source_path;
 pub use queries::{DiffAgainst, LeftOutFile, UpstreamWork};
 

@@ -8,12 +8,15 @@
 
 use std::time::Duration;
 
-use corral_core::{FailKind, Run, RunEventBody, Task, TaskKind, TaskStatus};
+use corral_core::{
+    FailKind, Project, Run, RunEventBody, RunId, Task, TaskId, TaskKind, TaskStatus, WakeReason,
+};
 use corral_store::RunEventQuery;
 use tokio::sync::watch;
 
 use super::checks::write_atomic;
 use super::follow::StepStop;
+use super::integration::{Integration, integrate};
 use super::work::NEXT_TURN_FILE;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -25,11 +28,16 @@ const POLL: Duration = Duration::from_millis(200);
 const REPORTED_FILE: &str = "orchestrator.reported";
 /// The most of a subtask's final text the orchestrator is told.
 const FINAL_TEXT_CHARS: usize = 1_500;
+/// In the run's host-only folder: the subtasks whose failure wakes the orchestrator at once.
+const WAKE_ON_FAILURE_FILE: &str = "orchestrator.wake-on-failure";
 
 /// What follows an orchestrator's turn.
 pub(super) enum AfterTurn {
-    /// It called `finish` (or the task is no orchestrator): the run goes on to its checks.
+    /// The task is no orchestrator: the run goes on to its checks.
     Done,
+    /// It called `finish` and its subtasks' work is integrated and committed: the run goes
+    /// on to its checks.
+    Integrated,
     /// Its next turn is set up: run it.
     NextTurn,
 }
@@ -38,8 +46,9 @@ pub(super) enum AfterTurn {
 /// them, or nudges it to finish, or fails the run.
 pub(super) async fn after_turn(
     ctx: &Engine,
-    run: &Run,
+    run: &mut Run,
     task: &Task,
+    project: &Project,
     cancel: &mut watch::Receiver<bool>,
 ) -> Result<AfterTurn, StepStop> {
     if task.kind != TaskKind::Orchestrate || run.consult.is_some() {
@@ -52,6 +61,7 @@ pub(super) async fn after_turn(
     // cannot start (its key missing) is not waited for: its orchestrator is told why.
     let mut tried = std::collections::HashSet::new();
     let mut cannot_start: Vec<(corral_core::TaskId, String)> = Vec::new();
+    let mut early = false;
     let subtasks = loop {
         if *cancel.borrow() {
             return Err(StepStop::Cancelled);
@@ -91,14 +101,34 @@ pub(super) async fn after_turn(
         if !pending {
             break subtasks;
         }
+        // A failure it asked to hear of at once wakes it now.
+        if failed_at_once(ctx, run, &subtasks, &recorded).await? {
+            early = true;
+            break subtasks;
+        }
         tokio::select! {
             () = tokio::time::sleep(POLL) => {}
             _ = cancel.changed() => {}
         }
     };
-    // Done once it said so and its subtasks have all ended.
-    if finished(ctx, run).await? {
-        return Ok(AfterTurn::Done);
+    // Once it said it is done and its subtasks have all ended, their work becomes one branch.
+    let mut conflict = None;
+    if !early && finished(ctx, run).await? {
+        match integrate(ctx, run, task, project).await? {
+            Integration::Clean => return Ok(AfterTurn::Integrated),
+            Integration::Conflict { message, key } => {
+                let line = format!("conflict {key}");
+                if recorded.lines().any(|l| l == line) {
+                    return Err(StepStop::fail(
+                        FailKind::UpstreamConflict,
+                        "the subtasks' work still does not merge into one branch after the \
+                         orchestrator was told (its log names the paths); follow it up with \
+                         what to do, or merge the subtasks' runs by hand",
+                    ));
+                }
+                conflict = Some((message, line));
+            }
+        }
     }
     let mut results = Vec::new();
     for sub in &subtasks {
@@ -108,6 +138,7 @@ pub(super) async fn after_turn(
     let new: Vec<&Run> = results
         .iter()
         .filter_map(|(_, r)| r.as_ref())
+        .filter(|r| r.state.is_terminal())
         .filter(|r| !recorded.lines().any(|l| l == r.id.to_string()))
         .collect();
     // A subtask that cannot start is news once.
@@ -116,11 +147,21 @@ pub(super) async fn after_turn(
         .map(|(id, _)| format!("cannot start {id}"))
         .filter(|line| !recorded.lines().any(|l| l == line))
         .collect();
-    let message = if !new.is_empty() || !unstartable.is_empty() {
-        let mut text = format!(
-            "Your subtasks have ended ({} in all). Their results:\n",
-            subtasks.len()
-        );
+    let (reason, message) = if let Some((message, _)) = &conflict {
+        (WakeReason::Conflict, message.clone())
+    } else if !new.is_empty() || !unstartable.is_empty() {
+        let mut text = if early {
+            format!(
+                "A subtask failed (you asked to hear of its failure at once); the others go \
+                 on. Your subtasks ({} in all):\n",
+                subtasks.len()
+            )
+        } else {
+            format!(
+                "Your subtasks have ended ({} in all). Their results:\n",
+                subtasks.len()
+            )
+        };
         for (sub, latest) in &results {
             text.push_str(&format!(
                 "\n- `{}` ({}): {}",
@@ -131,7 +172,7 @@ pub(super) async fn after_turn(
             if let Some((_, why)) = cannot_start.iter().find(|(id, _)| *id == sub.task.id) {
                 text.push_str(&format!(", cannot start: {why}"));
             }
-            if let Some(r) = latest {
+            if let Some(r) = latest.as_ref().filter(|r| r.state.is_terminal()) {
                 if let Some(failure) = r.state.failure() {
                     text.push_str(&format!(", failed: {}", failure.message));
                 }
@@ -146,14 +187,22 @@ pub(super) async fn after_turn(
             }
         }
         text.push_str(
-            "\n\nCheck what you need (list_subtasks), create more subtasks if the goal needs \
-             them, or call finish with a summary.",
+            "\n\nCheck what you need (list_subtasks, get_subtask_result), create more \
+             subtasks if the goal needs them, or call finish with a summary.",
         );
-        text
+        let reason = if early {
+            WakeReason::SubtaskFailed
+        } else {
+            WakeReason::SubtasksEnded
+        };
+        (reason, text)
     } else if !nudged {
-        "You ended your turn without calling finish, and no subtask is running. Create the \
-         subtasks the goal needs, or call finish with a summary of where it stands."
-            .to_string()
+        (
+            WakeReason::Nudge,
+            "You ended your turn without calling finish, and no subtask is running. Create the \
+             subtasks the goal needs, or call finish with a summary of where it stands."
+                .to_string(),
+        )
     } else {
         return Err(StepStop::fail(
             FailKind::AgentExit,
@@ -185,26 +234,71 @@ pub(super) async fn after_turn(
     for line in &unstartable {
         reported.push_str(&format!("{line}\n"));
     }
-    if new.is_empty() && unstartable.is_empty() {
-        reported.push_str("nudged\n");
+    match (&conflict, reason) {
+        (Some((_, line)), _) => reported.push_str(&format!("{line}\n")),
+        (None, WakeReason::Nudge) => reported.push_str("nudged\n"),
+        _ => {}
     }
     write_atomic(&record, &reported)?;
+    ctx.append(run.id, RunEventBody::OrchestratorWoken { reason, message })
+        .await?;
     ctx.note(
         run.id,
-        if new.is_empty() && unstartable.is_empty() {
-            "the orchestrator ended its turn without finish: it is woken once to finish or \
-             go on"
-                .to_string()
-        } else {
-            format!(
+        match reason {
+            WakeReason::Nudge => "the orchestrator ended its turn without finish: it is woken \
+                                  once to finish or go on"
+                .to_string(),
+            WakeReason::Conflict => {
+                "the orchestrator is woken: its subtasks' work conflicts".to_string()
+            }
+            WakeReason::SubtaskFailed => {
+                "the orchestrator is woken at once: a subtask failed".to_string()
+            }
+            _ => format!(
                 "the orchestrator is woken: {} subtask run{} ended",
                 new.len(),
                 if new.len() == 1 { "" } else { "s" }
-            )
+            ),
         },
     )
     .await?;
     Ok(AfterTurn::NextTurn)
+}
+
+/// Records that the orchestrator of `run` wants to hear at once when `subtask` fails.
+pub(crate) fn wake_on_failure(ctx: &Engine, run: RunId, subtask: TaskId) -> std::io::Result<()> {
+    let path = ctx.run_dir(run).join(WAKE_ON_FAILURE_FILE);
+    let mut listed = std::fs::read_to_string(&path).unwrap_or_default();
+    if !listed.lines().any(|l| l == subtask.to_string()) {
+        listed.push_str(&format!("{subtask}\n"));
+        // A tmp name of its own (`write_atomic`'s would be the reported file's).
+        let tmp = path.with_extension("wake-on-failure.tmp");
+        std::fs::write(&tmp, listed)?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok(())
+}
+
+/// Whether a subtask whose failure the orchestrator wants to hear of at once failed, and was
+/// not reported yet.
+async fn failed_at_once(
+    ctx: &Engine,
+    run: &Run,
+    subtasks: &[crate::views::TaskView<corral_core::TaskSummary>],
+    recorded: &str,
+) -> Result<bool, StepStop> {
+    let listed =
+        std::fs::read_to_string(ctx.run_dir(run.id).join(WAKE_ON_FAILURE_FILE)).unwrap_or_default();
+    for sub in subtasks.iter().filter(|s| s.status == TaskStatus::Failed) {
+        if !listed.lines().any(|l| l == sub.task.id.to_string()) {
+            continue;
+        }
+        let newest = ctx.list_runs(Some(sub.task.id)).await?.into_iter().next();
+        if newest.is_some_and(|r| !recorded.lines().any(|l| l == r.id.to_string())) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Whether the orchestrator called `finish` in this run.

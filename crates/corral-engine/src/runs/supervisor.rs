@@ -304,16 +304,22 @@ async fn advance<S: Sandbox>(
                 return Ok(Next::Continue);
             }
             // An orchestrator waits for its subtasks, and is woken with their results.
-            match super::orchestration::after_turn(ctx, run, turn.task, cancel).await? {
-                super::orchestration::AfterTurn::NextTurn => return Ok(Next::Continue),
-                super::orchestration::AfterTurn::Done => {}
-            }
+            let committed =
+                match super::orchestration::after_turn(ctx, run, turn.task, turn.project, cancel)
+                    .await?
+                {
+                    super::orchestration::AfterTurn::NextTurn => return Ok(Next::Continue),
+                    super::orchestration::AfterTurn::Integrated => true,
+                    super::orchestration::AfterTurn::Done => false,
+                };
             if turn.plan.checks.is_empty() {
-                return Ok(Next::Done);
+                return Ok(if committed { Next::Checked } else { Next::Done });
             }
             // The checks verify the committed result, and it stays the result whatever they
             // do to the checkout; a run whose checks fail keeps it too (merged only if forced).
-            finish(ctx, run, turn.task, turn.project).await?;
+            if !committed {
+                finish(ctx, run, turn.task, turn.project).await?;
+            }
             ctx.transition(run, Transition::Verify).await?;
             Ok(Next::Continue)
         }

@@ -214,3 +214,123 @@ async fn a_subtask_whose_key_is_missing_is_reported_to_its_orchestrator_not_lost
     f.engine.cancel_run(worker).await.expect("cancel");
     wait(&f, run.id, Duration::from_secs(30)).await;
 }
+
+/// Waits until `title` (a subtask of `parent`) has the status `want`.
+async fn subtask_status(f: &Fixture, parent: corral_core::TaskId, title: &str, want: TaskStatus) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let subtasks = f.engine.subtasks(parent).await.expect("subtasks");
+        let now = subtasks
+            .iter()
+            .find(|s| s.task.title == title)
+            .map(|s| s.status);
+        if now == Some(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`{title}` is {now:?}, never {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orchestrator_reads_a_subtasks_result_retries_it_and_cancels_another() {
+    let f = Fixture::new().await;
+    let (p, worker) = live_run(&f, &[("agent-permissions", "bypass")]).await;
+    let (goal, run) = live_orchestrator(&f, &p).await;
+    let mut mcp = Client::connect(&f, run.id).await;
+    let sh = |script: &str| json!(["sh", "-c", script]);
+    mcp.ok(
+        "create_subtask",
+        json!({"title": "Write", "command": sh("printf 'one\\ntwo\\n' > notes.txt")}),
+    )
+    .await;
+    mcp.ok(
+        "create_subtask",
+        json!({"title": "Slow", "command": sh("sleep 30")}),
+    )
+    .await;
+    mcp.ok(
+        "create_subtask",
+        json!({"title": "After slow", "command": sh("true"), "after": ["Slow"]}),
+    )
+    .await;
+    subtask_status(&f, goal.task.id, "Write", TaskStatus::Review).await;
+
+    // Its result: state, the files changed with counts, one file's diff.
+    let result = mcp
+        .ok(
+            "get_subtask_result",
+            json!({"subtask": "Write", "path": "notes.txt"}),
+        )
+        .await;
+    assert_eq!(result["run"]["state"], "succeeded", "{result}");
+    assert_eq!(
+        result["files"],
+        json!([{"path": "notes.txt", "status": "added", "added": 2, "removed": 0}]),
+        "{result}"
+    );
+    let patch = result["diff"]["patch"].as_str().unwrap_or_default();
+    assert!(patch.contains("+one") && patch.contains("+two"), "{result}");
+    let missing = mcp
+        .refused(
+            "get_subtask_result",
+            json!({"subtask": "Write", "path": "other.txt"}),
+        )
+        .await;
+    assert!(missing.contains("`other.txt` is not among"), "{missing}");
+    let foreign = mcp
+        .refused("get_subtask_result", json!({"subtask": "Asker"}))
+        .await;
+    assert!(foreign.contains("not one of your subtasks"), "{foreign}");
+
+    // A retry runs it again (a command line has no session to resume).
+    let live = mcp
+        .refused(
+            "retry_subtask",
+            json!({"subtask": "Slow", "feedback": "faster"}),
+        )
+        .await;
+    assert!(live.contains("still running"), "{live}");
+    let first = result["run"]["id"].clone();
+    let retried = mcp
+        .ok(
+            "retry_subtask",
+            json!({"subtask": "Write", "feedback": "again"}),
+        )
+        .await;
+    assert_ne!(retried["run"], first, "{retried}");
+    let runs = f.engine.list_runs(None).await.expect("runs");
+    let again = runs
+        .iter()
+        .find(|r| r.id.to_string() == retried["run"].as_str().unwrap_or_default())
+        .expect("the retry's run");
+    wait(&f, again.id, Duration::from_secs(60)).await;
+
+    // Cancelling stops its run, leaves it out, and what runs after it never starts.
+    let cancelled = mcp.ok("cancel_subtask", json!({"subtask": "Slow"})).await;
+    assert_eq!(cancelled["runs_stopped"], 1, "{cancelled}");
+    subtask_status(&f, goal.task.id, "Slow", TaskStatus::Cancelled).await;
+    subtask_status(&f, goal.task.id, "After slow", TaskStatus::Blocked).await;
+    let no_retry = mcp
+        .refused(
+            "retry_subtask",
+            json!({"subtask": "Slow", "feedback": "again"}),
+        )
+        .await;
+    assert!(no_retry.contains("was cancelled"), "{no_retry}");
+    let listed = mcp.ok("list_subtasks", json!({})).await;
+    let left_out: Vec<&str> = listed["subtasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["left_out"] == true)
+        .filter_map(|s| s["title"].as_str())
+        .collect();
+    assert_eq!(left_out, ["Slow"], "{listed}");
+    f.engine.cancel_run(run.id).await.expect("cancel");
+    f.engine.cancel_run(worker).await.expect("cancel");
+    wait(&f, run.id, Duration::from_secs(30)).await;
+}

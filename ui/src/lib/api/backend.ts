@@ -63,7 +63,7 @@ export type {
   ThemeDto,
   WorkflowDto,
 };
-export type { ErrorKind, RuntimeDto, TaskStatusDto } from "../bindings";
+export type { ErrorKind, RuntimeDto, TaskStatusDto, WakeReason } from "../bindings";
 
 /** A command failed with a typed error from the engine. */
 export class ApiFailure extends Error {
