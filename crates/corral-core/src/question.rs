@@ -291,6 +291,9 @@ pub struct InputRequest {
     /// Set for a question to another agent (`ask_agent`): the consult run that answers it. Such
     /// a question is not in a person's inbox.
     pub consult: Option<RunId>,
+    /// A subtask's question goes first to its orchestrator's run (which answers it or passes
+    /// it on); while set it is not in a person's inbox.
+    pub routed_to: Option<RunId>,
     pub created_at: Timestamp,
     pub answered_at: Option<Timestamp>,
     /// When the answer reached the agent (in its waiting call, or as its next turn).

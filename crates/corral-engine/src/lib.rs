@@ -21,6 +21,7 @@ mod projects;
 mod questions;
 mod resolve;
 mod reviews;
+mod routed_questions;
 mod runs;
 mod settings;
 mod task_status;

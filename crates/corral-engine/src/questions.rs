@@ -49,6 +49,8 @@ pub enum AnsweredFrom {
     App,
     Cli,
     Notification,
+    /// A subtask's question, answered by its orchestrator (`answer_subtask`).
+    Orchestrator,
 }
 
 impl AnsweredFrom {
@@ -57,6 +59,7 @@ impl AnsweredFrom {
             AnsweredFrom::App => "app",
             AnsweredFrom::Cli => "cli",
             AnsweredFrom::Notification => "notification",
+            AnsweredFrom::Orchestrator => "orchestrator",
         }
     }
 }
@@ -79,9 +82,19 @@ pub(crate) fn new_request(
         answer: None,
         answered_by: None,
         consult,
+        routed_to: None,
         created_at: Engine::now(),
         answered_at: None,
         delivered_at: None,
+    }
+}
+
+/// Who answered `request`, for the run's log.
+pub(crate) fn who_answered(request: &InputRequest) -> &'static str {
+    match (request.consult, request.answered_by.as_deref()) {
+        (Some(_), _) => "the consulted agent",
+        (None, Some("orchestrator")) => "its orchestrator",
+        (None, _) => "the person",
     }
 }
 
@@ -281,15 +294,24 @@ impl Engine {
     /// Stores an agent's question for a person and puts its run in `waiting_input`.
     pub(crate) async fn ask(&self, run: RunId, ask: Ask) -> EngineResult<InputRequest> {
         let current = self.run(run).await?;
-        let request = new_request(&current, RequestId::new(), ask, None);
+        let routed_to = self.route_up(run, &ask).await?;
+        let mut request = new_request(&current, RequestId::new(), ask, None);
+        request.routed_to = routed_to;
         self.store_question(&request).await?;
         self.note(
             run,
-            format!(
-                "the agent asks: {} (answer with `corral answer {}`)",
-                request.ask.headline(),
-                request.id
-            ),
+            match routed_to {
+                Some(orchestrator) => format!(
+                    "the agent asks its orchestrator (run {orchestrator}) first: {} (request {})",
+                    request.ask.headline(),
+                    request.id
+                ),
+                None => format!(
+                    "the agent asks: {} (answer with `corral answer {}`)",
+                    request.ask.headline(),
+                    request.id
+                ),
+            },
         )
         .await?;
         self.publish(EngineEvent::InboxChanged {
@@ -349,10 +371,7 @@ impl Engine {
                     self.transition_state_locked(now.run_id, Transition::Answer)
                         .await?;
                     InputRequests::mark_delivered(self.store.db(), request, Engine::now()).await?;
-                    let who = match now.consult {
-                        Some(_) => "the consulted agent",
-                        None => "the person",
-                    };
+                    let who = who_answered(&now);
                     let from = answered_where(now.answered_by.as_deref());
                     self.note(
                         now.run_id,

@@ -77,6 +77,23 @@ fn reply(body: &str) -> String {
     if body.contains("CORRAL-CHECKS") {
         return checks_reply(&request, &messages[last_human..], results, body);
     }
+    // An orchestrator woken with its subtask's question: it answers it.
+    let asked = messages
+        .get(last_human)
+        .map(ToString::to_string)
+        .filter(|m| m.contains("Your subtasks ask"));
+    if let Some(asked) = asked {
+        if results == 0 {
+            let id = asked
+                .split("request ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .unwrap_or_default();
+            let input = serde_json::json!({"request": id, "answers": [{"selected": ["SQLite"]}]});
+            return tool_use_reply(&request, turn, "mcp__corral__answer_subtask", &input);
+        }
+        return text_reply(&request, turn, "Answered.");
+    }
     // An orchestrator told its subtasks' work conflicts: it cancels `B`, and ends its turn.
     let conflicted = messages
         .get(last_human)
@@ -266,6 +283,15 @@ pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
                 {"label": "Postgres", "description": "a server"}]}],
                 "context": "The cart needs storage"}),
         ));
+    }
+    if body.contains("CORRAL-MCP-ORCHESTRATE-ASK") {
+        // One subtask, an agent that asks a question (which comes to its orchestrator first).
+        calls.push((
+            "create_subtask",
+            serde_json::json!({"title": "Pick", "prompt": "CORRAL-MCP-ASK: pick a database",
+                "runtime": "claude-code", "idempotency_key": "pick"}),
+        ));
+        return calls;
     }
     if body.contains("CORRAL-MCP-ORCHESTRATE-CONFLICT") {
         // Two subtasks that write the same file differently, then the turn ends.

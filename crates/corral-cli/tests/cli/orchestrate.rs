@@ -305,3 +305,38 @@ fn kill_9_mid_orchestration_the_subtree_goes_on_and_the_wake_up_still_happens() 
         "a\nb\n"
     );
 }
+
+#[test]
+fn a_subtasks_question_wakes_its_orchestrator_which_answers_it() {
+    let (url, requests) = model_server();
+    let env = local_claude_project(&url);
+    add_goal(&env, "CORRAL-MCP-ORCHESTRATE-ASK: a subtask that asks");
+    let ran = env.corral_with(&["run", "Goal"], &[KEY]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stderr, ran.stdout);
+    let seen = requests.lock().expect("requests").clone();
+    let woken = seen
+        .iter()
+        .find(|r| r.contains("Your subtasks ask"))
+        .unwrap_or_else(|| panic!("never woken with the question: {seen:?}"));
+    assert!(woken.contains("from `Pick`"), "{woken}");
+    assert!(woken.contains("Which database?"), "{woken}");
+    assert!(woken.contains("- SQLite: embedded"), "{woken}");
+    // The subtask's agent got the orchestrator's answer; its log says who answered.
+    assert!(
+        seen.iter()
+            .any(|r| !r.contains("ORCHESTRATE") && r.contains("A: SQLite")),
+        "the subtask never got the answer"
+    );
+    let pick = json(&env.ok(&["runs", "--task", "Pick", "--json"]));
+    assert_eq!(pick[0]["state"], "succeeded", "{pick}");
+    let log = env.ok(&["logs", pick[0]["id"].as_str().expect("id")]);
+    assert!(log.contains("asks its orchestrator"), "{log}");
+    assert!(log.contains("its orchestrator answered"), "{log}");
+    let goal = json(&env.ok(&["runs", "--task", "Goal", "--json"]));
+    assert_eq!(goal[0]["state"], "succeeded", "{goal}");
+    let log = env.ok(&["logs", goal[0]["id"].as_str().expect("id")]);
+    assert!(log.contains("wake > question: "), "{log}");
+    // Nothing reached a person's inbox.
+    let inbox = json(&env.ok(&["inbox", "--json"]));
+    assert_eq!(inbox.as_array().map(Vec::len), Some(0), "{inbox}");
+}

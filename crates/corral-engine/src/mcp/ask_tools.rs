@@ -179,9 +179,10 @@ async fn wait_for_answer(
     cancelled: impl std::future::Future<Output = ()>,
 ) -> Result<Value, ToolError> {
     let waited = wait_bounded(ctx, scope, &request, cancelled).await?;
-    let who = match request.consult {
-        Some(_) => "the other agent",
-        None => "a person",
+    let who = match (request.consult, request.routed_to) {
+        (Some(_), _) => "the other agent",
+        (None, Some(_)) => "your orchestrator (it answers, or passes it on to a person)",
+        (None, None) => "a person",
     };
     match waited {
         Some(answered) if answered.state == RequestState::Answered => Ok(json!({

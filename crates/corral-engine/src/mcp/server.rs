@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::ask_tools::{self, AskAgent, AskHuman};
 use super::permission_tools::{self, PermissionPrompt};
 use super::review_tools::{self, SubmitReview};
-use super::subtask_results::{self, CancelSubtask, GetSubtaskResult, RetrySubtask};
+use super::subtask_results::{self, AnswerSubtask, CancelSubtask, GetSubtaskResult, RetrySubtask};
 use super::subtask_tools::{self, CreateSubtask, Finish, ListSubtasks};
 use super::task_tools::{self, AddDependency, CreateTask, GetTask, ListTasks, ReportProgress};
 use super::{Role, Scope, ToolError};
@@ -46,8 +46,9 @@ const CONSULT_TOOLS: [&str; 2] = ["list_tasks", "get_task"];
 const REVIEWER_TOOLS: [&str; 3] = ["list_tasks", "get_task", "submit_review"];
 
 /// The tools only an orchestrator gets.
-const ORCHESTRATOR_TOOLS: [&str; 6] = [
+const ORCHESTRATOR_TOOLS: [&str; 7] = [
     "create_subtask",
+    "answer_subtask",
     "list_subtasks",
     "get_subtask_result",
     "retry_subtask",
@@ -62,7 +63,8 @@ succeeded; `after` names your other subtasks), then end your turn: Corral wakes 
 have ended, with their results (get_subtask_result reads one in full, retry_subtask sends one \
 back with your feedback, cancel_subtask stops one and leaves its work out). Call finish with a \
 summary when the goal is met: your subtasks' work is then merged into your run's branch, the \
-one result the person reviews. The project's tools (list_tasks, get_task, ask_human, ...) are \
+one result the person reviews. A subtask's question comes to you first: answer_subtask answers it \
+or passes it on to the person. The project's tools (list_tasks, get_task, ask_human, ...) are \
 there too.";
 
 /// The longest message an agent may send; a longer one is dropped (a task's prompt is at most
@@ -363,6 +365,18 @@ impl CorralServer {
             "retry_subtask",
             &args,
             subtask_results::retry_subtask(&self.ctx, self.scope, args.clone()),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Answer a question one of your subtasks asked (you were woken with it): the request id and, per question, the options picked and/or your text. Or give `pass_on` instead, a note for the person: the question then waits in their inbox."
+    )]
+    async fn answer_subtask(&self, Parameters(args): Parameters<AnswerSubtask>) -> CallToolResult {
+        self.call(
+            "answer_subtask",
+            &args,
+            subtask_results::answer_subtask(&self.ctx, self.scope, args.clone()),
         )
         .await
     }

@@ -1,7 +1,8 @@
 //! An orchestrator's tools over one of its subtasks once it ran: `get_subtask_result` (how it
 //! ended, what its agent said, the files it changed with counts, one file's diff, its checks),
 //! `retry_subtask` (a follow-up to its run with the orchestrator's feedback) and
-//! `cancel_subtask` (its run stopped and its work left out of the orchestrator's result).
+//! `cancel_subtask` (its run stopped and its work left out of the orchestrator's result),
+//! `answer_subtask` (answers a subtask's question, or passes it on to the person).
 
 use corral_core::{Approval, Run, Runtime, TaskSummary};
 use corral_store::TaskMutation;
@@ -34,6 +35,26 @@ pub(crate) struct RetrySubtask {
     pub subtask: String,
     /// What its agent should change: it resumes its session on its own branch with this.
     pub feedback: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct AnswerSubtask {
+    /// The request id you were told.
+    pub request: String,
+    /// One answer per question, in order: the option labels picked and/or your text.
+    #[serde(default)]
+    pub answers: Vec<SubtaskAnswer>,
+    /// Instead of answering: pass the question on to the person, with this note for them.
+    #[serde(default)]
+    pub pass_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub(crate) struct SubtaskAnswer {
+    #[serde(default)]
+    pub selected: Vec<String>,
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -207,6 +228,50 @@ pub(super) async fn cancel_subtask(
         "cancelled": true,
         "runs_stopped": stopped,
         "note": "its work is left out of your result; what runs after it will not start",
+    }))
+}
+
+pub(super) async fn answer_subtask(
+    ctx: &Engine,
+    scope: Scope,
+    args: AnswerSubtask,
+) -> Result<Value, ToolError> {
+    ctx.orchestrator_task(scope.run).await?;
+    let id: corral_core::RequestId = args.request.trim().parse().map_err(|_| {
+        ToolError::new(format!(
+            "`{}` is not a request id (you were told it with the question)",
+            args.request.trim()
+        ))
+    })?;
+    if let Some(note) = args.pass_on.as_deref() {
+        if note.trim().is_empty() {
+            return Err(ToolError::new(
+                "say in `pass_on` what the person should know",
+            ));
+        }
+        ctx.pass_on_question(scope.run, id, note).await?;
+        return Ok(json!({"passed_on": true, "note": "it waits in the person's inbox now"}));
+    }
+    if args.answers.is_empty() {
+        return Err(ToolError::new(
+            "give `answers` (one per question) or `pass_on` (a note for the person)",
+        ));
+    }
+    let answer = corral_core::Answer {
+        answers: args
+            .answers
+            .into_iter()
+            .map(|a| corral_core::QuestionAnswer {
+                selected: a.selected,
+                text: a.text,
+            })
+            .collect(),
+    };
+    let answered = ctx.answer_for_subtask(scope.run, id, answer).await?;
+    Ok(json!({
+        "answered": true,
+        "run": answered.run_id.to_string(),
+        "note": "its agent goes on with your answer",
     }))
 }
 

@@ -120,6 +120,11 @@ async fn give_answer(
                  answered:\n{text}\n\nGo on with the task.",
                 answered.id
             ),
+            (None, None) if answered.answered_by.as_deref() == Some("orchestrator") => format!(
+                "Your orchestrator answered the question you asked with ask_human (request \
+                 {}):\n{text}\n\nGo on with the task.",
+                answered.id
+            ),
             (None, None) => format!(
                 "A person answered the question you asked with ask_human (request {}):\n\
                  {text}\n\nGo on with the task.",

@@ -263,6 +263,9 @@ impl Engine {
     /// question; a run's consult runs still going are cancelled.
     pub(crate) async fn after_run_ended(&self, run: &Run) -> EngineResult<()> {
         crate::mcp::permission_tools::forget_run(run.id);
+        // An orchestrator's subtasks' questions still waiting on it go on to a person.
+        self.pass_on_all(run.id, "(it ended without answering)")
+            .await?;
         if let Some(consult) = run
             .consult
             .as_ref()

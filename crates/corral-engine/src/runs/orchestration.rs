@@ -56,6 +56,13 @@ pub(super) async fn after_turn(
     }
     let record = ctx.run_dir(run.id).join(REPORTED_FILE);
     let recorded = std::fs::read_to_string(&record).unwrap_or_default();
+    // A subtask's question it was woken with and did not answer goes on to a person.
+    for request in ctx.routed_questions(run.id).await? {
+        if recorded.lines().any(|l| l == question_line(request.id)) {
+            ctx.pass_on_question(run.id, request.id, "(it ended its turn without answering)")
+                .await?;
+        }
+    }
     let nudged = recorded.lines().any(|l| l == "nudged");
     // Wait until none of its subtasks is running or still to start. A ready subtask that
     // cannot start (its key missing) is not waited for: its orchestrator is told why.
@@ -99,6 +106,16 @@ pub(super) async fn after_turn(
                 )
         });
         if !pending {
+            break subtasks;
+        }
+        // So does a subtask's question.
+        if ctx
+            .routed_questions(run.id)
+            .await?
+            .iter()
+            .any(|q| !recorded.lines().any(|l| l == question_line(q.id)))
+        {
+            early = true;
             break subtasks;
         }
         // A failure it asked to hear of at once wakes it now.
@@ -147,7 +164,18 @@ pub(super) async fn after_turn(
         .map(|(id, _)| format!("cannot start {id}"))
         .filter(|line| !recorded.lines().any(|l| l == line))
         .collect();
-    let (reason, message) = if let Some((message, _)) = &conflict {
+    let questions: Vec<corral_core::InputRequest> = ctx
+        .routed_questions(run.id)
+        .await?
+        .into_iter()
+        .filter(|q| !recorded.lines().any(|l| l == question_line(q.id)))
+        .collect();
+    let (reason, message) = if !questions.is_empty() {
+        (
+            WakeReason::Question,
+            questions_message(&questions, &subtasks),
+        )
+    } else if let Some((message, _)) = &conflict {
         (WakeReason::Conflict, message.clone())
     } else if !new.is_empty() || !unstartable.is_empty() {
         let mut text = if early {
@@ -228,13 +256,24 @@ pub(super) async fn after_turn(
         }
     }
     let mut reported = recorded;
-    for r in &new {
-        reported.push_str(&format!("{}\n", r.id));
-    }
-    for line in &unstartable {
-        reported.push_str(&format!("{line}\n"));
+    // Only a wake-up that told of the ended runs counts them told.
+    if matches!(
+        reason,
+        WakeReason::SubtasksEnded | WakeReason::SubtaskFailed
+    ) {
+        for r in &new {
+            reported.push_str(&format!("{}\n", r.id));
+        }
+        for line in &unstartable {
+            reported.push_str(&format!("{line}\n"));
+        }
     }
     match (&conflict, reason) {
+        (_, WakeReason::Question) => {
+            for q in &questions {
+                reported.push_str(&format!("{}\n", question_line(q.id)));
+            }
+        }
         (Some((_, line)), _) => reported.push_str(&format!("{line}\n")),
         (None, WakeReason::Nudge) => reported.push_str("nudged\n"),
         _ => {}
@@ -251,6 +290,11 @@ pub(super) async fn after_turn(
             WakeReason::Conflict => {
                 "the orchestrator is woken: its subtasks' work conflicts".to_string()
             }
+            WakeReason::Question => format!(
+                "the orchestrator is woken: {} question{} of its subtasks",
+                questions.len(),
+                if questions.len() == 1 { "" } else { "s" }
+            ),
             WakeReason::SubtaskFailed => {
                 "the orchestrator is woken at once: a subtask failed".to_string()
             }
@@ -263,6 +307,45 @@ pub(super) async fn after_turn(
     )
     .await?;
     Ok(AfterTurn::NextTurn)
+}
+
+/// How a reported question is kept in the reported file.
+fn question_line(id: corral_core::RequestId) -> String {
+    format!("question {id}")
+}
+
+/// What the orchestrator is told of its subtasks' questions.
+fn questions_message(
+    questions: &[corral_core::InputRequest],
+    subtasks: &[crate::views::TaskView<corral_core::TaskSummary>],
+) -> String {
+    let mut text = String::from("Your subtasks ask (their runs wait for the answers):\n");
+    for q in questions {
+        let title = subtasks
+            .iter()
+            .find(|s| s.task.id == q.task_id)
+            .map_or_else(|| q.task_id.to_string(), |s| s.task.title.clone());
+        text.push_str(&format!("\n- request {} from `{title}`:", q.id));
+        if let Some(context) = q.ask.context.as_deref().filter(|c| !c.trim().is_empty()) {
+            text.push_str(&format!("\n  context: {}", context.replace('\n', "\n  ")));
+        }
+        for (i, question) in q.ask.questions.iter().enumerate() {
+            text.push_str(&format!("\n  {}. {}", i + 1, question.question));
+            for option in &question.options {
+                text.push_str(&format!("\n     - {}", option.label));
+                if let Some(description) = option.description.as_deref() {
+                    text.push_str(&format!(": {description}"));
+                }
+            }
+        }
+    }
+    text.push_str(
+        "\n\nAnswer each with answer_subtask (the request, and for each question the options \
+         picked or your text), or pass it on to the person with answer_subtask and `pass_on` \
+         (your note for them). A question you leave unanswered when your turn ends goes on to \
+         the person.",
+    );
+    text
 }
 
 /// Records that the orchestrator of `run` wants to hear at once when `subtask` fails.

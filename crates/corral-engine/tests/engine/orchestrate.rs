@@ -9,7 +9,7 @@ use corral_engine::NewTask;
 use serde_json::json;
 
 use crate::Fixture;
-use crate::mcp::{Client, live_run};
+use crate::mcp::{Client, live_run, logged};
 use crate::runs::wait;
 
 /// A running orchestrate task of `p` (its "agent" a `sleep`, its tools called directly).
@@ -330,6 +330,127 @@ async fn an_orchestrator_reads_a_subtasks_result_retries_it_and_cancels_another(
         .filter_map(|s| s["title"].as_str())
         .collect();
     assert_eq!(left_out, ["Slow"], "{listed}");
+    f.engine.cancel_run(run.id).await.expect("cancel");
+    f.engine.cancel_run(worker).await.expect("cancel");
+    wait(&f, run.id, Duration::from_secs(30)).await;
+}
+
+/// A live run of the subtask `title` of `goal`, started now (it sleeps; its tools are called
+/// directly).
+async fn live_subtask(
+    f: &Fixture,
+    boss: &mut Client,
+    goal: corral_core::TaskId,
+    title: &str,
+) -> corral_core::RunId {
+    boss.ok(
+        "create_subtask",
+        json!({"title": title, "command": ["sleep", "60"]}),
+    )
+    .await;
+    subtask_status(f, goal, title, TaskStatus::Running).await;
+    let sub = f
+        .engine
+        .subtasks(goal)
+        .await
+        .expect("subtasks")
+        .into_iter()
+        .find(|s| s.task.title == title)
+        .expect("the subtask");
+    let run = f.engine.list_runs(Some(sub.task.id)).await.expect("runs")[0].id;
+    for _ in 0..600 {
+        if f.engine.run(run).await.expect("run").state == corral_core::RunState::Running {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("`{title}` never started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subtasks_question_goes_to_its_orchestrator_which_answers_it_or_passes_it_on() {
+    let f = Fixture::new().await;
+    let (p, worker) = live_run(&f, &[("agent-permissions", "bypass"), ("ask-wait", "1s")]).await;
+    let (goal, run) = live_orchestrator(&f, &p).await;
+    let mut boss = Client::connect(&f, run.id).await;
+    let question = json!({"questions": [{"question": "Which database?", "options": [
+        {"label": "SQLite"}, {"label": "Postgres"}]}], "context": "The cart needs storage"});
+
+    // A subtask's question waits on the orchestrator, not in a person's inbox.
+    let first = live_subtask(&f, &mut boss, goal.task.id, "First").await;
+    let mut sub = Client::connect(&f, first).await;
+    let pending = sub.ok("ask_human", question.clone()).await;
+    assert_eq!(pending["answered"], false, "{pending}");
+    assert!(
+        pending["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("your orchestrator"),
+        "{pending}"
+    );
+    let id = pending["request"].as_str().expect("id").to_string();
+    assert!(f.engine.inbox().await.expect("inbox").is_empty());
+    let refused = boss
+        .refused("answer_subtask", json!({"request": "nonsense"}))
+        .await;
+    assert!(refused.contains("not a request id"), "{refused}");
+    let refused = boss.refused("answer_subtask", json!({"request": id})).await;
+    assert!(refused.contains("`answers`"), "{refused}");
+    let wrong = boss
+        .refused(
+            "answer_subtask",
+            json!({"request": id, "answers": [{"selected": ["MySQL"]}]}),
+        )
+        .await;
+    assert!(wrong.contains("MySQL"), "{wrong}");
+    // The orchestrator answers it: kept as its answer.
+    boss.ok(
+        "answer_subtask",
+        json!({"request": id, "answers": [{"selected": ["Postgres"]}]}),
+    )
+    .await;
+    let answered = f.engine.find_request(&id).await.expect("request");
+    assert_eq!(answered.answered_by.as_deref(), Some("orchestrator"));
+    assert!(f.engine.inbox().await.expect("inbox").is_empty());
+
+    // Passed on: it waits in the inbox with the orchestrator's note.
+    let second = live_subtask(&f, &mut boss, goal.task.id, "Second").await;
+    let mut sub = Client::connect(&f, second).await;
+    let pending = sub.ok("ask_human", question).await;
+    let id = pending["request"].as_str().expect("id").to_string();
+    boss.ok(
+        "answer_subtask",
+        json!({"request": id, "pass_on": "Prefer what the team runs already."}),
+    )
+    .await;
+    let inbox = f.engine.inbox().await.expect("inbox");
+    let Some(corral_engine::InboxItem::Question { request, .. }) = inbox.first() else {
+        panic!("not in the inbox: {inbox:?}");
+    };
+    assert_eq!(request.id.to_string(), id);
+    let context = request.ask.context.clone().unwrap_or_default();
+    assert!(
+        context.contains("The cart needs storage")
+            && context.contains("Its orchestrator's note: Prefer what the team runs already."),
+        "{context}"
+    );
+    let again = boss
+        .refused(
+            "answer_subtask",
+            json!({"request": id, "answers": [{"selected": ["SQLite"]}]}),
+        )
+        .await;
+    assert!(
+        again.contains("not one of your subtasks' questions"),
+        "{again}"
+    );
+    let logged = logged(&f, second, |events| {
+        events.iter().any(|e| {
+            matches!(&e.body, corral_core::RunEventBody::Note { text } if text.contains("passed the question on"))
+        })
+    })
+    .await;
+    assert!(logged.iter().any(|e| matches!(&e.body, corral_core::RunEventBody::Note { text } if text.contains("asks its orchestrator"))));
     f.engine.cancel_run(run.id).await.expect("cancel");
     f.engine.cancel_run(worker).await.expect("cancel");
     wait(&f, run.id, Duration::from_secs(30)).await;

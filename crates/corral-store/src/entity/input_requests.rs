@@ -26,6 +26,8 @@ pub struct Model {
     pub project_id: Option<String>,
     /// A question to another agent: the consult run that answers it.
     pub consult_run_id: Option<String>,
+    /// A subtask's question: the orchestrator run that sees it first.
+    pub routed_to_run_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ mod m20261206_000001_consult_runs;
 mod m20261206_000002_change_version;
 mod m20261207_000001_run_checks;
 mod m20261207_000002_review_comments;
+mod m20261208_000001_routed_questions;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_change_version::Migration),
             Box::new(m20261207_000001_run_checks::Migration),
             Box::new(m20261207_000002_review_comments::Migration),
+            Box::new(m20261208_000001_routed_questions::Migration),
         ]
     }
 }

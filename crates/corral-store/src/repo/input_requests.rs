@@ -48,6 +48,7 @@ fn from_row(row: input_requests::Model) -> StoreResult<InputRequest> {
             .transpose()?,
         answered_by: row.answered_by,
         consult: opt_id::<RunId>("request consult run id", row.consult_run_id.as_deref())?,
+        routed_to: opt_id::<RunId>("request routed run id", row.routed_to_run_id.as_deref())?,
         created_at: Timestamp(row.created_at),
         answered_at: row.answered_at.map(Timestamp),
         delivered_at: row.delivered_at.map(Timestamp),
@@ -72,6 +73,7 @@ impl InputRequests {
             task_id: Some(request.task_id.to_string()),
             project_id: Some(request.project_id.to_string()),
             consult_run_id: request.consult.map(|r| r.to_string()),
+            routed_to_run_id: request.routed_to.map(|r| r.to_string()),
         };
         input_requests::Entity::insert(row.into_active_model().reset_all())
             .exec_without_returning(db)
@@ -111,6 +113,7 @@ impl InputRequests {
         Ok(input_requests::Entity::find()
             .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
             .filter(input_requests::Column::ConsultRunId.is_null())
+            .filter(input_requests::Column::RoutedToRunId.is_null())
             .count(db)
             .await?)
     }
@@ -120,12 +123,53 @@ impl InputRequests {
         input_requests::Entity::find()
             .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
             .filter(input_requests::Column::ConsultRunId.is_null())
+            .filter(input_requests::Column::RoutedToRunId.is_null())
             .order_by_asc(input_requests::Column::Id)
             .all(db)
             .await?
             .into_iter()
             .map(from_row)
             .collect()
+    }
+
+    /// Subtasks' questions waiting on the orchestrator run `run`, oldest first.
+    pub async fn pending_routed_to(
+        db: &impl ConnectionTrait,
+        run: RunId,
+    ) -> StoreResult<Vec<InputRequest>> {
+        input_requests::Entity::find()
+            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
+            .filter(input_requests::Column::RoutedToRunId.eq(run.to_string()))
+            .order_by_asc(input_requests::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(from_row)
+            .collect()
+    }
+
+    /// Passes a routed question on to a person's inbox, with `ask` (its context now carrying
+    /// the orchestrator's note). False when it was no longer pending and routed.
+    pub async fn pass_on(
+        db: &impl ConnectionTrait,
+        id: RequestId,
+        ask: &corral_core::Ask,
+    ) -> StoreResult<bool> {
+        let res = input_requests::Entity::update_many()
+            .col_expr(
+                input_requests::Column::RoutedToRunId,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                input_requests::Column::AskJson,
+                Expr::value(to_json("question", ask)?),
+            )
+            .filter(input_requests::Column::Id.eq(id.to_string()))
+            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
+            .filter(input_requests::Column::RoutedToRunId.is_not_null())
+            .exec(db)
+            .await?;
+        Ok(res.rows_affected == 1)
     }
 
     /// Questions waiting for another agent (a consult run), oldest first.
