@@ -21,7 +21,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(InputRequests::Table)
-                    .add_column(&mut text_null(InputRequests::RoutedToRunId))
+                    .add_column(text_null(InputRequests::RoutedToRunId))
                     .take(),
             )
             .await
