@@ -343,6 +343,11 @@ pub struct Workflow {
     pub reviewer: Option<crate::check::Reviewer>,
     /// Subtasks one orchestrate task's agent may create.
     pub max_subtasks: u32,
+    /// Tokens one orchestration (its own runs and its subtasks') may use before nothing new
+    /// starts and a person decides whether it goes on; `None`: no budget.
+    pub orchestrate_budget_tokens: Option<u64>,
+    /// How deep orchestrate tasks may nest: 1, subtasks may not orchestrate.
+    pub orchestrate_depth: u32,
 }
 
 impl Default for Workflow {
@@ -378,6 +383,8 @@ impl Default for Workflow {
             verify_retries: 2,
             reviewer: None,
             max_subtasks: 12,
+            orchestrate_budget_tokens: None,
+            orchestrate_depth: 1,
         }
     }
 }

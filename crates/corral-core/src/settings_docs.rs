@@ -2,7 +2,7 @@
 
 /// Every key `Workflow::set` accepts, with what its value means. `env.<NAME>` sets one
 /// environment variable.
-pub const SETTING_KEYS: [(&str, &str); 38] = [
+pub const SETTING_KEYS: [(&str, &str); 40] = [
     (
         "path",
         "the repository's folder, when it moved (a project added by path)",
@@ -78,6 +78,14 @@ pub const SETTING_KEYS: [(&str, &str); 38] = [
     (
         "max-subtasks",
         "subtasks one orchestrate task's agent may create (default 12)",
+    ),
+    (
+        "orchestrate-budget-tokens",
+        "tokens one orchestration (its own runs and its subtasks') may use; past it nothing new starts and the inbox asks whether to go on, e.g. 2000000 (empty or off: no budget)",
+    ),
+    (
+        "orchestrate-depth",
+        "how deep orchestrate tasks may nest: 1 (default) lets no subtask orchestrate, 2 lets subtasks orchestrate once more (at most 3)",
     ),
     (
         "ask-wait",

@@ -120,7 +120,9 @@ impl Workflow {
             "provider-tools" => {
                 self.provider_tools = parse_on_off("provider-tools", value).map_err(invalid)?
             }
-            "budget-tokens" => self.budget_tokens = parse_budget(value).map_err(invalid)?,
+            "budget-tokens" => {
+                self.budget_tokens = parse_budget("budget-tokens", value).map_err(invalid)?
+            }
             "agent-tasks" => self.agent_tasks = parse_agent_tasks(value).map_err(invalid)?,
             "agent-task-limit" => {
                 self.agent_task_limit =
@@ -130,6 +132,18 @@ impl Workflow {
             "max-subtasks" => {
                 self.max_subtasks = parse_u32("max-subtasks", value, validate::MAX_SUBTASKS_RANGE)
                     .map_err(invalid)?
+            }
+            "orchestrate-budget-tokens" => {
+                self.orchestrate_budget_tokens =
+                    parse_budget("orchestrate-budget-tokens", value).map_err(invalid)?
+            }
+            "orchestrate-depth" => {
+                self.orchestrate_depth = parse_u32(
+                    "orchestrate-depth",
+                    value,
+                    validate::ORCHESTRATE_DEPTH_RANGE,
+                )
+                .map_err(invalid)?
             }
             "ask-wait" => {
                 self.ask_wait_secs =
@@ -299,6 +313,11 @@ impl Workflow {
             "max-subtasks",
             self.max_subtasks,
             validate::MAX_SUBTASKS_RANGE,
+        )?;
+        validate::in_range(
+            "orchestrate-depth",
+            self.orchestrate_depth,
+            validate::ORCHESTRATE_DEPTH_RANGE,
         )?;
         validate::in_range(
             "verify-retries",

@@ -232,7 +232,10 @@ pub(crate) fn parse_allow_hosts(value: &str) -> Result<Vec<String>, ValidationEr
     Ok(hosts)
 }
 
-pub(crate) fn parse_budget(value: &str) -> Result<Option<u64>, ValidationError> {
+pub(crate) fn parse_budget(
+    field: &'static str,
+    value: &str,
+) -> Result<Option<u64>, ValidationError> {
     let v = value.trim().to_ascii_lowercase().replace('_', "");
     if v.is_empty() || v == "off" {
         return Ok(None);
@@ -240,7 +243,7 @@ pub(crate) fn parse_budget(value: &str) -> Result<Option<u64>, ValidationError> 
     match v.parse::<u64>() {
         Ok(n) if n > 0 => Ok(Some(n)),
         _ => Err(ValidationError::BadValue {
-            field: "budget-tokens",
+            field,
             given: value.to_string(),
             expected: "a number of tokens, or off",
         }),

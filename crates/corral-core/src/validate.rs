@@ -17,6 +17,7 @@ pub const VERIFY_SECS_RANGE: (u32, u32) = (1, 24 * 3600);
 pub const VERIFY_RETRIES_RANGE: (u32, u32) = (0, 10);
 /// Subtasks one orchestrator may create.
 pub const MAX_SUBTASKS_RANGE: (u32, u32) = (1, 100);
+pub const ORCHESTRATE_DEPTH_RANGE: (u32, u32) = (1, 3);
 pub const AGENT_TASK_LIMIT_RANGE: (u32, u32) = (0, 1000);
 /// Below the shortest agent CLI tool timeout we know of (Codex: 60 s).
 pub const ASK_WAIT_SECS_RANGE: (u32, u32) = (1, 55);

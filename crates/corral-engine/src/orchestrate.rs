@@ -50,8 +50,16 @@ impl Engine {
         // One start at a time in this process: a subtask seen ready twice starts once.
         let _one_at_a_time = STARTING.lock().await;
         let mut starts = SubtaskStarts::default();
+        // Past the orchestration's token budget nothing new starts (a person decides).
+        let over = self.orchestration_over_budget(parent).await?;
         for child in self.subtasks(parent).await? {
             if child.status != TaskStatus::Ready || skip.contains(&child.task.id) {
+                continue;
+            }
+            if let Some((used, allowed)) = over {
+                starts
+                    .refused
+                    .push((child.task.id, over_budget(used, allowed)));
                 continue;
             }
             match self.start_run(child.task.id).await {
@@ -101,4 +109,12 @@ impl Engine {
         }
         Ok(task)
     }
+}
+
+/// Why nothing new starts past an orchestration's budget.
+pub(crate) fn over_budget(used: u64, allowed: u64) -> String {
+    format!(
+        "the orchestration used {used} of its {allowed} tokens (orchestrate-budget-tokens); \
+         nothing new starts until a person decides in the inbox"
+    )
 }

@@ -196,6 +196,10 @@ pub struct WorkflowDto {
     pub reviewer: Option<ReviewerDto>,
     /// Subtasks one orchestrate task's agent may create.
     pub max_subtasks: u32,
+    /// Tokens one orchestration may use before a person decides; `None`: no budget.
+    pub orchestrate_budget_tokens: Option<f64>,
+    /// How deep orchestrate tasks may nest (1: subtasks may not orchestrate).
+    pub orchestrate_depth: u32,
     /// What agents may do with the project's tasks (MCP create_task, add_dependency).
     pub agent_tasks: AgentTasksDto,
     /// Tasks one run's agent may create.
@@ -314,6 +318,8 @@ impl From<&Workflow> for WorkflowDto {
                 model: r.model.clone(),
             }),
             max_subtasks: w.max_subtasks,
+            orchestrate_budget_tokens: w.orchestrate_budget_tokens.map(|b| b as f64),
+            orchestrate_depth: w.orchestrate_depth,
             agent_tasks: w.agent_tasks.into(),
             agent_task_limit: w.agent_task_limit,
             ask_wait_secs: w.ask_wait_secs,
@@ -398,6 +404,12 @@ impl WorkflowDto {
                 model: blank_to_none(r.model),
             }),
             max_subtasks: self.max_subtasks,
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            orchestrate_budget_tokens: self
+                .orchestrate_budget_tokens
+                .filter(|b| b.is_finite() && *b >= 1.0)
+                .map(|b| b.round() as u64),
+            orchestrate_depth: self.orchestrate_depth,
             agent_tasks: self.agent_tasks.into(),
             agent_task_limit: self.agent_task_limit,
             ask_wait_secs: self.ask_wait_secs,

@@ -758,6 +758,10 @@ export type WorkflowDto = {
 	reviewer: ReviewerDto | null,
 	/**  Subtasks one orchestrate task's agent may create. */
 	max_subtasks: number,
+	/**  Tokens one orchestration may use before a person decides; `None`: no budget. */
+	orchestrate_budget_tokens: number | null,
+	/**  How deep orchestrate tasks may nest (1: subtasks may not orchestrate). */
+	orchestrate_depth: number,
 	/**  What agents may do with the project's tasks (MCP create_task, add_dependency). */
 	agent_tasks: AgentTasksDto,
 	/**  Tasks one run's agent may create. */

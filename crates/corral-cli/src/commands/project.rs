@@ -166,6 +166,18 @@ fn describe(project: &Project, tasks: usize, out: &mut impl Write) -> std::io::R
                 .map_or_else(|| "off".to_string(), |b| format!("{b} per run")),
         ),
         (
+            "orchestrate-budget-tokens",
+            wf.orchestrate_budget_tokens
+                .map_or_else(|| "off".to_string(), |b| format!("{b} per orchestration")),
+        ),
+        (
+            "orchestrate-depth",
+            match wf.orchestrate_depth {
+                1 => "1 (subtasks may not orchestrate)".to_string(),
+                n => format!("{n} levels of orchestrators"),
+            },
+        ),
+        (
             "agent-tasks",
             match wf.agent_tasks {
                 corral_core::AgentTasks::Propose => {

@@ -177,6 +177,12 @@ pub(super) async fn retry_subtask(
             latest.state.name()
         )));
     }
+    let orchestrator = ctx.orchestrator_task(scope.run).await?;
+    if let Some((used, allowed)) = ctx.orchestration_over_budget(orchestrator.id).await? {
+        return Err(ToolError::new(crate::orchestrate::over_budget(
+            used, allowed,
+        )));
+    }
     let message = format!("Your orchestrator asks for changes to your work:\n{feedback}");
     // A command line has no session to resume: it runs again.
     let run = if sub.task.runtime == Some(Runtime::Custom) {

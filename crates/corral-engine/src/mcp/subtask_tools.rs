@@ -41,6 +41,10 @@ pub(crate) struct CreateSubtask {
     /// Wake me at once if it fails, rather than when all my subtasks have ended.
     #[serde(default)]
     pub wake_on_failure: bool,
+    /// It orchestrates its part of the goal itself (its own subtasks), where the project lets
+    /// orchestrators nest (orchestrate-depth).
+    #[serde(default)]
+    pub orchestrate: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -79,6 +83,22 @@ pub(super) async fn create_subtask(
              may not (agent-permissions); give a prompt for an agent instead",
         ));
     }
+    if args.orchestrate {
+        if args.command.is_some() {
+            return Err(ToolError::new(
+                "a subtask that orchestrates is an agent: give a prompt, not a command",
+            ));
+        }
+        let depth = orchestration_depth(ctx, &orchestrator).await? + 1;
+        let allowed = project.workflow.orchestrate_depth;
+        if depth > allowed {
+            return Err(ToolError::new(format!(
+                "a subtask may not orchestrate here: that would nest orchestrators {depth} deep \
+                 and this project allows {allowed} (orchestrate-depth); create its parts as \
+                 your own subtasks"
+            )));
+        }
+    }
     check_model(args.model.as_deref())?;
     check_short_field("the idempotency key", args.idempotency_key.as_deref())?;
     let (runtime, command) = match args.command {
@@ -108,6 +128,11 @@ pub(super) async fn create_subtask(
                 "status": view.status.as_str(), "created": false}),
             );
         }
+    }
+    if let Some((used, allowed)) = ctx.orchestration_over_budget(orchestrator.id).await? {
+        return Err(ToolError::new(crate::orchestrate::over_budget(
+            used, allowed,
+        )));
     }
     let limit = project.workflow.max_subtasks;
     if siblings.len() >= limit as usize {
@@ -140,7 +165,11 @@ pub(super) async fn create_subtask(
             model: args.model,
             command,
             after,
-            kind: TaskKind::Work,
+            kind: if args.orchestrate {
+                TaskKind::Orchestrate
+            } else {
+                TaskKind::Work
+            },
             max_attempts: None,
             created_by: CreatedBy::Run(scope.run),
             // A person created the orchestrator: its subtasks need no approval.
@@ -176,6 +205,20 @@ pub(super) async fn create_subtask(
         "started": run.is_some(),
         "note": note,
     }))
+}
+
+/// How deep `task` orchestrates: 1 for a top orchestrator, one more per orchestrating parent.
+async fn orchestration_depth(ctx: &Engine, task: &corral_core::Task) -> Result<u32, ToolError> {
+    let mut depth = 1;
+    let mut parent = task.parent;
+    while let Some(id) = parent {
+        depth += 1;
+        parent = ctx.task_record(id).await?.parent;
+        if depth > 10 {
+            break; // a hand-edited database with a loop of parents
+        }
+    }
+    Ok(depth)
 }
 
 pub(super) async fn list_subtasks(ctx: &Engine, scope: Scope) -> Result<Value, ToolError> {

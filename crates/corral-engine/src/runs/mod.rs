@@ -14,6 +14,8 @@ mod integration;
 mod merge;
 mod network;
 mod orchestration;
+mod orchestration_budget;
+mod orchestration_wait;
 mod overlaps;
 mod paths;
 mod plan;
@@ -39,7 +41,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
 
 pub use merge::{MergeHow, MergePreview};
-pub(crate) use orchestration::wake_on_failure;
+pub(crate) use orchestration_wait::wake_on_failure;
 pub(crate) use prepare::source_path;
 pub use queries::{DiffAgainst, LeftOutFile, UpstreamWork};
 

@@ -6,30 +6,24 @@
 //! restart goes on where it was. The waiting run keeps its run slot, so an orchestrate task
 //! needs `max-runs` of 2 or more.
 
-use std::time::Duration;
-
-use corral_core::{
-    FailKind, Project, Run, RunEventBody, RunId, Task, TaskId, TaskKind, TaskStatus, WakeReason,
-};
+use corral_core::{FailKind, Project, Run, RunEventBody, Task, TaskKind, WakeReason};
 use corral_store::RunEventQuery;
 use tokio::sync::watch;
 
 use super::checks::write_atomic;
 use super::follow::StepStop;
 use super::integration::{Integration, integrate};
+use super::orchestration_budget::{Gate, budget_gate};
+use super::orchestration_wait::{Waited, question_line, wait_for_subtasks};
 use super::work::NEXT_TURN_FILE;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
-/// How often a waiting orchestrator looks at its subtasks (the wake-up comes within this).
-const POLL: Duration = Duration::from_millis(200);
 /// In the run's host-only folder: the subtask runs already reported to the orchestrator, one
 /// id a line; then `nudged` once it was told to finish.
 const REPORTED_FILE: &str = "orchestrator.reported";
 /// The most of a subtask's final text the orchestrator is told.
 const FINAL_TEXT_CHARS: usize = 1_500;
-/// In the run's host-only folder: the subtasks whose failure wakes the orchestrator at once.
-const WAKE_ON_FAILURE_FILE: &str = "orchestrator.wake-on-failure";
 
 /// What follows an orchestrator's turn.
 pub(super) enum AfterTurn {
@@ -64,68 +58,18 @@ pub(super) async fn after_turn(
         }
     }
     let nudged = recorded.lines().any(|l| l == "nudged");
-    // Wait until none of its subtasks is running or still to start. A ready subtask that
-    // cannot start (its key missing) is not waited for: its orchestrator is told why.
-    let mut tried = std::collections::HashSet::new();
-    let mut cannot_start: Vec<(corral_core::TaskId, String)> = Vec::new();
-    let mut early = false;
-    let subtasks = loop {
-        if *cancel.borrow() {
-            return Err(StepStop::Cancelled);
-        }
-        // Each ready subtask is tried once here (others start as the ones they wait on end).
-        let starts = ctx.start_ready_subtasks(task.id, &tried).await?;
-        tried.extend(starts.started.iter().map(|r| r.task_id));
-        tried.extend(starts.refused.iter().map(|(id, _)| *id));
-        cannot_start.extend(starts.refused);
-        let subtasks = ctx.subtasks(task.id).await?;
-        // Nor is what runs after one (it would wait forever).
-        let mut stuck: std::collections::HashSet<corral_core::TaskId> =
-            cannot_start.iter().map(|(id, _)| *id).collect();
-        loop {
-            let more: Vec<_> = subtasks
-                .iter()
-                .filter(|s| !stuck.contains(&s.task.id))
-                .filter(|s| s.depends_on.iter().any(|d| stuck.contains(d)))
-                .map(|s| s.task.id)
-                .collect();
-            if more.is_empty() {
-                break;
-            }
-            stuck.extend(more);
-        }
-        let pending = subtasks.iter().any(|s| {
-            let refused = stuck.contains(&s.task.id);
-            !refused
-                && matches!(
-                    s.status,
-                    TaskStatus::Ready
-                        | TaskStatus::Running
-                        | TaskStatus::NeedsInput
-                        | TaskStatus::Backlog
-                )
-        });
-        if !pending {
-            break subtasks;
-        }
-        // So does a subtask's question.
-        if ctx
-            .routed_questions(run.id)
-            .await?
-            .iter()
-            .any(|q| !recorded.lines().any(|l| l == question_line(q.id)))
-        {
-            early = true;
-            break subtasks;
-        }
-        // A failure it asked to hear of at once wakes it now.
-        if failed_at_once(ctx, run, &subtasks, &recorded).await? {
-            early = true;
-            break subtasks;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(POLL) => {}
-            _ = cancel.changed() => {}
+    // Wait until none of its subtasks is running or still to start (or one asks, or fails
+    // when it asked to hear of that at once); past its token budget a person decides first.
+    let Waited {
+        subtasks,
+        cannot_start,
+        early,
+    } = loop {
+        let waited = wait_for_subtasks(ctx, run, task, &recorded, cancel).await?;
+        match budget_gate(ctx, run, task, cancel).await? {
+            Gate::Within => break waited,
+            // Granted more: what could not start for the budget is tried again.
+            Gate::Granted => {}
         }
     };
     // Once it said it is done and its subtasks have all ended, their work becomes one branch.
@@ -309,11 +253,6 @@ pub(super) async fn after_turn(
     Ok(AfterTurn::NextTurn)
 }
 
-/// How a reported question is kept in the reported file.
-fn question_line(id: corral_core::RequestId) -> String {
-    format!("question {id}")
-}
-
 /// What the orchestrator is told of its subtasks' questions.
 fn questions_message(
     questions: &[corral_core::InputRequest],
@@ -346,42 +285,6 @@ fn questions_message(
          the person.",
     );
     text
-}
-
-/// Records that the orchestrator of `run` wants to hear at once when `subtask` fails.
-pub(crate) fn wake_on_failure(ctx: &Engine, run: RunId, subtask: TaskId) -> std::io::Result<()> {
-    let path = ctx.run_dir(run).join(WAKE_ON_FAILURE_FILE);
-    let mut listed = std::fs::read_to_string(&path).unwrap_or_default();
-    if !listed.lines().any(|l| l == subtask.to_string()) {
-        listed.push_str(&format!("{subtask}\n"));
-        // A tmp name of its own (`write_atomic`'s would be the reported file's).
-        let tmp = path.with_extension("wake-on-failure.tmp");
-        std::fs::write(&tmp, listed)?;
-        std::fs::rename(&tmp, &path)?;
-    }
-    Ok(())
-}
-
-/// Whether a subtask whose failure the orchestrator wants to hear of at once failed, and was
-/// not reported yet.
-async fn failed_at_once(
-    ctx: &Engine,
-    run: &Run,
-    subtasks: &[crate::views::TaskView<corral_core::TaskSummary>],
-    recorded: &str,
-) -> Result<bool, StepStop> {
-    let listed =
-        std::fs::read_to_string(ctx.run_dir(run.id).join(WAKE_ON_FAILURE_FILE)).unwrap_or_default();
-    for sub in subtasks.iter().filter(|s| s.status == TaskStatus::Failed) {
-        if !listed.lines().any(|l| l == sub.task.id.to_string()) {
-            continue;
-        }
-        let newest = ctx.list_runs(Some(sub.task.id)).await?.into_iter().next();
-        if newest.is_some_and(|r| !recorded.lines().any(|l| l == r.id.to_string())) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// Whether the orchestrator called `finish` in this run.

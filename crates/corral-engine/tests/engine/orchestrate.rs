@@ -455,3 +455,47 @@ async fn a_subtasks_question_goes_to_its_orchestrator_which_answers_it_or_passes
     f.engine.cancel_run(worker).await.expect("cancel");
     wait(&f, run.id, Duration::from_secs(30)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subtask_orchestrates_only_where_the_project_lets_orchestrators_nest() {
+    let f = Fixture::new().await;
+    let (p, worker) = live_run(&f, &[("agent-permissions", "bypass")]).await;
+    let (goal, run) = live_orchestrator(&f, &p).await;
+    let mut mcp = Client::connect(&f, run.id).await;
+    let nested = json!({"title": "Part", "prompt": "plan the part", "orchestrate": true});
+    let refused = mcp.refused("create_subtask", nested.clone()).await;
+    assert!(
+        refused.contains("2 deep") && refused.contains("allows 1 (orchestrate-depth)"),
+        "{refused}"
+    );
+    let command = mcp
+        .refused(
+            "create_subtask",
+            json!({"title": "Cmd", "command": ["true"], "orchestrate": true}),
+        )
+        .await;
+    assert!(command.contains("give a prompt"), "{command}");
+    f.engine
+        .set_project_settings(p.id, &[("orchestrate-depth".into(), "2".into())])
+        .await
+        .expect("settings");
+    mcp.ok("create_subtask", nested).await;
+    let part = f
+        .engine
+        .subtasks(goal.task.id)
+        .await
+        .expect("subtasks")
+        .into_iter()
+        .find(|s| s.task.title == "Part")
+        .expect("created");
+    assert_eq!(part.task.kind, TaskKind::Orchestrate);
+    let bad = f
+        .engine
+        .set_project_settings(p.id, &[("orchestrate-depth".into(), "4".into())])
+        .await
+        .expect_err("at most 3");
+    assert!(bad.to_string().contains("orchestrate-depth"), "{bad}");
+    f.engine.cancel_run(run.id).await.expect("cancel");
+    f.engine.cancel_run(worker).await.expect("cancel");
+    wait(&f, run.id, Duration::from_secs(30)).await;
+}

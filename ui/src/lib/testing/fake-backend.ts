@@ -52,6 +52,8 @@ export const defaultWorkflow: WorkflowDto = {
   verify_retries: 2,
   reviewer: null,
   max_subtasks: 12,
+  orchestrate_budget_tokens: null,
+  orchestrate_depth: 1,
   agent_permissions: "auto",
   max_file_mib: 50,
   agent_tasks: "propose",
