@@ -66,7 +66,8 @@ impl Engine {
         Ok(self.graph_and_held(project).await?.0)
     }
 
-    /// The project's task graph, and the tasks in it that may not run (not approved).
+    /// The project's task graph, and the tasks in it the scheduler does not start: not
+    /// approved, or subtasks (their orchestrator starts them while it works).
     async fn graph_and_held(
         &self,
         project: ProjectId,
@@ -74,7 +75,7 @@ impl Engine {
         let summaries = TaskQuery::summaries(self.store.db(), Some(project)).await?;
         let held = summaries
             .iter()
-            .filter(|t| t.approval != Approval::Approved)
+            .filter(|t| t.approval != Approval::Approved || t.parent.is_some())
             .map(|t| t.id)
             .collect();
         let edges = TaskQuery::edges(self.store.db(), Some(project)).await?;

@@ -90,15 +90,20 @@ impl Engine {
     pub(crate) async fn statuses(
         &self,
         project: Option<ProjectId>,
-        tasks: impl IntoIterator<Item = (TaskId, ProjectId, Approval)>,
+        // Each task: its id, project, approval and parent (the orchestrate task of a subtask).
+        tasks: impl IntoIterator<Item = (TaskId, ProjectId, Approval, Option<TaskId>)>,
     ) -> EngineResult<Statuses> {
         let db = self.store.db();
         let mut approvals = HashMap::new();
+        let mut subtasks = HashSet::new();
         let tasks: Vec<(TaskId, ProjectId)> = tasks
             .into_iter()
-            .map(|(task, project, approval)| {
+            .map(|(task, project, approval, parent)| {
                 if approval != Approval::Approved {
                     approvals.insert(task, approval);
+                }
+                if parent.is_some() {
+                    subtasks.insert(task);
                 }
                 (task, project)
             })
@@ -149,7 +154,11 @@ impl Engine {
                     NodeProgress::Cancelled
                 } else if merged.contains(&t) {
                     NodeProgress::Succeeded
-                } else if state == Some(&RunState::Succeeded) && chain_on == Some(ChainOn::Merge) {
+                } else if state == Some(&RunState::Succeeded)
+                    && chain_on == Some(ChainOn::Merge)
+                    && !subtasks.contains(&t)
+                {
+                    // (A subtask's work is merged by its orchestrator, into its one result.)
                     NodeProgress::Active
                 } else {
                     node_progress(state)

@@ -78,7 +78,9 @@ impl Engine {
         let statuses = self
             .statuses(
                 project,
-                tasks.iter().map(|t| (t.id, t.project_id, t.approval)),
+                tasks
+                    .iter()
+                    .map(|t| (t.id, t.project_id, t.approval, t.parent)),
             )
             .await?;
         Ok(tasks.into_iter().map(|t| statuses.view(t.id, t)).collect())
@@ -100,7 +102,9 @@ impl Engine {
         let statuses = self
             .statuses(
                 project,
-                tasks.iter().map(|t| (t.id, t.project_id, t.approval)),
+                tasks
+                    .iter()
+                    .map(|t| (t.id, t.project_id, t.approval, t.parent)),
             )
             .await?;
         let mut views: Vec<TaskView<TaskSummary>> =
@@ -128,7 +132,7 @@ impl Engine {
         let ids = TaskQuery::summaries(self.store.db(), Some(project))
             .await?
             .into_iter()
-            .map(|t| (t.id, t.project_id, t.approval));
+            .map(|t| (t.id, t.project_id, t.approval, t.parent));
         Ok(self.statuses(Some(project), ids).await?.view(id, task))
     }
 
@@ -263,7 +267,9 @@ impl Engine {
         let mut statuses = self
             .statuses(
                 Some(task.project_id),
-                summaries.iter().map(|t| (t.id, t.project_id, t.approval)),
+                summaries
+                    .iter()
+                    .map(|t| (t.id, t.project_id, t.approval, t.parent)),
             )
             .await?;
         match statuses.graph.add_dependency(task_id, after_id) {

@@ -30,6 +30,8 @@ fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes(
     let env = local_claude_project(&url);
     // Command-line subtasks only where agents may run commands without asking.
     env.ok(&["project", "set", "r", "agent-permissions=bypass"]);
+    // A subtask's dependants do not wait for a person's merge: its orchestrator integrates.
+    env.ok(&["project", "set", "r", "chain-on=merge"]);
     // The project's check runs on each subtask's result and on the integrated branch.
     env.ok(&[
         "project",

@@ -185,7 +185,8 @@ impl InputRequests {
             .collect()
     }
 
-    /// Of `runs`, those waiting on another agent's answer (a pending `ask_agent`).
+    /// Of `runs`, those waiting on another agent's answer (a pending `ask_agent`, or a
+    /// subtask's question routed to its orchestrator).
     pub async fn waiting_on_agents(
         db: &impl ConnectionTrait,
         runs: &[RunId],
@@ -194,7 +195,11 @@ impl InputRequests {
             .select_only()
             .column(input_requests::Column::RunId)
             .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
-            .filter(input_requests::Column::ConsultRunId.is_not_null())
+            .filter(
+                sea_orm::Condition::any()
+                    .add(input_requests::Column::ConsultRunId.is_not_null())
+                    .add(input_requests::Column::RoutedToRunId.is_not_null()),
+            )
             .filter(input_requests::Column::RunId.is_in(runs.iter().map(ToString::to_string)))
             .into_tuple()
             .all(db)
