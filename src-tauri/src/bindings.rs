@@ -17,6 +17,7 @@ pub fn builder() -> tauri_specta::Builder<Wry> {
             projects::remove_project,
             tasks::list_tasks,
             tasks::get_task,
+            tasks::get_orchestration,
             tasks::create_task,
             tasks::update_task,
             tasks::delete_task,

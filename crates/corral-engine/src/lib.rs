@@ -36,6 +36,7 @@ pub use engine::Engine;
 pub use error::{EngineError, EngineResult, ErrorKind};
 pub use events::EngineEvent;
 pub use keys::{KeySource, KeyStatus};
+pub use orchestrate::{Orchestration, OrchestratorMessage};
 pub use projects::ProjectUpdate;
 pub use questions::{AnsweredFrom, InboxItem};
 pub use reviews::ShownComment;

@@ -118,3 +118,84 @@ pub(crate) fn over_budget(used: u64, allowed: u64) -> String {
          nothing new starts until a person decides in the inbox"
     )
 }
+
+/// What an orchestrate task's page shows besides its subtasks: its newest run, the tokens the
+/// orchestration used and its budget, and what the orchestrator said and was told, in order.
+#[derive(Debug, Clone)]
+pub struct Orchestration {
+    pub run: Option<Run>,
+    pub tokens_used: u64,
+    pub budget_tokens: Option<u64>,
+    pub messages: Vec<OrchestratorMessage>,
+}
+
+/// One entry of an orchestrator's conversation with Corral.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrchestratorMessage {
+    /// What its agent said.
+    Said {
+        at: corral_core::Timestamp,
+        text: String,
+    },
+    /// Corral woke it, telling it this.
+    Woken {
+        at: corral_core::Timestamp,
+        reason: corral_core::WakeReason,
+        message: String,
+    },
+    /// It called `finish`.
+    Finished {
+        at: corral_core::Timestamp,
+        summary: String,
+    },
+}
+
+impl Engine {
+    /// The page of the orchestrate task `task`.
+    pub async fn orchestration(&self, task: TaskId) -> EngineResult<Orchestration> {
+        let record = self.task_record(task).await?;
+        if record.kind != TaskKind::Orchestrate {
+            return Err(EngineError::NotRunnable {
+                reason: format!("`{}` is not an orchestrate task", record.title),
+            });
+        }
+        let project = self.project(record.project_id).await?;
+        let run = self.list_runs(Some(task)).await?.into_iter().next();
+        let mut messages = Vec::new();
+        if let Some(run) = &run {
+            let db = self.store.db();
+            let mut events = Vec::new();
+            for kind in ["agent", "orchestrator_woken", "orchestrator_finished"] {
+                events.extend(corral_store::RunEventQuery::of_kind(db, run.id, kind).await?);
+            }
+            events.sort_by_key(|e| e.seq);
+            for event in events {
+                let at = event.at;
+                match event.body {
+                    corral_core::RunEventBody::Agent {
+                        event: corral_core::AgentEvent::AssistantText { text },
+                    } if !text.trim().is_empty() => {
+                        messages.push(OrchestratorMessage::Said { at, text });
+                    }
+                    corral_core::RunEventBody::OrchestratorWoken { reason, message } => {
+                        messages.push(OrchestratorMessage::Woken {
+                            at,
+                            reason,
+                            message,
+                        });
+                    }
+                    corral_core::RunEventBody::OrchestratorFinished { summary } => {
+                        messages.push(OrchestratorMessage::Finished { at, summary });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(Orchestration {
+            run,
+            tokens_used: self.orchestration_tokens(task).await?,
+            budget_tokens: project.workflow.orchestrate_budget_tokens,
+            messages,
+        })
+    }
+}

@@ -5,7 +5,7 @@ use corral_engine::{NewTask, TaskUpdate};
 use tauri::State;
 
 use super::parse_id;
-use crate::dto::{NewTaskDto, TaskCardDto, TaskDto, TaskEditDto};
+use crate::dto::{NewTaskDto, OrchestrationDto, TaskCardDto, TaskDto, TaskEditDto};
 use crate::error::ApiResult;
 use crate::state::{AppState, guarded};
 
@@ -36,6 +36,18 @@ pub async fn get_task(state: State<'_, AppState>, id: String) -> ApiResult<TaskD
     let engine = state.engine()?;
     let id: TaskId = parse_id("task", &id)?;
     guarded(async move { Ok(TaskDto::from(&engine.task(id).await?)) }).await
+}
+
+/// An orchestrate task's page: its newest run, tokens used and budget, its conversation.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_orchestration(
+    state: State<'_, AppState>,
+    id: String,
+) -> ApiResult<OrchestrationDto> {
+    let engine = state.engine()?;
+    let id: TaskId = parse_id("task", &id)?;
+    guarded(async move { Ok(OrchestrationDto::from(&engine.orchestration(id).await?)) }).await
 }
 
 #[tauri::command]

@@ -67,6 +67,9 @@ pub struct TaskCardDto {
     /// An orchestrate task's subtasks that succeeded, and all of them (0 and 0: none).
     pub subtasks_done: u32,
     pub subtasks_total: u32,
+    pub kind: TaskKindDto,
+    /// The orchestrate task it is a subtask of.
+    pub parent: Option<String>,
 }
 
 fn badges(checks: &[corral_core::CheckResult]) -> Vec<CheckBadgeDto> {
@@ -132,6 +135,8 @@ impl From<&TaskView<TaskSummary>> for TaskCardDto {
             checks: badges(&v.checks),
             subtasks_done: v.subtask_progress.map_or(0, |p| p.0),
             subtasks_total: v.subtask_progress.map_or(0, |p| p.1),
+            kind: v.task.kind.into(),
+            parent: v.task.parent.map(|p| p.to_string()),
         }
     }
 }
@@ -160,6 +165,9 @@ pub struct TaskDto {
     pub progress: Option<String>,
     /// Its latest run's checks, as badges.
     pub checks: Vec<CheckBadgeDto>,
+    pub kind: TaskKindDto,
+    /// The orchestrate task it is a subtask of.
+    pub parent: Option<String>,
     pub created_at: f64,
     pub updated_at: f64,
 }
@@ -184,6 +192,8 @@ impl From<&TaskView<Task>> for TaskDto {
             created_by_run: created_by_run(t.created_by),
             progress: v.progress.clone(),
             checks: badges(&v.checks),
+            kind: t.kind.into(),
+            parent: t.parent.map(|p| p.to_string()),
             created_at: t.created_at.0 as f64,
             updated_at: t.updated_at.0 as f64,
         }
@@ -212,6 +222,15 @@ pub struct NewTaskDto {
 pub enum TaskKindDto {
     Work,
     Orchestrate,
+}
+
+impl From<corral_core::TaskKind> for TaskKindDto {
+    fn from(k: corral_core::TaskKind) -> Self {
+        match k {
+            corral_core::TaskKind::Work => TaskKindDto::Work,
+            corral_core::TaskKind::Orchestrate => TaskKindDto::Orchestrate,
+        }
+    }
 }
 
 impl From<TaskKindDto> for corral_core::TaskKind {

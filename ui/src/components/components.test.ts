@@ -8,6 +8,7 @@ import HealthScreen from "./HealthScreen.svelte";
 import ProjectsScreen from "./ProjectsScreen.svelte";
 import AgentEntry from "./AgentEntry.svelte";
 import TaskCard from "./TaskCard.svelte";
+import OrchestrationPanel from "./OrchestrationPanel.svelte";
 import TaskCreateDialog from "./TaskCreateDialog.svelte";
 import RunView from "./RunView.svelte";
 import SettingsScreen from "./SettingsScreen.svelte";
@@ -108,6 +109,71 @@ describe("TaskCard", () => {
     render(TaskCard, { props: { task: card }, context: appContext(controller) });
     expect(screen.getByTestId("card-overlap").textContent).toContain("overlaps Ui: src/api.ts");
     expect(screen.getByTestId("card-stale").textContent).toContain("stale: newer work of Schema");
+  });
+});
+
+describe("Orchestrate tasks", () => {
+  async function goalWithSubtasks() {
+    const { controller, backend } = app();
+    const project = await backend.addProject("/repos/shop", null);
+    const goal = await backend.createTask({ project_id: project.id, title: "Goal", prompt: "make it", runtime: null, model: null, command: null, after: [], kind: "orchestrate" });
+    for (const title of ["A", "B"]) {
+      const sub = await backend.createTask({ project_id: project.id, title, prompt: "", runtime: null, model: null, command: null, after: [], kind: "work" });
+      const stored = backend.tasks.find((t) => t.id === sub.id)!;
+      stored.parent = goal.id;
+      backend.statuses[sub.id] = title === "A" ? "review" : "running";
+    }
+    await controller.openBoard(project.id);
+    return { controller, backend, goal };
+  }
+
+  it("shows an orchestrator as one card with its progress, which expands to its subtasks", async () => {
+    const { controller, goal } = await goalWithSubtasks();
+    // The subtasks are not cards of their own.
+    expect(controller.columns.flatMap((c) => c.tasks).map((t) => t.title)).toEqual(["Goal"]);
+    const card = controller.tasks.find((t) => t.id === goal.id)!;
+    render(TaskCard, { props: { task: card }, context: appContext(controller) });
+    expect(screen.getByTestId("card-subtasks").textContent).toContain("orchestrates: 1/2 done");
+    expect(screen.queryByTestId("card-subtask-list")).toBeNull();
+    await fireEvent.click(screen.getByTestId("card-expand"));
+    const listed = screen.getAllByTestId("card-subtask").map((b) => `${b.dataset.title}:${b.dataset.status}`);
+    expect(listed).toEqual(["A:review", "B:running"]);
+    await fireEvent.click(screen.getAllByTestId("card-subtask")[1]);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(controller.screen).toEqual({ name: "task", taskId: controller.tasks.find((t) => t.title === "B")!.id });
+  });
+
+  it("shows the orchestration's tokens against its budget and what the orchestrator said and was told", async () => {
+    const { controller, backend, goal } = await goalWithSubtasks();
+    backend.orchestrations[goal.id] = {
+      run: null,
+      tokens_used: 1500,
+      budget_tokens: 2000,
+      messages: [
+        { kind: "said", at: 1, text: "A and B at once." },
+        { kind: "woken", at: 2, reason: "subtasks_ended", message: "Your subtasks have ended (2 in all)." },
+        { kind: "finished", at: 3, summary: "Both done." },
+      ],
+    };
+    const task = await backend.getTask(goal.id);
+    // The subtree graph draws with xyflow, which asks for what jsdom lacks.
+    window.matchMedia ??= ((query: string) => ({ matches: false, media: query, addEventListener() {}, removeEventListener() {} })) as unknown as typeof window.matchMedia;
+    globalThis.ResizeObserver ??= class {
+      observe() {}
+      unobserve() {}
+      disconnect() {}
+    };
+    render(OrchestrationPanel, { props: { task }, context: appContext(controller) });
+    await new Promise((r) => setTimeout(r, 0));
+    await tick();
+    expect(screen.getByTestId("orchestration-progress").textContent).toBe("1/2 done");
+    expect(screen.getByTestId("orchestration-tokens").textContent).toContain("1,500 of 2,000 (orchestrate-budget-tokens)");
+    const messages = screen.getAllByTestId("orchestration-message").map((m) => m.textContent ?? "");
+    expect(messages[0]).toContain("A and B at once.");
+    expect(messages[1]).toContain("Woken: its subtasks ended");
+    expect(messages[1]).toContain("Your subtasks have ended (2 in all).");
+    expect(messages[2]).toContain("Both done.");
+    expect(screen.getByTestId("subtree-graph").querySelector('[data-testid="graph-view"]')?.getAttribute("data-tasks")).toBe("2");
   });
 });
 

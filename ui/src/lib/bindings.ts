@@ -17,6 +17,8 @@ export const commands = {
 	/**  The board: every task of a project, without prompts. */
 	listTasks: (projectId: string) => typedError<TaskCardDto[], ApiError>(__TAURI_INVOKE("list_tasks", { projectId })),
 	getTask: (id: string) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("get_task", { id })),
+	/**  An orchestrate task's page: its newest run, tokens used and budget, its conversation. */
+	getOrchestration: (id: string) => typedError<OrchestrationDto, ApiError>(__TAURI_INVOKE("get_orchestration", { id })),
 	createTask: (task: NewTaskDto) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("create_task", { task })),
 	updateTask: (id: string, edit: TaskEditDto) => typedError<TaskDto, ApiError>(__TAURI_INVOKE("update_task", { id, edit })),
 	deleteTask: (id: string) => typedError<null, ApiError>(__TAURI_INVOKE("delete_task", { id })),
@@ -443,6 +445,25 @@ export type NewTaskDto = {
 	kind: TaskKindDto,
 };
 
+export type OrchestrationDto = {
+	/**  The orchestrator's newest run: its state, its branch (the one result) and its checks. */
+	run: RunDto | null,
+	/**  Tokens its own runs and its subtasks' used, as Corral's gateway counted them. */
+	tokens_used: number | null,
+	/**  `orchestrate-budget-tokens`; `None`: no budget. */
+	budget_tokens: number | null,
+	messages: OrchestratorMessageDto[],
+};
+
+/**  One entry of the orchestrator's conversation with Corral. */
+export type OrchestratorMessageDto = 
+/**  What its agent said. */
+{ kind: "said"; at: number | null; text: string } | 
+/**  Corral woke it, telling it this. */
+{ kind: "woken"; at: number | null; reason: WakeReason; message: string } | 
+/**  It called `finish`. */
+{ kind: "finished"; at: number | null; summary: string };
+
 /**  A path another run (of `task_id`) changed while both runs were live. */
 export type OverlapDto = {
 	run_id: string,
@@ -646,6 +667,9 @@ export type TaskCardDto = {
 	/**  An orchestrate task's subtasks that succeeded, and all of them (0 and 0: none). */
 	subtasks_done: number,
 	subtasks_total: number,
+	kind: TaskKindDto,
+	/**  The orchestrate task it is a subtask of. */
+	parent: string | null,
 };
 
 /**  A task in full, for its detail view and edit form. */
@@ -671,6 +695,9 @@ export type TaskDto = {
 	progress: string | null,
 	/**  Its latest run's checks, as badges. */
 	checks: CheckBadgeDto[],
+	kind: TaskKindDto,
+	/**  The orchestrate task it is a subtask of. */
+	parent: string | null,
 	created_at: number | null,
 	updated_at: number | null,
 };

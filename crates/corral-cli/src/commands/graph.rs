@@ -233,6 +233,8 @@ struct ShownTask {
     stale_after: Vec<String>,
     /// Paths its latest run changed that another live run changed too.
     overlaps: Vec<String>,
+    /// The orchestrate task it is a subtask of (its id): shown nested under it.
+    parent: Option<String>,
 }
 
 async fn shown_tasks(engine: &Engine, project: &Project) -> anyhow::Result<Vec<ShownTask>> {
@@ -282,6 +284,7 @@ async fn shown_tasks(engine: &Engine, project: &Project) -> anyhow::Result<Vec<S
                 .filter_map(|a| title.get(a).map(|t| t.to_string()))
                 .collect(),
             overlaps: v.overlaps.iter().map(|o| o.path.clone()).collect(),
+            parent: v.task.parent.map(|p| p.to_string()),
         })
         .collect();
     shown.sort_by(|a, b| (a.layer, &a.title).cmp(&(b.layer, &b.title)));
@@ -296,30 +299,63 @@ fn write_layers(
     for project in projects {
         writeln!(out, "project {}", project.name)?;
         let mut layer = None;
-        for task in tasks.iter().filter(|t| t.project == project.name) {
+        // Subtasks are shown under their orchestrator, not in the project's layers.
+        for task in tasks
+            .iter()
+            .filter(|t| t.project == project.name && t.parent.is_none())
+        {
             if layer != Some(task.layer) {
                 layer = Some(task.layer);
                 writeln!(out, "  layer {}", task.layer)?;
             }
-            let mut why = match (&task.blocked_by, task.blocked_how) {
-                (Some(b), Some(how)) => format!(" (by `{b}`, {how})"),
-                (Some(b), None) => format!(" (by `{b}`)"),
-                _ => String::new(),
-            };
-            if !task.stale_after.is_empty() {
-                why.push_str(&format!(
-                    " (stale: newer work of {})",
-                    task.stale_after
-                        .iter()
-                        .map(|t| format!("`{t}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            if !task.overlaps.is_empty() {
-                why.push_str(&format!(" (overlaps on {})", task.overlaps.join(", ")));
-            }
-            writeln!(out, "    {:<40} {}{why}", task.title, task.status)?;
+            write_task(out, tasks, task, 4)?;
+        }
+    }
+    Ok(())
+}
+
+/// One task's line at `indent`, then its subtasks (in their layers' order) under it.
+fn write_task(
+    out: &mut impl Write,
+    tasks: &[ShownTask],
+    task: &ShownTask,
+    indent: usize,
+) -> std::io::Result<()> {
+    let mut why = match (&task.blocked_by, task.blocked_how) {
+        (Some(b), Some(how)) => format!(" (by `{b}`, {how})"),
+        (Some(b), None) => format!(" (by `{b}`)"),
+        _ => String::new(),
+    };
+    if !task.stale_after.is_empty() {
+        why.push_str(&format!(
+            " (stale: newer work of {})",
+            task.stale_after
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !task.overlaps.is_empty() {
+        why.push_str(&format!(" (overlaps on {})", task.overlaps.join(", ")));
+    }
+    if !task.after.is_empty() && task.parent.is_some() {
+        why.push_str(&format!(" (after {})", task.after.join(", ")));
+    }
+    let width = 44usize.saturating_sub(indent);
+    writeln!(
+        out,
+        "{:indent$}{:<width$} {}{why}",
+        "", task.title, task.status
+    )?;
+    // Nesting is at most a few levels (orchestrate-depth); a loop of parents cannot recur
+    // past the indent cap.
+    if indent < 24 {
+        for sub in tasks
+            .iter()
+            .filter(|t| t.parent.as_deref() == Some(task.id.as_str()))
+        {
+            write_task(out, tasks, sub, indent + 2)?;
         }
     }
     Ok(())

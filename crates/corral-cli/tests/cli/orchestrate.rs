@@ -103,6 +103,19 @@ fn an_orchestrator_creates_subtasks_that_run_from_each_others_work_and_finishes(
     for (file, text) in [("a.txt", "a\n"), ("b.txt", "b\n"), ("c.txt", "a\nb\n")] {
         assert_eq!(file_on_branch(&repo, branch, file), text, "{file}");
     }
+    // `graph show` nests the subtasks under their orchestrator.
+    let graph = env.ok(&["graph", "show", "-p", "r"]);
+    let lines: Vec<&str> = graph.lines().collect();
+    let goal_at = lines
+        .iter()
+        .position(|l| l.starts_with("    Goal "))
+        .unwrap_or_else(|| panic!("{graph}"));
+    assert!(lines[goal_at + 1].starts_with("      A "), "{graph}");
+    assert!(lines[goal_at + 2].starts_with("      B "), "{graph}");
+    assert!(
+        lines[goal_at + 3].starts_with("      C ") && lines[goal_at + 3].ends_with("(after A, B)"),
+        "{graph}"
+    );
     // Merged like any run: the project branch gets the whole goal's work.
     env.ok(&["merge", id]);
     assert_eq!(file_on_branch(&repo, "main", "c.txt"), "a\nb\n");

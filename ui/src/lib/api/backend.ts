@@ -16,6 +16,8 @@ import type {
   MergePreviewDto,
   NewCommentDto,
   NewTaskDto,
+  OrchestrationDto,
+  OrchestratorMessageDto,
   ProjectDto,
   QuestionAnswerDto,
   QuestionRequestDto,
@@ -48,6 +50,8 @@ export type {
   MergePreviewDto,
   NewCommentDto,
   NewTaskDto,
+  OrchestrationDto,
+  OrchestratorMessageDto,
   ProjectDto,
   QuestionAnswerDto,
   QuestionRequestDto,
@@ -89,6 +93,7 @@ export interface Backend {
   removeProject(id: string): Promise<void>;
   listTasks(projectId: string): Promise<TaskCardDto[]>;
   getTask(id: string): Promise<TaskDto>;
+  getOrchestration(id: string): Promise<OrchestrationDto>;
   createTask(task: NewTaskDto): Promise<TaskDto>;
   updateTask(id: string, edit: TaskEditDto): Promise<TaskDto>;
   deleteTask(id: string): Promise<void>;

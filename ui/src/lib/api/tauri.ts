@@ -30,6 +30,7 @@ export const tauriBackend: Backend = {
   },
   listTasks: (projectId) => unwrap(commands.listTasks(projectId)),
   getTask: (id) => unwrap(commands.getTask(id)),
+  getOrchestration: (id) => unwrap(commands.getOrchestration(id)),
   createTask: (task) => unwrap(commands.createTask(task)),
   updateTask: (id, edit) => unwrap(commands.updateTask(id, edit)),
   deleteTask: async (id) => {

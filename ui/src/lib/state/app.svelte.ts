@@ -5,6 +5,7 @@ import {
   ApiFailure,
   type Backend,
   type NewTaskDto,
+  type OrchestrationDto,
   type ProjectDto,
   type RunDto,
   type TaskCardDto,
@@ -65,7 +66,8 @@ export class AppController {
   fatal = $state<ApiFailure | null>(null);
 
   currentProject = $derived(this.projects.find((p) => p.id === this.currentProjectId) ?? null);
-  columns = $derived(groupByStatus(this.tasks));
+  /** The board's columns: subtasks are shown in their orchestrator's card, not on their own. */
+  columns = $derived(groupByStatus(this.tasks.filter((t) => t.parent === null)));
 
   #unlisten: (() => void) | null = null;
   readonly health: HealthController;
@@ -320,6 +322,16 @@ export class AppController {
   async cancelRun(id: string) {
     const run = await this.#attempt("Cancelling the run", () => this.backend.cancelRun(id));
     if (run) this.runSession?.update(run);
+  }
+
+  /** An orchestrate task's page: its run, budget and conversation (`null` when it failed). */
+  async loadOrchestration(taskId: string): Promise<OrchestrationDto | null> {
+    return this.#attempt("Loading the orchestration", () => this.backend.getOrchestration(taskId));
+  }
+
+  /** The subtasks of an orchestrate task, as the board knows them. */
+  subtasksOf(taskId: string): TaskCardDto[] {
+    return this.tasks.filter((t) => t.parent === taskId);
   }
 
   async refreshOpenTask() {

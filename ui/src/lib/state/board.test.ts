@@ -18,6 +18,8 @@ const card = (id: string, status: TaskCardDto["status"]): TaskCardDto => ({
       checks: [],
       subtasks_done: 0,
       subtasks_total: 0,
+      kind: "work",
+      parent: null,
 });
 
 describe("groupByStatus", () => {

@@ -72,6 +72,8 @@ describe("the inbox", () => {
       checks: [],
       subtasks_done: 0,
       subtasks_total: 0,
+      kind: "work",
+      parent: null,
         },
       },
     ]);
@@ -92,6 +94,8 @@ describe("the inbox", () => {
       created_by_run: "r1",
       progress: null,
       checks: [],
+      kind: "work",
+      parent: null,
       created_at: 0,
       updated_at: 0,
     });

@@ -10,6 +10,8 @@ import {
   type FileDiffDto,
   type GraphRunDto,
   type MergePreviewDto,
+  type OrchestrationDto,
+  type TaskStatusDto,
   type InboxItemDto,
   type NewCommentDto,
   type NewTaskDto,
@@ -64,6 +66,9 @@ export const defaultWorkflow: WorkflowDto = {
 export class FakeBackend implements Backend {
   projects: ProjectDto[] = [];
   tasks: TaskDto[] = [];
+  orchestrations: Record<string, OrchestrationDto> = {};
+  /** A status a test gives a task (otherwise: ready, or backlog when it runs after others). */
+  statuses: Record<string, TaskStatusDto> = {};
   /** What waits on the user; answers and decisions take items out. */
   inboxItems: InboxItemDto[] = [];
   answers: Record<string, QuestionAnswerDto[]> = {};
@@ -82,7 +87,7 @@ export class FakeBackend implements Backend {
 
   #withStatus(task: TaskDto): TaskDto {
     const deps = task.depends_on.map((d) => this.tasks.find((t) => t.id === d));
-    const status = deps.length === 0 ? "ready" : "backlog";
+    const status = this.statuses[task.id] ?? (deps.length === 0 ? "ready" : "backlog");
     const dependents = this.tasks.filter((t) => t.depends_on.includes(task.id)).map((t) => t.id);
     return { ...task, status, dependents };
   }
@@ -125,7 +130,17 @@ export class FakeBackend implements Backend {
     this.calls.push(`listTasks ${projectId}`);
     return this.tasks
       .filter((t) => t.project_id === projectId)
-      .map((t) => ({ ...this.#withStatus(t), subtasks_done: 0, subtasks_total: 0 }));
+      .map((t) => {
+        const subtasks = this.tasks.filter((s) => s.parent === t.id);
+        const done = subtasks
+          .map((s) => this.#withStatus(s).status)
+          .filter((status) => status === "review" || status === "done").length;
+        return { ...this.#withStatus(t), subtasks_done: done, subtasks_total: subtasks.length };
+      });
+  }
+  async getOrchestration(id: string) {
+    this.calls.push(`getOrchestration ${id}`);
+    return this.orchestrations[id] ?? this.#fail("not_runnable", "not an orchestrate task");
   }
   async getTask(id: string) {
     const t = this.tasks.find((x) => x.id === id) ?? this.#fail("task_not_found", `no task ${id}`);
@@ -151,6 +166,8 @@ export class FakeBackend implements Backend {
       created_by_run: null,
       progress: null,
       checks: [],
+      kind: input.kind,
+      parent: null,
       created_at: 0,
       updated_at: 0,
     };
