@@ -4,8 +4,18 @@
 // A conversation holding "CORRAL-MCP-ASK" calls Corral's ask_human tool instead. A
 // "CORRAL-CHECKS" conversation writes answer.txt saying "broken"; a turn resumed with failed
 // checks or review comments writes "fixed" ("worse" with "CORRAL-CHECKS-NEVER").
+// A "CORRAL-MCP-ORCHESTRATE" conversation plans three command-line subtasks (A and B at once,
+// C after both), ends its turn, and calls finish once woken with their results.
 // Every request body is kept in `requests`.
 import http from "node:http";
+
+const sh = (script) => ["sh", "-c", script];
+/** The orchestrator's planning turn: its tool calls in order. */
+const ORCHESTRATE = [
+  ["mcp__corral__create_subtask", { title: "A", command: sh("sleep 3; echo a > a.txt"), idempotency_key: "a" }],
+  ["mcp__corral__create_subtask", { title: "B", command: sh("sleep 3; echo b > b.txt"), idempotency_key: "b" }],
+  ["mcp__corral__create_subtask", { title: "C", command: sh("sleep 2; cat a.txt b.txt > c.txt"), after: ["A", "B"], idempotency_key: "c" }],
+];
 
 function reply(body) {
   const request = JSON.parse(body || "{}");
@@ -26,7 +36,18 @@ function reply(body) {
   const events = [
     { type: "message_start", message: { id: `msg_${turn}`, type: "message", role: "assistant", model: request.model, content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } } },
   ];
-  if (answered) {
+  const orchestrating = body.includes("CORRAL-MCP-ORCHESTRATE");
+  const results = messages.slice(lastHuman).filter((m) => has(m, "tool_result")).length;
+  const woken = latest.includes("Your subtasks have ended");
+  const planned = orchestrating ? (woken ? [["mcp__corral__finish", { summary: "A and B at once, then C from both." }]] : ORCHESTRATE)[results] : undefined;
+  const endsTurn = orchestrating ? planned === undefined : answered;
+  if (orchestrating && planned) {
+    events.push({ type: "content_block_start", index: 0, content_block: { type: "tool_use", id: `toolu_${turn}`, name: planned[0], input: {} } });
+    events.push({ type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: JSON.stringify(planned[1]) } });
+  } else if (orchestrating) {
+    events.push({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+    events.push({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: woken ? "Done: c.txt holds a and b." : "Planned: A and B at once, then C." } });
+  } else if (answered) {
     events.push({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
     events.push({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Done." } });
   } else if (asks) {
@@ -48,7 +69,7 @@ function reply(body) {
     events.push({ type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: input } });
   }
   events.push({ type: "content_block_stop", index: 0 });
-  events.push({ type: "message_delta", delta: { stop_reason: answered ? "end_turn" : "tool_use" }, usage: { output_tokens: 5 } });
+  events.push({ type: "message_delta", delta: { stop_reason: endsTurn ? "end_turn" : "tool_use" }, usage: { output_tokens: 5 } });
   events.push({ type: "message_stop" });
   return events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join("");
 }
