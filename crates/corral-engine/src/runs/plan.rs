@@ -137,6 +137,19 @@ pub(crate) fn check(
             project.name, project.name
         ));
     }
+    if task.kind == corral_core::TaskKind::Orchestrate
+        && project.workflow.sandbox == SandboxKind::Docker
+        && project.workflow.network != corral_core::NetworkPolicy::Allowlist
+    {
+        return refuse(&format!(
+            "an orchestrator works through Corral's MCP server, which a container reaches only \
+             through the gateway, and project `{}` has network={}; `corral project set {} \
+             network=allowlist`",
+            project.name,
+            project.workflow.network.as_str(),
+            project.name
+        ));
+    }
     if adapter.is_some() && project.workflow.network == corral_core::NetworkPolicy::None {
         return refuse(&format!(
             "an agent needs its model API, and project `{}` has network=none; let it through \

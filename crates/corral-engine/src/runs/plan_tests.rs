@@ -229,6 +229,26 @@ fn an_agent_on_a_project_with_no_network_is_refused_saying_how_to_allow_it() {
 }
 
 #[test]
+fn an_orchestrator_in_a_container_without_the_gateway_is_refused_saying_how() {
+    let mut p = project(SandboxKind::Docker);
+    p.workflow.network = corral_core::NetworkPolicy::Host;
+    let adapter = corral_agents::adapter_for(Runtime::ClaudeCode).expect("adapter");
+    let mut goal = task(&p, Runtime::ClaudeCode, None, "the goal");
+    goal.kind = TaskKind::Orchestrate;
+    let err = check(&goal, &p, Some(adapter.as_ref())).expect_err("refused");
+    assert!(
+        err.to_string().contains("MCP server") && err.to_string().contains("network=host"),
+        "{err}"
+    );
+    p.workflow.network = corral_core::NetworkPolicy::Allowlist;
+    assert!(check(&goal, &p, Some(adapter.as_ref())).is_ok());
+    // The local sandbox always has the gateway.
+    let mut local = project(SandboxKind::Local);
+    local.workflow.network = corral_core::NetworkPolicy::Host;
+    assert!(check(&goal, &local, Some(adapter.as_ref())).is_ok());
+}
+
+#[test]
 fn a_local_agent_gets_loopback_doors_and_a_placeholder_but_no_proxy() {
     let p = project(SandboxKind::Local);
     let t = task(&p, Runtime::Codex, None, "Fix it");
