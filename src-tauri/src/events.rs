@@ -153,7 +153,9 @@ async fn notify_question(app: &AppHandle, engine: &Arc<Engine>, event: &EngineEv
     let EngineEvent::InboxChanged { request } = event else {
         return;
     };
-    if request.state != corral_core::RequestState::Pending {
+    // A subtask's question goes to its orchestrator first: the person hears of it once it is
+    // passed on (that publishes it again, unrouted).
+    if request.state != corral_core::RequestState::Pending || request.routed_to.is_some() {
         return;
     }
     let title = match engine.task(request.task_id).await {

@@ -50,13 +50,17 @@ impl Engine {
         // One start at a time in this process: a subtask seen ready twice starts once.
         let _one_at_a_time = STARTING.lock().await;
         let mut starts = SubtaskStarts::default();
-        // Past the orchestration's token budget nothing new starts (a person decides).
-        let over = self.orchestration_over_budget(parent).await?;
+        // Past the orchestration's token budget nothing new starts (a person decides); asked
+        // only once something is ready.
+        let mut over = None;
         for child in self.subtasks(parent).await? {
             if child.status != TaskStatus::Ready || skip.contains(&child.task.id) {
                 continue;
             }
-            if let Some((used, allowed)) = over {
+            if over.is_none() {
+                over = Some(self.orchestration_over_budget(parent).await?);
+            }
+            if let Some(Some((used, allowed))) = over {
                 starts
                     .refused
                     .push((child.task.id, over_budget(used, allowed)));

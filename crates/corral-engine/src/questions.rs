@@ -298,6 +298,9 @@ impl Engine {
         let mut request = new_request(&current, RequestId::new(), ask, None);
         request.routed_to = routed_to;
         self.store_question(&request).await?;
+        if let Some(orchestrator) = routed_to {
+            self.settle_route(orchestrator).await?;
+        }
         self.note(
             run,
             match routed_to {

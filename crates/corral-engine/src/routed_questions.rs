@@ -124,6 +124,35 @@ impl Engine {
         Ok(passed)
     }
 
+    /// Questions routed to an orchestrator whose run is over (its end was not recorded in full:
+    /// Corral was killed in between) go on to a person.
+    pub(crate) async fn settle_orphaned_routes(&self) -> EngineResult<()> {
+        for request in InputRequests::pending_routed(self.store.db()).await? {
+            let Some(orchestrator) = request.routed_to else {
+                continue;
+            };
+            let live = self
+                .run(orchestrator)
+                .await
+                .is_ok_and(|r| r.state.is_live());
+            if !live {
+                self.pass_on_all(orchestrator, "(its run ended without answering)")
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A question just routed to `orchestrator`: if its run ended meanwhile (after it passed
+    /// on what was routed to it), it goes on to a person now.
+    pub(crate) async fn settle_route(&self, orchestrator: RunId) -> EngineResult<()> {
+        if !self.run(orchestrator).await?.state.is_live() {
+            self.pass_on_all(orchestrator, "(its run ended without answering)")
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Every question still routed to `orchestrator` goes on to a person (its run ended, or
     /// it let a question be).
     pub(crate) async fn pass_on_all(&self, orchestrator: RunId, why: &str) -> EngineResult<()> {

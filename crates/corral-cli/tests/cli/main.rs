@@ -16,6 +16,7 @@ mod model_server;
 mod moved_repo;
 mod network;
 mod orchestrate;
+mod orchestrate_limits;
 mod slots;
 
 use corral_testkit::git;

@@ -293,6 +293,21 @@ pub fn mcp_script(body: &str) -> Vec<(&'static str, serde_json::Value)> {
         ));
         return calls;
     }
+    if body.contains("CORRAL-MCP-ORCHESTRATE-FINISH-EARLY") {
+        // One that fails, one that works, and finish at once (before either ended).
+        calls.push((
+            "create_subtask",
+            serde_json::json!({"title": "Fails", "command": ["sh", "-c", "sleep 1; exit 3"],
+                "idempotency_key": "fails"}),
+        ));
+        calls.push((
+            "create_subtask",
+            serde_json::json!({"title": "Works", "command": ["sh", "-c", "echo w > w.txt"],
+                "idempotency_key": "works"}),
+        ));
+        calls.push(("finish", serde_json::json!({"summary": "Both started."})));
+        return calls;
+    }
     if body.contains("CORRAL-MCP-ORCHESTRATE-CONFLICT") {
         // Two subtasks that write the same file differently, then the turn ends.
         for (title, line) in [("A", "a"), ("B", "b")] {

@@ -184,16 +184,33 @@ pub(super) async fn retry_subtask(
         )));
     }
     let message = format!("Your orchestrator asks for changes to your work:\n{feedback}");
-    // A command line has no session to resume: it runs again.
-    let run = if sub.task.runtime == Some(Runtime::Custom) {
-        ctx.start_run(sub.task.id).await?
+    // A command line has no session to resume: it runs again; so does an agent whose run
+    // cannot be followed up (it never started a session, its checkout is gone).
+    let (run, note) = if sub.task.runtime == Some(Runtime::Custom) {
+        (
+            ctx.start_run(sub.task.id).await?,
+            "it is a command line, so it runs again as it is (your feedback reaches no agent); \
+             you are woken when it ends",
+        )
     } else {
-        ctx.start_follow_up(latest.id, &message).await?
+        match ctx.start_follow_up(latest.id, &message).await {
+            Ok(run) => (
+                run,
+                "its agent resumes on its own branch with your feedback; you are woken when it \
+                 ends",
+            ),
+            Err(EngineError::NoFollowUp { .. }) => (
+                ctx.start_run(sub.task.id).await?,
+                "its run cannot be resumed, so it runs again from the start (your feedback \
+                 reaches no agent); you are woken when it ends",
+            ),
+            Err(other) => return Err(other.into()),
+        }
     };
     Ok(json!({
         "id": sub.task.id.to_string(),
         "run": run.id.to_string(),
-        "note": "it runs now, on its own branch; you are woken when it ends",
+        "note": note,
     }))
 }
 
@@ -221,6 +238,14 @@ pub(super) async fn cancel_subtask(
             stopped += 1;
         }
     }
+    // Work integrated before (its checks failed on the branch) stays in the branch.
+    let integrated = corral_store::RunEventQuery::of_kind(ctx.store.db(), scope.run, "upstream_merged")
+        .await
+        .map_err(EngineError::from)?
+        .iter()
+        .any(|e| {
+            matches!(&e.body, corral_core::RunEventBody::UpstreamMerged { task_id, .. } if *task_id == task.id)
+        });
     ctx.note(
         scope.run,
         format!(
@@ -229,11 +254,17 @@ pub(super) async fn cancel_subtask(
         ),
     )
     .await?;
+    let note = if integrated {
+        "it was integrated into your branch before, and that stays: undo its changes in a new \
+         subtask if the result must not have them; what runs after it will not start"
+    } else {
+        "its work is left out of your result; what runs after it will not start"
+    };
     Ok(json!({
         "id": task.id.to_string(),
         "cancelled": true,
         "runs_stopped": stopped,
-        "note": "its work is left out of your result; what runs after it will not start",
+        "note": note,
     }))
 }
 

@@ -98,6 +98,15 @@ pub(super) async fn create_subtask(
                  your own subtasks"
             )));
         }
+        // Each waiting orchestrator keeps a run slot: its subtasks need one more.
+        let slots = project.workflow.max_concurrent_runs;
+        if slots <= depth {
+            return Err(ToolError::new(format!(
+                "{depth} orchestrators nested would hold every run slot while they wait \
+                 (max-runs={slots}), and their subtasks could never start; create its parts as \
+                 your own subtasks"
+            )));
+        }
     }
     check_model(args.model.as_deref())?;
     check_short_field("the idempotency key", args.idempotency_key.as_deref())?;

@@ -96,8 +96,9 @@ pub(crate) fn loopback_doors(ctx: &Engine, run: RunId) -> std::io::Result<Doors>
     }
     let mut ports = Vec::new();
     let mut held = Vec::new();
+    let mut pick = PortPicker::seeded(run);
     for _ in 0..4 {
-        let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+        let listener = pick.listener()?;
         ports.push(listener.local_addr()?.port());
         held.push(listener); // held until all are chosen: different ports
     }
@@ -114,6 +115,48 @@ pub(crate) fn loopback_doors(ctx: &Engine, run: RunId) -> std::io::Result<Doors>
         gemini: ports[2],
         mcp: Some(ports[3]),
     })
+}
+
+/// Where a local run's doors are tried first: below Linux's ephemeral range (32768-60999),
+/// from which every outgoing connection on this machine takes its port, so the ports stay free
+/// between the plan choosing them and the gateway opening them.
+const DOOR_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// Picks free loopback ports in `DOOR_PORTS` (a small xorshift: spread, not secret).
+struct PortPicker(u64);
+
+impl PortPicker {
+    fn seeded(run: RunId) -> PortPicker {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::from(d.subsec_nanos()) ^ d.as_secs());
+        let id = run
+            .to_string()
+            .bytes()
+            .fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b));
+        PortPicker((nanos ^ id ^ u64::from(std::process::id())) | 1)
+    }
+
+    fn next(&mut self) -> u16 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let span = u64::from(DOOR_PORTS.end - DOOR_PORTS.start);
+        // Below `span`, which is a u16.
+        DOOR_PORTS.start + u16::try_from(self.0 % span).unwrap_or(0)
+    }
+
+    /// A listener on a free port of the range; any free port when none of a few tries is.
+    fn listener(&mut self) -> std::io::Result<std::net::TcpListener> {
+        for _ in 0..64 {
+            if let Ok(listener) =
+                std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, self.next()))
+            {
+                return Ok(listener);
+            }
+        }
+        std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+    }
 }
 
 /// The environment every step gets: its HTTP traffic goes to the gateway's proxy door (both

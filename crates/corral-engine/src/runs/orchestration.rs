@@ -22,6 +22,8 @@ use crate::error::EngineError;
 /// In the run's host-only folder: the subtask runs already reported to the orchestrator, one
 /// id a line; then `nudged` once it was told to finish.
 const REPORTED_FILE: &str = "orchestrator.reported";
+/// How many times one run's orchestrator is told its subtasks' work conflicts, at most.
+const MAX_CONFLICT_WAKES: usize = 3;
 /// The most of a subtask's final text the orchestrator is told.
 const FINAL_TEXT_CHARS: usize = 1_500;
 
@@ -59,43 +61,71 @@ pub(super) async fn after_turn(
     }
     let nudged = recorded.lines().any(|l| l == "nudged");
     // Wait until none of its subtasks is running or still to start (or one asks, or fails
-    // when it asked to hear of that at once); past its token budget a person decides first.
-    let Waited {
-        subtasks,
-        cannot_start,
-        early,
-    } = loop {
-        let waited = wait_for_subtasks(ctx, run, task, &recorded, cancel).await?;
+    // when it asked to hear of that at once). Then: integrate, or wake it (past its token
+    // budget, a person decides first).
+    let (subtasks, cannot_start, early, results, conflict) = loop {
+        let Waited {
+            subtasks,
+            cannot_start,
+            early,
+        } = wait_for_subtasks(ctx, run, task, &recorded, cancel).await?;
+        let mut results = Vec::new();
+        for sub in &subtasks {
+            let latest = ctx.list_runs(Some(sub.task.id)).await?.into_iter().next(); // newest first
+            results.push((sub.clone(), latest));
+        }
+        let untold =
+            |r: &&Run| r.state.is_terminal() && !recorded.lines().any(|l| l == r.id.to_string());
+        // A failure it was not told of yet (a subtask that failed or cannot start, its
+        // dependants blocked) is told before its work becomes one branch, even after finish.
+        let untold_failure = results
+            .iter()
+            .filter_map(|(_, r)| r.as_ref())
+            .filter(untold)
+            .any(|r| r.state != corral_core::RunState::Succeeded)
+            || cannot_start
+                .iter()
+                .any(|(id, _)| !recorded.lines().any(|l| *l == format!("cannot start {id}")));
+        // Once it said it is done and its subtasks have all ended, their work becomes one
+        // branch (which costs no tokens: no budget question first).
+        let mut conflict = None;
+        if !early && !untold_failure && finished(ctx, run).await? {
+            match integrate(ctx, run, task, project).await? {
+                Integration::Clean => return Ok(AfterTurn::Integrated),
+                Integration::Conflict { message, key } => {
+                    let line = format!("conflict {key}");
+                    let told = recorded
+                        .lines()
+                        .filter(|l| l.starts_with("conflict "))
+                        .count();
+                    if recorded.lines().any(|l| l == line) || told >= MAX_CONFLICT_WAKES {
+                        return Err(StepStop::fail(
+                            FailKind::UpstreamConflict,
+                            "the subtasks' work still does not merge into one branch after \
+                             the orchestrator was told (its log names the paths); follow it up \
+                             with what to do, or merge the subtasks' runs by hand",
+                        ));
+                    }
+                    conflict = Some((message, line));
+                }
+            }
+        }
+        let news = results
+            .iter()
+            .filter_map(|(_, r)| r.as_ref())
+            .any(|r| untold(&r))
+            || untold_failure
+            || !ctx.routed_questions(run.id).await?.is_empty();
+        if early && !news {
+            // What woke it early is gone (the asking subtask was cancelled): wait on.
+            continue;
+        }
         match budget_gate(ctx, run, task, cancel).await? {
-            Gate::Within => break waited,
+            Gate::Within => break (subtasks, cannot_start, early, results, conflict),
             // Granted more: what could not start for the budget is tried again.
             Gate::Granted => {}
         }
     };
-    // Once it said it is done and its subtasks have all ended, their work becomes one branch.
-    let mut conflict = None;
-    if !early && finished(ctx, run).await? {
-        match integrate(ctx, run, task, project).await? {
-            Integration::Clean => return Ok(AfterTurn::Integrated),
-            Integration::Conflict { message, key } => {
-                let line = format!("conflict {key}");
-                if recorded.lines().any(|l| l == line) {
-                    return Err(StepStop::fail(
-                        FailKind::UpstreamConflict,
-                        "the subtasks' work still does not merge into one branch after the \
-                         orchestrator was told (its log names the paths); follow it up with \
-                         what to do, or merge the subtasks' runs by hand",
-                    ));
-                }
-                conflict = Some((message, line));
-            }
-        }
-    }
-    let mut results = Vec::new();
-    for sub in &subtasks {
-        let latest = ctx.list_runs(Some(sub.task.id)).await?.into_iter().next(); // newest first
-        results.push((sub, latest));
-    }
     let new: Vec<&Run> = results
         .iter()
         .filter_map(|(_, r)| r.as_ref())

@@ -16,7 +16,8 @@ use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::events::EngineEvent;
 
-/// In the run's host-only folder: `asked <request>`, `granted <tokens>`, `decided <request>`.
+/// In the run's host-only folder: `asked <request>`, `allow <tokens>` (the orchestration's
+/// allowance after a person's grant), `decided <request>`.
 const BUDGET_FILE: &str = "orchestrator.budget";
 /// How often a waiting orchestrator looks for the person's decision.
 const POLL: Duration = Duration::from_millis(250);
@@ -35,7 +36,8 @@ pub(super) enum Gate {
 /// What the budget file says.
 #[derive(Debug, Default)]
 struct Ledger {
-    granted: u64,
+    /// What a person allowed last (the budget when none).
+    allowed: Option<u64>,
     /// The question asked and not decided yet.
     asked: Option<RequestId>,
 }
@@ -44,7 +46,7 @@ fn ledger(text: &str) -> Ledger {
     let mut ledger = Ledger::default();
     for line in text.lines() {
         match line.split_once(' ') {
-            Some(("granted", n)) => ledger.granted += n.parse::<u64>().unwrap_or(0),
+            Some(("allow", n)) => ledger.allowed = n.parse::<u64>().ok().max(ledger.allowed),
             Some(("asked", id)) => ledger.asked = id.parse().ok(),
             Some(("decided", _)) => ledger.asked = None,
             _ => {}
@@ -67,6 +69,13 @@ fn append(ctx: &Engine, run: RunId, line: &str) -> Result<(), StepStop> {
                 format!("recording the budget decision: {e}"),
             )
         })
+}
+
+/// Whether `request` is the budget question Corral asked for the orchestrator `run` (a person
+/// answers it for Corral, not for the orchestrator's agent).
+pub(super) fn is_budget_question(ctx: &Engine, run: RunId, request: RequestId) -> bool {
+    std::fs::read_to_string(ctx.run_dir(run).join(BUDGET_FILE))
+        .is_ok_and(|text| text.lines().any(|l| *l == format!("asked {request}")))
 }
 
 impl Engine {
@@ -99,11 +108,11 @@ impl Engine {
             Some(newest) => {
                 let text = std::fs::read_to_string(self.run_dir(newest.id).join(BUDGET_FILE))
                     .unwrap_or_default();
-                ledger(&text).granted
+                ledger(&text).allowed
             }
-            None => 0,
+            None => None,
         };
-        let allowed = budget.saturating_add(granted);
+        let allowed = granted.unwrap_or(0).max(budget);
         let used = self.orchestration_tokens(parent).await?;
         Ok((used >= allowed).then_some((used, allowed)))
     }
@@ -144,8 +153,16 @@ pub(super) async fn budget_gate(
                     .await
                     .map_err(EngineError::from)?;
                 let stop = answer.is_some_and(picked_stop);
-                append(ctx, run.id, &format!("decided {id}"))?;
                 if stop {
+                    append(ctx, run.id, &format!("decided {id}"))?;
+                    // Nothing of the orchestration goes on spending.
+                    for sub in ctx.subtasks(task.id).await? {
+                        for r in ctx.list_runs(Some(sub.task.id)).await? {
+                            if r.state.is_live() {
+                                ctx.cancel_run(r.id).await?;
+                            }
+                        }
+                    }
                     return Err(StepStop::fail(
                         FailKind::TokenBudget,
                         format!(
@@ -157,10 +174,17 @@ pub(super) async fn budget_gate(
                 }
                 let project = ctx.project(task.project_id).await?;
                 let more = project.workflow.orchestrate_budget_tokens.unwrap_or(0);
-                append(ctx, run.id, &format!("granted {more}"))?;
+                // Another budget's worth from where it stands, so one "go on" is enough.
+                let allow = used.max(allowed).saturating_add(more);
+                // The grant before the decision: a restart in between asks nothing twice.
+                append(ctx, run.id, &format!("allow {allow}"))?;
+                append(ctx, run.id, &format!("decided {id}"))?;
                 ctx.note(
                     run.id,
-                    format!("a person granted the orchestration another {more} tokens"),
+                    format!(
+                        "a person granted the orchestration another {more} tokens ({allow} \
+                         in all)"
+                    ),
                 )
                 .await?;
                 return Ok(Gate::Granted);
@@ -247,13 +271,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_ledger_counts_grants_and_the_open_question() {
+    fn the_ledger_keeps_the_largest_allowance_and_the_open_question() {
         let id = RequestId::new();
         let l = ledger(&format!("asked {id}\n"));
-        assert_eq!((l.granted, l.asked), (0, Some(id)));
+        assert_eq!((l.allowed, l.asked), (None, Some(id)));
         let l = ledger(&format!(
-            "asked {id}\ndecided {id}\ngranted 500\ngranted 500\n"
+            "asked {id}\nallow 1500\ndecided {id}\nallow 900\n"
         ));
-        assert_eq!((l.granted, l.asked), (1000, None));
+        assert_eq!((l.allowed, l.asked), (Some(1500), None));
     }
 }

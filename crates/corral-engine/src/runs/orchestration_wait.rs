@@ -112,16 +112,14 @@ pub(super) fn question_line(id: corral_core::RequestId) -> String {
 
 /// Records that the orchestrator of `run` wants to hear at once when `subtask` fails.
 pub(crate) fn wake_on_failure(ctx: &Engine, run: RunId, subtask: TaskId) -> std::io::Result<()> {
-    let path = ctx.run_dir(run).join(WAKE_ON_FAILURE_FILE);
-    let mut listed = std::fs::read_to_string(&path).unwrap_or_default();
-    if !listed.lines().any(|l| l == subtask.to_string()) {
-        listed.push_str(&format!("{subtask}\n"));
-        // A tmp name of its own (`write_atomic`'s would be the reported file's).
-        let tmp = path.with_extension("wake-on-failure.tmp");
-        std::fs::write(&tmp, listed)?;
-        std::fs::rename(&tmp, &path)?;
-    }
-    Ok(())
+    use std::io::Write;
+    // Appended, one line a subtask: two calls at once each keep theirs.
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(ctx.run_dir(run).join(WAKE_ON_FAILURE_FILE))?;
+    writeln!(file, "{subtask}")?;
+    file.sync_all()
 }
 
 /// Whether a subtask whose failure the orchestrator wants to hear of at once failed, and was

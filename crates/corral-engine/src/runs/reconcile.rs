@@ -97,6 +97,7 @@ pub(crate) async fn reconcile(ctx: Engine) -> EngineResult<()> {
         }
     }
     ctx.settle_orphaned_consults().await?;
+    ctx.settle_orphaned_routes().await?;
     if let Some((sandbox, containers)) = docker {
         for c in containers {
             if !live.iter().any(|r| r.id.to_string() == c.run_id) {

@@ -297,7 +297,10 @@ async fn advance<S: Sandbox>(
                 return Ok(Next::Continue);
             }
             if ctx.latest_question(run.id).await?.is_some_and(|q| {
-                q.state == corral_core::RequestState::Answered && q.delivered_at.is_none()
+                q.state == corral_core::RequestState::Answered
+                    && q.delivered_at.is_none()
+                    // The orchestration's budget question is Corral's, not the agent's.
+                    && !super::orchestration_budget::is_budget_question(ctx, run.id, q.id)
             }) {
                 // Answered, but the call that was to carry it was cut: the next turn does.
                 ctx.transition(run, Transition::AskInput).await?;

@@ -148,6 +148,19 @@ impl InputRequests {
             .collect()
     }
 
+    /// Every pending question routed to an orchestrator, oldest first.
+    pub async fn pending_routed(db: &impl ConnectionTrait) -> StoreResult<Vec<InputRequest>> {
+        input_requests::Entity::find()
+            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
+            .filter(input_requests::Column::RoutedToRunId.is_not_null())
+            .order_by_asc(input_requests::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(from_row)
+            .collect()
+    }
+
     /// Passes a routed question on to a person's inbox, with `ask` (its context now carrying
     /// the orchestrator's note). False when it was no longer pending and routed.
     pub async fn pass_on(
