@@ -11,71 +11,19 @@
 //! Run: `cargo bench -p corral-cli --bench orchestrate` (needs Docker and npm).
 #![allow(clippy::expect_used, clippy::cast_possible_truncation)] // benchmarks: a failure is the report
 
-use corral_testkit::git;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{corral, median, output, project, script};
 
 #[allow(dead_code)] // the benchmark uses the server, not every helper of the tests
 #[path = "../tests/cli/model_server.rs"]
 mod model_server;
 
 const SAMPLES: usize = 5;
-const KEY: &str = "sk-bench";
-
-fn output(cmd: &mut Command) -> anyhow::Result<String> {
-    let out = cmd.stderr(Stdio::piped()).output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn script(name: &str) -> anyhow::Result<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../scripts")
-        .join(name);
-    let out = Command::new("bash").arg(path).output()?;
-    anyhow::ensure!(out.status.success(), "{name} failed");
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn corral(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_corral"));
-    cmd.env("CORRAL_DATA_DIR", data)
-        .env("ANTHROPIC_API_KEY", KEY);
-    cmd
-}
-
-fn project(dir: &Path, name: &str, url: &str, settings: &[&str]) -> anyhow::Result<PathBuf> {
-    let repo = dir.join(format!("{name}-repo"));
-    std::fs::create_dir_all(&repo)?;
-    git(&repo, &["init", "-q", "-b", "main"]);
-    std::fs::write(repo.join("README"), "bench\n")?;
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-qm", "init"]);
-    let data = dir.join(name);
-    output(corral(&data).args([
-        "project",
-        "add",
-        repo.to_str().unwrap_or_default(),
-        "--name",
-        "b",
-    ]))?;
-    let base = format!("env.ANTHROPIC_BASE_URL={url}");
-    let mut set = vec![
-        "project",
-        "set",
-        "b",
-        "runtime=claude-code",
-        &base,
-        "agent-permissions=bypass",
-    ];
-    set.extend_from_slice(settings);
-    output(corral(&data).args(&set))?;
-    Ok(data)
-}
+/// The subtasks are command lines: only where agents may run commands without asking.
+const BYPASS: &str = "agent-permissions=bypass";
 
 /// A run's log as JSON events.
 fn log(data: &Path, run: &str) -> anyhow::Result<Vec<serde_json::Value>> {
@@ -183,11 +131,6 @@ fn sample(data: &Path, i: usize) -> anyhow::Result<(f64, f64, f64)> {
     Ok((last - first, union(busy), woken - last_subtask_end))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() -> anyhow::Result<()> {
     let bin = script("install-test-agents.sh")?;
     let image = script("build-test-node-image.sh")?;
@@ -198,7 +141,7 @@ fn main() -> anyhow::Result<()> {
     let setups = [
         (
             "local sandbox",
-            project(dir.path(), "local", &url, &["sandbox=local", &path])?,
+            project(dir.path(), "local", &url, &["sandbox=local", &path, BYPASS])?,
         ),
         (
             "Docker",
@@ -208,7 +151,7 @@ fn main() -> anyhow::Result<()> {
                 &url,
                 // The default network=allowlist: the orchestrator reaches Corral's MCP server
                 // through the gateway.
-                &[&base, "build-network=host"],
+                &[&base, "build-network=host", BYPASS],
             )?,
         ),
     ];

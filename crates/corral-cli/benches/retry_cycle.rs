@@ -7,65 +7,18 @@
 //! Run: `cargo bench -p corral-cli --bench retry_cycle` (needs Docker and npm).
 #![allow(clippy::expect_used, clippy::cast_possible_truncation)] // benchmarks: a failure is the report
 
-use corral_testkit::git;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{corral, median, output, project, script};
 
 #[allow(dead_code)] // the benchmark uses the server, not every helper of the tests
 #[path = "../tests/cli/model_server.rs"]
 mod model_server;
 
 const SAMPLES: usize = 7;
-const KEY: &str = "sk-bench";
 const CHECK: &str = "verify.test=grep -q fixed answer.txt || { echo \"answer.txt says $(cat answer.txt)\"; exit 1; }";
-
-fn output(cmd: &mut Command) -> anyhow::Result<String> {
-    let out = cmd.stderr(Stdio::piped()).output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn script(name: &str) -> anyhow::Result<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../scripts")
-        .join(name);
-    let out = Command::new("bash").arg(path).output()?;
-    anyhow::ensure!(out.status.success(), "{name} failed");
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn corral(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_corral"));
-    cmd.env("CORRAL_DATA_DIR", data)
-        .env("ANTHROPIC_API_KEY", KEY);
-    cmd
-}
-
-fn project(dir: &Path, name: &str, url: &str, settings: &[&str]) -> anyhow::Result<PathBuf> {
-    let repo = dir.join(format!("{name}-repo"));
-    std::fs::create_dir_all(&repo)?;
-    git(&repo, &["init", "-q", "-b", "main"]);
-    std::fs::write(repo.join("README"), "bench\n")?;
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-qm", "init"]);
-    let data = dir.join(name);
-    output(corral(&data).args([
-        "project",
-        "add",
-        repo.to_str().unwrap_or_default(),
-        "--name",
-        "b",
-    ]))?;
-    let base = format!("env.ANTHROPIC_BASE_URL={url}");
-    let mut set = vec!["project", "set", "b", "runtime=claude-code", &base, CHECK];
-    set.extend_from_slice(settings);
-    output(corral(&data).args(&set))?;
-    Ok(data)
-}
 
 /// One sample: a fresh task run to its end; (cycle, agent's turn, check) in ms.
 fn sample(data: &Path, i: usize) -> anyhow::Result<(f64, f64, f64)> {
@@ -105,11 +58,6 @@ fn sample(data: &Path, i: usize) -> anyhow::Result<(f64, f64, f64)> {
     Ok((passed_check_end - failed_check_end, agent, check))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() -> anyhow::Result<()> {
     let bin = script("install-test-agents.sh")?;
     let image = script("build-test-node-image.sh")?;
@@ -120,7 +68,7 @@ fn main() -> anyhow::Result<()> {
     let setups = [
         (
             "local sandbox",
-            project(dir.path(), "local", &url, &["sandbox=local", &path])?,
+            project(dir.path(), "local", &url, &["sandbox=local", &path, CHECK])?,
         ),
         (
             "Docker",
@@ -128,7 +76,7 @@ fn main() -> anyhow::Result<()> {
                 dir.path(),
                 "docker",
                 &url,
-                &[&base, "network=host", "build-network=host"],
+                &[&base, "network=host", "build-network=host", CHECK],
             )?,
         ),
     ];

@@ -6,7 +6,8 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { browser, $, $$, expect } from "@wdio/globals";
-import { corralCli, screenshotDir } from "../wdio.conf.js";
+import { corralCli } from "../wdio.conf.js";
+import { card, openBoard, shot } from "../window.js";
 import { makeRepo } from "../git-repo.js";
 import { requests, startModelServer } from "../model-server.js";
 
@@ -14,29 +15,7 @@ const env = process.env;
 const cli = (...args) => execFileSync(corralCli, args, { env, encoding: "utf8" });
 const root = path.resolve(import.meta.dirname, "../../..");
 const CHECK = 'verify.test=grep -q fixed answer.txt || { echo "answer.txt says $(cat answer.txt)"; exit 1; }';
-
-async function shot(name) {
-  await browser.pause(250);
-  await browser.saveScreenshot(path.join(screenshotDir, `${name}.png`));
-}
-
-const card = (title) => $(`[data-testid="task-card"][data-title="${title}"]`);
 const badge = (name) => $(`[data-testid="check-badge"][data-name="${name}"]`);
-
-async function openBoard(name) {
-  await $('[data-testid="nav-projects"]').waitForClickable({ timeout: 30000 });
-  await $('[data-testid="nav-projects"]').click();
-  await $("h1=Projects").waitForDisplayed();
-  await $('[data-testid="project-item"]').waitForDisplayed({ timeout: 30000 });
-  for (const item of await $$('[data-testid="project-item"]')) {
-    if ((await item.getText()).includes(name)) {
-      await item.$("button=Board").click();
-      await $(`h1=${name}`).waitForDisplayed();
-      return;
-    }
-  }
-  throw new Error(`no project ${name}`);
-}
 
 async function runEnded() {
   await browser.waitUntil(async () => ["succeeded", "failed"].includes(await $('[data-testid="run-state"]').getText()), {

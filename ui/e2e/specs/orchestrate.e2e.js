@@ -7,35 +7,14 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { browser, $, $$, expect } from "@wdio/globals";
-import { corralCli, screenshotDir } from "../wdio.conf.js";
+import { corralCli } from "../wdio.conf.js";
+import { card, openBoard, shot } from "../window.js";
 import { makeRepo } from "../git-repo.js";
 import { requests, startModelServer } from "../model-server.js";
 
 const env = process.env;
 const cli = (...args) => execFileSync(corralCli, args, { env, encoding: "utf8" });
 const root = path.resolve(import.meta.dirname, "../../..");
-
-async function shot(name) {
-  await browser.pause(250);
-  await browser.saveScreenshot(path.join(screenshotDir, `${name}.png`));
-}
-
-const card = (title) => $(`[data-testid="task-card"][data-title="${title}"]`);
-
-async function openBoard(name) {
-  await $('[data-testid="nav-projects"]').waitForClickable({ timeout: 30000 });
-  await $('[data-testid="nav-projects"]').click();
-  await $("h1=Projects").waitForDisplayed();
-  await $('[data-testid="project-item"]').waitForDisplayed({ timeout: 30000 });
-  for (const item of await $$('[data-testid="project-item"]')) {
-    if ((await item.getText()).includes(name)) {
-      await item.$("button=Board").click();
-      await $(`h1=${name}`).waitForDisplayed();
-      return;
-    }
-  }
-  throw new Error(`no project ${name}`);
-}
 
 /** The subtree graph's nodes: title and status of each. */
 async function subtreeNodes() {
@@ -75,9 +54,9 @@ describe("An orchestrator in the window", () => {
     await $('[data-testid="orchestration"]').waitForDisplayed({ timeout: 10000 });
     // The plan becomes a graph, live: three nodes, A and B running at once.
     await browser.waitUntil(async () => (await subtreeNodes()).length === 3, { timeout: 60000, timeoutMsg: "the subtree graph never held three subtasks" });
-    await browser.waitUntil(async () => (await subtreeNodes()).filter((n) => n.endsWith(":running")).length >= 1, {
+    await browser.waitUntil(async () => (await subtreeNodes()).filter((n) => n.endsWith(":running")).length === 2, {
       timeout: 30000,
-      timeoutMsg: "no subtask was seen running",
+      timeoutMsg: "A and B were not seen running at once",
     });
     await shot("40-orchestrate-live");
     // Woken with the results, it finishes: one result, checked.
@@ -91,7 +70,7 @@ describe("An orchestrator in the window", () => {
     const kinds = [];
     for (const m of await $$('[data-testid="orchestration-message"]')) kinds.push(await m.getAttribute("data-kind"));
     expect(kinds).toContain("woken");
-    expect(kinds[kinds.length - 1] === "finished" || kinds.includes("finished")).toBe(true);
+    expect(kinds).toContain("finished");
     await shot("41-orchestrate-done");
     expect(requests.some((body) => body.includes("Your subtasks have ended (3 in all)"))).toBe(true);
     // The result branch holds every subtask's work.

@@ -7,8 +7,8 @@ use corral_core::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::convert::{from_json, id, opt_id, to_json};
@@ -120,10 +120,23 @@ impl InputRequests {
 
     /// Questions waiting for a person, oldest first.
     pub async fn pending(db: &impl ConnectionTrait) -> StoreResult<Vec<InputRequest>> {
+        Self::pending_where(
+            db,
+            Condition::all()
+                .add(input_requests::Column::ConsultRunId.is_null())
+                .add(input_requests::Column::RoutedToRunId.is_null()),
+        )
+        .await
+    }
+
+    /// Pending questions that also meet `condition`, oldest first.
+    async fn pending_where(
+        db: &impl ConnectionTrait,
+        condition: Condition,
+    ) -> StoreResult<Vec<InputRequest>> {
         input_requests::Entity::find()
             .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
-            .filter(input_requests::Column::ConsultRunId.is_null())
-            .filter(input_requests::Column::RoutedToRunId.is_null())
+            .filter(condition)
             .order_by_asc(input_requests::Column::Id)
             .all(db)
             .await?
@@ -137,28 +150,20 @@ impl InputRequests {
         db: &impl ConnectionTrait,
         run: RunId,
     ) -> StoreResult<Vec<InputRequest>> {
-        input_requests::Entity::find()
-            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
-            .filter(input_requests::Column::RoutedToRunId.eq(run.to_string()))
-            .order_by_asc(input_requests::Column::Id)
-            .all(db)
-            .await?
-            .into_iter()
-            .map(from_row)
-            .collect()
+        Self::pending_where(
+            db,
+            Condition::all().add(input_requests::Column::RoutedToRunId.eq(run.to_string())),
+        )
+        .await
     }
 
     /// Every pending question routed to an orchestrator, oldest first.
     pub async fn pending_routed(db: &impl ConnectionTrait) -> StoreResult<Vec<InputRequest>> {
-        input_requests::Entity::find()
-            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
-            .filter(input_requests::Column::RoutedToRunId.is_not_null())
-            .order_by_asc(input_requests::Column::Id)
-            .all(db)
-            .await?
-            .into_iter()
-            .map(from_row)
-            .collect()
+        Self::pending_where(
+            db,
+            Condition::all().add(input_requests::Column::RoutedToRunId.is_not_null()),
+        )
+        .await
     }
 
     /// Passes a routed question on to a person's inbox, with `ask` (its context now carrying
@@ -187,15 +192,11 @@ impl InputRequests {
 
     /// Questions waiting for another agent (a consult run), oldest first.
     pub async fn pending_for_agents(db: &impl ConnectionTrait) -> StoreResult<Vec<InputRequest>> {
-        input_requests::Entity::find()
-            .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
-            .filter(input_requests::Column::ConsultRunId.is_not_null())
-            .order_by_asc(input_requests::Column::Id)
-            .all(db)
-            .await?
-            .into_iter()
-            .map(from_row)
-            .collect()
+        Self::pending_where(
+            db,
+            Condition::all().add(input_requests::Column::ConsultRunId.is_not_null()),
+        )
+        .await
     }
 
     /// Of `runs`, those waiting on another agent's answer (a pending `ask_agent`, or a
@@ -209,7 +210,7 @@ impl InputRequests {
             .column(input_requests::Column::RunId)
             .filter(input_requests::Column::State.eq(RequestState::Pending.as_str()))
             .filter(
-                sea_orm::Condition::any()
+                Condition::any()
                     .add(input_requests::Column::ConsultRunId.is_not_null())
                     .add(input_requests::Column::RoutedToRunId.is_not_null()),
             )
