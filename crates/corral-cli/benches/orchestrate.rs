@@ -15,7 +15,7 @@ use std::path::Path;
 
 #[path = "common/cli.rs"]
 mod cli;
-use cli::{corral, median, output, project, script};
+use cli::{corral, local_and_docker, median, output};
 
 #[allow(dead_code)] // the benchmark uses the server, not every helper of the tests
 #[path = "../tests/cli/model_server.rs"]
@@ -132,29 +132,11 @@ fn sample(data: &Path, i: usize) -> anyhow::Result<(f64, f64, f64)> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let bin = script("install-test-agents.sh")?;
-    let image = script("build-test-node-image.sh")?;
     let (url, _requests) = model_server::model_server();
     let dir = tempfile::tempdir()?;
-    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
-    let base = format!("base-image={image}");
-    let setups = [
-        (
-            "local sandbox",
-            project(dir.path(), "local", &url, &["sandbox=local", &path, BYPASS])?,
-        ),
-        (
-            "Docker",
-            project(
-                dir.path(),
-                "docker",
-                &url,
-                // The default network=allowlist: the orchestrator reaches Corral's MCP server
-                // through the gateway.
-                &[&base, "build-network=host", BYPASS],
-            )?,
-        ),
-    ];
+    // Docker keeps the default network=allowlist: the orchestrator reaches Corral's MCP
+    // server through the gateway.
+    let setups = local_and_docker(dir.path(), &url, &[BYPASS], &[])?;
     println!(
         "a goal of three subtasks (A and B at once, C after both; each sleeps 2 s), median of {SAMPLES} (scripted server):"
     );

@@ -11,7 +11,7 @@ use std::path::Path;
 
 #[path = "common/cli.rs"]
 mod cli;
-use cli::{corral, median, output, project, script};
+use cli::{corral, local_and_docker, median, output};
 
 #[allow(dead_code)] // the benchmark uses the server, not every helper of the tests
 #[path = "../tests/cli/model_server.rs"]
@@ -59,27 +59,9 @@ fn sample(data: &Path, i: usize) -> anyhow::Result<(f64, f64, f64)> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let bin = script("install-test-agents.sh")?;
-    let image = script("build-test-node-image.sh")?;
     let (url, _requests) = model_server::model_server();
     let dir = tempfile::tempdir()?;
-    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
-    let base = format!("base-image={image}");
-    let setups = [
-        (
-            "local sandbox",
-            project(dir.path(), "local", &url, &["sandbox=local", &path, CHECK])?,
-        ),
-        (
-            "Docker",
-            project(
-                dir.path(),
-                "docker",
-                &url,
-                &[&base, "network=host", "build-network=host", CHECK],
-            )?,
-        ),
-    ];
+    let setups = local_and_docker(dir.path(), &url, &[CHECK], &["network=host"])?;
     println!("one retry cycle after a failed check, median of {SAMPLES} (scripted server):");
     for (label, data) in &setups {
         sample(data, 99)?; // warm-up (builds the agent image once)

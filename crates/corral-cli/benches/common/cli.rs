@@ -61,6 +61,30 @@ pub fn project(dir: &Path, name: &str, url: &str, settings: &[&str]) -> anyhow::
     Ok(data)
 }
 
+/// The two projects a benchmark compares, each with `settings` too: Claude Code in the local
+/// sandbox (the test agents' install on its PATH) and in Docker (the test Node image), with
+/// `docker` as the Docker project's own settings.
+pub fn local_and_docker(
+    dir: &Path,
+    url: &str,
+    settings: &[&str],
+    docker: &[&str],
+) -> anyhow::Result<[(&'static str, PathBuf); 2]> {
+    let bin = script("install-test-agents.sh")?;
+    let image = script("build-test-node-image.sh")?;
+    let path = format!("env.PATH={bin}:/usr/local/bin:/usr/bin:/bin");
+    let base = format!("base-image={image}");
+    let mut local = vec!["sandbox=local", path.as_str()];
+    local.extend_from_slice(settings);
+    let mut in_docker = vec![base.as_str(), "build-network=host"];
+    in_docker.extend_from_slice(docker);
+    in_docker.extend_from_slice(settings);
+    Ok([
+        ("local sandbox", project(dir, "local", url, &local)?),
+        ("Docker", project(dir, "docker", url, &in_docker)?),
+    ])
+}
+
 /// The middle of `v` (sorted here).
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
