@@ -83,6 +83,10 @@ fn reply(body: &str) -> String {
         .map(ToString::to_string)
         .filter(|m| m.contains("Your subtasks ask"));
     if let Some(asked) = asked {
+        if body.contains("CORRAL-MCP-ORCHESTRATE-ASK-IGNORE") {
+            // It leaves the question to the person.
+            return text_reply(&request, turn, "The person should decide that.");
+        }
         if results == 0 {
             let id = asked
                 .split("request ")

@@ -1,7 +1,8 @@
 //! An orchestration's limits with the real Claude Code against the scripted model server in
 //! the local sandbox: past its token budget nothing new starts and the inbox asks a person
 //! (who lets it go on, or stops it), and a failure the orchestrator was not told of is told
-//! before its subtasks' work becomes one branch, even after it called finish.
+//! before its subtasks' work becomes one branch, even after it called finish; a subtask's
+//! question its orchestrator leaves unanswered goes on to the person.
 
 use super::agents::local_claude_project;
 use super::model_server::model_server;
@@ -115,4 +116,35 @@ fn a_failure_untold_at_finish_is_told_before_the_work_becomes_one_branch() {
         file_on_branch(&env.dir.path().join("r"), branch, "w.txt"),
         "w\n"
     );
+}
+
+#[test]
+fn a_question_the_orchestrator_leaves_unanswered_goes_on_to_the_person() {
+    let (url, _requests) = model_server();
+    let env = local_claude_project(&url);
+    add_goal(
+        &env,
+        "CORRAL-MCP-ORCHESTRATE-ASK-IGNORE: a subtask that asks",
+    );
+    let running = env.spawn_with(&["run", "Goal"], &[KEY]);
+    // The orchestrator was woken with it and ended its turn: it is the person's now.
+    let asked = super::mcp::inbox_question(&env);
+    let context = asked["context"].as_str().unwrap_or_default();
+    assert!(
+        context.contains("Its orchestrator's note: (it ended its turn without answering)"),
+        "{asked}"
+    );
+    let id = asked["id"].as_str().expect("id");
+    env.ok(&["answer", id, "--option", "Postgres"]);
+    let out = running.wait_with_output().expect("corral run ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pick = json(&env.ok(&["runs", "--task", "Pick", "--json"]));
+    assert_eq!(pick[0]["state"], "succeeded", "{pick}");
+    let log = env.ok(&["logs", pick[0]["id"].as_str().expect("id")]);
+    assert!(log.contains("passed the question on to a person"), "{log}");
+    assert!(log.contains("the person answered"), "{log}");
 }
