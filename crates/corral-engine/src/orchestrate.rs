@@ -102,6 +102,50 @@ impl Engine {
         Ok(())
     }
 
+    /// Each waiting orchestrator keeps a run slot, so with `max-runs=N` at most N-1 of a
+    /// project's orchestrators may be live at once: one more would leave their subtasks no
+    /// slot, and every one of them would wait for ever.
+    pub(crate) async fn check_orchestrator_slots(
+        &self,
+        task: &Task,
+        project: &corral_core::Project,
+    ) -> EngineResult<()> {
+        if task.kind != TaskKind::Orchestrate {
+            return Ok(());
+        }
+        let mut live = Vec::new();
+        for other in self.list_task_summaries(Some(project.id)).await? {
+            if other.task.kind != TaskKind::Orchestrate || other.task.id == task.id {
+                continue;
+            }
+            if self
+                .list_runs(Some(other.task.id))
+                .await?
+                .iter()
+                .any(|r| r.state.is_live())
+            {
+                live.push(other.task.title);
+            }
+        }
+        let slots = project.workflow.max_concurrent_runs;
+        if live.len() + 1 >= slots as usize {
+            return Err(EngineError::NotRunnable {
+                reason: format!(
+                    "each waiting orchestrator keeps a run slot, and with max-runs={slots} the \
+                     orchestrators running now ({}) leave none for this one's subtasks; wait \
+                     for one to end, or `corral project set {} max-runs={}`",
+                    live.iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    project.name,
+                    live.len() + 2
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// The orchestrate task `run` works on, refused for any other run.
     pub(crate) async fn orchestrator_task(&self, run: RunId) -> EngineResult<Task> {
         let run = self.run(run).await?;

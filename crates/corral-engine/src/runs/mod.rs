@@ -59,6 +59,7 @@ impl Engine {
         let run = Run::queued(task_id, project.id, attempt, Engine::now());
         // Refused before anything is recorded when the task cannot run.
         let plan = self.plan(&run, &task, &project, true).await?;
+        self.check_orchestrator_slots(&task, &project).await?;
         let note = format!("run {} of `{}` queued", run.attempt, task.title);
         self.queue(run, task, project, plan, note).await
     }

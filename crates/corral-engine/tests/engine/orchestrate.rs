@@ -499,3 +499,45 @@ async fn a_subtask_orchestrates_only_where_the_project_lets_orchestrators_nest()
     f.engine.cancel_run(worker).await.expect("cancel");
     wait(&f, run.id, Duration::from_secs(30)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orchestrator_that_would_leave_its_subtasks_no_run_slot_is_refused() {
+    let f = Fixture::new().await;
+    let (p, worker) = live_run(&f, &[("max-runs", "3")]).await;
+    let (_goal, run) = live_orchestrator(&f, &p).await;
+    let second = f
+        .engine
+        .create_task(NewTask {
+            project_id: p.id,
+            title: "Second goal".into(),
+            command: Some(vec!["sleep".into(), "60".into()]),
+            kind: TaskKind::Orchestrate,
+            ..Default::default()
+        })
+        .await
+        .expect("task");
+    // Two orchestrators waiting would hold two of three slots: one is left for subtasks.
+    let started = f.engine.start_run(second.task.id).await.expect("started");
+    f.engine.cancel_run(started.id).await.expect("cancel");
+    wait(&f, started.id, Duration::from_secs(30)).await;
+    let p = f
+        .engine
+        .set_project_settings(p.id, &[("max-runs".into(), "2".into())])
+        .await
+        .expect("settings");
+    let refused = f
+        .engine
+        .start_run(second.task.id)
+        .await
+        .expect_err("no slot would be left for subtasks");
+    assert_eq!(refused.kind(), corral_engine::ErrorKind::NotRunnable);
+    let text = refused.to_string();
+    assert!(
+        text.contains("(`Goal`)")
+            && text.contains(&format!("corral project set {} max-runs=3", p.name)),
+        "{text}"
+    );
+    f.engine.cancel_run(run.id).await.expect("cancel");
+    f.engine.cancel_run(worker).await.expect("cancel");
+    wait(&f, run.id, Duration::from_secs(30)).await;
+}
