@@ -248,10 +248,15 @@ impl RunMutation {
 }
 
 /// A task's latest own run that failed its checks and that nobody merged or set aside.
+/// A subtask's run is its orchestrator's to decide on while the orchestrator's run is live
+/// (`state` names as `RunStatus::is_live` has them).
 const AWAITING_DECISION: &str = "r.consult_of IS NULL AND r.state = 'failed' AND \
      r.fail_kind = 'verify_failed' AND r.merged_commit IS NULL AND r.dismissed_at IS NULL AND \
      NOT EXISTS (SELECT 1 FROM runs n WHERE n.task_id = r.task_id AND n.consult_of IS NULL \
-     AND n.id > r.id)";
+     AND n.id > r.id) AND \
+     NOT EXISTS (SELECT 1 FROM tasks t JOIN runs o ON o.task_id = t.parent_id \
+     WHERE t.id = r.task_id AND o.consult_of IS NULL \
+     AND o.state IN ('queued', 'preparing', 'running', 'verifying', 'waiting_input'))";
 
 /// Task id, state, failure kind, failure message, merged commit, result commit, run id,
 /// created at, finished at, check results.

@@ -200,6 +200,28 @@ async fn a_failed_checks_run_waits_on_a_decision_until_a_newer_run_merged_or_set
         .expect("q")
         .expect("run");
     assert_eq!(dismissed.dismissed_at, Some(corral_core::Timestamp(5)));
+
+    // A subtask's red run is its orchestrator's to decide on while the orchestrator runs.
+    let mut goal = task(p.id, "Goal");
+    goal.kind = corral_core::TaskKind::Orchestrate;
+    TaskMutation::insert(db, &goal).await.expect("insert");
+    let mut sub = task(p.id, "Sub");
+    sub.parent = Some(goal.id);
+    TaskMutation::insert(db, &sub).await.expect("insert");
+    let mut orchestrating = run(&goal);
+    orchestrating.state = RunState::Running;
+    RunMutation::insert(db, &orchestrating)
+        .await
+        .expect("insert");
+    RunMutation::insert(db, &red(run(&sub)))
+        .await
+        .expect("insert");
+    assert_eq!(RunQuery::count_awaiting_decision(db).await.expect("n"), 0);
+    orchestrating.state = RunState::Succeeded;
+    RunMutation::update_state(db, &orchestrating)
+        .await
+        .expect("ended");
+    assert_eq!(RunQuery::count_awaiting_decision(db).await.expect("n"), 1);
 }
 
 #[tokio::test]
