@@ -651,3 +651,56 @@ fn merge_styles_squash_into_one_commit_without_the_users_staged_work_and_ff_only
     assert!(matches!(err, GitError::NotFastForward { .. }), "{err:?}");
     assert_eq!(git(&user, &["rev-parse", "HEAD"]), head);
 }
+
+#[test]
+fn merging_work_into_a_sandbox_written_checkout_never_writes_through_its_links() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let user = user_repo(dir.path());
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    // The orchestrator's checkout: `build` is ignored (so not in its committed result), and the
+    // sandbox made it a link out of the checkout.
+    let ours =
+        create_checkout(&user, "main", "corral/ours", &dir.path().join("ours")).expect("ours");
+    std::fs::write(ours.path.join(".gitignore"), "build\n").expect("write");
+    commit_all(&ours.path, AUTHOR, "ignore build", NO_CAP).expect("commit");
+    std::os::unix::fs::symlink(&outside, ours.path.join("build")).expect("link");
+    // A subtask's result puts a file under `build/` (its agent forced it into its commit).
+    let theirs = create_checkout(&user, "main", "corral/theirs", &dir.path().join("theirs"))
+        .expect("theirs");
+    std::fs::create_dir_all(theirs.path.join("build")).expect("mkdir");
+    std::fs::write(theirs.path.join("build/owned"), "owned\n").expect("write");
+    git(&theirs.path, &["add", "-f", "build/owned"]);
+    git(
+        &theirs.path,
+        &[
+            "-c",
+            "user.name=a",
+            "-c",
+            "user.email=a@a",
+            "commit",
+            "-qm",
+            "theirs",
+        ],
+    );
+    let commit = corral_git::branch_tip(&theirs.path, "corral/theirs").expect("tip");
+    publish_branch(&ours.path, &theirs.path, "corral/theirs").expect("fetch");
+    let merged = corral_git::merge_upstream(
+        &ours.path,
+        "corral/ours",
+        &[corral_git::UpstreamResult {
+            label: "Theirs".into(),
+            commit,
+            branch: Some("corral/theirs".into()),
+        }],
+        AUTHOR,
+    );
+    assert!(
+        !outside.join("owned").exists(),
+        "the merge wrote through the link: {merged:?}"
+    );
+    // Refused, not forced: the link is in the way, and it stays a link.
+    assert!(merged.is_err(), "{merged:?}");
+    let link = std::fs::symlink_metadata(ours.path.join("build")).expect("still there");
+    assert!(link.file_type().is_symlink());
+}
