@@ -15,7 +15,7 @@ use corral_store::RunQuery;
 use super::follow::StepStop;
 use super::prepare::source_path;
 use super::repo_lock::{Access, lock_repo};
-use super::result::{AUTHOR, finish};
+use super::result::{AUTHOR, checkout_and_branch, finish};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -94,14 +94,7 @@ pub(super) async fn integrate(
         .await?;
         return Ok(Integration::Clean);
     }
-    let checkout = run
-        .checkout_path
-        .clone()
-        .ok_or_else(|| StepStop::fail(FailKind::Internal, "no checkout"))?;
-    let branch = run
-        .branch
-        .clone()
-        .ok_or_else(|| StepStop::fail(FailKind::Internal, "no branch"))?;
+    let (checkout, branch) = checkout_and_branch(run)?;
     let upstream: Vec<UpstreamResult> = results.iter().map(|r| r.result.clone()).collect();
     let source = source_path(ctx, project);
     let (data_dir, project_id) = (ctx.config.data_dir.clone(), project.id);

@@ -74,13 +74,8 @@ pub(super) async fn guard_git_dir(ctx: &Engine, run: &Run) -> Result<(), StepSto
     Ok(())
 }
 
-/// Commits the checkout on the run branch and makes the branch visible in the user's repo.
-pub(super) async fn finish(
-    ctx: &Engine,
-    run: &mut Run,
-    task: &Task,
-    project: &Project,
-) -> Result<(), StepStop> {
+/// The run's checkout folder and branch (a run past `preparing` has both).
+pub(super) fn checkout_and_branch(run: &Run) -> Result<(String, String), StepStop> {
     let checkout = run
         .checkout_path
         .clone()
@@ -89,6 +84,17 @@ pub(super) async fn finish(
         .branch
         .clone()
         .ok_or_else(|| StepStop::fail(FailKind::Internal, "no branch"))?;
+    Ok((checkout, branch))
+}
+
+/// Commits the checkout on the run branch and makes the branch visible in the user's repo.
+pub(super) async fn finish(
+    ctx: &Engine,
+    run: &mut Run,
+    task: &Task,
+    project: &Project,
+) -> Result<(), StepStop> {
+    let (checkout, branch) = checkout_and_branch(run)?;
     let source = source_path(ctx, project);
     let attempt = if run.verify_attempt > 1 {
         format!(" (attempt {})", run.verify_attempt)
