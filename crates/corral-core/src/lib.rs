@@ -25,6 +25,7 @@ pub mod task;
 pub mod time;
 pub mod tool_call;
 pub mod validate;
+mod workflow;
 
 pub use agent_event::{AgentEvent, ToolKind};
 pub use check::{Check, CheckOutcome, CheckResult};

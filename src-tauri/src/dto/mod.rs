@@ -11,6 +11,7 @@ mod orchestration;
 mod project;
 mod review;
 mod run;
+mod run_event;
 mod task;
 
 pub use diff::*;
@@ -20,4 +21,5 @@ pub use orchestration::*;
 pub use project::*;
 pub use review::*;
 pub use run::*;
+pub use run_event::*;
 pub use task::*;

@@ -9,6 +9,7 @@
 mod ask_tools;
 pub(crate) mod permission_tools;
 mod review_tools;
+mod roles;
 mod server;
 mod subtask_results;
 mod subtask_tools;

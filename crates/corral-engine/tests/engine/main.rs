@@ -15,6 +15,7 @@ mod local_runs;
 mod mcp;
 mod open;
 mod orchestrate;
+mod orchestrate_tools;
 mod projects;
 mod runs;
 mod tasks;
